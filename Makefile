@@ -1,0 +1,166 @@
+# sotto — build, test and install. `make help` lists the targets.
+#
+# One static library per layer (base, storage, crypto, core, cli), linked into build/sotto and the
+# test binary build/sotto-tests. Objects and dependency files live under $(BUILD); nothing is
+# written into the source tree.
+
+CXX      ?= g++
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+JOBS     ?= 2
+# Extra compiler/linker flags, e.g. the sanitizers for `make asan`.
+SANITIZE ?=
+OPT      ?= -O2
+
+# Debian packages the build, the tests and `make run` need. `make deps` installs the missing ones.
+DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libsodium-dev \
+                libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
+                cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
+                libncurses-dev alsa-utils espeak-ng sox tmux iproute2 procps
+
+# pkg-config module -> Debian package, for the "missing library" message.
+PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
+               libsodium:libsodium-dev openssl:libssl-dev catch2:catch2
+HEADER_DEPS := CLI/CLI.hpp:libcli11-dev nlohmann/json.hpp:nlohmann-json3-dev
+
+PKG_NAMES := $(foreach m,$(PKG_MODULES),$(firstword $(subst :, ,$(m))))
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKG_NAMES) 2>/dev/null))
+PKG_LIBS := $(shell pkg-config --libs $(PKG_NAMES) 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wpedantic
+CXXFLAGS := -std=c++20 $(OPT) -g $(WARNINGS) -MMD -MP -Iinclude -I. -I$(BUILD)/gen $(PKG_CFLAGS) \
+            -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(SANITIZE)
+LDFLAGS  := $(SANITIZE) -pthread
+LDLIBS   := $(PKG_LIBS)
+
+LAYERS := base storage crypto core cli
+src_of = $(shell find $(1) -name '*.cpp' 2>/dev/null | sort)
+base_SRC    := $(call src_of,src/base)
+storage_SRC := $(call src_of,storage)
+crypto_SRC  := $(call src_of,src/crypto)
+core_SRC    := $(call src_of,src/core)
+cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
+TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
+BENCH_SRC   := $(call src_of,tests/bench)
+
+obj_of = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+# Link order: a layer before the layers it uses.
+LIBS := $(foreach l,cli core crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
+
+BIN       := $(BUILD)/sotto
+TEST_BIN  := $(BUILD)/sotto-tests
+BENCH_BIN := $(BUILD)/sotto-bench
+MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
+MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
+
+.PHONY: all deps check-libs run test asan bench fmt install uninstall man help clean
+.DEFAULT_GOAL := all
+
+all: check-libs $(BIN) $(TEST_BIN)
+
+help:
+	@echo "sotto make targets:"
+	@echo "  make            build build/sotto and the test binary build/sotto-tests"
+	@echo "  make deps       install missing Debian packages (apt-get; sudo when not root)"
+	@echo "  make run        deps + build + start sotto (ARGS='...' passes arguments)"
+	@echo "  make test       deps + build + run every test"
+	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "  make bench      build with optimisation and print figures as 'name value unit'"
+	@echo "  make fmt        clang-format every source file"
+	@echo "  make install    install binary and man page (PREFIX=$(PREFIX), DESTDIR=...)"
+	@echo "  make uninstall  remove what install put there"
+	@echo "  make clean      remove build/"
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
+
+check-libs:
+	@ok=1; \
+	for m in $(PKG_MODULES); do \
+	  mod=$${m%%:*}; pkg=$${m#*:}; \
+	  pkg-config --exists "$$mod" 2>/dev/null || { echo "missing library $$mod: install the Debian package $$pkg (or run 'make deps')" >&2; ok=0; }; \
+	done; \
+	for h in $(HEADER_DEPS); do \
+	  hdr=$${h%%:*}; pkg=$${h#*:}; \
+	  [ -f "/usr/include/$$hdr" ] || { echo "missing header $$hdr: install the Debian package $$pkg (or run 'make deps')" >&2; ok=0; }; \
+	done; \
+	[ $$ok -eq 1 ]
+
+run: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	$(BIN) $(ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@tests/run.sh $(TEST_BIN)
+
+asan:
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/run.sh build/asan/sotto-tests
+
+bench: check-libs
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" build/bench/sotto-bench
+	@build/bench/sotto-bench
+
+fmt:
+	clang-format -i $$(find include src storage tui tests -name '*.h' -o -name '*.cpp')
+
+man: man/sotto.1
+	@man -l --warnings -E UTF-8 man/sotto.1 >/dev/null
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sotto
+	install -m 0644 man/sotto.1 $(DESTDIR)$(PREFIX)/share/man/man1/sotto.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sotto $(DESTDIR)$(PREFIX)/share/man/man1/sotto.1
+
+clean:
+	rm -rf build
+
+# --- rules -------------------------------------------------------------------------------------
+
+$(MIGRATIONS_INC): $(MIGRATIONS) tools/embed_migrations.sh
+	@mkdir -p $(dir $@)
+	@tools/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(call obj_of,storage/migrations.cpp): $(MIGRATIONS_INC)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@echo "  CXX  $<"
+	@$(CXX) $(CXXFLAGS) -c $< -o $@
+
+define layer_rule
+$(BUILD)/lib/libsotto_$(1).a: $(call obj_of,$($(1)_SRC))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	@ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
+
+$(BIN): $(call obj_of,src/cli/main.cpp) $(LIBS)
+	@echo "  LD   $@"
+	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TEST_BIN): $(call obj_of,$(TEST_SRC)) $(LIBS)
+	@echo "  LD   $@"
+	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_BIN): $(call obj_of,$(BENCH_SRC)) $(LIBS)
+	@echo "  LD   $@"
+	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
