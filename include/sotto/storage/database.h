@@ -1,0 +1,132 @@
+// Database: one SQLCipher connection with cached, RAII prepared statements.
+//
+// Every SQL statement in sotto goes through Statement with bound parameters; no SQL is built from
+// strings. The connection is opened with a raw 32-byte key (never SQLCipher's own passphrase
+// KDF), checks that SQLCipher really is the library linked (plain SQLite would silently ignore the
+// key and write plaintext), and verifies every page before it is used.
+// Thread-safety: a Database and its statements belong to one thread (the node's event loop or a
+// one-shot command); nothing here locks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/secret.h"
+#include "sotto/base/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sotto::storage {
+
+class Database;
+
+// A prepared statement. Parameters are 1-based as in SQLite. Move-only.
+class Statement {
+ public:
+  Statement() = default;
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, int64_t value);
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, ByteView blob);
+  Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+  Statement& bind_null(int index);
+
+  // Advances: true while a row is available, false when done.
+  Result<bool> step();
+  // Runs a statement that returns no rows (or ignores them) and resets it.
+  Status run();
+  // Resets and clears bindings so the statement can be reused.
+  void reset();
+
+  int64_t column_int64(int index) const;
+  std::string column_text(int index) const;
+  Bytes column_blob(int index) const;
+  // A blob copied straight into locked memory, for key material.
+  SecretBytes column_secret(int index) const;
+  bool column_is_null(int index) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3_stmt* stmt, Database* db) : stmt_(stmt), db_(db) {}
+
+  sqlite3_stmt* stmt_ = nullptr;
+  Database* db_ = nullptr;
+  Status bind_status_;
+};
+
+enum class Synchronous { kNormal, kFull };
+
+class Database {
+ public:
+  enum class Mode { kOpenExisting, kCreate };
+
+  // Opens the SQLCipher file at `path` with `key` (32 bytes).
+  // Errors: Corruption ("database corrupt") when the file is not a database this key opens or a
+  // page fails its check; Unavailable when SQLCipher is not the linked library; IoError otherwise.
+  static Result<std::unique_ptr<Database>> open(const std::string& path, const SecretBytes& key,
+                                                Mode mode);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // A statement cached by its SQL text: prepared once, reset before it is handed out again.
+  // The reference stays valid until the Database is destroyed.
+  Result<Statement*> prepare(std::string_view sql);
+  // Runs a script of statements without parameters (migrations, pragmas with constant values).
+  Status exec_script(std::string_view sql);
+
+  Status begin_immediate();
+  Status commit();
+  Status rollback();
+  bool in_transaction() const;
+
+  Status set_synchronous(Synchronous mode);
+  // Re-encrypts every page under `new_key`.
+  Status rekey(const SecretBytes& new_key);
+
+  Result<int64_t> user_version();
+  Status set_user_version(int64_t version);
+  int64_t last_insert_rowid() const;
+  int changes() const;
+
+  // Converts an SQLite result code on this connection into a Status with a user-facing message.
+  Status status_from_sqlite(int rc, std::string_view what) const;
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  Status configure(const SecretBytes& key, Mode mode);
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, Statement, std::less<>> cache_;
+};
+
+// Begins an IMMEDIATE transaction; rolls back on destruction unless commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // The result of BEGIN; check it before using the transaction.
+  const Status& begin_status() const { return begin_status_; }
+  Status commit();
+
+ private:
+  Database& db_;
+  Status begin_status_;
+  bool open_ = false;
+};
+
+}  // namespace sotto::storage

@@ -1,0 +1,47 @@
+// MessageRepo: the archive of text messages, system events and voice clip entries.
+// Thread-safety: as the Database it uses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+#include "sotto/storage/database.h"
+
+namespace sotto::storage {
+
+enum class MessageKind : int64_t { kText = 0, kSystem = 1, kVoice = 2 };
+enum class MessageState : int64_t { kPending = 0, kSent = 1, kDelivered = 2, kReceived = 3 };
+
+struct MessageRecord {
+  int64_t row_id = 0;  // assigned by insert
+  Bytes message_id;    // 16 random bytes chosen by the author
+  std::string conversation;
+  std::string sender;
+  bool outgoing = false;
+  MessageKind kind = MessageKind::kText;
+  std::string body;
+  int64_t sent_at = 0;
+  int64_t received_at = 0;
+  MessageState state = MessageState::kPending;
+};
+
+class MessageRepo {
+ public:
+  explicit MessageRepo(Database& db) : db_(db) {}
+
+  // Stores the message; returns its row id, or nullopt when (sender, message_id) is already
+  // archived (a resend: acknowledge it again, do not store it twice).
+  Result<std::optional<int64_t>> insert(const MessageRecord& message);
+  // The newest `limit` messages of a conversation (all conversations when empty), oldest first.
+  Result<std::vector<MessageRecord>> recent(const std::string& conversation, int64_t limit);
+  Status set_state(int64_t row_id, MessageState state);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace sotto::storage

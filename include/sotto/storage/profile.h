@@ -1,0 +1,86 @@
+// Profile: a user's directory holding the encrypted database and what is needed to open it.
+//
+//   DIR/                 mode 0700; refused when group or others have any access
+//   DIR/sotto.hdr        plaintext header: KDF name and parameters, 16-byte salt, key check value
+//   DIR/sotto.db         SQLCipher database (plus -wal/-shm while open)
+//   DIR/sotto.lock       flock()ed by the process that has the profile open; holds its PID
+//
+// The database key is Argon2id(passphrase, salt) through libsodium. A wrong passphrase is detected
+// against the header's check value before the database is touched, so a failed unlock leaves every
+// file byte-for-byte as it was. Thread-safety: one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/secret.h"
+#include "sotto/base/status.h"
+#include "sotto/storage/database.h"
+
+namespace sotto::storage {
+
+struct KdfParams {
+  std::string name;  // interactive, moderate, sensitive (libsodium's presets) or custom
+  uint64_t opslimit = 0;
+  uint64_t memlimit = 0;
+
+  static KdfParams interactive();
+  static KdfParams moderate();
+  static KdfParams sensitive();
+  static std::optional<KdfParams> by_name(std::string_view name);
+};
+
+// Argon2id(passphrase, salt) -> 32-byte key. REQUIRES: salt is 16 bytes.
+Result<SecretBytes> derive_key(const SecretBytes& passphrase, ByteView salt, const KdfParams& kdf);
+
+class ProfileLock;
+
+class Profile {
+ public:
+  static constexpr const char* kHeaderFile = "sotto.hdr";
+  static constexpr const char* kDatabaseFile = "sotto.db";
+  static constexpr const char* kLockFile = "sotto.lock";
+
+  // $XDG_DATA_HOME/sotto, or ~/.local/share/sotto.
+  static std::string default_dir();
+  // True when DIR holds a profile header (an initialised profile).
+  static bool exists(const std::string& dir);
+
+  // Creates DIR (0700) and a new empty, migrated database.
+  // Errors: InvalidArgument if a profile already exists there or the passphrase is empty;
+  // PermissionDenied for a directory others can access; Busy when another process holds it.
+  static Result<std::unique_ptr<Profile>> create(const std::string& dir,
+                                                 const SecretBytes& passphrase,
+                                                 const KdfParams& kdf);
+  // Errors: NotFound (no profile), AuthFailed ("wrong passphrase"), Corruption ("database
+  // corrupt"), PermissionDenied (directory mode), Busy ("profile in use by PID N").
+  static Result<std::unique_ptr<Profile>> open(const std::string& dir,
+                                               const SecretBytes& passphrase);
+  ~Profile();
+  Profile(const Profile&) = delete;
+  Profile& operator=(const Profile&) = delete;
+
+  Database& db() { return *db_; }
+  const std::string& dir() const { return dir_; }
+  const KdfParams& kdf() const { return kdf_; }
+  std::string path_of(const char* file) const { return dir_ + "/" + file; }
+
+  // Re-encrypts the database under a key from `new_passphrase` and a fresh salt. Crash-safe: the
+  // new header is written aside first and put in place only after the re-key has committed.
+  Status change_passphrase(const SecretBytes& new_passphrase);
+
+ private:
+  Profile(std::string dir, KdfParams kdf, std::unique_ptr<ProfileLock> lock,
+          std::unique_ptr<Database> db);
+
+  std::string dir_;
+  KdfParams kdf_;
+  std::unique_ptr<ProfileLock> lock_;
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace sotto::storage

@@ -1,0 +1,324 @@
+#include "sotto/storage/database.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <cstring>
+#include <utility>
+
+#define SQLITE_HAS_CODEC 1
+#include <sqlcipher/sqlite3.h>
+
+namespace sotto::storage {
+namespace {
+
+constexpr size_t kKeySize = 32;
+
+// One place that turns SQLite's codes into the categories callers act on.
+Status status_from_code(int rc, std::string_view what, const char* detail) {
+  const std::string prefix = std::string(what) + ": ";
+  switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+      return Status::ok();
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status::corruption("database corrupt");
+    case SQLITE_FULL:
+      return Status::storage_full("storage full: " + std::string(what));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::busy(prefix + "database is busy");
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return Status::permission_denied(prefix + detail);
+    case SQLITE_CONSTRAINT:
+      return Status::invalid_argument(prefix + detail);
+    case SQLITE_NOMEM:
+      return Status::internal(prefix + "out of memory");
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return Status::io_error(prefix + detail);
+    default:
+      return Status::internal(prefix + detail);
+  }
+}
+
+// SQLCipher's raw-key form x'<64 hex>': the bytes are the key and its PBKDF2 is skipped.
+SecretBytes raw_key_text(const SecretBytes& key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  SecretBytes text(3 + 2 * key.size());
+  uint8_t* out = text.data();
+  *out++ = 'x';
+  *out++ = '\'';
+  for (size_t i = 0; i < key.size(); ++i) {
+    *out++ = static_cast<uint8_t>(kHex[key.data()[i] >> 4]);
+    *out++ = static_cast<uint8_t>(kHex[key.data()[i] & 0x0f]);
+  }
+  *out = '\'';
+  return text;
+}
+
+bool file_is_empty_or_missing(const std::string& path, bool& missing) {
+  struct stat st {};
+  missing = ::stat(path.c_str(), &st) != 0;
+  return missing || st.st_size == 0;
+}
+
+}  // namespace
+
+// --- Statement ---------------------------------------------------------------------------------
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)),
+      db_(std::exchange(other.db_, nullptr)),
+      bind_status_(std::move(other.bind_status_)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    db_ = std::exchange(other.db_, nullptr);
+    bind_status_ = std::move(other.bind_status_);
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_status_.is_ok()) bind_status_ = db_->status_from_sqlite(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                             SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_status_.is_ok()) bind_status_ = db_->status_from_sqlite(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, ByteView blob) {
+  // A zero-length blob must still be a blob, not NULL: sqlite binds NULL for a null pointer.
+  static const uint8_t kEmpty = 0;
+  const void* data = blob.empty() ? &kEmpty : blob.data();
+  int rc = sqlite3_bind_blob(stmt_, index, data, static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_status_.is_ok()) bind_status_ = db_->status_from_sqlite(rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK && bind_status_.is_ok()) bind_status_ = db_->status_from_sqlite(rc, "bind");
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  if (!bind_status_.is_ok()) return bind_status_;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Status status = db_->status_from_sqlite(rc, "query");
+  sqlite3_reset(stmt_);
+  return status;
+}
+
+Status Statement::run() {
+  Result<bool> row = step();
+  reset();
+  return row.status();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_status_ = Status::ok();
+}
+
+int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::column_text(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+  return text == nullptr ? std::string() : std::string(text, sqlite3_column_bytes(stmt_, index));
+}
+
+Bytes Statement::column_blob(int index) const {
+  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return data == nullptr ? Bytes() : Bytes(data, data + size);
+}
+
+SecretBytes Statement::column_secret(int index) const {
+  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, index));
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return data == nullptr ? SecretBytes() : SecretBytes::copy_of(std::span<const uint8_t>(data, static_cast<size_t>(size)));
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+// --- Database ----------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path, const SecretBytes& key,
+                                                 Mode mode) {
+  if (key.size() != kKeySize) return Status::invalid_argument("database key must be 32 bytes");
+  bool missing = false;
+  if (mode == Mode::kOpenExisting && file_is_empty_or_missing(path, missing)) {
+    // SQLite would happily treat a missing or empty file as a new, empty database.
+    return missing ? Status::not_found("database missing: " + path)
+                   : Status::corruption("database corrupt");
+  }
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (mode == Mode::kCreate) {
+    // Created here, owner-only, so the file never exists with a wider mode; SQLite gives its
+    // -wal and -shm files the database file's permissions.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::io_error("creating " + path + ": " + std::strerror(errno));
+    ::close(fd);
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<Database> db(new Database(raw));
+  if (rc != SQLITE_OK) return status_from_code(rc, "opening " + path, sqlite3_errstr(rc));
+  SOTTO_RETURN_IF_ERROR(db->configure(key, mode));
+  return db;
+}
+
+Status Database::configure(const SecretBytes& key, Mode mode) {
+  sqlite3_extended_result_codes(db_, 1);
+
+  const SecretBytes key_text = raw_key_text(key);
+  int rc = sqlite3_key(db_, key_text.data(), static_cast<int>(key_text.size()));
+  if (rc != SQLITE_OK) return status_from_sqlite(rc, "setting database key");
+
+  SOTTO_RETURN_IF_ERROR(exec_script("PRAGMA cipher_page_size = 4096;"));
+  {
+    SOTTO_ASSIGN_OR_RETURN(Statement * version, prepare("PRAGMA cipher_version"));
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, version->step());
+    const bool is_sqlcipher = has_row && !version->column_text(0).empty();
+    version->reset();
+    if (!is_sqlcipher)
+      return Status::unavailable("SQLCipher is not the linked SQLite library; refusing to store "
+                                 "anything unencrypted");
+  }
+  // The first read is where a wrong key or a damaged first page shows.
+  SOTTO_RETURN_IF_ERROR(exec_script("SELECT count(*) FROM sqlite_master;"));
+  if (mode == Mode::kOpenExisting) {
+    // Every page carries an HMAC; quick_check reads them all, so damage anywhere is reported now
+    // rather than in the middle of some later operation.
+    SOTTO_ASSIGN_OR_RETURN(Statement * check, prepare("PRAGMA quick_check"));
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, check->step());
+    const bool healthy = has_row && check->column_text(0) == "ok";
+    check->reset();
+    if (!healthy) return Status::corruption("database corrupt");
+  }
+  return exec_script(
+      "PRAGMA journal_mode = WAL;"
+      "PRAGMA synchronous = NORMAL;"
+      "PRAGMA foreign_keys = ON;"
+      "PRAGMA secure_delete = ON;"
+      "PRAGMA temp_store = MEMORY;");
+}
+
+Database::~Database() {
+  cache_.clear();  // statements must be finalized before the connection closes
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Result<Statement*> Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second.reset();
+    return &it->second;
+  }
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+  if (rc != SQLITE_OK) return status_from_sqlite(rc, "preparing statement");
+  auto [pos, inserted] = cache_.emplace(std::string(sql), Statement(raw, this));
+  return &pos->second;
+}
+
+Status Database::exec_script(std::string_view sql) {
+  const std::string script(sql);
+  int rc = sqlite3_exec(db_, script.c_str(), nullptr, nullptr, nullptr);
+  return status_from_sqlite(rc, "running SQL");
+}
+
+Status Database::begin_immediate() { return exec_script("BEGIN IMMEDIATE;"); }
+Status Database::commit() { return exec_script("COMMIT;"); }
+Status Database::rollback() {
+  if (!in_transaction()) return Status::ok();
+  return exec_script("ROLLBACK;");
+}
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+Status Database::set_synchronous(Synchronous mode) {
+  return exec_script(mode == Synchronous::kFull ? "PRAGMA synchronous = FULL;"
+                                                : "PRAGMA synchronous = NORMAL;");
+}
+
+Status Database::rekey(const SecretBytes& new_key) {
+  if (new_key.size() != kKeySize) return Status::invalid_argument("database key must be 32 bytes");
+  // SQLCipher 3.4 cannot rekey a WAL database; leave WAL for the rewrite and return to it after.
+  SOTTO_RETURN_IF_ERROR(exec_script("PRAGMA journal_mode = DELETE;"));
+  const SecretBytes key_text = raw_key_text(new_key);
+  int rc = sqlite3_rekey(db_, key_text.data(), static_cast<int>(key_text.size()));
+  Status status = status_from_sqlite(rc, "re-keying database");
+  Status wal = exec_script("PRAGMA journal_mode = WAL;");
+  return status.is_ok() ? wal : status;
+}
+
+Result<int64_t> Database::user_version() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("PRAGMA user_version"));
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, stmt->step());
+  int64_t version = has_row ? stmt->column_int64(0) : 0;
+  stmt->reset();
+  return version;
+}
+
+Status Database::set_user_version(int64_t version) {
+  // PRAGMA takes no bound parameters; the value is an integer we produced, not user text.
+  return exec_script("PRAGMA user_version = " + std::to_string(version) + ";");
+}
+
+int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Status Database::status_from_sqlite(int rc, std::string_view what) const {
+  return status_from_code(rc, what, db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+}
+
+// --- Transaction -------------------------------------------------------------------------------
+
+Transaction::Transaction(Database& db) : db_(db) {
+  begin_status_ = db_.begin_immediate();
+  open_ = begin_status_.is_ok();
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)db_.rollback();
+}
+
+Status Transaction::commit() {
+  if (!open_) return begin_status_.is_ok() ? Status::internal("transaction already ended")
+                                           : begin_status_;
+  Status status = db_.commit();
+  if (status.is_ok()) {
+    open_ = false;
+  } else {
+    (void)db_.rollback();
+    open_ = false;
+  }
+  return status;
+}
+
+}  // namespace sotto::storage

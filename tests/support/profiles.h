@@ -1,0 +1,21 @@
+// Test profiles: created with the fast (interactive) KDF in a TempDir.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sotto/base/secret.h"
+#include "sotto/core/account.h"
+#include "tests/support/temp_dir.h"
+
+namespace sotto::test {
+
+inline SecretBytes passphrase(const std::string& text) { return SecretBytes::copy_of(text); }
+
+// REQUIRES: the call succeeds (the test fails loudly otherwise).
+std::unique_ptr<core::Account> create_account(const std::string& dir, const std::string& name,
+                                              const std::string& pass = "correct horse");
+std::unique_ptr<core::Account> open_account(const std::string& dir,
+                                            const std::string& pass = "correct horse");
+
+}  // namespace sotto::test
