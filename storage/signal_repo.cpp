@@ -25,14 +25,24 @@ Result<std::optional<RecordBlob>> SignalRepo::load_session(std::string_view addr
   return read_record(select);
 }
 
+// Sessions and sender keys are rewritten on every message. An UPDATE in place keeps the row id,
+// so only the table page changes; INSERT OR REPLACE would move the row and rewrite the index
+// page too, doubling the encrypted pages each commit writes.
 Status SignalRepo::store_session(std::string_view address, int32_t device_id, ByteView record,
                                  ByteView user_record) {
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * upsert,
-      db_.prepare("INSERT OR REPLACE INTO signal_sessions (address, device_id, record, "
-                  "user_record) VALUES (?1, ?2, ?3, ?4)"));
-  upsert->bind(1, address).bind(2, int64_t{device_id}).bind(3, record).bind(4, user_record);
-  return upsert->run();
+      Statement * update,
+      db_.prepare("UPDATE signal_sessions SET record = ?3, user_record = ?4 "
+                  "WHERE address = ?1 AND device_id = ?2"));
+  update->bind(1, address).bind(2, int64_t{device_id}).bind(3, record).bind(4, user_record);
+  SOTTO_RETURN_IF_ERROR(update->run());
+  if (db_.changes() > 0) return Status::ok();
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_.prepare("INSERT INTO signal_sessions (address, device_id, record, user_record) "
+                  "VALUES (?1, ?2, ?3, ?4)"));
+  insert->bind(1, address).bind(2, int64_t{device_id}).bind(3, record).bind(4, user_record);
+  return insert->run();
 }
 
 Result<bool> SignalRepo::contains_session(std::string_view address, int32_t device_id) {
@@ -239,12 +249,20 @@ Result<std::optional<RecordBlob>> SignalRepo::load_sender_key(ByteView group_id,
 Status SignalRepo::store_sender_key(ByteView group_id, std::string_view address,
                                     int32_t device_id, ByteView record, ByteView user_record) {
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * upsert,
-      db_.prepare("INSERT OR REPLACE INTO signal_sender_keys (group_id, address, device_id, "
-                  "record, user_record) VALUES (?1, ?2, ?3, ?4, ?5)"));
-  upsert->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id}).bind(4, record).bind(
+      Statement * update,
+      db_.prepare("UPDATE signal_sender_keys SET record = ?4, user_record = ?5 "
+                  "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
+  update->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id}).bind(4, record).bind(
       5, user_record);
-  return upsert->run();
+  SOTTO_RETURN_IF_ERROR(update->run());
+  if (db_.changes() > 0) return Status::ok();
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_.prepare("INSERT INTO signal_sender_keys (group_id, address, device_id, record, "
+                  "user_record) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  insert->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id}).bind(4, record).bind(
+      5, user_record);
+  return insert->run();
 }
 
 Status SignalRepo::delete_sender_key(ByteView group_id, std::string_view address,

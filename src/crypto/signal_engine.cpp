@@ -467,12 +467,18 @@ Result<bool> SignalEngine::has_session(std::string_view address) {
 }
 
 Result<Ciphertext> SignalEngine::encrypt(std::string_view address, ByteView plaintext) {
-  SOTTO_ASSIGN_OR_RETURN(bool has, has_session(address));
-  if (!has) return Status::not_found("no session with " + std::string(address));
   return impl_->with_cipher(address, [&](session_cipher* cipher) -> Result<Ciphertext> {
     SignalRef<ciphertext_message> message;
     int rc = session_cipher_encrypt(cipher, plaintext.data(), plaintext.size(), message.out());
-    if (rc < 0) return status_from_signal(rc, "encrypting message");
+    if (rc < 0) {
+      // libsignal has no distinct code for a missing session; ask only once it failed, so the
+      // hot path does not pay for the lookup.
+      auto has = has_session(address);
+      if (has.is_ok() && !has.value()) {
+        return Status::not_found("no session with " + std::string(address));
+      }
+      return status_from_signal(rc, "encrypting message");
+    }
     Ciphertext out;
     out.type = ciphertext_message_get_type(message.get()) == CIPHERTEXT_PREKEY_TYPE
                    ? Ciphertext::Type::kPreKey

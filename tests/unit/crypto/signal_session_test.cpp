@@ -66,6 +66,15 @@ TEST_CASE("two profiles exchange messages both ways and continue after both are 
   }
 }
 
+TEST_CASE("encrypting for an address without a session is refused as not found",
+          "[crypto][signal]") {
+  Pair p;
+  auto c = p.alice->signal().encrypt(p.bob->fingerprint(), as_bytes("hello?"));
+  REQUIRE_FALSE(c.is_ok());
+  CHECK(c.status().code() == StatusCode::kNotFound);
+  CHECK_FALSE(p.alice->signal().has_session(p.bob->fingerprint()).value());
+}
+
 TEST_CASE("a message decrypted once is reported as a duplicate the second time",
           "[crypto][signal]") {
   Pair p;

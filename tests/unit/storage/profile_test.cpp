@@ -15,6 +15,8 @@ using sotto::test::TempDir;
 
 namespace {
 
+constexpr size_t kPageSize = 1024;  // SQLCipher page size set by storage::Database
+
 storage::MessageRecord text_message(const std::string& body, uint8_t id) {
   storage::MessageRecord m;
   m.message_id = Bytes(16, id);
@@ -200,13 +202,13 @@ TEST_CASE("a damaged database is reported as corrupt, without a crash and withou
   }
   SECTION("a flipped byte in a later page") {
     Bytes damaged = original;
-    damaged[original.size() - 4096 + 1000] ^= 0x80;
+    damaged[original.size() - 1024 + 500] ^= 0x80;
     expect_corrupt(damaged);
   }
   SECTION("a flipped byte in every page, one at a time") {
-    for (size_t page = 0; page < original.size() / 4096; ++page) {
+    for (size_t page = 0; page < original.size() / kPageSize; ++page) {
       Bytes damaged = original;
-      damaged[page * 4096 + 2048] ^= 0x10;
+      damaged[page * kPageSize + kPageSize / 2] ^= 0x10;
       INFO("page " << page);
       expect_corrupt(damaged);
     }

@@ -1,0 +1,255 @@
+// `make bench`: sotto's costs beside the bare library's cost of the same work.
+// Prints one figure per line as `name value unit`; a `_bare` twin is the same loop without sotto.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#define SQLITE_HAS_CODEC 1
+#include <sqlcipher/sqlite3.h>
+
+#include "sotto/core/account.h"
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/storage/message_repo.h"
+#include "sotto/storage/profile.h"
+#include "tests/support/temp_dir.h"
+
+using namespace sotto;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kArchiveRows = 4000;
+constexpr int kSignalMessages = 3000;
+constexpr int kRepeats = 3;
+const std::string kBody(180, 'm');  // a typical chat line plus framing
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Runs `body` kRepeats times and returns the median of what it measured.
+double median_of(const std::function<double()>& body) {
+  std::vector<double> runs;
+  for (int i = 0; i < kRepeats; ++i) runs.push_back(body());
+  return median(runs);
+}
+
+void print(const char* name, double value, const char* unit) {
+  std::printf("%s %.1f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+[[noreturn]] void die(const std::string& what, const Status& status) {
+  std::fprintf(stderr, "bench: %s: %s\n", what.c_str(), status.message().c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T must(Result<T> result, const std::string& what) {
+  if (!result.is_ok()) die(what, result.status());
+  return std::move(result).value();
+}
+
+void must(const Status& status, const std::string& what) {
+  if (!status.is_ok()) die(what, status);
+}
+
+SecretBytes pass(const char* text) { return SecretBytes::copy_of(std::string_view(text)); }
+
+storage::MessageRecord message(int i) {
+  storage::MessageRecord m;
+  m.message_id.resize(16);
+  for (int b = 0; b < 4; ++b) m.message_id[b] = static_cast<uint8_t>(i >> (8 * b));
+  m.conversation = std::string(64, 'c');
+  m.sender = std::string(64, 's');
+  m.body = kBody;
+  m.sent_at = i;
+  m.received_at = i;
+  m.state = storage::MessageState::kReceived;
+  return m;
+}
+
+// --- KDF + open --------------------------------------------------------------------------------
+
+double bench_kdf_open_ms() {
+  test::TempDir tmp;
+  const std::string dir = tmp / "p";
+  must(storage::Profile::create(dir, pass("bench"), storage::KdfParams::moderate()).status(),
+       "create");
+  return median_of([&] {
+    auto start = Clock::now();
+    auto profile = must(storage::Profile::open(dir, pass("bench")), "open");
+    return seconds_since(start) * 1000.0;
+  });
+}
+
+// --- archive inserts ---------------------------------------------------------------------------
+
+double bench_archive_inserts() {
+  return median_of([] {
+    test::TempDir tmp;
+    auto profile = must(storage::Profile::create(tmp / "p", pass("bench"),
+                                                 storage::KdfParams::interactive()),
+                        "create");
+    storage::Database& db = profile->db();
+    storage::MessageRepo repo(db);
+    auto start = Clock::now();
+    for (int i = 0; i < kArchiveRows; ++i) {
+      storage::Transaction tx(db);
+      must(tx.begin_status(), "begin");
+      must(repo.insert(message(i)).status(), "insert");
+      must(tx.commit(), "commit");
+    }
+    return kArchiveRows / seconds_since(start);
+  });
+}
+
+// The same rows through a bare SQLCipher connection: raw key, SQLCipher's defaults, WAL, NORMAL.
+double bench_archive_inserts_bare() {
+  return median_of([] {
+    test::TempDir tmp;
+    const std::string path = tmp / "bare.db";
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    const std::string key = "x'" + std::string(64, 'a') + "'";
+    sqlite3_key(db, key.data(), static_cast<int>(key.size()));
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode = WAL;"
+                 "PRAGMA synchronous = NORMAL;"
+                 "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id BLOB NOT NULL,"
+                 " conversation TEXT NOT NULL, sender TEXT NOT NULL, outgoing INTEGER NOT NULL,"
+                 " kind INTEGER NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,"
+                 " received_at INTEGER NOT NULL, state INTEGER NOT NULL,"
+                 " UNIQUE (sender, message_id));"
+                 "CREATE INDEX messages_by_conversation ON messages (conversation, id);",
+                 nullptr, nullptr, nullptr);
+    sqlite3_stmt* insert = nullptr;
+    sqlite3_prepare_v2(db,
+                       "INSERT OR IGNORE INTO messages (message_id, conversation, sender, "
+                       "outgoing, kind, body, sent_at, received_at, state) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       -1, &insert, nullptr);
+    auto start = Clock::now();
+    for (int i = 0; i < kArchiveRows; ++i) {
+      const storage::MessageRecord m = message(i);
+      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      sqlite3_bind_blob(insert, 1, m.message_id.data(), 16, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert, 2, m.conversation.data(), 64, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert, 3, m.sender.data(), 64, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(insert, 4, 0);
+      sqlite3_bind_int64(insert, 5, 0);
+      sqlite3_bind_text(insert, 6, m.body.data(), static_cast<int>(m.body.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(insert, 7, m.sent_at);
+      sqlite3_bind_int64(insert, 8, m.received_at);
+      sqlite3_bind_int64(insert, 9, 3);
+      if (sqlite3_step(insert) != SQLITE_DONE) std::exit(1);
+      sqlite3_reset(insert);
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    const double rate = kArchiveRows / seconds_since(start);
+    sqlite3_finalize(insert);
+    sqlite3_close(db);
+    return rate;
+  });
+}
+
+// --- Signal round trip -------------------------------------------------------------------------
+
+// One 100-byte message encrypted by Alice and decrypted by Bob, each step committed in its own
+// transaction as the send and receive paths do; warmed up both ways first so no X3DH is timed.
+double time_roundtrips(crypto::SignalEngine& alice, const std::string& alice_id,
+                       crypto::SignalEngine& bob, const std::string& bob_id,
+                       storage::Database* alice_db, storage::Database* bob_db) {
+  const Bytes payload(100, 0x42);
+  auto step = [&](crypto::SignalEngine& from, storage::Database* from_db, const std::string& to,
+                  crypto::SignalEngine& at, storage::Database* at_db, const std::string& sender) {
+    crypto::Ciphertext c;
+    {
+      std::optional<storage::Transaction> tx;
+      if (from_db != nullptr) tx.emplace(*from_db);
+      c = must(from.encrypt(to, payload), "encrypt");
+      if (tx) must(tx->commit(), "commit");
+    }
+    std::optional<storage::Transaction> tx;
+    if (at_db != nullptr) tx.emplace(*at_db);
+    must(at.decrypt(sender, c).status(), "decrypt");
+    if (tx) must(tx->commit(), "commit");
+  };
+  step(alice, alice_db, bob_id, bob, bob_db, alice_id);
+  step(bob, bob_db, alice_id, alice, alice_db, bob_id);
+  auto start = Clock::now();
+  for (int i = 0; i < kSignalMessages; ++i) step(alice, alice_db, bob_id, bob, bob_db, alice_id);
+  return seconds_since(start) * 1e6 / kSignalMessages;
+}
+
+double bench_signal_roundtrip() {
+  return median_of([] {
+    test::TempDir tmp;
+    auto alice = must(core::Account::create(tmp / "a", pass("a"), "alice",
+                                            storage::KdfParams::interactive()),
+                      "alice");
+    auto bob = must(
+        core::Account::create(tmp / "b", pass("b"), "bob", storage::KdfParams::interactive()),
+        "bob");
+    must(alice->signal().process_bundle(bob->fingerprint(), must(bob->signal().bundle(), "bundle")),
+         "process bundle");
+    return time_roundtrips(alice->signal(), alice->fingerprint(), bob->signal(),
+                           bob->fingerprint(), &alice->db(), &bob->db());
+  });
+}
+
+std::unique_ptr<crypto::SignalEngine> memory_engine() {
+  auto engine = must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(),
+                                                       "identity"),
+                                                  crypto::make_memory_signal_state()),
+                     "engine");
+  must(engine->rotate_signed_pre_key(), "signed pre-key");
+  must(engine->replenish_pre_keys(true).status(), "pre-keys");
+  return engine;
+}
+
+double bench_signal_roundtrip_bare() {
+  return median_of([] {
+    auto alice = memory_engine();
+    auto bob = memory_engine();
+    const std::string alice_id = crypto::fingerprint_of(alice->identity().public_key);
+    const std::string bob_id = crypto::fingerprint_of(bob->identity().public_key);
+    must(alice->process_bundle(bob_id, must(bob->bundle(), "bundle")), "process bundle");
+    return time_roundtrips(*alice, alice_id, *bob, bob_id, nullptr, nullptr);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // An optional argument runs only the figures whose name contains it, e.g. `sotto-bench signal`.
+  const std::string only = argc > 1 ? argv[1] : "";
+  struct Figure {
+    const char* name;
+    const char* unit;
+    double (*measure)();
+  };
+  const Figure figures[] = {
+      {"kdf_open_ms", "ms", bench_kdf_open_ms},
+      {"archive_insert_per_s", "rows/s", bench_archive_inserts},
+      {"archive_insert_per_s_bare", "rows/s", bench_archive_inserts_bare},
+      {"signal_roundtrip_us", "us", bench_signal_roundtrip},
+      {"signal_roundtrip_us_bare", "us", bench_signal_roundtrip_bare},
+  };
+  for (const Figure& figure : figures) {
+    if (std::string(figure.name).find(only) == std::string::npos) continue;
+    print(figure.name, figure.measure(), figure.unit);
+  }
+  return 0;
+}
