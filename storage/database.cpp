@@ -100,8 +100,8 @@ Statement& Statement::bind(int index, int64_t value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                             SQLITE_TRANSIENT);
+  int rc =
+      sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bind_status_.is_ok()) bind_status_ = db_->status_from_sqlite(rc, "bind");
   return *this;
 }
@@ -143,7 +143,9 @@ void Statement::reset() {
   bind_status_ = Status::ok();
 }
 
-int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+int64_t Statement::column_int64(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
 
 std::string Statement::column_text(int index) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
@@ -159,7 +161,9 @@ Bytes Statement::column_blob(int index) const {
 SecretBytes Statement::column_secret(int index) const {
   const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, index));
   const int size = sqlite3_column_bytes(stmt_, index);
-  return data == nullptr ? SecretBytes() : SecretBytes::copy_of(std::span<const uint8_t>(data, static_cast<size_t>(size)));
+  return data == nullptr
+             ? SecretBytes()
+             : SecretBytes::copy_of(std::span<const uint8_t>(data, static_cast<size_t>(size)));
 }
 
 bool Statement::column_is_null(int index) const {
@@ -213,8 +217,9 @@ Status Database::configure(const SecretBytes& key, Mode mode) {
     const bool is_sqlcipher = has_row && !version->column_text(0).empty();
     version->reset();
     if (!is_sqlcipher)
-      return Status::unavailable("SQLCipher is not the linked SQLite library; refusing to store "
-                                 "anything unencrypted");
+      return Status::unavailable(
+          "SQLCipher is not the linked SQLite library; refusing to store "
+          "anything unencrypted");
   }
   // The first read is where a wrong key or a damaged first page shows.
   SOTTO_RETURN_IF_ERROR(exec_script("SELECT count(*) FROM sqlite_master;"));
@@ -274,7 +279,9 @@ Status Database::rollback() {
   SOTTO_ASSIGN_OR_RETURN(Statement * rollback, prepare("ROLLBACK"));
   return rollback->run();
 }
-bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+bool Database::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
 
 Status Database::set_synchronous(Synchronous mode) {
   return exec_script(mode == Synchronous::kFull ? "PRAGMA synchronous = FULL;"
@@ -305,8 +312,12 @@ Status Database::set_user_version(int64_t version) {
   return exec_script("PRAGMA user_version = " + std::to_string(version) + ";");
 }
 
-int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-int Database::changes() const { return sqlite3_changes(db_); }
+int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int Database::changes() const {
+  return sqlite3_changes(db_);
+}
 
 Status Database::status_from_sqlite(int rc, std::string_view what) const {
   return status_from_code(rc, what, db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
@@ -324,8 +335,8 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::commit() {
-  if (!open_) return begin_status_.is_ok() ? Status::internal("transaction already ended")
-                                           : begin_status_;
+  if (!open_)
+    return begin_status_.is_ok() ? Status::internal("transaction already ended") : begin_status_;
   Status status = db_.commit();
   if (status.is_ok()) {
     open_ = false;

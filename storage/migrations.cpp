@@ -16,7 +16,9 @@ constexpr Migration kMigrations[] = {
 
 }  // namespace
 
-int64_t latest_schema_version() { return kMigrations[std::size(kMigrations) - 1].version; }
+int64_t latest_schema_version() {
+  return kMigrations[std::size(kMigrations) - 1].version;
+}
 
 Status migrate(Database& db) {
   SOTTO_ASSIGN_OR_RETURN(int64_t current, db.user_version());
@@ -28,8 +30,9 @@ Status migrate(Database& db) {
     if (migration.version <= current) continue;
     Transaction tx(db);
     SOTTO_RETURN_IF_ERROR(tx.begin_status());
-    SOTTO_RETURN_IF_ERROR(db.exec_script(migration.sql).with_context(
-        "applying migration " + std::to_string(migration.version)));
+    SOTTO_RETURN_IF_ERROR(
+        db.exec_script(migration.sql)
+            .with_context("applying migration " + std::to_string(migration.version)));
     SOTTO_RETURN_IF_ERROR(db.set_user_version(migration.version));
     SOTTO_RETURN_IF_ERROR(tx.commit());
   }

@@ -44,7 +44,8 @@ Status make_private_directory(const std::string& dir) {
   const std::filesystem::path path(dir);
   if (path.has_parent_path() && !path.parent_path().empty()) {
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) return Status::io_error("creating " + path.parent_path().string() + ": " + ec.message());
+    if (ec)
+      return Status::io_error("creating " + path.parent_path().string() + ": " + ec.message());
   }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return status_from_errno(errno, "creating profile directory " + dir);
@@ -78,7 +79,8 @@ std::optional<KdfParams> KdfParams::by_name(std::string_view name) {
 
 Result<SecretBytes> derive_key(const SecretBytes& passphrase, ByteView salt, const KdfParams& kdf) {
   SOTTO_RETURN_IF_ERROR(init_sodium());
-  if (salt.size() != crypto_pwhash_SALTBYTES) return Status::invalid_argument("salt must be 16 bytes");
+  if (salt.size() != crypto_pwhash_SALTBYTES)
+    return Status::invalid_argument("salt must be 16 bytes");
   SecretBytes key(kKeySize);
   if (crypto_pwhash(key.data(), key.size(), reinterpret_cast<const char*>(passphrase.data()),
                     passphrase.size(), salt.data(), kdf.opslimit, kdf.memlimit,
@@ -96,7 +98,9 @@ std::string Profile::default_dir() {
   return std::string(home != nullptr ? home : ".") + "/.local/share/sotto";
 }
 
-bool Profile::exists(const std::string& dir) { return path_exists(dir + "/" + kHeaderFile); }
+bool Profile::exists(const std::string& dir) {
+  return path_exists(dir + "/" + kHeaderFile);
+}
 
 Profile::Profile(std::string dir, KdfParams kdf, std::unique_ptr<ProfileLock> lock,
                  std::unique_ptr<Database> db)

@@ -6,7 +6,8 @@
 //   memlimit <decimal bytes>
 //   salt <32 hex digits>
 //   check <64 hex digits>        BLAKE2b-256 keyed with the database key over a constant
-//   sum <64 hex digits>          BLAKE2b-256 of every line above, to tell damage from a bad passphrase
+//   sum <64 hex digits>          BLAKE2b-256 of every line above, to tell damage from a bad
+//   passphrase
 //
 // Plain text on purpose: it holds nothing secret, and a person can read what protects their data.
 #pragma once

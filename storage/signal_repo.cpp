@@ -17,10 +17,9 @@ Result<std::optional<RecordBlob>> read_record(Statement* select) {
 
 Result<std::optional<RecordBlob>> SignalRepo::load_session(std::string_view address,
                                                            int32_t device_id) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare("SELECT record, user_record FROM signal_sessions "
-                  "WHERE address = ?1 AND device_id = ?2"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT record, user_record FROM signal_sessions "
+                                     "WHERE address = ?1 AND device_id = ?2"));
   select->bind(1, address).bind(2, int64_t{device_id});
   return read_record(select);
 }
@@ -30,10 +29,9 @@ Result<std::optional<RecordBlob>> SignalRepo::load_session(std::string_view addr
 // page too, doubling the encrypted pages each commit writes.
 Status SignalRepo::store_session(std::string_view address, int32_t device_id, ByteView record,
                                  ByteView user_record) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * update,
-      db_.prepare("UPDATE signal_sessions SET record = ?3, user_record = ?4 "
-                  "WHERE address = ?1 AND device_id = ?2"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * update,
+                         db_.prepare("UPDATE signal_sessions SET record = ?3, user_record = ?4 "
+                                     "WHERE address = ?1 AND device_id = ?2"));
   update->bind(1, address).bind(2, int64_t{device_id}).bind(3, record).bind(4, user_record);
   SOTTO_RETURN_IF_ERROR(update->run());
   if (db_.changes() > 0) return Status::ok();
@@ -238,39 +236,42 @@ Status SignalRepo::delete_identity(std::string_view address) {
 Result<std::optional<RecordBlob>> SignalRepo::load_sender_key(ByteView group_id,
                                                               std::string_view address,
                                                               int32_t device_id) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare("SELECT record, user_record FROM signal_sender_keys "
-                  "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT record, user_record FROM signal_sender_keys "
+                                     "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
   select->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id});
   return read_record(select);
 }
 
-Status SignalRepo::store_sender_key(ByteView group_id, std::string_view address,
-                                    int32_t device_id, ByteView record, ByteView user_record) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * update,
-      db_.prepare("UPDATE signal_sender_keys SET record = ?4, user_record = ?5 "
-                  "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
-  update->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id}).bind(4, record).bind(
-      5, user_record);
+Status SignalRepo::store_sender_key(ByteView group_id, std::string_view address, int32_t device_id,
+                                    ByteView record, ByteView user_record) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * update,
+                         db_.prepare("UPDATE signal_sender_keys SET record = ?4, user_record = ?5 "
+                                     "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
+  update->bind(1, group_id)
+      .bind(2, address)
+      .bind(3, int64_t{device_id})
+      .bind(4, record)
+      .bind(5, user_record);
   SOTTO_RETURN_IF_ERROR(update->run());
   if (db_.changes() > 0) return Status::ok();
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
       db_.prepare("INSERT INTO signal_sender_keys (group_id, address, device_id, record, "
                   "user_record) VALUES (?1, ?2, ?3, ?4, ?5)"));
-  insert->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id}).bind(4, record).bind(
-      5, user_record);
+  insert->bind(1, group_id)
+      .bind(2, address)
+      .bind(3, int64_t{device_id})
+      .bind(4, record)
+      .bind(5, user_record);
   return insert->run();
 }
 
 Status SignalRepo::delete_sender_key(ByteView group_id, std::string_view address,
                                      int32_t device_id) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * del,
-      db_.prepare("DELETE FROM signal_sender_keys "
-                  "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * del,
+                         db_.prepare("DELETE FROM signal_sender_keys "
+                                     "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
   del->bind(1, group_id).bind(2, address).bind(3, int64_t{device_id});
   return del->run();
 }

@@ -32,10 +32,13 @@ SecretBytes SecretBytes::copy_of(std::span<const uint8_t> data) {
 }
 
 SecretBytes SecretBytes::copy_of(std::string_view text) {
-  return copy_of(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  return copy_of(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
-SecretBytes::~SecretBytes() { release(); }
+SecretBytes::~SecretBytes() {
+  release();
+}
 
 SecretBytes::SecretBytes(SecretBytes&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),

@@ -42,8 +42,7 @@ int fail(const Status& status) {
 Result<std::unique_ptr<core::Account>> unlock(const GlobalOptions& options) {
   const std::string dir = options.dir();
   if (!storage::Profile::exists(dir)) {
-    return Status::not_found("no profile in " + dir +
-                             "; create one with: sotto init --name NAME");
+    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
   }
   SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
                          read_passphrase(options.passphrase, "Passphrase: ", false));
@@ -67,7 +66,8 @@ void print_identity(const core::Account& account, bool json) {
 
 int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name) {
   auto kdf = storage::KdfParams::by_name(kdf_name);
-  if (!kdf) return fail(Status::invalid_argument("--kdf must be interactive, moderate or sensitive"));
+  if (!kdf)
+    return fail(Status::invalid_argument("--kdf must be interactive, moderate or sensitive"));
   const std::string dir = options.dir();
   if (storage::Profile::exists(dir)) {
     return fail(Status::invalid_argument("a profile already exists in " + dir));
@@ -127,8 +127,8 @@ int run(int argc, char** argv) {
   app.fallthrough();
 
   GlobalOptions options;
-  app.add_option("--profile", options.profile_dir, "profile directory (default: " +
-                                                       storage::Profile::default_dir() + ")");
+  app.add_option("--profile", options.profile_dir,
+                 "profile directory (default: " + storage::Profile::default_dir() + ")");
   app.add_option("--passphrase-file", options.passphrase.file,
                  "read the passphrase from FILE (first line)");
   app.add_option("--passphrase-fd", options.passphrase.fd,
@@ -138,7 +138,8 @@ int run(int argc, char** argv) {
 
   std::string name;
   std::string kdf_name = "moderate";
-  CLI::App* init = app.add_subcommand("init", "create a profile (identity, keys, encrypted database)");
+  CLI::App* init =
+      app.add_subcommand("init", "create a profile (identity, keys, encrypted database)");
   init->add_option("--name", name, "your name as peers will see it")->required();
   init->add_option("--kdf", kdf_name, "passphrase hardening: interactive, moderate or sensitive")
       ->check(CLI::IsMember({"interactive", "moderate", "sensitive"}));

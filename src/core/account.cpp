@@ -60,9 +60,8 @@ Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
 
   storage::Transaction tx(db);
   SOTTO_RETURN_IF_ERROR(tx.begin_status());
-  SOTTO_ASSIGN_OR_RETURN(account->signal_,
-                         crypto::SignalEngine::create(std::move(own),
-                                                      crypto::make_sql_signal_state(db)));
+  SOTTO_ASSIGN_OR_RETURN(account->signal_, crypto::SignalEngine::create(
+                                               std::move(own), crypto::make_sql_signal_state(db)));
   crypto::SignalEngine& signal = *account->signal_;
   SOTTO_RETURN_IF_ERROR(signal.rotate_signed_pre_key());
   SOTTO_RETURN_IF_ERROR(signal.replenish_pre_keys(true).status());
@@ -95,9 +94,8 @@ Result<std::unique_ptr<Account>> Account::open(const std::string& dir,
   own.public_key = record->public_key;
   own.private_key = std::move(record->private_key);
   own.registration_id = record->registration_id;
-  SOTTO_ASSIGN_OR_RETURN(account->signal_,
-                         crypto::SignalEngine::create(std::move(own),
-                                                      crypto::make_sql_signal_state(db)));
+  SOTTO_ASSIGN_OR_RETURN(account->signal_, crypto::SignalEngine::create(
+                                               std::move(own), crypto::make_sql_signal_state(db)));
   if (!crypto::SignalEngine::verify(record->public_key,
                                     transport_binding_message(record->transport_public),
                                     record->transport_signature)) {

@@ -95,7 +95,8 @@ class MemorySignalState final : public SignalStateStore {
 
   Result<std::optional<StoredRecord>> load_sender_key(ByteView group_id, std::string_view address,
                                                       int32_t device) override {
-    auto it = sender_keys_.find({Bytes(group_id.begin(), group_id.end()), std::string(address), device});
+    auto it =
+        sender_keys_.find({Bytes(group_id.begin(), group_id.end()), std::string(address), device});
     if (it == sender_keys_.end()) return std::optional<StoredRecord>();
     return std::optional<StoredRecord>(it->second);
   }

@@ -1,12 +1,12 @@
 #include "sotto/crypto/signal_engine.h"
 
+#include <fingerprint.h>
+#include <key_helper.h>
 #include <openssl/evp.h>
+#include <protocol.h>
 #include <session_builder.h>
 #include <session_cipher.h>
 #include <signal_protocol.h>
-#include <fingerprint.h>
-#include <key_helper.h>
-#include <protocol.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,9 +32,13 @@ std::string_view name_of(const signal_protocol_address* address) {
   return {address->name, address->name_len};
 }
 
-ByteView view_of(const uint8_t* data, size_t len) { return {data, len}; }
+ByteView view_of(const uint8_t* data, size_t len) {
+  return {data, len};
+}
 
-signal_buffer* buffer_of(ByteView bytes) { return SignalBuffer::copy_of(bytes).release(); }
+signal_buffer* buffer_of(ByteView bytes) {
+  return SignalBuffer::copy_of(bytes).release();
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -149,9 +153,8 @@ int load_pre_key(signal_buffer** record, uint32_t id, void* user_data) {
 }
 
 int store_pre_key(uint32_t id, uint8_t* record, size_t record_len, void* user_data) {
-  return state_of(user_data).store_pre_key(id, view_of(record, record_len)).is_ok()
-             ? 0
-             : kStoreFailure;
+  return state_of(user_data).store_pre_key(id, view_of(record, record_len)).is_ok() ? 0
+                                                                                    : kStoreFailure;
 }
 
 int contains_pre_key(uint32_t id, void* user_data) {
@@ -281,12 +284,12 @@ Status SignalEngine::Impl::install_stores() {
   sender_keys.load_sender_key = load_sender_key;
   sender_keys.user_data = this;
 
-  for (int r : {signal_protocol_store_context_set_session_store(store_context, &sessions),
-                signal_protocol_store_context_set_pre_key_store(store_context, &pre_keys),
-                signal_protocol_store_context_set_signed_pre_key_store(store_context,
-                                                                       &signed_pre_keys),
-                signal_protocol_store_context_set_identity_key_store(store_context, &identities),
-                signal_protocol_store_context_set_sender_key_store(store_context, &sender_keys)}) {
+  for (int r :
+       {signal_protocol_store_context_set_session_store(store_context, &sessions),
+        signal_protocol_store_context_set_pre_key_store(store_context, &pre_keys),
+        signal_protocol_store_context_set_signed_pre_key_store(store_context, &signed_pre_keys),
+        signal_protocol_store_context_set_identity_key_store(store_context, &identities),
+        signal_protocol_store_context_set_sender_key_store(store_context, &sender_keys)}) {
     if (r < 0) return status_from_signal(r, "installing stores");
   }
   return Status::ok();
@@ -297,8 +300,12 @@ Status SignalEngine::Impl::install_stores() {
 SignalEngine::SignalEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SignalEngine::~SignalEngine() = default;
 
-const OwnIdentity& SignalEngine::identity() const { return impl_->identity; }
-SignalStateStore& SignalEngine::store() { return *impl_->state; }
+const OwnIdentity& SignalEngine::identity() const {
+  return impl_->identity;
+}
+SignalStateStore& SignalEngine::store() {
+  return *impl_->state;
+}
 
 Result<OwnIdentity> SignalEngine::generate_identity() {
   SOTTO_ASSIGN_OR_RETURN(auto context, SignalContext::create());
@@ -359,17 +366,17 @@ Result<size_t> SignalEngine::replenish_pre_keys(bool force) {
   if (!force && ids.size() >= kPreKeyLowWater) return size_t{0};
   const size_t missing = kPreKeyBatch > ids.size() ? kPreKeyBatch - ids.size() : 0;
   if (missing == 0) return size_t{0};
-  SOTTO_ASSIGN_OR_RETURN(int64_t first, impl_->state->next_counter(
-                                            kPreKeyCounter, static_cast<int64_t>(missing), 1));
+  SOTTO_ASSIGN_OR_RETURN(
+      int64_t first, impl_->state->next_counter(kPreKeyCounter, static_cast<int64_t>(missing), 1));
   // Ids run 1..kMaxPreKeyId and wrap; the key helper wraps the same way from `start`.
   const auto start = static_cast<unsigned>((first - 1) % kMaxPreKeyId + 1);
   signal_protocol_key_helper_pre_key_list_node* head = nullptr;
-  int rc = signal_protocol_key_helper_generate_pre_keys(&head, start,
-                                                        static_cast<unsigned>(missing),
-                                                        impl_->ctx());
+  int rc = signal_protocol_key_helper_generate_pre_keys(
+      &head, start, static_cast<unsigned>(missing), impl_->ctx());
   PreKeyList list(head);
   if (rc < 0) return status_from_signal(rc, "generating pre-keys");
-  for (auto* node = list.get(); node != nullptr; node = signal_protocol_key_helper_key_list_next(node)) {
+  for (auto* node = list.get(); node != nullptr;
+       node = signal_protocol_key_helper_key_list_next(node)) {
     session_pre_key* pre_key = signal_protocol_key_helper_key_list_element(node);
     SignalBuffer record;
     rc = session_pre_key_serialize(record.out(), pre_key);
@@ -397,8 +404,8 @@ Result<PreKeyBundle> SignalEngine::bundle() {
                                               signed_record->size(), impl_->ctx());
   if (rc < 0) return status_from_signal(rc, "reading signed pre-key");
   bundle.signed_pre_key_id = *signed_id;
-  bundle.signed_pre_key =
-      serialize_public(ec_key_pair_get_public(session_signed_pre_key_get_key_pair(signed_pre_key.get())));
+  bundle.signed_pre_key = serialize_public(
+      ec_key_pair_get_public(session_signed_pre_key_get_key_pair(signed_pre_key.get())));
   const uint8_t* signature = session_signed_pre_key_get_signature(signed_pre_key.get());
   bundle.signed_pre_key_signature.assign(
       signature, signature + session_signed_pre_key_get_signature_len(signed_pre_key.get()));
@@ -423,7 +430,8 @@ Result<PreKeyBundle> SignalEngine::bundle() {
                                    impl_->ctx());
   if (rc < 0) return status_from_signal(rc, "reading pre-key");
   bundle.pre_key_id = pre_key_id;
-  bundle.pre_key = serialize_public(ec_key_pair_get_public(session_pre_key_get_key_pair(pre_key.get())));
+  bundle.pre_key =
+      serialize_public(ec_key_pair_get_public(session_pre_key_get_key_pair(pre_key.get())));
   return bundle;
 }
 
@@ -438,11 +446,11 @@ Status SignalEngine::process_bundle(std::string_view address, const PreKeyBundle
   SOTTO_ASSIGN_OR_RETURN(auto identity_key,
                          decode_public(bundle.identity_key, ctx, "bundle identity key"));
   SignalRef<session_pre_key_bundle> signal_bundle;
-  int rc = session_pre_key_bundle_create(
-      signal_bundle.out(), bundle.registration_id, bundle.device_id, bundle.pre_key_id,
-      pre_key.get(), bundle.signed_pre_key_id, signed_pre_key.get(),
-      bundle.signed_pre_key_signature.data(), bundle.signed_pre_key_signature.size(),
-      identity_key.get());
+  int rc =
+      session_pre_key_bundle_create(signal_bundle.out(), bundle.registration_id, bundle.device_id,
+                                    bundle.pre_key_id, pre_key.get(), bundle.signed_pre_key_id,
+                                    signed_pre_key.get(), bundle.signed_pre_key_signature.data(),
+                                    bundle.signed_pre_key_signature.size(), identity_key.get());
   if (rc < 0) return status_from_signal(rc, "reading the peer's bundle");
 
   const std::string name(address);
@@ -508,8 +516,7 @@ Result<Bytes> SignalEngine::decrypt(std::string_view address, const Ciphertext& 
       rc = signal_message_deserialize(message.out(), ciphertext.bytes.data(),
                                       ciphertext.bytes.size(), ctx);
       if (rc >= 0) {
-        rc = session_cipher_decrypt_signal_message(cipher, message.get(), nullptr,
-                                                   plaintext.out());
+        rc = session_cipher_decrypt_signal_message(cipher, message.get(), nullptr, plaintext.out());
       }
     }
     if (rc == SG_ERR_UNTRUSTED_IDENTITY) {
@@ -561,15 +568,15 @@ Result<std::string> SignalEngine::safety_number(std::string_view local_id,
   SOTTO_ASSIGN_OR_RETURN(auto remote_key,
                          decode_public(remote_identity_key, ctx, "remote identity key"));
   fingerprint_generator* generator = nullptr;
-  int rc = fingerprint_generator_create(&generator, kFingerprintIterations, kFingerprintVersion,
-                                        ctx);
+  int rc =
+      fingerprint_generator_create(&generator, kFingerprintIterations, kFingerprintVersion, ctx);
   if (rc < 0) return status_from_signal(rc, "creating fingerprint generator");
   SignalRef<fingerprint> fp;
   const std::string local(local_id);
   const std::string remote(remote_id);
-  rc = fingerprint_generator_create_for(
-      generator, local.c_str(), ratchet_identity_key_pair_get_public(impl_->key_pair.get()),
-      remote.c_str(), remote_key.get(), fp.out());
+  rc = fingerprint_generator_create_for(generator, local.c_str(),
+                                        ratchet_identity_key_pair_get_public(impl_->key_pair.get()),
+                                        remote.c_str(), remote_key.get(), fp.out());
   fingerprint_generator_free(generator);
   if (rc < 0) return status_from_signal(rc, "computing safety number");
   const std::string digits = displayable_fingerprint_text(fingerprint_get_displayable(fp.get()));
@@ -594,7 +601,9 @@ Result<std::pair<Bytes, SecretBytes>> SignalEngine::generate_curve_key_pair() {
   return std::make_pair(Bytes(pub.begin() + 1, pub.end()), secret.to_secret());
 }
 
-bool is_duplicate(const Status& status) { return is_duplicate_message(status); }
+bool is_duplicate(const Status& status) {
+  return is_duplicate_message(status);
+}
 
 std::string fingerprint_of(ByteView identity_public_key) {
   uint8_t digest[32];

@@ -64,7 +64,9 @@ void must(const Status& status, const std::string& what) {
   if (!status.is_ok()) die(what, status);
 }
 
-SecretBytes pass(const char* text) { return SecretBytes::copy_of(std::string_view(text)); }
+SecretBytes pass(const char* text) {
+  return SecretBytes::copy_of(std::string_view(text));
+}
 
 storage::MessageRecord message(int i) {
   storage::MessageRecord m;
@@ -98,9 +100,9 @@ double bench_kdf_open_ms() {
 double bench_archive_inserts() {
   return median_of([] {
     test::TempDir tmp;
-    auto profile = must(storage::Profile::create(tmp / "p", pass("bench"),
-                                                 storage::KdfParams::interactive()),
-                        "create");
+    auto profile =
+        must(storage::Profile::create(tmp / "p", pass("bench"), storage::KdfParams::interactive()),
+             "create");
     storage::Database& db = profile->db();
     storage::MessageRepo repo(db);
     auto start = Clock::now();
@@ -196,24 +198,24 @@ double time_roundtrips(crypto::SignalEngine& alice, const std::string& alice_id,
 double bench_signal_roundtrip() {
   return median_of([] {
     test::TempDir tmp;
-    auto alice = must(core::Account::create(tmp / "a", pass("a"), "alice",
-                                            storage::KdfParams::interactive()),
-                      "alice");
-    auto bob = must(
-        core::Account::create(tmp / "b", pass("b"), "bob", storage::KdfParams::interactive()),
-        "bob");
+    auto alice = must(
+        core::Account::create(tmp / "a", pass("a"), "alice", storage::KdfParams::interactive()),
+        "alice");
+    auto bob =
+        must(core::Account::create(tmp / "b", pass("b"), "bob", storage::KdfParams::interactive()),
+             "bob");
     must(alice->signal().process_bundle(bob->fingerprint(), must(bob->signal().bundle(), "bundle")),
          "process bundle");
-    return time_roundtrips(alice->signal(), alice->fingerprint(), bob->signal(),
-                           bob->fingerprint(), &alice->db(), &bob->db());
+    return time_roundtrips(alice->signal(), alice->fingerprint(), bob->signal(), bob->fingerprint(),
+                           &alice->db(), &bob->db());
   });
 }
 
 std::unique_ptr<crypto::SignalEngine> memory_engine() {
-  auto engine = must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(),
-                                                       "identity"),
-                                                  crypto::make_memory_signal_state()),
-                     "engine");
+  auto engine =
+      must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(), "identity"),
+                                        crypto::make_memory_signal_state()),
+           "engine");
   must(engine->rotate_signed_pre_key(), "signed pre-key");
   must(engine->replenish_pre_keys(true).status(), "pre-keys");
   return engine;

@@ -10,7 +10,9 @@
 
 namespace sotto::test {
 
-inline SecretBytes passphrase(const std::string& text) { return SecretBytes::copy_of(text); }
+inline SecretBytes passphrase(const std::string& text) {
+  return SecretBytes::copy_of(text);
+}
 
 // REQUIRES: the call succeeds (the test fails loudly otherwise).
 std::unique_ptr<core::Account> create_account(const std::string& dir, const std::string& name,

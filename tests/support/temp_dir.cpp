@@ -57,8 +57,7 @@ std::map<std::string, std::string> digest_files(const std::string& dir) {
 
 bool file_contains(const std::string& path, const std::string& needle) {
   Bytes content = read_file(path);
-  return std::search(content.begin(), content.end(), needle.begin(), needle.end()) !=
-         content.end();
+  return std::search(content.begin(), content.end(), needle.begin(), needle.end()) != content.end();
 }
 
 }  // namespace sotto::test

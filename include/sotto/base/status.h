@@ -44,9 +44,7 @@ class [[nodiscard]] Status {
   static Status auth_failed(std::string msg) { return {StatusCode::kAuthFailed, std::move(msg)}; }
   static Status unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status busy(std::string msg) { return {StatusCode::kBusy, std::move(msg)}; }
-  static Status storage_full(std::string msg) {
-    return {StatusCode::kStorageFull, std::move(msg)};
-  }
+  static Status storage_full(std::string msg) { return {StatusCode::kStorageFull, std::move(msg)}; }
   static Status untrusted(std::string msg) { return {StatusCode::kUntrusted, std::move(msg)}; }
   static Status internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
@@ -97,9 +95,9 @@ class [[nodiscard]] Result {
 }  // namespace sotto
 
 // Early return of a failed Status or Result from a function returning Status or Result<U>.
-#define SOTTO_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::sotto::Status sotto_status_ = (expr);  \
+#define SOTTO_RETURN_IF_ERROR(expr)                   \
+  do {                                                \
+    ::sotto::Status sotto_status_ = (expr);           \
     if (!sotto_status_.is_ok()) return sotto_status_; \
   } while (0)
 

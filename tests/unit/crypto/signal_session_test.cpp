@@ -11,7 +11,9 @@ using sotto::test::TempDir;
 
 namespace {
 
-std::string text_of(const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); }
+std::string text_of(const Bytes& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
 
 // Alice builds a session from Bob's bundle; both sides persist in their own profile.
 struct Pair {
@@ -86,8 +88,7 @@ TEST_CASE("a message decrypted once is reported as a duplicate the second time",
   CHECK(crypto::is_duplicate(again.status()));
 }
 
-TEST_CASE("a decrypt rolled back with its transaction can be decrypted again",
-          "[crypto][signal]") {
+TEST_CASE("a decrypt rolled back with its transaction can be decrypted again", "[crypto][signal]") {
   Pair p;
   p.connect();
   auto c = send(*p.alice, *p.bob, "crash before commit");
@@ -208,8 +209,8 @@ TEST_CASE("both sides compute the same 60-digit safety number", "[crypto][signal
   }
   TempDir other;
   auto mallory = test::create_account(other / "m", "mallory");
-  auto with_mallory = p.alice->signal().safety_number(
-      p.alice->fingerprint(), p.bob->fingerprint(), mallory->identity_key());
+  auto with_mallory = p.alice->signal().safety_number(p.alice->fingerprint(), p.bob->fingerprint(),
+                                                      mallory->identity_key());
   CHECK(with_mallory.value() != at_alice.value());
 }
 

@@ -30,7 +30,7 @@ storage::MessageRecord text_message(const std::string& body, uint8_t id) {
 }
 
 Result<std::unique_ptr<storage::Profile>> open_profile(const std::string& dir,
-                                                        const std::string& pass) {
+                                                       const std::string& pass) {
   return storage::Profile::open(dir, test::passphrase(pass));
 }
 
@@ -132,8 +132,8 @@ TEST_CASE("an interrupted passphrase change leaves a profile that one passphrase
   SECTION("crash before the re-key") {
     // A pending header for "new" beside a database still under "old".
     auto pending_header = storage::ProfileHeader::fresh(storage::KdfParams::interactive());
-    auto key = storage::derive_key(test::passphrase("new"), pending_header.salt,
-                                   pending_header.kdf);
+    auto key =
+        storage::derive_key(test::passphrase("new"), pending_header.salt, pending_header.kdf);
     REQUIRE(key.is_ok());
     pending_header.set_check_for(key.value());
     REQUIRE(pending_header.write_file(pending).is_ok());
@@ -216,7 +216,9 @@ TEST_CASE("a damaged database is reported as corrupt, without a crash and withou
   SECTION("a truncated file") {
     expect_corrupt(Bytes(original.begin(), original.begin() + 6000));
   }
-  SECTION("a zero-length file") { expect_corrupt(Bytes()); }
+  SECTION("a zero-length file") {
+    expect_corrupt(Bytes());
+  }
   SECTION("random bytes") {
     Bytes noise(original.size());
     uint32_t x = 12345;
