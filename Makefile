@@ -17,12 +17,15 @@ OPT      ?= -O2
 DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libsodium-dev \
                 libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
-                libncurses-dev alsa-utils espeak-ng sox tmux iproute2 procps
+                libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux iproute2 \
+                procps clang-14 libclang-rt-14-dev
 
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
-               libsodium:libsodium-dev openssl:libssl-dev catch2:catch2
-HEADER_DEPS := CLI/CLI.hpp:libcli11-dev nlohmann/json.hpp:nlohmann-json3-dev
+               libsodium:libsodium-dev openssl:libssl-dev catch2:catch2 libzmq:libzmq3-dev \
+               libczmq:libczmq-dev protobuf-lite:libprotobuf-dev
+HEADER_DEPS := CLI/CLI.hpp:libcli11-dev nlohmann/json.hpp:nlohmann-json3-dev \
+               toml++/toml.h:libtomlplusplus-dev
 
 PKG_NAMES := $(foreach m,$(PKG_MODULES),$(firstword $(subst :, ,$(m))))
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKG_NAMES) 2>/dev/null))
@@ -34,19 +37,24 @@ CXXFLAGS := -std=c++20 $(OPT) -g $(WARNINGS) -MMD -MP -Iinclude -I. -I$(BUILD)/g
 LDFLAGS  := $(SANITIZE) -pthread
 LDLIBS   := $(PKG_LIBS)
 
-LAYERS := base storage crypto core cli
+PROTO := src/net/proto/sotto.proto
+PROTO_CC := $(BUILD)/gen/sotto.pb.cc
+PROTO_H := $(BUILD)/gen/sotto.pb.h
+
+LAYERS := base storage crypto net core cli
 src_of = $(shell find $(1) -name '*.cpp' 2>/dev/null | sort)
 base_SRC    := $(call src_of,src/base)
 storage_SRC := $(call src_of,storage)
 crypto_SRC  := $(call src_of,src/crypto)
+net_SRC     := $(call src_of,src/net) $(PROTO_CC)
 core_SRC    := $(call src_of,src/core)
 cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
 TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
 BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp
 
-obj_of = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.
-LIBS := $(foreach l,cli core crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
+LIBS := $(foreach l,cli core net crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
 
 BIN       := $(BUILD)/sotto
 TEST_BIN  := $(BUILD)/sotto-tests
@@ -54,7 +62,7 @@ BENCH_BIN := $(BUILD)/sotto-bench
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
 
-.PHONY: all deps check-libs run test asan bench fmt install uninstall man help clean
+.PHONY: all deps check-libs run test asan bench fuzz fmt install uninstall man help clean
 .DEFAULT_GOAL := all
 
 all: check-libs $(BIN) $(TEST_BIN)
@@ -67,6 +75,7 @@ help:
 	@echo "  make test       deps + build + run every test"
 	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make bench      build with optimisation and print figures as 'name value unit'"
+	@echo "  make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS=60 each"
 	@echo "  make fmt        clang-format every source file"
 	@echo "  make install    install binary and man page (PREFIX=$(PREFIX), DESTDIR=...)"
 	@echo "  make uninstall  remove what install put there"
@@ -109,6 +118,23 @@ asan:
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run.sh build/asan/sotto-tests
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+fuzz: check-libs
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/fuzz CXX=clang++-14 OPT=-O1 \
+	  SANITIZE="-fsanitize=fuzzer-no-link,address,undefined" \
+	  $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz_$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    build/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+build/fuzz/fuzz_%: $(call obj_of,tests/fuzz/fuzz_%.cpp) $(LIBS)
+	@echo "  LD   $@"
+	@$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 bench: check-libs
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" build/bench/sotto-bench
 	@build/bench/sotto-bench
@@ -137,6 +163,24 @@ $(MIGRATIONS_INC): $(MIGRATIONS) tools/embed_migrations.sh
 	@tools/embed_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(call obj_of,storage/migrations.cpp): $(MIGRATIONS_INC)
+
+$(PROTO_CC) $(PROTO_H) &: $(PROTO)
+	@mkdir -p $(BUILD)/gen
+	@echo "  PROTOC $<"
+	@protoc --proto_path=$(dir $(PROTO)) --cpp_out=$(BUILD)/gen $(PROTO)
+
+# Everything that may include the generated header waits for it.
+$(call obj_of,$(net_SRC) $(core_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_SRC) src/cli/main.cpp \
+  $(wildcard tests/fuzz/*.cpp)): | $(PROTO_H)
+
+# Keep the fuzz targets' objects between runs.
+.SECONDARY: $(call obj_of,$(wildcard tests/fuzz/*.cpp))
+
+# Generated code is not ours: compile it without our warning set.
+$(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: $(PROTO_CC)
+	@mkdir -p $(dir $@)
+	@echo "  CXX  $<"
+	@$(CXX) -std=c++20 $(OPT) -g -MMD -MP -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -c $< -o $@
 
 # GCC 12 reports a false maybe-uninitialized inside libstdc++'s <regex>, which Catch2's runner
 # uses, when sanitizers are on; it is not our code.

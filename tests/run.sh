@@ -6,7 +6,7 @@ bin=${1:?usage: tests/run.sh TEST_BINARY [catch2 args]}
 shift
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$bin" --order rand --rng-seed "${SOTTO_TEST_SEED:-20261123}" "$@" 2>&1 | tee "$log"
+timeout --signal=KILL "${SOTTO_TEST_TIMEOUT:-900}" "$bin" --order rand --rng-seed "${SOTTO_TEST_SEED:-20261123}" "$@" 2>&1 | tee "$log"
 rc=$?
 # Catch2's pipe status: POSIX sh has no PIPESTATUS, so re-derive failure from the summary too.
 summary=$(grep -E '^(All tests passed|test cases:)' "$log" | tail -n 1)

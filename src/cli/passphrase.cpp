@@ -44,10 +44,12 @@ Result<SecretBytes> prompt_without_echo(const char* prompt) {
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
-  (void)!::write(STDERR_FILENO, prompt, std::strlen(prompt));
+  // Echo goes off (and stale typeahead is flushed) before the prompt appears, so nothing typed
+  // in answer to it can be echoed or lost.
   ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  (void)!::write(STDERR_FILENO, prompt, std::strlen(prompt));
   auto line = read_line(STDIN_FILENO, "the terminal");
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   return line;
 }
 

@@ -1,6 +1,7 @@
 // The passphrase prompt on a real terminal: sotto runs on a pseudo-terminal, we type into it.
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,17 +48,30 @@ class PtyProcess {
     return true;
   }
   void type(const std::string& text) { REQUIRE(write(master_, text.data(), text.size()) > 0); }
+  // Waits up to 10 s for the child to exit (killing it after that, which fails the test).
   int wait_exit() {
-    while (read_some(50)) {
-    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     int status = 0;
-    waitpid(pid_, &status, 0);
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      read_some(20);
+    }
+    while (read_some(0) && poll_ready()) {
+    }
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   const std::string& transcript() const { return transcript_; }
 
  private:
+  bool poll_ready() {
+    pollfd fd{master_, POLLIN, 0};
+    return poll(&fd, 1, 0) > 0;
+  }
   // False once the terminal is closed (the child exited).
   bool read_some(int timeout_ms) {
     pollfd fd{master_, POLLIN, 0};

@@ -1,0 +1,35 @@
+// The profile's config.toml: node settings a user does not want to type every time.
+//
+//   listen = "tcp://0.0.0.0:7000"
+//   interface = "eth0"
+//   peers = ["tcp://10.1.0.2:7000", "tcp://10.1.0.3:7000#<40-char Z85 key>"]
+//   discovery = true
+//   beacon_port = 47474
+//   network_key_file = "/etc/sotto/lan.key"
+//
+// Options on the command line override the file. Unknown keys are errors (a typo must not be
+// silently ignored), and so is a malformed file, with the line named.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/status.h"
+
+namespace sotto::core {
+
+struct NodeConfig {
+  std::optional<std::string> listen;
+  std::optional<std::string> interface;
+  std::vector<std::string> peers;
+  std::optional<bool> discovery;
+  std::optional<uint16_t> beacon_port;
+  std::optional<std::string> network_key_file;
+};
+
+// A missing file is an empty config. Errors: InvalidArgument "FILE line N: ...".
+Result<NodeConfig> load_config(const std::string& path);
+
+}  // namespace sotto::core

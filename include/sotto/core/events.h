@@ -1,0 +1,74 @@
+// What the node tells its front ends: peer information, counters, and typed events.
+// EventQueue is the one thread-safe piece: the loop pushes, a front end pops (its fd() turns
+// readable when events wait, so a UI can poll it beside stdin).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "sotto/base/bytes.h"
+#include "sotto/net/peer_liveness.h"
+
+namespace sotto::core {
+
+struct PeerInfo {
+  std::string fingerprint;
+  std::string name;      // from the peer's Hello; empty until one arrives
+  std::string endpoint;  // tcp://ADDRESS:PORT it is reached at
+  net::PeerState state = net::PeerState::kDiscovered;
+  Bytes identity_key;
+  Bytes transport_key;
+  bool configured = false;  // given with --peer
+  int64_t silent_ms = 0;    // since the last frame from it
+};
+
+// Flat named counters ("beacons_received", "beacon_dropped_signature", ...).
+struct NodeStats {
+  std::map<std::string, uint64_t> counters;
+  uint64_t get(const std::string& name) const {
+    auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
+  }
+};
+
+struct PeerEvent {
+  PeerInfo peer;  // its new state
+};
+
+struct Event {
+  int64_t at_ms = 0;  // wall clock, for display
+  std::variant<PeerEvent> body;
+};
+
+class EventQueue {
+ public:
+  static constexpr size_t kCapacity = 4096;
+
+  EventQueue();
+  ~EventQueue();
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
+
+  // Never blocks: when the reader falls kCapacity behind, the oldest event is dropped.
+  void push(Event event);
+  std::optional<Event> pop();
+  // Waits up to timeout_ms for an event.
+  std::optional<Event> wait_pop(int64_t timeout_ms);
+  int fd() const { return fd_; }
+  uint64_t dropped() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Event> events_;
+  uint64_t dropped_ = 0;
+  int fd_ = -1;  // eventfd
+};
+
+}  // namespace sotto::core

@@ -1,0 +1,88 @@
+// Node: a running sotto peer — discovery, authenticated transport, the peer table, and the
+// control socket front ends talk to.
+//
+// One thread owns the node: run() is its event loop (one zmq_poll over the ROUTER inbox, the ZAP
+// handler, link monitors, the beacon sockets, the control socket and a wake-up fd; the poll
+// timeout comes from the next timer). Every socket and all protocol state belong to that thread.
+// Other threads use the thread-safe calls below, which hand work to the loop and wait.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/clock.h"
+#include "sotto/base/secret.h"
+#include "sotto/base/status.h"
+#include "sotto/core/account.h"
+#include "sotto/core/events.h"
+#include "sotto/net/peer_liveness.h"
+
+namespace sotto::core {
+
+// A peer given by hand: tcp://HOST:PORT, optionally #KEY (the Z85 transport key to pin).
+struct PeerSpec {
+  std::string host;  // a dotted IPv4 address: sotto never resolves names
+  uint16_t port = 0;
+  std::optional<Bytes> pinned_key;
+
+  static Result<PeerSpec> parse(const std::string& text);
+  std::string endpoint() const { return "tcp://" + host + ":" + std::to_string(port); }
+};
+
+struct NodeOptions {
+  // Where the ROUTER listens: "tcp://ADDRESS:PORT" (port 0 or * for any). Empty: the
+  // --interface's address, else every interface (0.0.0.0), port chosen by the system.
+  std::string listen;
+  std::string interface;  // network interface for discovery (and the default listen address)
+  std::vector<PeerSpec> peers;
+  bool discovery = true;
+  uint16_t beacon_port = 47474;
+  std::optional<SecretBytes> network_key;  // contents of --network-key-file
+  bool control_socket = true;              // serve DIR/control.sock
+  int beacon_interval_ms = 1000;
+  int heartbeat_ms = 1000;
+  net::LivenessTimeouts liveness;
+  size_t max_peers = 256;
+  double peer_frames_per_s = 2000;  // inbound rate limit per peer (token bucket)
+  double peer_burst = 4000;
+};
+
+class Node {
+ public:
+  // Binds the sockets (so endpoint() is known at once) but does not run the loop.
+  // REQUIRES: `account` and `clock` outlive the node.
+  static Result<std::unique_ptr<Node>> create(Account& account, NodeOptions options,
+                                              const Clock& clock);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // The event loop; returns after stop(). Call from one thread only.
+  Status run();
+  // Ends run(). Safe from any thread and from a signal handler.
+  void stop();
+
+  // "tcp://ADDRESS:PORT" of the ROUTER. Immutable after create.
+  const std::string& endpoint() const;
+  // Path of the control socket, or empty when not served.
+  const std::string& control_path() const;
+
+  // Thread-safe: answered by the loop thread (directly when called on it, or before run()).
+  std::vector<PeerInfo> peers();
+  NodeStats stats();
+  // A queue of events from now on; the front end drains it (its fd() turns readable).
+  std::shared_ptr<EventQueue> subscribe();
+
+  struct Impl;  // opaque
+
+ private:
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sotto::core

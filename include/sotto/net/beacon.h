@@ -1,0 +1,106 @@
+// The signed discovery beacon (DESIGN §4, doc/protocol.md): a fixed-length binary record a node
+// sends by UDP so peers learn its CurveZMQ transport key and the identity that vouches for it.
+//
+//   magic "STO1" | version (1) | flags (1) | TCP port (2, big-endian) | transport key (32) |
+//   identity key (33, 0x05 first) | XEdDSA signature (64) over the 73 bytes before it
+//
+// There are no strings in it, so nothing a user typed leaks onto the LAN. A beacon is only a
+// hint: it says which transport key to expect, and the peer counts as online only after a CURVE
+// handshake with that key. With a network key (--network-key-file) the whole beacon is sealed,
+// so hosts without the key cannot see who is present.
+// Thread-safety: free functions are pure; a BeaconSealer is immutable after construction and may
+// be shared between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/secret.h"
+#include "sotto/base/status.h"
+#include "sotto/crypto/primitives.h"
+
+namespace sotto::crypto {
+class SignalEngine;
+}
+
+namespace sotto::net {
+
+constexpr uint8_t kBeaconVersion = 1;
+constexpr size_t kBeaconTransportKeySize = 32;  // CurveZMQ (Curve25519) public key
+constexpr size_t kBeaconIdentityKeySize = 33;   // libsignal: type byte 0x05 + Curve25519 key
+constexpr size_t kBeaconSignatureSize = 64;     // XEdDSA
+// 4 magic + 1 version + 1 flags + 2 port + 32 + 33 = 73 signed bytes, then the signature.
+constexpr size_t kBeaconSignedSize =
+    4 + 1 + 1 + 2 + kBeaconTransportKeySize + kBeaconIdentityKeySize;
+constexpr size_t kBeaconSize = kBeaconSignedSize + kBeaconSignatureSize;  // 137
+// nonce || ciphertext of the whole beacon || Poly1305 tag = 12 + 137 + 16 = 165.
+constexpr size_t kSealedBeaconSize = crypto::kAeadNonceSize + kBeaconSize + crypto::kAeadTagSize;
+// CZMQ's zbeacon carries at most UDP_FRAME_MAX (255) bytes per beacon.
+static_assert(kBeaconSize <= 255 && kSealedBeaconSize <= 255);
+
+struct Beacon {
+  // A unicast answer to someone else's beacon: it must not itself be answered, or two nodes
+  // would answer each other forever.
+  bool reply = false;
+  uint16_t port = 0;  // the ROUTER's TCP port; the unicast beacon socket uses the same number
+  Bytes transport_key;
+  Bytes identity_key;
+  Bytes signature;
+};
+
+// Why decode_beacon refused a datagram, so the node can count drops by reason.
+enum class BeaconDrop : uint8_t {
+  kSize,
+  kMagic,
+  kVersion,
+  kFlags,
+  kPort,
+  kKey,
+  kSignature,
+  // Never returned by decode_beacon: for the caller to count BeaconSealer::open failures
+  // (no network key, another network key, or tampering) beside the others.
+  kSeal,
+};
+constexpr size_t kBeaconDropReasons = static_cast<size_t>(BeaconDrop::kSeal) + 1;
+// A short lowercase name for stats output: "size", "magic", ... "seal".
+std::string_view beacon_drop_name(BeaconDrop drop);
+
+// The first kBeaconSignedSize bytes of the encoded beacon: what the identity key signs.
+// REQUIRES: transport_key and identity_key have their sizes (otherwise they are cut or
+// zero-filled, and the result will not verify).
+Bytes beacon_signed_part(const Beacon& beacon);
+// kBeaconSize bytes. REQUIRES: every field has its size (as for beacon_signed_part).
+Bytes encode_beacon(const Beacon& beacon);
+// Fills identity_key and signature of `beacon` from `engine` (the node's own identity).
+Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine);
+
+// Checks, in this order, size, magic, version, flags, port (non-zero), identity key prefix and
+// the signature. Every refusal is Corruption ("beacon: bad magic", ...); when `drop` is given it
+// receives the reason. It is safe on any bytes.
+Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr);
+
+// Seals and opens beacons with the LAN network key. Move-only: it owns the derived key.
+class BeaconSealer {
+ public:
+  // The key is HKDF-SHA256(file_contents, no salt, "sotto beacon seal v1"). Every byte of the
+  // file counts, a trailing newline included: hosts share the file, not a retyped phrase.
+  // The caller refuses an empty file (an empty secret protects nothing).
+  static BeaconSealer from_secret(ByteView file_contents);
+
+  // kSealedBeaconSize bytes: a random 12-byte nonce, then ChaCha20-Poly1305 of `beacon`.
+  // REQUIRES: beacon.size() == kBeaconSize, so every sealed beacon has the same length.
+  Bytes seal(ByteView beacon) const;
+  // The plain beacon (still to be checked with decode_beacon). Corruption for a wrong size;
+  // AuthFailed for a wrong network key or tampered bytes.
+  Result<Bytes> open(ByteView sealed) const;
+
+ private:
+  explicit BeaconSealer(SecretBytes key) : key_(std::move(key)) {}
+
+  SecretBytes key_;
+};
+
+}  // namespace sotto::net

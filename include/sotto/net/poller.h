@@ -1,0 +1,40 @@
+// Poller: one zmq_poll over ZeroMQ sockets and plain file descriptors, each with a handler.
+//
+// The node's event loop owns one Poller; every socket it serves registers here. Handlers may add
+// or remove items (removals take effect before the next poll). Level-triggered: a handler that
+// leaves input unread is called again on the next poll.
+// Thread-safety: one thread, the loop's.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "sotto/base/status.h"
+
+namespace sotto::net {
+
+class Poller {
+ public:
+  using Handler = std::function<void()>;
+
+  void add_socket(void* socket, Handler handler);
+  void add_fd(int fd, Handler handler);
+  void remove_socket(void* socket);
+  void remove_fd(int fd);
+
+  // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
+  // Returns how many were ready; an interrupted wait (EINTR) returns 0.
+  Result<int> poll(long timeout_ms);
+  size_t size() const { return items_.size(); }
+
+ private:
+  struct Item {
+    void* socket = nullptr;
+    int fd = -1;
+    Handler handler;
+    bool removed = false;
+  };
+  std::vector<Item> items_;
+};
+
+}  // namespace sotto::net

@@ -1,0 +1,56 @@
+// UdpSocket: the unicast beacon socket, bound on the same port number as the node's TCP
+// listener so a peer given as tcp://HOST:PORT can be asked for its beacon at udp://HOST:PORT.
+// IPv4 only. Non-blocking; the node's Poller watches fd().
+// Thread-safety: one thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+
+namespace sotto::net {
+
+struct Datagram {
+  std::string from_address;  // dotted IPv4
+  uint16_t from_port = 0;
+  Bytes data;
+};
+
+class UdpSocket {
+ public:
+  static constexpr size_t kMaxDatagram = 512;
+
+  // Binds `address` ("0.0.0.0", "127.0.0.1", ...) and `port`.
+  static Result<UdpSocket> bind(const std::string& address, uint16_t port);
+  UdpSocket() = default;
+  ~UdpSocket();
+  UdpSocket(UdpSocket&& other) noexcept;
+  UdpSocket& operator=(UdpSocket&& other) noexcept;
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  int fd() const { return fd_; }
+  Status send_to(const std::string& address, uint16_t port, ByteView data);
+  // nullopt when nothing is waiting. Datagrams larger than kMaxDatagram arrive truncated and
+  // are reported with data.size() == kMaxDatagram + 1, so callers can count and drop them.
+  Result<std::optional<Datagram>> receive();
+
+ private:
+  explicit UdpSocket(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Resolves "HOST" (a dotted IPv4 address only: sotto never asks DNS) for --peer endpoints.
+bool is_ipv4_address(const std::string& host);
+
+}  // namespace sotto::net
+
+namespace sotto::net {
+
+// The first IPv4 address of network interface `name` (getifaddrs; no name service involved).
+Result<std::string> interface_ipv4(const std::string& name);
+
+}  // namespace sotto::net

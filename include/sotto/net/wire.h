@@ -1,0 +1,58 @@
+// The frame codec: one sotto::wire::Envelope (src/net/proto/sotto.proto) per ZeroMQ message.
+//
+//   payload length (4, big-endian) | serialized Envelope | zero padding to a size bucket
+//
+// Frames come in a few sizes only (256 B ... 256 KiB, see kFrameBuckets) so their length says
+// little about what was said (DESIGN §4). Decoding is strict and total: any bytes give an
+// Envelope or a Corruption status with a drop reason, never a crash. Layout in doc/protocol.md.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "sotto.pb.h"
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+
+namespace sotto::net {
+
+constexpr uint32_t kProtocolVersion = 1;
+// Also the socket's ZMQ_MAXMSGSIZE: the largest bucket, length prefix and padding included.
+constexpr size_t kMaxFrameSize = 256 * 1024;
+constexpr size_t kFrameHeaderSize = 4;
+// Each bucket is 4x the one before it: padding costs at most 4x on the wire, and an observer
+// learns a size class, not a size.
+constexpr std::array<size_t, 6> kFrameBuckets = {256, 1024, 4096, 16384, 65536, 262144};
+static_assert(kFrameBuckets.back() == kMaxFrameSize);
+
+// Why decode_frame refused a frame, so the node can count drops by reason.
+enum class FrameDrop : uint8_t {
+  kSize,       // not exactly one of the bucket sizes
+  kLength,     // length prefix larger than the frame can hold
+  kPadding,    // a non-zero byte after the payload
+  kParse,      // the payload is not a protobuf Envelope
+  kNoVersion,  // version missing (0)
+  kVersion,    // a version this build does not speak (older or newer)
+  kNoBody,     // no body, or one this build does not know
+};
+constexpr size_t kFrameDropReasons = static_cast<size_t>(FrameDrop::kNoBody) + 1;
+// A short lowercase name for stats output: "size", "length", ... "no_body".
+std::string_view frame_drop_name(FrameDrop drop);
+
+// The frame size for a payload of `payload_size` bytes: the smallest bucket that holds
+// kFrameHeaderSize + payload_size; 0 when even the largest does not.
+size_t frame_bucket(size_t payload_size);
+
+// Sets envelope.version to kProtocolVersion and frames it. InvalidArgument when the envelope
+// has no body or the frame would exceed kMaxFrameSize.
+Result<Bytes> encode_frame(wire::Envelope envelope);
+
+// The Envelope in `frame`. Every refusal is Corruption ("frame: ..."); when `drop` is given it
+// receives the reason. A frame in a larger bucket than its payload needs is accepted: a sender
+// may pad more to hide more.
+Result<wire::Envelope> decode_frame(ByteView frame, FrameDrop* drop = nullptr);
+
+}  // namespace sotto::net

@@ -1,0 +1,80 @@
+// Small move-only RAII owners for libzmq handles, and the one place zmq errors become Status.
+// Thread-safety: a ZmqContext may be shared; a ZmqSocket belongs to one thread (zmq's rule).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+
+namespace sotto::net {
+
+Status status_from_zmq(int err, const std::string& what);
+
+class ZmqContext {
+ public:
+  ZmqContext();
+  ~ZmqContext();
+  ZmqContext(const ZmqContext&) = delete;
+  ZmqContext& operator=(const ZmqContext&) = delete;
+  void* get() const { return ctx_; }
+
+ private:
+  void* ctx_ = nullptr;
+};
+
+// One message part as received, with the ZAP user id when the socket authenticates peers.
+struct ZmqPart {
+  Bytes data;
+  std::string user_id;  // "User-Id" metadata set by our ZAP handler; empty otherwise
+  bool more = false;
+};
+
+class ZmqSocket {
+ public:
+  ZmqSocket() = default;
+  static Result<ZmqSocket> create(ZmqContext& ctx, int type);
+  ~ZmqSocket() { close(); }
+  ZmqSocket(ZmqSocket&& other) noexcept : socket_(std::exchange(other.socket_, nullptr)) {}
+  ZmqSocket& operator=(ZmqSocket&& other) noexcept {
+    if (this != &other) {
+      close();
+      socket_ = std::exchange(other.socket_, nullptr);
+    }
+    return *this;
+  }
+  ZmqSocket(const ZmqSocket&) = delete;
+  ZmqSocket& operator=(const ZmqSocket&) = delete;
+
+  void* get() const { return socket_; }
+  explicit operator bool() const { return socket_ != nullptr; }
+  void close();
+
+  Status set(int option, int value);
+  Status set(int option, int64_t value);
+  Status set(int option, ByteView value);
+  Status set(int option, const std::string& value);
+  Result<std::string> get_string(int option) const;
+
+  Status bind(const std::string& endpoint);
+  Status connect(const std::string& endpoint);
+
+  // Sends a multipart message without blocking. nullopt-like: Unavailable when the queue is
+  // full (would block), the frames are then dropped.
+  Status send(const std::vector<ByteView>& parts);
+  // Receives one part without blocking; nullopt when none is waiting.
+  Result<std::optional<ZmqPart>> receive();
+  // Receives a whole multipart message without blocking; nullopt when none is waiting.
+  // Parts beyond `max_parts` are read and discarded, and the message reported as oversized.
+  Result<std::optional<std::vector<ZmqPart>>> receive_message(size_t max_parts = 4);
+
+ private:
+  explicit ZmqSocket(void* socket) : socket_(socket) {}
+  void* socket_ = nullptr;
+};
+
+}  // namespace sotto::net

@@ -1,0 +1,48 @@
+// The CLI's commands, one function each; src/cli/app.cpp parses arguments and dispatches here.
+// Every command returns the process exit code (0 ok, 1 operational error, 2 usage/bad input)
+// and prints errors as one line on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sotto/base/status.h"
+#include "src/cli/passphrase.h"
+
+namespace sotto::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string profile_dir;
+  PassphraseSource passphrase;
+  bool json = false;
+
+  std::string dir() const;
+};
+
+// Node options as given on the command line (they override config.toml).
+struct NodeArgs {
+  std::string listen;
+  std::string interface;
+  std::vector<std::string> peers;
+  bool no_discovery = false;
+  int beacon_port = 0;  // 0: not given
+  std::string network_key_file;
+};
+
+int fail(const Status& status);
+
+int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name);
+int run_id(const GlobalOptions& options);
+int run_passwd(const GlobalOptions& options, const std::string& new_passphrase_file);
+int run_default(const GlobalOptions& options);
+
+int run_daemon(const GlobalOptions& options, const NodeArgs& args);
+int run_peers(const GlobalOptions& options);
+int run_events(const GlobalOptions& options);
+int run_stats(const GlobalOptions& options);
+
+}  // namespace sotto::cli

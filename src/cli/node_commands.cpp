@@ -1,0 +1,202 @@
+// Commands around the running node: daemon (runs it), peers, events and stats (ask it).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "sotto/base/clock.h"
+#include "sotto/core/account.h"
+#include "sotto/core/config.h"
+#include "sotto/core/control_client.h"
+#include "sotto/core/node.h"
+#include "src/cli/commands.h"
+
+namespace sotto::cli {
+namespace {
+
+std::atomic<core::Node*> g_running_node{nullptr};
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_stop_signal(int) {
+  g_interrupted = 1;
+  if (core::Node* node = g_running_node.load()) node->stop();
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Result<SecretBytes> read_key_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::invalid_argument("cannot read network key file " + path);
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  SecretBytes key = SecretBytes::copy_of(contents);
+  wipe(contents.data(), contents.size());
+  if (key.empty()) return Status::invalid_argument("the network key file " + path + " is empty");
+  return key;
+}
+
+// Command line over config.toml over defaults.
+Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeArgs& args) {
+  SOTTO_ASSIGN_OR_RETURN(core::NodeConfig config,
+                         core::load_config(options.dir() + "/config.toml"));
+  core::NodeOptions out;
+  out.listen = !args.listen.empty() ? args.listen : config.listen.value_or("");
+  out.interface = !args.interface.empty() ? args.interface : config.interface.value_or("");
+  const std::vector<std::string>& peers = !args.peers.empty() ? args.peers : config.peers;
+  for (const std::string& peer : peers) {
+    SOTTO_ASSIGN_OR_RETURN(core::PeerSpec spec, core::PeerSpec::parse(peer));
+    out.peers.push_back(std::move(spec));
+  }
+  out.discovery = !args.no_discovery && config.discovery.value_or(true);
+  if (args.beacon_port != 0) {
+    out.beacon_port = static_cast<uint16_t>(args.beacon_port);
+  } else if (config.beacon_port) {
+    out.beacon_port = *config.beacon_port;
+  }
+  const std::string key_file =
+      !args.network_key_file.empty() ? args.network_key_file : config.network_key_file.value_or("");
+  if (!key_file.empty()) {
+    SOTTO_ASSIGN_OR_RETURN(SecretBytes key, read_key_file(key_file));
+    out.network_key = std::move(key);
+  }
+  return out;
+}
+
+Result<nlohmann::json> ask(const GlobalOptions& options, const std::string& cmd) {
+  SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));
+  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(nlohmann::json{{"cmd", cmd}}.dump()));
+  auto parsed = nlohmann::json::parse(reply, nullptr, false);
+  if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
+  if (!parsed.value("ok", false)) {
+    return Status::internal(parsed.value("error", std::string("the node refused")));
+  }
+  return parsed;
+}
+
+std::string short_fp(const std::string& fingerprint) {
+  return fingerprint.substr(0, 16);
+}
+
+void print_peer_line(const nlohmann::json& peer) {
+  std::cout << std::left << std::setw(11) << peer.value("state", "") << " " << std::setw(16)
+            << (peer.value("name", "").empty() ? "-" : peer.value("name", "")) << " "
+            << short_fp(peer.value("fingerprint", "")) << "  " << peer.value("endpoint", "")
+            << "\n";
+}
+
+}  // namespace
+
+int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
+  auto node_opts = node_options(options, args);
+  if (!node_opts.is_ok()) return fail(node_opts.status());
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) {
+    return fail(
+        Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME"));
+  }
+  auto passphrase = read_passphrase(options.passphrase, "Passphrase: ", false);
+  if (!passphrase.is_ok()) return fail(passphrase.status());
+  auto account = core::Account::open(dir, passphrase.value());
+  if (!account.is_ok()) return fail(account.status());
+
+  SteadyClock clock;
+  auto node = core::Node::create(*account.value(), std::move(node_opts).value(), clock);
+  if (!node.is_ok()) return fail(node.status().with_context("starting the node"));
+  g_running_node = node.value().get();
+  install_stop_handlers();
+  if (options.json) {
+    std::cout << nlohmann::json{{"event", "started"},
+                                {"endpoint", node.value()->endpoint()},
+                                {"fingerprint", account.value()->fingerprint()}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "sotto: " << account.value()->name() << " ("
+              << short_fp(account.value()->fingerprint()) << ") listening on "
+              << node.value()->endpoint() << std::endl;
+  }
+  Status ran = node.value()->run();
+  g_running_node = nullptr;
+  if (!ran.is_ok()) return fail(ran);
+  return kExitOk;
+}
+
+int run_peers(const GlobalOptions& options) {
+  auto reply = ask(options, "peers");
+  if (!reply.is_ok()) return fail(reply.status());
+  const auto& peers = reply.value()["peers"];
+  if (options.json) {
+    for (const auto& peer : peers) std::cout << peer.dump() << "\n";
+    return kExitOk;
+  }
+  if (peers.empty()) {
+    std::cout << "no peers yet\n";
+    return kExitOk;
+  }
+  std::cout << std::left << std::setw(11) << "STATE"
+            << " " << std::setw(16) << "NAME"
+            << " " << std::setw(16) << "FINGERPRINT"
+            << "  ENDPOINT\n";
+  for (const auto& peer : peers) print_peer_line(peer);
+  return kExitOk;
+}
+
+int run_stats(const GlobalOptions& options) {
+  auto reply = ask(options, "stats");
+  if (!reply.is_ok()) return fail(reply.status());
+  const auto& counters = reply.value()["counters"];
+  if (options.json) {
+    std::cout << counters.dump() << "\n";
+    return kExitOk;
+  }
+  for (const auto& [name, value] : counters.items()) std::cout << name << " " << value << "\n";
+  return kExitOk;
+}
+
+int run_events(const GlobalOptions& options) {
+  auto client = core::ControlClient::connect(options.dir());
+  if (!client.is_ok()) return fail(client.status());
+  auto subscribed = client.value()->request(R"({"cmd":"subscribe"})");
+  if (!subscribed.is_ok()) return fail(subscribed.status());
+  install_stop_handlers();
+  int quiet_rounds = 0;
+  while (!g_interrupted) {
+    auto event = client.value()->next_event(500);
+    if (!event.is_ok()) return fail(event.status());
+    if (!event.value()) {
+      // Nothing for a while: make sure the node is still there.
+      if (++quiet_rounds >= 4) {
+        quiet_rounds = 0;
+        if (!core::node_running(options.dir())) {
+          return fail(Status::unavailable("the node stopped"));
+        }
+      }
+      continue;
+    }
+    quiet_rounds = 0;
+    if (options.json) {
+      std::cout << *event.value() << std::endl;
+      continue;
+    }
+    auto parsed = nlohmann::json::parse(*event.value(), nullptr, false);
+    if (parsed.is_object() && parsed.value("event", "") == "peer") {
+      std::cout << "peer ";
+      print_peer_line(parsed["peer"]);
+      std::cout.flush();
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace sotto::cli

@@ -1,0 +1,131 @@
+// Commands that work on the profile itself: init, id, passwd, and `sotto` with no command.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "sotto/base/bytes.h"
+#include "sotto/core/account.h"
+#include "sotto/core/control_client.h"
+#include "src/cli/commands.h"
+
+namespace sotto::cli {
+namespace {
+
+Result<std::unique_ptr<core::Account>> unlock(const GlobalOptions& options) {
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) {
+    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
+  }
+  SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
+                         read_passphrase(options.passphrase, "Passphrase: ", false));
+  return core::Account::open(dir, passphrase);
+}
+
+void print_identity(const nlohmann::json& id, bool json) {
+  if (json) {
+    std::cout << id.dump() << "\n";
+    return;
+  }
+  std::cout << "name         " << id["name"].get<std::string>() << "\n"
+            << "fingerprint  " << id["fingerprint"].get<std::string>() << "\n"
+            << "transport    " << id["transport_key"].get<std::string>() << "\n";
+  if (id.contains("endpoint")) {
+    std::cout << "endpoint     " << id["endpoint"].get<std::string>() << "\n";
+  }
+}
+
+nlohmann::json identity_json(const core::Account& account) {
+  return {{"name", account.name()},
+          {"fingerprint", account.fingerprint()},
+          {"identity_key", to_hex(account.identity_key())},
+          {"transport_key", to_z85(account.transport_public())}};
+}
+
+}  // namespace
+
+std::string GlobalOptions::dir() const {
+  return profile_dir.empty() ? storage::Profile::default_dir() : profile_dir;
+}
+
+// Exit codes per DESIGN §10: 2 for usage or bad input (a wrong passphrase included), 1 otherwise.
+int fail(const Status& status) {
+  std::fprintf(stderr, "sotto: %s\n", status.message().c_str());
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAuthFailed:
+      return kExitUsage;
+    default:
+      return kExitError;
+  }
+}
+
+int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name) {
+  auto kdf = storage::KdfParams::by_name(kdf_name);
+  if (!kdf) {
+    return fail(Status::invalid_argument("--kdf must be interactive, moderate or sensitive"));
+  }
+  const std::string dir = options.dir();
+  if (storage::Profile::exists(dir)) {
+    return fail(Status::invalid_argument("a profile already exists in " + dir));
+  }
+  auto passphrase = read_passphrase(options.passphrase, "New passphrase: ", true);
+  if (!passphrase.is_ok()) return fail(passphrase.status());
+  auto account = core::Account::create(dir, passphrase.value(), name, *kdf);
+  if (!account.is_ok()) return fail(account.status().with_context("creating profile"));
+  if (!options.json) std::cout << "created profile in " << dir << "\n";
+  print_identity(identity_json(*account.value()), options.json);
+  return kExitOk;
+}
+
+int run_id(const GlobalOptions& options) {
+  // A running node holds the profile; ask it (it also knows its endpoint).
+  if (core::node_running(options.dir())) {
+    auto client = core::ControlClient::connect(options.dir());
+    if (!client.is_ok()) return fail(client.status());
+    auto reply = client.value()->request(R"({"cmd":"id"})");
+    if (!reply.is_ok()) return fail(reply.status());
+    auto id = nlohmann::json::parse(reply.value(), nullptr, false);
+    if (!id.is_object() || !id.value("ok", false)) {
+      return fail(Status::internal("unexpected reply from the node"));
+    }
+    id.erase("ok");
+    print_identity(id, options.json);
+    return kExitOk;
+  }
+  auto account = unlock(options);
+  if (!account.is_ok()) return fail(account.status());
+  print_identity(identity_json(*account.value()), options.json);
+  return kExitOk;
+}
+
+int run_passwd(const GlobalOptions& options, const std::string& new_passphrase_file) {
+  auto account = unlock(options);
+  if (!account.is_ok()) return fail(account.status());
+  PassphraseSource new_source;
+  new_source.file = new_passphrase_file;
+  auto new_passphrase = read_passphrase(new_source, "New passphrase: ", true);
+  if (!new_passphrase.is_ok()) return fail(new_passphrase.status());
+  Status changed = account.value()->change_passphrase(new_passphrase.value());
+  if (!changed.is_ok()) return fail(changed.with_context("changing passphrase"));
+  if (!options.json) std::cout << "passphrase changed\n";
+  return kExitOk;
+}
+
+// `sotto` with no command: guide a new user, or show who this profile is.
+int run_default(const GlobalOptions& options) {
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) {
+    std::cout << "sotto: no profile in " << dir << " yet.\n"
+              << "Create one with:\n\n    sotto init --name YOUR_NAME\n\n"
+              << "(add --profile DIR to keep it somewhere else). It asks for a passphrase\n"
+              << "twice; the passphrase encrypts everything sotto stores.\n";
+    return kExitOk;
+  }
+  int code = run_id(options);
+  if (code == kExitOk && !options.json) {
+    std::cout << "\nStart the node with 'sotto daemon'; 'sotto --help' lists the commands.\n";
+  }
+  return code;
+}
+
+}  // namespace sotto::cli

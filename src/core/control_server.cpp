@@ -1,0 +1,163 @@
+#include "src/core/control_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <nlohmann/json.hpp>
+
+namespace sotto::core {
+namespace {
+
+using nlohmann::json;
+
+json peer_object(const PeerInfo& peer) {
+  return json{{"fingerprint", peer.fingerprint},
+              {"name", peer.name},
+              {"endpoint", peer.endpoint},
+              {"state", std::string(net::to_string(peer.state))},
+              {"identity_key", to_hex(peer.identity_key)},
+              {"transport_key", to_z85(peer.transport_key)},
+              {"configured", peer.configured},
+              {"silent_ms", peer.silent_ms}};
+}
+
+json event_object(const Event& event) {
+  json out{{"at_ms", event.at_ms}};
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, PeerEvent>) {
+          out["event"] = "peer";
+          out["peer"] = peer_object(body.peer);
+        }
+      },
+      event.body);
+  return out;
+}
+
+std::string error_reply(const std::string& message) {
+  return json{{"ok", false}, {"error", message}}.dump();
+}
+
+}  // namespace
+
+std::string peer_json(const PeerInfo& peer) {
+  return peer_object(peer).dump();
+}
+std::string event_json(const Event& event) {
+  return event_object(event).dump();
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& context,
+                                                            net::Poller& poller,
+                                                            const std::string& path,
+                                                            Handlers handlers) {
+  // sockaddr_un holds 107 characters.
+  if (path.size() > 100) {
+    return Status::invalid_argument("profile path too long for its control socket: " + path);
+  }
+  std::unique_ptr<ControlServer> server(new ControlServer(poller, path, std::move(handlers)));
+  ::unlink(path.c_str());
+  SOTTO_ASSIGN_OR_RETURN(server->socket_, net::ZmqSocket::create(context, ZMQ_ROUTER));
+  SOTTO_RETURN_IF_ERROR(server->socket_.set(ZMQ_MAXMSGSIZE, int64_t{kMaxRequestBytes}));
+  // A subscriber that went away is noticed on the next send instead of piling up events.
+  SOTTO_RETURN_IF_ERROR(server->socket_.set(ZMQ_ROUTER_MANDATORY, 1));
+  SOTTO_RETURN_IF_ERROR(server->socket_.set(ZMQ_SNDHWM, 10000));
+  SOTTO_RETURN_IF_ERROR(server->socket_.bind("ipc://" + path));
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return Status::io_error("restricting " + path + " to its owner");
+  }
+  poller.add_socket(server->socket_.get(), [raw = server.get()] { raw->on_readable(); });
+  return server;
+}
+
+ControlServer::~ControlServer() {
+  poller_.remove_socket(socket_.get());
+  socket_.close();
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::on_readable() {
+  for (int i = 0; i < 64; ++i) {
+    auto message = socket_.receive_message(3);
+    if (!message.is_ok()) {
+      ++malformed_;
+      continue;
+    }
+    if (!message.value()) return;
+    auto& parts = *message.value();
+    // ROUTER: [routing id][request] from a DEALER, [routing id][empty][request] from a REQ.
+    if (parts.size() < 2) {
+      ++malformed_;
+      continue;
+    }
+    const Bytes routing_id = parts.front().data;
+    const Bytes& body = parts.back().data;
+    std::vector<ByteView> reply_parts = {routing_id};
+    const bool from_req = parts.size() == 3 && parts[1].data.empty();
+    static const Bytes kEmpty;
+    if (from_req) reply_parts.push_back(kEmpty);
+    const std::string reply = handle(routing_id, std::string(body.begin(), body.end()));
+    reply_parts.push_back(as_bytes(reply));
+    (void)socket_.send(reply_parts);
+  }
+}
+
+std::string ControlServer::handle(const Bytes& routing_id, const std::string& request) {
+  json parsed = json::parse(request, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("cmd") ||
+      !parsed["cmd"].is_string()) {
+    ++malformed_;
+    return error_reply("malformed request: expected {\"cmd\": \"...\"}");
+  }
+  const std::string cmd = parsed["cmd"].get<std::string>();
+  if (cmd == "id") {
+    IdentityInfo id = handlers_.identity();
+    return json{{"ok", true},
+                {"name", id.name},
+                {"fingerprint", id.fingerprint},
+                {"identity_key", to_hex(id.identity_key)},
+                {"transport_key", to_z85(id.transport_key)},
+                {"endpoint", id.endpoint}}
+        .dump();
+  }
+  if (cmd == "peers") {
+    json peers = json::array();
+    for (const PeerInfo& peer : handlers_.peers()) peers.push_back(peer_object(peer));
+    return json{{"ok", true}, {"peers", peers}}.dump();
+  }
+  if (cmd == "stats") {
+    json counters = json::object();
+    for (const auto& [name, value] : handlers_.stats().counters) counters[name] = value;
+    return json{{"ok", true}, {"counters", counters}}.dump();
+  }
+  if (cmd == "subscribe") {
+    if (subscribers_.size() >= kMaxSubscribers && !subscribers_.count(routing_id)) {
+      return error_reply("too many event subscribers");
+    }
+    subscribers_.insert(routing_id);
+    return json{{"ok", true}}.dump();
+  }
+  if (cmd == "unsubscribe") {
+    subscribers_.erase(routing_id);
+    return json{{"ok", true}}.dump();
+  }
+  ++malformed_;
+  return error_reply("unknown command: " + cmd);
+}
+
+void ControlServer::publish(const Event& event) {
+  if (subscribers_.empty()) return;
+  const std::string text = event_json(event);
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    // Unreachable (gone) or hopelessly behind: drop the subscription.
+    if (!socket_.send({*it, as_bytes(text)}).is_ok()) {
+      it = subscribers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace sotto::core

@@ -1,0 +1,72 @@
+// ControlServer: the node's local control socket, DIR/control.sock (ipc://, mode 0600), where
+// the CLI and scripts talk to a running node. One JSON object per message:
+//
+//   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe"}
+//   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
+//   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
+//
+// Only the profile's owner can reach the socket (file mode and the 0700 profile directory).
+// Malformed requests get an error reply and are counted; they never reach the node's state.
+// Thread-safety: the node's loop thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sotto/base/status.h"
+#include "sotto/core/events.h"
+#include "sotto/net/poller.h"
+#include "sotto/net/zmq_socket.h"
+
+namespace sotto::core {
+
+struct IdentityInfo {
+  std::string name;
+  std::string fingerprint;
+  Bytes identity_key;
+  Bytes transport_key;
+  std::string endpoint;
+};
+
+class ControlServer {
+ public:
+  static constexpr size_t kMaxRequestBytes = 64 * 1024;
+  static constexpr size_t kMaxSubscribers = 64;
+
+  struct Handlers {
+    std::function<IdentityInfo()> identity;
+    std::function<std::vector<PeerInfo>()> peers;
+    std::function<NodeStats()> stats;
+  };
+
+  // Binds `path` (a stale socket file from a crashed node is replaced: the caller holds the
+  // profile lock, so no live node owns it).
+  static Result<std::unique_ptr<ControlServer>> start(net::ZmqContext& context, net::Poller& poller,
+                                                      const std::string& path, Handlers handlers);
+  ~ControlServer();
+
+  void publish(const Event& event);
+  uint64_t malformed() const { return malformed_; }
+
+ private:
+  ControlServer(net::Poller& poller, std::string path, Handlers handlers)
+      : poller_(poller), path_(std::move(path)), handlers_(std::move(handlers)) {}
+  void on_readable();
+  std::string handle(const Bytes& routing_id, const std::string& request);
+
+  net::Poller& poller_;
+  std::string path_;
+  Handlers handlers_;
+  net::ZmqSocket socket_;
+  std::set<Bytes> subscribers_;
+  uint64_t malformed_ = 0;
+};
+
+// JSON text of the types the control socket speaks (also used by the CLI's --json output).
+std::string peer_json(const PeerInfo& peer);
+std::string event_json(const Event& event);
+
+}  // namespace sotto::core

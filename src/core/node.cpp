@@ -1,0 +1,663 @@
+#include "sotto/core/node.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/net/beacon.h"
+#include "sotto/net/broadcast_beacon.h"
+#include "sotto/net/poller.h"
+#include "sotto/net/transport.h"
+#include "sotto/net/udp_socket.h"
+#include "sotto/net/wire.h"
+#include "sotto/net/zmq_socket.h"
+#include "src/core/control_server.h"
+
+namespace sotto::core {
+namespace {
+
+constexpr size_t kMaxNameBytes = Account::kMaxNameBytes;
+constexpr int64_t kReplyIntervalMs = 500;  // at most one unicast answer per source and interval
+constexpr size_t kMaxReplySources = 1024;
+constexpr int kBindAttempts = 16;
+
+bool valid_name(const std::string& name) {
+  if (name.size() > kMaxNameBytes) return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+// Splits "tcp://HOST:PORT" into its parts.
+Result<std::pair<std::string, uint16_t>> parse_tcp_endpoint(const std::string& text) {
+  const std::string prefix = "tcp://";
+  if (text.rfind(prefix, 0) != 0)
+    return Status::invalid_argument("expected tcp://HOST:PORT: " + text);
+  const std::string rest = text.substr(prefix.size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::invalid_argument("expected tcp://HOST:PORT: " + text);
+  }
+  const std::string host = rest.substr(0, colon);
+  const std::string port_text = rest.substr(colon + 1);
+  if (port_text == "*") return std::make_pair(host, uint16_t{0});
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(), ::isdigit)) {
+    return Status::invalid_argument("bad port in " + text);
+  }
+  const int port = std::stoi(port_text);
+  if (port > 65535) return Status::invalid_argument("bad port in " + text);
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+// A token bucket: `rate` tokens per second, at most `burst` saved up.
+class RateLimit {
+ public:
+  RateLimit(double rate, double burst, int64_t now_ms)
+      : rate_(rate), burst_(burst), tokens_(burst), last_ms_(now_ms) {}
+  bool take(int64_t now_ms) {
+    tokens_ = std::min(burst_, tokens_ + (now_ms - last_ms_) * rate_ / 1000.0);
+    last_ms_ = now_ms;
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  double rate_;
+  double burst_;
+  double tokens_;
+  int64_t last_ms_;
+};
+
+}  // namespace
+
+Result<PeerSpec> PeerSpec::parse(const std::string& text) {
+  PeerSpec spec;
+  std::string endpoint = text;
+  const auto hash = text.find('#');
+  if (hash != std::string::npos) {
+    endpoint = text.substr(0, hash);
+    auto key = from_z85(text.substr(hash + 1));
+    if (!key || key->size() != 32) {
+      return Status::invalid_argument("bad pinned key in " + text +
+                                      " (want 40 Z85 characters, as `sotto id` prints)");
+    }
+    spec.pinned_key = std::move(*key);
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto parts, parse_tcp_endpoint(endpoint));
+  if (!net::is_ipv4_address(parts.first)) {
+    return Status::invalid_argument(
+        "peer host must be an IPv4 address (sotto never resolves "
+        "names): " +
+        text);
+  }
+  if (parts.second == 0) return Status::invalid_argument("peer port must not be 0: " + text);
+  spec.host = parts.first;
+  spec.port = parts.second;
+  return spec;
+}
+
+// --- the node's state, owned by the loop thread -------------------------------------------------
+
+struct Node::Impl {
+  struct Peer {
+    PeerInfo info;
+    net::PeerLiveness liveness;
+    RateLimit inbound;
+    int64_t last_sent_ms = 0;
+    bool hello_pending = false;
+  };
+  struct Configured {
+    PeerSpec spec;
+    std::optional<int64_t> last_probe_ms;  // none yet: probe at once
+  };
+
+  Impl(Account& a, NodeOptions o, const Clock& c) : account(a), options(std::move(o)), clock(c) {}
+
+  Account& account;
+  NodeOptions options;
+  const Clock& clock;
+  net::ZmqContext context;
+  net::Poller poller;
+  std::unique_ptr<net::Transport> transport;
+  net::UdpSocket udp;
+  std::unique_ptr<net::BroadcastBeacon> broadcast;
+  std::optional<net::BeaconSealer> sealer;
+  Bytes beacon;        // our beacon, encoded
+  Bytes reply_beacon;  // the same with the reply flag
+  std::string bind_host;
+  std::map<std::string, Peer> peers;
+  std::vector<Configured> configured;
+  std::map<std::string, int64_t> last_reply_ms;
+  std::map<std::string, uint64_t> counters;
+  std::vector<std::weak_ptr<EventQueue>> subscribers;
+  std::unique_ptr<ControlServer> control;
+  std::string control_path;
+
+  int wake_fd = -1;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> running{false};
+  std::thread::id loop_thread;
+  std::mutex tasks_mutex;
+  std::deque<std::function<void()>> tasks;
+
+  ~Impl() {
+    control.reset();
+    broadcast.reset();
+    transport.reset();
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void count(const std::string& name, uint64_t n = 1) { counters[name] += n; }
+  int64_t now() const { return clock.now_ms(); }
+
+  // --- set-up -----------------------------------------------------------------------------------
+
+  Status start() {
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd < 0) return Status::io_error("creating wake-up fd");
+    poller.add_fd(wake_fd, [this] {
+      uint64_t value = 0;
+      (void)!::read(wake_fd, &value, sizeof value);
+    });
+    if (options.network_key) {
+      if (options.network_key->empty())
+        return Status::invalid_argument("the network key file is empty");
+      sealer = net::BeaconSealer::from_secret(options.network_key->view());
+    }
+    for (const PeerSpec& spec : options.peers) configured.push_back({spec, std::nullopt});
+    SOTTO_RETURN_IF_ERROR(bind_sockets());
+    SOTTO_RETURN_IF_ERROR(make_beacons());
+    if (options.discovery) {
+      SOTTO_ASSIGN_OR_RETURN(
+          broadcast, net::BroadcastBeacon::start(options.interface, options.beacon_port,
+                                                 seal_for_broadcast(), options.beacon_interval_ms,
+                                                 poller, [this](net::Datagram datagram) {
+                                                   on_beacon(std::move(datagram), false);
+                                                 }));
+    }
+    if (options.control_socket) {
+      control_path = account.profile().dir() + "/control.sock";
+      SOTTO_ASSIGN_OR_RETURN(
+          control, ControlServer::start(context, poller, control_path, make_control_handlers()));
+    }
+    return Status::ok();
+  }
+
+  Status bind_sockets() {
+    uint16_t port = 0;
+    if (!options.listen.empty()) {
+      SOTTO_ASSIGN_OR_RETURN(auto parts, parse_tcp_endpoint(options.listen));
+      bind_host = parts.first;
+      port = parts.second;
+    } else if (!options.interface.empty()) {
+      SOTTO_ASSIGN_OR_RETURN(bind_host, net::interface_ipv4(options.interface));
+    } else {
+      bind_host = "0.0.0.0";
+    }
+    if (bind_host == "*") bind_host = "0.0.0.0";
+    if (!net::is_ipv4_address(bind_host)) {
+      return Status::invalid_argument("listen address must be an IPv4 address: " + bind_host);
+    }
+    net::TransportOptions transport_options;
+    transport_options.bind_address = bind_host;
+    net::Transport::Callbacks callbacks;
+    callbacks.on_frame = [this](const std::string& fp, Bytes frame) { on_frame(fp, frame); };
+    callbacks.on_link = [this](const std::string& fp, net::LinkEvent e) { on_link(fp, e); };
+    // The unicast beacon socket needs the TCP port's number for UDP too; an ephemeral TCP port
+    // may be taken for UDP, so try again with another.
+    Status last = Status::ok();
+    for (int attempt = 0; attempt < kBindAttempts; ++attempt) {
+      transport_options.port = port;
+      SOTTO_ASSIGN_OR_RETURN(
+          transport,
+          net::Transport::create(context, poller, transport_options, account.transport_public(),
+                                 account.transport_secret(), callbacks));
+      auto bound = net::UdpSocket::bind(bind_host, transport->port());
+      if (bound.is_ok()) {
+        udp = std::move(bound).value();
+        poller.add_fd(udp.fd(), [this] { on_udp(); });
+        return Status::ok();
+      }
+      last = bound.status();
+      transport.reset();
+      if (port != 0) break;
+    }
+    return last.with_context("binding the unicast beacon socket");
+  }
+
+  Status make_beacons() {
+    net::Beacon own;
+    own.port = transport->port();
+    own.transport_key = account.transport_public();
+    own.identity_key = account.identity_key();
+    SOTTO_ASSIGN_OR_RETURN(net::Beacon announce, net::sign_beacon(own, account.signal()));
+    beacon = net::encode_beacon(announce);
+    own.reply = true;
+    SOTTO_ASSIGN_OR_RETURN(net::Beacon reply, net::sign_beacon(own, account.signal()));
+    reply_beacon = net::encode_beacon(reply);
+    return Status::ok();
+  }
+
+  Bytes seal_for_broadcast() const { return sealer ? sealer->seal(beacon) : beacon; }
+
+  // --- beacons
+  // ------------------------------------------------------------------------------------
+
+  void on_udp() {
+    for (int i = 0; i < 64; ++i) {
+      auto received = udp.receive();
+      if (!received.is_ok() || !received.value()) return;
+      if (received.value()->data.size() > net::UdpSocket::kMaxDatagram) {
+        count("beacon_dropped_size");
+        continue;
+      }
+      on_beacon(std::move(*received.value()), true);
+    }
+  }
+
+  void send_beacon(const std::string& host, uint16_t port, bool reply) {
+    const Bytes& plain = reply ? reply_beacon : beacon;
+    Status sent = udp.send_to(host, port, sealer ? sealer->seal(plain) : plain);
+    count(sent.is_ok() ? "beacons_sent" : "beacon_send_failed");
+  }
+
+  const Configured* configured_for(const std::string& host, uint16_t port) const {
+    for (const auto& c : configured) {
+      if (c.spec.host == host && c.spec.port == port) return &c;
+    }
+    return nullptr;
+  }
+
+  void on_beacon(net::Datagram datagram, bool unicast) {
+    count("beacons_received");
+    Bytes plain;
+    if (sealer) {
+      auto opened = sealer->open(datagram.data);
+      if (!opened.is_ok()) {
+        count("beacon_dropped_" + std::string(net::beacon_drop_name(net::BeaconDrop::kSeal)));
+        return;
+      }
+      plain = std::move(opened).value();
+    } else {
+      plain = std::move(datagram.data);
+    }
+    net::BeaconDrop drop{};
+    auto decoded = net::decode_beacon(plain, &drop);
+    if (!decoded.is_ok()) {
+      count("beacon_dropped_" + std::string(net::beacon_drop_name(drop)));
+      return;
+    }
+    const net::Beacon& b = decoded.value();
+    const std::string fp = crypto::fingerprint_of(b.identity_key);
+    if (fp == account.fingerprint()) {
+      count("beacon_own_echo");
+      return;
+    }
+    // Our unicast socket shares the TCP port's number; so does every honest sender's.
+    if (unicast && datagram.from_port != b.port) {
+      count("beacon_dropped_port_mismatch");
+      return;
+    }
+    if (const Configured* c = configured_for(datagram.from_address, b.port);
+        c != nullptr && c->spec.pinned_key && *c->spec.pinned_key != b.transport_key) {
+      count("beacon_dropped_pin_mismatch");
+      return;
+    }
+    const std::string endpoint = "tcp://" + datagram.from_address + ":" + std::to_string(b.port);
+    Peer* peer = upsert_peer(fp, b, endpoint, unicast ? &datagram.from_address : nullptr);
+    if (peer == nullptr) return;
+    if (!b.reply && should_reply(datagram.from_address, b.port)) {
+      send_beacon(datagram.from_address, b.port, true);
+    }
+  }
+
+  bool should_reply(const std::string& host, uint16_t port) {
+    const std::string key = host + ":" + std::to_string(port);
+    auto it = last_reply_ms.find(key);
+    if (it != last_reply_ms.end() && now() - it->second < kReplyIntervalMs) {
+      count("beacon_reply_suppressed");
+      return false;
+    }
+    if (last_reply_ms.size() >= kMaxReplySources) last_reply_ms.clear();
+    last_reply_ms[key] = now();
+    return true;
+  }
+
+  Peer* upsert_peer(const std::string& fp, const net::Beacon& b, const std::string& endpoint,
+                    const std::string* unicast_from) {
+    auto it = peers.find(fp);
+    if (it == peers.end()) {
+      if (peers.size() >= options.max_peers) {
+        count("peer_table_full");
+        return nullptr;
+      }
+      Peer peer{PeerInfo{}, net::PeerLiveness(options.liveness, now()),
+                RateLimit(options.peer_frames_per_s, options.peer_burst, now())};
+      peer.info.fingerprint = fp;
+      it = peers.emplace(fp, std::move(peer)).first;
+      count("peers_discovered");
+    }
+    Peer& peer = it->second;
+    const bool key_changed = peer.info.transport_key != b.transport_key;
+    // An online peer keeps its address: a replayed beacon from elsewhere must not move it.
+    const bool move = peer.info.endpoint != endpoint && !peer.liveness.is_online();
+    if (key_changed && !peer.info.transport_key.empty()) transport->revoke(peer.info.transport_key);
+    peer.info.identity_key = b.identity_key;
+    peer.info.transport_key = b.transport_key;
+    if (unicast_from != nullptr && configured_for(*unicast_from, b.port) != nullptr) {
+      peer.info.configured = true;
+    }
+    transport->admit(b.transport_key, fp);
+    if (move || key_changed || !transport->has_link(fp)) {
+      peer.info.endpoint = move || peer.info.endpoint.empty() ? endpoint : peer.info.endpoint;
+      Status connected = transport->connect(fp, peer.info.endpoint, b.transport_key);
+      if (!connected.is_ok()) {
+        count("connect_failed");
+        return &peer;
+      }
+      peer.hello_pending = true;
+      if (peer.liveness.on_connecting(now())) publish_peer(peer);
+    }
+    peer.liveness.on_beacon(now());
+    return &peer;
+  }
+
+  void probe_configured_peers(int64_t now_ms) {
+    for (auto& c : configured) {
+      bool online = false;
+      for (const auto& [fp, peer] : peers) {
+        if (peer.info.endpoint == c.spec.endpoint() && peer.liveness.is_online()) online = true;
+      }
+      if (online || (c.last_probe_ms && now_ms - *c.last_probe_ms < options.beacon_interval_ms)) {
+        continue;
+      }
+      c.last_probe_ms = now_ms;
+      send_beacon(c.spec.host, c.spec.port, false);
+    }
+  }
+
+  // --- frames
+  // -------------------------------------------------------------------------------------
+
+  void send_envelope(Peer& peer, wire::Envelope envelope) {
+    auto frame = net::encode_frame(std::move(envelope));
+    if (!frame.is_ok()) {
+      count("frame_encode_failed");
+      return;
+    }
+    if (transport->send(peer.info.fingerprint, frame.value()).is_ok()) {
+      peer.last_sent_ms = now();
+    }
+  }
+
+  bool send_hello(Peer& peer) {
+    wire::Envelope envelope;
+    auto* hello = envelope.mutable_hello();
+    hello->set_name(account.name());
+    hello->set_protocol_version(net::kProtocolVersion);
+    hello->add_capabilities("text");
+    auto frame = net::encode_frame(std::move(envelope));
+    if (!frame.is_ok()) return false;
+    if (!transport->send(peer.info.fingerprint, frame.value()).is_ok()) return false;
+    peer.last_sent_ms = now();
+    return true;
+  }
+
+  void on_link(const std::string& fp, net::LinkEvent event) {
+    auto it = peers.find(fp);
+    if (it == peers.end()) return;
+    Peer& peer = it->second;
+    bool changed = false;
+    switch (event) {
+      case net::LinkEvent::kHandshakeSucceeded:
+        count("link_handshakes");
+        changed = peer.liveness.on_handshake(now());
+        peer.hello_pending = !send_hello(peer);
+        break;
+      case net::LinkEvent::kHandshakeFailed:
+        count("link_handshake_failures");
+        changed = peer.liveness.on_handshake_failed(now());
+        break;
+      case net::LinkEvent::kDisconnected:
+        count("link_disconnects");
+        changed = peer.liveness.on_link_down(now());
+        peer.hello_pending = true;
+        break;
+    }
+    if (changed) publish_peer(peer);
+  }
+
+  void on_frame(const std::string& fp, const Bytes& frame) {
+    auto it = peers.find(fp);
+    if (it == peers.end()) {
+      count("frame_dropped_unknown_peer");
+      return;
+    }
+    Peer& peer = it->second;
+    if (!peer.inbound.take(now())) {
+      count("frame_dropped_rate_limit");
+      return;
+    }
+    net::FrameDrop drop{};
+    auto envelope = net::decode_frame(frame, &drop);
+    if (!envelope.is_ok()) {
+      count("frame_dropped_" + std::string(net::frame_drop_name(drop)));
+      return;
+    }
+    count("frames_received");
+    bool changed = peer.liveness.on_traffic(now());
+    const wire::Envelope& e = envelope.value();
+    switch (e.body_case()) {
+      case wire::Envelope::kHello:
+        if (!valid_name(e.hello().name())) {
+          count("hello_dropped_name");
+        } else if (peer.info.name != e.hello().name()) {
+          peer.info.name = e.hello().name();
+          changed = true;
+        }
+        break;
+      case wire::Envelope::kHeartbeat:
+        break;
+      default:
+        // Messaging arrives with the next layers; until then it is counted, not acted on.
+        count("frame_unhandled");
+        break;
+    }
+    if (changed) publish_peer(peer);
+  }
+
+  // --- timers
+  // -------------------------------------------------------------------------------------
+
+  void on_timers() {
+    const int64_t now_ms = now();
+    for (auto& [fp, peer] : peers) {
+      if (peer.liveness.tick(now_ms)) publish_peer(peer);
+      if (!transport->has_link(fp)) continue;
+      if (peer.hello_pending) {
+        peer.hello_pending = !send_hello(peer);
+      } else if (now_ms - peer.last_sent_ms >= options.heartbeat_ms) {
+        wire::Envelope envelope;
+        envelope.mutable_heartbeat()->set_seq(static_cast<uint64_t>(now_ms));
+        send_envelope(peer, std::move(envelope));
+      }
+    }
+    probe_configured_peers(now_ms);
+  }
+
+  int64_t poll_timeout_ms() const {
+    // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
+    int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
+    for (const auto& [fp, peer] : peers) next = std::min(next, peer.liveness.next_deadline_ms());
+    return std::clamp<int64_t>(next - now(), 0, 1000);
+  }
+
+  // --- events and front ends
+  // ------------------------------------------------------------------------
+
+  PeerInfo snapshot(const Peer& peer) const {
+    PeerInfo info = peer.info;
+    info.state = peer.liveness.state();
+    info.silent_ms = now() - peer.liveness.last_heard_ms();
+    return info;
+  }
+
+  void publish(const Event& event) {
+    subscribers.erase(
+        std::remove_if(subscribers.begin(), subscribers.end(),
+                       [](const std::weak_ptr<EventQueue>& q) { return q.expired(); }),
+        subscribers.end());
+    for (auto& weak : subscribers) {
+      if (auto queue = weak.lock()) queue->push(event);
+    }
+    if (control) control->publish(event);
+  }
+
+  void publish_peer(const Peer& peer) {
+    count("peer_state_changes");
+    publish(Event{wall_clock_ms(), PeerEvent{snapshot(peer)}});
+  }
+
+  std::vector<PeerInfo> list_peers() const {
+    std::vector<PeerInfo> out;
+    for (const auto& [fp, peer] : peers) out.push_back(snapshot(peer));
+    return out;
+  }
+
+  NodeStats collect_stats() const {
+    NodeStats stats;
+    stats.counters = counters;
+    const net::TransportStats& t = transport->stats();
+    stats.counters["transport_frames_in"] = t.frames_in;
+    stats.counters["transport_frames_out"] = t.frames_out;
+    stats.counters["transport_send_dropped"] = t.send_dropped;
+    stats.counters["zap_admitted"] = t.zap_admitted;
+    stats.counters["zap_refused"] = t.zap_refused;
+    stats.counters["inbound_dropped"] = t.inbound_dropped;
+    stats.counters["inbound_disconnects"] = t.inbound_disconnects;
+    stats.counters["inbound_handshake_failures"] = t.handshake_failures;
+    stats.counters["peers"] = peers.size();
+    if (control) stats.counters["control_requests_malformed"] = control->malformed();
+    return stats;
+  }
+
+  ControlServer::Handlers make_control_handlers() {
+    ControlServer::Handlers handlers;
+    handlers.identity = [this] {
+      return IdentityInfo{account.name(), account.fingerprint(), account.identity_key(),
+                          account.transport_public(), transport->endpoint()};
+    };
+    handlers.peers = [this] { return list_peers(); };
+    handlers.stats = [this] { return collect_stats(); };
+    return handlers;
+  }
+
+  // --- cross-thread calls
+  // ---------------------------------------------------------------------------
+
+  void wake() {
+    const uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+  }
+
+  template <typename T>
+  T call(std::function<T()> fn) {
+    if (!running.load() || std::this_thread::get_id() == loop_thread) return fn();
+    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+    std::future<T> result = task->get_future();
+    {
+      std::lock_guard<std::mutex> lock(tasks_mutex);
+      tasks.push_back([task] { (*task)(); });
+    }
+    wake();
+    return result.get();
+  }
+
+  void run_tasks() {
+    std::deque<std::function<void()>> pending;
+    {
+      std::lock_guard<std::mutex> lock(tasks_mutex);
+      pending.swap(tasks);
+    }
+    for (auto& task : pending) task();
+  }
+
+  Status loop() {
+    loop_thread = std::this_thread::get_id();
+    running = true;
+    Status result = Status::ok();
+    while (!stop_requested.load()) {
+      // Timers first: the first probes and beacons go out at once, not after a poll timeout.
+      run_tasks();
+      on_timers();
+      auto polled = poller.poll(poll_timeout_ms());
+      if (!polled.is_ok()) {
+        result = polled.status();
+        break;
+      }
+    }
+    running = false;
+    run_tasks();  // nobody waits forever on a call made while the loop was ending
+    return result;
+  }
+};
+
+// --- Node ---------------------------------------------------------------------------------------
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() = default;
+
+Result<std::unique_ptr<Node>> Node::create(Account& account, NodeOptions options,
+                                           const Clock& clock) {
+  net::quiet_czmq();
+  auto impl = std::make_unique<Impl>(account, std::move(options), clock);
+  SOTTO_RETURN_IF_ERROR(impl->start());
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Status Node::run() {
+  return impl_->loop();
+}
+
+void Node::stop() {
+  impl_->stop_requested = true;
+  impl_->wake();
+}
+
+const std::string& Node::endpoint() const {
+  return impl_->transport->endpoint();
+}
+const std::string& Node::control_path() const {
+  return impl_->control_path;
+}
+
+std::vector<PeerInfo> Node::peers() {
+  return impl_->call<std::vector<PeerInfo>>([this] { return impl_->list_peers(); });
+}
+
+NodeStats Node::stats() {
+  return impl_->call<NodeStats>([this] { return impl_->collect_stats(); });
+}
+
+std::shared_ptr<EventQueue> Node::subscribe() {
+  auto queue = std::make_shared<EventQueue>();
+  impl_->call<int>([this, queue] {
+    impl_->subscribers.push_back(queue);
+    return 0;
+  });
+  return queue;
+}
+
+}  // namespace sotto::core

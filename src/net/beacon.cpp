@@ -1,0 +1,147 @@
+#include "sotto/net/beacon.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "sotto/crypto/signal_engine.h"
+
+namespace sotto::net {
+namespace {
+
+constexpr std::array<uint8_t, 4> kMagic = {'S', 'T', 'O', '1'};
+constexpr uint8_t kFlagReply = 0x01;
+constexpr uint8_t kIdentityKeyType = 0x05;  // libsignal's DJB_TYPE
+
+// Field offsets, in layout order.
+constexpr size_t kVersionAt = 4;
+constexpr size_t kFlagsAt = 5;
+constexpr size_t kPortAt = 6;
+constexpr size_t kTransportKeyAt = 8;
+constexpr size_t kIdentityKeyAt = kTransportKeyAt + kBeaconTransportKeySize;  // 40
+constexpr size_t kSignatureAt = kIdentityKeyAt + kBeaconIdentityKeySize;      // 73
+static_assert(kSignatureAt == kBeaconSignedSize);
+
+constexpr std::string_view kSealInfo = "sotto beacon seal v1";
+
+// Copies `field` into exactly `size` bytes at `out`: cut or zero-filled when the caller broke the
+// size contract, so a bad Beacon gives a beacon peers refuse, never a write out of bounds.
+void put_fixed(uint8_t* out, const Bytes& field, size_t size) {
+  const size_t n = std::min(field.size(), size);
+  if (n > 0) std::memcpy(out, field.data(), n);
+  std::fill(out + n, out + size, uint8_t{0});
+}
+
+Status refuse(BeaconDrop reason, BeaconDrop* drop, const char* message) {
+  if (drop != nullptr) *drop = reason;
+  return Status::corruption(message);
+}
+
+}  // namespace
+
+std::string_view beacon_drop_name(BeaconDrop drop) {
+  switch (drop) {
+    case BeaconDrop::kSize:
+      return "size";
+    case BeaconDrop::kMagic:
+      return "magic";
+    case BeaconDrop::kVersion:
+      return "version";
+    case BeaconDrop::kFlags:
+      return "flags";
+    case BeaconDrop::kPort:
+      return "port";
+    case BeaconDrop::kKey:
+      return "key";
+    case BeaconDrop::kSignature:
+      return "signature";
+    case BeaconDrop::kSeal:
+      return "seal";
+  }
+  return "unknown";
+}
+
+Bytes beacon_signed_part(const Beacon& beacon) {
+  Bytes out(kBeaconSignedSize);
+  std::copy(kMagic.begin(), kMagic.end(), out.begin());
+  out[kVersionAt] = kBeaconVersion;
+  out[kFlagsAt] = beacon.reply ? kFlagReply : 0;
+  out[kPortAt] = static_cast<uint8_t>(beacon.port >> 8);
+  out[kPortAt + 1] = static_cast<uint8_t>(beacon.port & 0xff);
+  put_fixed(out.data() + kTransportKeyAt, beacon.transport_key, kBeaconTransportKeySize);
+  put_fixed(out.data() + kIdentityKeyAt, beacon.identity_key, kBeaconIdentityKeySize);
+  return out;
+}
+
+Bytes encode_beacon(const Beacon& beacon) {
+  Bytes out = beacon_signed_part(beacon);
+  out.resize(kBeaconSize);
+  put_fixed(out.data() + kSignatureAt, beacon.signature, kBeaconSignatureSize);
+  return out;
+}
+
+Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine) {
+  beacon.identity_key = engine.identity().public_key;
+  SOTTO_ASSIGN_OR_RETURN(beacon.signature, engine.sign(beacon_signed_part(beacon)));
+  return beacon;
+}
+
+Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop) {
+  if (data.size() != kBeaconSize) return refuse(BeaconDrop::kSize, drop, "beacon: wrong size");
+  if (!std::equal(kMagic.begin(), kMagic.end(), data.begin())) {
+    return refuse(BeaconDrop::kMagic, drop, "beacon: bad magic");
+  }
+  if (data[kVersionAt] != kBeaconVersion) {
+    return refuse(BeaconDrop::kVersion, drop, "beacon: unsupported version");
+  }
+  // Unknown flag bits are refused, not ignored: a later version that needs a flag bumps the
+  // version, and a flipped bit cannot slip through unnoticed.
+  if ((data[kFlagsAt] & ~kFlagReply) != 0) {
+    return refuse(BeaconDrop::kFlags, drop, "beacon: bad flags");
+  }
+  const uint16_t port = static_cast<uint16_t>((data[kPortAt] << 8) | data[kPortAt + 1]);
+  if (port == 0) return refuse(BeaconDrop::kPort, drop, "beacon: bad port");
+  if (data[kIdentityKeyAt] != kIdentityKeyType) {
+    return refuse(BeaconDrop::kKey, drop, "beacon: bad key");
+  }
+  const ByteView identity_key = data.subspan(kIdentityKeyAt, kBeaconIdentityKeySize);
+  if (!crypto::SignalEngine::verify(identity_key, data.first(kBeaconSignedSize),
+                                    data.subspan(kSignatureAt, kBeaconSignatureSize))) {
+    return refuse(BeaconDrop::kSignature, drop, "beacon: bad signature");
+  }
+
+  Beacon beacon;
+  beacon.reply = (data[kFlagsAt] & kFlagReply) != 0;
+  beacon.port = port;
+  const ByteView transport_key = data.subspan(kTransportKeyAt, kBeaconTransportKeySize);
+  beacon.transport_key.assign(transport_key.begin(), transport_key.end());
+  beacon.identity_key.assign(identity_key.begin(), identity_key.end());
+  const ByteView signature = data.subspan(kSignatureAt, kBeaconSignatureSize);
+  beacon.signature.assign(signature.begin(), signature.end());
+  return beacon;
+}
+
+BeaconSealer BeaconSealer::from_secret(ByteView file_contents) {
+  return BeaconSealer(crypto::hkdf_sha256(file_contents, {}, kSealInfo, crypto::kAeadKeySize));
+}
+
+Bytes BeaconSealer::seal(ByteView beacon) const {
+  // Random 96-bit nonces are expected to collide only after about 2^48 seals under one key; a
+  // LAN of nodes sending one beacon a second is nowhere near that.
+  Bytes out = crypto::random_bytes(crypto::kAeadNonceSize);
+  const Bytes sealed = crypto::aead_seal(key_, out, {}, beacon);
+  out.insert(out.end(), sealed.begin(), sealed.end());
+  return out;
+}
+
+Result<Bytes> BeaconSealer::open(ByteView sealed) const {
+  if (sealed.size() != kSealedBeaconSize) {
+    return Status::corruption("sealed beacon: wrong size");
+  }
+  auto plain = crypto::aead_open(key_, sealed.first(crypto::kAeadNonceSize), {},
+                                 sealed.subspan(crypto::kAeadNonceSize));
+  if (!plain.is_ok()) return Status::auth_failed("sealed beacon: wrong network key or tampered");
+  return plain;
+}
+
+}  // namespace sotto::net

@@ -1,0 +1,76 @@
+#include "sotto/net/broadcast_beacon.h"
+
+#include <czmq.h>
+
+#include <mutex>
+
+namespace sotto::net {
+
+void quiet_czmq() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    zsys_handler_set(nullptr);
+    zsys_set_logstream(nullptr);
+    zsys_set_logsystem(false);
+  });
+}
+
+Result<std::unique_ptr<BroadcastBeacon>> BroadcastBeacon::start(
+    const std::string& interface, uint16_t port, ByteView beacon, int interval_ms, Poller& poller,
+    std::function<void(Datagram)> on_beacon) {
+  quiet_czmq();
+  if (beacon.size() > UDP_FRAME_MAX) return Status::invalid_argument("beacon too large");
+  // CZMQ reads the interface from a process-wide setting when the actor configures itself.
+  zsys_set_interface(interface.c_str());
+  std::unique_ptr<BroadcastBeacon> self(new BroadcastBeacon(poller, std::move(on_beacon)));
+  zactor_t* actor = zactor_new(zbeacon, nullptr);
+  if (actor == nullptr) return Status::unavailable("cannot start the discovery beacon");
+  self->actor_ = actor;
+  zsock_send(actor, "si", "CONFIGURE", static_cast<int>(port));
+  char* host = zstr_recv(actor);
+  self->host_ = host != nullptr ? host : "";
+  zstr_free(&host);
+  if (self->host_.empty()) {
+    return Status::unavailable(interface.empty()
+                                   ? "no network interface can broadcast beacons (use --peer or "
+                                     "--no-discovery)"
+                                   : "interface " + interface + " cannot broadcast beacons");
+  }
+  zsock_send(actor, "sbi", "PUBLISH", beacon.data(), beacon.size(), interval_ms);
+  // Every beacon: sealed ones have no plaintext prefix to filter on.
+  zsock_send(actor, "sb", "SUBSCRIBE", "", static_cast<size_t>(0));
+  self->socket_ = zsock_resolve(actor);
+  poller.add_socket(self->socket_, [raw = self.get()] { raw->on_readable(); });
+  return self;
+}
+
+BroadcastBeacon::~BroadcastBeacon() {
+  if (socket_ != nullptr) poller_.remove_socket(socket_);
+  if (actor_ != nullptr) {
+    auto* actor = static_cast<zactor_t*>(actor_);
+    zactor_destroy(&actor);
+  }
+}
+
+void BroadcastBeacon::on_readable() {
+  for (int i = 0; i < 64; ++i) {
+    auto* actor = static_cast<zactor_t*>(actor_);
+    if (!(zsock_events(actor) & ZMQ_POLLIN)) return;
+    zmsg_t* msg = zmsg_recv(actor);
+    if (msg == nullptr) return;
+    char* address = zmsg_popstr(msg);
+    zframe_t* frame = zmsg_pop(msg);
+    if (address != nullptr && frame != nullptr) {
+      Datagram datagram;
+      datagram.from_address = address;
+      const auto* data = zframe_data(frame);
+      datagram.data.assign(data, data + zframe_size(frame));
+      on_beacon_(std::move(datagram));
+    }
+    zstr_free(&address);
+    zframe_destroy(&frame);
+    zmsg_destroy(&msg);
+  }
+}
+
+}  // namespace sotto::net

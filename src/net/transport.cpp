@@ -1,0 +1,272 @@
+#include "sotto/net/transport.h"
+
+#include <zmq.h>
+
+#include <cstring>
+
+namespace sotto::net {
+namespace {
+
+constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
+constexpr const char* kZapDomain = "sotto";
+constexpr size_t kCurveKeySize = 32;
+
+struct MonitorEvent {
+  uint16_t event = 0;
+  int32_t value = 0;
+};
+
+// A monitor message is [6 bytes: uint16 event, uint32 value][endpoint].
+std::optional<MonitorEvent> read_monitor_event(ZmqSocket& monitor) {
+  auto message = monitor.receive_message(2);
+  if (!message.is_ok() || !message.value() || message.value()->empty()) return std::nullopt;
+  const Bytes& head = message.value()->front().data;
+  if (head.size() < 6) return std::nullopt;
+  MonitorEvent out;
+  std::memcpy(&out.event, head.data(), sizeof out.event);
+  std::memcpy(&out.value, head.data() + 2, sizeof out.value);
+  return out;
+}
+
+Result<ZmqSocket> open_monitor(ZmqContext& context, ZmqSocket& socket, const std::string& endpoint,
+                               int events) {
+  if (zmq_socket_monitor(socket.get(), endpoint.c_str(), events) != 0) {
+    return status_from_zmq(zmq_errno(), "monitoring socket");
+  }
+  SOTTO_ASSIGN_OR_RETURN(ZmqSocket pair, ZmqSocket::create(context, ZMQ_PAIR));
+  SOTTO_RETURN_IF_ERROR(pair.connect(endpoint));
+  return pair;
+}
+
+constexpr int kHandshakeFailedEvents = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+}  // namespace
+
+struct Transport::Link {
+  ZmqSocket dealer;
+  ZmqSocket monitor;
+  std::string endpoint;
+  Bytes server_key;
+};
+
+Transport::Transport(ZmqContext& context, Poller& poller, Callbacks callbacks)
+    : context_(context), poller_(poller), callbacks_(std::move(callbacks)) {}
+
+Result<std::unique_ptr<Transport>> Transport::create(ZmqContext& context, Poller& poller,
+                                                     const TransportOptions& options,
+                                                     ByteView public_key,
+                                                     const SecretBytes& secret_key,
+                                                     Callbacks callbacks) {
+  if (public_key.size() != kCurveKeySize || secret_key.size() != kCurveKeySize) {
+    return Status::invalid_argument("transport keys must be 32 bytes");
+  }
+  std::unique_ptr<Transport> transport(new Transport(context, poller, std::move(callbacks)));
+  SOTTO_RETURN_IF_ERROR(transport->open_inbox(options, public_key, secret_key));
+  return transport;
+}
+
+Transport::~Transport() {
+  for (auto& [fingerprint, link] : links_) {
+    poller_.remove_socket(link->monitor.get());
+  }
+  poller_.remove_socket(inbox_.get());
+  poller_.remove_socket(inbox_monitor_.get());
+  poller_.remove_socket(zap_.get());
+}
+
+Status Transport::open_inbox(const TransportOptions& options, ByteView public_key,
+                             const SecretBytes& secret_key) {
+  options_ = options;
+  public_key_.assign(public_key.begin(), public_key.end());
+  secret_key_ = SecretBytes::copy_of(secret_key.view());
+
+  // The ZAP handler must be bound before any CURVE server socket accepts a connection:
+  // without one, libzmq admits every client key.
+  SOTTO_ASSIGN_OR_RETURN(zap_, ZmqSocket::create(context_, ZMQ_REP));
+  SOTTO_RETURN_IF_ERROR(zap_.bind(kZapEndpoint).with_context("starting the ZAP handler"));
+
+  SOTTO_ASSIGN_OR_RETURN(inbox_, ZmqSocket::create(context_, ZMQ_ROUTER));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_CURVE_SERVER, 1));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_CURVE_SECRETKEY, secret_key_.view()));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_ZAP_DOMAIN, std::string(kZapDomain)));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_MAXMSGSIZE, options.max_frame_bytes));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_HANDSHAKE_IVL, options.handshake_ivl_ms));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_HEARTBEAT_IVL, options.heartbeat_ivl_ms));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_HEARTBEAT_TIMEOUT, options.heartbeat_timeout_ms));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_RCVHWM, options.recv_hwm));
+  SOTTO_RETURN_IF_ERROR(inbox_.set(ZMQ_SNDHWM, options.send_hwm));
+  const std::string port = options.port == 0 ? "*" : std::to_string(options.port);
+  SOTTO_RETURN_IF_ERROR(inbox_.bind("tcp://" + options.bind_address + ":" + port));
+  SOTTO_ASSIGN_OR_RETURN(endpoint_, inbox_.get_string(ZMQ_LAST_ENDPOINT));
+  const auto colon = endpoint_.rfind(':');
+  port_ = static_cast<uint16_t>(std::stoi(endpoint_.substr(colon + 1)));
+
+  const std::string monitor_endpoint =
+      "inproc://sotto-inbox-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  SOTTO_ASSIGN_OR_RETURN(inbox_monitor_,
+                         open_monitor(context_, inbox_, monitor_endpoint,
+                                      ZMQ_EVENT_DISCONNECTED | kHandshakeFailedEvents));
+
+  poller_.add_socket(zap_.get(), [this] { on_zap_request(); });
+  poller_.add_socket(inbox_.get(), [this] { on_inbox(); });
+  poller_.add_socket(inbox_monitor_.get(), [this] { on_inbox_monitor(); });
+  return Status::ok();
+}
+
+void Transport::admit(const Bytes& transport_key, const std::string& fingerprint) {
+  allowed_[transport_key] = fingerprint;
+}
+
+void Transport::revoke(const Bytes& transport_key) {
+  allowed_.erase(transport_key);
+}
+
+// ZAP (RFC 27): [version, request id, domain, address, routing id, mechanism, credentials...].
+void Transport::on_zap_request() {
+  for (;;) {
+    auto request = zap_.receive_message(8);
+    if (!request.is_ok() || !request.value()) return;
+    const auto& parts = *request.value();
+    auto text = [&](size_t i) {
+      return i < parts.size() ? std::string(parts[i].data.begin(), parts[i].data.end())
+                              : std::string();
+    };
+    std::string status_code = "400";
+    std::string status_text = "unknown key";
+    std::string user_id;
+    if (parts.size() >= 7 && text(0) == "1.0" && text(5) == "CURVE") {
+      auto it = allowed_.find(parts[6].data);
+      if (it != allowed_.end()) {
+        status_code = "200";
+        status_text = "OK";
+        user_id = it->second;
+      }
+    } else {
+      status_text = "CURVE required";
+    }
+    if (status_code == "200") {
+      ++stats_.zap_admitted;
+    } else {
+      ++stats_.zap_refused;
+    }
+    const std::string version = "1.0";
+    const std::string request_id = text(1);
+    (void)zap_.send({as_bytes(version), as_bytes(request_id), as_bytes(status_code),
+                     as_bytes(status_text), as_bytes(user_id), ByteView()});
+  }
+}
+
+void Transport::on_inbox() {
+  // Bounded per call so one busy peer cannot keep the loop from its other work.
+  for (int i = 0; i < 256; ++i) {
+    auto message = inbox_.receive_message(2);
+    if (!message.is_ok()) {
+      ++stats_.inbound_dropped;
+      continue;
+    }
+    if (!message.value()) return;
+    auto& parts = *message.value();
+    // [routing id][frame]: anything else did not come from a sotto DEALER.
+    if (parts.size() != 2 || parts[1].user_id.empty()) {
+      ++stats_.inbound_dropped;
+      continue;
+    }
+    ++stats_.frames_in;
+    if (callbacks_.on_frame) callbacks_.on_frame(parts[1].user_id, std::move(parts[1].data));
+  }
+}
+
+void Transport::on_inbox_monitor() {
+  while (auto event = read_monitor_event(inbox_monitor_)) {
+    if (event->event == ZMQ_EVENT_DISCONNECTED) ++stats_.inbound_disconnects;
+    if (event->event & kHandshakeFailedEvents) ++stats_.handshake_failures;
+  }
+}
+
+Status Transport::apply_link_options(ZmqSocket& socket) {
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_PUBLICKEY, public_key_));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_SECRETKEY, secret_key_.view()));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_SNDHWM, options_.send_hwm));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HANDSHAKE_IVL, options_.handshake_ivl_ms));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_IVL, options_.heartbeat_ivl_ms));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_TIMEOUT, options_.heartbeat_timeout_ms));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_RECONNECT_IVL, options_.reconnect_ivl_ms));
+  // Frames wait (up to the HWM) while the connection comes up, so a Hello sent right after
+  // connect() is the first thing the peer reads; the node sends time-critical voice only to
+  // peers it sees online.
+  return socket.set(ZMQ_RECONNECT_IVL_MAX, options_.reconnect_ivl_max_ms);
+}
+
+Status Transport::connect(const std::string& fingerprint, const std::string& endpoint,
+                          const Bytes& server_key) {
+  if (server_key.size() != kCurveKeySize) {
+    return Status::invalid_argument("a peer's transport key must be 32 bytes");
+  }
+  auto existing = links_.find(fingerprint);
+  if (existing != links_.end()) {
+    if (existing->second->endpoint == endpoint && existing->second->server_key == server_key) {
+      return Status::ok();
+    }
+    disconnect(fingerprint);
+  }
+  auto link = std::make_unique<Link>();
+  SOTTO_ASSIGN_OR_RETURN(link->dealer, ZmqSocket::create(context_, ZMQ_DEALER));
+  SOTTO_RETURN_IF_ERROR(link->dealer.set(ZMQ_CURVE_SERVERKEY, server_key));
+  SOTTO_RETURN_IF_ERROR(apply_link_options(link->dealer));
+  const std::string monitor_endpoint = "inproc://sotto-link-monitor-" +
+                                       std::to_string(reinterpret_cast<uintptr_t>(this)) + "-" +
+                                       std::to_string(next_monitor_id_++);
+  SOTTO_ASSIGN_OR_RETURN(link->monitor,
+                         open_monitor(context_, link->dealer, monitor_endpoint,
+                                      ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                          kHandshakeFailedEvents));
+  SOTTO_RETURN_IF_ERROR(link->dealer.connect(endpoint));
+  link->endpoint = endpoint;
+  link->server_key = server_key;
+  poller_.add_socket(link->monitor.get(), [this, fingerprint] { on_link_monitor(fingerprint); });
+  links_[fingerprint] = std::move(link);
+  return Status::ok();
+}
+
+void Transport::disconnect(const std::string& fingerprint) {
+  auto it = links_.find(fingerprint);
+  if (it == links_.end()) return;
+  poller_.remove_socket(it->second->monitor.get());
+  links_.erase(it);
+}
+
+void Transport::on_link_monitor(const std::string& fingerprint) {
+  auto it = links_.find(fingerprint);
+  if (it == links_.end()) return;
+  Link& link = *it->second;
+  while (auto event = read_monitor_event(link.monitor)) {
+    std::optional<LinkEvent> link_event;
+    if (event->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) link_event = LinkEvent::kHandshakeSucceeded;
+    if (event->event == ZMQ_EVENT_DISCONNECTED) link_event = LinkEvent::kDisconnected;
+    if (event->event & kHandshakeFailedEvents) link_event = LinkEvent::kHandshakeFailed;
+    if (link_event && callbacks_.on_link) {
+      callbacks_.on_link(fingerprint, *link_event);
+      // The callback may have dropped this link.
+      if (links_.find(fingerprint) == links_.end()) return;
+    }
+  }
+}
+
+Status Transport::send(const std::string& fingerprint, ByteView frame) {
+  auto it = links_.find(fingerprint);
+  if (it == links_.end()) {
+    ++stats_.send_dropped;
+    return Status::unavailable("no link to " + fingerprint);
+  }
+  Status status = it->second->dealer.send({frame});
+  if (status.is_ok()) {
+    ++stats_.frames_out;
+  } else {
+    ++stats_.send_dropped;
+  }
+  return status;
+}
+
+}  // namespace sotto::net

@@ -1,0 +1,117 @@
+#include "sotto/net/udp_socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace sotto::net {
+namespace {
+
+Status errno_status(const std::string& what) {
+  const int err = errno;
+  std::string message = what + ": " + std::strerror(err);
+  if (err == EADDRINUSE) return Status::busy(message);
+  if (err == EACCES || err == EPERM) return Status::permission_denied(message);
+  return Status::io_error(message);
+}
+
+}  // namespace
+
+bool is_ipv4_address(const std::string& host) {
+  in_addr addr{};
+  return inet_pton(AF_INET, host.c_str(), &addr) == 1;
+}
+
+Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    return Status::invalid_argument("not an IPv4 address: " + address);
+  }
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_status("creating UDP socket");
+  UdpSocket socket(fd);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return errno_status("binding udp://" + address + ":" + std::to_string(port));
+  }
+  return socket;
+}
+
+UdpSocket::~UdpSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UdpSocket::UdpSocket(UdpSocket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+Status UdpSocket::send_to(const std::string& address, uint16_t port, ByteView data) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    return Status::invalid_argument("not an IPv4 address: " + address);
+  }
+  ssize_t sent = ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT,
+                          reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (sent < 0) return errno_status("sending beacon to " + address);
+  return Status::ok();
+}
+
+Result<std::optional<Datagram>> UdpSocket::receive() {
+  uint8_t buffer[kMaxDatagram + 1];
+  sockaddr_in from{};
+  socklen_t from_size = sizeof from;
+  ssize_t n = ::recvfrom(fd_, buffer, sizeof buffer, MSG_DONTWAIT | MSG_TRUNC,
+                         reinterpret_cast<sockaddr*>(&from), &from_size);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<Datagram>();
+    return errno_status("receiving beacon");
+  }
+  Datagram datagram;
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &from.sin_addr, text, sizeof text);
+  datagram.from_address = text;
+  datagram.from_port = ntohs(from.sin_port);
+  const size_t size =
+      static_cast<size_t>(n) > kMaxDatagram ? kMaxDatagram + 1 : static_cast<size_t>(n);
+  datagram.data.assign(buffer, buffer + size);
+  return std::optional<Datagram>(std::move(datagram));
+}
+
+}  // namespace sotto::net
+
+#include <ifaddrs.h>
+
+namespace sotto::net {
+
+Result<std::string> interface_ipv4(const std::string& name) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return errno_status("listing network interfaces");
+  std::string found;
+  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
+    if (name != it->ifa_name) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(it->ifa_addr)->sin_addr, text, sizeof text);
+    found = text;
+    break;
+  }
+  freeifaddrs(list);
+  if (found.empty()) return Status::not_found("interface " + name + " has no IPv4 address");
+  return found;
+}
+
+}  // namespace sotto::net

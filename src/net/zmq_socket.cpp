@@ -1,0 +1,150 @@
+#include "sotto/net/zmq_socket.h"
+
+#include <zmq.h>
+
+#include <cerrno>
+
+namespace sotto::net {
+
+Status status_from_zmq(int err, const std::string& what) {
+  std::string message = what + ": " + zmq_strerror(err);
+  switch (err) {
+    case EAGAIN:
+      return Status::unavailable(message);
+    case EADDRINUSE:
+      return Status::busy(message);
+    case EINVAL:
+    case EPROTONOSUPPORT:
+    case ENOCOMPATPROTO:
+      return Status::invalid_argument(message);
+    case EACCES:
+      return Status::permission_denied(message);
+    case EHOSTUNREACH:
+    case ETERM:
+    case ENOTSOCK:
+      return Status::unavailable(message);
+    default:
+      return Status::io_error(message);
+  }
+}
+
+ZmqContext::ZmqContext() : ctx_(zmq_ctx_new()) {
+  // No blocking on close: unsent messages to vanished peers must not hold up shutdown.
+  zmq_ctx_set(ctx_, ZMQ_BLOCKY, 0);
+}
+
+ZmqContext::~ZmqContext() {
+  if (ctx_ != nullptr) zmq_ctx_term(ctx_);
+}
+
+Result<ZmqSocket> ZmqSocket::create(ZmqContext& ctx, int type) {
+  void* socket = zmq_socket(ctx.get(), type);
+  if (socket == nullptr) return status_from_zmq(zmq_errno(), "creating socket");
+  ZmqSocket out(socket);
+  SOTTO_RETURN_IF_ERROR(out.set(ZMQ_LINGER, 0));
+  return out;
+}
+
+void ZmqSocket::close() {
+  if (socket_ != nullptr) zmq_close(std::exchange(socket_, nullptr));
+}
+
+Status ZmqSocket::set(int option, int value) {
+  if (zmq_setsockopt(socket_, option, &value, sizeof value) != 0) {
+    return status_from_zmq(zmq_errno(), "setting socket option " + std::to_string(option));
+  }
+  return Status::ok();
+}
+
+Status ZmqSocket::set(int option, int64_t value) {
+  if (zmq_setsockopt(socket_, option, &value, sizeof value) != 0) {
+    return status_from_zmq(zmq_errno(), "setting socket option " + std::to_string(option));
+  }
+  return Status::ok();
+}
+
+Status ZmqSocket::set(int option, ByteView value) {
+  if (zmq_setsockopt(socket_, option, value.data(), value.size()) != 0) {
+    return status_from_zmq(zmq_errno(), "setting socket option " + std::to_string(option));
+  }
+  return Status::ok();
+}
+
+Status ZmqSocket::set(int option, const std::string& value) {
+  return set(option, as_bytes(value));
+}
+
+Result<std::string> ZmqSocket::get_string(int option) const {
+  char buffer[256];
+  size_t size = sizeof buffer;
+  if (zmq_getsockopt(socket_, option, buffer, &size) != 0) {
+    return status_from_zmq(zmq_errno(), "reading socket option");
+  }
+  return std::string(buffer, size > 0 && buffer[size - 1] == '\0' ? size - 1 : size);
+}
+
+Status ZmqSocket::bind(const std::string& endpoint) {
+  if (zmq_bind(socket_, endpoint.c_str()) != 0) {
+    return status_from_zmq(zmq_errno(), "binding " + endpoint);
+  }
+  return Status::ok();
+}
+
+Status ZmqSocket::connect(const std::string& endpoint) {
+  if (zmq_connect(socket_, endpoint.c_str()) != 0) {
+    return status_from_zmq(zmq_errno(), "connecting " + endpoint);
+  }
+  return Status::ok();
+}
+
+Status ZmqSocket::send(const std::vector<ByteView>& parts) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const int flags = ZMQ_DONTWAIT | (i + 1 < parts.size() ? ZMQ_SNDMORE : 0);
+    if (zmq_send(socket_, parts[i].data(), parts[i].size(), flags) < 0) {
+      return status_from_zmq(zmq_errno(), "sending");
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::optional<ZmqPart>> ZmqSocket::receive() {
+  zmq_msg_t msg;
+  zmq_msg_init(&msg);
+  if (zmq_msg_recv(&msg, socket_, ZMQ_DONTWAIT) < 0) {
+    int err = zmq_errno();
+    zmq_msg_close(&msg);
+    if (err == EAGAIN) return std::optional<ZmqPart>();
+    return status_from_zmq(err, "receiving");
+  }
+  ZmqPart part;
+  const auto* data = static_cast<const uint8_t*>(zmq_msg_data(&msg));
+  part.data.assign(data, data + zmq_msg_size(&msg));
+  part.more = zmq_msg_more(&msg) != 0;
+  if (const char* user = zmq_msg_gets(&msg, "User-Id"); user != nullptr) part.user_id = user;
+  zmq_msg_close(&msg);
+  return std::optional<ZmqPart>(std::move(part));
+}
+
+Result<std::optional<std::vector<ZmqPart>>> ZmqSocket::receive_message(size_t max_parts) {
+  SOTTO_ASSIGN_OR_RETURN(std::optional<ZmqPart> first, receive());
+  if (!first) return std::optional<std::vector<ZmqPart>>();
+  std::vector<ZmqPart> parts;
+  bool more = first->more;
+  parts.push_back(std::move(*first));
+  bool oversized = false;
+  // The rest of a multipart message is already here once its first part is (zmq is atomic).
+  while (more) {
+    SOTTO_ASSIGN_OR_RETURN(std::optional<ZmqPart> next, receive());
+    if (!next) break;
+    more = next->more;
+    if (parts.size() < max_parts) {
+      parts.push_back(std::move(*next));
+    } else {
+      oversized = true;
+    }
+  }
+  if (oversized) return Status::corruption("message has too many parts");
+  return std::optional<std::vector<ZmqPart>>(std::move(parts));
+}
+
+}  // namespace sotto::net
