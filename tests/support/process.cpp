@@ -80,3 +80,105 @@ CommandResult run_sotto(const std::vector<std::string>& args) {
 }
 
 }  // namespace sotto::test
+
+#include <signal.h>
+
+#include <chrono>
+
+namespace sotto::test {
+
+BackgroundProcess::BackgroundProcess(const std::string& program,
+                                     const std::vector<std::string>& args) {
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed for " + program);
+  pid_ = pid;
+  out_fd_ = out_pipe[0];
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0) stop(SIGKILL, 5000);
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+std::optional<std::string> BackgroundProcess::wait_for_line(const std::string& needle,
+                                                            int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    // Complete lines not yet consumed.
+    size_t end;
+    while ((end = output_.find('\n', consumed_)) != std::string::npos) {
+      std::string line = output_.substr(consumed_, end - consumed_);
+      consumed_ = end + 1;
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0 || out_fd_ < 0) return std::nullopt;
+    pollfd fd{out_fd_, POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(left)) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = read(out_fd_, buffer, sizeof buffer);
+    if (n <= 0) {
+      close(out_fd_);
+      out_fd_ = -1;
+      continue;
+    }
+    output_.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+bool BackgroundProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int BackgroundProcess::stop(int signal, int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  int result = -1;
+  for (;;) {
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    usleep(5000);
+  }
+  pid_ = -1;
+  // Keep what it printed for the test's messages.
+  if (out_fd_ >= 0) {
+    char buffer[4096];
+    pollfd fd{out_fd_, POLLIN, 0};
+    while (poll(&fd, 1, 0) > 0) {
+      ssize_t n = read(out_fd_, buffer, sizeof buffer);
+      if (n <= 0) break;
+      output_.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  return result;
+}
+
+}  // namespace sotto::test

@@ -1,6 +1,7 @@
 // Runs the real sotto binary (next to the test binary in build/) and captures what it printed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,34 @@ std::string sotto_binary();
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                           const std::string* stdin_text = nullptr);
 CommandResult run_sotto(const std::vector<std::string>& args);
+
+}  // namespace sotto::test
+
+namespace sotto::test {
+
+// A child process left running (a daemon); its stdout is read line by line. Killed on
+// destruction if still alive.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::string& program, const std::vector<std::string>& args);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  int pid() const { return pid_; }
+  // Waits up to `timeout_ms` for a complete stdout line containing `needle`; returns it.
+  std::optional<std::string> wait_for_line(const std::string& needle, int timeout_ms);
+  // Sends `signal` and waits up to `timeout_ms` for the exit; returns the exit code, or -1 if it
+  // had to be killed.
+  int stop(int signal, int timeout_ms = 10000);
+  bool running();
+  const std::string& output() const { return output_; }
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  std::string output_;
+  size_t consumed_ = 0;
+};
 
 }  // namespace sotto::test

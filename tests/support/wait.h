@@ -1,0 +1,21 @@
+// Waiting for a condition with a deadline, instead of sleeping a fixed time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+namespace sotto::test {
+
+// Polls `condition` every few milliseconds until it holds (true) or `deadline` passes (false).
+inline bool wait_until(const std::function<bool()>& condition,
+                       std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace sotto::test
