@@ -1,0 +1,144 @@
+// transport_roundtrip_us: a 100-byte request and its reply between two sotto transports (the
+// wire codec included: frame encode, padding, decode), each side on its own thread like two
+// nodes. transport_roundtrip_us_bare: the same over one bare ZeroMQ DEALER/ROUTER pair with CURVE.
+#include <zmq.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/net/transport.h"
+#include "sotto/net/wire.h"
+#include "tests/bench/bench.h"
+
+namespace sotto::bench {
+namespace {
+
+constexpr int kRoundTrips = 5000;
+constexpr int kWarmup = 200;
+
+struct Keys {
+  Bytes public_key;
+  SecretBytes secret_key;
+};
+
+Keys curve_keys() {
+  auto pair = crypto::SignalEngine::generate_curve_key_pair().value();
+  return {pair.first, std::move(pair.second)};
+}
+
+Bytes request_frame(uint64_t seq) {
+  wire::Envelope envelope;
+  auto* signal = envelope.mutable_signal();
+  signal->set_type(2);
+  signal->set_body(std::string(100, static_cast<char>(seq)));
+  return net::encode_frame(std::move(envelope)).value();
+}
+
+}  // namespace
+
+double transport_roundtrip_us() {
+  Keys a = curve_keys();
+  Keys b = curve_keys();
+  net::ZmqContext ctx_a, ctx_b;
+  net::Poller poller_a, poller_b;
+  std::atomic<int> replies{0};
+  std::unique_ptr<net::Transport> ta, tb;
+  net::Transport::Callbacks cb_a;
+  cb_a.on_frame = [&](const std::string&, Bytes frame) {
+    if (net::decode_frame(frame).is_ok()) ++replies;
+  };
+  net::Transport::Callbacks cb_b;
+  cb_b.on_frame = [&](const std::string& from, Bytes frame) {
+    auto envelope = net::decode_frame(frame);
+    if (!envelope.is_ok()) return;
+    auto reply = net::encode_frame(std::move(envelope).value());
+    (void)tb->send(from, reply.value());
+  };
+  net::TransportOptions options;
+  ta = net::Transport::create(ctx_a, poller_a, options, a.public_key, a.secret_key, cb_a).value();
+  tb = net::Transport::create(ctx_b, poller_b, options, b.public_key, b.secret_key, cb_b).value();
+  ta->admit(b.public_key, "b");
+  tb->admit(a.public_key, "a");
+  (void)ta->connect("b", tb->endpoint(), b.public_key);
+  (void)tb->connect("a", ta->endpoint(), a.public_key);
+
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    while (!stop) (void)poller_b.poll(10);
+  });
+  auto round_trip = [&](int i) {
+    const int want = replies.load() + 1;
+    (void)ta->send("b", request_frame(static_cast<uint64_t>(i)));
+    while (replies.load() < want) (void)poller_a.poll(100);
+  };
+  for (int i = 0; i < kWarmup; ++i) round_trip(i);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRoundTrips; ++i) round_trip(i);
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
+                                                              start)
+                        .count() /
+                    kRoundTrips;
+  stop = true;
+  server.join();
+  return us;
+}
+
+double transport_roundtrip_us_bare() {
+  Keys server_keys = curve_keys();
+  Keys client_keys = curve_keys();
+  void* ctx_s = zmq_ctx_new();
+  void* ctx_c = zmq_ctx_new();
+  void* router = zmq_socket(ctx_s, ZMQ_ROUTER);
+  int one = 1, zero = 0;
+  zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
+  zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, server_keys.secret_key.data(), 32);
+  zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_bind(router, "tcp://127.0.0.1:*");
+  char endpoint[256];
+  size_t size = sizeof endpoint;
+  zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &size);
+  void* dealer = zmq_socket(ctx_c, ZMQ_DEALER);
+  zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, server_keys.public_key.data(), 32);
+  zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, client_keys.public_key.data(), 32);
+  zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, client_keys.secret_key.data(), 32);
+  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+  zmq_connect(dealer, endpoint);
+
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    zmq_pollitem_t item{router, 0, ZMQ_POLLIN, 0};
+    char id[256], body[512];
+    while (!stop) {
+      if (zmq_poll(&item, 1, 10) <= 0) continue;
+      int id_size = zmq_recv(router, id, sizeof id, 0);
+      int body_size = zmq_recv(router, body, sizeof body, 0);
+      zmq_send(router, id, static_cast<size_t>(id_size), ZMQ_SNDMORE);
+      zmq_send(router, body, static_cast<size_t>(body_size), 0);
+    }
+  });
+  char request[100] = {};
+  char reply[512];
+  auto round_trip = [&] {
+    zmq_send(dealer, request, sizeof request, 0);
+    zmq_recv(dealer, reply, sizeof reply, 0);
+  };
+  for (int i = 0; i < kWarmup; ++i) round_trip();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRoundTrips; ++i) round_trip();
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
+                                                              start)
+                        .count() /
+                    kRoundTrips;
+  stop = true;
+  server.join();
+  zmq_close(dealer);
+  zmq_close(router);
+  zmq_ctx_term(ctx_c);
+  zmq_ctx_term(ctx_s);
+  return us;
+}
+
+}  // namespace sotto::bench
