@@ -29,6 +29,8 @@ constexpr size_t kMaxNameBytes = Account::kMaxNameBytes;
 constexpr int64_t kReplyIntervalMs = 500;  // at most one unicast answer per source and interval
 constexpr size_t kMaxReplySources = 1024;
 constexpr int kBindAttempts = 16;
+constexpr double kBeaconsPerSource = 20;  // per second, per source address
+constexpr double kBeaconBurst = 40;
 
 bool valid_name(const std::string& name) {
   if (name.size() > kMaxNameBytes) return false;
@@ -140,6 +142,7 @@ struct Node::Impl {
   std::map<std::string, Peer> peers;
   std::vector<Configured> configured;
   std::map<std::string, int64_t> last_reply_ms;
+  std::map<std::string, RateLimit> beacon_limits;
   std::map<std::string, uint64_t> counters;
   std::vector<std::weak_ptr<EventQueue>> subscribers;
   std::unique_ptr<ControlServer> control;
@@ -280,8 +283,23 @@ struct Node::Impl {
     return nullptr;
   }
 
+  // Checking a beacon's signature costs ~0.1 ms; a host sending more than a few per second is
+  // flooding, and only its own beacons suffer.
+  bool beacon_allowed(const std::string& source) {
+    auto it = beacon_limits.find(source);
+    if (it == beacon_limits.end()) {
+      if (beacon_limits.size() >= kMaxReplySources) beacon_limits.clear();
+      it = beacon_limits.emplace(source, RateLimit(kBeaconsPerSource, kBeaconBurst, now())).first;
+    }
+    return it->second.take(now());
+  }
+
   void on_beacon(net::Datagram datagram, bool unicast) {
     count("beacons_received");
+    if (!beacon_allowed(datagram.from_address)) {
+      count("beacon_dropped_rate_limit");
+      return;
+    }
     Bytes plain;
     if (sealer) {
       auto opened = sealer->open(datagram.data);
@@ -339,7 +357,7 @@ struct Node::Impl {
                     const std::string* unicast_from) {
     auto it = peers.find(fp);
     if (it == peers.end()) {
-      if (peers.size() >= options.max_peers) {
+      if (peers.size() >= options.max_peers && !evict_idle_peer()) {
         count("peer_table_full");
         return nullptr;
       }
@@ -372,6 +390,26 @@ struct Node::Impl {
     }
     peer.liveness.on_beacon(now());
     return &peer;
+  }
+
+  // Identities cost an attacker nothing, so a full table makes room by forgetting the peer that
+  // has been quiet longest among those not online and not configured by hand.
+  bool evict_idle_peer() {
+    auto victim = peers.end();
+    for (auto it = peers.begin(); it != peers.end(); ++it) {
+      const Peer& peer = it->second;
+      if (peer.liveness.is_online() || peer.info.configured) continue;
+      if (victim == peers.end() ||
+          peer.liveness.last_heard_ms() < victim->second.liveness.last_heard_ms()) {
+        victim = it;
+      }
+    }
+    if (victim == peers.end()) return false;
+    transport->disconnect(victim->first);
+    transport->revoke(victim->second.info.transport_key);
+    peers.erase(victim);
+    count("peers_evicted");
+    return true;
   }
 
   void probe_configured_peers(int64_t now_ms) {

@@ -77,10 +77,9 @@ double transport_roundtrip_us() {
   for (int i = 0; i < kWarmup; ++i) round_trip(i);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kRoundTrips; ++i) round_trip(i);
-  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count() /
-                    kRoundTrips;
+  const double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+      kRoundTrips;
   stop = true;
   server.join();
   return us;
@@ -128,10 +127,9 @@ double transport_roundtrip_us_bare() {
   for (int i = 0; i < kWarmup; ++i) round_trip();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kRoundTrips; ++i) round_trip();
-  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count() /
-                    kRoundTrips;
+  const double us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+      kRoundTrips;
   stop = true;
   server.join();
   zmq_close(dealer);

@@ -39,8 +39,10 @@ struct CliNode {
   }
 
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--profile", dir, "--passphrase-file", pass, "--json",
-                                     "daemon", "--listen", "tcp://127.0.0.1:0", "--no-discovery"};
+    std::vector<std::string> args = {
+        "--profile",     dir,      "--passphrase-file", pass,
+        "--json",        "daemon", "--listen",          "tcp://127.0.0.1:0",
+        "--no-discovery"};
     args.insert(args.end(), extra.begin(), extra.end());
     daemon = std::make_unique<test::BackgroundProcess>(test::sotto_binary(), args);
     auto line = daemon->wait_for_line("\"started\"", 10000);
@@ -93,8 +95,8 @@ TEST_CASE("two daemons find each other through --peer and the CLI shows it", "[c
   test::BackgroundProcess events(test::sotto_binary(),
                                  {"--profile", alice.dir, "--json", "events"});
   bob.start({"--peer", alice.endpoint});
-  REQUIRE(test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); },
-                           5s));
+  REQUIRE(
+      test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); }, 5s));
   // The event stream reported bob coming online, one JSON object per line.
   auto line = events.wait_for_line("\"online\"", 5000);
   REQUIRE(line.has_value());
@@ -191,15 +193,15 @@ TEST_CASE("config.toml gives the daemon its peers", "[cli][node]") {
   CliNode alice("alice");
   CliNode bob("bob");
   alice.start();
-  test::write_file(bob.dir + "/config.toml",
-                   "discovery = false\nlisten = \"tcp://127.0.0.1:0\"\npeers = [\"" +
-                       alice.endpoint + "\"]\n");
+  test::write_file(
+      bob.dir + "/config.toml",
+      "discovery = false\nlisten = \"tcp://127.0.0.1:0\"\npeers = [\"" + alice.endpoint + "\"]\n");
   bob.daemon = std::make_unique<test::BackgroundProcess>(
       test::sotto_binary(),
       std::vector<std::string>{"--profile", bob.dir, "--passphrase-file", bob.pass, "daemon"});
   REQUIRE(bob.daemon->wait_for_line("listening on", 10000).has_value());
-  REQUIRE(test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); },
-                           5s));
+  REQUIRE(
+      test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); }, 5s));
 }
 
 TEST_CASE("the control socket is for the profile's owner only", "[cli][node][security]") {

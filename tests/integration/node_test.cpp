@@ -83,12 +83,15 @@ struct RawDealer {
   void send(ByteView data) { zmq_send(socket, data.data(), data.size(), ZMQ_DONTWAIT); }
 };
 
-Bytes frame_of(wire::Envelope envelope) { return net::encode_frame(std::move(envelope)).value(); }
+Bytes frame_of(wire::Envelope envelope) {
+  return net::encode_frame(std::move(envelope)).value();
+}
 
 }  // namespace
 
-TEST_CASE("two nodes given each other by --peer are online within 2 s, offline within 6 s of a stop",
-          "[node][integration]") {
+TEST_CASE(
+    "two nodes given each other by --peer are online within 2 s, offline within 6 s of a stop",
+    "[node][integration]") {
   auto alice = std::make_unique<TestNode>("alice");
   TestNode bob("bob", with_peers({alice->endpoint()}));
   const auto start = std::chrono::steady_clock::now();
@@ -106,8 +109,8 @@ TEST_CASE("two nodes given each other by --peer are online within 2 s, offline w
   REQUIRE(wait_until(
       [&] {
         auto peer = bob.peer(alice->fingerprint());
-        return peer && !(peer->state == net::PeerState::kOnline ||
-                         peer->state == net::PeerState::kEvasive);
+        return peer &&
+               !(peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
       },
       6s));
   // The change reached subscribers as an event.
@@ -160,9 +163,12 @@ TEST_CASE("a forged unicast beacon is ignored and counted", "[node][integration]
   Bytes wrong_magic = net::encode_beacon(intruder.beacon_of(*intruder.account, intruder.udp_port));
   wrong_magic[0] = 'X';
   intruder.send(node, wrong_magic);
-  REQUIRE(wait_until([&] { return node.counter("beacon_dropped_size") == 1 &&
-                                  node.counter("beacon_dropped_magic") == 1; },
-                     2s));
+  REQUIRE(wait_until(
+      [&] {
+        return node.counter("beacon_dropped_size") == 1 &&
+               node.counter("beacon_dropped_magic") == 1;
+      },
+      2s));
   CHECK(node.node().peers().empty());
 }
 
@@ -195,7 +201,8 @@ TEST_CASE("a NULL-mechanism client is refused at the handshake", "[node][integra
   CHECK(node.counter("transport_frames_in") == 0);
 }
 
-TEST_CASE("a pinned --peer with the wrong key never comes online", "[node][integration][security]") {
+TEST_CASE("a pinned --peer with the wrong key never comes online",
+          "[node][integration][security]") {
   TestNode alice("alice");
   test::TempDir other;
   auto impostor = test::create_account(other / "x", "impostor");
@@ -210,9 +217,10 @@ TEST_CASE("a pinned --peer with the wrong key never comes online", "[node][integ
   REQUIRE(wait_until([&] { return carol.sees_online(alice) && alice.sees_online(carol); }, 2s));
 }
 
-TEST_CASE("garbage, truncated, wrong-version and 10 MiB frames are dropped while a good peer "
-          "keeps talking",
-          "[node][integration][security]") {
+TEST_CASE(
+    "garbage, truncated, wrong-version and 10 MiB frames are dropped while a good peer "
+    "keeps talking",
+    "[node][integration][security]") {
   TestNode node("target");
   TestNode good("good", with_peers({node.endpoint()}));
   REQUIRE(wait_until([&] { return node.sees_online(good) && good.sees_online(node); }, 2s));
@@ -228,14 +236,14 @@ TEST_CASE("garbage, truncated, wrong-version and 10 MiB frames are dropped while
   raw.connect(node.endpoint());
 
   Bytes garbage(300, 0x5a);
-  raw.send(garbage);                                      // not a bucket size
+  raw.send(garbage);  // not a bucket size
   Bytes bucket_garbage(1024, 0xff);
-  raw.send(bucket_garbage);                               // length prefix too large
+  raw.send(bucket_garbage);  // length prefix too large
   wire::Envelope envelope;
   envelope.mutable_heartbeat()->set_seq(7);
   Bytes truncated = frame_of(envelope);
   truncated.resize(100);
-  raw.send(truncated);                                    // truncated
+  raw.send(truncated);  // truncated
   Bytes wrong_version(256, 0);
   {
     wire::Envelope old;
@@ -255,7 +263,8 @@ TEST_CASE("garbage, truncated, wrong-version and 10 MiB frames are dropped while
   raw.send(wrong_version);
   REQUIRE(wait_until(
       [&] {
-        return node.counter("frame_dropped_size") >= 1 && node.counter("frame_dropped_length") >= 1 &&
+        return node.counter("frame_dropped_size") >= 1 &&
+               node.counter("frame_dropped_length") >= 1 &&
                node.counter("frame_dropped_version") >= 1;
       },
       3s));
@@ -297,4 +306,34 @@ TEST_CASE("a flood from one peer is rate limited without starving another",
   for (int i = 0; i < 3000; ++i) raw.send(frame);
   REQUIRE(wait_until([&] { return node.counter("frame_dropped_rate_limit") >= 1000; }, 5s));
   REQUIRE(wait_until([&] { return node.sees_online(good) && good.sees_online(node); }, 3s));
+}
+
+TEST_CASE("a full peer table makes room by forgetting idle strangers, not online peers",
+          "[node][integration][security]") {
+  core::NodeOptions options = test::loopback_options();
+  options.max_peers = 3;
+  TestNode node("target", std::move(options));
+  TestNode good("good", with_peers({node.endpoint()}));
+  REQUIRE(wait_until([&] { return node.sees_online(good); }, 2s));
+  Intruder intruder;
+  std::vector<std::unique_ptr<core::Account>> strangers;
+  test::TempDir tmp;
+  for (int i = 0; i < 5; ++i) {
+    strangers.push_back(test::create_account(tmp / ("s" + std::to_string(i)), "stranger"));
+    intruder.send(node,
+                  net::encode_beacon(intruder.beacon_of(*strangers.back(), intruder.udp_port)));
+  }
+  REQUIRE(wait_until([&] { return node.counter("peers_evicted") >= 3; }, 3s));
+  CHECK(node.node().peers().size() <= 3);
+  CHECK(node.sees_online(good));
+}
+
+TEST_CASE("beacons beyond a few per second from one host are dropped before any signature check",
+          "[node][integration][security]") {
+  TestNode node("target");
+  Intruder intruder;
+  const Bytes beacon = net::encode_beacon(intruder.beacon_of(*intruder.account, intruder.udp_port));
+  for (int i = 0; i < 200; ++i) intruder.send(node, beacon);
+  REQUIRE(wait_until([&] { return node.counter("beacons_received") == 200; }, 3s));
+  CHECK(node.counter("beacon_dropped_rate_limit") >= 100);
 }

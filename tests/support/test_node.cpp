@@ -23,7 +23,9 @@ TestNode::TestNode(const std::string& name, core::NodeOptions options)
   thread_ = std::thread([this] { (void)node_->run(); });
 }
 
-TestNode::~TestNode() { stop(); }
+TestNode::~TestNode() {
+  stop();
+}
 
 void TestNode::stop() {
   if (!thread_.joinable()) return;
@@ -37,7 +39,9 @@ uint16_t TestNode::port() const {
   return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
 }
 
-std::string TestNode::endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port()); }
+std::string TestNode::endpoint() const {
+  return "tcp://127.0.0.1:" + std::to_string(port());
+}
 
 std::string TestNode::pinned_endpoint() const {
   return endpoint() + "#" + to_z85(account_->transport_public());
@@ -56,6 +60,8 @@ bool TestNode::sees_online(const TestNode& other) {
   return info && (info->state == net::PeerState::kOnline);
 }
 
-uint64_t TestNode::counter(const std::string& name) { return node_->stats().get(name); }
+uint64_t TestNode::counter(const std::string& name) {
+  return node_->stats().get(name);
+}
 
 }  // namespace sotto::test

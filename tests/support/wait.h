@@ -8,8 +8,7 @@
 namespace sotto::test {
 
 // Polls `condition` every few milliseconds until it holds (true) or `deadline` passes (false).
-inline bool wait_until(const std::function<bool()>& condition,
-                       std::chrono::milliseconds deadline) {
+inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
   const auto end = std::chrono::steady_clock::now() + deadline;
   for (;;) {
     if (condition()) return true;

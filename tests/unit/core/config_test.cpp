@@ -6,7 +6,8 @@
 
 using namespace sotto;
 
-TEST_CASE("config.toml settings are read, and a missing file is an empty config", "[core][config]") {
+TEST_CASE("config.toml settings are read, and a missing file is an empty config",
+          "[core][config]") {
   test::TempDir tmp;
   auto empty = core::load_config(tmp / "config.toml");
   REQUIRE(empty.is_ok());
@@ -59,9 +60,9 @@ TEST_CASE("peer specs are IPv4 endpoints with an optional pinned Z85 key", "[cor
   REQUIRE(pinned.is_ok());
   CHECK(pinned.value().pinned_key->size() == 32);
 
-  for (const char* bad : {"10.1.2.3:7000", "tcp://host.example:7000", "tcp://10.1.2.3:0",
-                          "tcp://10.1.2.3:99999", "tcp://10.1.2.3:7000#short", "tcp://10.1.2.3",
-                          "udp://10.1.2.3:7000"}) {
+  for (const char* bad :
+       {"10.1.2.3:7000", "tcp://host.example:7000", "tcp://10.1.2.3:0", "tcp://10.1.2.3:99999",
+        "tcp://10.1.2.3:7000#short", "tcp://10.1.2.3", "udp://10.1.2.3:7000"}) {
     INFO(bad);
     auto spec = core::PeerSpec::parse(bad);
     CHECK_FALSE(spec.is_ok());
