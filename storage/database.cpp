@@ -279,6 +279,20 @@ Status Database::rollback() {
   SOTTO_ASSIGN_OR_RETURN(Statement * rollback, prepare("ROLLBACK"));
   return rollback->run();
 }
+Status Database::savepoint() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("SAVEPOINT unit"));
+  return stmt->run();
+}
+Status Database::release_savepoint() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("RELEASE unit"));
+  return stmt->run();
+}
+Status Database::rollback_to_savepoint() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("ROLLBACK TO unit"));
+  SOTTO_RETURN_IF_ERROR(stmt->run());
+  return release_savepoint();
+}
+
 bool Database::in_transaction() const {
   return sqlite3_get_autocommit(db_) == 0;
 }

@@ -61,4 +61,35 @@ Status MessageRepo::set_state(int64_t row_id, MessageState state) {
   return update->run();
 }
 
+Result<std::optional<int64_t>> MessageRepo::find_row(const std::string& sender,
+                                                     ByteView message_id) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT id FROM messages WHERE sender = ?1 AND message_id = ?2"));
+  select->bind(1, sender).bind(2, message_id);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  std::optional<int64_t> row;
+  if (has_row) row = select->column_int64(0);
+  select->reset();
+  return row;
+}
+
+Result<std::optional<int64_t>> MessageRepo::mark_delivered(const std::string& own_fingerprint,
+                                                           const std::string& conversation,
+                                                           ByteView message_id) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT id, state FROM messages "
+                  "WHERE sender = ?1 AND message_id = ?2 AND conversation = ?3 AND outgoing = 1"));
+  select->bind(1, own_fingerprint).bind(2, message_id).bind(3, conversation);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  if (!has_row) return std::optional<int64_t>();
+  const int64_t row = select->column_int64(0);
+  const auto state = static_cast<MessageState>(select->column_int64(1));
+  select->reset();
+  if (state == MessageState::kDelivered) return std::optional<int64_t>();
+  SOTTO_RETURN_IF_ERROR(set_state(row, MessageState::kDelivered));
+  return std::optional<int64_t>(row);
+}
+
 }  // namespace sotto::storage

@@ -60,6 +60,23 @@ int run(int argc, char** argv) {
   CLI::App* events = app.add_subcommand("events", "stream the node's events until interrupted");
   CLI::App* stats = app.add_subcommand("stats", "the node's counters (drops, handshakes, ...)");
 
+  std::string peer, contact_name, to, text;
+  bool confirm = false;
+  int64_t limit = 50;
+  CLI::App* add = app.add_subcommand("add", "make a peer a contact (fetch its bundle, start a session)");
+  add->add_option("PEER", peer, "fingerprint prefix or name of a nearby peer")->required();
+  add->add_option("--name", contact_name, "what to call the contact");
+  CLI::App* verify = app.add_subcommand("verify", "show the safety number; --confirm marks verified");
+  verify->add_option("PEER", to, "contact name or fingerprint prefix")->required();
+  verify->add_flag("--confirm", confirm, "the numbers matched: mark the contact verified");
+  CLI::App* send = app.add_subcommand("send", "send a text (TEXT '-' reads it from stdin)");
+  send->add_option("TO", to, "contact name or fingerprint prefix")->required();
+  send->add_option("TEXT", text, "the message, or - for stdin")->required();
+  CLI::App* history = app.add_subcommand("history", "archived messages, oldest first");
+  history->add_option("TO", to, "only this conversation");
+  history->add_option("--limit", limit, "at most N messages (the newest)")->check(CLI::PositiveNumber);
+  CLI::App* contacts = app.add_subcommand("contacts", "contacts with trust and online state");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,6 +95,11 @@ int run(int argc, char** argv) {
   if (*peers) return run_peers(options);
   if (*events) return run_events(options);
   if (*stats) return run_stats(options);
+  if (*add) return run_add(options, peer, contact_name);
+  if (*verify) return run_verify(options, to, confirm);
+  if (*send) return run_send(options, to, text);
+  if (*history) return run_history(options, to, limit);
+  if (*contacts) return run_contacts(options);
   return run_default(options);
 }
 

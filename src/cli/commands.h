@@ -3,6 +3,7 @@
 // and prints errors as one line on stderr.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,11 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args);
 int run_peers(const GlobalOptions& options);
 int run_events(const GlobalOptions& options);
 int run_stats(const GlobalOptions& options);
+
+int run_add(const GlobalOptions& options, const std::string& peer, const std::string& name);
+int run_verify(const GlobalOptions& options, const std::string& to, bool confirm);
+int run_send(const GlobalOptions& options, const std::string& to, const std::string& text);
+int run_history(const GlobalOptions& options, const std::string& to, int64_t limit);
+int run_contacts(const GlobalOptions& options);
 
 }  // namespace sotto::cli

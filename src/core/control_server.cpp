@@ -22,6 +22,31 @@ json peer_object(const PeerInfo& peer) {
               {"silent_ms", peer.silent_ms}};
 }
 
+json contact_object(const ContactInfo& contact) {
+  json out{{"fingerprint", contact.fingerprint},
+           {"name", contact.name},
+           {"identity_key", to_hex(contact.identity_key)},
+           {"trust", std::string(to_string(contact.trust))},
+           {"online", contact.online}};
+  if (!contact.offered_fingerprint.empty()) {
+    out["offered_fingerprint"] = contact.offered_fingerprint;
+  }
+  return out;
+}
+
+json message_object(const MessageInfo& m) {
+  return json{{"id", m.id},
+              {"conversation", m.conversation},
+              {"sender", m.sender},
+              {"sender_name", m.sender_name},
+              {"outgoing", m.outgoing},
+              {"body", m.body},
+              {"time", m.sent_at},
+              {"received_at", m.received_at},
+              {"state", m.state},
+              {"trust", std::string(to_string(m.trust))}};
+}
+
 json event_object(const Event& event) {
   json out{{"at_ms", event.at_ms}};
   std::visit(
@@ -30,6 +55,22 @@ json event_object(const Event& event) {
         if constexpr (std::is_same_v<T, PeerEvent>) {
           out["event"] = "peer";
           out["peer"] = peer_object(body.peer);
+        } else if constexpr (std::is_same_v<T, MessageEvent>) {
+          out["event"] = "message";
+          out["message"] = message_object(body.message);
+        } else if constexpr (std::is_same_v<T, ReceiptEvent>) {
+          out["event"] = "receipt";
+          out["conversation"] = body.conversation;
+          out["id"] = body.id;
+          out["state"] = body.state;
+        } else if constexpr (std::is_same_v<T, ContactEvent>) {
+          out["event"] = "contact";
+          out["change"] = body.change;
+          out["contact"] = contact_object(body.contact);
+        } else if constexpr (std::is_same_v<T, AlertEvent>) {
+          out["event"] = "alert";
+          out["kind"] = body.kind;
+          out["message"] = body.message;
         }
       },
       event.body);
@@ -48,6 +89,11 @@ std::string peer_json(const PeerInfo& peer) {
 std::string event_json(const Event& event) {
   return event_object(event).dump();
 }
+
+std::string message_json(const MessageInfo& message) { return message_object(message).dump(); }
+std::string contact_json(const ContactInfo& contact) { return contact_object(contact).dump(); }
+std::string ok_json() { return json{{"ok", true}}.dump(); }
+std::string error_json(const std::string& message) { return error_reply(message); }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& context,
                                                             net::Poller& poller,
@@ -94,17 +140,25 @@ void ControlServer::on_readable() {
     }
     const Bytes routing_id = parts.front().data;
     const Bytes& body = parts.back().data;
-    std::vector<ByteView> reply_parts = {routing_id};
     const bool from_req = parts.size() == 3 && parts[1].data.empty();
-    static const Bytes kEmpty;
-    if (from_req) reply_parts.push_back(kEmpty);
-    const std::string reply = handle(routing_id, std::string(body.begin(), body.end()));
-    reply_parts.push_back(as_bytes(reply));
-    (void)socket_.send(reply_parts);
+    Reply later = [this, routing_id, from_req](const std::string& json) {
+      send_reply(routing_id, from_req, json);
+    };
+    auto now = handle(routing_id, std::string(body.begin(), body.end()), later);
+    if (now) send_reply(routing_id, from_req, *now);
   }
 }
 
-std::string ControlServer::handle(const Bytes& routing_id, const std::string& request) {
+void ControlServer::send_reply(const Bytes& routing_id, bool from_req, const std::string& json) {
+  static const Bytes kEmpty;
+  std::vector<ByteView> reply_parts = {routing_id};
+  if (from_req) reply_parts.push_back(kEmpty);
+  reply_parts.push_back(as_bytes(json));
+  (void)socket_.send(reply_parts);
+}
+
+std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
+                                                 const std::string& request, const Reply& reply) {
   json parsed = json::parse(request, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("cmd") ||
       !parsed["cmd"].is_string()) {
@@ -143,6 +197,7 @@ std::string ControlServer::handle(const Bytes& routing_id, const std::string& re
     subscribers_.erase(routing_id);
     return json{{"ok", true}}.dump();
   }
+  if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;
   return error_reply("unknown command: " + cmd);
 }

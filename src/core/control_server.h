@@ -1,7 +1,8 @@
 // ControlServer: the node's local control socket, DIR/control.sock (ipc://, mode 0600), where
 // the CLI and scripts talk to a running node. One JSON object per message:
 //
-//   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe"}
+//   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe" | "send" |
+//             "add" | "verify" | "contacts" | "history", ...arguments}
 //   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
 //   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
 //
@@ -12,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,13 +35,18 @@ struct IdentityInfo {
 
 class ControlServer {
  public:
-  static constexpr size_t kMaxRequestBytes = 64 * 1024;
+  static constexpr size_t kMaxRequestBytes = 1024 * 1024;  // a 64 KiB text, JSON-escaped
   static constexpr size_t kMaxSubscribers = 64;
+
+  // Sends the reply to one request; may be called later (after a peer answered), once.
+  using Reply = std::function<void(const std::string& json)>;
 
   struct Handlers {
     std::function<IdentityInfo()> identity;
     std::function<std::vector<PeerInfo>()> peers;
     std::function<NodeStats()> stats;
+    // Every other command; false when `cmd` is unknown.
+    std::function<bool(const std::string& cmd, const std::string& request, Reply reply)> command;
   };
 
   // Binds `path` (a stale socket file from a crashed node is replaced: the caller holds the
@@ -55,7 +62,10 @@ class ControlServer {
   ControlServer(net::Poller& poller, std::string path, Handlers handlers)
       : poller_(poller), path_(std::move(path)), handlers_(std::move(handlers)) {}
   void on_readable();
-  std::string handle(const Bytes& routing_id, const std::string& request);
+  // Returns the reply now, or nullopt when `reply` will be called later.
+  std::optional<std::string> handle(const Bytes& routing_id, const std::string& request,
+                                    const Reply& reply);
+  void send_reply(const Bytes& routing_id, bool from_req, const std::string& json);
 
   net::Poller& poller_;
   std::string path_;
@@ -65,8 +75,12 @@ class ControlServer {
   uint64_t malformed_ = 0;
 };
 
-// JSON text of the types the control socket speaks (also used by the CLI's --json output).
+// JSON of the types the control socket speaks (the CLI prints these with --json).
 std::string peer_json(const PeerInfo& peer);
 std::string event_json(const Event& event);
+std::string message_json(const MessageInfo& message);
+std::string contact_json(const ContactInfo& contact);
+std::string ok_json();
+std::string error_json(const std::string& message);
 
 }  // namespace sotto::core

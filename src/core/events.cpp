@@ -7,6 +7,18 @@
 
 namespace sotto::core {
 
+std::string_view to_string(Trust trust) {
+  switch (trust) {
+    case Trust::kUnverified:
+      return "unverified";
+    case Trust::kVerified:
+      return "verified";
+    case Trust::kChanged:
+      return "changed";
+  }
+  return "unknown";
+}
+
 EventQueue::EventQueue() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 EventQueue::~EventQueue() {

@@ -21,6 +21,9 @@
 #include "sotto/net/wire.h"
 #include "sotto/net/zmq_socket.h"
 #include "src/core/control_server.h"
+#include "src/core/messenger.h"
+
+#include <nlohmann/json.hpp>
 
 namespace sotto::core {
 namespace {
@@ -31,6 +34,8 @@ constexpr size_t kMaxReplySources = 1024;
 constexpr int kBindAttempts = 16;
 constexpr double kBeaconsPerSource = 20;  // per second, per source address
 constexpr double kBeaconBurst = 40;
+constexpr int64_t kRelinkInitialMs = 50;
+constexpr int64_t kRelinkMaxMs = 5000;
 
 bool valid_name(const std::string& name) {
   if (name.size() > kMaxNameBytes) return false;
@@ -119,6 +124,10 @@ struct Node::Impl {
     RateLimit inbound;
     int64_t last_sent_ms = 0;
     bool hello_pending = false;
+    // A refused handshake (often: our link reached the peer before it had our beacon) is not
+    // retried by libzmq; the node reopens the link itself, with backoff.
+    int64_t relink_at_ms = 0;
+    int64_t relink_backoff_ms = 0;
   };
   struct Configured {
     PeerSpec spec;
@@ -147,6 +156,7 @@ struct Node::Impl {
   std::vector<std::weak_ptr<EventQueue>> subscribers;
   std::unique_ptr<ControlServer> control;
   std::string control_path;
+  std::unique_ptr<Messenger> messenger;
 
   int wake_fd = -1;
   std::atomic<bool> stop_requested{false};
@@ -156,6 +166,7 @@ struct Node::Impl {
   std::deque<std::function<void()>> tasks;
 
   ~Impl() {
+    messenger.reset();  // pending replies die with it, before the socket they would use
     control.reset();
     broadcast.reset();
     transport.reset();
@@ -190,6 +201,10 @@ struct Node::Impl {
                                                    on_beacon(std::move(datagram), false);
                                                  }));
     }
+    messenger = std::make_unique<Messenger>(account, clock,
+                                            MessengerOptions{options.accept_unknown},
+                                            make_messenger_hooks());
+    SOTTO_RETURN_IF_ERROR(messenger->start());
     if (options.control_socket) {
       control_path = account.profile().dir() + "/control.sock";
       SOTTO_ASSIGN_OR_RETURN(
@@ -461,12 +476,17 @@ struct Node::Impl {
     switch (event) {
       case net::LinkEvent::kHandshakeSucceeded:
         count("link_handshakes");
+        peer.relink_at_ms = 0;
+        peer.relink_backoff_ms = 0;
         changed = peer.liveness.on_handshake(now());
         peer.hello_pending = !send_hello(peer);
         break;
       case net::LinkEvent::kHandshakeFailed:
         count("link_handshake_failures");
         changed = peer.liveness.on_handshake_failed(now());
+        peer.relink_backoff_ms =
+            std::clamp<int64_t>(peer.relink_backoff_ms * 2, kRelinkInitialMs, kRelinkMaxMs);
+        peer.relink_at_ms = now() + peer.relink_backoff_ms;
         break;
       case net::LinkEvent::kDisconnected:
         count("link_disconnects");
@@ -504,13 +524,13 @@ struct Node::Impl {
         } else if (peer.info.name != e.hello().name()) {
           peer.info.name = e.hello().name();
           changed = true;
+          messenger->on_peer_hello(fp, peer.info.name);
         }
         break;
       case wire::Envelope::kHeartbeat:
         break;
       default:
-        // Messaging arrives with the next layers; until then it is counted, not acted on.
-        count("frame_unhandled");
+        messenger->on_envelope(fp, e);
         break;
     }
     if (changed) publish_peer(peer);
@@ -523,6 +543,14 @@ struct Node::Impl {
     const int64_t now_ms = now();
     for (auto& [fp, peer] : peers) {
       if (peer.liveness.tick(now_ms)) publish_peer(peer);
+      if (peer.relink_at_ms != 0 && now_ms >= peer.relink_at_ms) {
+        peer.relink_at_ms = 0;
+        count("relinks");
+        transport->disconnect(fp);
+        if (transport->connect(fp, peer.info.endpoint, peer.info.transport_key).is_ok()) {
+          peer.hello_pending = true;
+        }
+      }
       if (!transport->has_link(fp)) continue;
       if (peer.hello_pending) {
         peer.hello_pending = !send_hello(peer);
@@ -533,12 +561,18 @@ struct Node::Impl {
       }
     }
     probe_configured_peers(now_ms);
+    messenger->on_timer();
   }
 
   int64_t poll_timeout_ms() const {
     // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
     int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
-    for (const auto& [fp, peer] : peers) next = std::min(next, peer.liveness.next_deadline_ms());
+    for (const auto& [fp, peer] : peers) {
+      next = std::min(next, peer.liveness.next_deadline_ms());
+      if (peer.relink_at_ms != 0) next = std::min(next, peer.relink_at_ms);
+    }
+    // Frames still waiting for room in a socket's queue: come back almost at once.
+    if (messenger && messenger->busy()) next = std::min(next, now() + 1);
     return std::clamp<int64_t>(next - now(), 0, 1000);
   }
 
@@ -566,6 +600,28 @@ struct Node::Impl {
   void publish_peer(const Peer& peer) {
     count("peer_state_changes");
     publish(Event{wall_clock_ms(), PeerEvent{snapshot(peer)}});
+    if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
+      messenger->on_peer_online(peer.info.fingerprint);
+    }
+  }
+
+  MessengerHooks make_messenger_hooks() {
+    MessengerHooks hooks;
+    hooks.send_frame = [this](const std::string& fp, ByteView frame) {
+      auto it = peers.find(fp);
+      if (it == peers.end() || !transport->send(fp, frame).is_ok()) return false;
+      it->second.last_sent_ms = now();
+      return true;
+    };
+    hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
+      auto it = peers.find(fp);
+      if (it == peers.end()) return std::nullopt;
+      return snapshot(it->second);
+    };
+    hooks.peers = [this] { return list_peers(); };
+    hooks.publish = [this](Event event) { publish(event); };
+    hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
+    return hooks;
   }
 
   std::vector<PeerInfo> list_peers() const {
@@ -599,7 +655,107 @@ struct Node::Impl {
     };
     handlers.peers = [this] { return list_peers(); };
     handlers.stats = [this] { return collect_stats(); };
+    handlers.command = [this](const std::string& cmd, const std::string& request,
+                              ControlServer::Reply reply) {
+      return this->handle_command(cmd, nlohmann::json::parse(request, nullptr, false),
+                                  std::move(reply));
+    };
     return handlers;
+  }
+
+  static std::string status_json(const Status& status) {
+    static const std::map<StatusCode, const char*> kCodes = {
+        {StatusCode::kNotFound, "not_found"},
+        {StatusCode::kInvalidArgument, "invalid_argument"},
+        {StatusCode::kCorruption, "corruption"},
+        {StatusCode::kIoError, "io_error"},
+        {StatusCode::kPermissionDenied, "permission_denied"},
+        {StatusCode::kAuthFailed, "auth_failed"},
+        {StatusCode::kUnavailable, "unavailable"},
+        {StatusCode::kBusy, "busy"},
+        {StatusCode::kStorageFull, "storage_full"},
+        {StatusCode::kUntrusted, "untrusted"},
+        {StatusCode::kInternal, "internal"}};
+    auto it = kCodes.find(status.code());
+    return nlohmann::json{{"ok", false},
+                          {"error", status.message()},
+                          {"code", it == kCodes.end() ? "internal" : it->second}}
+        .dump();
+  }
+
+  static std::string with_ok(const std::string& key, const std::string& object_json) {
+    return nlohmann::json{{"ok", true}, {key, nlohmann::json::parse(object_json)}}.dump();
+  }
+
+  // The messaging commands of the control socket; false for an unknown command.
+  bool handle_command(const std::string& cmd, const nlohmann::json& request,
+                      ControlServer::Reply reply) {
+    auto text = [&](const char* key) {
+      auto it = request.find(key);
+      return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (cmd == "send") {
+      auto sent = messenger->send_text(text("to"), text("text"));
+      reply(sent.is_ok() ? with_ok("message", message_json(sent.value()))
+                         : status_json(sent.status()));
+      return true;
+    }
+    if (cmd == "add") {
+      messenger->add_contact(text("peer"), text("name"), [reply](Result<ContactInfo> added) {
+        reply(added.is_ok() ? with_ok("contact", contact_json(added.value()))
+                            : status_json(added.status()));
+      });
+      return true;
+    }
+    if (cmd == "verify") {
+      const auto confirm_it = request.find("confirm");
+      const bool confirm =
+          confirm_it != request.end() && confirm_it->is_boolean() && confirm_it->get<bool>();
+      auto number = messenger->safety_number(text("to"));
+      if (!number.is_ok()) {
+        reply(status_json(number.status()));
+        return true;
+      }
+      if (!confirm) {
+        reply(nlohmann::json{{"ok", true}, {"safety_number", number.value()}}.dump());
+        return true;
+      }
+      messenger->confirm_contact(text("to"), [reply, n = number.value()](Result<ContactInfo> c) {
+        if (!c.is_ok()) return reply(status_json(c.status()));
+        reply(nlohmann::json{{"ok", true},
+                             {"safety_number", n},
+                             {"contact", nlohmann::json::parse(contact_json(c.value()))}}
+                  .dump());
+      });
+      return true;
+    }
+    if (cmd == "contacts") {
+      auto list = messenger->contacts();
+      if (!list.is_ok()) {
+        reply(status_json(list.status()));
+        return true;
+      }
+      auto out = nlohmann::json::array();
+      for (const auto& c : list.value()) out.push_back(nlohmann::json::parse(contact_json(c)));
+      reply(nlohmann::json{{"ok", true}, {"contacts", out}}.dump());
+      return true;
+    }
+    if (cmd == "history") {
+      const auto limit_it = request.find("limit");
+      const int64_t limit = limit_it != request.end() && limit_it->is_number_integer()
+                                ? limit_it->get<int64_t>()
+                                : 50;
+      auto list = messenger->history(text("to"), std::clamp<int64_t>(limit, 1, 1'000'000));
+      if (!list.is_ok()) {
+        reply(status_json(list.status()));
+        return true;
+      }
+      auto out = nlohmann::json::array();
+      for (const auto& m : list.value()) out.push_back(nlohmann::json::parse(message_json(m)));
+      reply(nlohmann::json{{"ok", true}, {"messages", out}}.dump());
+      return true;
+    }
+    return false;
   }
 
   // --- cross-thread calls
@@ -645,6 +801,8 @@ struct Node::Impl {
         result = polled.status();
         break;
       }
+      // Everything that arrived in this round shares one transaction and one fsync.
+      messenger->after_poll();
     }
     running = false;
     run_tasks();  // nobody waits forever on a call made while the loop was ending
@@ -687,6 +845,56 @@ std::vector<PeerInfo> Node::peers() {
 
 NodeStats Node::stats() {
   return impl_->call<NodeStats>([this] { return impl_->collect_stats(); });
+}
+
+Result<MessageInfo> Node::send_text(const std::string& to, const std::string& text) {
+  return impl_->call<Result<MessageInfo>>([&] { return impl_->messenger->send_text(to, text); });
+}
+
+namespace {
+
+// Runs an asynchronous messenger operation on the loop and waits for its result.
+Result<ContactInfo> wait_for(std::shared_ptr<std::promise<Result<ContactInfo>>> promise) {
+  auto future = promise->get_future();
+  if (future.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+    return Status::unavailable("the node did not finish in time");
+  }
+  return future.get();
+}
+
+}  // namespace
+
+Result<ContactInfo> Node::add_contact(const std::string& peer, const std::string& name) {
+  auto promise = std::make_shared<std::promise<Result<ContactInfo>>>();
+  impl_->call<int>([&, promise] {
+    impl_->messenger->add_contact(peer, name,
+                                  [promise](Result<ContactInfo> r) { promise->set_value(r); });
+    return 0;
+  });
+  return wait_for(promise);
+}
+
+Result<std::string> Node::safety_number(const std::string& to) {
+  return impl_->call<Result<std::string>>([&] { return impl_->messenger->safety_number(to); });
+}
+
+Result<ContactInfo> Node::confirm_contact(const std::string& to) {
+  auto promise = std::make_shared<std::promise<Result<ContactInfo>>>();
+  impl_->call<int>([&, promise] {
+    impl_->messenger->confirm_contact(to,
+                                      [promise](Result<ContactInfo> r) { promise->set_value(r); });
+    return 0;
+  });
+  return wait_for(promise);
+}
+
+Result<std::vector<ContactInfo>> Node::contacts() {
+  return impl_->call<Result<std::vector<ContactInfo>>>([&] { return impl_->messenger->contacts(); });
+}
+
+Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t limit) {
+  return impl_->call<Result<std::vector<MessageInfo>>>(
+      [&] { return impl_->messenger->history(to, limit); });
 }
 
 std::shared_ptr<EventQueue> Node::subscribe() {

@@ -41,9 +41,55 @@ struct PeerEvent {
   PeerInfo peer;  // its new state
 };
 
+enum class Trust { kUnverified, kVerified, kChanged };
+std::string_view to_string(Trust trust);
+
+struct ContactInfo {
+  std::string fingerprint;
+  std::string name;
+  Bytes identity_key;
+  Trust trust = Trust::kUnverified;
+  std::string offered_fingerprint;  // when changed: the identity now using this name
+  bool online = false;
+};
+
+struct MessageInfo {
+  std::string id;  // hex of the 16-byte message id
+  std::string conversation;  // peer fingerprint
+  std::string sender;        // author fingerprint
+  std::string sender_name;
+  bool outgoing = false;
+  std::string body;
+  int64_t sent_at = 0;
+  int64_t received_at = 0;
+  std::string state;  // pending, sent, delivered, received
+  Trust trust = Trust::kUnverified;  // of the conversation's contact
+};
+
+struct MessageEvent {
+  MessageInfo message;
+};
+
+struct ReceiptEvent {
+  std::string conversation;
+  std::string id;
+  std::string state;  // delivered
+};
+
+struct ContactEvent {
+  ContactInfo contact;
+  std::string change;  // added, verified, changed
+};
+
+// Something a user must know: storage full, an identity refused.
+struct AlertEvent {
+  std::string kind;
+  std::string message;
+};
+
 struct Event {
   int64_t at_ms = 0;  // wall clock, for display
-  std::variant<PeerEvent> body;
+  std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, AlertEvent> body;
 };
 
 class EventQueue {

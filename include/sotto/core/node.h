@@ -50,6 +50,7 @@ struct NodeOptions {
   size_t max_peers = 256;
   double peer_frames_per_s = 2000;  // inbound rate limit per peer (token bucket)
   double peer_burst = 4000;
+  bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
 };
 
 class Node {
@@ -77,6 +78,17 @@ class Node {
   NodeStats stats();
   // A queue of events from now on; the front end drains it (its fd() turns readable).
   std::shared_ptr<EventQueue> subscribe();
+
+  // 1:1 messaging (DESIGN §6), thread-safe like the calls above. `to` is a contact name or a
+  // fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a changed
+  // identity, Unavailable when a peer must be online and is not.
+  Result<MessageInfo> send_text(const std::string& to, const std::string& text);
+  // Fetches the peer's bundle and builds the session; waits up to a few seconds for the peer.
+  Result<ContactInfo> add_contact(const std::string& peer, const std::string& name = "");
+  Result<std::string> safety_number(const std::string& to);
+  Result<ContactInfo> confirm_contact(const std::string& to);
+  Result<std::vector<ContactInfo>> contacts();
+  Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
   struct Impl;  // opaque
 

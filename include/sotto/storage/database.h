@@ -90,6 +90,11 @@ class Database {
   Status commit();
   Status rollback();
   bool in_transaction() const;
+  // A nested unit inside a transaction: one received message whose failure must not undo the
+  // others in the same batch. Names are fixed by the caller, never user text.
+  Status savepoint();
+  Status release_savepoint();
+  Status rollback_to_savepoint();
 
   Status set_synchronous(Synchronous mode);
   // Re-encrypts every page under `new_key`.

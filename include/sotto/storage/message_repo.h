@@ -39,6 +39,13 @@ class MessageRepo {
   // The newest `limit` messages of a conversation (all conversations when empty), oldest first.
   Result<std::vector<MessageRecord>> recent(const std::string& conversation, int64_t limit);
   Status set_state(int64_t row_id, MessageState state);
+  // The row of (sender, message_id), if archived.
+  Result<std::optional<int64_t>> find_row(const std::string& sender, ByteView message_id);
+  // Marks our own message `message_id` to `conversation` delivered; returns its row when it was
+  // not delivered before (nullopt for unknown ids and repeated receipts).
+  Result<std::optional<int64_t>> mark_delivered(const std::string& own_fingerprint,
+                                                const std::string& conversation,
+                                                ByteView message_id);
 
  private:
   Database& db_;

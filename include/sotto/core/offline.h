@@ -1,0 +1,23 @@
+// Messaging reads and trust decisions on an unlocked profile with no node running: the archive,
+// contacts, safety numbers. (Sending and adding contacts need the node: they need the network.)
+// Thread-safety: the caller's thread, which owns the Account.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sotto/base/status.h"
+#include "sotto/core/account.h"
+#include "sotto/core/events.h"
+
+namespace sotto::core {
+
+Result<std::vector<MessageInfo>> offline_history(Account& account, const std::string& to,
+                                                 int64_t limit);
+Result<std::vector<ContactInfo>> offline_contacts(Account& account);
+Result<std::string> offline_safety_number(Account& account, const std::string& to);
+// Marks the contact verified (a changed one adopts its new identity). Without a node no session
+// can be built for a new identity; `sotto add` does that once both are online.
+Result<ContactInfo> offline_confirm(Account& account, const std::string& to);
+
+}  // namespace sotto::core

@@ -1,0 +1,30 @@
+// The Content codec: what goes inside a Signal ciphertext (sotto.proto, "Content").
+//
+// Content is padded with zeros to a size bucket before encryption, so the ciphertext's length
+// tells an observer the size class of a text, not its length. Decoding checks what a peer could
+// get wrong or forge: it parses, has a body, a text has a 16-byte id and a body of valid UTF-8
+// of at most 64 KiB. Thread-safety: stateless functions.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+#include "sotto.pb.h"
+
+namespace sotto::net {
+
+constexpr size_t kMessageIdSize = 16;
+constexpr size_t kMaxTextBytes = 64 * 1024;
+constexpr std::array<size_t, 5> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024};
+
+Result<Bytes> encode_content(wire::Content content);
+// Corruption with a short reason when the plaintext is not acceptable Content.
+Result<wire::Content> decode_content(ByteView plaintext);
+
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace sotto::net

@@ -1,0 +1,38 @@
+// OutboxRepo: committed ciphertexts waiting for their receipt, in send order per recipient.
+// Thread-safety: as the Database it uses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+#include "sotto/storage/database.h"
+
+namespace sotto::storage {
+
+struct OutboxEntry {
+  int64_t id = 0;
+  int64_t message_row = 0;
+  std::string recipient;
+  Bytes frame;
+};
+
+class OutboxRepo {
+ public:
+  explicit OutboxRepo(Database& db) : db_(db) {}
+
+  Result<int64_t> add(int64_t message_row, const std::string& recipient, ByteView frame);
+  // Entries for `recipient` with id > after_id, oldest first, at most `limit`.
+  Result<std::vector<OutboxEntry>> pending(const std::string& recipient, int64_t after_id,
+                                           int64_t limit);
+  Result<std::vector<std::string>> recipients();
+  Status remove_for_message(int64_t message_row);
+  Result<int64_t> count();
+
+ private:
+  Database& db_;
+};
+
+}  // namespace sotto::storage

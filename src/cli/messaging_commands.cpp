@@ -1,0 +1,201 @@
+// Commands for 1:1 messaging: add, verify, send, history, contacts.
+#include <ctime>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "sotto/core/account.h"
+#include "sotto/core/control_client.h"
+#include "sotto/core/offline.h"
+#include "src/cli/commands.h"
+
+namespace sotto::cli {
+namespace {
+
+using nlohmann::json;
+
+// A node's error reply back into a Status, so the exit code follows its category.
+Status status_of(const json& reply) {
+  const std::string message = reply.value("error", std::string("the node refused"));
+  const std::string code = reply.value("code", std::string());
+  if (code == "invalid_argument") return Status::invalid_argument(message);
+  if (code == "auth_failed") return Status::auth_failed(message);
+  if (code == "untrusted") return Status::untrusted(message);
+  if (code == "unavailable") return Status::unavailable(message);
+  if (code == "not_found") return Status::not_found(message);
+  if (code == "storage_full") return Status::storage_full(message);
+  return Status::internal(message);
+}
+
+Result<json> ask_node(const GlobalOptions& options, const json& request, int timeout_ms = 15000) {
+  SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));
+  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(request.dump(), timeout_ms));
+  auto parsed = json::parse(reply, nullptr, false);
+  if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
+  if (!parsed.value("ok", false)) return status_of(parsed);
+  return parsed;
+}
+
+Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options) {
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) {
+    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
+  }
+  SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
+                         read_passphrase(options.passphrase, "Passphrase: ", false));
+  return core::Account::open(dir, passphrase);
+}
+
+std::string format_time(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+json contact_to_json(const core::ContactInfo& c) {
+  json out{{"fingerprint", c.fingerprint},
+           {"name", c.name},
+           {"identity_key", to_hex(c.identity_key)},
+           {"trust", std::string(core::to_string(c.trust))},
+           {"online", c.online}};
+  if (!c.offered_fingerprint.empty()) out["offered_fingerprint"] = c.offered_fingerprint;
+  return out;
+}
+
+json message_to_json(const core::MessageInfo& m) {
+  return json{{"id", m.id},           {"conversation", m.conversation},
+              {"sender", m.sender},   {"sender_name", m.sender_name},
+              {"outgoing", m.outgoing}, {"body", m.body},
+              {"time", m.sent_at},    {"received_at", m.received_at},
+              {"state", m.state},     {"trust", std::string(core::to_string(m.trust))}};
+}
+
+void print_message(const json& m) {
+  const bool outgoing = m.value("outgoing", false);
+  std::string who = outgoing ? "me" : m.value("sender_name", std::string());
+  if (!outgoing && m.value("trust", std::string()) != "verified") who += " (unverified)";
+  std::cout << format_time(m.value("time", int64_t{0})) << "  " << who << ": "
+            << m.value("body", std::string()) << "  [" << m.value("state", std::string()) << "]\n";
+}
+
+}  // namespace
+
+int run_add(const GlobalOptions& options, const std::string& peer, const std::string& name) {
+  auto reply = ask_node(options, {{"cmd", "add"}, {"peer", peer}, {"name", name}});
+  if (!reply.is_ok()) return fail(reply.status());
+  const json& contact = reply.value()["contact"];
+  if (options.json) {
+    std::cout << contact.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << "added " << contact.value("name", std::string()) << " ("
+            << contact.value("fingerprint", std::string()).substr(0, 16) << "), "
+            << contact.value("trust", std::string()) << ".\nCompare safety numbers with: sotto verify "
+            << contact.value("name", std::string()) << "\n";
+  return kExitOk;
+}
+
+int run_verify(const GlobalOptions& options, const std::string& to, bool confirm) {
+  json reply;
+  if (core::node_running(options.dir())) {
+    auto asked = ask_node(options, {{"cmd", "verify"}, {"to", to}, {"confirm", confirm}});
+    if (!asked.is_ok()) return fail(asked.status());
+    reply = asked.value();
+  } else {
+    auto account = unlock_offline(options);
+    if (!account.is_ok()) return fail(account.status());
+    auto number = core::offline_safety_number(*account.value(), to);
+    if (!number.is_ok()) return fail(number.status());
+    reply = {{"ok", true}, {"safety_number", number.value()}};
+    if (confirm) {
+      auto confirmed = core::offline_confirm(*account.value(), to);
+      if (!confirmed.is_ok()) return fail(confirmed.status());
+      reply["contact"] = contact_to_json(confirmed.value());
+    }
+  }
+  if (options.json) {
+    reply.erase("ok");
+    std::cout << reply.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << "safety number with " << to << ":\n\n    " << reply.value("safety_number", "")
+            << "\n\n";
+  if (confirm) {
+    std::cout << to << " is now verified.\n";
+  } else {
+    std::cout << "Compare it with the one " << to
+              << " sees (read it aloud); if equal: sotto verify " << to << " --confirm\n";
+  }
+  return kExitOk;
+}
+
+int run_send(const GlobalOptions& options, const std::string& to, const std::string& text_arg) {
+  std::string text = text_arg;
+  if (text_arg == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  }
+  auto reply = ask_node(options, {{"cmd", "send"}, {"to", to}, {"text", text}});
+  if (!reply.is_ok()) return fail(reply.status());
+  const json& message = reply.value()["message"];
+  if (options.json) {
+    std::cout << message.dump() << "\n";
+  } else {
+    std::cout << "sent " << message.value("id", std::string()).substr(0, 8) << " ("
+              << message.value("state", std::string()) << ")\n";
+  }
+  return kExitOk;
+}
+
+int run_history(const GlobalOptions& options, const std::string& to, int64_t limit) {
+  std::vector<json> messages;
+  if (core::node_running(options.dir())) {
+    auto reply = ask_node(options, {{"cmd", "history"}, {"to", to}, {"limit", limit}});
+    if (!reply.is_ok()) return fail(reply.status());
+    for (const auto& m : reply.value()["messages"]) messages.push_back(m);
+  } else {
+    auto account = unlock_offline(options);
+    if (!account.is_ok()) return fail(account.status());
+    auto list = core::offline_history(*account.value(), to, limit);
+    if (!list.is_ok()) return fail(list.status());
+    for (const auto& m : list.value()) messages.push_back(message_to_json(m));
+  }
+  for (const auto& m : messages) {
+    if (options.json) {
+      std::cout << m.dump() << "\n";
+    } else {
+      print_message(m);
+    }
+  }
+  return kExitOk;
+}
+
+int run_contacts(const GlobalOptions& options) {
+  std::vector<json> contacts;
+  if (core::node_running(options.dir())) {
+    auto reply = ask_node(options, {{"cmd", "contacts"}});
+    if (!reply.is_ok()) return fail(reply.status());
+    for (const auto& c : reply.value()["contacts"]) contacts.push_back(c);
+  } else {
+    auto account = unlock_offline(options);
+    if (!account.is_ok()) return fail(account.status());
+    auto list = core::offline_contacts(*account.value());
+    if (!list.is_ok()) return fail(list.status());
+    for (const auto& c : list.value()) contacts.push_back(contact_to_json(c));
+  }
+  for (const auto& c : contacts) {
+    if (options.json) {
+      std::cout << c.dump() << "\n";
+    } else {
+      std::cout << (c.value("online", false) ? "online   " : "offline  ") << c.value("trust", "")
+                << "  " << c.value("name", "") << "  "
+                << c.value("fingerprint", std::string()).substr(0, 16) << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace sotto::cli

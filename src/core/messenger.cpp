@@ -1,0 +1,716 @@
+#include "src/core/messenger.h"
+
+#include <algorithm>
+
+#include "sotto/crypto/primitives.h"
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/net/content.h"
+#include "sotto/net/wire.h"
+#include "sotto/storage/message_repo.h"
+#include "sotto/storage/outbox_repo.h"
+
+namespace sotto::core {
+namespace {
+
+constexpr size_t kMinFingerprintPrefix = 4;
+constexpr int64_t kFlushChunk = 256;
+
+Trust trust_of(storage::Trust trust) {
+  switch (trust) {
+    case storage::Trust::kVerified:
+      return Trust::kVerified;
+    case storage::Trust::kChanged:
+      return Trust::kChanged;
+    default:
+      return Trust::kUnverified;
+  }
+}
+
+std::string state_name(storage::MessageState state) {
+  switch (state) {
+    case storage::MessageState::kPending:
+      return "pending";
+    case storage::MessageState::kSent:
+      return "sent";
+    case storage::MessageState::kDelivered:
+      return "delivered";
+    case storage::MessageState::kReceived:
+      return "received";
+  }
+  return "unknown";
+}
+
+bool is_hex_prefix(const std::string& text) {
+  return text.size() >= kMinFingerprintPrefix &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+Status changed_error(const storage::ContactRecord& contact) {
+  return Status::untrusted("the identity key of " + contact.name +
+                           " changed; compare safety numbers with 'sotto verify " + contact.name +
+                           "' and accept the new key with 'sotto verify " + contact.name +
+                           " --confirm'");
+}
+
+}  // namespace
+
+Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions options,
+                     MessengerHooks hooks)
+    : account_(account), clock_(clock), options_(options), hooks_(std::move(hooks)) {}
+
+Status Messenger::start() {
+  // Received messages are acknowledged only once they are on disk for good.
+  SOTTO_RETURN_IF_ERROR(account_.db().set_synchronous(storage::Synchronous::kFull));
+  SOTTO_ASSIGN_OR_RETURN(auto recipients, storage::OutboxRepo(account_.db()).recipients());
+  for (const auto& recipient : recipients) flows_[recipient];
+  return Status::ok();
+}
+
+// --- contacts -----------------------------------------------------------------------------------
+
+Result<std::vector<storage::ContactRecord>> Messenger::all_contacts() {
+  return storage::ContactRepo(account_.db()).list();
+}
+
+ContactInfo Messenger::info_of(const storage::ContactRecord& contact) {
+  ContactInfo info;
+  info.fingerprint = contact.fingerprint;
+  info.name = contact.name;
+  info.identity_key = contact.identity_key;
+  info.trust = trust_of(contact.trust);
+  info.offered_fingerprint = contact.offered_fingerprint;
+  auto peer = hooks_.peer(contact.fingerprint);
+  info.online = peer && (peer->state == net::PeerState::kOnline ||
+                         peer->state == net::PeerState::kEvasive);
+  return info;
+}
+
+Result<storage::ContactRecord> Messenger::resolve(const std::string& to) {
+  if (to.empty()) return Status::invalid_argument("no recipient given");
+  SOTTO_ASSIGN_OR_RETURN(auto contacts, all_contacts());
+  std::vector<storage::ContactRecord> matches;
+  for (auto& c : contacts) {
+    if (c.name == to) matches.push_back(c);
+  }
+  if (matches.empty() && is_hex_prefix(to)) {
+    std::string lower = to;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    for (auto& c : contacts) {
+      if (c.fingerprint.rfind(lower, 0) == 0) matches.push_back(c);
+    }
+  }
+  if (matches.empty()) {
+    return Status::invalid_argument("unknown recipient '" + to +
+                                    "': not a contact name or fingerprint prefix (see sotto add)");
+  }
+  if (matches.size() > 1) {
+    std::string list;
+    for (const auto& c : matches) list += " " + c.fingerprint.substr(0, 16);
+    return Status::invalid_argument("'" + to + "' is ambiguous; use a fingerprint prefix:" + list);
+  }
+  return matches.front();
+}
+
+Result<std::vector<ContactInfo>> Messenger::contacts() {
+  SOTTO_ASSIGN_OR_RETURN(auto records, all_contacts());
+  std::vector<ContactInfo> out;
+  for (const auto& c : records) out.push_back(info_of(c));
+  return out;
+}
+
+void Messenger::add_contact(const std::string& peer_query, const std::string& name,
+                            AddDone done) {
+  // The peer: by fingerprint prefix, or by the name in its Hello.
+  std::vector<PeerInfo> matches;
+  for (const auto& peer : hooks_.peers()) {
+    const bool by_name = peer.name == peer_query;
+    const bool by_prefix = is_hex_prefix(peer_query) && peer.fingerprint.rfind(peer_query, 0) == 0;
+    if (by_name || by_prefix) matches.push_back(peer);
+  }
+  if (matches.empty()) {
+    return done(Status::invalid_argument("no peer '" + peer_query +
+                                         "' nearby (see sotto peers); it must be online to add"));
+  }
+  if (matches.size() > 1) {
+    return done(Status::invalid_argument("'" + peer_query + "' matches several peers; use a "
+                                         "fingerprint prefix"));
+  }
+  const PeerInfo& peer = matches.front();
+  if (!(peer.state == net::PeerState::kOnline || peer.state == net::PeerState::kEvasive)) {
+    return done(Status::unavailable(peer_query + " is not online; a contact is added while it is"));
+  }
+  std::string contact_name = !name.empty() ? name : peer.name;
+  if (contact_name.empty()) contact_name = peer.fingerprint.substr(0, 16);
+  if (contact_name.size() > Account::kMaxNameBytes || !net::is_valid_utf8(contact_name)) {
+    return done(Status::invalid_argument("bad contact name"));
+  }
+  PendingAdd add{peer.fingerprint, contact_name, crypto::random_bytes(16),
+                 clock_.now_ms() + options_.bundle_timeout_ms, std::move(done)};
+  // With a session already in place (they wrote first), no new X3DH is needed.
+  auto has = account_.signal().has_session(peer.fingerprint);
+  if (has.is_ok() && has.value()) {
+    storage::ContactRecord record{peer.fingerprint, contact_name, peer.identity_key,
+                                  storage::Trust::kUnverified, "", {}, wall_clock_ms()};
+    auto existing = storage::ContactRepo(account_.db()).find(peer.fingerprint);
+    if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
+    Status saved = storage::ContactRepo(account_.db()).upsert(record);
+    if (!saved.is_ok()) return finish_add(std::move(add), saved);
+    return finish_add(std::move(add), info_of(record));
+  }
+  wire::Envelope envelope;
+  envelope.mutable_bundle_request()->set_request_id(as_chars(add.request_id).data(),
+                                                    add.request_id.size());
+  auto frame = net::encode_frame(std::move(envelope));
+  if (!frame.is_ok() || !hooks_.send_frame(peer.fingerprint, frame.value())) {
+    return finish_add(std::move(add), Status::unavailable("could not reach " + peer_query));
+  }
+  pending_adds_.push_back(std::move(add));
+}
+
+void Messenger::finish_add(PendingAdd add, Result<ContactInfo> result) {
+  if (result.is_ok()) {
+    hooks_.publish(Event{wall_clock_ms(), ContactEvent{result.value(), "added"}});
+  }
+  add.done(std::move(result));
+}
+
+void Messenger::handle_bundle_request(const std::string& from,
+                                      const wire::BundleRequest& request) {
+  // Every bundle hands out a one-time pre-key: a peer asking too often is draining them.
+  const int64_t now = clock_.now_ms();
+  auto last = last_bundle_served_ms_.find(from);
+  if (last != last_bundle_served_ms_.end() &&
+      now - last->second < options_.bundle_request_interval_ms) {
+    hooks_.count("bundle_request_refused_rate", 1);
+    return;
+  }
+  last_bundle_served_ms_[from] = now;
+  storage::Transaction tx(account_.db());
+  if (!tx.begin_status().is_ok()) return;
+  auto bundle = account_.signal().bundle();
+  if (!bundle.is_ok() || !account_.signal().replenish_pre_keys().is_ok() || !tx.commit().is_ok()) {
+    hooks_.count("bundle_request_failed", 1);
+    return;
+  }
+  const crypto::PreKeyBundle& b = bundle.value();
+  wire::Envelope envelope;
+  auto* out = envelope.mutable_bundle();
+  out->set_request_id(request.request_id());
+  out->set_registration_id(b.registration_id);
+  out->set_device_id(static_cast<uint32_t>(b.device_id));
+  out->set_pre_key_id(b.pre_key_id);
+  out->set_pre_key(as_chars(b.pre_key).data(), b.pre_key.size());
+  out->set_signed_pre_key_id(b.signed_pre_key_id);
+  out->set_signed_pre_key(as_chars(b.signed_pre_key).data(), b.signed_pre_key.size());
+  out->set_signed_pre_key_signature(as_chars(b.signed_pre_key_signature).data(),
+                                    b.signed_pre_key_signature.size());
+  out->set_identity_key(as_chars(b.identity_key).data(), b.identity_key.size());
+  auto frame = net::encode_frame(std::move(envelope));
+  if (frame.is_ok()) hooks_.send_frame(from, frame.value());
+  hooks_.count("bundles_served", 1);
+}
+
+void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundle) {
+  auto it = std::find_if(pending_adds_.begin(), pending_adds_.end(), [&](const PendingAdd& a) {
+    return a.fingerprint == from && as_chars(a.request_id) == bundle.request_id();
+  });
+  if (it == pending_adds_.end()) {
+    hooks_.count("bundle_unexpected", 1);
+    return;
+  }
+  PendingAdd add = std::move(*it);
+  pending_adds_.erase(it);
+  auto peer = hooks_.peer(from);
+  const Bytes identity_key(bundle.identity_key().begin(), bundle.identity_key().end());
+  // The bundle must come from the identity that signed the peer's beacon.
+  if (!peer || peer->identity_key != identity_key) {
+    return finish_add(std::move(add),
+                      Status::untrusted("the bundle's identity key is not the peer's; refused"));
+  }
+  crypto::PreKeyBundle b;
+  b.registration_id = bundle.registration_id();
+  b.device_id = static_cast<int32_t>(bundle.device_id());
+  b.pre_key_id = bundle.pre_key_id();
+  b.pre_key.assign(bundle.pre_key().begin(), bundle.pre_key().end());
+  b.signed_pre_key_id = bundle.signed_pre_key_id();
+  b.signed_pre_key.assign(bundle.signed_pre_key().begin(), bundle.signed_pre_key().end());
+  b.signed_pre_key_signature.assign(bundle.signed_pre_key_signature().begin(),
+                                    bundle.signed_pre_key_signature().end());
+  b.identity_key = identity_key;
+  storage::Transaction tx(account_.db());
+  Status status = tx.begin_status();
+  if (status.is_ok()) status = account_.signal().process_bundle(from, b);
+  storage::ContactRecord record{from, add.name, identity_key, storage::Trust::kUnverified,
+                                "", {}, wall_clock_ms()};
+  if (status.is_ok()) {
+    auto existing = storage::ContactRepo(account_.db()).find(from);
+    if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
+    status = storage::ContactRepo(account_.db()).upsert(record);
+  }
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) return finish_add(std::move(add), status);
+  finish_add(std::move(add), info_of(record));
+}
+
+Result<std::string> Messenger::safety_number(const std::string& to) {
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+  const bool changed = contact.trust == storage::Trust::kChanged;
+  return account_.signal().safety_number(
+      account_.fingerprint(), changed ? contact.offered_fingerprint : contact.fingerprint,
+      changed ? contact.offered_key : contact.identity_key);
+}
+
+void Messenger::confirm_contact(const std::string& to, AddDone done) {
+  auto contact = resolve(to);
+  if (!contact.is_ok()) return done(contact.status());
+  storage::ContactRepo repo(account_.db());
+  std::string fingerprint = contact.value().fingerprint;
+  Status status = Status::ok();
+  if (contact.value().trust == storage::Trust::kChanged) {
+    status = repo.adopt_offered(fingerprint);
+    fingerprint = contact.value().offered_fingerprint;
+  } else {
+    status = repo.set_trust(fingerprint, storage::Trust::kVerified);
+  }
+  if (!status.is_ok()) return done(status);
+  auto updated = repo.find(fingerprint);
+  if (!updated.is_ok() || !updated.value()) return done(Status::internal("contact vanished"));
+  ContactInfo info = info_of(*updated.value());
+  hooks_.publish(Event{wall_clock_ms(), ContactEvent{info, "verified"}});
+  auto has = account_.signal().has_session(fingerprint);
+  if (has.is_ok() && has.value()) return done(info);
+  // A re-verified new identity needs its own session before anything can be sent to it.
+  add_contact(fingerprint, info.name, [info, done = std::move(done)](Result<ContactInfo> added) {
+    if (added.is_ok()) return done(info);
+    done(Status::unavailable("verified, but no session yet: " + added.status().message()));
+  });
+}
+
+// --- sending ------------------------------------------------------------------------------------
+
+Result<MessageInfo> Messenger::send_text(const std::string& to, const std::string& text) {
+  if (text.empty()) return Status::invalid_argument("the message is empty");
+  if (text.size() > net::kMaxTextBytes) {
+    return Status::invalid_argument("the message is longer than 64 KiB");
+  }
+  if (!net::is_valid_utf8(text)) return Status::invalid_argument("the message is not valid UTF-8");
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+  if (contact.trust == storage::Trust::kChanged) return changed_error(contact);
+  SOTTO_ASSIGN_OR_RETURN(bool has_session, account_.signal().has_session(contact.fingerprint));
+  if (!has_session) {
+    return Status::unavailable("no session with " + contact.name + " yet; run: sotto add " +
+                               contact.name);
+  }
+
+  storage::MessageRecord message;
+  message.message_id = crypto::random_bytes(net::kMessageIdSize);
+  message.conversation = contact.fingerprint;
+  message.sender = account_.fingerprint();
+  message.outgoing = true;
+  message.body = text;
+  message.sent_at = wall_clock_ms();
+  message.received_at = message.sent_at;
+  message.state = storage::MessageState::kPending;
+
+  wire::Content content;
+  auto* t = content.mutable_text();
+  t->set_id(as_chars(message.message_id).data(), message.message_id.size());
+  t->set_sent_at(static_cast<uint64_t>(message.sent_at));
+  t->set_body(text);
+  SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
+
+  storage::Transaction tx(account_.db());
+  SOTTO_RETURN_IF_ERROR(tx.begin_status());
+  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, storage::MessageRepo(account_.db()).insert(message));
+  if (!row) return Status::internal("message id collision");
+  SOTTO_ASSIGN_OR_RETURN(crypto::Ciphertext ciphertext,
+                         account_.signal().encrypt(contact.fingerprint, plaintext));
+  wipe(plaintext.data(), plaintext.size());
+  wire::Envelope envelope;
+  auto* signal = envelope.mutable_signal();
+  signal->set_type(static_cast<uint32_t>(ciphertext.type));
+  signal->set_body(as_chars(ciphertext.bytes).data(), ciphertext.bytes.size());
+  signal->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
+  SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
+  SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id,
+                         storage::OutboxRepo(account_.db()).add(*row, contact.fingerprint, frame));
+  SOTTO_RETURN_IF_ERROR(tx.commit());
+  hooks_.count("messages_sent", 1);
+
+  // Committed: now it may go out. In order: only when nothing older waits for this recipient.
+  Flow& flow = flows_[contact.fingerprint];
+  auto peer = hooks_.peer(contact.fingerprint);
+  const bool online =
+      peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
+  if (online && !flow.blocked && flow.sent_through == outbox_id - 1) {
+    if (hooks_.send_frame(contact.fingerprint, frame)) {
+      flow.sent_through = outbox_id;
+      sent_rows_.push_back(*row);
+      message.state = storage::MessageState::kSent;
+      if (flow.retry_at_ms == 0) {
+        flow.backoff_ms = options_.retry_initial_ms;
+        flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+      }
+    } else {
+      flow.blocked = true;
+    }
+  } else if (online) {
+    flush_outbox(contact.fingerprint, false);
+  }
+
+  MessageInfo info;
+  info.id = to_hex(message.message_id);
+  info.conversation = contact.fingerprint;
+  info.sender = account_.fingerprint();
+  info.sender_name = account_.name();
+  info.outgoing = true;
+  info.body = text;
+  info.sent_at = message.sent_at;
+  info.received_at = message.received_at;
+  info.state = state_name(message.state);
+  info.trust = trust_of(contact.trust);
+  hooks_.publish(Event{wall_clock_ms(), MessageEvent{info}});
+  return info;
+}
+
+void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
+  Flow& flow = flows_[recipient];
+  if (from_start) flow.sent_through = 0;
+  flow.blocked = false;
+  storage::OutboxRepo outbox(account_.db());
+  for (;;) {
+    auto entries = outbox.pending(recipient, flow.sent_through, kFlushChunk);
+    if (!entries.is_ok() || entries.value().empty()) break;
+    for (const auto& entry : entries.value()) {
+      if (!hooks_.send_frame(recipient, entry.frame)) {
+        flow.blocked = true;  // the socket's queue is full: continue on the next turn
+        return;
+      }
+      flow.sent_through = entry.id;
+      sent_rows_.push_back(entry.message_row);
+      hooks_.count("outbox_frames_sent", 1);
+    }
+  }
+  if (flow.retry_at_ms == 0) {
+    flow.backoff_ms = options_.retry_initial_ms;
+    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+  }
+}
+
+void Messenger::on_peer_online(const std::string& fingerprint) {
+  auto it = flows_.find(fingerprint);
+  if (it == flows_.end()) return;
+  it->second.backoff_ms = options_.retry_initial_ms;
+  it->second.retry_at_ms = 0;
+  flush_outbox(fingerprint, true);
+}
+
+void Messenger::on_peer_hello(const std::string& fingerprint, const std::string& name) {
+  if (name.empty()) return;
+  auto contacts = all_contacts();
+  if (!contacts.is_ok()) return;
+  auto peer = hooks_.peer(fingerprint);
+  if (!peer) return;
+  for (const auto& contact : contacts.value()) {
+    if (contact.name != name || contact.fingerprint == fingerprint ||
+        contact.trust == storage::Trust::kChanged) {
+      continue;
+    }
+    // Someone now answers to a contact's name with another identity key. While the contact's own
+    // key is online this is just a namesake; otherwise the contact's key has changed as far as
+    // anyone can tell, and nothing goes to that name until the user re-verifies.
+    auto own = hooks_.peer(contact.fingerprint);
+    if (own && (own->state == net::PeerState::kOnline || own->state == net::PeerState::kEvasive)) {
+      continue;
+    }
+    if (!storage::ContactRepo(account_.db())
+             .mark_changed(contact.fingerprint, fingerprint, peer->identity_key)
+             .is_ok()) {
+      continue;
+    }
+    auto updated = storage::ContactRepo(account_.db()).find(contact.fingerprint);
+    if (updated.is_ok() && updated.value()) {
+      hooks_.publish(Event{wall_clock_ms(), ContactEvent{info_of(*updated.value()), "changed"}});
+      hooks_.publish(Event{wall_clock_ms(),
+                           AlertEvent{"identity-changed",
+                                      "the identity key of " + contact.name +
+                                          " changed; verify before sending"}});
+    }
+  }
+}
+
+// --- receiving ----------------------------------------------------------------------------------
+
+void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope& envelope) {
+  switch (envelope.body_case()) {
+    case wire::Envelope::kSignal:
+      batch_.push_back({fingerprint, envelope.signal()});
+      break;
+    case wire::Envelope::kBundleRequest:
+      handle_bundle_request(fingerprint, envelope.bundle_request());
+      break;
+    case wire::Envelope::kBundle:
+      handle_bundle(fingerprint, envelope.bundle());
+      break;
+    default:
+      hooks_.count("frame_unhandled", 1);
+      break;
+  }
+}
+
+Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Event>& events) {
+  storage::ContactRepo repo(account_.db());
+  SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(fingerprint));
+  if (existing) return Status::ok();
+  auto peer = hooks_.peer(fingerprint);
+  if (!peer) return Status::not_found("unknown peer");
+  storage::ContactRecord record{fingerprint,
+                                peer->name.empty() ? fingerprint.substr(0, 16) : peer->name,
+                                peer->identity_key,
+                                storage::Trust::kUnverified,
+                                "",
+                                {},
+                                wall_clock_ms()};
+  SOTTO_RETURN_IF_ERROR(repo.upsert(record));
+  events.push_back(Event{wall_clock_ms(), ContactEvent{info_of(record), "added"}});
+  return Status::ok();
+}
+
+Status Messenger::receive_one(const Received& item,
+                              std::map<std::string, std::vector<Bytes>>& receipts,
+                              std::vector<Event>& events) {
+  storage::MessageRepo messages(account_.db());
+  const wire::SignalMessage& m = item.message;
+  const Bytes message_id(m.message_id().begin(), m.message_id().end());
+  auto contact = storage::ContactRepo(account_.db()).find(item.from);
+  if (!contact.is_ok()) return contact.status();
+  if (!contact.value() && !options_.accept_unknown) {
+    hooks_.count("message_refused_unknown", 1);
+    return Status::permission_denied("message from an unknown identity refused");
+  }
+  crypto::Ciphertext ciphertext;
+  ciphertext.type = m.type() == static_cast<uint32_t>(crypto::Ciphertext::Type::kPreKey)
+                        ? crypto::Ciphertext::Type::kPreKey
+                        : crypto::Ciphertext::Type::kWhisper;
+  ciphertext.bytes.assign(m.body().begin(), m.body().end());
+  auto plaintext = account_.signal().decrypt(item.from, ciphertext);
+  if (!plaintext.is_ok()) {
+    if (crypto::is_duplicate(plaintext.status())) {
+      // Decrypted before, so committed before: acknowledge it again from the archive.
+      hooks_.count("message_duplicates", 1);
+      if (message_id.size() == net::kMessageIdSize) {
+        auto row = messages.find_row(item.from, message_id);
+        if (row.is_ok() && row.value()) receipts[item.from].push_back(message_id);
+      }
+      return Status::ok();
+    }
+    if (plaintext.status().code() == StatusCode::kUntrusted) {
+      hooks_.count("message_refused_untrusted", 1);
+      events.push_back(Event{wall_clock_ms(),
+                             AlertEvent{"untrusted-identity", plaintext.status().message()}});
+    } else {
+      hooks_.count("message_dropped_invalid", 1);
+    }
+    return plaintext.status();
+  }
+  auto content = net::decode_content(plaintext.value());
+  wipe(plaintext.value().data(), plaintext.value().size());
+  if (!content.is_ok()) {
+    hooks_.count("message_dropped_content", 1);
+    return content.status();
+  }
+  if (content.value().has_receipt()) {
+    for (const auto& id : content.value().receipt().ids()) {
+      const Bytes bytes(id.begin(), id.end());
+      SOTTO_ASSIGN_OR_RETURN(auto row, messages.mark_delivered(account_.fingerprint(), item.from,
+                                                               bytes));
+      if (!row) continue;
+      SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(account_.db()).remove_for_message(*row));
+      hooks_.count("receipts_received", 1);
+      events.push_back(Event{wall_clock_ms(), ReceiptEvent{item.from, to_hex(bytes), "delivered"}});
+    }
+    return Status::ok();
+  }
+  const wire::Text& text = content.value().text();
+  // The id in clear (for duplicates) must be the id inside the encryption.
+  if (as_bytes(text.id()).size() != message_id.size() || text.id() != m.message_id()) {
+    hooks_.count("message_dropped_id_mismatch", 1);
+    return Status::corruption("message id mismatch");
+  }
+  SOTTO_RETURN_IF_ERROR(ensure_contact(item.from, events));
+  storage::MessageRecord record;
+  record.message_id = message_id;
+  record.conversation = item.from;
+  record.sender = item.from;
+  record.outgoing = false;
+  record.body = text.body();
+  record.sent_at = static_cast<int64_t>(text.sent_at());
+  record.received_at = wall_clock_ms();
+  record.state = storage::MessageState::kReceived;
+  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
+  receipts[item.from].push_back(message_id);
+  if (!row) {
+    hooks_.count("message_duplicates", 1);
+    return Status::ok();
+  }
+  hooks_.count("messages_received", 1);
+  MessageInfo info;
+  info.id = to_hex(message_id);
+  info.conversation = item.from;
+  info.sender = item.from;
+  auto peer = hooks_.peer(item.from);
+  info.sender_name = peer ? peer->name : "";
+  info.body = record.body;
+  info.sent_at = record.sent_at;
+  info.received_at = record.received_at;
+  info.state = "received";
+  auto c = storage::ContactRepo(account_.db()).find(item.from);
+  if (c.is_ok() && c.value()) {
+    info.trust = trust_of(c.value()->trust);
+    info.sender_name = c.value()->name;
+  }
+  events.push_back(Event{wall_clock_ms(), MessageEvent{info}});
+  return Status::ok();
+}
+
+void Messenger::mark_sent_pending() {
+  storage::MessageRepo messages(account_.db());
+  for (int64_t row : sent_rows_) {
+    // Only pending rows move to sent; a receipt may already have made one delivered.
+    auto stmt = account_.db().prepare("UPDATE messages SET state = 1 WHERE id = ?1 AND state = 0");
+    if (!stmt.is_ok()) break;
+    stmt.value()->bind(1, row);
+    (void)stmt.value()->run();
+  }
+  sent_rows_.clear();
+}
+
+void Messenger::after_poll() {
+  if (batch_.empty()) return;
+  std::vector<Received> batch;
+  batch.swap(batch_);
+  std::map<std::string, std::vector<Bytes>> receipts;
+  std::vector<Event> events;
+  storage::Database& db = account_.db();
+  storage::Transaction tx(db);
+  if (!tx.begin_status().is_ok()) {
+    hooks_.count("receive_batch_failed", 1);
+    return;  // nothing acknowledged: the senders retry
+  }
+  for (const Received& item : batch) {
+    if (!db.savepoint().is_ok()) break;
+    Status status = receive_one(item, receipts, events);
+    if (status.is_ok()) {
+      (void)db.release_savepoint();
+    } else {
+      (void)db.rollback_to_savepoint();
+    }
+  }
+  mark_sent_pending();
+  // Receipts are encrypted in the same transaction (their ratchet steps commit with the
+  // messages) and sent only after the commit.
+  std::vector<std::pair<std::string, Bytes>> frames;
+  for (auto& [to, ids] : receipts) {
+    wire::Content content;
+    auto* receipt = content.mutable_receipt();
+    receipt->set_kind(wire::Receipt::DELIVERED);
+    for (const auto& id : ids) receipt->add_ids(as_chars(id).data(), id.size());
+    auto plaintext = net::encode_content(std::move(content));
+    if (!plaintext.is_ok()) continue;
+    auto ciphertext = account_.signal().encrypt(to, plaintext.value());
+    if (!ciphertext.is_ok()) continue;
+    wire::Envelope envelope;
+    auto* signal = envelope.mutable_signal();
+    signal->set_type(static_cast<uint32_t>(ciphertext.value().type));
+    signal->set_body(as_chars(ciphertext.value().bytes).data(), ciphertext.value().bytes.size());
+    auto frame = net::encode_frame(std::move(envelope));
+    if (frame.is_ok()) frames.emplace_back(to, std::move(frame).value());
+  }
+  Status committed = tx.commit();
+  if (!committed.is_ok()) {
+    hooks_.count("receive_batch_failed", 1);
+    if (committed.code() == StatusCode::kStorageFull) {
+      hooks_.publish(Event{wall_clock_ms(), AlertEvent{"storage-full", committed.message()}});
+    }
+    return;  // no receipt for anything not committed
+  }
+  for (const auto& [to, frame] : frames) {
+    if (hooks_.send_frame(to, frame)) hooks_.count("receipts_sent", 1);
+  }
+  for (auto& event : events) hooks_.publish(std::move(event));
+}
+
+void Messenger::on_timer() {
+  const int64_t now = clock_.now_ms();
+  for (auto it = pending_adds_.begin(); it != pending_adds_.end();) {
+    if (now >= it->deadline_ms) {
+      PendingAdd add = std::move(*it);
+      it = pending_adds_.erase(it);
+      finish_add(std::move(add), Status::unavailable("the peer did not answer with its bundle"));
+    } else {
+      ++it;
+    }
+  }
+  if (!sent_rows_.empty()) {
+    storage::Transaction tx(account_.db());
+    if (tx.begin_status().is_ok()) {
+      mark_sent_pending();
+      (void)tx.commit();
+    }
+  }
+  for (auto& [recipient, flow] : flows_) {
+    auto peer = hooks_.peer(recipient);
+    const bool online =
+        peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
+    if (!online) continue;
+    if (flow.blocked) {
+      flush_outbox(recipient, false);
+    } else if (flow.retry_at_ms != 0 && now >= flow.retry_at_ms) {
+      auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
+      if (left.is_ok() && left.value().empty()) {
+        flow.retry_at_ms = 0;  // everything acknowledged
+        continue;
+      }
+      hooks_.count("outbox_retries", 1);
+      flow.backoff_ms = std::min(flow.backoff_ms * 2, options_.retry_max_ms);
+      flow.retry_at_ms = now + flow.backoff_ms;
+      flush_outbox(recipient, true);
+    }
+  }
+}
+
+bool Messenger::busy() const {
+  return !batch_.empty() ||
+         std::any_of(flows_.begin(), flows_.end(), [](const auto& f) { return f.second.blocked; });
+}
+
+Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64_t limit) {
+  std::string conversation;
+  std::map<std::string, std::pair<std::string, Trust>> names;
+  SOTTO_ASSIGN_OR_RETURN(auto contacts, all_contacts());
+  for (const auto& c : contacts) names[c.fingerprint] = {c.name, trust_of(c.trust)};
+  if (!to.empty()) {
+    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+    conversation = contact.fingerprint;
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto rows, storage::MessageRepo(account_.db()).recent(conversation, limit));
+  std::vector<MessageInfo> out;
+  for (const auto& r : rows) {
+    MessageInfo info;
+    info.id = to_hex(r.message_id);
+    info.conversation = r.conversation;
+    info.sender = r.sender;
+    info.sender_name = r.outgoing ? account_.name() : names[r.sender].first;
+    info.outgoing = r.outgoing;
+    info.body = r.body;
+    info.sent_at = r.sent_at;
+    info.received_at = r.received_at;
+    info.state = state_name(r.state);
+    info.trust = names[r.conversation].second;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace sotto::core

@@ -1,0 +1,43 @@
+#include "sotto/core/offline.h"
+
+#include "src/core/messenger.h"
+
+namespace sotto::core {
+namespace {
+
+// A messenger with no network around it: no peers, nothing to send to, events nowhere.
+Messenger offline_messenger(Account& account) {
+  static const SteadyClock clock;
+  MessengerHooks hooks;
+  hooks.send_frame = [](const std::string&, ByteView) { return false; };
+  hooks.peer = [](const std::string&) { return std::optional<PeerInfo>(); };
+  hooks.peers = [] { return std::vector<PeerInfo>(); };
+  hooks.publish = [](Event) {};
+  hooks.count = [](const std::string&, uint64_t) {};
+  return Messenger(account, clock, MessengerOptions{}, std::move(hooks));
+}
+
+}  // namespace
+
+Result<std::vector<MessageInfo>> offline_history(Account& account, const std::string& to,
+                                                 int64_t limit) {
+  return offline_messenger(account).history(to, limit);
+}
+
+Result<std::vector<ContactInfo>> offline_contacts(Account& account) {
+  return offline_messenger(account).contacts();
+}
+
+Result<std::string> offline_safety_number(Account& account, const std::string& to) {
+  return offline_messenger(account).safety_number(to);
+}
+
+Result<ContactInfo> offline_confirm(Account& account, const std::string& to) {
+  Messenger messenger = offline_messenger(account);
+  std::optional<Result<ContactInfo>> result;
+  messenger.confirm_contact(to, [&](Result<ContactInfo> r) { result = std::move(r); });
+  if (!result) return Status::internal("confirm did not finish");
+  return std::move(*result);
+}
+
+}  // namespace sotto::core

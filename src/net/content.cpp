@@ -1,0 +1,103 @@
+#include "sotto/net/content.h"
+
+#include <google/protobuf/stubs/logging.h>
+
+namespace sotto::net {
+namespace {
+
+// Bytes the padding field itself adds: its tag and its length varint.
+size_t padding_overhead(size_t padding) {
+  size_t varint = 1;
+  for (size_t v = padding; v >= 0x80; v >>= 7) ++varint;
+  return 1 + varint;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t extra = 0;
+    uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    static constexpr uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMinimum[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+Result<Bytes> encode_content(wire::Content content) {
+  content.clear_padding();
+  const size_t bare = content.ByteSizeLong();
+  size_t bucket = 0;
+  for (size_t b : kContentBuckets) {
+    if (bare + padding_overhead(b) <= b) {
+      bucket = b;
+      break;
+    }
+  }
+  if (bucket == 0) return Status::invalid_argument("message too large");
+  // The overhead depends on the padding's own length; settle it in two steps.
+  size_t padding = bucket - bare - padding_overhead(bucket - bare);
+  if (bare + padding + padding_overhead(padding) < bucket) ++padding;
+  content.set_padding(std::string(padding, '\0'));
+  Bytes out(content.ByteSizeLong());
+  content.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+Result<wire::Content> decode_content(ByteView plaintext) {
+  if (plaintext.size() > kContentBuckets.back()) return Status::corruption("content too large");
+  wire::Content content;
+  bool parsed = false;
+  {
+    google::protobuf::LogSilencer quiet;  // peer input must not write to our terminal
+    parsed = content.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()));
+  }
+  if (!parsed) return Status::corruption("content does not parse");
+  switch (content.body_case()) {
+    case wire::Content::kText: {
+      const wire::Text& text = content.text();
+      if (text.id().size() != kMessageIdSize) return Status::corruption("text id is not 16 bytes");
+      if (text.body().empty() || text.body().size() > kMaxTextBytes) {
+        return Status::corruption("text body empty or too long");
+      }
+      if (!is_valid_utf8(text.body())) return Status::corruption("text body is not UTF-8");
+      break;
+    }
+    case wire::Content::kReceipt:
+      for (const auto& id : content.receipt().ids()) {
+        if (id.size() != kMessageIdSize) return Status::corruption("receipt id is not 16 bytes");
+      }
+      break;
+    default:
+      return Status::corruption("content has no body");
+  }
+  return content;
+}
+
+}  // namespace sotto::net

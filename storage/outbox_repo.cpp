@@ -1,0 +1,61 @@
+#include "sotto/storage/outbox_repo.h"
+
+namespace sotto::storage {
+
+Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipient,
+                                ByteView frame) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_.prepare("INSERT INTO outbox (message_row, recipient, frame) VALUES (?1, ?2, ?3)"));
+  insert->bind(1, message_row).bind(2, recipient).bind(3, frame);
+  SOTTO_RETURN_IF_ERROR(insert->run());
+  return db_.last_insert_rowid();
+}
+
+Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipient,
+                                                     int64_t after_id, int64_t limit) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT id, message_row, recipient, frame FROM outbox "
+                  "WHERE recipient = ?1 AND id > ?2 ORDER BY id LIMIT ?3"));
+  select->bind(1, recipient).bind(2, after_id).bind(3, limit);
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+    if (!has_row) break;
+    out.push_back({select->column_int64(0), select->column_int64(1), select->column_text(2),
+                   select->column_blob(3)});
+  }
+  select->reset();
+  return out;
+}
+
+Result<std::vector<std::string>> OutboxRepo::recipients() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT DISTINCT recipient FROM outbox"));
+  std::vector<std::string> out;
+  for (;;) {
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+    if (!has_row) break;
+    out.push_back(select->column_text(0));
+  }
+  select->reset();
+  return out;
+}
+
+Status OutboxRepo::remove_for_message(int64_t message_row) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * remove,
+                         db_.prepare("DELETE FROM outbox WHERE message_row = ?1"));
+  remove->bind(1, message_row);
+  return remove->run();
+}
+
+Result<int64_t> OutboxRepo::count() {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare("SELECT count(*) FROM outbox"));
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  const int64_t n = has_row ? select->column_int64(0) : 0;
+  select->reset();
+  return n;
+}
+
+}  // namespace sotto::storage
