@@ -50,7 +50,8 @@ net_SRC     := $(call src_of,src/net) $(PROTO_CC)
 core_SRC    := $(call src_of,src/core)
 cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
 TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
-BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp
+BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/support/profiles.cpp \
+               tests/support/test_node.cpp tests/support/process.cpp
 
 obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.

@@ -59,6 +59,7 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
     out.peers.push_back(std::move(spec));
   }
   out.discovery = !args.no_discovery && config.discovery.value_or(true);
+  out.accept_unknown = config.accept_unknown.value_or(true);
   if (args.beacon_port != 0) {
     out.beacon_port = static_cast<uint16_t>(args.beacon_port);
   } else if (config.beacon_port) {

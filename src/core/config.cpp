@@ -24,8 +24,9 @@ Result<NodeConfig> load_config(const std::string& path) {
     return Status::invalid_argument(where(path, error.source()) + ": " +
                                     std::string(error.description()));
   }
-  static const std::set<std::string> kKnown = {"listen",    "interface",   "peers",
-                                               "discovery", "beacon_port", "network_key_file"};
+  static const std::set<std::string> kKnown = {"listen",      "interface",        "peers",
+                                               "discovery",   "beacon_port",      "network_key_file",
+                                               "accept_unknown"};
   for (const auto& [key, node] : table) {
     if (!kKnown.count(std::string(key.str()))) {
       return Status::invalid_argument(where(path, node.source()) + ": unknown setting '" +
@@ -59,12 +60,15 @@ Result<NodeConfig> load_config(const std::string& path) {
       config.peers.push_back(peer.as_string()->get());
     }
   }
-  if (const toml::node* node = table.get("discovery")) {
+  for (auto [key, out] : {std::pair{"discovery", &config.discovery},
+                          std::pair{"accept_unknown", &config.accept_unknown}}) {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) continue;
     if (!node->is_boolean()) {
-      return Status::invalid_argument(where(path, node->source()) +
-                                      ": discovery must be true or false");
+      return Status::invalid_argument(where(path, node->source()) + ": " + key +
+                                      " must be true or false");
     }
-    config.discovery = node->as_boolean()->get();
+    *out = node->as_boolean()->get();
   }
   if (const toml::node* node = table.get("beacon_port")) {
     const auto* port = node->as_integer();

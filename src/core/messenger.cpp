@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kMinFingerprintPrefix = 4;
 constexpr int64_t kFlushChunk = 256;
+constexpr int64_t kSentMarkIntervalMs = 250;
 
 Trust trust_of(storage::Trust trust) {
   switch (trust) {
@@ -289,26 +290,34 @@ void Messenger::confirm_contact(const std::string& to, AddDone done) {
 
 // --- sending ------------------------------------------------------------------------------------
 
-Result<MessageInfo> Messenger::send_text(const std::string& to, const std::string& text) {
-  if (text.empty()) return Status::invalid_argument("the message is empty");
+void Messenger::send_text(const std::string& to, const std::string& text, SendDone done) {
+  if (text.empty()) return done(Status::invalid_argument("the message is empty"));
   if (text.size() > net::kMaxTextBytes) {
-    return Status::invalid_argument("the message is longer than 64 KiB");
+    return done(Status::invalid_argument("the message is longer than 64 KiB"));
   }
-  if (!net::is_valid_utf8(text)) return Status::invalid_argument("the message is not valid UTF-8");
-  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
-  if (contact.trust == storage::Trust::kChanged) return changed_error(contact);
-  SOTTO_ASSIGN_OR_RETURN(bool has_session, account_.signal().has_session(contact.fingerprint));
-  if (!has_session) {
-    return Status::unavailable("no session with " + contact.name + " yet; run: sotto add " +
-                               contact.name);
+  if (!net::is_valid_utf8(text)) {
+    return done(Status::invalid_argument("the message is not valid UTF-8"));
   }
+  auto contact = resolve(to);
+  if (!contact.is_ok()) return done(contact.status());
+  if (contact.value().trust == storage::Trust::kChanged) return done(changed_error(contact.value()));
+  auto has_session = account_.signal().has_session(contact.value().fingerprint);
+  if (!has_session.is_ok()) return done(has_session.status());
+  if (!has_session.value()) {
+    return done(Status::unavailable("no session with " + contact.value().name +
+                                    " yet; run: sotto add " + contact.value().name));
+  }
+  sends_.push_back({std::move(contact).value(), text, std::move(done)});
+}
 
+Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
+  const storage::ContactRecord& contact = send.contact;
   storage::MessageRecord message;
   message.message_id = crypto::random_bytes(net::kMessageIdSize);
   message.conversation = contact.fingerprint;
   message.sender = account_.fingerprint();
   message.outgoing = true;
-  message.body = text;
+  message.body = send.text;
   message.sent_at = wall_clock_ms();
   message.received_at = message.sent_at;
   message.state = storage::MessageState::kPending;
@@ -317,61 +326,107 @@ Result<MessageInfo> Messenger::send_text(const std::string& to, const std::strin
   auto* t = content.mutable_text();
   t->set_id(as_chars(message.message_id).data(), message.message_id.size());
   t->set_sent_at(static_cast<uint64_t>(message.sent_at));
-  t->set_body(text);
+  t->set_body(send.text);
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
-
-  storage::Transaction tx(account_.db());
-  SOTTO_RETURN_IF_ERROR(tx.begin_status());
-  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, storage::MessageRepo(account_.db()).insert(message));
+  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
+                         storage::MessageRepo(account_.db()).insert(message));
   if (!row) return Status::internal("message id collision");
-  SOTTO_ASSIGN_OR_RETURN(crypto::Ciphertext ciphertext,
-                         account_.signal().encrypt(contact.fingerprint, plaintext));
+  auto ciphertext = account_.signal().encrypt(contact.fingerprint, plaintext);
   wipe(plaintext.data(), plaintext.size());
+  if (!ciphertext.is_ok()) return ciphertext.status();
   wire::Envelope envelope;
   auto* signal = envelope.mutable_signal();
-  signal->set_type(static_cast<uint32_t>(ciphertext.type));
-  signal->set_body(as_chars(ciphertext.bytes).data(), ciphertext.bytes.size());
+  signal->set_type(static_cast<uint32_t>(ciphertext.value().type));
+  signal->set_body(as_chars(ciphertext.value().bytes).data(), ciphertext.value().bytes.size());
   signal->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
   SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id,
                          storage::OutboxRepo(account_.db()).add(*row, contact.fingerprint, frame));
-  SOTTO_RETURN_IF_ERROR(tx.commit());
-  hooks_.count("messages_sent", 1);
 
-  // Committed: now it may go out. In order: only when nothing older waits for this recipient.
-  Flow& flow = flows_[contact.fingerprint];
-  auto peer = hooks_.peer(contact.fingerprint);
-  const bool online =
-      peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
-  if (online && !flow.blocked && flow.sent_through == outbox_id - 1) {
-    if (hooks_.send_frame(contact.fingerprint, frame)) {
-      flow.sent_through = outbox_id;
-      sent_rows_.push_back(*row);
-      message.state = storage::MessageState::kSent;
-      if (flow.retry_at_ms == 0) {
-        flow.backoff_ms = options_.retry_initial_ms;
-        flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
-      }
-    } else {
-      flow.blocked = true;
-    }
-  } else if (online) {
-    flush_outbox(contact.fingerprint, false);
-  }
-
-  MessageInfo info;
+  MessageInfo& info = out.info;
   info.id = to_hex(message.message_id);
   info.conversation = contact.fingerprint;
   info.sender = account_.fingerprint();
   info.sender_name = account_.name();
   info.outgoing = true;
-  info.body = text;
+  info.body = send.text;
   info.sent_at = message.sent_at;
   info.received_at = message.received_at;
-  info.state = state_name(message.state);
+  info.state = "pending";
   info.trust = trust_of(contact.trust);
-  hooks_.publish(Event{wall_clock_ms(), MessageEvent{info}});
-  return info;
+  out.outbox_id = outbox_id;
+  out.row = *row;
+  out.frame = std::move(frame);
+  return Status::ok();
+}
+
+void Messenger::flush_sends() {
+  if (sends_.empty()) return;
+  std::vector<QueuedSend> sends;
+  sends.swap(sends_);
+  std::vector<Committed> committed(sends.size());
+  std::vector<Status> outcomes(sends.size(), Status::internal("not sent"));
+  storage::Database& db = account_.db();
+  storage::Transaction tx(db);
+  Status status = tx.begin_status();
+  for (size_t i = 0; i < sends.size() && status.is_ok(); ++i) {
+    // Each message in a savepoint: one that fails (e.g. its session is gone) fails alone.
+    status = db.savepoint();
+    if (!status.is_ok()) break;
+    outcomes[i] = commit_one(sends[i], committed[i]);
+    if (outcomes[i].is_ok()) {
+      (void)db.release_savepoint();
+    } else {
+      (void)db.rollback_to_savepoint();
+    }
+  }
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    if (status.code() == StatusCode::kStorageFull) {
+      hooks_.publish(Event{wall_clock_ms(), AlertEvent{"storage-full", status.message()}});
+    }
+    for (auto& send : sends) send.done(status);
+    return;
+  }
+  // Committed: now they may go out, in order.
+  for (size_t i = 0; i < sends.size(); ++i) {
+    if (!outcomes[i].is_ok()) {
+      sends[i].done(outcomes[i]);
+      continue;
+    }
+    Committed& c = committed[i];
+    hooks_.count("messages_sent", 1);
+    transmit(c.info.conversation, c.outbox_id, c.row, c.frame);
+    if (flows_[c.info.conversation].sent_through >= c.outbox_id) c.info.state = "sent";
+    hooks_.publish(Event{wall_clock_ms(), MessageEvent{c.info}});
+    sends[i].done(c.info);
+  }
+}
+
+void Messenger::transmit(const std::string& recipient, int64_t outbox_id, int64_t row,
+                         const Bytes& frame) {
+  Flow& flow = flows_[recipient];
+  auto peer = hooks_.peer(recipient);
+  const bool online =
+      peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
+  if (!online) return;
+  // In order: straight out only when everything older has gone out on this connection.
+  if (flow.blocked || flow.sent_through >= outbox_id) return;
+  auto older = storage::OutboxRepo(account_.db()).pending(recipient, flow.sent_through, 1);
+  if (!older.is_ok() || older.value().empty() || older.value().front().id != outbox_id) {
+    flush_outbox(recipient, false);
+    return;
+  }
+  if (!hooks_.send_frame(recipient, frame)) {
+    flow.blocked = true;
+    return;
+  }
+  flow.sent_through = outbox_id;
+  sent_rows_.push_back(row);
+  if (flow.retry_at_ms == 0) {
+    flow.backoff_ms = options_.retry_initial_ms;
+    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+  }
 }
 
 void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
@@ -445,7 +500,8 @@ void Messenger::on_peer_hello(const std::string& fingerprint, const std::string&
 void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope& envelope) {
   switch (envelope.body_case()) {
     case wire::Envelope::kSignal:
-      batch_.push_back({fingerprint, envelope.signal()});
+    case wire::Envelope::kReceipt:
+      batch_.push_back({fingerprint, envelope});
       break;
     case wire::Envelope::kBundleRequest:
       handle_bundle_request(fingerprint, envelope.bundle_request());
@@ -477,11 +533,36 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
   return Status::ok();
 }
 
+Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& receipt,
+                               std::vector<Event>& events) {
+  storage::MessageRepo messages(account_.db());
+  for (const auto& id : receipt.ids()) {
+    if (id.size() != net::kMessageIdSize) {
+      hooks_.count("receipt_dropped_malformed", 1);
+      continue;
+    }
+    const Bytes bytes(id.begin(), id.end());
+    // Only our own messages to this very peer: its ZAP identity is who sent the receipt.
+    SOTTO_ASSIGN_OR_RETURN(auto row, messages.mark_delivered(account_.fingerprint(), from, bytes));
+    if (!row) continue;
+    SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(account_.db()).remove_for_message(*row));
+    hooks_.count("receipts_received", 1);
+    // Progress: the peer is working through the queue, so the retry clock starts over. Retries
+    // are for a peer that went silent, not for a long queue being drained.
+    Flow& flow = flows_[from];
+    flow.backoff_ms = options_.retry_initial_ms;
+    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+    events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
+  }
+  return Status::ok();
+}
+
 Status Messenger::receive_one(const Received& item,
                               std::map<std::string, std::vector<Bytes>>& receipts,
                               std::vector<Event>& events) {
+  if (item.envelope.has_receipt()) return apply_receipt(item.from, item.envelope.receipt(), events);
   storage::MessageRepo messages(account_.db());
-  const wire::SignalMessage& m = item.message;
+  const wire::SignalMessage& m = item.envelope.signal();
   const Bytes message_id(m.message_id().begin(), m.message_id().end());
   auto contact = storage::ContactRepo(account_.db()).find(item.from);
   if (!contact.is_ok()) return contact.status();
@@ -520,21 +601,9 @@ Status Messenger::receive_one(const Received& item,
     hooks_.count("message_dropped_content", 1);
     return content.status();
   }
-  if (content.value().has_receipt()) {
-    for (const auto& id : content.value().receipt().ids()) {
-      const Bytes bytes(id.begin(), id.end());
-      SOTTO_ASSIGN_OR_RETURN(auto row, messages.mark_delivered(account_.fingerprint(), item.from,
-                                                               bytes));
-      if (!row) continue;
-      SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(account_.db()).remove_for_message(*row));
-      hooks_.count("receipts_received", 1);
-      events.push_back(Event{wall_clock_ms(), ReceiptEvent{item.from, to_hex(bytes), "delivered"}});
-    }
-    return Status::ok();
-  }
   const wire::Text& text = content.value().text();
   // The id in clear (for duplicates) must be the id inside the encryption.
-  if (as_bytes(text.id()).size() != message_id.size() || text.id() != m.message_id()) {
+  if (text.id() != m.message_id()) {
     hooks_.count("message_dropped_id_mismatch", 1);
     return Status::corruption("message id mismatch");
   }
@@ -559,8 +628,6 @@ Status Messenger::receive_one(const Received& item,
   info.id = to_hex(message_id);
   info.conversation = item.from;
   info.sender = item.from;
-  auto peer = hooks_.peer(item.from);
-  info.sender_name = peer ? peer->name : "";
   info.body = record.body;
   info.sent_at = record.sent_at;
   info.received_at = record.received_at;
@@ -575,7 +642,6 @@ Status Messenger::receive_one(const Received& item,
 }
 
 void Messenger::mark_sent_pending() {
-  storage::MessageRepo messages(account_.db());
   for (int64_t row : sent_rows_) {
     // Only pending rows move to sent; a receipt may already have made one delivered.
     auto stmt = account_.db().prepare("UPDATE messages SET state = 1 WHERE id = ?1 AND state = 0");
@@ -607,26 +673,7 @@ void Messenger::after_poll() {
       (void)db.rollback_to_savepoint();
     }
   }
-  mark_sent_pending();
-  // Receipts are encrypted in the same transaction (their ratchet steps commit with the
-  // messages) and sent only after the commit.
-  std::vector<std::pair<std::string, Bytes>> frames;
-  for (auto& [to, ids] : receipts) {
-    wire::Content content;
-    auto* receipt = content.mutable_receipt();
-    receipt->set_kind(wire::Receipt::DELIVERED);
-    for (const auto& id : ids) receipt->add_ids(as_chars(id).data(), id.size());
-    auto plaintext = net::encode_content(std::move(content));
-    if (!plaintext.is_ok()) continue;
-    auto ciphertext = account_.signal().encrypt(to, plaintext.value());
-    if (!ciphertext.is_ok()) continue;
-    wire::Envelope envelope;
-    auto* signal = envelope.mutable_signal();
-    signal->set_type(static_cast<uint32_t>(ciphertext.value().type));
-    signal->set_body(as_chars(ciphertext.value().bytes).data(), ciphertext.value().bytes.size());
-    auto frame = net::encode_frame(std::move(envelope));
-    if (frame.is_ok()) frames.emplace_back(to, std::move(frame).value());
-  }
+  mark_sent_pending();  // rides along for free
   Status committed = tx.commit();
   if (!committed.is_ok()) {
     hooks_.count("receive_batch_failed", 1);
@@ -635,8 +682,14 @@ void Messenger::after_poll() {
     }
     return;  // no receipt for anything not committed
   }
-  for (const auto& [to, frame] : frames) {
-    if (hooks_.send_frame(to, frame)) hooks_.count("receipts_sent", 1);
+  // Committed for good (synchronous=FULL): only now do the receipts go out.
+  for (auto& [to, ids] : receipts) {
+    wire::Envelope envelope;
+    auto* receipt = envelope.mutable_receipt();
+    receipt->set_kind(wire::Receipt::DELIVERED);
+    for (const auto& id : ids) receipt->add_ids(as_chars(id).data(), id.size());
+    auto frame = net::encode_frame(std::move(envelope));
+    if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
   }
   for (auto& event : events) hooks_.publish(std::move(event));
 }
@@ -652,12 +705,17 @@ void Messenger::on_timer() {
       ++it;
     }
   }
-  if (!sent_rows_.empty()) {
-    storage::Transaction tx(account_.db());
+  // "sent" is for display only: batched, and without an fsync of its own.
+  if (!sent_rows_.empty() && now - sent_marked_ms_ >= kSentMarkIntervalMs) {
+    sent_marked_ms_ = now;
+    storage::Database& db = account_.db();
+    (void)db.set_synchronous(storage::Synchronous::kNormal);
+    storage::Transaction tx(db);
     if (tx.begin_status().is_ok()) {
       mark_sent_pending();
       (void)tx.commit();
     }
+    (void)db.set_synchronous(storage::Synchronous::kFull);
   }
   for (auto& [recipient, flow] : flows_) {
     auto peer = hooks_.peer(recipient);
@@ -681,7 +739,7 @@ void Messenger::on_timer() {
 }
 
 bool Messenger::busy() const {
-  return !batch_.empty() ||
+  return !batch_.empty() || !sends_.empty() ||
          std::any_of(flows_.begin(), flows_.end(), [](const auto& f) { return f.second.blocked; });
 }
 

@@ -31,7 +31,7 @@ namespace sotto::core {
 
 struct MessengerOptions {
   bool accept_unknown = true;  // a first message from an unknown identity makes a contact
-  int64_t retry_initial_ms = 2000;
+  int64_t retry_initial_ms = 2000;  // no receipt for this long: resend the unacknowledged
   int64_t retry_max_ms = 60000;
   int64_t bundle_timeout_ms = 5000;
   int64_t bundle_request_interval_ms = 1000;  // per requesting peer: each costs a pre-key
@@ -49,13 +49,17 @@ struct MessengerHooks {
 class Messenger {
  public:
   using AddDone = std::function<void(Result<ContactInfo>)>;
+  using SendDone = std::function<void(Result<MessageInfo>)>;
 
   Messenger(Account& account, const Clock& clock, MessengerOptions options,
             MessengerHooks hooks);
   Status start();
 
   // --- front ends ---
-  Result<MessageInfo> send_text(const std::string& to, const std::string& text);
+  // Checks the request now and queues it; flush_sends() commits every queued message in one
+  // transaction (one fsync for all of them), transmits, then calls each `done`.
+  void send_text(const std::string& to, const std::string& text, SendDone done);
+  void flush_sends();
   // Asks the peer for its bundle, builds the session, makes it a contact; `done` runs later.
   void add_contact(const std::string& peer_query, const std::string& name, AddDone done);
   // The safety number with a contact (for a changed one: with the identity now using its name).
@@ -77,7 +81,12 @@ class Messenger {
  private:
   struct Received {
     std::string from;
-    wire::SignalMessage message;
+    wire::Envelope envelope;  // a SignalMessage or a Receipt
+  };
+  struct QueuedSend {
+    storage::ContactRecord contact;
+    std::string text;
+    SendDone done;
   };
   struct PendingAdd {
     std::string fingerprint;
@@ -88,7 +97,7 @@ class Messenger {
   };
   struct Flow {  // the outbox towards one recipient
     int64_t sent_through = 0;  // highest outbox id handed to the socket since it came online
-    int64_t retry_at_ms = 0;
+    int64_t retry_at_ms = 0;  // resend from the start if no receipt came by then
     int64_t backoff_ms = 0;
     bool blocked = false;  // the socket queue was full
   };
@@ -102,6 +111,17 @@ class Messenger {
   // Inside the receive transaction: one message; receipts to send are collected.
   Status receive_one(const Received& item, std::map<std::string, std::vector<Bytes>>& receipts,
                      std::vector<Event>& events);
+  Status apply_receipt(const std::string& from, const wire::Receipt& receipt,
+                       std::vector<Event>& events);
+  struct Committed {
+    MessageInfo info;
+    int64_t outbox_id = 0;
+    int64_t row = 0;
+    Bytes frame;
+  };
+  // Inside the send transaction: archive, encrypt, queue in the outbox.
+  Status commit_one(const QueuedSend& send, Committed& out);
+  void transmit(const std::string& recipient, int64_t outbox_id, int64_t row, const Bytes& frame);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
   void flush_outbox(const std::string& recipient, bool from_start);
   void mark_sent_pending();
@@ -112,7 +132,9 @@ class Messenger {
   MessengerHooks hooks_;
   std::vector<Received> batch_;
   std::map<std::string, Flow> flows_;
-  std::vector<int64_t> sent_rows_;  // to mark "sent" in the next transaction
+  std::vector<int64_t> sent_rows_;  // to mark "sent" now and then (cosmetic: no fsync)
+  int64_t sent_marked_ms_ = 0;
+  std::vector<QueuedSend> sends_;
   std::vector<PendingAdd> pending_adds_;
   std::map<std::string, int64_t> last_bundle_served_ms_;
 };

@@ -695,9 +695,10 @@ struct Node::Impl {
       return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
     if (cmd == "send") {
-      auto sent = messenger->send_text(text("to"), text("text"));
-      reply(sent.is_ok() ? with_ok("message", message_json(sent.value()))
-                         : status_json(sent.status()));
+      messenger->send_text(text("to"), text("text"), [reply](Result<MessageInfo> sent) {
+        reply(sent.is_ok() ? with_ok("message", message_json(sent.value()))
+                           : status_json(sent.status()));
+      });
       return true;
     }
     if (cmd == "add") {
@@ -779,6 +780,15 @@ struct Node::Impl {
     return result.get();
   }
 
+  // Queues `task` for the loop without waiting for it.
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(tasks_mutex);
+      tasks.push_back(std::move(task));
+    }
+    wake();
+  }
+
   void run_tasks() {
     std::deque<std::function<void()>> pending;
     {
@@ -795,6 +805,7 @@ struct Node::Impl {
     while (!stop_requested.load()) {
       // Timers first: the first probes and beacons go out at once, not after a poll timeout.
       run_tasks();
+      messenger->flush_sends();  // every send queued since the last round: one transaction
       on_timers();
       auto polled = poller.poll(poll_timeout_ms());
       if (!polled.is_ok()) {
@@ -803,6 +814,7 @@ struct Node::Impl {
       }
       // Everything that arrived in this round shares one transaction and one fsync.
       messenger->after_poll();
+      messenger->flush_sends();
     }
     running = false;
     run_tasks();  // nobody waits forever on a call made while the loop was ending
@@ -847,8 +859,23 @@ NodeStats Node::stats() {
   return impl_->call<NodeStats>([this] { return impl_->collect_stats(); });
 }
 
+std::future<Result<MessageInfo>> Node::send_text_async(const std::string& to,
+                                                       const std::string& text) {
+  auto promise = std::make_shared<std::promise<Result<MessageInfo>>>();
+  auto future = promise->get_future();
+  impl_->post([this, to, text, promise] {
+    impl_->messenger->send_text(to, text,
+                                [promise](Result<MessageInfo> r) { promise->set_value(r); });
+  });
+  return future;
+}
+
 Result<MessageInfo> Node::send_text(const std::string& to, const std::string& text) {
-  return impl_->call<Result<MessageInfo>>([&] { return impl_->messenger->send_text(to, text); });
+  auto future = send_text_async(to, text);
+  if (future.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+    return Status::unavailable("the node did not finish in time");
+  }
+  return future.get();
 }
 
 namespace {

@@ -65,9 +65,11 @@ int hmac_sha256_init(void** hmac_context, const uint8_t* key, size_t key_len,
                      void* /*user_data*/) noexcept {
   if (hmac_context == nullptr || (key == nullptr && key_len > 0)) return SG_ERR_INVAL;
   *hmac_context = nullptr;
-  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) return openssl_error();
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  // Fetched once: OpenSSL 3 looks algorithms up by name under a lock, which costs more than an
+  // HMAC of a few dozen bytes, and libsignal computes several per message.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) return openssl_error();
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac));
   if (!ctx) return openssl_error(SG_ERR_NOMEM);
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {
@@ -110,12 +112,17 @@ void hmac_sha256_cleanup(void* hmac_context, void* /*user_data*/) noexcept {
   EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(hmac_context));
 }
 
+const EVP_MD* sha512_algorithm() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA512", nullptr);
+  return md;
+}
+
 int sha512_init(void** digest_context, void* /*user_data*/) noexcept {
   if (digest_context == nullptr) return SG_ERR_INVAL;
   *digest_context = nullptr;
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   if (!ctx) return openssl_error(SG_ERR_NOMEM);
-  if (EVP_DigestInit_ex2(ctx.get(), EVP_sha512(), nullptr) != 1) return openssl_error();
+  if (EVP_DigestInit_ex2(ctx.get(), sha512_algorithm(), nullptr) != 1) return openssl_error();
   *digest_context = ctx.release();
   return SG_SUCCESS;
 }
@@ -138,7 +145,7 @@ int sha512_final(void* digest_context, signal_buffer** output, void* /*user_data
   if (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1) return openssl_error();
   // The provider contract: after final the context starts a new digest (libsignal's
   // fingerprint code hashes in rounds with one context).
-  int rc = EVP_DigestInit_ex2(ctx, EVP_sha512(), nullptr) == 1 ? emit(digest, digest_len, output)
+  int rc = EVP_DigestInit_ex2(ctx, sha512_algorithm(), nullptr) == 1 ? emit(digest, digest_len, output)
                                                                : openssl_error();
   OPENSSL_cleanse(digest, sizeof digest);
   return rc;
@@ -148,27 +155,21 @@ void sha512_cleanup(void* digest_context, void* /*user_data*/) noexcept {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(digest_context));
 }
 
-// nullptr for a mode or key length libsignal does not define.
+// nullptr for a mode or key length libsignal does not define. Fetched once (see HMAC above).
 const EVP_CIPHER* aes_algorithm(int cipher, size_t key_len) {
-  if (cipher == SG_CIPHER_AES_CBC_PKCS5) {
-    switch (key_len) {
-      case 16:
-        return EVP_aes_128_cbc();
-      case 24:
-        return EVP_aes_192_cbc();
-      case 32:
-        return EVP_aes_256_cbc();
-    }
-  } else if (cipher == SG_CIPHER_AES_CTR_NOPADDING) {
-    switch (key_len) {
-      case 16:
-        return EVP_aes_128_ctr();
-      case 24:
-        return EVP_aes_192_ctr();
-      case 32:
-        return EVP_aes_256_ctr();
-    }
-  }
+  static EVP_CIPHER* const cbc[] = {EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr),
+                                    EVP_CIPHER_fetch(nullptr, "AES-192-CBC", nullptr),
+                                    EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr)};
+  static EVP_CIPHER* const ctr[] = {EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr),
+                                    EVP_CIPHER_fetch(nullptr, "AES-192-CTR", nullptr),
+                                    EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr)};
+  int index = -1;
+  if (key_len == 16) index = 0;
+  if (key_len == 24) index = 1;
+  if (key_len == 32) index = 2;
+  if (index < 0) return nullptr;
+  if (cipher == SG_CIPHER_AES_CBC_PKCS5) return cbc[index];
+  if (cipher == SG_CIPHER_AES_CTR_NOPADDING) return ctr[index];
   return nullptr;
 }
 

@@ -89,11 +89,6 @@ Result<wire::Content> decode_content(ByteView plaintext) {
       if (!is_valid_utf8(text.body())) return Status::corruption("text body is not UTF-8");
       break;
     }
-    case wire::Content::kReceipt:
-      for (const auto& id : content.receipt().ids()) {
-        if (id.size() != kMessageIdSize) return Status::corruption("receipt id is not 16 bytes");
-      }
-      break;
     default:
       return Status::corruption("content has no body");
   }

@@ -6,4 +6,11 @@ namespace sotto::bench {
 double transport_roundtrip_us();
 double transport_roundtrip_us_bare();
 
+struct TextFigures {
+  double throughput_msgs_per_s = 0;
+  double latency_p50_us = 0;
+  double latency_p99_us = 0;
+};
+TextFigures text_figures();
+
 }  // namespace sotto::bench

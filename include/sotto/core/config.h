@@ -6,6 +6,7 @@
 //   discovery = true
 //   beacon_port = 47474
 //   network_key_file = "/etc/sotto/lan.key"
+//   accept_unknown = true           # false: refuse first messages from unknown identities
 //
 // Options on the command line override the file. Unknown keys are errors (a typo must not be
 // silently ignored), and so is a malformed file, with the line named.
@@ -27,6 +28,7 @@ struct NodeConfig {
   std::optional<bool> discovery;
   std::optional<uint16_t> beacon_port;
   std::optional<std::string> network_key_file;
+  std::optional<bool> accept_unknown;
 };
 
 // A missing file is an empty config. Errors: InvalidArgument "FILE line N: ...".

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,8 +49,8 @@ struct NodeOptions {
   int heartbeat_ms = 1000;
   net::LivenessTimeouts liveness;
   size_t max_peers = 256;
-  double peer_frames_per_s = 2000;  // inbound rate limit per peer (token bucket)
-  double peer_burst = 4000;
+  double peer_frames_per_s = 50000;  // inbound rate limit per peer (token bucket)
+  double peer_burst = 100000;
   bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
 };
 
@@ -83,6 +84,8 @@ class Node {
   // fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a changed
   // identity, Unavailable when a peer must be online and is not.
   Result<MessageInfo> send_text(const std::string& to, const std::string& text);
+  // The same without waiting: sends queued together share one transaction (group commit).
+  std::future<Result<MessageInfo>> send_text_async(const std::string& to, const std::string& text);
   // Fetches the peer's bundle and builds the session; waits up to a few seconds for the peer.
   Result<ContactInfo> add_contact(const std::string& peer, const std::string& name = "");
   Result<std::string> safety_number(const std::string& to);
