@@ -19,7 +19,8 @@ TEST_CASE("config.toml settings are read, and a missing file is an empty config"
                    "interface = \"eth0\"\n"
                    "peers = [\"tcp://10.0.0.2:7000\", \"tcp://10.0.0.3:7001\"]\n"
                    "discovery = false\n"
-                   "beacon_port = 40000\n");
+                   "beacon_port = 40000\n"
+                   "accept_unknown = false\n");
   auto config = core::load_config(tmp / "config.toml");
   REQUIRE(config.is_ok());
   CHECK(config.value().listen == "tcp://127.0.0.1:7000");
@@ -27,6 +28,7 @@ TEST_CASE("config.toml settings are read, and a missing file is an empty config"
   CHECK(config.value().peers.size() == 2);
   CHECK(config.value().discovery == false);
   CHECK(config.value().beacon_port == 40000);
+  CHECK(config.value().accept_unknown == false);
 }
 
 TEST_CASE("a malformed or mistyped config.toml is refused with its line", "[core][config]") {
@@ -46,6 +48,7 @@ TEST_CASE("a malformed or mistyped config.toml is refused with its line", "[core
   refused("beacon_port = 70000\n", "beacon_port");
   refused("peers = [1, 2]\n", "peers");
   refused("discovery = \"yes\"\n", "discovery");
+  refused("accept_unknown = 1\n", "accept_unknown");
 }
 
 TEST_CASE("peer specs are IPv4 endpoints with an optional pinned Z85 key", "[core][config]") {
