@@ -40,9 +40,8 @@ Status ContactRepo::upsert(const ContactRecord& contact) {
 }
 
 Result<std::optional<ContactRecord>> ContactRepo::find(const std::string& fingerprint) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare(std::string("SELECT ") + kColumns + " FROM contacts WHERE fingerprint = ?1"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare(std::string("SELECT ") + kColumns +
+                                                         " FROM contacts WHERE fingerprint = ?1"));
   select->bind(1, fingerprint);
   SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
   if (!has_row) return std::optional<ContactRecord>();

@@ -2,8 +2,7 @@
 
 namespace sotto::storage {
 
-Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipient,
-                                ByteView frame) {
+Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipient, ByteView frame) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
       db_.prepare("INSERT INTO outbox (message_row, recipient, frame) VALUES (?1, ?2, ?3)"));
@@ -12,12 +11,11 @@ Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipien
   return db_.last_insert_rowid();
 }
 
-Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipient,
-                                                     int64_t after_id, int64_t limit) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare("SELECT id, message_row, recipient, frame FROM outbox "
-                  "WHERE recipient = ?1 AND id > ?2 ORDER BY id LIMIT ?3"));
+Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipient, int64_t after_id,
+                                                     int64_t limit) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT id, message_row, recipient, frame FROM outbox "
+                                     "WHERE recipient = ?1 AND id > ?2 ORDER BY id LIMIT ?3"));
   select->bind(1, recipient).bind(2, after_id).bind(3, limit);
   std::vector<OutboxEntry> out;
   for (;;) {
@@ -31,8 +29,7 @@ Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipien
 }
 
 Result<std::vector<std::string>> OutboxRepo::recipients() {
-  SOTTO_ASSIGN_OR_RETURN(Statement * select,
-                         db_.prepare("SELECT DISTINCT recipient FROM outbox"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare("SELECT DISTINCT recipient FROM outbox"));
   std::vector<std::string> out;
   for (;;) {
     SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());

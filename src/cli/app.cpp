@@ -63,10 +63,12 @@ int run(int argc, char** argv) {
   std::string peer, contact_name, to, text;
   bool confirm = false;
   int64_t limit = 50;
-  CLI::App* add = app.add_subcommand("add", "make a peer a contact (fetch its bundle, start a session)");
+  CLI::App* add =
+      app.add_subcommand("add", "make a peer a contact (fetch its bundle, start a session)");
   add->add_option("PEER", peer, "fingerprint prefix or name of a nearby peer")->required();
   add->add_option("--name", contact_name, "what to call the contact");
-  CLI::App* verify = app.add_subcommand("verify", "show the safety number; --confirm marks verified");
+  CLI::App* verify =
+      app.add_subcommand("verify", "show the safety number; --confirm marks verified");
   verify->add_option("PEER", to, "contact name or fingerprint prefix")->required();
   verify->add_flag("--confirm", confirm, "the numbers matched: mark the contact verified");
   CLI::App* send = app.add_subcommand("send", "send a text (TEXT '-' reads it from stdin)");
@@ -74,7 +76,8 @@ int run(int argc, char** argv) {
   send->add_option("TEXT", text, "the message, or - for stdin")->required();
   CLI::App* history = app.add_subcommand("history", "archived messages, oldest first");
   history->add_option("TO", to, "only this conversation");
-  history->add_option("--limit", limit, "at most N messages (the newest)")->check(CLI::PositiveNumber);
+  history->add_option("--limit", limit, "at most N messages (the newest)")
+      ->check(CLI::PositiveNumber);
   CLI::App* contacts = app.add_subcommand("contacts", "contacts with trust and online state");
 
   try {

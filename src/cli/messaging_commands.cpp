@@ -28,8 +28,14 @@ Status status_of(const json& reply) {
 }
 
 Result<json> ask_node(const GlobalOptions& options, const json& request, int timeout_ms = 15000) {
+  std::string encoded;
+  try {
+    encoded = request.dump();
+  } catch (const json::type_error&) {  // JSON carries only UTF-8; so do names and texts
+    return Status::invalid_argument("arguments must be valid UTF-8 text");
+  }
   SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));
-  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(request.dump(), timeout_ms));
+  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(encoded, timeout_ms));
   auto parsed = json::parse(reply, nullptr, false);
   if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
   if (!parsed.value("ok", false)) return status_of(parsed);
@@ -66,11 +72,16 @@ json contact_to_json(const core::ContactInfo& c) {
 }
 
 json message_to_json(const core::MessageInfo& m) {
-  return json{{"id", m.id},           {"conversation", m.conversation},
-              {"sender", m.sender},   {"sender_name", m.sender_name},
-              {"outgoing", m.outgoing}, {"body", m.body},
-              {"time", m.sent_at},    {"received_at", m.received_at},
-              {"state", m.state},     {"trust", std::string(core::to_string(m.trust))}};
+  return json{{"id", m.id},
+              {"conversation", m.conversation},
+              {"sender", m.sender},
+              {"sender_name", m.sender_name},
+              {"outgoing", m.outgoing},
+              {"body", m.body},
+              {"time", m.sent_at},
+              {"received_at", m.received_at},
+              {"state", m.state},
+              {"trust", std::string(core::to_string(m.trust))}};
 }
 
 void print_message(const json& m) {
@@ -93,7 +104,8 @@ int run_add(const GlobalOptions& options, const std::string& peer, const std::st
   }
   std::cout << "added " << contact.value("name", std::string()) << " ("
             << contact.value("fingerprint", std::string()).substr(0, 16) << "), "
-            << contact.value("trust", std::string()) << ".\nCompare safety numbers with: sotto verify "
+            << contact.value("trust", std::string())
+            << ".\nCompare safety numbers with: sotto verify "
             << contact.value("name", std::string()) << "\n";
   return kExitOk;
 }

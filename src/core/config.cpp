@@ -24,8 +24,8 @@ Result<NodeConfig> load_config(const std::string& path) {
     return Status::invalid_argument(where(path, error.source()) + ": " +
                                     std::string(error.description()));
   }
-  static const std::set<std::string> kKnown = {"listen",      "interface",        "peers",
-                                               "discovery",   "beacon_port",      "network_key_file",
+  static const std::set<std::string> kKnown = {"listen",        "interface",   "peers",
+                                               "discovery",     "beacon_port", "network_key_file",
                                                "accept_unknown"};
   for (const auto& [key, node] : table) {
     if (!kKnown.count(std::string(key.str()))) {

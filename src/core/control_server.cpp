@@ -90,10 +90,18 @@ std::string event_json(const Event& event) {
   return event_object(event).dump();
 }
 
-std::string message_json(const MessageInfo& message) { return message_object(message).dump(); }
-std::string contact_json(const ContactInfo& contact) { return contact_object(contact).dump(); }
-std::string ok_json() { return json{{"ok", true}}.dump(); }
-std::string error_json(const std::string& message) { return error_reply(message); }
+std::string message_json(const MessageInfo& message) {
+  return message_object(message).dump();
+}
+std::string contact_json(const ContactInfo& contact) {
+  return contact_object(contact).dump();
+}
+std::string ok_json() {
+  return json{{"ok", true}}.dump();
+}
+std::string error_json(const std::string& message) {
+  return error_reply(message);
+}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& context,
                                                             net::Poller& poller,

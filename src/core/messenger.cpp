@@ -42,9 +42,9 @@ std::string state_name(storage::MessageState state) {
 }
 
 bool is_hex_prefix(const std::string& text) {
-  return text.size() >= kMinFingerprintPrefix &&
-         std::all_of(text.begin(), text.end(),
-                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  return text.size() >= kMinFingerprintPrefix && std::all_of(text.begin(), text.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c));
+         });
 }
 
 Status changed_error(const storage::ContactRecord& contact) {
@@ -82,8 +82,8 @@ ContactInfo Messenger::info_of(const storage::ContactRecord& contact) {
   info.trust = trust_of(contact.trust);
   info.offered_fingerprint = contact.offered_fingerprint;
   auto peer = hooks_.peer(contact.fingerprint);
-  info.online = peer && (peer->state == net::PeerState::kOnline ||
-                         peer->state == net::PeerState::kEvasive);
+  info.online =
+      peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
   return info;
 }
 
@@ -120,8 +120,7 @@ Result<std::vector<ContactInfo>> Messenger::contacts() {
   return out;
 }
 
-void Messenger::add_contact(const std::string& peer_query, const std::string& name,
-                            AddDone done) {
+void Messenger::add_contact(const std::string& peer_query, const std::string& name, AddDone done) {
   // The peer: by fingerprint prefix, or by the name in its Hello.
   std::vector<PeerInfo> matches;
   for (const auto& peer : hooks_.peers()) {
@@ -134,7 +133,8 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
                                          "' nearby (see sotto peers); it must be online to add"));
   }
   if (matches.size() > 1) {
-    return done(Status::invalid_argument("'" + peer_query + "' matches several peers; use a "
+    return done(Status::invalid_argument("'" + peer_query +
+                                         "' matches several peers; use a "
                                          "fingerprint prefix"));
   }
   const PeerInfo& peer = matches.front();
@@ -151,8 +151,9 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
   // With a session already in place (they wrote first), no new X3DH is needed.
   auto has = account_.signal().has_session(peer.fingerprint);
   if (has.is_ok() && has.value()) {
-    storage::ContactRecord record{peer.fingerprint, contact_name, peer.identity_key,
-                                  storage::Trust::kUnverified, "", {}, wall_clock_ms()};
+    storage::ContactRecord record{
+        peer.fingerprint, contact_name, peer.identity_key, storage::Trust::kUnverified, "", {},
+        wall_clock_ms()};
     auto existing = storage::ContactRepo(account_.db()).find(peer.fingerprint);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
     Status saved = storage::ContactRepo(account_.db()).upsert(record);
@@ -176,8 +177,7 @@ void Messenger::finish_add(PendingAdd add, Result<ContactInfo> result) {
   add.done(std::move(result));
 }
 
-void Messenger::handle_bundle_request(const std::string& from,
-                                      const wire::BundleRequest& request) {
+void Messenger::handle_bundle_request(const std::string& from, const wire::BundleRequest& request) {
   // Every bundle hands out a one-time pre-key: a peer asking too often is draining them.
   const int64_t now = clock_.now_ms();
   auto last = last_bundle_served_ms_.find(from);
@@ -242,8 +242,8 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
   storage::Transaction tx(account_.db());
   Status status = tx.begin_status();
   if (status.is_ok()) status = account_.signal().process_bundle(from, b);
-  storage::ContactRecord record{from, add.name, identity_key, storage::Trust::kUnverified,
-                                "", {}, wall_clock_ms()};
+  storage::ContactRecord record{from, add.name, identity_key,   storage::Trust::kUnverified,
+                                "",   {},       wall_clock_ms()};
   if (status.is_ok()) {
     auto existing = storage::ContactRepo(account_.db()).find(from);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
@@ -300,7 +300,8 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
   }
   auto contact = resolve(to);
   if (!contact.is_ok()) return done(contact.status());
-  if (contact.value().trust == storage::Trust::kChanged) return done(changed_error(contact.value()));
+  if (contact.value().trust == storage::Trust::kChanged)
+    return done(changed_error(contact.value()));
   auto has_session = account_.signal().has_session(contact.value().fingerprint);
   if (!has_session.is_ok()) return done(has_session.status());
   if (!has_session.value()) {
@@ -488,9 +489,8 @@ void Messenger::on_peer_hello(const std::string& fingerprint, const std::string&
     if (updated.is_ok() && updated.value()) {
       hooks_.publish(Event{wall_clock_ms(), ContactEvent{info_of(*updated.value()), "changed"}});
       hooks_.publish(Event{wall_clock_ms(),
-                           AlertEvent{"identity-changed",
-                                      "the identity key of " + contact.name +
-                                          " changed; verify before sending"}});
+                           AlertEvent{"identity-changed", "the identity key of " + contact.name +
+                                                              " changed; verify before sending"}});
     }
   }
 }
@@ -534,7 +534,7 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
 }
 
 Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& receipt,
-                               std::vector<Event>& events) {
+                                std::vector<Event>& events) {
   storage::MessageRepo messages(account_.db());
   for (const auto& id : receipt.ids()) {
     if (id.size() != net::kMessageIdSize) {
@@ -588,8 +588,8 @@ Status Messenger::receive_one(const Received& item,
     }
     if (plaintext.status().code() == StatusCode::kUntrusted) {
       hooks_.count("message_refused_untrusted", 1);
-      events.push_back(Event{wall_clock_ms(),
-                             AlertEvent{"untrusted-identity", plaintext.status().message()}});
+      events.push_back(
+          Event{wall_clock_ms(), AlertEvent{"untrusted-identity", plaintext.status().message()}});
     } else {
       hooks_.count("message_dropped_invalid", 1);
     }
@@ -752,7 +752,8 @@ Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64
     SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
     conversation = contact.fingerprint;
   }
-  SOTTO_ASSIGN_OR_RETURN(auto rows, storage::MessageRepo(account_.db()).recent(conversation, limit));
+  SOTTO_ASSIGN_OR_RETURN(auto rows,
+                         storage::MessageRepo(account_.db()).recent(conversation, limit));
   std::vector<MessageInfo> out;
   for (const auto& r : rows) {
     MessageInfo info;

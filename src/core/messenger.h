@@ -20,17 +20,17 @@
 #include <string>
 #include <vector>
 
+#include "sotto.pb.h"
 #include "sotto/base/clock.h"
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
 #include "sotto/core/events.h"
 #include "sotto/storage/contact_repo.h"
-#include "sotto.pb.h"
 
 namespace sotto::core {
 
 struct MessengerOptions {
-  bool accept_unknown = true;  // a first message from an unknown identity makes a contact
+  bool accept_unknown = true;       // a first message from an unknown identity makes a contact
   int64_t retry_initial_ms = 2000;  // no receipt for this long: resend the unacknowledged
   int64_t retry_max_ms = 60000;
   int64_t bundle_timeout_ms = 5000;
@@ -51,8 +51,7 @@ class Messenger {
   using AddDone = std::function<void(Result<ContactInfo>)>;
   using SendDone = std::function<void(Result<MessageInfo>)>;
 
-  Messenger(Account& account, const Clock& clock, MessengerOptions options,
-            MessengerHooks hooks);
+  Messenger(Account& account, const Clock& clock, MessengerOptions options, MessengerHooks hooks);
   Status start();
 
   // --- front ends ---
@@ -95,9 +94,9 @@ class Messenger {
     int64_t deadline_ms = 0;
     AddDone done;
   };
-  struct Flow {  // the outbox towards one recipient
+  struct Flow {                // the outbox towards one recipient
     int64_t sent_through = 0;  // highest outbox id handed to the socket since it came online
-    int64_t retry_at_ms = 0;  // resend from the start if no receipt came by then
+    int64_t retry_at_ms = 0;   // resend from the start if no receipt came by then
     int64_t backoff_ms = 0;
     bool blocked = false;  // the socket queue was full
   };

@@ -201,9 +201,8 @@ struct Node::Impl {
                                                    on_beacon(std::move(datagram), false);
                                                  }));
     }
-    messenger = std::make_unique<Messenger>(account, clock,
-                                            MessengerOptions{options.accept_unknown},
-                                            make_messenger_hooks());
+    messenger = std::make_unique<Messenger>(
+        account, clock, MessengerOptions{options.accept_unknown}, make_messenger_hooks());
     SOTTO_RETURN_IF_ERROR(messenger->start());
     if (options.control_socket) {
       control_path = account.profile().dir() + "/control.sock";
@@ -916,7 +915,8 @@ Result<ContactInfo> Node::confirm_contact(const std::string& to) {
 }
 
 Result<std::vector<ContactInfo>> Node::contacts() {
-  return impl_->call<Result<std::vector<ContactInfo>>>([&] { return impl_->messenger->contacts(); });
+  return impl_->call<Result<std::vector<ContactInfo>>>(
+      [&] { return impl_->messenger->contacts(); });
 }
 
 Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t limit) {

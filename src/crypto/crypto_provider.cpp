@@ -145,8 +145,9 @@ int sha512_final(void* digest_context, signal_buffer** output, void* /*user_data
   if (EVP_DigestFinal_ex(ctx, digest, &digest_len) != 1) return openssl_error();
   // The provider contract: after final the context starts a new digest (libsignal's
   // fingerprint code hashes in rounds with one context).
-  int rc = EVP_DigestInit_ex2(ctx, sha512_algorithm(), nullptr) == 1 ? emit(digest, digest_len, output)
-                                                               : openssl_error();
+  int rc = EVP_DigestInit_ex2(ctx, sha512_algorithm(), nullptr) == 1
+               ? emit(digest, digest_len, output)
+               : openssl_error();
   OPENSSL_cleanse(digest, sizeof digest);
   return rc;
 }

@@ -292,18 +292,18 @@ DiscoveryFigures measure_discovery() {
   auto prepare = [&](const std::string& name) {
     Daemon d;
     d.dir = tmp / name;
-    d.fingerprint = must(core::Account::create(d.dir, pass("bench"), name,
-                                               storage::KdfParams::interactive()),
-                         "create " + name)
-                        ->fingerprint();
+    d.fingerprint =
+        must(core::Account::create(d.dir, pass("bench"), name, storage::KdfParams::interactive()),
+             "create " + name)
+            ->fingerprint();
     d.host = lab->add_host();
     return d;
   };
   auto spawn = [&](Daemon& d) {
     d.child = std::make_unique<test::NetnsChild>(
-        d.host.netns, std::vector<std::string>{sotto, "--profile", d.dir, "--passphrase-file",
-                                               pass_file, "daemon", "--interface",
-                                               d.host.interface});
+        d.host.netns,
+        std::vector<std::string>{sotto, "--profile", d.dir, "--passphrase-file", pass_file,
+                                 "daemon", "--interface", d.host.interface});
   };
   auto listening = [](Daemon& d) {
     auto line = d.child->wait_for_line("listening on ", std::chrono::seconds(10));
@@ -384,7 +384,8 @@ DiscoveryFigures measure_discovery() {
       if (idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     unlock_runs.push_back(std::chrono::duration<double, std::milli>(line_at - spawned).count());
-    discovery_runs.push_back(std::chrono::duration<double, std::milli>(last_seen - line_at).count());
+    discovery_runs.push_back(
+        std::chrono::duration<double, std::milli>(last_seen - line_at).count());
     fourth.child->stop();
   }
   figures.unlock_ms = median(unlock_runs);
@@ -397,8 +398,12 @@ const DiscoveryFigures& discovery_figures() {
   static const DiscoveryFigures figures = measure_discovery();
   return figures;
 }
-double bench_discovery_ms() { return discovery_figures().discovery_ms; }
-double bench_discovery_unlock_ms() { return discovery_figures().unlock_ms; }
+double bench_discovery_ms() {
+  return discovery_figures().discovery_ms;
+}
+double bench_discovery_unlock_ms() {
+  return discovery_figures().unlock_ms;
+}
 
 }  // namespace
 

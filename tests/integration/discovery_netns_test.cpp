@@ -62,8 +62,8 @@ class LanNode {
 
   // Starts `ip netns exec HOST sotto ... daemon --interface IF EXTRA...` without waiting.
   void spawn(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> command = {test::sotto_binary(), "--profile",  dir_,
-                                        "--passphrase-file",  pass_file_,   "daemon",
+    std::vector<std::string> command = {test::sotto_binary(), "--profile",    dir_,
+                                        "--passphrase-file",  pass_file_,     "daemon",
                                         "--interface",        host_.interface};
     command.insert(command.end(), extra.begin(), extra.end());
     endpoint_.clear();
@@ -357,8 +357,9 @@ TEST_CASE("a node with another network key sees no one and no one sees it",
   // so what the peer tables show next is not just "not yet".
   REQUIRE(wait_until(
       [&] {
-        return outsider.counter("beacon_dropped_seal") > 0 && a.counter("beacon_dropped_seal") > 0 &&
-               b.counter("beacon_dropped_seal") > 0 && c.counter("beacon_dropped_seal") > 0;
+        return outsider.counter("beacon_dropped_seal") > 0 &&
+               a.counter("beacon_dropped_seal") > 0 && b.counter("beacon_dropped_seal") > 0 &&
+               c.counter("beacon_dropped_seal") > 0;
       },
       3s));
   INFO(lan->describe());
@@ -398,7 +399,8 @@ TEST_CASE("a replayed or re-signed beacon from another host does not move or fak
     REQUIRE(replayer.receive(beacon_of(b, true), 2s));
     // ...and its CURVE handshake with "A" at the attacker's address fails.
     const bool refused = wait_until(
-        [&] { return b.counter("link_handshake_failures") + b.counter("link_disconnects") > 0; }, 3s);
+        [&] { return b.counter("link_handshake_failures") + b.counter("link_disconnects") > 0; },
+        3s);
     INFO(lan->describe());
     CHECK(refused);
     auto seen = b.peer(a.fingerprint());

@@ -191,8 +191,7 @@ class NetnsChild {
 
   // The next complete line (after those already returned) that contains `needle`, within
   // `deadline`; nullopt on timeout or when the program closed its output.
-  std::optional<Line> wait_for_line(const std::string& needle,
-                                    std::chrono::milliseconds deadline) {
+  std::optional<Line> wait_for_line(const std::string& needle, std::chrono::milliseconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     for (;;) {
       size_t eol;
@@ -203,9 +202,9 @@ class NetnsChild {
           return Line{std::move(line), std::chrono::steady_clock::now()};
         }
       }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
-              .count();
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            end - std::chrono::steady_clock::now())
+                            .count();
       if (left <= 0 || !read_some(static_cast<int>(left))) return std::nullopt;
     }
   }
@@ -297,9 +296,21 @@ class NetnsLab {
       return nullptr;
     }
     lab->namespaces_.push_back(bridge_ns);
+    // A kernel without bridge or veth support is a reason to skip too (the lab is deleted).
+    for (const std::vector<std::string>& probe :
+         {std::vector<std::string>{"-n", bridge_ns, "link", "add", "br0", "type", "bridge"},
+          std::vector<std::string>{"-n", bridge_ns, "link", "add", "probe0", "type", "veth", "peer",
+                                   "name", "probe1"},
+          std::vector<std::string>{"-n", bridge_ns, "link", "del", "probe0"}}) {
+      IpResult result = run_ip(probe);
+      if (result.exit_code != 0) {
+        why_not = "ip " + probe[2] + " " + probe[3] + " " + probe[4] + " in " + bridge_ns +
+                  " failed: " + result.output;
+        return nullptr;
+      }
+    }
     // From here on a failure is a failure, not a reason to skip.
     must_ip({"-n", bridge_ns, "link", "set", "lo", "up"});
-    must_ip({"-n", bridge_ns, "link", "add", "br0", "type", "bridge"});
     must_ip({"-n", bridge_ns, "link", "set", "br0", "up"});
     return lab;
   }
@@ -330,8 +341,8 @@ class NetnsLab {
              "netns", bridge_ns});
     must_ip({"-n", bridge_ns, "link", "set", port, "master", "br0"});
     must_ip({"-n", bridge_ns, "link", "set", port, "up"});
-    must_ip({"-n", host.netns, "addr", "add", host.address + "/24", "brd", "+", "dev",
-             host.interface});
+    must_ip(
+        {"-n", host.netns, "addr", "add", host.address + "/24", "brd", "+", "dev", host.interface});
     must_ip({"-n", host.netns, "link", "set", host.interface, "up"});
     hosts_.push_back(host);
     return host;

@@ -54,7 +54,7 @@ struct ContactInfo {
 };
 
 struct MessageInfo {
-  std::string id;  // hex of the 16-byte message id
+  std::string id;            // hex of the 16-byte message id
   std::string conversation;  // peer fingerprint
   std::string sender;        // author fingerprint
   std::string sender_name;
@@ -62,7 +62,7 @@ struct MessageInfo {
   std::string body;
   int64_t sent_at = 0;
   int64_t received_at = 0;
-  std::string state;  // pending, sent, delivered, received
+  std::string state;                 // pending, sent, delivered, received
   Trust trust = Trust::kUnverified;  // of the conversation's contact
 };
 

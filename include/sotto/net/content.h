@@ -10,9 +10,9 @@
 #include <cstddef>
 #include <string_view>
 
+#include "sotto.pb.h"
 #include "sotto/base/bytes.h"
 #include "sotto/base/status.h"
-#include "sotto.pb.h"
 
 namespace sotto::net {
 

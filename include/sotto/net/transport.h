@@ -26,11 +26,16 @@
 
 namespace sotto::net {
 
+constexpr int64_t kCurveMessageOverhead = 64;
+
 struct TransportOptions {
   // Address to bind: an IPv4 address, or an interface name ("eth0"); port 0 picks one.
   std::string bind_address = "127.0.0.1";
   uint16_t port = 0;
-  int64_t max_frame_bytes = 256 * 1024;
+  // ZMQ_MAXMSGSIZE counts a message as it travels, sealed in CURVE's MESSAGE command
+  // ("\x07MESSAGE", 8-byte nonce, 16-byte tag, a flags byte): a frame of the largest bucket
+  // (kMaxFrameSize) plus that box must pass, anything larger is refused.
+  int64_t max_frame_bytes = 256 * 1024 + kCurveMessageOverhead;
   int handshake_ivl_ms = 5000;  // a connection that has not authenticated by then is closed
   int heartbeat_ivl_ms = 1000;  // ZMTP pings keep links honest about being alive
   int heartbeat_timeout_ms = 5000;

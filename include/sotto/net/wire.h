@@ -20,7 +20,8 @@
 namespace sotto::net {
 
 constexpr uint32_t kProtocolVersion = 1;
-// Also the socket's ZMQ_MAXMSGSIZE: the largest bucket, length prefix and padding included.
+// The largest bucket, length prefix and padding included; the socket's ZMQ_MAXMSGSIZE is this
+// plus CURVE's box (TransportOptions).
 constexpr size_t kMaxFrameSize = 256 * 1024;
 constexpr size_t kFrameHeaderSize = 4;
 // Each bucket is 4x the one before it: padding costs at most 4x on the wire, and an observer

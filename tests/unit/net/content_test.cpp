@@ -41,11 +41,11 @@ TEST_CASE("content that a peer could get wrong is refused", "[net][content]") {
     content.SerializeToArray(raw.data(), static_cast<int>(raw.size()));
     return net::decode_content(raw).is_ok();
   };
-  CHECK_FALSE(bad(wire::Content()));            // no body
+  CHECK_FALSE(bad(wire::Content()));  // no body
   auto short_id = text_content("x");
   short_id.mutable_text()->set_id("short");
   CHECK_FALSE(bad(short_id));
-  CHECK_FALSE(bad(text_content("")));           // empty text
+  CHECK_FALSE(bad(text_content("")));  // empty text
   CHECK_FALSE(bad(text_content(std::string(64 * 1024 + 1, 'z'))));
   CHECK_FALSE(net::decode_content(Bytes{0xff, 0xff, 0xff}).is_ok());
   CHECK_FALSE(net::decode_content(Bytes(80 * 1024, 0)).is_ok());

@@ -1,0 +1,144 @@
+#include "tests/support/daemon.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "sotto/core/control_client.h"
+
+namespace sotto::test {
+
+using nlohmann::json;
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(json::parse(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return out;
+}
+
+DaemonProfile::DaemonProfile(const std::string& name) : dir_(tmp_ / "p"), pass_(tmp_ / "pass") {
+  write_file(pass_, "pw\n");
+  init(name);
+}
+
+DaemonProfile::~DaemonProfile() {
+  if (daemon_) stop(SIGTERM);
+}
+
+void DaemonProfile::init(const std::string& name) {
+  auto result = run_sotto({"--profile", dir_, "--passphrase-file", pass_, "--json", "init",
+                           "--name", name, "--kdf", "interactive"});
+  if (result.exit_code != 0) {
+    throw std::runtime_error("sotto init failed (" + std::to_string(result.exit_code) +
+                             "): " + result.err);
+  }
+}
+
+void DaemonProfile::remove_profile() {
+  if (daemon_) throw std::runtime_error("remove_profile: the daemon still runs");
+  std::filesystem::remove_all(dir_);
+}
+
+void DaemonProfile::start(const std::vector<std::string>& extra, const std::string& listen) {
+  if (daemon_) throw std::runtime_error("start: a daemon already runs");
+  std::vector<std::string> args = {"--profile", dir_,     "--passphrase-file",
+                                   pass_,       "--json", "daemon",
+                                   "--listen",  listen,   "--no-discovery"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  daemon_ = std::make_unique<BackgroundProcess>(sotto_binary(), args);
+  auto line = daemon_->wait_for_line("\"started\"", 15000);
+  if (!line) {
+    const std::string output = daemon_->output();
+    daemon_->stop(SIGKILL);
+    daemon_.reset();
+    throw std::runtime_error("the daemon did not start: " + output);
+  }
+  auto started = json::parse(*line);
+  endpoint_ = started["endpoint"].get<std::string>();
+  fingerprint_ = started["fingerprint"].get<std::string>();
+}
+
+int DaemonProfile::stop(int signal) {
+  if (!daemon_) return -1;
+  const int code = daemon_->stop(signal, 10000);
+  last_output_ = daemon_->output();
+  daemon_.reset();
+  return code;
+}
+
+uint16_t DaemonProfile::port() const {
+  return static_cast<uint16_t>(std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1)));
+}
+
+CommandResult DaemonProfile::sotto(std::vector<std::string> args,
+                                   const std::string* stdin_text) const {
+  args.insert(args.begin(), {"--profile", dir_});
+  return run_command(sotto_binary(), args, stdin_text);
+}
+
+CommandResult DaemonProfile::sotto_unlocked(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"--passphrase-file", pass_});
+  return sotto(std::move(args));
+}
+
+json DaemonProfile::request(const json& request, int timeout_ms) const {
+  auto client = core::ControlClient::connect(dir_);
+  if (!client.is_ok()) throw std::runtime_error("control socket: " + client.status().message());
+  auto reply = client.value()->request(request.dump(), timeout_ms);
+  if (!reply.is_ok()) {
+    throw std::runtime_error("control request " + request.dump() + ": " + reply.status().message());
+  }
+  return json::parse(reply.value());
+}
+
+std::vector<json> DaemonProfile::history(const std::string& to) const {
+  if (core::node_running(dir_)) {
+    json reply = request({{"cmd", "history"}, {"to", to}, {"limit", 1000000}}, 30000);
+    if (!reply.value("ok", false)) throw std::runtime_error("history: " + reply.dump());
+    return reply["messages"].get<std::vector<json>>();
+  }
+  std::vector<std::string> args = {"--json", "history", "--limit", "1000000"};
+  if (!to.empty()) args.push_back(to);
+  auto result = sotto_unlocked(args);
+  if (result.exit_code != 0) throw std::runtime_error("sotto history: " + result.err);
+  return json_lines(result.out);
+}
+
+std::vector<json> DaemonProfile::contacts() const {
+  if (core::node_running(dir_)) {
+    json reply = request({{"cmd", "contacts"}});
+    if (!reply.value("ok", false)) throw std::runtime_error("contacts: " + reply.dump());
+    return reply["contacts"].get<std::vector<json>>();
+  }
+  auto result = sotto_unlocked({"--json", "contacts"});
+  if (result.exit_code != 0) throw std::runtime_error("sotto contacts: " + result.err);
+  return json_lines(result.out);
+}
+
+std::optional<json> DaemonProfile::contact(const std::string& name) const {
+  for (auto& c : contacts()) {
+    if (c.value("name", "") == name) return c;
+  }
+  return std::nullopt;
+}
+
+json DaemonProfile::stats() const {
+  json reply = request({{"cmd", "stats"}});
+  if (!reply.value("ok", false)) throw std::runtime_error("stats: " + reply.dump());
+  return reply["counters"];
+}
+
+std::string DaemonProfile::peer_state(const std::string& name) const {
+  json reply = request({{"cmd", "peers"}});
+  for (const auto& peer : reply.value("peers", json::array())) {
+    if (peer.value("name", "") == name) return peer.value("state", "");
+  }
+  return "";
+}
+
+}  // namespace sotto::test

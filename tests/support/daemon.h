@@ -1,0 +1,82 @@
+// DaemonProfile: a profile made by the real binary (`sotto init`) and its daemon, which a test
+// can stop, kill (SIGKILL) and start again on the same directory; plus the JSON the control
+// socket and the CLI answer with, parsed.
+//
+// Errors in the helpers throw std::runtime_error with what the binary printed (Catch2 reports
+// it), so they may be used from the test's main thread only.
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace sotto::test {
+
+class DaemonProfile {
+ public:
+  // `sotto init --name NAME --kdf interactive` in a fresh temporary directory.
+  explicit DaemonProfile(const std::string& name);
+  ~DaemonProfile();
+  DaemonProfile(const DaemonProfile&) = delete;
+  DaemonProfile& operator=(const DaemonProfile&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const std::string& passphrase_file() const { return pass_; }
+
+  // `sotto --json daemon --listen LISTEN --no-discovery EXTRA...`; waits for its "started" line.
+  void start(const std::vector<std::string>& extra = {},
+             const std::string& listen = "tcp://127.0.0.1:0");
+  // Sends `signal` and reaps the daemon; returns its exit code (128 + signal when killed).
+  int stop(int signal = SIGTERM);
+  bool running() const { return daemon_ != nullptr; }
+  int pid() const { return daemon_ ? daemon_->pid() : -1; }
+  // The endpoint the running (or last) daemon listens on, and its port.
+  const std::string& endpoint() const { return endpoint_; }
+  uint16_t port() const;
+  std::string fingerprint() const { return fingerprint_; }
+  // What the daemon printed (for failure messages).
+  std::string daemon_output() const { return daemon_ ? daemon_->output() : last_output_; }
+
+  // `sotto --profile DIR ARGS...` (with `stdin_text` on stdin when given).
+  CommandResult sotto(std::vector<std::string> args, const std::string* stdin_text = nullptr) const;
+  // The same with --passphrase-file, for commands that open the profile themselves.
+  CommandResult sotto_unlocked(std::vector<std::string> args) const;
+
+  // One control-socket request; the parsed reply ({"ok": false, ...} included). Throws when the
+  // node does not answer within `timeout_ms`.
+  nlohmann::json request(const nlohmann::json& request, int timeout_ms = 10000) const;
+
+  // The archive, oldest first: through the running node, else offline with the passphrase.
+  std::vector<nlohmann::json> history(const std::string& to = "") const;
+  std::vector<nlohmann::json> contacts() const;
+  nlohmann::json stats() const;  // counters of the running node
+  // The state ("online", ...) of the peer named `name` in the running node's table, or "".
+  std::string peer_state(const std::string& name) const;
+  // The contact named `name`, if any.
+  std::optional<nlohmann::json> contact(const std::string& name) const;
+
+  // Deletes the profile directory (the daemon must be stopped) so a test can init a new one.
+  void remove_profile();
+  // `sotto init` again in the same directory.
+  void init(const std::string& name);
+
+ private:
+  TempDir tmp_;
+  std::string dir_;
+  std::string pass_;
+  std::unique_ptr<BackgroundProcess> daemon_;
+  std::string endpoint_;
+  std::string fingerprint_;
+  std::string last_output_;
+};
+
+// Parses output with one JSON object per line.
+std::vector<nlohmann::json> json_lines(const std::string& text);
+
+}  // namespace sotto::test

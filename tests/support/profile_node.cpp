@@ -1,0 +1,66 @@
+#include "tests/support/profile_node.h"
+
+#include <stdexcept>
+
+#include "tests/support/profiles.h"
+
+namespace sotto::test {
+
+core::NodeOptions loopback_with_peers(const std::vector<std::string>& peers) {
+  core::NodeOptions options = loopback_options();
+  for (const auto& text : peers) {
+    auto spec = core::PeerSpec::parse(text);
+    if (!spec.is_ok()) throw std::runtime_error("bad peer " + text);
+    options.peers.push_back(spec.value());
+  }
+  return options;
+}
+
+ProfileNode::ProfileNode(const std::string& name) : dir_(tmp_ / "profile") {
+  fingerprint_ = create_account(dir_, name)->fingerprint();
+}
+
+ProfileNode::~ProfileNode() {
+  stop();
+}
+
+void ProfileNode::start(core::NodeOptions options) {
+  if (node_) throw std::runtime_error("ProfileNode: already running");
+  account_ = open_account(dir_);
+  auto node = core::Node::create(*account_, std::move(options), clock_);
+  if (!node.is_ok()) throw std::runtime_error("starting node: " + node.status().message());
+  node_ = std::move(node).value();
+  thread_ = std::thread([this] { (void)node_->run(); });
+}
+
+void ProfileNode::stop() {
+  if (!node_) return;
+  node_->stop();
+  if (thread_.joinable()) thread_.join();
+  node_.reset();
+  account_.reset();
+}
+
+uint16_t ProfileNode::port() const {
+  const std::string& ep = node_->endpoint();
+  return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
+}
+
+bool ProfileNode::sees_online(const std::string& fingerprint) {
+  for (const auto& peer : node_->peers()) {
+    if (peer.fingerprint == fingerprint) return peer.state == net::PeerState::kOnline;
+  }
+  return false;
+}
+
+uint64_t ProfileNode::counter(const std::string& name) {
+  return node_->stats().get(name);
+}
+
+std::vector<core::MessageInfo> ProfileNode::history(const std::string& to) {
+  auto list = node_->history(to, 1000000);
+  if (!list.is_ok()) throw std::runtime_error("history: " + list.status().message());
+  return std::move(list).value();
+}
+
+}  // namespace sotto::test
