@@ -30,7 +30,7 @@ Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conver
       Statement * select,
       db_.prepare("SELECT id, message_id, conversation, sender, outgoing, kind, body, sent_at, "
                   "received_at, state FROM messages WHERE (?1 = '' OR conversation = ?1) "
-                  "ORDER BY id DESC LIMIT ?2"));
+                  "AND kind != 3 ORDER BY id DESC LIMIT ?2"));
   select->bind(1, conversation).bind(2, limit);
   std::vector<MessageRecord> messages;
   for (;;) {

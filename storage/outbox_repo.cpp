@@ -47,6 +47,33 @@ Status OutboxRepo::remove_for_message(int64_t message_row) {
   return remove->run();
 }
 
+Status OutboxRepo::remove_for_conversation(const std::string& conversation) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * remove,
+                         db_.prepare("DELETE FROM outbox WHERE message_row IN "
+                                     "(SELECT id FROM messages WHERE conversation = ?1)"));
+  remove->bind(1, conversation);
+  return remove->run();
+}
+
+Result<bool> OutboxRepo::remove(int64_t message_row, const std::string& recipient) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * remove,
+      db_.prepare("DELETE FROM outbox WHERE message_row = ?1 AND recipient = ?2"));
+  remove->bind(1, message_row).bind(2, recipient);
+  SOTTO_RETURN_IF_ERROR(remove->run());
+  return db_.changes() > 0;
+}
+
+Result<int64_t> OutboxRepo::count_for_message(int64_t message_row) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT count(*) FROM outbox WHERE message_row = ?1"));
+  select->bind(1, message_row);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  const int64_t n = has_row ? select->column_int64(0) : 0;
+  select->reset();
+  return n;
+}
+
 Result<int64_t> OutboxRepo::count() {
   SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare("SELECT count(*) FROM outbox"));
   SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());

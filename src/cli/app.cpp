@@ -72,13 +72,34 @@ int run(int argc, char** argv) {
   verify->add_option("PEER", to, "contact name or fingerprint prefix")->required();
   verify->add_flag("--confirm", confirm, "the numbers matched: mark the contact verified");
   CLI::App* send = app.add_subcommand("send", "send a text (TEXT '-' reads it from stdin)");
-  send->add_option("TO", to, "contact name or fingerprint prefix")->required();
+  send->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
   send->add_option("TEXT", text, "the message, or - for stdin")->required();
   CLI::App* history = app.add_subcommand("history", "archived messages, oldest first");
   history->add_option("TO", to, "only this conversation");
   history->add_option("--limit", limit, "at most N messages (the newest)")
       ->check(CLI::PositiveNumber);
   CLI::App* contacts = app.add_subcommand("contacts", "contacts with trust and online state");
+
+  std::string channel_name, member;
+  bool open_channel = false;
+  CLI::App* channel = app.add_subcommand("channel", "channels: create, invite, remove, leave, ...");
+  channel->require_subcommand(1);
+  CLI::App* channel_create = channel->add_subcommand("create", "a new channel; you are its admin");
+  channel_create->add_option("NAME", channel_name, "the channel's name")->required();
+  channel_create->add_flag("--open", open_channel,
+                           "admit unverified contacts too (default: verified only)");
+  CLI::App* channel_invite = channel->add_subcommand("invite", "add a contact (admin only)");
+  channel_invite->add_option("NAME", channel_name, "the channel")->required();
+  channel_invite->add_option("PEER", member, "contact name or fingerprint prefix")->required();
+  CLI::App* channel_remove = channel->add_subcommand("remove", "take a member off (admin only)");
+  channel_remove->add_option("NAME", channel_name, "the channel")->required();
+  channel_remove->add_option("PEER", member, "member name or fingerprint prefix")->required();
+  CLI::App* channel_leave = channel->add_subcommand("leave", "leave (the admin leaving closes it)");
+  channel_leave->add_option("NAME", channel_name, "the channel")->required();
+  CLI::App* channel_list = channel->add_subcommand("list", "your channels");
+  CLI::App* channel_roster =
+      channel->add_subcommand("roster", "members, their state and the security code");
+  channel_roster->add_option("NAME", channel_name, "the channel")->required();
 
   try {
     app.parse(argc, argv);
@@ -103,6 +124,10 @@ int run(int argc, char** argv) {
   if (*send) return run_send(options, to, text);
   if (*history) return run_history(options, to, limit);
   if (*contacts) return run_contacts(options);
+  for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave, channel_list,
+                        channel_roster}) {
+    if (*sub) return run_channel(options, sub->get_name(), channel_name, member, open_channel);
+  }
   return run_default(options);
 }
 

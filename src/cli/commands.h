@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,12 @@ int run_verify(const GlobalOptions& options, const std::string& to, bool confirm
 int run_send(const GlobalOptions& options, const std::string& to, const std::string& text);
 int run_history(const GlobalOptions& options, const std::string& to, int64_t limit);
 int run_contacts(const GlobalOptions& options);
+int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
+                const std::string& peer, bool open);
+
+// One request to the running node's control socket; the reply when it says "ok", else its
+// error as a Status (so the exit code follows the error's kind).
+Result<nlohmann::json> ask_node(const GlobalOptions& options, const nlohmann::json& request,
+                                int timeout_ms = 15000);
 
 }  // namespace sotto::cli

@@ -14,34 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-// A node's error reply back into a Status, so the exit code follows its category.
-Status status_of(const json& reply) {
-  const std::string message = reply.value("error", std::string("the node refused"));
-  const std::string code = reply.value("code", std::string());
-  if (code == "invalid_argument") return Status::invalid_argument(message);
-  if (code == "auth_failed") return Status::auth_failed(message);
-  if (code == "untrusted") return Status::untrusted(message);
-  if (code == "unavailable") return Status::unavailable(message);
-  if (code == "not_found") return Status::not_found(message);
-  if (code == "storage_full") return Status::storage_full(message);
-  return Status::internal(message);
-}
-
-Result<json> ask_node(const GlobalOptions& options, const json& request, int timeout_ms = 15000) {
-  std::string encoded;
-  try {
-    encoded = request.dump();
-  } catch (const json::type_error&) {  // JSON carries only UTF-8; so do names and texts
-    return Status::invalid_argument("arguments must be valid UTF-8 text");
-  }
-  SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));
-  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(encoded, timeout_ms));
-  auto parsed = json::parse(reply, nullptr, false);
-  if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
-  if (!parsed.value("ok", false)) return status_of(parsed);
-  return parsed;
-}
-
 Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options) {
   const std::string dir = options.dir();
   if (!storage::Profile::exists(dir)) {
@@ -85,6 +57,11 @@ json message_to_json(const core::MessageInfo& m) {
 }
 
 void print_message(const json& m) {
+  if (m.value("kind", std::string()) == "system") {
+    std::cout << format_time(m.value("time", int64_t{0})) << "  * " << m.value("body", std::string())
+              << "\n";
+    return;
+  }
   const bool outgoing = m.value("outgoing", false);
   std::string who = outgoing ? "me" : m.value("sender_name", std::string());
   if (!outgoing && m.value("trust", std::string()) != "verified") who += " (unverified)";
@@ -93,6 +70,34 @@ void print_message(const json& m) {
 }
 
 }  // namespace
+
+// A node's error reply back into a Status, so the exit code follows its category.
+static Status status_of(const json& reply) {
+  const std::string message = reply.value("error", std::string("the node refused"));
+  const std::string code = reply.value("code", std::string());
+  if (code == "invalid_argument") return Status::invalid_argument(message);
+  if (code == "auth_failed") return Status::auth_failed(message);
+  if (code == "untrusted") return Status::untrusted(message);
+  if (code == "unavailable") return Status::unavailable(message);
+  if (code == "not_found") return Status::not_found(message);
+  if (code == "storage_full") return Status::storage_full(message);
+  return Status::internal(message);
+}
+
+Result<json> ask_node(const GlobalOptions& options, const json& request, int timeout_ms) {
+  std::string encoded;
+  try {
+    encoded = request.dump();
+  } catch (const json::type_error&) {  // JSON carries only UTF-8; so do names and texts
+    return Status::invalid_argument("arguments must be valid UTF-8 text");
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));
+  SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(encoded, timeout_ms));
+  auto parsed = json::parse(reply, nullptr, false);
+  if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
+  if (!parsed.value("ok", false)) return status_of(parsed);
+  return parsed;
+}
 
 int run_add(const GlobalOptions& options, const std::string& peer, const std::string& name) {
   auto reply = ask_node(options, {{"cmd", "add"}, {"peer", peer}, {"name", name}});

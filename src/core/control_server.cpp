@@ -35,8 +35,9 @@ json contact_object(const ContactInfo& contact) {
 }
 
 json message_object(const MessageInfo& m) {
-  return json{{"id", m.id},
+  json out{{"id", m.id},
               {"conversation", m.conversation},
+              {"kind", m.kind},
               {"sender", m.sender},
               {"sender_name", m.sender_name},
               {"outgoing", m.outgoing},
@@ -45,6 +46,24 @@ json message_object(const MessageInfo& m) {
               {"received_at", m.received_at},
               {"state", m.state},
               {"trust", std::string(to_string(m.trust))}};
+  if (!m.channel.empty()) out["channel"] = m.channel;
+  return out;
+}
+
+json channel_object(const ChannelInfo& c) {
+  json members = json::array();
+  for (const auto& m : c.members) {
+    json member{{"fingerprint", m.fingerprint}, {"name", m.name},
+                {"identity_key", to_hex(m.identity_key)}, {"admin", m.admin},
+                {"online", m.online}, {"on_air", m.on_air}, {"trust", m.trust}};
+    if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
+    members.push_back(std::move(member));
+  }
+  return json{{"id", c.id},         {"name", c.name},
+              {"admin", c.admin},   {"admin_name", c.admin_name},
+              {"epoch", c.epoch},   {"locked", c.locked},
+              {"strict", c.strict}, {"security_code", c.security_code},
+              {"state", c.state},   {"members", members}};
 }
 
 json event_object(const Event& event) {
@@ -67,6 +86,12 @@ json event_object(const Event& event) {
           out["event"] = "contact";
           out["change"] = body.change;
           out["contact"] = contact_object(body.contact);
+        } else if constexpr (std::is_same_v<T, ChannelEvent>) {
+          out["event"] = "channel";
+          out["change"] = body.change;
+          out["actor"] = body.actor;
+          out["subject"] = body.subject;
+          out["channel"] = channel_object(body.channel);
         } else if constexpr (std::is_same_v<T, AlertEvent>) {
           out["event"] = "alert";
           out["kind"] = body.kind;
@@ -92,6 +117,9 @@ std::string event_json(const Event& event) {
 
 std::string message_json(const MessageInfo& message) {
   return message_object(message).dump();
+}
+std::string channel_json(const ChannelInfo& channel) {
+  return channel_object(channel).dump();
 }
 std::string contact_json(const ContactInfo& contact) {
   return contact_object(contact).dump();

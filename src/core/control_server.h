@@ -80,6 +80,7 @@ std::string peer_json(const PeerInfo& peer);
 std::string event_json(const Event& event);
 std::string message_json(const MessageInfo& message);
 std::string contact_json(const ContactInfo& contact);
+std::string channel_json(const ChannelInfo& channel);
 std::string ok_json();
 std::string error_json(const std::string& message);
 

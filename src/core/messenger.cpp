@@ -15,17 +15,7 @@ namespace {
 constexpr size_t kMinFingerprintPrefix = 4;
 constexpr int64_t kFlushChunk = 256;
 constexpr int64_t kSentMarkIntervalMs = 250;
-
-Trust trust_of(storage::Trust trust) {
-  switch (trust) {
-    case storage::Trust::kVerified:
-      return Trust::kVerified;
-    case storage::Trust::kChanged:
-      return Trust::kChanged;
-    default:
-      return Trust::kUnverified;
-  }
-}
+constexpr int64_t kUpkeepIntervalMs = 500;
 
 std::string state_name(storage::MessageState state) {
   switch (state) {
@@ -55,6 +45,17 @@ Status changed_error(const storage::ContactRecord& contact) {
 }
 
 }  // namespace
+
+Trust trust_of(storage::Trust trust) {
+  switch (trust) {
+    case storage::Trust::kVerified:
+      return Trust::kVerified;
+    case storage::Trust::kChanged:
+      return Trust::kChanged;
+    default:
+      return Trust::kUnverified;
+  }
+}
 
 Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions options,
                      MessengerHooks hooks)
@@ -298,6 +299,16 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
   if (!net::is_valid_utf8(text)) {
     return done(Status::invalid_argument("the message is not valid UTF-8"));
   }
+  if (!to.empty() && to.front() == '#') {
+    auto channel = resolve_channel(to);
+    if (!channel.is_ok()) return done(channel.status());
+    if (channel.value().state != storage::ChannelState::kMember) {
+      return done(Status::invalid_argument("you are no longer a member of #" +
+                                           channel.value().name));
+    }
+    sends_.push_back({{}, std::move(channel).value(), text, std::move(done)});
+    return;
+  }
   auto contact = resolve(to);
   if (!contact.is_ok()) return done(contact.status());
   if (contact.value().trust == storage::Trust::kChanged)
@@ -308,31 +319,24 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
     return done(Status::unavailable("no session with " + contact.value().name +
                                     " yet; run: sotto add " + contact.value().name));
   }
-  sends_.push_back({std::move(contact).value(), text, std::move(done)});
+  sends_.push_back({std::move(contact).value(), std::nullopt, text, std::move(done)});
 }
 
-Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
-  const storage::ContactRecord& contact = send.contact;
-  storage::MessageRecord message;
+Status Messenger::commit_signal(const std::string& to, storage::MessageRecord& message,
+                                wire::Content content, std::vector<Outgoing>& out) {
   message.message_id = crypto::random_bytes(net::kMessageIdSize);
-  message.conversation = contact.fingerprint;
   message.sender = account_.fingerprint();
   message.outgoing = true;
-  message.body = send.text;
-  message.sent_at = wall_clock_ms();
   message.received_at = message.sent_at;
   message.state = storage::MessageState::kPending;
-
-  wire::Content content;
-  auto* t = content.mutable_text();
-  t->set_id(as_chars(message.message_id).data(), message.message_id.size());
-  t->set_sent_at(static_cast<uint64_t>(message.sent_at));
-  t->set_body(send.text);
+  if (content.has_text()) {
+    content.mutable_text()->set_id(as_chars(message.message_id).data(), message.message_id.size());
+  }
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(account_.db()).insert(message));
   if (!row) return Status::internal("message id collision");
-  auto ciphertext = account_.signal().encrypt(contact.fingerprint, plaintext);
+  auto ciphertext = account_.signal().encrypt(to, plaintext);
   wipe(plaintext.data(), plaintext.size());
   if (!ciphertext.is_ok()) return ciphertext.status();
   wire::Envelope envelope;
@@ -342,22 +346,33 @@ Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
   signal->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
   SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id,
-                         storage::OutboxRepo(account_.db()).add(*row, contact.fingerprint, frame));
+                         storage::OutboxRepo(account_.db()).add(*row, to, frame));
+  out.push_back({to, outbox_id, *row, std::move(frame)});
+  return Status::ok();
+}
 
-  MessageInfo& info = out.info;
-  info.id = to_hex(message.message_id);
-  info.conversation = contact.fingerprint;
-  info.sender = account_.fingerprint();
-  info.sender_name = account_.name();
-  info.outgoing = true;
-  info.body = send.text;
-  info.sent_at = message.sent_at;
-  info.received_at = message.received_at;
-  info.state = "pending";
-  info.trust = trust_of(contact.trust);
-  out.outbox_id = outbox_id;
-  out.row = *row;
-  out.frame = std::move(frame);
+Status Messenger::commit_direct(const std::string& to, wire::Content content,
+                                std::vector<Outgoing>& out) {
+  storage::MessageRecord message;
+  message.conversation = to;
+  message.kind = storage::MessageKind::kControl;
+  message.sent_at = wall_clock_ms();
+  return commit_signal(to, message, std::move(content), out);
+}
+
+Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
+  if (send.channel) return commit_group_text(send, out);
+  const storage::ContactRecord& contact = send.contact;
+  storage::MessageRecord message;
+  message.conversation = contact.fingerprint;
+  message.body = send.text;
+  message.sent_at = wall_clock_ms();
+  wire::Content content;
+  auto* t = content.mutable_text();
+  t->set_sent_at(static_cast<uint64_t>(message.sent_at));
+  t->set_body(send.text);
+  SOTTO_RETURN_IF_ERROR(commit_signal(contact.fingerprint, message, std::move(content), out.out));
+  out.info = message_info(message, account_.name(), trust_of(contact.trust), "");
   return Status::ok();
 }
 
@@ -397,8 +412,13 @@ void Messenger::flush_sends() {
     }
     Committed& c = committed[i];
     hooks_.count("messages_sent", 1);
-    transmit(c.info.conversation, c.outbox_id, c.row, c.frame);
-    if (flows_[c.info.conversation].sent_through >= c.outbox_id) c.info.state = "sent";
+    transmit_all(c.out);
+    const bool all_out =
+        !c.out.empty() && std::all_of(c.out.begin(), c.out.end(), [&](const Outgoing& o) {
+          return flows_[o.recipient].sent_through >= o.outbox_id;
+        });
+    if (all_out) c.info.state = "sent";
+    for (auto& event : c.events) hooks_.publish(std::move(event));
     hooks_.publish(Event{wall_clock_ms(), MessageEvent{c.info}});
     sends[i].done(c.info);
   }
@@ -428,6 +448,10 @@ void Messenger::transmit(const std::string& recipient, int64_t outbox_id, int64_
     flow.backoff_ms = options_.retry_initial_ms;
     flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
   }
+}
+
+void Messenger::transmit_all(const std::vector<Outgoing>& out) {
+  for (const Outgoing& o : out) transmit(o.recipient, o.outbox_id, o.row, o.frame);
 }
 
 void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
@@ -501,6 +525,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
   switch (envelope.body_case()) {
     case wire::Envelope::kSignal:
     case wire::Envelope::kReceipt:
+    case wire::Envelope::kGroup:
       batch_.push_back({fingerprint, envelope});
       break;
     case wire::Envelope::kBundleRequest:
@@ -542,33 +567,54 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
       continue;
     }
     const Bytes bytes(id.begin(), id.end());
-    // Only our own messages to this very peer: its ZAP identity is who sent the receipt.
-    SOTTO_ASSIGN_OR_RETURN(auto row, messages.mark_delivered(account_.fingerprint(), from, bytes));
+    // Only what waits in the outbox for this very peer (its ZAP identity sent the receipt):
+    // for a channel message, one of the entries of its members.
+    SOTTO_ASSIGN_OR_RETURN(auto row, messages.find_row(account_.fingerprint(), bytes));
     if (!row) continue;
-    SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(account_.db()).remove_for_message(*row));
+    storage::OutboxRepo outbox(account_.db());
+    SOTTO_ASSIGN_OR_RETURN(bool removed, outbox.remove(*row, from));
+    if (!removed) continue;
     hooks_.count("receipts_received", 1);
+    SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(*row));
+    if (waiting == 0) {
+      SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
+    }
     // Progress: the peer is working through the queue, so the retry clock starts over. Retries
     // are for a peer that went silent, not for a long queue being drained.
     Flow& flow = flows_[from];
     flow.backoff_ms = options_.retry_initial_ms;
     flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
-    events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
+    if (waiting == 0) {
+      events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
+    }
   }
   return Status::ok();
 }
 
-Status Messenger::receive_one(const Received& item,
-                              std::map<std::string, std::vector<Bytes>>& receipts,
-                              std::vector<Event>& events) {
-  if (item.envelope.has_receipt()) return apply_receipt(item.from, item.envelope.receipt(), events);
+Status Messenger::receive_one(const Received& item, Effects& effects) {
+  switch (item.envelope.body_case()) {
+    case wire::Envelope::kReceipt:
+      return apply_receipt(item.from, item.envelope.receipt(), effects.events);
+    case wire::Envelope::kGroup:
+      return receive_group(item, effects);
+    default:
+      return receive_direct(item, effects);
+  }
+}
+
+Status Messenger::receive_direct(const Received& item, Effects& effects) {
   storage::MessageRepo messages(account_.db());
   const wire::SignalMessage& m = item.envelope.signal();
   const Bytes message_id(m.message_id().begin(), m.message_id().end());
   auto contact = storage::ContactRepo(account_.db()).find(item.from);
   if (!contact.is_ok()) return contact.status();
   if (!contact.value() && !options_.accept_unknown) {
-    hooks_.count("message_refused_unknown", 1);
-    return Status::permission_denied("message from an unknown identity refused");
+    // A fellow member of a channel is known through the admin's signed roster.
+    auto member = storage::ChannelRepo(account_.db()).shares_channel(item.from);
+    if (!member.is_ok() || !member.value()) {
+      hooks_.count("message_refused_unknown", 1);
+      return Status::permission_denied("message from an unknown identity refused");
+    }
   }
   crypto::Ciphertext ciphertext;
   ciphertext.type = m.type() == static_cast<uint32_t>(crypto::Ciphertext::Type::kPreKey)
@@ -582,13 +628,13 @@ Status Messenger::receive_one(const Received& item,
       hooks_.count("message_duplicates", 1);
       if (message_id.size() == net::kMessageIdSize) {
         auto row = messages.find_row(item.from, message_id);
-        if (row.is_ok() && row.value()) receipts[item.from].push_back(message_id);
+        if (row.is_ok() && row.value()) effects.receipts[item.from].push_back(message_id);
       }
       return Status::ok();
     }
     if (plaintext.status().code() == StatusCode::kUntrusted) {
       hooks_.count("message_refused_untrusted", 1);
-      events.push_back(
+      effects.events.push_back(
           Event{wall_clock_ms(), AlertEvent{"untrusted-identity", plaintext.status().message()}});
     } else {
       hooks_.count("message_dropped_invalid", 1);
@@ -601,44 +647,80 @@ Status Messenger::receive_one(const Received& item,
     hooks_.count("message_dropped_content", 1);
     return content.status();
   }
-  const wire::Text& text = content.value().text();
-  // The id in clear (for duplicates) must be the id inside the encryption.
-  if (text.id() != m.message_id()) {
+  const bool is_text = content.value().has_text();
+  // The id in clear (for duplicates) must be the id inside the encryption; a control message
+  // carries its id only in clear, where it is bound to the ciphertext by the row below.
+  if (message_id.size() != net::kMessageIdSize ||
+      (is_text && content.value().text().id() != m.message_id())) {
     hooks_.count("message_dropped_id_mismatch", 1);
     return Status::corruption("message id mismatch");
   }
-  SOTTO_RETURN_IF_ERROR(ensure_contact(item.from, events));
+  if (is_text && !content.value().text().channel_id().empty()) {
+    hooks_.count("message_dropped_content", 1);
+    return Status::corruption("channel text outside its channel");
+  }
+  SOTTO_RETURN_IF_ERROR(ensure_contact(item.from, effects.events));
   storage::MessageRecord record;
   record.message_id = message_id;
   record.conversation = item.from;
   record.sender = item.from;
   record.outgoing = false;
-  record.body = text.body();
-  record.sent_at = static_cast<int64_t>(text.sent_at());
+  record.kind = is_text ? storage::MessageKind::kText : storage::MessageKind::kControl;
+  if (is_text) {
+    record.body = content.value().text().body();
+    record.sent_at = static_cast<int64_t>(content.value().text().sent_at());
+  }
   record.received_at = wall_clock_ms();
+  if (!is_text) record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
-  receipts[item.from].push_back(message_id);
   if (!row) {
+    effects.receipts[item.from].push_back(message_id);
     hooks_.count("message_duplicates", 1);
     return Status::ok();
   }
-  hooks_.count("messages_received", 1);
+  switch (content.value().body_case()) {
+    case wire::Content::kChannelUpdate:
+      SOTTO_RETURN_IF_ERROR(apply_update(item.from, content.value().channel_update(), effects));
+      break;
+    case wire::Content::kSenderKey:
+      SOTTO_RETURN_IF_ERROR(apply_sender_key(item.from, content.value().sender_key()));
+      break;
+    case wire::Content::kChannelLeave:
+      SOTTO_RETURN_IF_ERROR(apply_leave(item.from, content.value().channel_leave(), effects));
+      break;
+    default: {
+      hooks_.count("messages_received", 1);
+      auto c = storage::ContactRepo(account_.db()).find(item.from);
+      const bool known = c.is_ok() && c.value();
+      effects.events.push_back(
+          Event{wall_clock_ms(),
+                MessageEvent{message_info(record, known ? c.value()->name : "",
+                                          known ? trust_of(c.value()->trust) : Trust::kUnverified,
+                                          "")}});
+    }
+  }
+  effects.receipts[item.from].push_back(message_id);
+  return Status::ok();
+}
+
+MessageInfo Messenger::message_info(const storage::MessageRecord& record,
+                                    const std::string& sender_name, Trust trust,
+                                    const std::string& channel_name) {
   MessageInfo info;
-  info.id = to_hex(message_id);
-  info.conversation = item.from;
-  info.sender = item.from;
+  info.id = to_hex(record.message_id);
+  info.conversation = record.conversation;
+  info.channel = channel_name;
+  info.kind = record.kind == storage::MessageKind::kSystem ? "system" : "text";
+  info.sender = record.sender;
+  info.sender_name = sender_name;
+  info.outgoing = record.outgoing;
   info.body = record.body;
   info.sent_at = record.sent_at;
   info.received_at = record.received_at;
-  info.state = "received";
-  auto c = storage::ContactRepo(account_.db()).find(item.from);
-  if (c.is_ok() && c.value()) {
-    info.trust = trust_of(c.value()->trust);
-    info.sender_name = c.value()->name;
-  }
-  events.push_back(Event{wall_clock_ms(), MessageEvent{info}});
-  return Status::ok();
+  info.state = state_name(record.state);
+  info.trust = trust;
+  return info;
 }
 
 void Messenger::mark_sent_pending() {
@@ -656,8 +738,7 @@ void Messenger::after_poll() {
   if (batch_.empty()) return;
   std::vector<Received> batch;
   batch.swap(batch_);
-  std::map<std::string, std::vector<Bytes>> receipts;
-  std::vector<Event> events;
+  Effects effects;
   storage::Database& db = account_.db();
   storage::Transaction tx(db);
   if (!tx.begin_status().is_ok()) {
@@ -666,11 +747,16 @@ void Messenger::after_poll() {
   }
   for (const Received& item : batch) {
     if (!db.savepoint().is_ok()) break;
-    Status status = receive_one(item, receipts, events);
+    // What one message produced is undone with it.
+    const size_t events_before = effects.events.size();
+    const size_t out_before = effects.out.size();
+    Status status = receive_one(item, effects);
     if (status.is_ok()) {
       (void)db.release_savepoint();
     } else {
       (void)db.rollback_to_savepoint();
+      effects.events.resize(events_before);
+      effects.out.resize(out_before);
     }
   }
   mark_sent_pending();  // rides along for free
@@ -682,8 +768,12 @@ void Messenger::after_poll() {
     }
     return;  // no receipt for anything not committed
   }
+  finish_receive(effects);
+}
+
+void Messenger::finish_receive(Effects& effects) {
   // Committed for good (synchronous=FULL): only now do the receipts go out.
-  for (auto& [to, ids] : receipts) {
+  for (auto& [to, ids] : effects.receipts) {
     wire::Envelope envelope;
     auto* receipt = envelope.mutable_receipt();
     receipt->set_kind(wire::Receipt::DELIVERED);
@@ -691,7 +781,9 @@ void Messenger::after_poll() {
     auto frame = net::encode_frame(std::move(envelope));
     if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
   }
-  for (auto& event : events) hooks_.publish(std::move(event));
+  transmit_all(effects.out);
+  for (auto& event : effects.events) hooks_.publish(std::move(event));
+  if (!effects.out.empty()) upkeep_at_ms_ = 0;  // a roster may have changed: share keys soon
 }
 
 void Messenger::on_timer() {
@@ -716,6 +808,10 @@ void Messenger::on_timer() {
       (void)tx.commit();
     }
     (void)db.set_synchronous(storage::Synchronous::kFull);
+  }
+  if (now >= upkeep_at_ms_) {
+    upkeep_at_ms_ = now + kUpkeepIntervalMs;
+    channel_upkeep();
   }
   for (auto& [recipient, flow] : flows_) {
     auto peer = hooks_.peer(recipient);
@@ -748,7 +844,19 @@ Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64
   std::map<std::string, std::pair<std::string, Trust>> names;
   SOTTO_ASSIGN_OR_RETURN(auto contacts, all_contacts());
   for (const auto& c : contacts) names[c.fingerprint] = {c.name, trust_of(c.trust)};
-  if (!to.empty()) {
+  std::map<std::string, std::string> channel_names;  // conversation -> name
+  SOTTO_ASSIGN_OR_RETURN(auto channels, storage::ChannelRepo(account_.db()).list());
+  for (const auto& c : channels) {
+    channel_names["#" + to_hex(c.id)] = c.name;
+    SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(c.id));
+    for (const auto& m : members) {
+      if (names.count(m.fingerprint) == 0) names[m.fingerprint] = {m.name, Trust::kUnverified};
+    }
+  }
+  if (!to.empty() && to.front() == '#') {
+    SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(to));
+    conversation = "#" + to_hex(channel.id);
+  } else if (!to.empty()) {
     SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
     conversation = contact.fingerprint;
   }
@@ -756,18 +864,11 @@ Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64
                          storage::MessageRepo(account_.db()).recent(conversation, limit));
   std::vector<MessageInfo> out;
   for (const auto& r : rows) {
-    MessageInfo info;
-    info.id = to_hex(r.message_id);
-    info.conversation = r.conversation;
-    info.sender = r.sender;
-    info.sender_name = r.outgoing ? account_.name() : names[r.sender].first;
-    info.outgoing = r.outgoing;
-    info.body = r.body;
-    info.sent_at = r.sent_at;
-    info.received_at = r.received_at;
-    info.state = state_name(r.state);
-    info.trust = names[r.conversation].second;
-    out.push_back(std::move(info));
+    auto channel = channel_names.find(r.conversation);
+    const bool in_channel = channel != channel_names.end();
+    const std::string sender_name = r.outgoing ? account_.name() : names[r.sender].first;
+    const Trust trust = in_channel ? names[r.sender].second : names[r.conversation].second;
+    out.push_back(message_info(r, sender_name, trust, in_channel ? channel->second : ""));
   }
   return out;
 }

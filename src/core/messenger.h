@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,13 @@
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
 #include "sotto/core/events.h"
+#include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
+#include "sotto/storage/message_repo.h"
 
 namespace sotto::core {
+
+Trust trust_of(storage::Trust trust);
 
 struct MessengerOptions {
   bool accept_unknown = true;       // a first message from an unknown identity makes a contact
@@ -67,6 +72,14 @@ class Messenger {
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
+  // --- channels (messenger_channels.cpp, DESIGN §7) ---
+  Result<ChannelInfo> create_channel(const std::string& name, bool strict);
+  Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> leave_channel(const std::string& channel);
+  Result<std::vector<ChannelInfo>> channels();
+  Result<ChannelInfo> channel(const std::string& channel);
+
   // --- network ---
   void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
   void on_peer_online(const std::string& fingerprint);
@@ -83,9 +96,17 @@ class Messenger {
     wire::Envelope envelope;  // a SignalMessage or a Receipt
   };
   struct QueuedSend {
-    storage::ContactRecord contact;
+    storage::ContactRecord contact;                // 1:1
+    std::optional<storage::ChannelRecord> channel;  // or a channel
     std::string text;
     SendDone done;
+  };
+  // A committed frame that may go out once its transaction is durable.
+  struct Outgoing {
+    std::string recipient;
+    int64_t outbox_id = 0;
+    int64_t row = 0;
+    Bytes frame;
   };
   struct PendingAdd {
     std::string fingerprint;
@@ -107,23 +128,69 @@ class Messenger {
   void handle_bundle_request(const std::string& from, const wire::BundleRequest& request);
   void handle_bundle(const std::string& from, const wire::Bundle& bundle);
   void finish_add(PendingAdd add, Result<ContactInfo> result);
-  // Inside the receive transaction: one message; receipts to send are collected.
-  Status receive_one(const Received& item, std::map<std::string, std::vector<Bytes>>& receipts,
-                     std::vector<Event>& events);
+  // What one receive transaction collects to do after its commit.
+  struct Effects {
+    std::map<std::string, std::vector<Bytes>> receipts;
+    std::vector<Event> events;
+    std::vector<Outgoing> out;
+  };
+  // Inside the receive transaction: one message. An error rolls the message back unacknowledged
+  // (Unavailable: it may decrypt later, e.g. once a roster or sender key has arrived).
+  Status receive_one(const Received& item, Effects& effects);
+  Status receive_direct(const Received& item, Effects& effects);
+  Status receive_group(const Received& item, Effects& effects);
   Status apply_receipt(const std::string& from, const wire::Receipt& receipt,
                        std::vector<Event>& events);
   struct Committed {
     MessageInfo info;
-    int64_t outbox_id = 0;
-    int64_t row = 0;
-    Bytes frame;
+    std::vector<Outgoing> out;
+    std::vector<Event> events;  // e.g. a sender key rotation on the way
   };
   // Inside the send transaction: archive, encrypt, queue in the outbox.
   Status commit_one(const QueuedSend& send, Committed& out);
+  Status commit_group_text(const QueuedSend& send, Committed& out);
+  // Inside a transaction: archives `content` for `to` as a hidden control row, encrypts it in
+  // the 1:1 session and queues it in the outbox (exactly once, in order, like text).
+  Status commit_direct(const std::string& to, wire::Content content, std::vector<Outgoing>& out);
+  // Archive row + encrypted frame + outbox row of a 1:1 message; `message` gets its id.
+  Status commit_signal(const std::string& to, storage::MessageRecord& message,
+                       wire::Content content, std::vector<Outgoing>& out);
+  void transmit_all(const std::vector<Outgoing>& out);
   void transmit(const std::string& recipient, int64_t outbox_id, int64_t row, const Bytes& frame);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
   void flush_outbox(const std::string& recipient, bool from_start);
   void mark_sent_pending();
+  void finish_receive(Effects& effects);
+
+  // --- channels (messenger_channels.cpp) ---
+  Result<storage::ChannelRecord> resolve_channel(const std::string& name);
+  Result<ChannelInfo> channel_info(const storage::ChannelRecord& channel);
+  MessageInfo message_info(const storage::MessageRecord& record, const std::string& sender_name,
+                           Trust trust, const std::string& channel_name);
+  // Runs `body` in a transaction; after the commit, transmits and publishes what it produced.
+  Status in_transaction(const std::function<Status(Effects&)>& body);
+  // Admin: signs the next epoch's roster, stores it, sends it to `recipients` (1:1).
+  Status issue_roster(storage::ChannelRecord& channel,
+                      const std::vector<storage::ChannelMemberRecord>& members,
+                      const std::string& change, const Bytes& subject_key, bool dissolved,
+                      const std::vector<std::string>& recipients, Effects& effects);
+  // Member side of issue_roster: stores a checked roster, starts a new own sender key.
+  Status apply_roster(const std::string& from, const wire::Roster& roster, ByteView update_blob,
+                      Effects& effects);
+  Status apply_update(const std::string& from, const wire::ChannelUpdate& update,
+                      Effects& effects);
+  Status apply_sender_key(const std::string& from, const wire::SenderKey& key);
+  Status apply_leave(const std::string& from, const wire::ChannelLeave& leave, Effects& effects);
+  Status rotate_own_key(storage::ChannelRecord& channel);
+  // Queues our current sender key to every member with a session who lacks it.
+  Status share_own_key(const storage::ChannelRecord& channel, Effects& effects);
+  // Audit trail: a system row in the channel's history, and an event.
+  Status record_channel_event(const storage::ChannelRecord& channel, const std::string& actor,
+                              const std::string& change, const std::string& subject,
+                              const std::string& text, Effects& effects);
+  std::string name_of(const std::string& fingerprint);
+  // On the timer: hands out sender keys, starts sessions with fellow members.
+  void channel_upkeep();
 
   Account& account_;
   const Clock& clock_;
@@ -136,6 +203,8 @@ class Messenger {
   std::vector<QueuedSend> sends_;
   std::vector<PendingAdd> pending_adds_;
   std::map<std::string, int64_t> last_bundle_served_ms_;
+  std::set<std::string> member_sessions_pending_;  // bundle requests made for channel members
+  int64_t upkeep_at_ms_ = 0;
 };
 
 }  // namespace sotto::core

@@ -686,6 +686,36 @@ struct Node::Impl {
     return nlohmann::json{{"ok", true}, {key, nlohmann::json::parse(object_json)}}.dump();
   }
 
+  std::string channel_command(const std::string& action, const std::string& name,
+                              const std::string& peer, const nlohmann::json& request) {
+    Result<ChannelInfo> result = Status::invalid_argument(
+        "unknown channel action '" + action +
+        "' (create, invite, remove, leave, list or roster)");
+    if (action == "list") {
+      auto list = messenger->channels();
+      if (!list.is_ok()) return status_json(list.status());
+      auto out = nlohmann::json::array();
+      for (const auto& c : list.value()) out.push_back(nlohmann::json::parse(channel_json(c)));
+      return nlohmann::json{{"ok", true}, {"channels", out}}.dump();
+    }
+    if (action == "create") {
+      const auto strict_it = request.find("strict");
+      const bool strict =
+          strict_it == request.end() || !strict_it->is_boolean() || strict_it->get<bool>();
+      result = messenger->create_channel(name, strict);
+    } else if (action == "invite") {
+      result = messenger->invite_to_channel(name, peer);
+    } else if (action == "remove") {
+      result = messenger->remove_from_channel(name, peer);
+    } else if (action == "leave") {
+      result = messenger->leave_channel(name);
+    } else if (action == "roster") {
+      result = messenger->channel(name);
+    }
+    return result.is_ok() ? with_ok("channel", channel_json(result.value()))
+                          : status_json(result.status());
+  }
+
   // The messaging commands of the control socket; false for an unknown command.
   bool handle_command(const std::string& cmd, const nlohmann::json& request,
                       ControlServer::Reply reply) {
@@ -738,6 +768,10 @@ struct Node::Impl {
       auto out = nlohmann::json::array();
       for (const auto& c : list.value()) out.push_back(nlohmann::json::parse(contact_json(c)));
       reply(nlohmann::json{{"ok", true}, {"contacts", out}}.dump());
+      return true;
+    }
+    if (cmd == "channel") {
+      reply(channel_command(text("action"), text("name"), text("peer"), request));
       return true;
     }
     if (cmd == "history") {
@@ -922,6 +956,36 @@ Result<std::vector<ContactInfo>> Node::contacts() {
 Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t limit) {
   return impl_->call<Result<std::vector<MessageInfo>>>(
       [&] { return impl_->messenger->history(to, limit); });
+}
+
+Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->create_channel(name, strict); });
+}
+
+Result<ChannelInfo> Node::invite_to_channel(const std::string& channel, const std::string& peer) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->invite_to_channel(channel, peer); });
+}
+
+Result<ChannelInfo> Node::remove_from_channel(const std::string& channel,
+                                              const std::string& peer) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->remove_from_channel(channel, peer); });
+}
+
+Result<ChannelInfo> Node::leave_channel(const std::string& channel) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->leave_channel(channel); });
+}
+
+Result<std::vector<ChannelInfo>> Node::channels() {
+  return impl_->call<Result<std::vector<ChannelInfo>>>(
+      [&] { return impl_->messenger->channels(); });
+}
+
+Result<ChannelInfo> Node::channel(const std::string& channel) {
+  return impl_->call<Result<ChannelInfo>>([&] { return impl_->messenger->channel(channel); });
 }
 
 std::shared_ptr<EventQueue> Node::subscribe() {

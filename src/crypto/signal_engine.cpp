@@ -1,6 +1,8 @@
 #include "sotto/crypto/signal_engine.h"
 
 #include <fingerprint.h>
+#include <group_cipher.h>
+#include <group_session_builder.h>
 #include <key_helper.h>
 #include <openssl/evp.h>
 #include <protocol.h>
@@ -526,6 +528,103 @@ Result<Bytes> SignalEngine::decrypt(std::string_view address, const Ciphertext& 
     if (rc < 0) return status_from_signal(rc, "decrypting message");
     return plaintext.to_bytes();
   });
+}
+
+namespace {
+
+// The (group, sender, device) name libsignal files a sender key under; views `group` and
+// `sender`, which must outlive it.
+signal_protocol_sender_key_name sender_key_name(ByteView group, std::string_view sender) {
+  signal_protocol_sender_key_name name{};
+  name.group_id = reinterpret_cast<const char*>(group.data());
+  name.group_id_len = group.size();
+  name.sender.name = sender.data();
+  name.sender.name_len = sender.size();
+  name.sender.device_id = SignalEngine::kDeviceId;
+  return name;
+}
+
+}  // namespace
+
+Result<Bytes> SignalEngine::own_sender_key(ByteView group) {
+  const std::string self = fingerprint_of(impl_->identity.public_key);
+  const signal_protocol_sender_key_name name = sender_key_name(group, self);
+  group_session_builder* builder = nullptr;
+  int rc = group_session_builder_create(&builder, impl_->store_context, impl_->ctx());
+  if (rc < 0) return status_from_signal(rc, "creating group session builder");
+  SignalRef<sender_key_distribution_message> distribution;
+  rc = group_session_builder_create_session(builder, distribution.out(), &name);
+  group_session_builder_free(builder);
+  if (rc < 0) return status_from_signal(rc, "creating sender key");
+  signal_buffer* serialized = ciphertext_message_get_serialized(
+      reinterpret_cast<ciphertext_message*>(distribution.get()));
+  return Bytes(signal_buffer_data(serialized),
+               signal_buffer_data(serialized) + signal_buffer_len(serialized));
+}
+
+Status SignalEngine::process_sender_key(ByteView group, std::string_view sender,
+                                        ByteView distribution) {
+  SignalRef<sender_key_distribution_message> message;
+  int rc = sender_key_distribution_message_deserialize(message.out(), distribution.data(),
+                                                       distribution.size(), impl_->ctx());
+  if (rc < 0) return status_from_signal(rc, "reading sender key");
+  const signal_protocol_sender_key_name name = sender_key_name(group, sender);
+  group_session_builder* builder = nullptr;
+  rc = group_session_builder_create(&builder, impl_->store_context, impl_->ctx());
+  if (rc < 0) return status_from_signal(rc, "creating group session builder");
+  rc = group_session_builder_process_session(builder, &name, message.get());
+  group_session_builder_free(builder);
+  return status_from_signal(rc, "storing sender key");
+}
+
+namespace {
+
+// Runs `body` with a group cipher for (group, sender); both outlive the cipher.
+template <typename Body>
+auto with_group_cipher(signal_protocol_store_context* store, signal_context* ctx, ByteView group,
+                       std::string_view sender, Body&& body) -> decltype(body(nullptr)) {
+  const signal_protocol_sender_key_name name = sender_key_name(group, sender);
+  group_cipher* cipher = nullptr;
+  int rc = group_cipher_create(&cipher, store, &name, ctx);
+  if (rc < 0) return status_from_signal(rc, "creating group cipher");
+  auto result = body(cipher);
+  group_cipher_free(cipher);
+  return result;
+}
+
+}  // namespace
+
+Result<Bytes> SignalEngine::group_encrypt(ByteView group, ByteView plaintext) {
+  const std::string self = fingerprint_of(impl_->identity.public_key);
+  return with_group_cipher(
+      impl_->store_context, impl_->ctx(), group, self, [&](group_cipher* cipher) -> Result<Bytes> {
+        SignalRef<ciphertext_message> message;
+        int rc = group_cipher_encrypt(cipher, plaintext.data(), plaintext.size(), message.out());
+        if (rc == SG_ERR_NO_SESSION) return Status::not_found("no sender key for this channel");
+        if (rc < 0) return status_from_signal(rc, "encrypting for the channel");
+        signal_buffer* serialized = ciphertext_message_get_serialized(message.get());
+        return Bytes(signal_buffer_data(serialized),
+                     signal_buffer_data(serialized) + signal_buffer_len(serialized));
+      });
+}
+
+Result<Bytes> SignalEngine::group_decrypt(ByteView group, std::string_view sender,
+                                          ByteView ciphertext) {
+  signal_context* ctx = impl_->ctx();
+  return with_group_cipher(
+      impl_->store_context, ctx, group, sender, [&](group_cipher* cipher) -> Result<Bytes> {
+        SignalRef<sender_key_message> message;
+        int rc = sender_key_message_deserialize(message.out(), ciphertext.data(),
+                                                ciphertext.size(), ctx);
+        if (rc < 0) return status_from_signal(rc, "reading channel message");
+        SignalBuffer plaintext;
+        rc = group_cipher_decrypt(cipher, message.get(), nullptr, plaintext.out());
+        if (rc == SG_ERR_NO_SESSION) {
+          return Status::not_found("no sender key of " + std::string(sender) + " for the channel");
+        }
+        if (rc < 0) return status_from_signal(rc, "decrypting channel message");
+        return plaintext.to_bytes();
+      });
 }
 
 Result<Bytes> SignalEngine::pre_key_message_identity(ByteView pre_key_message) {

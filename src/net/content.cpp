@@ -87,8 +87,28 @@ Result<wire::Content> decode_content(ByteView plaintext) {
         return Status::corruption("text body empty or too long");
       }
       if (!is_valid_utf8(text.body())) return Status::corruption("text body is not UTF-8");
+      if (!text.channel_id().empty() && text.channel_id().size() != kChannelIdSize) {
+        return Status::corruption("text channel id is not 16 bytes");
+      }
       break;
     }
+    case wire::Content::kChannelUpdate:
+      if (content.channel_update().roster().empty() ||
+          content.channel_update().signature().size() != kSignatureSize) {
+        return Status::corruption("channel update without roster or signature");
+      }
+      break;
+    case wire::Content::kSenderKey:
+      if (content.sender_key().channel_id().size() != kChannelIdSize ||
+          content.sender_key().distribution().empty()) {
+        return Status::corruption("sender key without channel or key");
+      }
+      break;
+    case wire::Content::kChannelLeave:
+      if (content.channel_leave().channel_id().size() != kChannelIdSize) {
+        return Status::corruption("leave without channel");
+      }
+      break;
     default:
       return Status::corruption("content has no body");
   }

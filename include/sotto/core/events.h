@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 #include "sotto/net/peer_liveness.h"
@@ -55,7 +56,9 @@ struct ContactInfo {
 
 struct MessageInfo {
   std::string id;            // hex of the 16-byte message id
-  std::string conversation;  // peer fingerprint
+  std::string conversation;  // peer fingerprint, or '#' + channel id (hex) for a channel
+  std::string channel;       // the channel's name, for channel messages
+  std::string kind = "text";  // text, or system (an audit event: joins, removals, rotations)
   std::string sender;        // author fingerprint
   std::string sender_name;
   bool outgoing = false;
@@ -68,6 +71,39 @@ struct MessageInfo {
 
 struct MessageEvent {
   MessageInfo message;
+};
+
+struct ChannelMember {
+  std::string fingerprint;
+  std::string name;
+  Bytes identity_key;
+  bool admin = false;
+  bool online = false;
+  bool on_air = false;
+  // me, verified (personally), vouched (key from the admin-signed roster, not verified by us),
+  // unverified (a contact not yet verified), changed (a contact whose key changed)
+  std::string trust;
+  std::string vouched_by;  // the admin's name, when vouched
+};
+
+struct ChannelInfo {
+  std::string id;  // hex of the 16-byte channel id
+  std::string name;
+  std::string admin;  // fingerprint
+  std::string admin_name;
+  uint64_t epoch = 0;  // membership version: every change is the next epoch
+  bool locked = true;  // only the admin changes membership
+  bool strict = true;  // only verified contacts may be invited
+  std::string security_code;  // 6 groups of 5 digits; the same on every member's screen
+  std::string state;          // member, removed, left, dissolved
+  std::vector<ChannelMember> members;
+};
+
+struct ChannelEvent {
+  ChannelInfo channel;
+  std::string change;  // created, invited, joined, removed, left, dissolved, rotated
+  std::string actor;   // fingerprint
+  std::string subject;  // fingerprint of the member concerned, if any
 };
 
 struct ReceiptEvent {
@@ -89,7 +125,7 @@ struct AlertEvent {
 
 struct Event {
   int64_t at_ms = 0;  // wall clock, for display
-  std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, AlertEvent> body;
+  std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, ChannelEvent, AlertEvent> body;
 };
 
 class EventQueue {

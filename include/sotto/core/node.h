@@ -93,6 +93,15 @@ class Node {
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
+  // Channels (DESIGN §7). CHANNEL is a channel's name, with or without the leading '#'.
+  // Text to a channel: send_text("#NAME", text); its history: history("#NAME", n).
+  Result<ChannelInfo> create_channel(const std::string& name, bool strict = true);
+  Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> leave_channel(const std::string& channel);
+  Result<std::vector<ChannelInfo>> channels();
+  Result<ChannelInfo> channel(const std::string& channel);
+
   struct Impl;  // opaque
 
  private:

@@ -132,6 +132,17 @@ class SignalEngine {
   // The identity key a PreKey message claims (for first contact), without decrypting it.
   static Result<Bytes> pre_key_message_identity(ByteView pre_key_message);
 
+  // --- Sender keys (channels): `group` names one key, e.g. channel id || generation ---
+  // Our sender key for `group` (made when there is none yet) as a serialized
+  // SenderKeyDistributionMessage, for the other members: from the key's current iteration.
+  Result<Bytes> own_sender_key(ByteView group);
+  // Stores `sender`'s key for `group` from its distribution message.
+  Status process_sender_key(ByteView group, std::string_view sender, ByteView distribution);
+  // Encrypts once with our sender key for `group` (signed with the key's signature key).
+  Result<Bytes> group_encrypt(ByteView group, ByteView plaintext);
+  // NotFound when `sender`'s key for `group` is not here (yet); a duplicate: see is_duplicate().
+  Result<Bytes> group_decrypt(ByteView group, std::string_view sender, ByteView ciphertext);
+
   // libsignal's signature (XEdDSA) with our identity key, and its verification.
   Result<Bytes> sign(ByteView message);
   static bool verify(ByteView identity_public_key, ByteView message, ByteView signature);

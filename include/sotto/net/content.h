@@ -17,6 +17,8 @@
 namespace sotto::net {
 
 constexpr size_t kMessageIdSize = 16;
+constexpr size_t kChannelIdSize = 16;
+constexpr size_t kSignatureSize = 64;  // XEdDSA
 constexpr size_t kMaxTextBytes = 64 * 1024;
 constexpr std::array<size_t, 5> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024};
 

@@ -13,7 +13,9 @@
 
 namespace sotto::storage {
 
-enum class MessageKind : int64_t { kText = 0, kSystem = 1, kVoice = 2 };
+// kControl rows are protocol messages (rosters, sender keys) kept for exactly-once delivery;
+// they are never shown.
+enum class MessageKind : int64_t { kText = 0, kSystem = 1, kVoice = 2, kControl = 3 };
 enum class MessageState : int64_t { kPending = 0, kSent = 1, kDelivered = 2, kReceived = 3 };
 
 struct MessageRecord {
@@ -36,7 +38,8 @@ class MessageRepo {
   // Stores the message; returns its row id, or nullopt when (sender, message_id) is already
   // archived (a resend: acknowledge it again, do not store it twice).
   Result<std::optional<int64_t>> insert(const MessageRecord& message);
-  // The newest `limit` messages of a conversation (all conversations when empty), oldest first.
+  // The newest `limit` messages of a conversation (all conversations when empty), oldest first;
+  // control rows excluded.
   Result<std::vector<MessageRecord>> recent(const std::string& conversation, int64_t limit);
   Status set_state(int64_t row_id, MessageState state);
   // The row of (sender, message_id), if archived.

@@ -29,6 +29,12 @@ class OutboxRepo {
                                            int64_t limit);
   Result<std::vector<std::string>> recipients();
   Status remove_for_message(int64_t message_row);
+  // Drops every entry of the messages of `conversation` (we left or were removed from it).
+  Status remove_for_conversation(const std::string& conversation);
+  // Removes the entry of `message_row` for `recipient`; false when there was none.
+  Result<bool> remove(int64_t message_row, const std::string& recipient);
+  // Entries of `message_row` still waiting (one per recipient not yet acknowledged).
+  Result<int64_t> count_for_message(int64_t message_row);
   Result<int64_t> count();
 
  private:

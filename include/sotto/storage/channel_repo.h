@@ -1,0 +1,64 @@
+// ChannelRepo: channels this profile belongs to (or belonged to), their members at the current
+// epoch, and how far our own sender key has been handed out.
+// Thread-safety: as the Database it uses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
+#include "sotto/storage/database.h"
+
+namespace sotto::storage {
+
+enum class ChannelState : int64_t { kMember = 0, kRemoved = 1, kLeft = 2, kDissolved = 3 };
+
+struct ChannelRecord {
+  Bytes id;
+  std::string name;
+  std::string admin;
+  Bytes admin_key;
+  int64_t epoch = 0;
+  bool locked = true;
+  bool strict = true;
+  ChannelState state = ChannelState::kMember;
+  Bytes update_blob;
+  int64_t key_generation = 0;
+  int64_t key_uses = 0;
+  Bytes own_key;
+  int64_t created_at = 0;
+};
+
+struct ChannelMemberRecord {
+  std::string fingerprint;
+  std::string name;
+  Bytes identity_key;
+  int64_t key_shared = 0;
+};
+
+class ChannelRepo {
+ public:
+  explicit ChannelRepo(Database& db) : db_(db) {}
+
+  // Inserts the channel, or replaces every field of the one with the same id.
+  Status save(const ChannelRecord& channel);
+  Result<std::optional<ChannelRecord>> find(ByteView id);
+  Result<std::optional<ChannelRecord>> find_by_name(const std::string& name);
+  Result<std::vector<ChannelRecord>> list();
+  Result<std::vector<ChannelMemberRecord>> members(ByteView channel_id);
+  // The roster becomes `members`; members who stay keep their key_shared.
+  Status set_members(ByteView channel_id, const std::vector<ChannelMemberRecord>& members);
+  Status set_key_shared(ByteView channel_id, const std::string& fingerprint, int64_t generation);
+  Status add_key_use(ByteView channel_id);
+  Result<bool> is_member(ByteView channel_id, const std::string& fingerprint);
+  // True when `fingerprint` is on the roster of a channel we are a member of.
+  Result<bool> shares_channel(const std::string& fingerprint);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace sotto::storage

@@ -1,0 +1,141 @@
+#include "tests/support/channel_lab.h"
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+namespace sotto::test {
+
+ChannelLab::ChannelLab(const std::vector<std::string>& names) : names_(names) {
+  for (const auto& name : names_) {
+    if (nodes_.count(name)) throw std::runtime_error("ChannelLab: duplicate name " + name);
+    nodes_[name] = std::make_unique<ProfileNode>(name);
+    start(name);
+  }
+}
+
+ProfileNode& ChannelLab::operator[](const std::string& name) {
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) throw std::runtime_error("ChannelLab: no node " + name);
+  return *it->second;
+}
+
+bool ChannelLab::all_online() {
+  for (const auto& a : names_) {
+    if (!nodes_[a]->running()) continue;
+    for (const auto& b : names_) {
+      if (a == b || !nodes_[b]->running()) continue;
+      if (!nodes_[a]->sees_online(nodes_[b]->fingerprint())) return false;
+    }
+  }
+  return true;
+}
+
+void ChannelLab::start(const std::string& name) {
+  std::vector<std::string> others;
+  for (const auto& other : names_) {
+    if (other != name && nodes_.count(other) && nodes_[other]->running()) {
+      others.push_back(nodes_[other]->endpoint());
+    }
+  }
+  (*this)[name].start(loopback_with_peers(others));
+}
+
+void ChannelLab::add_verified(const std::string& who, const std::vector<std::string>& contacts) {
+  core::Node& node = (*this)[who].node();
+  for (const auto& contact : contacts) {
+    auto added = node.add_contact(contact);
+    if (!added.is_ok()) {
+      throw std::runtime_error(who + " adding " + contact + ": " + added.status().message());
+    }
+    auto confirmed = node.confirm_contact(contact);
+    if (!confirmed.is_ok()) {
+      throw std::runtime_error(who + " confirming " + contact + ": " +
+                               confirmed.status().message());
+    }
+    if (confirmed.value().trust != core::Trust::kVerified) {
+      throw std::runtime_error(who + " confirmed " + contact + " but it is not verified");
+    }
+  }
+}
+
+std::optional<core::ChannelInfo> channel_of(ProfileNode& node, const std::string& channel) {
+  if (!node.running()) return std::nullopt;
+  auto info = node.node().channel(channel);
+  if (!info.is_ok()) return std::nullopt;
+  return std::move(info).value();
+}
+
+const core::ChannelMember* member_named(const core::ChannelInfo& channel, const std::string& name) {
+  for (const auto& member : channel.members) {
+    if (member.name == name) return &member;
+  }
+  return nullptr;
+}
+
+std::set<std::string> member_fingerprints(const core::ChannelInfo& channel) {
+  std::set<std::string> out;
+  for (const auto& member : channel.members) out.insert(member.fingerprint);
+  return out;
+}
+
+std::string describe(const std::optional<core::ChannelInfo>& channel) {
+  if (!channel) return "(no such channel)";
+  std::ostringstream out;
+  out << "#" << channel->name << " state=" << channel->state << " epoch=" << channel->epoch
+      << " admin=" << channel->admin_name << " code=[" << channel->security_code << "] members:";
+  for (const auto& m : channel->members) {
+    out << " " << m.name << "(" << m.fingerprint.substr(0, 8) << "," << m.trust;
+    if (!m.vouched_by.empty()) out << " by " << m.vouched_by;
+    if (m.admin) out << ",admin";
+    if (m.online) out << ",online";
+    out << ")";
+  }
+  return out.str();
+}
+
+bool is_security_code(const std::string& code) {
+  static const std::regex kCode("[0-9]{5}( [0-9]{5}){5}");
+  return std::regex_match(code, kCode);
+}
+
+size_t count_text(const std::vector<core::MessageInfo>& history, const std::string& body) {
+  return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
+    return m.kind == "text" && m.body == body;
+  }));
+}
+
+std::vector<core::MessageInfo> system_events(const std::vector<core::MessageInfo>& history) {
+  std::vector<core::MessageInfo> out;
+  for (const auto& m : history) {
+    if (m.kind == "system") out.push_back(m);
+  }
+  return out;
+}
+
+size_t count_system(const std::vector<core::MessageInfo>& history, const std::string& needle) {
+  return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
+    return m.kind == "system" && m.body.find(needle) != std::string::npos;
+  }));
+}
+
+bool outgoing_delivered(const std::vector<core::MessageInfo>& history, size_t n) {
+  size_t outgoing = 0, delivered = 0;
+  for (const auto& m : history) {
+    if (!m.outgoing || m.kind != "text") continue;
+    ++outgoing;
+    if (m.state == "delivered") ++delivered;
+  }
+  return outgoing == n && delivered == n;
+}
+
+std::vector<std::string> text_bodies(const std::vector<core::MessageInfo>& history) {
+  std::vector<std::string> out;
+  for (const auto& m : history) {
+    if (m.kind == "text") out.push_back(m.body);
+  }
+  return out;
+}
+
+}  // namespace sotto::test

@@ -1,0 +1,455 @@
+// Channels through the Messenger of four real profiles, with the network replaced by the test:
+// every frame a party hands to its "transport" is queued with its recipient and delivered by
+// hand, so the test can also forge, replay and redirect what travels. Time is a FakeClock.
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "sotto/base/clock.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/net/content.h"
+#include "sotto/net/wire.h"
+#include "sotto/storage/channel_repo.h"
+#include "src/core/channel_roster.h"
+#include "src/core/messenger.h"
+#include "tests/support/profiles.h"
+#include "tests/support/temp_dir.h"
+
+using namespace sotto;
+
+namespace {
+
+struct Frame {
+  std::string to;
+  Bytes bytes;
+};
+
+struct Party {
+  std::unique_ptr<core::Account> account;
+  std::unique_ptr<core::Messenger> messenger;
+  std::vector<Frame> outgoing;
+  std::map<std::string, uint64_t> counters;
+  std::map<std::string, core::PeerInfo> peers;
+
+  const std::string& fp() const { return account->fingerprint(); }
+  uint64_t counter(const std::string& name) const {
+    auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
+  }
+  std::vector<core::MessageInfo> history(const std::string& to) {
+    auto list = messenger->history(to, 100000);
+    REQUIRE(list.is_ok());
+    return list.value();
+  }
+  core::ChannelInfo channel(const std::string& name) {
+    auto info = messenger->channel(name);
+    INFO(info.status().message());
+    REQUIRE(info.is_ok());
+    return info.value();
+  }
+};
+
+size_t count_body(const std::vector<core::MessageInfo>& history, const std::string& body) {
+  return static_cast<size_t>(
+      std::count_if(history.begin(), history.end(), [&](const auto& m) { return m.body == body; }));
+}
+
+Bytes group_of(const std::string& channel_id_hex, uint32_t generation) {
+  Bytes group = *from_hex(channel_id_hex);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    group.push_back(static_cast<uint8_t>(generation >> shift));
+  return group;
+}
+
+class Lab {
+ public:
+  explicit Lab(const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+      parties_[name].account = test::create_account(tmp_ / name, name);
+    }
+    for (auto& [name, party] : parties_) wire(party);
+  }
+
+  Party& operator[](const std::string& name) { return parties_.at(name); }
+
+  // Delivers every queued frame, runs the timers, again and again until nothing moves.
+  void settle() {
+    for (int round = 0; round < 200; ++round) {
+      bool moved = false;
+      for (auto& [name, party] : parties_) {
+        std::vector<Frame> frames;
+        frames.swap(party.outgoing);
+        std::map<std::string, std::vector<Bytes>> by_recipient;
+        for (auto& f : frames) by_recipient[f.to].push_back(std::move(f.bytes));
+        for (auto& [to, list] : by_recipient) {
+          deliver(party, by_fingerprint(to), list);
+          moved = true;
+        }
+      }
+      clock_.advance_ms(600);
+      for (auto& [name, party] : parties_) {
+        party.messenger->on_timer();
+        party.messenger->flush_sends();
+      }
+      if (!moved && std::all_of(parties_.begin(), parties_.end(),
+                                [](const auto& p) { return p.second.outgoing.empty(); })) {
+        return;
+      }
+    }
+    FAIL("the parties never went quiet");
+  }
+
+  static void deliver(Party& from, Party& to, const std::vector<Bytes>& frames) {
+    for (const Bytes& frame : frames) {
+      auto envelope = net::decode_frame(frame);
+      REQUIRE(envelope.is_ok());
+      to.messenger->on_envelope(from.fp(), envelope.value());
+    }
+    to.messenger->after_poll();
+  }
+
+  Party& by_fingerprint(const std::string& fp) {
+    for (auto& [name, party] : parties_) {
+      if (party.fp() == fp) return party;
+    }
+    FAIL("no party " << fp);
+    throw std::logic_error("unreachable");
+  }
+
+  // `a` adds `b` as a contact (bundle over the "network") and marks it verified.
+  void befriend(const std::string& a, const std::string& b) {
+    std::optional<Result<core::ContactInfo>> added;
+    (*this)[a].messenger->add_contact(b, "", [&](Result<core::ContactInfo> r) { added = r; });
+    settle();
+    REQUIRE(added.has_value());
+    REQUIRE(added->is_ok());
+    std::optional<Result<core::ContactInfo>> confirmed;
+    (*this)[a].messenger->confirm_contact(b, [&](Result<core::ContactInfo> r) { confirmed = r; });
+    REQUIRE(confirmed.has_value());
+    REQUIRE(confirmed->is_ok());
+  }
+
+  Result<core::MessageInfo> send(const std::string& from, const std::string& to,
+                                 const std::string& text) {
+    std::optional<Result<core::MessageInfo>> result;
+    (*this)[from].messenger->send_text(to, text,
+                                       [&](Result<core::MessageInfo> r) { result = std::move(r); });
+    (*this)[from].messenger->flush_sends();
+    REQUIRE(result.has_value());
+    return std::move(*result);
+  }
+
+  // A Content sent by `from` to `to` over their 1:1 session, outside the messenger: what a
+  // member could forge or replay.
+  static Bytes direct_frame(Party& from, Party& to, wire::Content content) {
+    auto plaintext = net::encode_content(std::move(content));
+    REQUIRE(plaintext.is_ok());
+    auto ciphertext = from.account->signal().encrypt(to.fp(), plaintext.value());
+    REQUIRE(ciphertext.is_ok());
+    wire::Envelope envelope;
+    auto* signal = envelope.mutable_signal();
+    signal->set_type(static_cast<uint32_t>(ciphertext.value().type));
+    signal->set_body(as_chars(ciphertext.value().bytes).data(), ciphertext.value().bytes.size());
+    const Bytes id = crypto::random_bytes(net::kMessageIdSize);
+    signal->set_message_id(as_chars(id).data(), id.size());
+    auto frame = net::encode_frame(envelope);
+    REQUIRE(frame.is_ok());
+    return frame.value();
+  }
+
+ private:
+  void wire(Party& self) {
+    for (auto& [name, other] : parties_) {
+      if (&other == &self) continue;
+      core::PeerInfo info;
+      info.fingerprint = other.fp();
+      info.name = name;
+      info.endpoint = "tcp://127.0.0.1:1";
+      info.state = net::PeerState::kOnline;
+      info.identity_key = other.account->identity_key();
+      info.transport_key = other.account->transport_public();
+      self.peers[info.fingerprint] = info;
+    }
+    core::MessengerHooks hooks;
+    Party* me = &self;
+    hooks.send_frame = [me](const std::string& to, ByteView frame) {
+      me->outgoing.push_back({to, Bytes(frame.begin(), frame.end())});
+      return true;
+    };
+    hooks.peer = [me](const std::string& fp) -> std::optional<core::PeerInfo> {
+      auto it = me->peers.find(fp);
+      if (it == me->peers.end()) return std::nullopt;
+      return it->second;
+    };
+    hooks.peers = [me] {
+      std::vector<core::PeerInfo> out;
+      for (const auto& [fp, peer] : me->peers) out.push_back(peer);
+      return out;
+    };
+    hooks.publish = [](core::Event) {};
+    hooks.count = [me](const std::string& name, uint64_t n) { me->counters[name] += n; };
+    self.messenger =
+        std::make_unique<core::Messenger>(*self.account, clock_, core::MessengerOptions{}, hooks);
+    REQUIRE(self.messenger->start().is_ok());
+  }
+
+  test::TempDir tmp_;
+  FakeClock clock_;
+  std::map<std::string, Party> parties_;
+};
+
+// alice (admin) with bob and carol in #ops; dave is alice's contact but not a member.
+struct Ops {
+  Lab lab{{"alice", "bob", "carol", "dave"}};
+  std::string id;
+
+  Ops() {
+    for (const char* other : {"bob", "carol", "dave"}) lab.befriend("alice", other);
+    auto created = lab["alice"].messenger->create_channel("ops", true);
+    INFO(created.status().message());
+    REQUIRE(created.is_ok());
+    id = created.value().id;
+    for (const char* member : {"bob", "carol"}) {
+      auto invited = lab["alice"].messenger->invite_to_channel("ops", member);
+      INFO(invited.status().message());
+      REQUIRE(invited.is_ok());
+    }
+    lab.settle();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("members of a channel share one roster and security code, and exchange text once each",
+          "[core][channels]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  const core::ChannelInfo at_alice = lab["alice"].channel("#ops");
+  CHECK(at_alice.members.size() == 3);
+  CHECK(at_alice.security_code.size() == 35);
+  for (const char* member : {"bob", "carol"}) {
+    const core::ChannelInfo there = lab[member].channel("ops");
+    CHECK(there.state == "member");
+    CHECK(there.security_code == at_alice.security_code);
+    CHECK(there.epoch == at_alice.epoch);
+    CHECK(there.admin == lab["alice"].fp());
+  }
+  // Bob never verified carol himself: her key is vouched for by the admin's signature.
+  for (const auto& m : lab["bob"].channel("ops").members) {
+    if (m.fingerprint == lab["carol"].fp()) {
+      CHECK(m.trust == "vouched");
+      CHECK(m.vouched_by == "alice");
+    }
+  }
+  CHECK(lab["dave"].messenger->channels().value().empty());
+
+  REQUIRE(lab.send("alice", "#ops", "from alice").is_ok());
+  REQUIRE(lab.send("bob", "#ops", "from bob").is_ok());
+  REQUIRE(lab.send("carol", "#ops", "from carol").is_ok());
+  lab.settle();
+  for (const char* member : {"alice", "bob", "carol"}) {
+    auto history = lab[member].history("#ops");
+    for (const char* body : {"from alice", "from bob", "from carol"}) {
+      INFO(member << " / " << body);
+      CHECK(count_body(history, body) == 1);
+    }
+  }
+  // Every member acknowledged: the author sees its message delivered.
+  for (const auto& m : lab["bob"].history("#ops")) {
+    if (m.body == "from bob") CHECK(m.state == "delivered");
+  }
+  CHECK(count_body(lab["dave"].history(""), "from alice") == 0);
+
+  // The audit trail is in every member's history.
+  auto system_lines = [&](const std::string& member) {
+    std::vector<std::string> out;
+    for (const auto& m : lab[member].history("#ops")) {
+      if (m.kind == "system") out.push_back(m.body);
+    }
+    return out;
+  };
+  for (const char* member : {"bob", "carol"}) {
+    auto lines = system_lines(member);
+    CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.find("invited carol") != std::string::npos;
+    }));
+  }
+}
+
+TEST_CASE("a channel message does not decrypt outside the roster, nor after a removal",
+          "[core][channels][security]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  const std::string code_before = lab["alice"].channel("ops").security_code;
+
+  // Dave is no member: a channel frame redirected to him is refused, and his state cannot
+  // open it.
+  REQUIRE(lab.send("alice", "#ops", "members only").is_ok());
+  std::vector<Frame> frames = lab["alice"].outgoing;
+  lab.settle();
+  REQUIRE(!frames.empty());
+  auto envelope = net::decode_frame(frames.front().bytes);
+  REQUIRE(envelope.is_ok());
+  REQUIRE(envelope.value().has_group());
+  const wire::GroupMessage group = envelope.value().group();
+  Lab::deliver(lab["alice"], lab["dave"], {frames.front().bytes});
+  CHECK(lab["dave"].counter("group_dropped_not_member") == 1);
+  CHECK(count_body(lab["dave"].history(""), "members only") == 0);
+  CHECK_FALSE(lab["dave"]
+                  .account->signal()
+                  .group_decrypt(group_of(ops.id, group.generation()), lab["alice"].fp(),
+                                 as_bytes(group.body()))
+                  .is_ok());
+
+  // Alice removes carol: carol learns it, the code changes, and what follows is not for her.
+  REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
+  lab.settle();
+  CHECK(lab["carol"].channel("ops").state == "removed");
+  const std::string code_after = lab["alice"].channel("ops").security_code;
+  CHECK(code_after != code_before);
+  CHECK(lab["bob"].channel("ops").security_code == code_after);
+
+  REQUIRE(lab.send("bob", "#ops", "after carol").is_ok());
+  frames = lab["bob"].outgoing;
+  for (const auto& f : frames) CHECK(f.to != lab["carol"].fp());
+  lab.settle();
+  CHECK(count_body(lab["alice"].history("#ops"), "after carol") == 1);
+  CHECK(count_body(lab["carol"].history(""), "after carol") == 0);
+  // Even handed the ciphertext, carol's stored keys do not open it.
+  bool found = false;
+  for (const auto& f : frames) {
+    auto e = net::decode_frame(f.bytes);
+    if (!e.is_ok() || !e.value().has_group()) continue;
+    found = true;
+    const auto& g = e.value().group();
+    CHECK_FALSE(
+        lab["carol"]
+            .account->signal()
+            .group_decrypt(group_of(ops.id, g.generation()), lab["bob"].fp(), as_bytes(g.body()))
+            .is_ok());
+    Lab::deliver(lab["bob"], lab["carol"], {f.bytes});
+  }
+  CHECK(found);
+  CHECK(count_body(lab["carol"].history(""), "after carol") == 0);
+  CHECK(lab.send("carol", "#ops", "still here?").status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("membership changes not signed by the admin, or from an old epoch, are refused",
+          "[core][channels][security]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  const core::ChannelInfo before = lab["carol"].channel("ops");
+  storage::ChannelRepo alice_repo(lab["alice"].account->db());
+  auto stored = alice_repo.find(*from_hex(ops.id));
+  REQUIRE(stored.is_ok());
+  REQUIRE(stored.value());
+  wire::ChannelUpdate genuine;
+  REQUIRE(genuine.ParseFromArray(stored.value()->update_blob.data(),
+                                 static_cast<int>(stored.value()->update_blob.size())));
+  wire::Roster roster;
+  REQUIRE(roster.ParseFromString(genuine.roster()));
+
+  // Bob rewrites the roster (drops carol, next epoch) and signs it himself.
+  wire::Roster forged = roster;
+  forged.set_epoch(roster.epoch() + 1);
+  forged.clear_members();
+  for (const auto& m : roster.members()) {
+    if (m.identity_key() != as_chars(lab["carol"].account->identity_key())) {
+      *forged.add_members() = m;
+    }
+  }
+  wire::ChannelUpdate forged_update;
+  forged_update.set_roster(forged.SerializeAsString());
+  auto signature = lab["bob"].account->signal().sign(
+      core::roster_signing_input(as_bytes(forged_update.roster())));
+  REQUIRE(signature.is_ok());
+  forged_update.set_signature(as_chars(signature.value()).data(), signature.value().size());
+  wire::Content content;
+  *content.mutable_channel_update() = forged_update;
+  Lab::deliver(lab["bob"], lab["carol"], {Lab::direct_frame(lab["bob"], lab["carol"], content)});
+  CHECK(lab["carol"].counter("channel_update_rejected") == 1);
+
+  // The admin's own, genuinely signed roster of the current epoch, sent once more.
+  wire::Content replay;
+  *replay.mutable_channel_update() = genuine;
+  Lab::deliver(lab["alice"], lab["carol"], {Lab::direct_frame(lab["alice"], lab["carol"], replay)});
+  CHECK(lab["carol"].counter("channel_update_rejected") == 2);
+
+  // Bob relays the admin's genuine roster: not from the admin, refused too.
+  Lab::deliver(lab["bob"], lab["carol"], {Lab::direct_frame(lab["bob"], lab["carol"], replay)});
+  CHECK(lab["carol"].counter("channel_update_rejected") == 3);
+
+  const core::ChannelInfo after = lab["carol"].channel("ops");
+  CHECK(after.state == "member");
+  CHECK(after.epoch == before.epoch);
+  CHECK(after.security_code == before.security_code);
+  CHECK(after.members.size() == 3);
+
+  // And a non-admin cannot change the roster through its own messenger either.
+  auto refused = lab["bob"].messenger->remove_from_channel("ops", "carol");
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("bad channel requests are refused with a clear error and change nothing",
+          "[core][channels]") {
+  Lab lab({"alice", "bob", "carol"});
+  // bob is a contact but not verified; carol is not a contact at all.
+  std::optional<Result<core::ContactInfo>> added;
+  lab["alice"].messenger->add_contact("bob", "", [&](Result<core::ContactInfo> r) { added = r; });
+  lab.settle();
+  REQUIRE(added.has_value());
+  REQUIRE(added->is_ok());
+  REQUIRE(lab["alice"].messenger->create_channel("ops", true).is_ok());
+  const std::string code = lab["alice"].channel("ops").security_code;
+
+  auto expect_refused = [&](const Result<core::ChannelInfo>& r, const std::string& words) {
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+    CHECK(r.status().message().find(words) != std::string::npos);
+  };
+  expect_refused(lab["alice"].messenger->create_channel("ops", true), "already exists");
+  expect_refused(lab["alice"].messenger->create_channel("two words", true), "bad channel name");
+  expect_refused(lab["alice"].messenger->invite_to_channel("ops", "bob"), "not verified");
+  expect_refused(lab["alice"].messenger->invite_to_channel("ops", "carol"), "unknown recipient");
+  expect_refused(lab["alice"].messenger->invite_to_channel("nosuch", "bob"), "unknown channel");
+  expect_refused(lab["alice"].messenger->channel("#nosuch"), "unknown channel");
+  CHECK(lab["alice"].channel("ops").security_code == code);
+  CHECK(lab["alice"].channel("ops").members.size() == 1);
+
+  // An open channel admits the unverified contact.
+  REQUIRE(lab["alice"].messenger->create_channel("open", false).is_ok());
+  CHECK(lab["alice"].messenger->invite_to_channel("open", "bob").is_ok());
+}
+
+TEST_CASE("a member who leaves is taken off by the admin; the admin leaving closes the channel",
+          "[core][channels]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  REQUIRE(lab["carol"].messenger->leave_channel("ops").is_ok());
+  CHECK(lab["carol"].channel("ops").state == "left");
+  lab.settle();
+  CHECK(lab["alice"].channel("ops").members.size() == 2);
+  CHECK(lab["bob"].channel("ops").members.size() == 2);
+  CHECK(lab["carol"].channel("ops").state == "left");
+  auto history = lab["bob"].history("#ops");
+  CHECK(std::any_of(history.begin(), history.end(), [](const core::MessageInfo& m) {
+    return m.kind == "system" && m.body.find("carol left") != std::string::npos;
+  }));
+
+  REQUIRE(lab["alice"].messenger->leave_channel("ops").is_ok());
+  lab.settle();
+  CHECK(lab["alice"].channel("ops").state == "dissolved");
+  CHECK(lab["bob"].channel("ops").state == "dissolved");
+}
+
+TEST_CASE("the security code depends on every member key and the epoch, not on their order",
+          "[core][channels]") {
+  const Bytes id(16, 7);
+  const std::vector<Bytes> keys = {Bytes(33, 1), Bytes(33, 2), Bytes(33, 3)};
+  const std::string code = core::channel_security_code(id, 4, keys);
+  CHECK(code.size() == 35);
+  CHECK(core::channel_security_code(id, 4, {keys[2], keys[0], keys[1]}) == code);
+  CHECK(core::channel_security_code(id, 5, keys) != code);
+  CHECK(core::channel_security_code(id, 4, {keys[0], keys[1]}) != code);
+  CHECK(core::channel_security_code(Bytes(16, 8), 4, keys) != code);
+}
