@@ -187,7 +187,7 @@ class Messenger {
   // Audit trail: a system row in the channel's history, and an event.
   Status record_channel_event(const storage::ChannelRecord& channel, const std::string& actor,
                               const std::string& change, const std::string& subject,
-                              const std::string& text, Effects& effects);
+                              const std::string& text, Effects& effects, int64_t at_ms = 0);
   std::string name_of(const std::string& fingerprint);
   // On the timer: hands out sender keys, starts sessions with fellow members.
   void channel_upkeep();

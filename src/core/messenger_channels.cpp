@@ -215,6 +215,7 @@ Status Messenger::issue_roster(storage::ChannelRecord& channel,
   roster.set_subject_key(as_chars(subject_key).data(), subject_key.size());
   roster.set_dissolved(dissolved);
   roster.set_issued_at(static_cast<uint64_t>(wall_clock_ms()));
+  roster.set_created_at(static_cast<uint64_t>(channel.created_at));
   wire::ChannelUpdate update;
   update.set_roster(roster.SerializeAsString());
   SOTTO_ASSIGN_OR_RETURN(Bytes signature,
@@ -450,8 +451,15 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   }
   if (!roster.dissolved()) text += " (security code " + code + ")";
   (void)from;
+  if (!existing && change != "created") {
+    // A newcomer's trail starts where the channel did.
+    SOTTO_RETURN_IF_ERROR(record_channel_event(
+        channel, channel.admin, "created", channel.admin, admin_name + " created #" + roster.name(),
+        effects, static_cast<int64_t>(roster.created_at())));
+  }
   return record_channel_event(channel, channel.admin, change.empty() ? "changed" : change,
-                              subject_fingerprint, text, effects);
+                              subject_fingerprint, text, effects,
+                              static_cast<int64_t>(roster.issued_at()));
 }
 
 Status Messenger::apply_update(const std::string& from, const wire::ChannelUpdate& update,
@@ -571,7 +579,7 @@ Status Messenger::apply_sender_key(const std::string& from, const wire::SenderKe
 Status Messenger::record_channel_event(const storage::ChannelRecord& channel,
                                        const std::string& actor, const std::string& change,
                                        const std::string& subject, const std::string& text,
-                                       Effects& effects) {
+                                       Effects& effects, int64_t at_ms) {
   storage::MessageRecord record;
   record.message_id = crypto::random_bytes(net::kMessageIdSize);
   record.conversation = conversation_of(channel);
@@ -579,8 +587,8 @@ Status Messenger::record_channel_event(const storage::ChannelRecord& channel,
   record.outgoing = actor == account_.fingerprint();
   record.kind = storage::MessageKind::kSystem;
   record.body = text;
-  record.sent_at = wall_clock_ms();
-  record.received_at = record.sent_at;
+  record.received_at = wall_clock_ms();
+  record.sent_at = at_ms > 0 ? at_ms : record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(account_.db()).insert(record));
