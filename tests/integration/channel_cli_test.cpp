@@ -6,11 +6,11 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "tests/support/channel_lab.h"
 #include "tests/support/daemon.h"
 #include "tests/support/process.h"
 #include "tests/support/wait.h"
@@ -29,10 +29,6 @@ bool one_line_error(const test::CommandResult& result) {
          result.err.find('\n') == result.err.size() - 1;
 }
 
-bool is_security_code(const std::string& code) {
-  static const std::regex kCode("[0-9]{5}( [0-9]{5}){5}");
-  return std::regex_match(code, kCode);
-}
 
 bool online(const DaemonProfile& a, const std::string& name) {
   return a.peer_state(name) == "online";
@@ -264,7 +260,7 @@ TEST_CASE(
   CHECK(roster.value("strict", false));
   CHECK(roster.value("epoch", uint64_t{0}) > created.value("epoch", uint64_t{0}));
   const std::string code = roster.value("security_code", "");
-  CHECK(is_security_code(code));
+  CHECK(test::is_security_code(code));
   REQUIRE(roster["members"].is_array());
   REQUIRE(roster["members"].size() == 2);
   for (const auto& m : roster["members"]) {
