@@ -21,6 +21,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "tests/bench/bench.h"
 #include "tests/support/netns.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kArchiveRows = 4000;
+constexpr int kDurableRows = 300;  // fsync-bound: 1-4 ms each on this VM's disk
+constexpr int kWarmupRows = 50;
 constexpr int kSignalMessages = 3000;
 constexpr int kRepeats = 3;
 const std::string kBody(180, 'm');  // a typical chat line plus framing
@@ -122,54 +125,68 @@ double bench_archive_inserts() {
   });
 }
 
-// The same rows through a bare SQLCipher connection: raw key, SQLCipher's defaults, WAL, NORMAL.
+// The same rows through a bare SQLCipher connection: raw key, SQLCipher's defaults, WAL, and
+// `synchronous` (NORMAL: a commit reaches the WAL file without an fsync; FULL: each commit
+// fsyncs the WAL, as sotto's receive path does). Returns rows (= commits) per second.
+enum class Sync { kNormal, kFull };
+double bare_inserts_per_s(Sync sync, int rows) {
+  test::TempDir tmp;
+  const std::string path = tmp / "bare.db";
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  const std::string key = "x'" + std::string(64, 'a') + "'";
+  sqlite3_key(db, key.data(), static_cast<int>(key.size()));
+  sqlite3_exec(db,
+               sync == Sync::kFull ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                                   : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+               nullptr, nullptr, nullptr);
+  sqlite3_exec(db,
+               "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id BLOB NOT NULL,"
+               " conversation TEXT NOT NULL, sender TEXT NOT NULL, outgoing INTEGER NOT NULL,"
+               " kind INTEGER NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,"
+               " received_at INTEGER NOT NULL, state INTEGER NOT NULL,"
+               " UNIQUE (sender, message_id));"
+               "CREATE INDEX messages_by_conversation ON messages (conversation, id);",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT OR IGNORE INTO messages (message_id, conversation, sender, "
+                     "outgoing, kind, body, sent_at, received_at, state) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     -1, &insert, nullptr);
+  auto insert_row = [&](int i) {
+    const storage::MessageRecord m = message(i);
+    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    sqlite3_bind_blob(insert, 1, m.message_id.data(), 16, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 2, m.conversation.data(), 64, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 3, m.sender.data(), 64, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(insert, 4, 0);
+    sqlite3_bind_int64(insert, 5, 0);
+    sqlite3_bind_text(insert, 6, m.body.data(), static_cast<int>(m.body.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(insert, 7, m.sent_at);
+    sqlite3_bind_int64(insert, 8, m.received_at);
+    sqlite3_bind_int64(insert, 9, 3);
+    if (sqlite3_step(insert) != SQLITE_DONE) std::exit(1);
+    sqlite3_reset(insert);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  };
+  for (int i = 0; i < kWarmupRows; ++i) insert_row(-1 - i);
+  auto start = Clock::now();
+  for (int i = 0; i < rows; ++i) insert_row(i);
+  const double rate = rows / seconds_since(start);
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+  return rate;
+}
+
 double bench_archive_inserts_bare() {
-  return median_of([] {
-    test::TempDir tmp;
-    const std::string path = tmp / "bare.db";
-    sqlite3* db = nullptr;
-    sqlite3_open(path.c_str(), &db);
-    const std::string key = "x'" + std::string(64, 'a') + "'";
-    sqlite3_key(db, key.data(), static_cast<int>(key.size()));
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode = WAL;"
-                 "PRAGMA synchronous = NORMAL;"
-                 "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id BLOB NOT NULL,"
-                 " conversation TEXT NOT NULL, sender TEXT NOT NULL, outgoing INTEGER NOT NULL,"
-                 " kind INTEGER NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,"
-                 " received_at INTEGER NOT NULL, state INTEGER NOT NULL,"
-                 " UNIQUE (sender, message_id));"
-                 "CREATE INDEX messages_by_conversation ON messages (conversation, id);",
-                 nullptr, nullptr, nullptr);
-    sqlite3_stmt* insert = nullptr;
-    sqlite3_prepare_v2(db,
-                       "INSERT OR IGNORE INTO messages (message_id, conversation, sender, "
-                       "outgoing, kind, body, sent_at, received_at, state) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                       -1, &insert, nullptr);
-    auto start = Clock::now();
-    for (int i = 0; i < kArchiveRows; ++i) {
-      const storage::MessageRecord m = message(i);
-      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-      sqlite3_bind_blob(insert, 1, m.message_id.data(), 16, SQLITE_TRANSIENT);
-      sqlite3_bind_text(insert, 2, m.conversation.data(), 64, SQLITE_TRANSIENT);
-      sqlite3_bind_text(insert, 3, m.sender.data(), 64, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(insert, 4, 0);
-      sqlite3_bind_int64(insert, 5, 0);
-      sqlite3_bind_text(insert, 6, m.body.data(), static_cast<int>(m.body.size()),
-                        SQLITE_TRANSIENT);
-      sqlite3_bind_int64(insert, 7, m.sent_at);
-      sqlite3_bind_int64(insert, 8, m.received_at);
-      sqlite3_bind_int64(insert, 9, 3);
-      if (sqlite3_step(insert) != SQLITE_DONE) std::exit(1);
-      sqlite3_reset(insert);
-      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    }
-    const double rate = kArchiveRows / seconds_since(start);
-    sqlite3_finalize(insert);
-    sqlite3_close(db);
-    return rate;
-  });
+  return median_of([] { return bare_inserts_per_s(Sync::kNormal, kArchiveRows); });
+}
+
+// One bare commit of one row with synchronous=FULL: the fsync the receiver pays per message
+// when messages arrive one at a time.
+double bench_commit_us_bare() {
+  return median_of([] { return 1e6 / bare_inserts_per_s(Sync::kFull, kDurableRows); });
 }
 
 // --- Signal round trip -------------------------------------------------------------------------
@@ -405,6 +422,39 @@ double bench_discovery_unlock_ms() {
   return discovery_figures().unlock_ms;
 }
 
+// --- figures made of others --------------------------------------------------------------------
+
+// Measures once per process, so a figure printed on its own and used again inside a sum is the
+// same number.
+template <double (*Measure)()>
+double once() {
+  static const double value = Measure();
+  return value;
+}
+
+double bench_text_throughput() {
+  return bench::text_figures().throughput_msgs_per_s;
+}
+double bench_text_latency_p50() {
+  return bench::text_figures().latency_p50_us;
+}
+double bench_text_latency_p99() {
+  return bench::text_figures().latency_p99_us;
+}
+
+// What one message costs in the bare libraries, measured in this run: a Signal encrypt + decrypt
+// with in-memory stores, one bare ZeroMQ round trip with CURVE, one SQLCipher commit with
+// synchronous=FULL (issue 4). The parts go to stderr.
+double bench_text_latency_bare() {
+  const double signal = once<bench_signal_roundtrip_bare>();
+  const double zmq = once<bench::transport_roundtrip_us_bare>();
+  const double commit = once<bench_commit_us_bare>();
+  std::fprintf(stderr,
+               "bench: text_latency_us_bare = signal %.1f + zmq round trip %.1f + commit %.1f us\n",
+               signal, zmq, commit);
+  return signal + zmq + commit;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -420,7 +470,14 @@ int main(int argc, char** argv) {
       {"archive_insert_per_s", "rows/s", bench_archive_inserts},
       {"archive_insert_per_s_bare", "rows/s", bench_archive_inserts_bare},
       {"signal_roundtrip_us", "us", bench_signal_roundtrip},
-      {"signal_roundtrip_us_bare", "us", bench_signal_roundtrip_bare},
+      {"signal_roundtrip_us_bare", "us", once<bench_signal_roundtrip_bare>},
+      {"transport_roundtrip_us", "us", bench::transport_roundtrip_us},
+      {"transport_roundtrip_us_bare", "us", once<bench::transport_roundtrip_us_bare>},
+      {"text_throughput_msgs_per_s", "msgs/s", bench_text_throughput},
+      {"text_latency_p50_us", "us", bench_text_latency_p50},
+      {"text_latency_p99_us", "us", bench_text_latency_p99},
+      {"text_latency_us_bare", "us", bench_text_latency_bare},
+      {"channel_fanout_msgs_per_s", "msgs/s", bench::channel_fanout_msgs_per_s},
       {"discovery_ms", "ms", bench_discovery_ms},
       {"discovery_unlock_ms", "ms", bench_discovery_unlock_ms},
   };

@@ -1,12 +1,25 @@
 // transport_roundtrip_us: a 100-byte request and its reply between two sotto transports (the
 // wire codec included: frame encode, padding, decode), each side on its own thread like two
 // nodes. transport_roundtrip_us_bare: the same over one bare ZeroMQ DEALER/ROUTER pair with CURVE.
+// Both: kWarmup round trips (CURVE handshake, TCP slow start, caches), then the median over
+// kBatches batches of the mean round trip in each batch.
+//
+// Each side is pinned to its own CPU, like two nodes on two hosts: the requesting thread and its
+// ZeroMQ I/O thread on one, the replying thread and its I/O thread on the other (a ZeroMQ
+// context starts its I/O thread with its first socket, which inherits the creating thread's
+// CPU set). Unpinned, the scheduler's placement of these four threads on this 2-vCPU machine
+// moved both figures between ~100 and ~350 us from one run to the next.
+#include <pthread.h>
+#include <sched.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
+#include <vector>
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/transport.h"
@@ -16,8 +29,9 @@
 namespace sotto::bench {
 namespace {
 
-constexpr int kRoundTrips = 5000;
-constexpr int kWarmup = 200;
+constexpr int kWarmup = 500;
+constexpr int kBatches = 7;
+constexpr int kPerBatch = 1000;
 
 struct Keys {
   Bytes public_key;
@@ -35,6 +49,45 @@ Bytes request_frame(uint64_t seq) {
   signal->set_type(2);
   signal->set_body(std::string(100, static_cast<char>(seq)));
   return net::encode_frame(std::move(envelope)).value();
+}
+
+// Pins the calling thread to CPU `cpu` for its lifetime (when the machine has that CPU) and
+// restores the thread's CPU set when it ends.
+class PinnedTo {
+ public:
+  explicit PinnedTo(int cpu) {
+    pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_);
+    if (cpu >= CPU_COUNT(&saved_) && cpu > 0) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+  }
+  ~PinnedTo() {
+    if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+  PinnedTo(const PinnedTo&) = delete;
+  PinnedTo& operator=(const PinnedTo&) = delete;
+
+ private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
+};
+
+// Mean microseconds per call of `round_trip`, as the median over kBatches batches.
+double median_batch_us(const std::function<void(int)>& round_trip) {
+  for (int i = 0; i < kWarmup; ++i) round_trip(i);
+  std::vector<double> batches;
+  for (int b = 0; b < kBatches; ++b) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kPerBatch; ++i) round_trip(i);
+    batches.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count() /
+        kPerBatch);
+  }
+  std::sort(batches.begin(), batches.end());
+  return batches[batches.size() / 2];
 }
 
 }  // namespace
@@ -58,8 +111,12 @@ double transport_roundtrip_us() {
     (void)tb->send(from, reply.value());
   };
   net::TransportOptions options;
+  PinnedTo client_side(0);
+  {
+    PinnedTo server_side(1);
+    tb = net::Transport::create(ctx_b, poller_b, options, b.public_key, b.secret_key, cb_b).value();
+  }
   ta = net::Transport::create(ctx_a, poller_a, options, a.public_key, a.secret_key, cb_a).value();
-  tb = net::Transport::create(ctx_b, poller_b, options, b.public_key, b.secret_key, cb_b).value();
   ta->admit(b.public_key, "b");
   tb->admit(a.public_key, "a");
   (void)ta->connect("b", tb->endpoint(), b.public_key);
@@ -67,6 +124,7 @@ double transport_roundtrip_us() {
 
   std::atomic<bool> stop{false};
   std::thread server([&] {
+    PinnedTo server_side(1);
     while (!stop) (void)poller_b.poll(10);
   });
   auto round_trip = [&](int i) {
@@ -74,12 +132,7 @@ double transport_roundtrip_us() {
     (void)ta->send("b", request_frame(static_cast<uint64_t>(i)));
     while (replies.load() < want) (void)poller_a.poll(100);
   };
-  for (int i = 0; i < kWarmup; ++i) round_trip(i);
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRoundTrips; ++i) round_trip(i);
-  const double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
-      kRoundTrips;
+  const double us = median_batch_us(round_trip);
   stop = true;
   server.join();
   return us;
@@ -90,7 +143,12 @@ double transport_roundtrip_us_bare() {
   Keys client_keys = curve_keys();
   void* ctx_s = zmq_ctx_new();
   void* ctx_c = zmq_ctx_new();
-  void* router = zmq_socket(ctx_s, ZMQ_ROUTER);
+  PinnedTo client_side(0);
+  void* router = nullptr;
+  {
+    PinnedTo server_side(1);
+    router = zmq_socket(ctx_s, ZMQ_ROUTER);
+  }
   int one = 1, zero = 0;
   zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
   zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, server_keys.secret_key.data(), 32);
@@ -108,6 +166,7 @@ double transport_roundtrip_us_bare() {
 
   std::atomic<bool> stop{false};
   std::thread server([&] {
+    PinnedTo server_side(1);
     zmq_pollitem_t item{router, 0, ZMQ_POLLIN, 0};
     char id[256], body[512];
     while (!stop) {
@@ -120,16 +179,11 @@ double transport_roundtrip_us_bare() {
   });
   char request[100] = {};
   char reply[512];
-  auto round_trip = [&] {
+  auto round_trip = [&](int) {
     zmq_send(dealer, request, sizeof request, 0);
     zmq_recv(dealer, reply, sizeof reply, 0);
   };
-  for (int i = 0; i < kWarmup; ++i) round_trip();
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRoundTrips; ++i) round_trip();
-  const double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
-      kRoundTrips;
+  const double us = median_batch_us(round_trip);
   stop = true;
   server.join();
   zmq_close(dealer);
