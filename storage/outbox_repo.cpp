@@ -11,11 +11,27 @@ Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipien
   return db_.last_insert_rowid();
 }
 
+Status OutboxRepo::add_shared_frame(int64_t message_row, ByteView frame) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_.prepare("INSERT INTO outbox_frames (message_row, frame) VALUES (?1, ?2)"));
+  insert->bind(1, message_row).bind(2, frame);
+  return insert->run();
+}
+
+Result<int64_t> OutboxRepo::add_shared_to(int64_t message_row, const std::string& recipient) {
+  return add(message_row, recipient, ByteView());  // empty: the frame is in outbox_frames
+}
+
 Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipient, int64_t after_id,
                                                      int64_t limit) {
   SOTTO_ASSIGN_OR_RETURN(Statement * select,
-                         db_.prepare("SELECT id, message_row, recipient, frame FROM outbox "
-                                     "WHERE recipient = ?1 AND id > ?2 ORDER BY id LIMIT ?3"));
+                         db_.prepare("SELECT o.id, o.message_row, o.recipient, "
+                                     "CASE WHEN length(o.frame) > 0 THEN o.frame ELSE "
+                                     "(SELECT f.frame FROM outbox_frames f "
+                                     "WHERE f.message_row = o.message_row) END "
+                                     "FROM outbox o WHERE o.recipient = ?1 AND o.id > ?2 "
+                                     "ORDER BY o.id LIMIT ?3"));
   select->bind(1, recipient).bind(2, after_id).bind(3, limit);
   std::vector<OutboxEntry> out;
   for (;;) {
@@ -41,18 +57,25 @@ Result<std::vector<std::string>> OutboxRepo::recipients() {
 }
 
 Status OutboxRepo::remove_for_message(int64_t message_row) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * remove,
-                         db_.prepare("DELETE FROM outbox WHERE message_row = ?1"));
-  remove->bind(1, message_row);
-  return remove->run();
+  for (const char* sql : {"DELETE FROM outbox WHERE message_row = ?1",
+                          "DELETE FROM outbox_frames WHERE message_row = ?1"}) {
+    SOTTO_ASSIGN_OR_RETURN(Statement * remove, db_.prepare(sql));
+    remove->bind(1, message_row);
+    SOTTO_RETURN_IF_ERROR(remove->run());
+  }
+  return Status::ok();
 }
 
 Status OutboxRepo::remove_for_conversation(const std::string& conversation) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * remove,
-                         db_.prepare("DELETE FROM outbox WHERE message_row IN "
-                                     "(SELECT id FROM messages WHERE conversation = ?1)"));
-  remove->bind(1, conversation);
-  return remove->run();
+  for (const char* sql : {"DELETE FROM outbox WHERE message_row IN "
+                          "(SELECT id FROM messages WHERE conversation = ?1)",
+                          "DELETE FROM outbox_frames WHERE message_row IN "
+                          "(SELECT id FROM messages WHERE conversation = ?1)"}) {
+    SOTTO_ASSIGN_OR_RETURN(Statement * remove, db_.prepare(sql));
+    remove->bind(1, conversation);
+    SOTTO_RETURN_IF_ERROR(remove->run());
+  }
+  return Status::ok();
 }
 
 Result<bool> OutboxRepo::remove(int64_t message_row, const std::string& recipient) {

@@ -478,12 +478,12 @@ void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
   }
 }
 
-void Messenger::on_peer_online(const std::string& fingerprint) {
+void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected) {
   auto it = flows_.find(fingerprint);
   if (it == flows_.end()) return;
   it->second.backoff_ms = options_.retry_initial_ms;
   it->second.retry_at_ms = 0;
-  flush_outbox(fingerprint, true);
+  flush_outbox(fingerprint, reconnected);
 }
 
 void Messenger::on_peer_hello(const std::string& fingerprint, const std::string& name) {
@@ -578,6 +578,7 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(*row));
     if (waiting == 0) {
       SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
+      SOTTO_RETURN_IF_ERROR(outbox.remove_for_message(*row));  // a shared frame, if any
     }
     // Progress: the peer is working through the queue, so the retry clock starts over. Retries
     // are for a peer that went silent, not for a long queue being drained.

@@ -82,7 +82,9 @@ class Messenger {
 
   // --- network ---
   void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
-  void on_peer_online(const std::string& fingerprint);
+  // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
+  // after a quiet spell (carry on where the outbox was).
+  void on_peer_online(const std::string& fingerprint, bool reconnected = true);
   void on_peer_hello(const std::string& fingerprint, const std::string& name);
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();

@@ -699,9 +699,10 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(account_.db());
+  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
   for (const auto& m : members) {
     if (m.fingerprint == account_.fingerprint()) continue;
-    SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add(*row, m.fingerprint, frame));
+    SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add_shared_to(*row, m.fingerprint));
     out.out.push_back({m.fingerprint, outbox_id, *row, frame});
   }
   SOTTO_RETURN_IF_ERROR(repo.add_key_use(channel.id));
@@ -730,6 +731,14 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     return Status::unavailable("the author is not on the roster");
   }
   storage::MessageRepo messages(account_.db());
+  // A retry of a message already archived: acknowledged again without the signature check
+  // and decryption (the costly part), which would only find the same duplicate.
+  SOTTO_ASSIGN_OR_RETURN(auto archived, messages.find_row(item.from, message_id));
+  if (archived) {
+    hooks_.count("message_duplicates", 1);
+    effects.receipts[item.from].push_back(message_id);
+    return Status::ok();
+  }
   auto plaintext = account_.signal().group_decrypt(sender_key_group(channel_id, g.generation()),
                                                    item.from, as_bytes(g.body()));
   if (!plaintext.is_ok()) {

@@ -128,6 +128,9 @@ struct Node::Impl {
     // retried by libzmq; the node reopens the link itself, with backoff.
     int64_t relink_at_ms = 0;
     int64_t relink_backoff_ms = 0;
+    // A new connection since the peer was last online: frames queued on the old one may be
+    // lost, so the outbox starts over. A peer merely quiet for a while (evasive) keeps its place.
+    bool link_fresh = false;
   };
   struct Configured {
     PeerSpec spec;
@@ -478,6 +481,7 @@ struct Node::Impl {
         peer.relink_at_ms = 0;
         peer.relink_backoff_ms = 0;
         changed = peer.liveness.on_handshake(now());
+        peer.link_fresh = true;
         peer.hello_pending = !send_hello(peer);
         break;
       case net::LinkEvent::kHandshakeFailed:
@@ -596,11 +600,12 @@ struct Node::Impl {
     if (control) control->publish(event);
   }
 
-  void publish_peer(const Peer& peer) {
+  void publish_peer(Peer& peer) {
     count("peer_state_changes");
     publish(Event{wall_clock_ms(), PeerEvent{snapshot(peer)}});
     if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
-      messenger->on_peer_online(peer.info.fingerprint);
+      messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
+      peer.link_fresh = false;
     }
   }
 

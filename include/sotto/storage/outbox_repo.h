@@ -24,6 +24,9 @@ class OutboxRepo {
   explicit OutboxRepo(Database& db) : db_(db) {}
 
   Result<int64_t> add(int64_t message_row, const std::string& recipient, ByteView frame);
+  // One frame for several recipients: stored once; add each recipient with add_shared_to().
+  Status add_shared_frame(int64_t message_row, ByteView frame);
+  Result<int64_t> add_shared_to(int64_t message_row, const std::string& recipient);
   // Entries for `recipient` with id > after_id, oldest first, at most `limit`.
   Result<std::vector<OutboxEntry>> pending(const std::string& recipient, int64_t after_id,
                                            int64_t limit);
