@@ -58,8 +58,8 @@ json message_to_json(const core::MessageInfo& m) {
 
 void print_message(const json& m) {
   if (m.value("kind", std::string()) == "system") {
-    std::cout << format_time(m.value("time", int64_t{0})) << "  * " << m.value("body", std::string())
-              << "\n";
+    std::cout << format_time(m.value("time", int64_t{0})) << "  * "
+              << m.value("body", std::string()) << "\n";
     return;
   }
   const bool outgoing = m.value("outgoing", false);

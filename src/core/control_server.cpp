@@ -36,16 +36,16 @@ json contact_object(const ContactInfo& contact) {
 
 json message_object(const MessageInfo& m) {
   json out{{"id", m.id},
-              {"conversation", m.conversation},
-              {"kind", m.kind},
-              {"sender", m.sender},
-              {"sender_name", m.sender_name},
-              {"outgoing", m.outgoing},
-              {"body", m.body},
-              {"time", m.sent_at},
-              {"received_at", m.received_at},
-              {"state", m.state},
-              {"trust", std::string(to_string(m.trust))}};
+           {"conversation", m.conversation},
+           {"kind", m.kind},
+           {"sender", m.sender},
+           {"sender_name", m.sender_name},
+           {"outgoing", m.outgoing},
+           {"body", m.body},
+           {"time", m.sent_at},
+           {"received_at", m.received_at},
+           {"state", m.state},
+           {"trust", std::string(to_string(m.trust))}};
   if (!m.channel.empty()) out["channel"] = m.channel;
   return out;
 }
@@ -53,9 +53,13 @@ json message_object(const MessageInfo& m) {
 json channel_object(const ChannelInfo& c) {
   json members = json::array();
   for (const auto& m : c.members) {
-    json member{{"fingerprint", m.fingerprint}, {"name", m.name},
-                {"identity_key", to_hex(m.identity_key)}, {"admin", m.admin},
-                {"online", m.online}, {"on_air", m.on_air}, {"trust", m.trust}};
+    json member{{"fingerprint", m.fingerprint},
+                {"name", m.name},
+                {"identity_key", to_hex(m.identity_key)},
+                {"admin", m.admin},
+                {"online", m.online},
+                {"on_air", m.on_air},
+                {"trust", m.trust}};
     if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
     members.push_back(std::move(member));
   }

@@ -44,6 +44,25 @@ Status changed_error(const storage::ContactRecord& contact) {
                            " --confirm'");
 }
 
+// Commits made while it lives skip the fsync (synchronous=NORMAL; still safe from a killed
+// process) when `relax`: for writes that a power cut may undo without losing a message, because
+// the peer resends and the archive dedups. Received messages always commit with FULL.
+class RelaxedSync {
+ public:
+  RelaxedSync(storage::Database& db, bool relax) : db_(db), relax_(relax) {
+    if (relax_) (void)db_.set_synchronous(storage::Synchronous::kNormal);
+  }
+  ~RelaxedSync() {
+    if (relax_) (void)db_.set_synchronous(storage::Synchronous::kFull);
+  }
+  RelaxedSync(const RelaxedSync&) = delete;
+  RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+ private:
+  storage::Database& db_;
+  bool relax_;
+};
+
 }  // namespace
 
 Trust trust_of(storage::Trust trust) {
@@ -303,8 +322,8 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
     auto channel = resolve_channel(to);
     if (!channel.is_ok()) return done(channel.status());
     if (channel.value().state != storage::ChannelState::kMember) {
-      return done(Status::invalid_argument("you are no longer a member of #" +
-                                           channel.value().name));
+      return done(
+          Status::invalid_argument("you are no longer a member of #" + channel.value().name));
     }
     sends_.push_back({{}, std::move(channel).value(), text, std::move(done)});
     return;
@@ -694,11 +713,10 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
       hooks_.count("messages_received", 1);
       auto c = storage::ContactRepo(account_.db()).find(item.from);
       const bool known = c.is_ok() && c.value();
-      effects.events.push_back(
-          Event{wall_clock_ms(),
-                MessageEvent{message_info(record, known ? c.value()->name : "",
-                                          known ? trust_of(c.value()->trust) : Trust::kUnverified,
-                                          "")}});
+      effects.events.push_back(Event{
+          wall_clock_ms(),
+          MessageEvent{message_info(record, known ? c.value()->name : "",
+                                    known ? trust_of(c.value()->trust) : Trust::kUnverified, "")}});
     }
   }
   effects.receipts[item.from].push_back(message_id);
@@ -741,6 +759,12 @@ void Messenger::after_poll() {
   batch.swap(batch_);
   Effects effects;
   storage::Database& db = account_.db();
+  // Receipts alone only mark our own messages delivered: lost in a power cut, the peer's next
+  // receipt (after our resend, which it dedups) marks them again.
+  const bool receipts_only = std::all_of(batch.begin(), batch.end(), [](const Received& r) {
+    return r.envelope.body_case() == wire::Envelope::kReceipt;
+  });
+  RelaxedSync relaxed(db, receipts_only);
   storage::Transaction tx(db);
   if (!tx.begin_status().is_ok()) {
     hooks_.count("receive_batch_failed", 1);
@@ -802,13 +826,12 @@ void Messenger::on_timer() {
   if (!sent_rows_.empty() && now - sent_marked_ms_ >= kSentMarkIntervalMs) {
     sent_marked_ms_ = now;
     storage::Database& db = account_.db();
-    (void)db.set_synchronous(storage::Synchronous::kNormal);
+    RelaxedSync relaxed(db, true);
     storage::Transaction tx(db);
     if (tx.begin_status().is_ok()) {
       mark_sent_pending();
       (void)tx.commit();
     }
-    (void)db.set_synchronous(storage::Synchronous::kFull);
   }
   if (now >= upkeep_at_ms_) {
     upkeep_at_ms_ = now + kUpkeepIntervalMs;

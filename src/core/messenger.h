@@ -98,7 +98,7 @@ class Messenger {
     wire::Envelope envelope;  // a SignalMessage or a Receipt
   };
   struct QueuedSend {
-    storage::ContactRecord contact;                // 1:1
+    storage::ContactRecord contact;                 // 1:1
     std::optional<storage::ChannelRecord> channel;  // or a channel
     std::string text;
     SendDone done;
@@ -179,8 +179,7 @@ class Messenger {
   // Member side of issue_roster: stores a checked roster, starts a new own sender key.
   Status apply_roster(const std::string& from, const wire::Roster& roster, ByteView update_blob,
                       Effects& effects);
-  Status apply_update(const std::string& from, const wire::ChannelUpdate& update,
-                      Effects& effects);
+  Status apply_update(const std::string& from, const wire::ChannelUpdate& update, Effects& effects);
   Status apply_sender_key(const std::string& from, const wire::SenderKey& key);
   Status apply_leave(const std::string& from, const wire::ChannelLeave& leave, Effects& effects);
   Status rotate_own_key(storage::ChannelRecord& channel);

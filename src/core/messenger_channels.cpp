@@ -453,9 +453,9 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   (void)from;
   if (!existing && change != "created") {
     // A newcomer's trail starts where the channel did.
-    SOTTO_RETURN_IF_ERROR(record_channel_event(
-        channel, channel.admin, "created", channel.admin, admin_name + " created #" + roster.name(),
-        effects, static_cast<int64_t>(roster.created_at())));
+    SOTTO_RETURN_IF_ERROR(record_channel_event(channel, channel.admin, "created", channel.admin,
+                                               admin_name + " created #" + roster.name(), effects,
+                                               static_cast<int64_t>(roster.created_at())));
   }
   return record_channel_event(channel, channel.admin, change.empty() ? "changed" : change,
                               subject_fingerprint, text, effects,

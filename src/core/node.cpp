@@ -694,8 +694,7 @@ struct Node::Impl {
   std::string channel_command(const std::string& action, const std::string& name,
                               const std::string& peer, const nlohmann::json& request) {
     Result<ChannelInfo> result = Status::invalid_argument(
-        "unknown channel action '" + action +
-        "' (create, invite, remove, leave, list or roster)");
+        "unknown channel action '" + action + "' (create, invite, remove, leave, list or roster)");
     if (action == "list") {
       auto list = messenger->channels();
       if (!list.is_ok()) return status_json(list.status());
@@ -973,15 +972,13 @@ Result<ChannelInfo> Node::invite_to_channel(const std::string& channel, const st
       [&] { return impl_->messenger->invite_to_channel(channel, peer); });
 }
 
-Result<ChannelInfo> Node::remove_from_channel(const std::string& channel,
-                                              const std::string& peer) {
+Result<ChannelInfo> Node::remove_from_channel(const std::string& channel, const std::string& peer) {
   return impl_->call<Result<ChannelInfo>>(
       [&] { return impl_->messenger->remove_from_channel(channel, peer); });
 }
 
 Result<ChannelInfo> Node::leave_channel(const std::string& channel) {
-  return impl_->call<Result<ChannelInfo>>(
-      [&] { return impl_->messenger->leave_channel(channel); });
+  return impl_->call<Result<ChannelInfo>>([&] { return impl_->messenger->leave_channel(channel); });
 }
 
 Result<std::vector<ChannelInfo>> Node::channels() {

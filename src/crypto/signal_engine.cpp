@@ -556,8 +556,8 @@ Result<Bytes> SignalEngine::own_sender_key(ByteView group) {
   rc = group_session_builder_create_session(builder, distribution.out(), &name);
   group_session_builder_free(builder);
   if (rc < 0) return status_from_signal(rc, "creating sender key");
-  signal_buffer* serialized = ciphertext_message_get_serialized(
-      reinterpret_cast<ciphertext_message*>(distribution.get()));
+  signal_buffer* serialized =
+      ciphertext_message_get_serialized(reinterpret_cast<ciphertext_message*>(distribution.get()));
   return Bytes(signal_buffer_data(serialized),
                signal_buffer_data(serialized) + signal_buffer_len(serialized));
 }
@@ -614,8 +614,8 @@ Result<Bytes> SignalEngine::group_decrypt(ByteView group, std::string_view sende
   return with_group_cipher(
       impl_->store_context, ctx, group, sender, [&](group_cipher* cipher) -> Result<Bytes> {
         SignalRef<sender_key_message> message;
-        int rc = sender_key_message_deserialize(message.out(), ciphertext.data(),
-                                                ciphertext.size(), ctx);
+        int rc = sender_key_message_deserialize(message.out(), ciphertext.data(), ciphertext.size(),
+                                                ctx);
         if (rc < 0) return status_from_signal(rc, "reading channel message");
         SignalBuffer plaintext;
         rc = group_cipher_decrypt(cipher, message.get(), nullptr, plaintext.out());
