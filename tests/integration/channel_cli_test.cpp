@@ -29,7 +29,6 @@ bool one_line_error(const test::CommandResult& result) {
          result.err.find('\n') == result.err.size() - 1;
 }
 
-
 bool online(const DaemonProfile& a, const std::string& name) {
   return a.peer_state(name) == "online";
 }

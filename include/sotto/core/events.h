@@ -55,11 +55,11 @@ struct ContactInfo {
 };
 
 struct MessageInfo {
-  std::string id;            // hex of the 16-byte message id
-  std::string conversation;  // peer fingerprint, or '#' + channel id (hex) for a channel
-  std::string channel;       // the channel's name, for channel messages
+  std::string id;             // hex of the 16-byte message id
+  std::string conversation;   // peer fingerprint, or '#' + channel id (hex) for a channel
+  std::string channel;        // the channel's name, for channel messages
   std::string kind = "text";  // text, or system (an audit event: joins, removals, rotations)
-  std::string sender;        // author fingerprint
+  std::string sender;         // author fingerprint
   std::string sender_name;
   bool outgoing = false;
   std::string body;
@@ -91,9 +91,9 @@ struct ChannelInfo {
   std::string name;
   std::string admin;  // fingerprint
   std::string admin_name;
-  uint64_t epoch = 0;  // membership version: every change is the next epoch
-  bool locked = true;  // only the admin changes membership
-  bool strict = true;  // only verified contacts may be invited
+  uint64_t epoch = 0;         // membership version: every change is the next epoch
+  bool locked = true;         // only the admin changes membership
+  bool strict = true;         // only verified contacts may be invited
   std::string security_code;  // 6 groups of 5 digits; the same on every member's screen
   std::string state;          // member, removed, left, dissolved
   std::vector<ChannelMember> members;
@@ -101,8 +101,8 @@ struct ChannelInfo {
 
 struct ChannelEvent {
   ChannelInfo channel;
-  std::string change;  // created, invited, joined, removed, left, dissolved, rotated
-  std::string actor;   // fingerprint
+  std::string change;   // created, invited, joined, removed, left, dissolved, rotated
+  std::string actor;    // fingerprint
   std::string subject;  // fingerprint of the member concerned, if any
 };
 
