@@ -1,8 +1,8 @@
 # sotto — build, test and install. `make help` lists the targets.
 #
-# One static library per layer (base, storage, crypto, core, cli), linked into build/sotto and the
-# test binary build/sotto-tests. Objects and dependency files live under $(BUILD); nothing is
-# written into the source tree.
+# One static library per layer (base, storage, crypto, net, voice, core, cli), linked into
+# build/sotto and the test binary build/sotto-tests. Objects and dependency files live under
+# $(BUILD); nothing is written into the source tree.
 
 CXX      ?= g++
 BUILD    ?= build
@@ -23,7 +23,8 @@ DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libso
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
                libsodium:libsodium-dev openssl:libssl-dev catch2:catch2 libzmq:libzmq3-dev \
-               libczmq:libczmq-dev protobuf-lite:libprotobuf-dev
+               libczmq:libczmq-dev protobuf-lite:libprotobuf-dev opus:libopus-dev \
+               portaudio-2.0:portaudio19-dev
 HEADER_DEPS := CLI/CLI.hpp:libcli11-dev nlohmann/json.hpp:nlohmann-json3-dev \
                toml++/toml.h:libtomlplusplus-dev
 
@@ -41,12 +42,13 @@ PROTO := src/net/proto/sotto.proto
 PROTO_CC := $(BUILD)/gen/sotto.pb.cc
 PROTO_H := $(BUILD)/gen/sotto.pb.h
 
-LAYERS := base storage crypto net core cli
+LAYERS := base storage crypto net voice core cli
 src_of = $(shell find $(1) -name '*.cpp' 2>/dev/null | sort)
 base_SRC    := $(call src_of,src/base)
 storage_SRC := $(call src_of,storage)
 crypto_SRC  := $(call src_of,src/crypto)
 net_SRC     := $(call src_of,src/net) $(PROTO_CC)
+voice_SRC   := $(call src_of,src/voice)
 core_SRC    := $(call src_of,src/core)
 cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
 TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
@@ -55,7 +57,7 @@ BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/suppo
 
 obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.
-LIBS := $(foreach l,cli core net crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
+LIBS := $(foreach l,cli core voice net crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
 
 BIN       := $(BUILD)/sotto
 TEST_BIN  := $(BUILD)/sotto-tests

@@ -32,4 +32,17 @@ std::optional<Bytes> from_z85(std::string_view text);
 // Constant-time comparison of two equally long byte strings; false when lengths differ.
 bool equal_constant_time(ByteView a, ByteView b);
 
+// Little-endian writers, for file formats such as WAV.
+inline void append_le16(Bytes& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+inline void append_le32(Bytes& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+// The four bytes of a chunk tag such as "RIFF".
+inline void append_tag(Bytes& out, const char* tag) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(tag[i]));
+}
+
 }  // namespace sotto
