@@ -442,6 +442,90 @@ TEST_CASE("a member who leaves is taken off by the admin; the admin leaving clos
   CHECK(lab["bob"].channel("ops").state == "dissolved");
 }
 
+TEST_CASE(
+    "garbage, truncated and oversized channel messages from a member are dropped; the "
+    "channel keeps working",
+    "[core][channels][security]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  Party& bob = lab["bob"];
+  Party& carol = lab["carol"];
+  const Bytes channel_id = *from_hex(ops.id);
+  const core::ChannelInfo before = carol.channel("ops");
+  const size_t archived = carol.history("").size();
+
+  // Channel control messages over bob's real 1:1 session with carol, each one broken.
+  std::vector<wire::Content> broken;
+  {
+    wire::Content c;  // a roster that does not parse
+    c.mutable_channel_update()->set_roster(std::string("\x0a\xff\xff", 3));
+    c.mutable_channel_update()->set_signature(std::string(64, '\x01'));
+    broken.push_back(c);
+  }
+  {
+    wire::Content c;  // a sender key that is not a distribution message
+    c.mutable_sender_key()->set_channel_id(as_chars(channel_id).data(), channel_id.size());
+    c.mutable_sender_key()->set_generation(7);
+    c.mutable_sender_key()->set_distribution(std::string(300, '\x5a'));
+    broken.push_back(c);
+  }
+  {
+    wire::Content c;  // a leave for a channel that does not exist, sent to a non-admin
+    c.mutable_channel_leave()->set_channel_id(std::string(16, '\x33'));
+    broken.push_back(c);
+  }
+  std::vector<Bytes> frames;
+  for (auto& content : broken) frames.push_back(Lab::direct_frame(bob, carol, content));
+
+  // Group messages: garbage, truncated and oversized ciphertexts, a wrong-size channel id.
+  REQUIRE(lab.send("bob", "#ops", "genuine").is_ok());
+  Bytes genuine;
+  for (const auto& f : bob.outgoing) {
+    if (f.to == carol.fp()) genuine = f.bytes;
+  }
+  REQUIRE_FALSE(genuine.empty());
+  bob.outgoing.clear();
+  const wire::Envelope original = net::decode_frame(genuine).value();
+  auto with_body = [&](const std::string& body, const std::string& id) {
+    wire::Envelope e = original;
+    e.mutable_group()->set_body(body);
+    e.mutable_group()->set_message_id(id);
+    return net::encode_frame(e).value();
+  };
+  const std::string& body = original.group().body();
+  const Bytes fresh_id = crypto::random_bytes(net::kMessageIdSize);
+  const std::string id(as_chars(fresh_id));
+  frames.push_back(with_body(std::string(body.size(), '\x00'), id));
+  frames.push_back(with_body(body.substr(0, body.size() / 2), id));
+  frames.push_back(with_body(body + std::string(120000, '\x01'), id));
+  frames.push_back(with_body(body, "short"));
+  {
+    wire::Envelope e = original;
+    e.mutable_group()->set_channel_id("not sixteen bytes");
+    frames.push_back(net::encode_frame(e).value());
+  }
+  Lab::deliver(bob, carol, frames);
+
+  CHECK(carol.counter("channel_update_rejected") == 1);
+  CHECK(carol.counter("sender_key_rejected") == 1);
+  CHECK(carol.counter("channel_leave_ignored") == 1);
+  CHECK(carol.counter("group_dropped_malformed") == 2);
+  CHECK(carol.counter("group_dropped_invalid") == 3);  // not acknowledged either
+  CHECK(carol.history("").size() == archived);
+  const core::ChannelInfo after = carol.channel("ops");
+  CHECK(after.epoch == before.epoch);
+  CHECK(after.security_code == before.security_code);
+
+  // The genuine message still arrives, once, and the channel goes on both ways.
+  Lab::deliver(bob, carol, {genuine});
+  lab.settle();
+  CHECK(count_body(carol.history("#ops"), "genuine") == 1);
+  REQUIRE(lab.send("carol", "#ops", "still fine").is_ok());
+  lab.settle();
+  CHECK(count_body(bob.history("#ops"), "still fine") == 1);
+  CHECK(count_body(lab["alice"].history("#ops"), "still fine") == 1);
+}
+
 TEST_CASE("the security code depends on every member key and the epoch, not on their order",
           "[core][channels]") {
   const Bytes id(16, 7);
