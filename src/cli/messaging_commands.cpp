@@ -6,6 +6,7 @@
 
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
+#include "sotto/core/json.h"
 #include "sotto/core/offline.h"
 #include "src/cli/commands.h"
 
@@ -31,29 +32,6 @@ std::string format_time(int64_t ms) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
   return text;
-}
-
-json contact_to_json(const core::ContactInfo& c) {
-  json out{{"fingerprint", c.fingerprint},
-           {"name", c.name},
-           {"identity_key", to_hex(c.identity_key)},
-           {"trust", std::string(core::to_string(c.trust))},
-           {"online", c.online}};
-  if (!c.offered_fingerprint.empty()) out["offered_fingerprint"] = c.offered_fingerprint;
-  return out;
-}
-
-json message_to_json(const core::MessageInfo& m) {
-  return json{{"id", m.id},
-              {"conversation", m.conversation},
-              {"sender", m.sender},
-              {"sender_name", m.sender_name},
-              {"outgoing", m.outgoing},
-              {"body", m.body},
-              {"time", m.sent_at},
-              {"received_at", m.received_at},
-              {"state", m.state},
-              {"trust", std::string(core::to_string(m.trust))}};
 }
 
 void print_message(const json& m) {
@@ -130,7 +108,7 @@ int run_verify(const GlobalOptions& options, const std::string& to, bool confirm
     if (confirm) {
       auto confirmed = core::offline_confirm(*account.value(), to);
       if (!confirmed.is_ok()) return fail(confirmed.status());
-      reply["contact"] = contact_to_json(confirmed.value());
+      reply["contact"] = core::contact_object(confirmed.value());
     }
   }
   if (options.json) {
@@ -178,7 +156,7 @@ int run_history(const GlobalOptions& options, const std::string& to, int64_t lim
     if (!account.is_ok()) return fail(account.status());
     auto list = core::offline_history(*account.value(), to, limit);
     if (!list.is_ok()) return fail(list.status());
-    for (const auto& m : list.value()) messages.push_back(message_to_json(m));
+    for (const auto& m : list.value()) messages.push_back(core::message_object(m));
   }
   for (const auto& m : messages) {
     if (options.json) {
@@ -201,7 +179,7 @@ int run_contacts(const GlobalOptions& options) {
     if (!account.is_ok()) return fail(account.status());
     auto list = core::offline_contacts(*account.value());
     if (!list.is_ok()) return fail(list.status());
-    for (const auto& c : list.value()) contacts.push_back(contact_to_json(c));
+    for (const auto& c : list.value()) contacts.push_back(core::contact_object(c));
   }
   for (const auto& c : contacts) {
     if (options.json) {

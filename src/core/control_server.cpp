@@ -6,105 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sotto/core/json.h"
+
 namespace sotto::core {
 namespace {
 
 using nlohmann::json;
-
-json peer_object(const PeerInfo& peer) {
-  return json{{"fingerprint", peer.fingerprint},
-              {"name", peer.name},
-              {"endpoint", peer.endpoint},
-              {"state", std::string(net::to_string(peer.state))},
-              {"identity_key", to_hex(peer.identity_key)},
-              {"transport_key", to_z85(peer.transport_key)},
-              {"configured", peer.configured},
-              {"silent_ms", peer.silent_ms}};
-}
-
-json contact_object(const ContactInfo& contact) {
-  json out{{"fingerprint", contact.fingerprint},
-           {"name", contact.name},
-           {"identity_key", to_hex(contact.identity_key)},
-           {"trust", std::string(to_string(contact.trust))},
-           {"online", contact.online}};
-  if (!contact.offered_fingerprint.empty()) {
-    out["offered_fingerprint"] = contact.offered_fingerprint;
-  }
-  return out;
-}
-
-json message_object(const MessageInfo& m) {
-  json out{{"id", m.id},
-           {"conversation", m.conversation},
-           {"kind", m.kind},
-           {"sender", m.sender},
-           {"sender_name", m.sender_name},
-           {"outgoing", m.outgoing},
-           {"body", m.body},
-           {"time", m.sent_at},
-           {"received_at", m.received_at},
-           {"state", m.state},
-           {"trust", std::string(to_string(m.trust))}};
-  if (!m.channel.empty()) out["channel"] = m.channel;
-  return out;
-}
-
-json channel_object(const ChannelInfo& c) {
-  json members = json::array();
-  for (const auto& m : c.members) {
-    json member{{"fingerprint", m.fingerprint},
-                {"name", m.name},
-                {"identity_key", to_hex(m.identity_key)},
-                {"admin", m.admin},
-                {"online", m.online},
-                {"on_air", m.on_air},
-                {"trust", m.trust}};
-    if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
-    members.push_back(std::move(member));
-  }
-  return json{{"id", c.id},         {"name", c.name},
-              {"admin", c.admin},   {"admin_name", c.admin_name},
-              {"epoch", c.epoch},   {"locked", c.locked},
-              {"strict", c.strict}, {"security_code", c.security_code},
-              {"state", c.state},   {"members", members}};
-}
-
-json event_object(const Event& event) {
-  json out{{"at_ms", event.at_ms}};
-  std::visit(
-      [&](const auto& body) {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, PeerEvent>) {
-          out["event"] = "peer";
-          out["peer"] = peer_object(body.peer);
-        } else if constexpr (std::is_same_v<T, MessageEvent>) {
-          out["event"] = "message";
-          out["message"] = message_object(body.message);
-        } else if constexpr (std::is_same_v<T, ReceiptEvent>) {
-          out["event"] = "receipt";
-          out["conversation"] = body.conversation;
-          out["id"] = body.id;
-          out["state"] = body.state;
-        } else if constexpr (std::is_same_v<T, ContactEvent>) {
-          out["event"] = "contact";
-          out["change"] = body.change;
-          out["contact"] = contact_object(body.contact);
-        } else if constexpr (std::is_same_v<T, ChannelEvent>) {
-          out["event"] = "channel";
-          out["change"] = body.change;
-          out["actor"] = body.actor;
-          out["subject"] = body.subject;
-          out["channel"] = channel_object(body.channel);
-        } else if constexpr (std::is_same_v<T, AlertEvent>) {
-          out["event"] = "alert";
-          out["kind"] = body.kind;
-          out["message"] = body.message;
-        }
-      },
-      event.body);
-  return out;
-}
 
 std::string error_reply(const std::string& message) {
   return json{{"ok", false}, {"error", message}}.dump();

@@ -118,6 +118,20 @@ bool both_online(const DaemonProfile& a, const std::string& a_name, const Daemon
   return a.peer_state(b_name) == "online" && b.peer_state(a_name) == "online";
 }
 
+// Starts Alice's daemon and Bob's (given Alice's endpoint) and waits until they see each other.
+void start_pair(DaemonProfile& alice, DaemonProfile& bob) {
+  alice.start();
+  bob.start({"--peer", alice.endpoint()});
+  REQUIRE(wait_until([&] { return both_online(alice, "alice", bob, "bob"); }, 5s));
+}
+
+// Alice adds Bob and sends him `text`, and waits until it is delivered.
+void add_and_deliver(DaemonProfile& alice, const std::string& text) {
+  REQUIRE(alice.sotto({"add", "bob"}).exit_code == 0);
+  REQUIRE(alice.sotto({"send", "bob", text}).exit_code == 0);
+  REQUIRE(wait_until([&] { return outgoing_delivered(alice.history(), 1); }, 5s));
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -126,9 +140,7 @@ TEST_CASE(
     "[messaging][cli][integration]") {
   DaemonProfile alice("alice");
   DaemonProfile bob("bob");
-  alice.start();
-  bob.start({"--peer", alice.endpoint()});
-  REQUIRE(wait_until([&] { return both_online(alice, "alice", bob, "bob"); }, 5s));
+  start_pair(alice, bob);
 
   // Alice's event stream, as `sotto events` reads it (subscribed before anything happens).
   auto events = core::ControlClient::connect(alice.dir());
@@ -402,12 +414,8 @@ TEST_CASE(
     "[messaging][cli][integration][security]") {
   DaemonProfile alice("alice");
   DaemonProfile bob("bob");
-  alice.start();
-  bob.start({"--peer", alice.endpoint()});
-  REQUIRE(wait_until([&] { return both_online(alice, "alice", bob, "bob"); }, 5s));
-  REQUIRE(alice.sotto({"add", "bob"}).exit_code == 0);
-  REQUIRE(alice.sotto({"send", "bob", "to the first bob"}).exit_code == 0);
-  REQUIRE(wait_until([&] { return outgoing_delivered(alice.history(), 1); }, 5s));
+  start_pair(alice, bob);
+  add_and_deliver(alice, "to the first bob");
   const std::string old_bob = bob.fingerprint();
 
   // Bob's profile is wiped and made again, same name, new identity key.
@@ -461,12 +469,8 @@ TEST_CASE(
     "[messaging][cli][integration]") {
   DaemonProfile alice("alice");
   DaemonProfile bob("bob");
-  alice.start();
-  bob.start({"--peer", alice.endpoint()});
-  REQUIRE(wait_until([&] { return both_online(alice, "alice", bob, "bob"); }, 5s));
-  REQUIRE(alice.sotto({"add", "bob"}).exit_code == 0);
-  REQUIRE(alice.sotto({"send", "bob", "a good one"}).exit_code == 0);
-  REQUIRE(wait_until([&] { return outgoing_delivered(alice.history(), 1); }, 5s));
+  start_pair(alice, bob);
+  add_and_deliver(alice, "a good one");
   const auto alice_before = alice.history();
   const auto bob_before = bob.history();
   const uint64_t sent_before = alice.stats().value("messages_sent", uint64_t{0});

@@ -1,0 +1,19 @@
+// The JSON shapes of the node's data, shared by the control socket and the CLI, so that a reply
+// from a running node and the same data read offline look alike. Field names are part of the
+// CLI contract (man/sotto.1).
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "sotto/core/events.h"
+
+namespace sotto::core {
+
+nlohmann::json peer_object(const PeerInfo& peer);
+nlohmann::json contact_object(const ContactInfo& contact);
+nlohmann::json message_object(const MessageInfo& message);
+nlohmann::json channel_object(const ChannelInfo& channel);
+nlohmann::json event_object(const Event& event);
+
+}  // namespace sotto::core
