@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT id, name, admin, admin_key, epoch, locked, strict, state, update_blob, "
-    "key_generation, key_uses, own_key, created_at FROM channels ";
+    "key_generation, key_uses, own_key, created_at, free_voice FROM channels ";
 
 ChannelRecord read_channel(const Statement& row) {
   ChannelRecord c;
@@ -24,6 +24,7 @@ ChannelRecord read_channel(const Statement& row) {
   c.key_uses = row.column_int64(10);
   c.own_key = row.column_blob(11);
   c.created_at = row.column_int64(12);
+  c.free_voice = row.column_int64(13) != 0;
   return c;
 }
 
@@ -57,7 +58,8 @@ Statement& bind_channel(Statement& statement, const ChannelRecord& c) {
       .bind(10, c.key_generation)
       .bind(11, c.key_uses)
       .bind(12, ByteView(c.own_key))
-      .bind(13, c.created_at);
+      .bind(13, c.created_at)
+      .bind(14, int64_t{c.free_voice ? 1 : 0});
 }
 
 }  // namespace
@@ -68,14 +70,14 @@ Status ChannelRepo::save(const ChannelRecord& c) {
       Statement * update,
       db_.prepare("UPDATE channels SET name = ?2, admin = ?3, admin_key = ?4, epoch = ?5, "
                   "locked = ?6, strict = ?7, state = ?8, update_blob = ?9, key_generation = ?10, "
-                  "key_uses = ?11, own_key = ?12, created_at = ?13 WHERE id = ?1"));
+                  "key_uses = ?11, own_key = ?12, created_at = ?13, free_voice = ?14 WHERE id = ?1"));
   SOTTO_RETURN_IF_ERROR(bind_channel(*update, c).run());
   if (db_.changes() > 0) return Status::ok();
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
       db_.prepare("INSERT INTO channels (id, name, admin, admin_key, epoch, locked, strict, state, "
-                  "update_blob, key_generation, key_uses, own_key, created_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+                  "update_blob, key_generation, key_uses, own_key, created_at, free_voice) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
   return bind_channel(*insert, c).run();
 }
 

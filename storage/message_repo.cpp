@@ -24,14 +24,13 @@ Result<std::optional<int64_t>> MessageRepo::insert(const MessageRecord& message)
   return std::optional<int64_t>(db_.last_insert_rowid());
 }
 
-Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conversation,
-                                                       int64_t limit) {
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare("SELECT id, message_id, conversation, sender, outgoing, kind, body, sent_at, "
-                  "received_at, state FROM messages WHERE (?1 = '' OR conversation = ?1) "
-                  "AND kind != 3 ORDER BY id DESC LIMIT ?2"));
-  select->bind(1, conversation).bind(2, limit);
+namespace {
+
+constexpr const char* kSelectMessage =
+    "SELECT id, message_id, conversation, sender, outgoing, kind, body, sent_at, received_at, "
+    "state FROM messages ";
+
+Result<std::vector<MessageRecord>> read_messages(Statement* select) {
   std::vector<MessageRecord> messages;
   for (;;) {
     SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
@@ -50,8 +49,30 @@ Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conver
     messages.push_back(std::move(m));
   }
   select->reset();
+  return messages;
+}
+
+}  // namespace
+
+Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conversation,
+                                                       int64_t limit) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare(std::string(kSelectMessage) + "WHERE (?1 = '' OR conversation = ?1) "
+                                                "AND kind != 3 ORDER BY id DESC LIMIT ?2"));
+  select->bind(1, conversation).bind(2, limit);
+  SOTTO_ASSIGN_OR_RETURN(auto messages, read_messages(select));
   std::reverse(messages.begin(), messages.end());
   return messages;
+}
+
+Result<std::optional<MessageRecord>> MessageRepo::get(int64_t row_id) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare(std::string(kSelectMessage) + "WHERE id = ?1"));
+  select->bind(1, row_id);
+  SOTTO_ASSIGN_OR_RETURN(auto messages, read_messages(select));
+  if (messages.empty()) return std::optional<MessageRecord>();
+  return std::optional<MessageRecord>(std::move(messages.front()));
 }
 
 Status MessageRepo::set_state(int64_t row_id, MessageState state) {

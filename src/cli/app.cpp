@@ -18,6 +18,9 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
       ->check(CLI::Range(1, 65535));
   app->add_option("--network-key-file", args.network_key_file,
                   "seal beacons with a key from this shared LAN secret");
+  app->add_option("--audio-in", args.audio_in, "capture device (name or index) or FILE.wav");
+  app->add_option("--audio-out", args.audio_out,
+                  "playback device, FILE.wav (everything heard) or DIR (a WAV per transmission)");
 }
 
 }  // namespace
@@ -82,12 +85,15 @@ int run(int argc, char** argv) {
 
   std::string channel_name, member;
   bool open_channel = false;
+  bool free_voice = false;
   CLI::App* channel = app.add_subcommand("channel", "channels: create, invite, remove, leave, ...");
   channel->require_subcommand(1);
   CLI::App* channel_create = channel->add_subcommand("create", "a new channel; you are its admin");
   channel_create->add_option("NAME", channel_name, "the channel's name")->required();
   channel_create->add_flag("--open", open_channel,
                            "admit unverified contacts too (default: verified only)");
+  channel_create->add_flag("--free", free_voice,
+                           "voice: talkers may overlap and are mixed (default: one at a time)");
   CLI::App* channel_invite = channel->add_subcommand("invite", "add a contact (admin only)");
   channel_invite->add_option("NAME", channel_name, "the channel")->required();
   channel_invite->add_option("PEER", member, "contact name or fingerprint prefix")->required();
@@ -100,6 +106,20 @@ int run(int argc, char** argv) {
   CLI::App* channel_roster =
       channel->add_subcommand("roster", "members, their state and the security code");
   channel_roster->add_option("NAME", channel_name, "the channel")->required();
+
+  std::string wav;
+  CLI::App* talk = app.add_subcommand("talk", "transmit a recording as one PTT transmission");
+  talk->add_option("CHANNEL", channel_name, "the channel (#NAME or NAME)")->required();
+  talk->add_option("--wav", wav, "the recording (any WAV: converted to 48 kHz mono)")->required();
+  std::string message_id;
+  CLI::App* play = app.add_subcommand("play", "decode an archived voice clip to a WAV file");
+  play->add_option("MSGID", message_id, "the clip's message id (or its first hex digits)")
+      ->required();
+  play->add_option("--wav", wav, "the WAV file to write")->required();
+
+  CLI::App* audio = app.add_subcommand("audio", "sound devices (no profile needed)");
+  audio->require_subcommand(1);
+  CLI::App* audio_devices = audio->add_subcommand("devices", "list capture and playback devices");
 
   try {
     app.parse(argc, argv);
@@ -126,8 +146,13 @@ int run(int argc, char** argv) {
   if (*contacts) return run_contacts(options);
   for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave, channel_list,
                         channel_roster}) {
-    if (*sub) return run_channel(options, sub->get_name(), channel_name, member, open_channel);
+    if (*sub) {
+      return run_channel(options, sub->get_name(), channel_name, member, open_channel, free_voice);
+    }
   }
+  if (*talk) return run_talk(options, channel_name, wav);
+  if (*play) return run_play(options, message_id, wav);
+  if (*audio_devices) return run_audio_devices(options);
   return run_default(options);
 }
 

@@ -14,7 +14,8 @@ void print_roster(const json& channel) {
   std::cout << "#" << channel.value("name", std::string()) << "  ("
             << channel.value("state", std::string()) << ", epoch "
             << channel.value("epoch", int64_t{0}) << ", "
-            << (channel.value("strict", true) ? "strict" : "open") << ")\n"
+            << (channel.value("strict", true) ? "strict" : "open") << ", voice "
+            << (channel.value("free_voice", false) ? "free" : "one at a time") << ")\n"
             << "security code: " << channel.value("security_code", std::string()) << "\n";
   for (const auto& m : channel.value("members", json::array())) {
     std::string trust = m.value("trust", std::string());
@@ -23,6 +24,17 @@ void print_roster(const json& channel) {
               << (m.value("on_air", false) ? "ON AIR  " : "        ") << m.value("name", "")
               << (m.value("admin", false) ? " (admin)" : "") << "  " << trust << "  "
               << m.value("fingerprint", std::string()).substr(0, 16) << "\n";
+  }
+  const json voice = channel.value("voice", json::array());
+  if (!voice.empty()) std::cout << "latest transmissions:\n";
+  for (const auto& v : voice) {
+    std::cout << "  " << v.value("id", std::string()).substr(0, 8) << "  "
+              << v.value("talker_name", std::string()) << "  "
+              << v.value("duration_ms", int64_t{0}) / 1000.0 << " s  sent "
+              << v.value("frames_sent", 0) << ", received " << v.value("frames_received", 0)
+              << ", lost " << v.value("frames_lost", 0) << ", concealed "
+              << v.value("frames_concealed", 0) << ", delay p50 " << v.value("delay_p50_ms", 0.0)
+              << " ms, max " << v.value("delay_max_ms", 0.0) << " ms\n";
   }
 }
 
@@ -41,9 +53,12 @@ void print_summary(const json& channel) {
 }  // namespace
 
 int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
-                const std::string& peer, bool open) {
+                const std::string& peer, bool open, bool free_voice) {
   json request{{"cmd", "channel"}, {"action", action}, {"name", name}, {"peer", peer}};
-  if (action == "create") request["strict"] = !open;
+  if (action == "create") {
+    request["strict"] = !open;
+    request["free"] = free_voice;
+  }
   auto reply = ask_node(options, request);
   if (!reply.is_ok()) return fail(reply.status());
   if (action == "list") {

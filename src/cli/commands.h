@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sotto/base/status.h"
+#include "sotto/core/account.h"
 #include "src/cli/passphrase.h"
 
 namespace sotto::cli {
@@ -33,6 +34,8 @@ struct NodeArgs {
   bool no_discovery = false;
   int beacon_port = 0;  // 0: not given
   std::string network_key_file;
+  std::string audio_in;   // DEV or FILE.wav
+  std::string audio_out;  // DEV, FILE.wav or DIR (one WAV file per received transmission)
 };
 
 int fail(const Status& status);
@@ -53,7 +56,14 @@ int run_send(const GlobalOptions& options, const std::string& to, const std::str
 int run_history(const GlobalOptions& options, const std::string& to, int64_t limit);
 int run_contacts(const GlobalOptions& options);
 int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
-                const std::string& peer, bool open);
+                const std::string& peer, bool open, bool free_voice = false);
+int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
+int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav);
+// `sotto audio devices`: the sound devices PortAudio sees (no profile needed).
+int run_audio_devices(const GlobalOptions& options);
+
+// The profile's account, for commands that work without a node (asks for the passphrase).
+Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options);
 
 // One request to the running node's control socket; the reply when it says "ok", else its
 // error as a Status (so the exit code follows the error's kind).

@@ -15,16 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options) {
-  const std::string dir = options.dir();
-  if (!storage::Profile::exists(dir)) {
-    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
-  }
-  SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
-                         read_passphrase(options.passphrase, "Passphrase: ", false));
-  return core::Account::open(dir, passphrase);
-}
-
 std::string format_time(int64_t ms) {
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm local{};
@@ -48,6 +38,16 @@ void print_message(const json& m) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options) {
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) {
+    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
+  }
+  SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
+                         read_passphrase(options.passphrase, "Passphrase: ", false));
+  return core::Account::open(dir, passphrase);
+}
 
 // A node's error reply back into a Status, so the exit code follows its category.
 static Status status_of(const json& reply) {

@@ -71,6 +71,8 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
     SOTTO_ASSIGN_OR_RETURN(SecretBytes key, read_key_file(key_file));
     out.network_key = std::move(key);
   }
+  out.audio_in = args.audio_in;
+  out.audio_out = args.audio_out;
   return out;
 }
 

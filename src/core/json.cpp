@@ -43,6 +43,27 @@ json message_object(const MessageInfo& m) {
   return out;
 }
 
+json voice_object(const VoiceStats& v) {
+  json out{{"id", v.id},
+           {"channel", v.channel},
+           {"talker", v.talker},
+           {"talker_name", v.talker_name},
+           {"outgoing", v.outgoing},
+           {"frame_ms", v.frame_ms},
+           {"frames_sent", v.frames_sent},
+           {"frames_received", v.frames_received},
+           {"frames_lost", v.frames_lost},
+           {"frames_concealed", v.frames_concealed},
+           {"frames_dropped", v.frames_dropped},
+           {"delay_p50_ms", v.delay_p50_ms},
+           {"delay_max_ms", v.delay_max_ms},
+           {"started_at_ms", v.started_at_ms},
+           {"duration_ms", v.duration_ms},
+           {"archived", v.archived}};
+  if (!v.wav.empty()) out["wav"] = v.wav;
+  return out;
+}
+
 json channel_object(const ChannelInfo& c) {
   json members = json::array();
   for (const auto& m : c.members) {
@@ -56,11 +77,20 @@ json channel_object(const ChannelInfo& c) {
     if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
     members.push_back(std::move(member));
   }
-  return json{{"id", c.id},         {"name", c.name},
-              {"admin", c.admin},   {"admin_name", c.admin_name},
-              {"epoch", c.epoch},   {"locked", c.locked},
-              {"strict", c.strict}, {"security_code", c.security_code},
-              {"state", c.state},   {"members", members}};
+  json voice = json::array();
+  for (const auto& v : c.voice) voice.push_back(voice_object(v));
+  return json{{"id", c.id},
+              {"name", c.name},
+              {"admin", c.admin},
+              {"admin_name", c.admin_name},
+              {"epoch", c.epoch},
+              {"locked", c.locked},
+              {"strict", c.strict},
+              {"free_voice", c.free_voice},
+              {"security_code", c.security_code},
+              {"state", c.state},
+              {"members", members},
+              {"voice", voice}};
 }
 
 json event_object(const Event& event) {
@@ -89,6 +119,10 @@ json event_object(const Event& event) {
           out["actor"] = body.actor;
           out["subject"] = body.subject;
           out["channel"] = channel_object(body.channel);
+        } else if constexpr (std::is_same_v<T, VoiceEvent>) {
+          out["event"] = "voice";
+          out["phase"] = body.phase;
+          out["voice"] = voice_object(body.voice);
         } else if constexpr (std::is_same_v<T, AlertEvent>) {
           out["event"] = "alert";
           out["kind"] = body.kind;
@@ -97,6 +131,14 @@ json event_object(const Event& event) {
       },
       event.body);
   return out;
+}
+
+json played_object(const PlayedClip& p) {
+  return json{{"message", message_object(p.message)},
+              {"signature_valid", p.signature_valid},
+              {"frames", p.frames},
+              {"duration_ms", p.duration_ms},
+              {"wav", p.wav}};
 }
 
 }  // namespace sotto::core

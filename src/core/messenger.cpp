@@ -443,26 +443,25 @@ void Messenger::flush_sends() {
   }
 }
 
-void Messenger::transmit(const std::string& recipient, int64_t outbox_id, int64_t row,
-                         const Bytes& frame) {
-  Flow& flow = flows_[recipient];
-  auto peer = hooks_.peer(recipient);
+void Messenger::transmit(const Outgoing& o) {
+  Flow& flow = flows_[o.recipient];
+  auto peer = hooks_.peer(o.recipient);
   const bool online =
       peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
   if (!online) return;
   // In order: straight out only when everything older has gone out on this connection.
-  if (flow.blocked || flow.sent_through >= outbox_id) return;
-  auto older = storage::OutboxRepo(account_.db()).pending(recipient, flow.sent_through, 1);
-  if (!older.is_ok() || older.value().empty() || older.value().front().id != outbox_id) {
-    flush_outbox(recipient, false);
+  if (flow.blocked || flow.sent_through >= o.outbox_id) return;
+  auto older = storage::OutboxRepo(account_.db()).pending(o.recipient, flow.sent_through, 1);
+  if (!older.is_ok() || older.value().empty() || older.value().front().id != o.outbox_id) {
+    flush_outbox(o.recipient, false);
     return;
   }
-  if (!hooks_.send_frame(recipient, frame)) {
+  if (!o.held && !hooks_.send_frame(o.recipient, o.frame)) {
     flow.blocked = true;
     return;
   }
-  flow.sent_through = outbox_id;
-  sent_rows_.push_back(row);
+  flow.sent_through = o.outbox_id;
+  sent_rows_.push_back(o.row);
   if (flow.retry_at_ms == 0) {
     flow.backoff_ms = options_.retry_initial_ms;
     flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
@@ -470,7 +469,7 @@ void Messenger::transmit(const std::string& recipient, int64_t outbox_id, int64_
 }
 
 void Messenger::transmit_all(const std::vector<Outgoing>& out) {
-  for (const Outgoing& o : out) transmit(o.recipient, o.outbox_id, o.row, o.frame);
+  for (const Outgoing& o : out) transmit(o);
 }
 
 void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
@@ -730,7 +729,9 @@ MessageInfo Messenger::message_info(const storage::MessageRecord& record,
   info.id = to_hex(record.message_id);
   info.conversation = record.conversation;
   info.channel = channel_name;
-  info.kind = record.kind == storage::MessageKind::kSystem ? "system" : "text";
+  info.kind = record.kind == storage::MessageKind::kSystem  ? "system"
+              : record.kind == storage::MessageKind::kVoice ? "voice"
+                                                            : "text";
   info.sender = record.sender;
   info.sender_name = sender_name;
   info.outgoing = record.outgoing;
@@ -806,6 +807,7 @@ void Messenger::finish_receive(Effects& effects) {
     auto frame = net::encode_frame(std::move(envelope));
     if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
   }
+  for (const auto& [to, frame] : effects.live) hooks_.send_frame(to, frame);
   transmit_all(effects.out);
   for (auto& event : effects.events) hooks_.publish(std::move(event));
   if (!effects.out.empty()) upkeep_at_ms_ = 0;  // a roster may have changed: share keys soon

@@ -29,6 +29,7 @@
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "src/core/voice_types.h"
 
 namespace sotto::core {
 
@@ -49,6 +50,19 @@ struct MessengerHooks {
   std::function<std::vector<PeerInfo>()> peers;
   std::function<void(Event)> publish;
   std::function<void(const std::string& name, uint64_t n)> count;
+  // Voice (messenger_voice.cpp): a member's transmission begins; it ends — the whole clip when
+  // every frame was heard, else nullopt (the clip then comes through the outbox); a clip was
+  // archived (heard live or delivered later). Optional.
+  std::function<void(const std::string& from, const VoiceChannel& channel,
+                     const wire::VoiceStart& start)>
+      voice_start;
+  std::function<std::optional<HeardClip>(const std::string& from, const wire::VoiceEnd& end)>
+      voice_end;
+  std::function<void(const std::string& from, const VoiceChannel& channel,
+                     const ArchivedClip& clip)>
+      voice_archived;
+  // Adds live voice state (who is on air, recent transmissions) to a channel's description.
+  std::function<void(ChannelInfo& info)> voice_status;
 };
 
 class Messenger {
@@ -73,12 +87,27 @@ class Messenger {
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
   // --- channels (messenger_channels.cpp, DESIGN §7) ---
-  Result<ChannelInfo> create_channel(const std::string& name, bool strict);
+  Result<ChannelInfo> create_channel(const std::string& name, bool strict, bool free_voice = false);
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
+
+  // --- voice (messenger_voice.cpp, DESIGN §8) ---
+  // Draws the transmission key and id, sends VoiceStart under our sender key to the members
+  // online now. InvalidArgument for an unknown channel or one we are not a member of.
+  Result<TransmissionStart> open_transmission(const std::string& channel, uint32_t frame_ms,
+                                              uint32_t bitrate, int64_t started_at_us);
+  // Signs and archives the clip, sends VoiceEnd to the live members and queues the whole clip
+  // for every member (those who heard it all acknowledge it at once, so it goes only to the rest).
+  Result<MessageInfo> close_transmission(const TransmissionEnd& end);
+  // The archived clip whose message id starts with `id_prefix` (hex).
+  Result<ArchivedClip> find_clip(const std::string& id_prefix);
+  // A channel we are a member of, as the voice engine needs it.
+  Result<VoiceChannel> voice_channel(const std::string& channel);
+  // A member's or contact's display name (the fingerprint's start when unknown).
+  std::string name_of(const std::string& fingerprint);
 
   // --- network ---
   void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
@@ -109,6 +138,9 @@ class Messenger {
     int64_t outbox_id = 0;
     int64_t row = 0;
     Bytes frame;
+    // Already delivered another way (a voice clip heard live): count it as sent, and let the
+    // retry timer send it only if no receipt comes.
+    bool held = false;
   };
   struct PendingAdd {
     std::string fingerprint;
@@ -135,6 +167,7 @@ class Messenger {
     std::map<std::string, std::vector<Bytes>> receipts;
     std::vector<Event> events;
     std::vector<Outgoing> out;
+    std::vector<std::pair<std::string, Bytes>> live;  // frames outside the outbox (voice)
   };
   // Inside the receive transaction: one message. An error rolls the message back unacknowledged
   // (Unavailable: it may decrypt later, e.g. once a roster or sender key has arrived).
@@ -158,7 +191,7 @@ class Messenger {
   Status commit_signal(const std::string& to, storage::MessageRecord& message,
                        wire::Content content, std::vector<Outgoing>& out);
   void transmit_all(const std::vector<Outgoing>& out);
-  void transmit(const std::string& recipient, int64_t outbox_id, int64_t row, const Bytes& frame);
+  void transmit(const Outgoing& o);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
   void flush_outbox(const std::string& recipient, bool from_start);
   void mark_sent_pending();
@@ -183,13 +216,24 @@ class Messenger {
   Status apply_sender_key(const std::string& from, const wire::SenderKey& key);
   Status apply_leave(const std::string& from, const wire::ChannelLeave& leave, Effects& effects);
   Status rotate_own_key(storage::ChannelRecord& channel);
+  // Before we encrypt under our sender key: a new one after kRotateAfterMessages uses.
+  Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
+  // --- voice (messenger_voice.cpp) ---
+  Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
+                       const wire::Content& content, Effects& effects);
+  // Checks the talker's signature and archives the clip once; acknowledges it.
+  Status archive_clip(const std::string& from, const storage::ChannelRecord& channel,
+                      const wire::VoiceStart& start, const std::vector<Bytes>& packets,
+                      const Bytes& timing, ByteView signature, Effects& effects);
+  // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
+  Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
+                            wire::Content content);
   // Queues our current sender key to every member with a session who lacks it.
   Status share_own_key(const storage::ChannelRecord& channel, Effects& effects);
   // Audit trail: a system row in the channel's history, and an event.
   Status record_channel_event(const storage::ChannelRecord& channel, const std::string& actor,
                               const std::string& change, const std::string& subject,
                               const std::string& text, Effects& effects, int64_t at_ms = 0);
-  std::string name_of(const std::string& fingerprint);
   // On the timer: hands out sender keys, starts sessions with fellow members.
   void channel_upkeep();
 

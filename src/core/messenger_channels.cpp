@@ -19,25 +19,13 @@
 #include "sotto/storage/outbox_repo.h"
 #include "src/core/channel_roster.h"
 #include "src/core/messenger.h"
+#include "src/core/messenger_internal.h"
 
 namespace sotto::core {
 namespace {
 
 // Sender keys have no post-compromise security within one key: a new one now and then.
 constexpr int64_t kRotateAfterMessages = 1000;
-
-// libsignal files a sender key under a group id: ours is channel id || generation.
-Bytes sender_key_group(ByteView channel_id, int64_t generation) {
-  Bytes group(channel_id.begin(), channel_id.end());
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    group.push_back(static_cast<uint8_t>(static_cast<uint64_t>(generation) >> shift));
-  }
-  return group;
-}
-
-std::string conversation_of(const storage::ChannelRecord& channel) {
-  return "#" + to_hex(channel.id);
-}
 
 std::string bare_name(const std::string& name) {
   return !name.empty() && name.front() == '#' ? name.substr(1) : name;
@@ -55,15 +43,6 @@ std::string state_name(storage::ChannelState state) {
       return "dissolved";
   }
   return "unknown";
-}
-
-bool is_online(const std::optional<PeerInfo>& peer) {
-  return peer &&
-         (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
-}
-
-Bytes bytes_of(const std::string& s) {
-  return Bytes(s.begin(), s.end());
 }
 
 }  // namespace
@@ -139,6 +118,8 @@ Result<ChannelInfo> Messenger::channel_info(const storage::ChannelRecord& channe
     info.members.push_back(std::move(member));
   }
   info.security_code = channel_security_code(channel.id, info.epoch, std::move(keys));
+  info.free_voice = channel.free_voice;
+  if (hooks_.voice_status) hooks_.voice_status(info);
   return info;
 }
 
@@ -169,7 +150,8 @@ Status Messenger::in_transaction(const std::function<Status(Effects&)>& body) {
   return Status::ok();
 }
 
-Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool strict) {
+Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool strict,
+                                              bool free_voice) {
   const std::string bare = bare_name(name);
   if (bare.empty() || bare.size() > Account::kMaxNameBytes || !net::is_valid_utf8(bare) ||
       bare.find_first_of(" \t\r\n#") != std::string::npos) {
@@ -185,6 +167,7 @@ Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool stri
   channel.admin_key = account_.identity_key();
   channel.locked = true;
   channel.strict = strict;
+  channel.free_voice = free_voice;
   channel.created_at = wall_clock_ms();
   const std::vector<storage::ChannelMemberRecord> members = {
       {account_.fingerprint(), account_.name(), account_.identity_key(), 0}};
@@ -206,6 +189,7 @@ Status Messenger::issue_roster(storage::ChannelRecord& channel,
   roster.set_admin_key(as_chars(account_.identity_key()).data(), account_.identity_key().size());
   roster.set_locked(channel.locked);
   roster.set_strict(channel.strict);
+  roster.set_free_voice(channel.free_voice);
   for (const auto& m : members) {
     auto* member = roster.add_members();
     member->set_identity_key(as_chars(m.identity_key).data(), m.identity_key.size());
@@ -383,6 +367,7 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   channel.epoch = static_cast<int64_t>(roster.epoch());
   channel.locked = roster.locked();
   channel.strict = roster.strict();
+  channel.free_voice = roster.free_voice();
   channel.update_blob.assign(update_blob.begin(), update_blob.end());
   std::vector<storage::ChannelMemberRecord> members;
   bool listed = false;
@@ -655,18 +640,10 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
     return Status::invalid_argument("you are no longer a member of #" + send.channel->name);
   }
   storage::ChannelRecord channel = *fresh;
-  if (channel.key_uses >= kRotateAfterMessages) {
-    Effects effects;
-    SOTTO_RETURN_IF_ERROR(rotate_own_key(channel));
-    SOTTO_RETURN_IF_ERROR(share_own_key(channel, effects));
-    SOTTO_RETURN_IF_ERROR(
-        record_channel_event(channel, account_.fingerprint(), "rotated", account_.fingerprint(),
-                             account_.name() + "'s sender key rotated after " +
-                                 std::to_string(kRotateAfterMessages) + " messages",
-                             effects));
-    for (auto& o : effects.out) out.out.push_back(std::move(o));
-    for (auto& e : effects.events) out.events.push_back(std::move(e));
-  }
+  Effects effects;
+  SOTTO_RETURN_IF_ERROR(rotate_if_worn(channel, effects));
+  for (auto& o : effects.out) out.out.push_back(std::move(o));
+  for (auto& e : effects.events) out.events.push_back(std::move(e));
   storage::MessageRecord message;
   message.message_id = crypto::random_bytes(net::kMessageIdSize);
   message.conversation = conversation_of(channel);
@@ -682,21 +659,10 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   t->set_sent_at(static_cast<uint64_t>(message.sent_at));
   t->set_body(send.text);
   t->set_channel_id(as_chars(channel.id).data(), channel.id.size());
-  SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(account_.db()).insert(message));
   if (!row) return Status::internal("message id collision");
-  auto ciphertext = account_.signal().group_encrypt(
-      sender_key_group(channel.id, channel.key_generation), plaintext);
-  wipe(plaintext.data(), plaintext.size());
-  if (!ciphertext.is_ok()) return ciphertext.status();
-  wire::Envelope envelope;
-  auto* group = envelope.mutable_group();
-  group->set_channel_id(as_chars(channel.id).data(), channel.id.size());
-  group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
-  group->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
-  group->set_generation(static_cast<uint32_t>(channel.key_generation));
-  SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
+  SOTTO_ASSIGN_OR_RETURN(Bytes frame, group_frame(channel, message.message_id, std::move(content)));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(account_.db());
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
@@ -705,9 +671,35 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
     SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add_shared_to(*row, m.fingerprint));
     out.out.push_back({m.fingerprint, outbox_id, *row, frame});
   }
-  SOTTO_RETURN_IF_ERROR(repo.add_key_use(channel.id));
   out.info = message_info(message, account_.name(), Trust::kVerified, channel.name);
   return Status::ok();
+}
+
+Status Messenger::rotate_if_worn(storage::ChannelRecord& channel, Effects& effects) {
+  if (channel.key_uses < kRotateAfterMessages) return Status::ok();
+  SOTTO_RETURN_IF_ERROR(rotate_own_key(channel));
+  SOTTO_RETURN_IF_ERROR(share_own_key(channel, effects));
+  return record_channel_event(channel, account_.fingerprint(), "rotated", account_.fingerprint(),
+                              account_.name() + "'s sender key rotated after " +
+                                  std::to_string(kRotateAfterMessages) + " messages",
+                              effects);
+}
+
+Result<Bytes> Messenger::group_frame(const storage::ChannelRecord& channel, ByteView message_id,
+                                     wire::Content content) {
+  SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
+  auto ciphertext = account_.signal().group_encrypt(
+      sender_key_group(channel.id, channel.key_generation), plaintext);
+  wipe(plaintext.data(), plaintext.size());
+  if (!ciphertext.is_ok()) return ciphertext.status();
+  wire::Envelope envelope;
+  auto* group = envelope.mutable_group();
+  group->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+  group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
+  group->set_message_id(as_chars(message_id).data(), message_id.size());
+  group->set_generation(static_cast<uint32_t>(channel.key_generation));
+  SOTTO_RETURN_IF_ERROR(storage::ChannelRepo(account_.db()).add_key_use(channel.id));
+  return net::encode_frame(std::move(envelope));
 }
 
 Status Messenger::receive_group(const Received& item, Effects& effects) {
@@ -755,6 +747,9 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   }
   auto content = net::decode_content(plaintext.value());
   wipe(plaintext.value().data(), plaintext.value().size());
+  if (content.is_ok() && !content.value().has_text()) {
+    return receive_voice(item.from, *channel, content.value(), effects);
+  }
   if (!content.is_ok() || !content.value().has_text() ||
       content.value().text().id() != g.message_id() ||
       content.value().text().channel_id() != g.channel_id()) {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sotto/core/json.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/broadcast_beacon.h"
@@ -20,8 +21,12 @@
 #include "sotto/net/udp_socket.h"
 #include "sotto/net/wire.h"
 #include "sotto/net/zmq_socket.h"
+#include "sotto/voice/audio_device.h"
+#include "sotto/voice/opus_codec.h"
+#include "src/core/clip_player.h"
 #include "src/core/control_server.h"
 #include "src/core/messenger.h"
+#include "src/core/voice_engine.h"
 
 #include <nlohmann/json.hpp>
 
@@ -160,6 +165,7 @@ struct Node::Impl {
   std::unique_ptr<ControlServer> control;
   std::string control_path;
   std::unique_ptr<Messenger> messenger;
+  std::unique_ptr<VoiceEngine> voice;
 
   int wake_fd = -1;
   std::atomic<bool> stop_requested{false};
@@ -169,6 +175,7 @@ struct Node::Impl {
   std::deque<std::function<void()>> tasks;
 
   ~Impl() {
+    voice.reset();      // a transmission in progress answers its caller first
     messenger.reset();  // pending replies die with it, before the socket they would use
     control.reset();
     broadcast.reset();
@@ -207,6 +214,15 @@ struct Node::Impl {
     messenger = std::make_unique<Messenger>(
         account, clock, MessengerOptions{options.accept_unknown}, make_messenger_hooks());
     SOTTO_RETURN_IF_ERROR(messenger->start());
+    VoiceOptions voice_options;
+    voice_options.frame_ms = options.voice_frame_ms;
+    voice_options.bitrate_bps = options.voice_bitrate_bps;
+    voice_options.audio_out = options.audio_out;
+    voice_options.audio_in = options.audio_in;
+    voice_options.trace = options.voice_trace;
+    voice = std::make_unique<VoiceEngine>(account.fingerprint(), clock, std::move(voice_options),
+                                          make_voice_hooks());
+    SOTTO_RETURN_IF_ERROR(voice->start().with_context("--audio-out"));
     if (options.control_socket) {
       control_path = account.profile().dir() + "/control.sock";
       SOTTO_ASSIGN_OR_RETURN(
@@ -532,6 +548,9 @@ struct Node::Impl {
         break;
       case wire::Envelope::kHeartbeat:
         break;
+      case wire::Envelope::kVoice:
+        voice->on_frame(fp, e.voice());
+        break;
       default:
         messenger->on_envelope(fp, e);
         break;
@@ -565,6 +584,7 @@ struct Node::Impl {
     }
     probe_configured_peers(now_ms);
     messenger->on_timer();
+    voice->tick();
   }
 
   int64_t poll_timeout_ms() const {
@@ -576,6 +596,7 @@ struct Node::Impl {
     }
     // Frames still waiting for room in a socket's queue: come back almost at once.
     if (messenger && messenger->busy()) next = std::min(next, now() + 1);
+    if (auto at = voice ? voice->next_deadline_ms() : std::nullopt) next = std::min(next, *at);
     return std::clamp<int64_t>(next - now(), 0, 1000);
   }
 
@@ -609,13 +630,44 @@ struct Node::Impl {
     }
   }
 
+  bool send_to(const std::string& fp, ByteView frame) {
+    auto it = peers.find(fp);
+    if (it == peers.end() || !transport->send(fp, frame).is_ok()) return false;
+    it->second.last_sent_ms = now();
+    return true;
+  }
+
+  VoiceEngineHooks make_voice_hooks() {
+    VoiceEngineHooks hooks;
+    hooks.lookup = [this](const std::string& channel) { return messenger->voice_channel(channel); };
+    hooks.open = [this](const std::string& channel, uint32_t frame_ms, uint32_t bitrate,
+                        int64_t started_at_us) {
+      return messenger->open_transmission(channel, frame_ms, bitrate, started_at_us);
+    };
+    hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
+    hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+    hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
+    hooks.publish = [this](Event event) { publish(event); };
+    hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
+    return hooks;
+  }
+
   MessengerHooks make_messenger_hooks() {
     MessengerHooks hooks;
-    hooks.send_frame = [this](const std::string& fp, ByteView frame) {
-      auto it = peers.find(fp);
-      if (it == peers.end() || !transport->send(fp, frame).is_ok()) return false;
-      it->second.last_sent_ms = now();
-      return true;
+    hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+    hooks.voice_start = [this](const std::string& from, const VoiceChannel& channel,
+                               const wire::VoiceStart& start) {
+      voice->on_voice_start(from, channel, start);
+    };
+    hooks.voice_end = [this](const std::string& from, const wire::VoiceEnd& end) {
+      return voice->on_voice_end(from, end);
+    };
+    hooks.voice_archived = [this](const std::string& from, const VoiceChannel& channel,
+                                  const ArchivedClip& clip) {
+      voice->on_archived(from, channel, clip);
+    };
+    hooks.voice_status = [this](ChannelInfo& info) {
+      if (voice) voice->describe(info);
     };
     hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
       auto it = peers.find(fp);
@@ -706,7 +758,10 @@ struct Node::Impl {
       const auto strict_it = request.find("strict");
       const bool strict =
           strict_it == request.end() || !strict_it->is_boolean() || strict_it->get<bool>();
-      result = messenger->create_channel(name, strict);
+      const auto free_it = request.find("free");
+      const bool free_voice =
+          free_it != request.end() && free_it->is_boolean() && free_it->get<bool>();
+      result = messenger->create_channel(name, strict, free_voice);
     } else if (action == "invite") {
       result = messenger->invite_to_channel(name, peer);
     } else if (action == "remove") {
@@ -778,6 +833,20 @@ struct Node::Impl {
       reply(channel_command(text("action"), text("name"), text("peer"), request));
       return true;
     }
+    if (cmd == "talk") {
+      talk(text("channel"), text("wav"), [reply](Result<MessageInfo> done) {
+        reply(done.is_ok() ? with_ok("message", message_json(done.value()))
+                           : status_json(done.status()));
+      });
+      return true;
+    }
+    if (cmd == "play") {
+      auto played = play(text("id"), text("wav"));
+      reply(played.is_ok()
+                ? nlohmann::json{{"ok", true}, {"played", played_object(played.value())}}.dump()
+                : status_json(played.status()));
+      return true;
+    }
     if (cmd == "history") {
       const auto limit_it = request.find("limit");
       const int64_t limit = limit_it != request.end() && limit_it->is_number_integer()
@@ -794,6 +863,19 @@ struct Node::Impl {
       return true;
     }
     return false;
+  }
+
+  void talk(const std::string& channel, const std::string& wav_path, VoiceEngine::TalkDone done) {
+    if (wav_path.empty()) return done(Status::invalid_argument("no recording given (--wav FILE)"));
+    auto source =
+        voice::open_wav_source(wav_path, voice::frame_samples_for(options.voice_frame_ms));
+    if (!source.is_ok()) return done(source.status().with_context(wav_path));
+    voice->talk(channel, std::move(source).value(), std::move(done));
+  }
+
+  Result<PlayedClip> play(const std::string& id, const std::string& out) {
+    SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
+    return play_clip(clip, out);
   }
 
   // --- cross-thread calls
@@ -962,9 +1044,9 @@ Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t li
       [&] { return impl_->messenger->history(to, limit); });
 }
 
-Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict) {
+Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict, bool free_voice) {
   return impl_->call<Result<ChannelInfo>>(
-      [&] { return impl_->messenger->create_channel(name, strict); });
+      [&] { return impl_->messenger->create_channel(name, strict, free_voice); });
 }
 
 Result<ChannelInfo> Node::invite_to_channel(const std::string& channel, const std::string& peer) {
@@ -988,6 +1070,20 @@ Result<std::vector<ChannelInfo>> Node::channels() {
 
 Result<ChannelInfo> Node::channel(const std::string& channel) {
   return impl_->call<Result<ChannelInfo>>([&] { return impl_->messenger->channel(channel); });
+}
+
+Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wav_path) {
+  auto promise = std::make_shared<std::promise<Result<MessageInfo>>>();
+  auto result = promise->get_future();
+  impl_->post([this, channel, wav_path, promise] {
+    impl_->talk(channel, wav_path,
+                [promise](Result<MessageInfo> done) { promise->set_value(std::move(done)); });
+  });
+  return result.get();
+}
+
+Result<PlayedClip> Node::play(const std::string& id, const std::string& out) {
+  return impl_->call<Result<PlayedClip>>([this, id, out] { return impl_->play(id, out); });
 }
 
 std::shared_ptr<EventQueue> Node::subscribe() {

@@ -1,5 +1,6 @@
 #include "sotto/core/offline.h"
 
+#include "src/core/clip_player.h"
 #include "src/core/messenger.h"
 
 namespace sotto::core {
@@ -38,6 +39,11 @@ Result<ContactInfo> offline_confirm(Account& account, const std::string& to) {
   messenger.confirm_contact(to, [&](Result<ContactInfo> r) { result = std::move(r); });
   if (!result) return Status::internal("confirm did not finish");
   return std::move(*result);
+}
+
+Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out) {
+  SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, offline_messenger(account).find_clip(id));
+  return play_clip(clip, out);
 }
 
 }  // namespace sotto::core

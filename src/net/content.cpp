@@ -12,6 +12,21 @@ size_t padding_overhead(size_t padding) {
   return 1 + varint;
 }
 
+// The codec parameters a VoiceStart may carry (DESIGN §8); `key_size` is 32 live, 0 in a clip.
+Status check_voice_start(const wire::VoiceStart& start, size_t key_size) {
+  if (start.transmission_id().size() != kMessageIdSize ||
+      start.channel_id().size() != kChannelIdSize) {
+    return Status::corruption("voice start without transmission or channel id");
+  }
+  if (start.sample_rate() != kVoiceSampleRate ||
+      (start.frame_ms() != 10 && start.frame_ms() != 20) || start.bitrate() < kVoiceMinBitrate ||
+      start.bitrate() > kVoiceMaxBitrate) {
+    return Status::corruption("voice start with unsupported codec parameters");
+  }
+  if (start.key().size() != key_size) return Status::corruption("voice start key size");
+  return Status::ok();
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) {
@@ -109,6 +124,27 @@ Result<wire::Content> decode_content(ByteView plaintext) {
         return Status::corruption("leave without channel");
       }
       break;
+    case wire::Content::kVoiceStart:
+      SOTTO_RETURN_IF_ERROR(check_voice_start(content.voice_start(), kVoiceKeySize));
+      break;
+    case wire::Content::kVoiceEnd: {
+      const wire::VoiceEnd& end = content.voice_end();
+      if (end.transmission_id().size() != kMessageIdSize ||
+          end.channel_id().size() != kChannelIdSize || end.frames() == 0 ||
+          end.frames() > kVoiceMaxFrames || end.signature().size() != kSignatureSize) {
+        return Status::corruption("voice end malformed");
+      }
+      break;
+    }
+    case wire::Content::kVoiceClip: {
+      const wire::VoiceClip& clip = content.voice_clip();
+      SOTTO_RETURN_IF_ERROR(check_voice_start(clip.start(), 0));
+      if (clip.frames() == 0 || clip.frames() > kVoiceMaxFrames || clip.packets().empty() ||
+          clip.signature().size() != kSignatureSize) {
+        return Status::corruption("voice clip malformed");
+      }
+      break;
+    }
     default:
       return Status::corruption("content has no body");
   }

@@ -56,6 +56,13 @@ void JitterBuffer::enforce_capacity() {
   }
 }
 
+bool JitterBuffer::ready() const {
+  if (frames_.empty()) return false;
+  if (playing_) return frames_.begin()->first == next_seq_;
+  const uint64_t span = uint64_t{frames_.rbegin()->first} - frames_.begin()->first + 1;
+  return span >= static_cast<uint64_t>(target_depth_) || finished_;
+}
+
 std::optional<JitterFrame> JitterBuffer::pop() {
   if (!playing_) {
     if (frames_.empty()) return std::nullopt;

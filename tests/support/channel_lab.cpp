@@ -7,7 +7,8 @@
 
 namespace sotto::test {
 
-ChannelLab::ChannelLab(const std::vector<std::string>& names) : names_(names) {
+ChannelLab::ChannelLab(const std::vector<std::string>& names, Configure configure)
+    : names_(names), configure_(std::move(configure)) {
   for (const auto& name : names_) {
     if (nodes_.count(name)) throw std::runtime_error("ChannelLab: duplicate name " + name);
     nodes_[name] = std::make_unique<ProfileNode>(name);
@@ -39,7 +40,9 @@ void ChannelLab::start(const std::string& name) {
       others.push_back(nodes_[other]->endpoint());
     }
   }
-  (*this)[name].start(loopback_with_peers(others));
+  core::NodeOptions options = loopback_with_peers(others);
+  if (configure_) configure_(name, options);
+  (*this)[name].start(std::move(options));
 }
 
 void ChannelLab::add_verified(const std::string& who, const std::vector<std::string>& contacts) {

@@ -6,6 +6,7 @@
 // the node's message (Catch2 reports it), so use them from the test's main thread only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,7 +23,9 @@ class ChannelLab {
  public:
   // One profile per name (the name is also the node's own name), each started on a loopback
   // port and given the endpoints of the nodes before it, so every pair finds the other.
-  explicit ChannelLab(const std::vector<std::string>& names);
+  // `configure`, when given, adjusts each node's options before it starts (e.g. its audio output).
+  using Configure = std::function<void(const std::string& name, core::NodeOptions& options)>;
+  explicit ChannelLab(const std::vector<std::string>& names, Configure configure = {});
   ChannelLab(const ChannelLab&) = delete;
   ChannelLab& operator=(const ChannelLab&) = delete;
 
@@ -39,6 +42,7 @@ class ChannelLab {
 
  private:
   std::vector<std::string> names_;
+  Configure configure_;
   std::map<std::string, std::unique_ptr<ProfileNode>> nodes_;
 };
 

@@ -58,7 +58,7 @@ struct MessageInfo {
   std::string id;             // hex of the 16-byte message id
   std::string conversation;   // peer fingerprint, or '#' + channel id (hex) for a channel
   std::string channel;        // the channel's name, for channel messages
-  std::string kind = "text";  // text, or system (an audit event: joins, removals, rotations)
+  std::string kind = "text";  // text, system (an audit event: joins, removals...), or voice
   std::string sender;         // author fingerprint
   std::string sender_name;
   bool outgoing = false;
@@ -86,6 +86,27 @@ struct ChannelMember {
   std::string vouched_by;  // the admin's name, when vouched
 };
 
+// One voice transmission as this node saw it (DESIGN §8): the figures behind "how did it sound".
+struct VoiceStats {
+  std::string id;  // transmission id = the archived clip's message id (hex)
+  std::string channel;
+  std::string talker;  // fingerprint
+  std::string talker_name;
+  bool outgoing = false;
+  int frame_ms = 20;
+  uint64_t frames_sent = 0;       // the talker's count (for a listener: as VoiceEnd announced)
+  uint64_t frames_received = 0;   // authentic, in time
+  uint64_t frames_lost = 0;       // never arrived (or too late to play)
+  uint64_t frames_concealed = 0;  // played as Opus concealment
+  uint64_t frames_dropped = 0;    // refused: failed authentication, replayed, late or malformed
+  double delay_p50_ms = 0;        // last sample captured -> decoded and ready for playout
+  double delay_max_ms = 0;
+  int64_t started_at_ms = 0;  // talker's wall clock
+  int64_t duration_ms = 0;
+  bool archived = false;  // the clip is in this node's archive
+  std::string wav;        // the file written for it (daemon --audio-out DIR)
+};
+
 struct ChannelInfo {
   std::string id;  // hex of the 16-byte channel id
   std::string name;
@@ -97,6 +118,34 @@ struct ChannelInfo {
   std::string security_code;  // 6 groups of 5 digits; the same on every member's screen
   std::string state;          // member, removed, left, dissolved
   std::vector<ChannelMember> members;
+  bool free_voice = false;        // voice: simultaneous talkers mixed (else one talker at a time)
+  std::vector<VoiceStats> voice;  // the latest transmissions this node saw, newest last
+};
+
+// `sotto play`: an archived clip decoded to a WAV file, and whether its signature holds.
+struct PlayedClip {
+  MessageInfo message;
+  bool signature_valid = false;
+  int64_t frames = 0;
+  int64_t duration_ms = 0;
+  std::string wav;
+};
+
+// One step of a voice frame on its way, for measuring the pipeline (NodeOptions::voice_trace).
+struct VoiceTrace {
+  enum class Kind { kEncodeStart, kDecoded };
+  Kind kind = Kind::kEncodeStart;
+  std::string transmission;  // hex id
+  uint32_t seq = 0;
+  int64_t wall_us = 0;
+  double delay_ms = 0;  // kDecoded: capture of the frame's last sample -> decoded
+};
+
+struct VoiceEvent {
+  // started, ended; refused (our PTT: the floor is taken), interrupted (our transmission lost
+  // a simultaneous start), dropped (a talker that lost the floor, not played)
+  std::string phase;
+  VoiceStats voice;
 };
 
 struct ChannelEvent {
@@ -125,7 +174,9 @@ struct AlertEvent {
 
 struct Event {
   int64_t at_ms = 0;  // wall clock, for display
-  std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, ChannelEvent, AlertEvent> body;
+  std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, ChannelEvent, AlertEvent,
+               VoiceEvent>
+      body;
 };
 
 class EventQueue {

@@ -13,7 +13,9 @@ namespace sotto::core {
 nlohmann::json peer_object(const PeerInfo& peer);
 nlohmann::json contact_object(const ContactInfo& contact);
 nlohmann::json message_object(const MessageInfo& message);
+nlohmann::json voice_object(const VoiceStats& voice);
 nlohmann::json channel_object(const ChannelInfo& channel);
 nlohmann::json event_object(const Event& event);
+nlohmann::json played_object(const PlayedClip& played);
 
 }  // namespace sotto::core

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -52,6 +53,14 @@ struct NodeOptions {
   double peer_frames_per_s = 50000;  // inbound rate limit per peer (token bucket)
   double peer_burst = 100000;
   bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
+  // Voice (DESIGN §8). audio_out: empty = received audio is archived only; an existing
+  // directory = one WAV file per received transmission; FILE.wav = everything heard, mixed;
+  // else an output device (name or index, see `sotto audio devices`).
+  std::string audio_out;
+  std::string audio_in;  // capture device for PTT (or FILE.wav)
+  int voice_frame_ms = 20;
+  int voice_bitrate_bps = 24'000;
+  std::function<void(const VoiceTrace&)> voice_trace;  // instrumentation (benchmarks)
 };
 
 class Node {
@@ -95,12 +104,21 @@ class Node {
 
   // Channels (DESIGN §7). CHANNEL is a channel's name, with or without the leading '#'.
   // Text to a channel: send_text("#NAME", text); its history: history("#NAME", n).
-  Result<ChannelInfo> create_channel(const std::string& name, bool strict = true);
+  // `free_voice`: simultaneous talkers are mixed instead of one holding the floor.
+  Result<ChannelInfo> create_channel(const std::string& name, bool strict = true,
+                                     bool free_voice = false);
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
+
+  // Voice (DESIGN §8). Transmits the WAV recording at `wav_path` to CHANNEL in real time as one
+  // push-to-talk transmission and waits for its end; the archived clip's message. Busy when
+  // someone else is talking on a half-duplex channel.
+  Result<MessageInfo> talk(const std::string& channel, const std::string& wav_path);
+  // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
+  Result<PlayedClip> play(const std::string& id, const std::string& out);
 
   struct Impl;  // opaque
 

@@ -19,5 +19,7 @@ Result<std::string> offline_safety_number(Account& account, const std::string& t
 // Marks the contact verified (a changed one adopts its new identity). Without a node no session
 // can be built for a new identity; `sotto add` does that once both are online.
 Result<ContactInfo> offline_confirm(Account& account, const std::string& to);
+// Decodes the archived voice clip `id` (a hex prefix of its message id) into the WAV file `out`.
+Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out);
 
 }  // namespace sotto::core

@@ -20,7 +20,15 @@ constexpr size_t kMessageIdSize = 16;
 constexpr size_t kChannelIdSize = 16;
 constexpr size_t kSignatureSize = 64;  // XEdDSA
 constexpr size_t kMaxTextBytes = 64 * 1024;
-constexpr std::array<size_t, 5> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024};
+// The largest bucket holds a voice clip: it and the sender-key ciphertext around it still fit in
+// one frame (kMaxFrameSize, 256 KiB).
+constexpr std::array<size_t, 6> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024, 240 * 1024};
+// Voice (DESIGN §8): what a VoiceStart may announce, and the longest transmission a clip holds.
+constexpr uint32_t kVoiceSampleRate = 48'000;
+constexpr uint32_t kVoiceMinBitrate = 8'000;
+constexpr uint32_t kVoiceMaxBitrate = 64'000;
+constexpr size_t kVoiceKeySize = 32;
+constexpr uint32_t kVoiceMaxFrames = 60'000 / 10;  // 60 s of 10 ms frames
 
 Result<Bytes> encode_content(wire::Content content);
 // Corruption with a short reason when the plaintext is not acceptable Content.

@@ -30,6 +30,7 @@ struct ChannelRecord {
   int64_t key_uses = 0;
   Bytes own_key;
   int64_t created_at = 0;
+  bool free_voice = false;  // voice: talkers mixed, not one at a time
 };
 
 struct ChannelMemberRecord {

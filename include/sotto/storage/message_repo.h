@@ -41,6 +41,7 @@ class MessageRepo {
   // The newest `limit` messages of a conversation (all conversations when empty), oldest first;
   // control rows excluded.
   Result<std::vector<MessageRecord>> recent(const std::string& conversation, int64_t limit);
+  Result<std::optional<MessageRecord>> get(int64_t row_id);
   Status set_state(int64_t row_id, MessageState state);
   // The row of (sender, message_id), if archived.
   Result<std::optional<int64_t>> find_row(const std::string& sender, ByteView message_id);

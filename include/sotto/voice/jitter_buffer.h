@@ -69,6 +69,12 @@ class JitterBuffer {
 
   // The next playout slot; nullopt while filling, or once finished and empty.
   std::optional<JitterFrame> pop();
+  // True when pop() would give a real frame now: playout may start (filled to the target depth)
+  // or the next slot's frame is here. A receiver that plays frames as soon as they are ready
+  // calls pop() while this holds, and pop() on its own only when a slot's deadline has passed.
+  bool ready() const;
+  // The slot pop() gives next; meaningful while playing().
+  uint32_t next_seq() const { return next_seq_; }
 
   // The talker ended the transmission: play out what is buffered without waiting to fill.
   void finish() { finished_ = true; }

@@ -1,0 +1,89 @@
+// `sotto talk CHANNEL --wav FILE` and `sotto play MSGID --wav OUT` (DESIGN §8, §10).
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "sotto/core/control_client.h"
+#include "sotto/core/json.h"
+#include "sotto/core/offline.h"
+#include "sotto/voice/wav.h"
+#include "src/cli/commands.h"
+
+namespace sotto::cli {
+namespace {
+
+using nlohmann::json;
+
+// The node may run in another directory: it gets absolute paths.
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path.front() == '/') return path;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+constexpr int64_t kMaxTalkSeconds = 60;
+
+}  // namespace
+
+int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav) {
+  // Checked here first, so a bad file is a usage error before anything goes on air.
+  auto audio = voice::read_wav(wav);
+  if (!audio.is_ok()) {
+    return fail(Status::invalid_argument(wav + ": " + audio.status().message()));
+  }
+  const int64_t duration_ms = static_cast<int64_t>(audio.value().samples.size()) * 1000 / 48'000;
+  if (duration_ms == 0) return fail(Status::invalid_argument(wav + ": the recording is empty"));
+  if (duration_ms > kMaxTalkSeconds * 1000) {
+    return fail(Status::invalid_argument(wav + ": " + std::to_string(duration_ms / 1000) +
+                                         " s long; one transmission holds at most " +
+                                         std::to_string(kMaxTalkSeconds) + " s"));
+  }
+  auto reply = ask_node(options, {{"cmd", "talk"}, {"channel", channel}, {"wav", absolute(wav)}},
+                        static_cast<int>(duration_ms + 20'000));
+  if (!reply.is_ok()) return fail(reply.status());
+  const json& message = reply.value()["message"];
+  if (options.json) {
+    std::cout << message.dump() << "\n";
+  } else {
+    std::cout << "transmitted " << message.value("id", std::string()).substr(0, 8) << " ("
+              << message.value("body", std::string()) << ") on #"
+              << message.value("channel", std::string()) << "\n";
+  }
+  return kExitOk;
+}
+
+int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav) {
+  json played;
+  if (core::node_running(options.dir())) {
+    auto reply = ask_node(options, {{"cmd", "play"}, {"id", id}, {"wav", absolute(wav)}});
+    if (!reply.is_ok()) return fail(reply.status());
+    played = reply.value()["played"];
+  } else {
+    auto account = unlock_offline(options);
+    if (!account.is_ok()) return fail(account.status());
+    auto result = core::offline_play(*account.value(), id, wav);
+    if (!result.is_ok()) return fail(result.status());
+    played = core::played_object(result.value());
+  }
+  const bool valid = played.value("signature_valid", false);
+  const json& message = played["message"];
+  if (options.json) {
+    std::cout << played.dump() << "\n";
+  } else {
+    std::cout << "wrote " << wav << ": " << message.value("body", std::string()) << " from "
+              << message.value("sender_name", std::string()) << " on #"
+              << message.value("channel", std::string()) << "; signature "
+              << (valid ? "valid" : "DOES NOT VERIFY") << "\n";
+  }
+  if (!valid) {
+    std::fprintf(stderr, "sotto: the clip's signature does not verify: it was altered\n");
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace sotto::cli

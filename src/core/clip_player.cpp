@@ -1,0 +1,31 @@
+#include "src/core/clip_player.h"
+
+#include "sotto/voice/clip.h"
+#include "sotto/voice/opus_codec.h"
+#include "sotto/voice/wav.h"
+
+namespace sotto::core {
+
+Result<PlayedClip> play_clip(const ArchivedClip& clip, const std::string& out) {
+  if (out.empty()) return Status::invalid_argument("no output file given (--wav OUT)");
+  SOTTO_ASSIGN_OR_RETURN(auto packets, voice::decode_packets(clip.clip.packets));
+  SOTTO_ASSIGN_OR_RETURN(voice::OpusDecoder decoder,
+                         voice::OpusDecoder::create({static_cast<int>(clip.clip.frame_ms)}));
+  std::vector<int16_t> pcm;
+  for (const Bytes& packet : packets) {
+    auto frame = decoder.decode(packet);
+    if (!frame.is_ok()) frame = decoder.conceal();
+    if (!frame.is_ok()) return frame.status();
+    pcm.insert(pcm.end(), frame.value().begin(), frame.value().end());
+  }
+  SOTTO_RETURN_IF_ERROR(voice::write_wav(out, pcm));
+  PlayedClip played;
+  played.message = clip.message;
+  played.signature_valid = clip.signature_valid;
+  played.frames = static_cast<int64_t>(packets.size());
+  played.duration_ms = played.frames * clip.clip.frame_ms;
+  played.wav = out;
+  return played;
+}
+
+}  // namespace sotto::core

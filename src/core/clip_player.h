@@ -1,0 +1,16 @@
+// Decoding an archived voice clip for `sotto play` (node and offline alike).
+#pragma once
+
+#include <string>
+
+#include "sotto/base/status.h"
+#include "sotto/core/events.h"
+#include "src/core/voice_types.h"
+
+namespace sotto::core {
+
+// Decodes every packet (no fades: the talker's own decode, sample for sample) into a 48 kHz mono
+// WAV file at `out`, and reports the signature's verdict. IoError when `out` cannot be written.
+Result<PlayedClip> play_clip(const ArchivedClip& clip, const std::string& out);
+
+}  // namespace sotto::core

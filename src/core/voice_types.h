@@ -1,0 +1,58 @@
+// What the Messenger (keys, archive, outbox) and the VoiceEngine (live audio) hand each other
+// about a voice transmission (DESIGN §8). Not an interface outside src/core.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sotto.pb.h"
+#include "sotto/base/bytes.h"
+#include "sotto/base/secret.h"
+#include "sotto/core/events.h"
+#include "sotto/storage/voice_clip_repo.h"
+
+namespace sotto::core {
+
+struct VoiceChannel {
+  Bytes id;
+  std::string name;
+  bool free_voice = false;
+};
+
+// A transmission we begin: VoiceStart has gone (under our sender key) to `recipients`.
+struct TransmissionStart {
+  VoiceChannel channel;
+  Bytes transmission_id;
+  SecretBytes key;
+  int64_t started_at_us = 0;
+  std::vector<std::string> recipients;  // fingerprints of the members online at the start
+};
+
+// A transmission we finished, for the archive and the members who missed it.
+struct TransmissionEnd {
+  VoiceChannel channel;
+  Bytes transmission_id;
+  uint32_t frame_ms = 20;
+  uint32_t bitrate = 24'000;
+  int64_t started_at_us = 0;
+  std::vector<Bytes> packets;     // seq order, every frame
+  Bytes timing;                   // 4 bytes LE per frame: ms after the first
+  std::vector<std::string> live;  // members that were sent every frame
+};
+
+// What a listener heard of a transmission, complete (every frame, authentic).
+struct HeardClip {
+  wire::VoiceStart start;  // key cleared
+  std::vector<Bytes> packets;
+  Bytes timing;
+};
+
+// A clip from the archive, with its verdict.
+struct ArchivedClip {
+  MessageInfo message;
+  storage::VoiceClipRecord clip;
+  bool signature_valid = false;
+};
+
+}  // namespace sotto::core

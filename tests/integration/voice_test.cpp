@@ -1,0 +1,238 @@
+// Push-to-talk between real in-process nodes on 127.0.0.1 (DESIGN §8, issue 6): real recorded
+// speech from alsa-utils, transmitted in real time; what the listeners write out equals the
+// talker's own decode of the same Opus packets; the clip is archived by everyone, reaches an
+// offline member later exactly once, and plays back with a valid signature; the floor of a
+// half-duplex channel is held by exactly one talker on every member's screen; a free channel
+// carries two talkers at once.
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sotto/core/node.h"
+#include "sotto/voice/wav.h"
+#include "tests/support/channel_lab.h"
+#include "tests/support/profile_node.h"
+#include "tests/support/speech.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+using namespace sotto;
+using namespace std::chrono_literals;
+using test::ChannelLab;
+using test::ProfileNode;
+using test::wait_until;
+
+namespace {
+
+constexpr int kFrameSamples = 960;  // 20 ms at 48 kHz
+
+std::vector<std::string> wav_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".wav") out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<int16_t> samples_of(const std::string& path) {
+  auto wav = voice::read_wav(path);
+  REQUIRE(wav.is_ok());
+  return wav.value().samples;
+}
+
+size_t count_voice(const std::vector<core::MessageInfo>& history, const std::string& id) {
+  return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
+    return m.kind == "voice" && m.id == id;
+  }));
+}
+
+// Every node in `names` has `body` in #ops: sender keys and sessions are in place.
+void fence_channel(ChannelLab& lab, const std::string& from, const std::vector<std::string>& names,
+                   const std::string& body) {
+  REQUIRE(lab[from].node().send_text("#ops", body).is_ok());
+  REQUIRE(wait_until(
+      [&] {
+        for (const auto& name : names) {
+          auto history = lab[name].history("#ops");
+          if (std::none_of(history.begin(), history.end(),
+                           [&](const auto& m) { return m.body == body; })) {
+            return false;
+          }
+        }
+        return true;
+      },
+      10s));
+}
+
+// `admin` creates #ops (free voice or not) with every other node of the lab as a member.
+void open_ops(ChannelLab& lab, const std::string& admin, bool free_voice) {
+  REQUIRE(wait_until([&] { return lab.all_online(); }, 8s));
+  std::vector<std::string> others;
+  for (const auto& name : lab.names()) {
+    if (name != admin) others.push_back(name);
+  }
+  lab.add_verified(admin, others);
+  REQUIRE(lab[admin].node().create_channel("ops", true, free_voice).is_ok());
+  for (const auto& name : others) {
+    REQUIRE(lab[admin].node().invite_to_channel("ops", name).is_ok());
+  }
+  // A text from each member reaches all: every sender key has been handed out.
+  for (const auto& name : lab.names()) fence_channel(lab, name, lab.names(), "hello from " + name);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "real speech on a channel: listeners write out the talker's own decode sample for sample, "
+    "the clip is archived by all and reaches an offline member later, exactly once",
+    "[voice][integration]") {
+  if (!test::have_alsa_speech()) {
+    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
+    return;
+  }
+  test::TempDir out;
+  std::map<std::string, std::string> dirs;
+  for (const char* name : {"bob", "carol", "dave"}) {
+    dirs[name] = out / name;
+    std::filesystem::create_directories(dirs[name]);
+  }
+  ChannelLab lab({"alice", "bob", "carol", "dave"},
+                 [&](const std::string& name, core::NodeOptions& options) {
+                   if (dirs.count(name)) options.audio_out = dirs[name];
+                 });
+  open_ops(lab, "alice", false);
+  lab["dave"].stop();
+  REQUIRE(wait_until([&] { return !lab["alice"].sees_online(lab["dave"].fingerprint()); }, 10s));
+
+  const std::string clip = out / "speech.wav";
+  const auto speech = test::alsa_speech({"Front_Center", "Front_Left", "Front_Right"});
+  test::write_speech(clip, speech);
+  const auto started = std::chrono::steady_clock::now();
+  auto sent = lab["alice"].node().talk("#ops", clip);
+  INFO(sent.status().message());
+  REQUIRE(sent.is_ok());
+  // Transmitted in real time, not as fast as possible.
+  CHECK(std::chrono::steady_clock::now() - started >= 4s);
+  const core::MessageInfo message = sent.value();
+  CHECK(message.kind == "voice");
+  CHECK(message.channel == "ops");
+  CHECK(message.outgoing);
+  const size_t frames = (speech.size() + kFrameSamples - 1) / kFrameSamples;
+
+  // The talker's own decode of its packets: the reference.
+  auto mine = lab["alice"].node().play(message.id, out / "alice.wav");
+  REQUIRE(mine.is_ok());
+  CHECK(mine.value().signature_valid);
+  CHECK(mine.value().frames == static_cast<int64_t>(frames));
+  const auto reference = samples_of(out / "alice.wav");
+  REQUIRE(reference.size() == frames * kFrameSamples);
+
+  for (const char* name : {"bob", "carol"}) {
+    INFO(name);
+    ProfileNode& listener = lab[name];
+    REQUIRE(wait_until([&] { return wav_files(dirs[name]).size() == 1; }, 5s));
+    const auto heard = samples_of(wav_files(dirs[name]).front());
+    REQUIRE(heard.size() == reference.size());
+    // Sample for sample, apart from the fade-in of the first frame and fade-out of the last.
+    CHECK(std::equal(heard.begin() + kFrameSamples, heard.end() - kFrameSamples,
+                     reference.begin() + kFrameSamples));
+    CHECK(listener.counter("voice_frames_concealed") == 0);
+    CHECK(listener.counter("voice_frames_received") == frames);
+    REQUIRE(wait_until([&] { return count_voice(listener.history("#ops"), message.id) == 1; }, 5s));
+    auto played =
+        listener.node().play(message.id.substr(0, 12), out / (std::string(name) + ".wav"));
+    REQUIRE(played.is_ok());
+    CHECK(played.value().signature_valid);
+    CHECK(played.value().message.sender == lab["alice"].fingerprint());
+    CHECK(samples_of(out / (std::string(name) + ".wav")) == reference);
+  }
+  CHECK(count_voice(lab["alice"].history("#ops"), message.id) == 1);
+
+  // Dave was away: the clip comes to him through the outbox, once, and plays the same.
+  lab.start("dave");
+  ProfileNode& dave = lab["dave"];
+  REQUIRE(wait_until([&] { return count_voice(dave.history("#ops"), message.id) == 1; }, 15s));
+  auto played = dave.node().play(message.id, out / "dave.wav");
+  REQUIRE(played.is_ok());
+  CHECK(played.value().signature_valid);
+  CHECK(samples_of(out / "dave.wav") == reference);
+  // Delivered to all three: alice's message turns "delivered", and nothing arrives twice.
+  REQUIRE(wait_until(
+      [&] {
+        auto history = lab["alice"].history("#ops");
+        return std::any_of(history.begin(), history.end(), [&](const auto& m) {
+          return m.id == message.id && m.state == "delivered";
+        });
+      },
+      15s));
+  for (const char* name : {"bob", "carol", "dave"}) {
+    CHECK(count_voice(lab[name].history("#ops"), message.id) == 1);
+  }
+  REQUIRE(wait_until([&] { return wav_files(dirs["dave"]).size() == 1; }, 5s));
+}
+
+TEST_CASE(
+    "floor control: two members press PTT at once and exactly one is on air on every member's "
+    "screen; on a free channel both are heard",
+    "[voice][integration]") {
+  if (!test::have_alsa_speech()) {
+    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
+    return;
+  }
+  test::TempDir out;
+  const std::string carol_dir = out / "carol";
+  std::filesystem::create_directories(carol_dir);
+  const bool free_voice = GENERATE(false, true);
+  INFO((free_voice ? "free channel" : "half-duplex channel"));
+  ChannelLab lab({"alice", "bob", "carol"}, [&](const std::string& name, core::NodeOptions& o) {
+    if (name == "carol") o.audio_out = carol_dir;
+  });
+  open_ops(lab, "alice", free_voice);
+  const std::string clip = out / "speech.wav";
+  test::write_speech(clip, test::alsa_speech({"Front_Left", "Front_Right"}));
+
+  auto alice_talk =
+      std::async(std::launch::async, [&] { return lab["alice"].node().talk("ops", clip); });
+  auto bob_talk =
+      std::async(std::launch::async, [&] { return lab["bob"].node().talk("ops", clip); });
+  // While they talk, every member's screen shows the same talkers on air.
+  std::map<std::string, std::set<std::string>> on_air;
+  bool agreed = wait_until(
+      [&] {
+        on_air.clear();
+        for (const auto& name : lab.names()) {
+          auto channel = test::channel_of(lab[name], "ops");
+          if (!channel) return false;
+          for (const auto& m : channel->members) {
+            if (m.on_air) on_air[name].insert(m.fingerprint);
+          }
+        }
+        const auto& first = on_air["alice"];
+        const size_t expected = free_voice ? 2 : 1;
+        return first.size() == expected && on_air["bob"] == first && on_air["carol"] == first;
+      },
+      3s);
+  CHECK(agreed);
+  auto a = alice_talk.get();
+  auto b = bob_talk.get();
+  if (free_voice) {
+    CHECK(a.is_ok());
+    CHECK(b.is_ok());
+    REQUIRE(wait_until([&] { return wav_files(carol_dir).size() == 2; }, 5s));
+  } else {
+    // Exactly one got through; the other was refused or interrupted, with a reason.
+    CHECK(a.is_ok() != b.is_ok());
+    const auto& loser = a.is_ok() ? b : a;
+    CHECK(loser.status().code() == StatusCode::kBusy);
+    REQUIRE(wait_until([&] { return wav_files(carol_dir).size() == 1; }, 5s));
+  }
+}

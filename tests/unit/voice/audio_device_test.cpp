@@ -1,0 +1,256 @@
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sotto/voice/audio_device.h"
+#include "sotto/voice/wav.h"
+#include "tests/support/temp_dir.h"
+
+using namespace sotto;
+using namespace sotto::voice;
+
+namespace {
+
+// A recording every Debian machine with alsa-utils has (`make deps` installs it).
+const std::string kAlsaSample = "/usr/share/sounds/alsa/Front_Center.wav";
+
+// Reads frames until the source reports end of input; the frames read before that, in order.
+std::vector<std::vector<int16_t>> read_all(AudioSource& source, int frame_samples) {
+  std::vector<std::vector<int16_t>> frames;
+  for (;;) {
+    std::vector<int16_t> frame(static_cast<size_t>(frame_samples), 12345);
+    auto more = source.read(frame);
+    REQUIRE(more.is_ok());
+    if (!more.value()) {
+      CHECK(std::all_of(frame.begin(), frame.end(), [](int16_t s) { return s == 0; }));
+      return frames;
+    }
+    frames.push_back(std::move(frame));
+    REQUIRE(frames.size() < 100'000);  // a source that never ends is a bug here
+  }
+}
+
+// A 16-bit PCM WAV built field by field, independent of the code under test.
+Bytes make_wav(uint16_t channels, uint32_t rate, const std::vector<int16_t>& interleaved) {
+  Bytes file;
+  append_tag(file, "RIFF");
+  append_le32(file, static_cast<uint32_t>(36 + interleaved.size() * 2));
+  append_tag(file, "WAVE");
+  append_tag(file, "fmt ");
+  append_le32(file, 16);
+  append_le16(file, 1);
+  append_le16(file, channels);
+  append_le32(file, rate);
+  append_le32(file, rate * channels * 2);
+  append_le16(file, static_cast<uint16_t>(channels * 2));
+  append_le16(file, 16);
+  append_tag(file, "data");
+  append_le32(file, static_cast<uint32_t>(interleaved.size() * 2));
+  for (int16_t s : interleaved) append_le16(file, static_cast<uint16_t>(s));
+  return file;
+}
+
+std::vector<int16_t> ramp(size_t n) {
+  std::vector<int16_t> samples(n);
+  for (size_t i = 0; i < n; ++i) samples[i] = static_cast<int16_t>((i * 37) % 20000 - 10000);
+  return samples;
+}
+
+}  // namespace
+
+TEST_CASE("a WAV source serves a real recording frame by frame, the last one zero padded",
+          "[voice][audio]") {
+  INFO(kAlsaSample << " comes with alsa-utils: run `make deps`");
+  REQUIRE(std::filesystem::exists(kAlsaSample));
+  auto expected = read_wav(kAlsaSample);
+  REQUIRE(expected.is_ok());
+  const std::vector<int16_t>& samples = expected->samples;
+  REQUIRE(samples.size() > 960);
+
+  for (int frame_samples : {960, 480, 7}) {
+    auto source = open_wav_source(kAlsaSample, frame_samples);
+    REQUIRE(source.is_ok());
+    CHECK((*source)->description().find(kAlsaSample) != std::string::npos);
+    const auto frames = read_all(**source, frame_samples);
+    const size_t n = static_cast<size_t>(frame_samples);
+    CHECK(frames.size() == (samples.size() + n - 1) / n);
+    std::vector<int16_t> joined;
+    for (const auto& frame : frames) {
+      CHECK(frame.size() == n);
+      joined.insert(joined.end(), frame.begin(), frame.end());
+    }
+    REQUIRE(joined.size() >= samples.size());
+    CHECK(std::equal(samples.begin(), samples.end(), joined.begin()));
+    CHECK(std::all_of(joined.begin() + static_cast<std::ptrdiff_t>(samples.size()), joined.end(),
+                      [](int16_t s) { return s == 0; }));
+    // End of input stays end of input.
+    std::vector<int16_t> frame(n);
+    auto again = (*source)->read(frame);
+    REQUIRE(again.is_ok());
+    CHECK_FALSE(again.value());
+  }
+}
+
+TEST_CASE("a WAV source converts 24 kHz stereo to 48 kHz mono like read_wav", "[voice][audio]") {
+  test::TempDir dir;
+  std::vector<int16_t> interleaved;
+  for (int i = 0; i < 1000; ++i) {
+    interleaved.push_back(static_cast<int16_t>(i * 20));
+    interleaved.push_back(static_cast<int16_t>(-i * 10));
+  }
+  test::write_file(dir / "in.wav", make_wav(2, 24000, interleaved));
+  auto expected = read_wav(dir / "in.wav");
+  REQUIRE(expected.is_ok());
+  REQUIRE(expected->samples.size() == 2000);
+
+  auto source = open_wav_source(dir / "in.wav", 960);
+  REQUIRE(source.is_ok());
+  const auto frames = read_all(**source, 960);
+  REQUIRE(frames.size() == 3);  // 960 + 960 + 80 samples and 880 zeros
+  std::vector<int16_t> joined;
+  for (const auto& frame : frames) joined.insert(joined.end(), frame.begin(), frame.end());
+  CHECK(std::vector<int16_t>(joined.begin(), joined.begin() + 2000) == expected->samples);
+  CHECK(std::all_of(joined.begin() + 2000, joined.end(), [](int16_t s) { return s == 0; }));
+}
+
+TEST_CASE("a WAV source refuses bad frame sizes and unreadable files", "[voice][audio]") {
+  test::TempDir dir;
+  REQUIRE(write_wav(dir / "a.wav", ramp(100)).is_ok());
+  CHECK(open_wav_source(dir / "a.wav", 0).status().code() == StatusCode::kInvalidArgument);
+  CHECK(open_wav_source(dir / "missing.wav", 960).status().code() == StatusCode::kIoError);
+  test::write_file(dir / "junk.wav", std::string("not a wav file at all"));
+  CHECK(open_wav_source(dir / "junk.wav", 960).status().code() == StatusCode::kCorruption);
+
+  auto source = open_wav_source(dir / "a.wav", 960);
+  REQUIRE(source.is_ok());
+  std::vector<int16_t> wrong(480);
+  CHECK((*source)->read(wrong).status().code() == StatusCode::kInvalidArgument);
+
+  REQUIRE(write_wav(dir / "empty.wav", {}).is_ok());
+  auto empty = open_wav_source(dir / "empty.wav", 960);
+  REQUIRE(empty.is_ok());
+  CHECK(read_all(**empty, 960).empty());
+}
+
+TEST_CASE("a paced WAV source hands out frames no faster than real time", "[voice][audio]") {
+  test::TempDir dir;
+  REQUIRE(write_wav(dir / "a.wav", ramp(480 * 3)).is_ok());
+  auto source = open_wav_source(dir / "a.wav", 480, Pacing::kRealTime);  // 10 ms frames
+  REQUIRE(source.is_ok());
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(read_all(**source, 480).size() == 3);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+}
+
+TEST_CASE("a WAV sink writes exactly the samples it was given", "[voice][audio]") {
+  test::TempDir dir;
+  const std::vector<int16_t> samples = ramp(960 * 5 + 123);
+  auto sink = open_wav_sink(dir / "out.wav");
+  REQUIRE(sink.is_ok());
+  CHECK((*sink)->description().find(dir / "out.wav") != std::string::npos);
+  for (size_t at = 0; at < samples.size(); at += 960) {
+    const size_t n = std::min<size_t>(960, samples.size() - at);
+    REQUIRE((*sink)->write(std::span(samples).subspan(at, n)).is_ok());
+  }
+  REQUIRE((*sink)->close().is_ok());
+  CHECK((*sink)->close().is_ok());  // twice is fine
+  CHECK((*sink)->write(samples).code() == StatusCode::kInvalidArgument);
+
+  // Byte for byte what write_wav makes: the final header has the real sizes.
+  REQUIRE(write_wav(dir / "expected.wav", samples).is_ok());
+  CHECK(test::read_file(dir / "out.wav") == test::read_file(dir / "expected.wav"));
+  auto back = read_wav(dir / "out.wav");
+  REQUIRE(back.is_ok());
+  CHECK(back->samples == samples);
+}
+
+TEST_CASE("a WAV sink never closed still leaves a readable recording", "[voice][audio]") {
+  test::TempDir dir;
+  const std::vector<int16_t> samples = ramp(960 * 3);
+  auto sink = open_wav_sink(dir / "out.wav");
+  REQUIRE(sink.is_ok());
+  REQUIRE((*sink)->write(samples).is_ok());
+  // As a crash would leave it: header sizes "unknown", data up to date.
+  auto partial = read_wav(dir / "out.wav");
+  REQUIRE(partial.is_ok());
+  CHECK(partial->samples == samples);
+  // Destruction closes and patches the header.
+  sink->reset();
+  auto back = read_wav(dir / "out.wav");
+  REQUIRE(back.is_ok());
+  CHECK(back->samples == samples);
+  REQUIRE(write_wav(dir / "expected.wav", samples).is_ok());
+  CHECK(test::read_file(dir / "out.wav") == test::read_file(dir / "expected.wav"));
+}
+
+TEST_CASE("a WAV sink in a missing directory is an IoError", "[voice][audio]") {
+  test::TempDir dir;
+  auto sink = open_wav_sink(dir / "no/such/dir/out.wav");
+  CHECK(sink.status().code() == StatusCode::kIoError);
+  CHECK(sink.status().message().find("no/such/dir") != std::string::npos);
+}
+
+TEST_CASE("the null source is endless silence and the null sink takes anything", "[voice][audio]") {
+  auto source = null_source(960);
+  for (int i = 0; i < 100; ++i) {
+    std::vector<int16_t> frame(960, 7);
+    auto more = source->read(frame);
+    REQUIRE(more.is_ok());
+    CHECK(more.value());
+    CHECK(std::all_of(frame.begin(), frame.end(), [](int16_t s) { return s == 0; }));
+  }
+  std::vector<int16_t> wrong(10);
+  CHECK(source->read(wrong).status().code() == StatusCode::kInvalidArgument);
+  CHECK(source->dropped_samples() == 0);
+
+  auto sink = null_sink();
+  CHECK(sink->write(ramp(960)).is_ok());
+  CHECK(sink->write({}).is_ok());
+  CHECK(sink->close().is_ok());
+  CHECK_FALSE(sink->description().empty());
+}
+
+TEST_CASE("listing audio devices works with or without a sound card", "[voice][audio]") {
+  auto devices = list_audio_devices();
+  REQUIRE(devices.is_ok());
+  for (const auto& device : devices.value()) {
+    CHECK(device.index >= 0);
+    CHECK(device.max_input_channels + device.max_output_channels > 0);
+  }
+  // The library is released and initialised again between calls.
+  CHECK(list_audio_devices().is_ok());
+}
+
+TEST_CASE("a device that cannot be opened fails with one line naming the file alternative",
+          "[voice][audio]") {
+  // Deterministic on any machine: no device has this name or number.
+  for (const std::string spec : {"no-such-device-3f9a", "9999"}) {
+    auto source = open_device_source(spec, 960);
+    REQUIRE_FALSE(source.is_ok());
+    const std::string message = source.status().message();
+    CHECK(message.find("--audio-in FILE.wav") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    auto sink = open_device_sink(spec, 960);
+    REQUIRE_FALSE(sink.is_ok());
+    CHECK(sink.status().message().find("--audio-out FILE.wav") != std::string::npos);
+  }
+  CHECK(open_device_source("", 0).status().code() == StatusCode::kInvalidArgument);
+
+  // On a machine without a sound card (CI, containers) the default device fails the same way.
+  auto devices = list_audio_devices();
+  REQUIRE(devices.is_ok());
+  if (devices->empty()) {
+    auto source = open_device_source("", 960);
+    REQUIRE_FALSE(source.is_ok());
+    CHECK(source.status().code() == StatusCode::kUnavailable);
+    CHECK(source.status().message().find("--audio-in FILE.wav") != std::string::npos);
+    CHECK(source.status().message().find('\n') == std::string::npos);
+    auto sink = open_device_sink("", 960);
+    REQUIRE_FALSE(sink.is_ok());
+    CHECK(sink.status().code() == StatusCode::kUnavailable);
+    CHECK(sink.status().message().find("--audio-out FILE.wav|DIR") != std::string::npos);
+  }
+}
