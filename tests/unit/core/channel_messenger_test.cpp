@@ -537,3 +537,74 @@ TEST_CASE("the security code depends on every member key and the epoch, not on t
   CHECK(core::channel_security_code(id, 4, {keys[0], keys[1]}) != code);
   CHECK(core::channel_security_code(Bytes(16, 8), 4, keys) != code);
 }
+
+TEST_CASE(
+    "voice: VoiceStart goes to online members only; a removed member neither gets it nor can "
+    "open a captured one; the signed clip reaches each member once through the outbox",
+    "[core][channels][voice][security]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
+  lab.settle();
+  REQUIRE(lab["carol"].channel("ops").state == "removed");
+
+  auto opened = lab["alice"].messenger->open_transmission("#ops", 20, 24000, 1'000'000);
+  INFO(opened.status().message());
+  REQUIRE(opened.is_ok());
+  CHECK(opened.value().recipients == std::vector<std::string>{lab["bob"].fp()});
+  CHECK(opened.value().key.size() == 32);
+  const std::vector<Frame> starts = lab["alice"].outgoing;
+  REQUIRE(starts.size() == 1);
+  CHECK(starts.front().to == lab["bob"].fp());
+  auto envelope = net::decode_frame(starts.front().bytes);
+  REQUIRE(envelope.is_ok());
+  REQUIRE(envelope.value().has_group());
+  const wire::GroupMessage group = envelope.value().group();
+  CHECK(as_bytes(group.message_id()).size() == 16);
+  // Carol, removed, and dave, never a member: refused, and their keys do not open it.
+  for (const char* outsider : {"carol", "dave"}) {
+    INFO(outsider);
+    Lab::deliver(lab["alice"], lab[outsider], {starts.front().bytes});
+    CHECK(lab[outsider].counter("voice_starts_received") == 0);
+    CHECK_FALSE(lab[outsider]
+                    .account->signal()
+                    .group_decrypt(group_of(ops.id, group.generation()), lab["alice"].fp(),
+                                   as_bytes(group.body()))
+                    .is_ok());
+  }
+  lab.settle();
+  CHECK(lab["bob"].counter("voice_starts_received") == 1);
+
+  // No live listener heard it whole (no voice engine here): the clip comes through the outbox.
+  core::TransmissionEnd end;
+  end.channel = opened.value().channel;
+  end.transmission_id = opened.value().transmission_id;
+  end.started_at_us = opened.value().started_at_us;
+  end.packets = {Bytes(60, 0x11), Bytes(60, 0x22), Bytes(60, 0x33)};
+  for (uint32_t i = 0; i < 3; ++i) append_le32(end.timing, i * 20);
+  end.live = opened.value().recipients;
+  auto closed = lab["alice"].messenger->close_transmission(end);
+  INFO(closed.status().message());
+  REQUIRE(closed.is_ok());
+  CHECK(closed.value().kind == "voice");
+  const std::string id = closed.value().id;
+  for (int i = 0; i < 3; ++i) lab.settle();  // the held clip goes out on the retry timer
+  auto voice_rows = [&](const std::string& who) {
+    auto history = lab[who].history("");
+    return std::count_if(history.begin(), history.end(),
+                         [&](const auto& m) { return m.kind == "voice" && m.id == id; });
+  };
+  CHECK(voice_rows("alice") == 1);
+  CHECK(voice_rows("bob") == 1);
+  CHECK(voice_rows("carol") == 0);
+  CHECK(voice_rows("dave") == 0);
+  auto at_bob = lab["bob"].messenger->find_clip(id.substr(0, 10));
+  REQUIRE(at_bob.is_ok());
+  CHECK(at_bob.value().signature_valid);
+  CHECK(at_bob.value().clip.frames == 3);
+  CHECK(at_bob.value().clip.talker_key == lab["alice"].account->identity_key());
+  // Delivered: bob acknowledged it, so alice's copy is no longer waiting for anyone.
+  for (const auto& m : lab["alice"].history("#ops")) {
+    if (m.id == id) CHECK(m.state == "delivered");
+  }
+}
