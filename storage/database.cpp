@@ -45,6 +45,12 @@ Status status_from_code(int rc, std::string_view what, const char* detail) {
     case SQLITE_CANTOPEN:
       return Status::io_error(prefix + detail);
     default:
+      // A schema page that fails SQLCipher's HMAC reaches the schema parser as garbage, which
+      // SQLite 3.15 reports as a plain error, not as SQLITE_CORRUPT.
+      if (detail != nullptr && std::string_view(detail).find("malformed database schema") !=
+                                   std::string_view::npos) {
+        return Status::corruption("database corrupt");
+      }
       return Status::internal(prefix + detail);
   }
 }

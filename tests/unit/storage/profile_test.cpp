@@ -190,6 +190,7 @@ TEST_CASE("a damaged database is reported as corrupt, without a crash and withou
     test::write_file(db_path, damaged);
     auto opened = open_profile(dir, "pass");
     REQUIRE_FALSE(opened.is_ok());
+    INFO(opened.status().message());
     CHECK(opened.status().code() == StatusCode::kCorruption);
     CHECK(opened.status().message().find("database corrupt") != std::string::npos);
     CHECK(test::read_file(db_path) == damaged);
