@@ -197,6 +197,17 @@ int run_events(const GlobalOptions& options) {
       std::cout << "peer ";
       print_peer_line(parsed["peer"]);
       std::cout.flush();
+    } else if (parsed.is_object() && parsed.value("event", "") == "voice") {
+      const nlohmann::json& v = parsed["voice"];
+      std::cout << "voice " << parsed.value("phase", "") << " #" << v.value("channel", "") << " "
+                << v.value("talker_name", "") << " " << v.value("id", "").substr(0, 8);
+      if (parsed.value("phase", "") == "ended" && !v.value("outgoing", false)) {
+        std::cout << "  received " << v.value("frames_received", 0) << "/"
+                  << v.value("frames_sent", 0) << ", concealed " << v.value("frames_concealed", 0)
+                  << ", delay p50 " << v.value("delay_p50_ms", 0.0) << " ms";
+      }
+      if (v.contains("wav")) std::cout << "  " << v.value("wav", "");
+      std::cout << std::endl;
     }
   }
   return kExitOk;

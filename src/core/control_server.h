@@ -2,7 +2,8 @@
 // the CLI and scripts talk to a running node. One JSON object per message:
 //
 //   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe" | "send" |
-//             "add" | "verify" | "contacts" | "history", ...arguments}
+//             "add" | "verify" | "contacts" | "history" | "channel" | "talk" | "ptt" |
+//             "play", ...arguments}
 //   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
 //   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
 //

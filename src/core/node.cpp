@@ -840,6 +840,16 @@ struct Node::Impl {
       });
       return true;
     }
+    if (cmd == "ptt") {
+      const std::string action = text("action");
+      if (action != "on" && action != "off") {
+        reply(status_json(Status::invalid_argument("ptt action must be on or off")));
+        return true;
+      }
+      const Status done = push_to_talk(text("channel"), action == "on");
+      reply(done.is_ok() ? nlohmann::json{{"ok", true}}.dump() : status_json(done));
+      return true;
+    }
     if (cmd == "play") {
       auto played = play(text("id"), text("wav"));
       reply(played.is_ok()
@@ -871,6 +881,28 @@ struct Node::Impl {
         voice::open_wav_source(wav_path, voice::frame_samples_for(options.voice_frame_ms));
     if (!source.is_ok()) return done(source.status().with_context(wav_path));
     voice->talk(channel, std::move(source).value(), std::move(done));
+  }
+
+  Status push_to_talk(const std::string& channel, bool on) {
+    if (!on) {
+      return voice->stop_talking(channel)
+                 ? Status::ok()
+                 : Status::invalid_argument("you are not talking on " + channel);
+    }
+    const int frame_samples = voice::frame_samples_for(options.voice_frame_ms);
+    const std::string& in = options.audio_in;
+    auto source = in.size() > 4 && in.compare(in.size() - 4, 4, ".wav") == 0
+                      ? voice::open_wav_source(in, frame_samples)
+                      : voice::open_device_source(in, frame_samples);
+    if (!source.is_ok()) return source.status();
+    // Refusals come back at once; the end of the transmission is reported as an event.
+    auto refused = std::make_shared<std::optional<Status>>();
+    auto returned = std::make_shared<bool>(false);
+    voice->talk(channel, std::move(source).value(), [refused, returned](Result<MessageInfo> r) {
+      if (!*returned && !r.is_ok()) *refused = r.status();
+    });
+    *returned = true;
+    return refused->value_or(Status::ok());
   }
 
   Result<PlayedClip> play(const std::string& id, const std::string& out) {
@@ -1080,6 +1112,10 @@ Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wa
                 [promise](Result<MessageInfo> done) { promise->set_value(std::move(done)); });
   });
   return result.get();
+}
+
+Status Node::push_to_talk(const std::string& channel, bool on) {
+  return impl_->call<Status>([this, channel, on] { return impl_->push_to_talk(channel, on); });
 }
 
 Result<PlayedClip> Node::play(const std::string& id, const std::string& out) {

@@ -236,3 +236,52 @@ TEST_CASE(
     REQUIRE(wait_until([&] { return wav_files(carol_dir).size() == 1; }, 5s));
   }
 }
+
+TEST_CASE(
+    "push-to-talk from the capture input: on starts a transmission, a second talker is refused "
+    "as busy, off ends it and the clip is archived by the listener",
+    "[voice][integration]") {
+  if (!test::have_alsa_speech()) {
+    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
+    return;
+  }
+  test::TempDir out;
+  const std::string capture = out / "mic.wav";
+  test::write_speech(capture, test::alsa_speech({"Front_Center", "Front_Left", "Front_Right"}));
+  ChannelLab lab({"alice", "bob"}, [&](const std::string&, core::NodeOptions& options) {
+    options.audio_in = capture;  // stands in for a microphone
+  });
+  open_ops(lab, "alice", false);
+  REQUIRE(lab["alice"].node().push_to_talk("ops", true).is_ok());
+  REQUIRE(wait_until(
+      [&] {
+        auto channel = test::channel_of(lab["bob"], "ops");
+        return channel &&
+               std::any_of(channel->members.begin(), channel->members.end(), [&](const auto& m) {
+                 return m.on_air && m.fingerprint == lab["alice"].fingerprint();
+               });
+      },
+      3s));
+  const Status busy = lab["bob"].node().push_to_talk("ops", true);
+  CHECK(busy.code() == StatusCode::kBusy);
+  CHECK(busy.message().find("alice") != std::string::npos);
+  std::this_thread::sleep_for(1s);
+  REQUIRE(lab["alice"].node().push_to_talk("ops", false).is_ok());
+  CHECK(lab["alice"].node().push_to_talk("ops", false).code() == StatusCode::kInvalidArgument);
+  REQUIRE(wait_until(
+      [&] {
+        auto history = lab["bob"].history("#ops");
+        return std::any_of(history.begin(), history.end(),
+                           [](const auto& m) { return m.kind == "voice" && !m.outgoing; });
+      },
+      5s));
+  // Released after about a second: the clip is about a second long, not the whole input.
+  auto history = lab["bob"].history("#ops");
+  auto clip =
+      std::find_if(history.begin(), history.end(), [](const auto& m) { return m.kind == "voice"; });
+  auto played = lab["bob"].node().play(clip->id, out / "bob.wav");
+  REQUIRE(played.is_ok());
+  CHECK(played.value().signature_valid);
+  CHECK(played.value().duration_ms >= 800);
+  CHECK(played.value().duration_ms <= 2500);
+}

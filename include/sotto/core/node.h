@@ -117,6 +117,9 @@ class Node {
   // push-to-talk transmission and waits for its end; the archived clip's message. Busy when
   // someone else is talking on a half-duplex channel.
   Result<MessageInfo> talk(const std::string& channel, const std::string& wav_path);
+  // Push-to-talk from the capture device (NodeOptions::audio_in; the default device when empty):
+  // on, the transmission starts (Busy when the floor is taken); off, it ends and is archived.
+  Status push_to_talk(const std::string& channel, bool on);
   // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
   Result<PlayedClip> play(const std::string& id, const std::string& out);
 
