@@ -193,17 +193,21 @@ TEST_CASE(
   std::filesystem::create_directories(carol_dir);
   const bool free_voice = GENERATE(false, true);
   INFO((free_voice ? "free channel" : "half-duplex channel"));
+  // On the free channel carol hears the mix of everything in one file.
+  const std::string mixed = out / "mixed.wav";
   ChannelLab lab({"alice", "bob", "carol"}, [&](const std::string& name, core::NodeOptions& o) {
-    if (name == "carol") o.audio_out = carol_dir;
+    if (name == "carol") o.audio_out = free_voice ? mixed : carol_dir;
   });
   open_ops(lab, "alice", free_voice);
-  const std::string clip = out / "speech.wav";
-  test::write_speech(clip, test::alsa_speech({"Front_Left", "Front_Right"}));
+  const std::string alice_clip = out / "alice.wav";
+  const std::string bob_clip = out / "bob.wav";
+  test::write_speech(alice_clip, test::alsa_speech({"Front_Left", "Front_Right"}));
+  test::write_speech(bob_clip, test::alsa_speech({"Rear_Left", "Rear_Right"}));
 
   auto alice_talk =
-      std::async(std::launch::async, [&] { return lab["alice"].node().talk("ops", clip); });
+      std::async(std::launch::async, [&] { return lab["alice"].node().talk("ops", alice_clip); });
   auto bob_talk =
-      std::async(std::launch::async, [&] { return lab["bob"].node().talk("ops", clip); });
+      std::async(std::launch::async, [&] { return lab["bob"].node().talk("ops", bob_clip); });
   // While they talk, every member's screen shows the same talkers on air.
   std::map<std::string, std::set<std::string>> on_air;
   bool agreed = wait_until(
@@ -225,9 +229,27 @@ TEST_CASE(
   auto a = alice_talk.get();
   auto b = bob_talk.get();
   if (free_voice) {
-    CHECK(a.is_ok());
-    CHECK(b.is_ok());
-    REQUIRE(wait_until([&] { return wav_files(carol_dir).size() == 2; }, 5s));
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    // Carol archived both, heard every frame of both, and her speaker got their sum: louder
+    // than either talker alone (two different voices add up), so neither was dropped.
+    for (const auto& sent : {a.value(), b.value()}) {
+      REQUIRE(
+          wait_until([&] { return count_voice(lab["carol"].history("#ops"), sent.id) == 1; }, 5s));
+    }
+    CHECK(lab["carol"].counter("voice_frames_concealed") == 0);
+    auto energy = [](const std::vector<int16_t>& pcm) {
+      double sum = 0;
+      for (int16_t x : pcm) sum += static_cast<double>(x) * x;
+      return sum;
+    };
+    REQUIRE(lab["alice"].node().play(a.value().id, out / "a_decoded.wav").is_ok());
+    REQUIRE(lab["alice"].node().play(b.value().id, out / "b_decoded.wav").is_ok());
+    const double alone = std::max(energy(samples_of(out / "a_decoded.wav")),
+                                  energy(samples_of(out / "b_decoded.wav")));
+    REQUIRE(wait_until([&] { return std::filesystem::exists(mixed); }, 5s));
+    lab["carol"].stop();  // closes the output file
+    CHECK(energy(samples_of(mixed)) > 1.3 * alone);
   } else {
     // Exactly one got through; the other was refused or interrupted, with a reason.
     CHECK(a.is_ok() != b.is_ok());
