@@ -416,7 +416,7 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
   }
   auto it = receptions_.find(hex_of(frame.transmission_id()));
   if (it == receptions_.end()) {
-    std::erase_if(early_, [&](const Early& e) { return now - e.at_ms > kEarlyFrameTtlMs; });
+    expire_early(now);
     if (early_.size() >= kMaxEarlyFrames) {
       hooks_.count("voice_frames_dropped_unknown", 1);
       return;
@@ -466,6 +466,13 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
     hooks_.count("voice_frames_late", 1);
   }
   drain(r, now);
+}
+
+void VoiceEngine::expire_early(int64_t now_ms) {
+  // No VoiceStart came for them (not for us, or from someone who is not a member): dropped.
+  const size_t expired =
+      std::erase_if(early_, [&](const Early& e) { return now_ms - e.at_ms > kEarlyFrameTtlMs; });
+  if (expired > 0) hooks_.count("voice_frames_dropped_unknown", expired);
 }
 
 void VoiceEngine::drain(Reception& r, int64_t now_ms) {
@@ -637,6 +644,7 @@ void VoiceEngine::tick() {
     mix_to_device();
   }
   for (const auto& id : ended) finish_reception(id);
+  if (!early_.empty()) expire_early(now);
 }
 
 void VoiceEngine::mix_to_device() {
@@ -671,6 +679,7 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
     }
     if (device_ && !r->playout.empty()) sooner(device_tick_ms_);
   }
+  if (!early_.empty()) sooner(early_.front().at_ms + kEarlyFrameTtlMs + 1);
   return next;
 }
 

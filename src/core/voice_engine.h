@@ -101,6 +101,7 @@ class VoiceEngine {
  private:
   void send_frame(Transmission& t);
   void finish_transmission(const std::string& channel_hex, Status why);
+  void expire_early(int64_t now_ms);
   void drain(Reception& r, int64_t now_ms);
   void play(Reception& r, const voice::JitterFrame& frame, int64_t now_ms);
   void finish_reception(const std::string& transmission_hex);
