@@ -468,6 +468,11 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
   drain(r, now);
 }
 
+int64_t VoiceEngine::late_allowance_ms(const Reception& r) const {
+  return static_cast<int64_t>(std::max(options_.jitter.max_depth, r.jitter.target_depth())) *
+         r.stats.frame_ms;
+}
+
 void VoiceEngine::expire_early(int64_t now_ms) {
   // No VoiceStart came for them (not for us, or from someone who is not a member): dropped.
   const size_t expired =
@@ -621,8 +626,11 @@ void VoiceEngine::tick() {
   std::vector<std::string> ended;
   for (auto& [id, r] : receptions_) {
     if (!r->refused && r->scheduled) {
-      // A slot whose frame is later than the jitter allowance is played as concealment.
-      const int64_t allowance = static_cast<int64_t>(r->jitter.target_depth()) * r->stats.frame_ms;
+      // A slot whose frame is later than the jitter allowance is played as concealment. Frames
+      // are played the moment they are due and here, so waiting longer for a late one costs no
+      // delay on the others: the allowance is the buffer's full depth (4 frames, 80 ms), and a
+      // stall of the talker's machine shorter than that loses nothing.
+      const int64_t allowance = late_allowance_ms(*r);
       while (r->jitter.playing() && !r->jitter.ready() &&
              now >= r->schedule_ms +
                         static_cast<int64_t>(r->jitter.next_seq()) * r->stats.frame_ms +
@@ -671,9 +679,8 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
     if (r->refused) {
       sooner(r->last_activity_ms + options_.reception_timeout_ms);
     } else if (r->scheduled && r->jitter.playing()) {
-      sooner(r->schedule_ms +
-             (static_cast<int64_t>(r->jitter.next_seq()) + r->jitter.target_depth()) *
-                 r->stats.frame_ms);
+      sooner(r->schedule_ms + static_cast<int64_t>(r->jitter.next_seq()) * r->stats.frame_ms +
+             late_allowance_ms(*r));
     } else {
       sooner(r->end_frames ? clock_.now_ms() : r->last_activity_ms + options_.reception_timeout_ms);
     }

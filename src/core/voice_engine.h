@@ -102,6 +102,7 @@ class VoiceEngine {
   void send_frame(Transmission& t);
   void finish_transmission(const std::string& channel_hex, Status why);
   void expire_early(int64_t now_ms);
+  int64_t late_allowance_ms(const Reception& r) const;
   void drain(Reception& r, int64_t now_ms);
   void play(Reception& r, const voice::JitterFrame& frame, int64_t now_ms);
   void finish_reception(const std::string& transmission_hex);
