@@ -170,7 +170,11 @@ struct Node::Impl {
   int wake_fd = -1;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
-  std::thread::id loop_thread;
+  std::atomic<std::thread::id> loop_thread;
+  // Held by a call that runs on the caller's thread because the loop is not running, and by the
+  // loop while it starts and stops: a call made while run() is starting on another thread either
+  // finishes before the loop's first round or is queued for it, never runs beside it.
+  std::recursive_mutex direct_mutex;
   std::mutex tasks_mutex;
   std::deque<std::function<void()>> tasks;
 
@@ -920,10 +924,14 @@ struct Node::Impl {
 
   template <typename T>
   T call(std::function<T()> fn) {
-    if (!running.load() || std::this_thread::get_id() == loop_thread) return fn();
-    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
-    std::future<T> result = task->get_future();
+    if (std::this_thread::get_id() == loop_thread.load()) return fn();
+    std::future<T> result;
     {
+      // Queued under the same lock the loop takes to stop, so its last run_tasks() sees it.
+      std::lock_guard<std::recursive_mutex> direct(direct_mutex);
+      if (!running.load()) return fn();
+      auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+      result = task->get_future();
       std::lock_guard<std::mutex> lock(tasks_mutex);
       tasks.push_back([task] { (*task)(); });
     }
@@ -950,8 +958,11 @@ struct Node::Impl {
   }
 
   Status loop() {
-    loop_thread = std::this_thread::get_id();
-    running = true;
+    {
+      std::lock_guard<std::recursive_mutex> direct(direct_mutex);
+      loop_thread = std::this_thread::get_id();
+      running = true;
+    }
     Status result = Status::ok();
     while (!stop_requested.load()) {
       // Timers first: the first probes and beacons go out at once, not after a poll timeout.
@@ -967,7 +978,10 @@ struct Node::Impl {
       messenger->after_poll();
       messenger->flush_sends();
     }
-    running = false;
+    {
+      std::lock_guard<std::recursive_mutex> direct(direct_mutex);
+      running = false;
+    }
     run_tasks();  // nobody waits forever on a call made while the loop was ending
     return result;
   }

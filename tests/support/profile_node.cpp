@@ -31,6 +31,7 @@ void ProfileNode::start(core::NodeOptions options) {
   if (!node.is_ok()) throw std::runtime_error("starting node: " + node.status().message());
   node_ = std::move(node).value();
   thread_ = std::thread([this] { (void)node_->run(); });
+  wait_until_looping(*node_);  // on failure the destructor (or stop()) ends the thread
 }
 
 void ProfileNode::stop() {

@@ -25,7 +25,8 @@ class ProfileNode {
   ProfileNode(const ProfileNode&) = delete;
   ProfileNode& operator=(const ProfileNode&) = delete;
 
-  // Opens the profile and runs a node on it. Throws when it cannot start.
+  // Opens the profile and runs a node on it; returns once its loop runs (wait_until_looping), so
+  // every later call goes through the loop. Throws when it cannot start.
   void start(core::NodeOptions options = loopback_options());
   // Stops and joins the node and closes the profile (as a clean shutdown does).
   void stop();

@@ -1,5 +1,7 @@
 #include "tests/support/test_node.h"
 
+#include <chrono>
+#include <future>
 #include <stdexcept>
 
 #include "sotto/base/bytes.h"
@@ -14,6 +16,17 @@ core::NodeOptions loopback_options() {
   return options;
 }
 
+void wait_until_looping(core::Node& node) {
+  // send_text_async is the one call always queued for the loop, never run by the caller; an
+  // empty text is refused there at once and changes nothing. Once the loop has run the task,
+  // it marked itself running first, so every later call goes through it.
+  auto probe = node.send_text_async("", "");
+  if (probe.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    throw std::runtime_error("the node's loop did not start");
+  }
+  if (probe.get().is_ok()) throw std::runtime_error("the loop probe sent a text");
+}
+
 TestNode::TestNode(const std::string& name, core::NodeOptions options)
     : profile_dir_(tmp_ / "profile") {
   account_ = create_account(profile_dir_, name);
@@ -21,6 +34,12 @@ TestNode::TestNode(const std::string& name, core::NodeOptions options)
   if (!node.is_ok()) throw std::runtime_error("starting node: " + node.status().message());
   node_ = std::move(node).value();
   thread_ = std::thread([this] { (void)node_->run(); });
+  try {
+    wait_until_looping(*node_);
+  } catch (...) {
+    stop();
+    throw;
+  }
 }
 
 TestNode::~TestNode() {

@@ -1,5 +1,6 @@
 // TestNode: a real node (own profile, own ZeroMQ context, real sockets on 127.0.0.1) running its
-// event loop in a thread; stopped and joined on destruction.
+// event loop in a thread (running by the time the constructor returns); stopped and joined on
+// destruction.
 #pragma once
 
 #include <memory>
@@ -16,6 +17,12 @@ namespace sotto::test {
 
 // Loopback, no broadcast discovery, ephemeral port: what most multi-node tests want.
 core::NodeOptions loopback_options();
+
+// Returns once `node`'s run() has begun on its own thread; throws after 10 s. Until then Node's
+// thread-safe calls run on the caller's thread (they count as made "before run()"), alongside
+// the loop's first round on the same database and state: a helper that starts a loop thread
+// calls this before handing the node to the test.
+void wait_until_looping(core::Node& node);
 
 class TestNode {
  public:
