@@ -1128,6 +1128,10 @@ Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wa
   return result.get();
 }
 
+PttState Node::ptt_state() {
+  return impl_->call<PttState>([this] { return impl_->voice->ptt_state(); });
+}
+
 Status Node::push_to_talk(const std::string& channel, bool on) {
   return impl_->call<Status>([this, channel, on] { return impl_->push_to_talk(channel, on); });
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -117,6 +118,7 @@ struct VoiceEngine::Transmission {
   TalkDone done;
   VoiceStats stats;
   bool stopping = false;
+  double level_dbfs = -96.0;
 };
 
 struct VoiceEngine::Reception {
@@ -217,6 +219,10 @@ void VoiceEngine::talk(const std::string& channel_name, std::unique_ptr<voice::A
   const voice::CodecOptions codec{options_.frame_ms, options_.bitrate_bps};
   auto encoder = voice::OpusEncoder::create(codec);
   if (!encoder.is_ok()) return done(encoder.status());
+  // Frames are paced from the start announced in VoiceStart, not from after opening: opening
+  // commits to the database (an fsync), and every frame would be encoded that much later than
+  // its last sample was captured.
+  const int64_t start_ms = clock_.now_ms();
   auto opened = hooks_.open(channel_name, static_cast<uint32_t>(options_.frame_ms),
                             static_cast<uint32_t>(options_.bitrate_bps), wall_clock_us());
   if (!opened.is_ok()) return done(opened.status());
@@ -226,9 +232,9 @@ void VoiceEngine::talk(const std::string& channel_name, std::unique_ptr<voice::A
   const size_t packet_bytes = static_cast<size_t>(voice::cbr_packet_bytes(codec));
   const auto by_time = static_cast<uint32_t>(options_.max_transmission_ms / options_.frame_ms);
   const auto by_size = static_cast<uint32_t>(kClipBudgetBytes / (packet_bytes + 2));
-  auto t = std::make_unique<Transmission>(
-      std::move(opened).value(), std::move(cipher).value(), std::move(encoder).value(),
-      std::move(source), clock_.now_ms(), std::min(by_time, by_size), std::move(done));
+  auto t = std::make_unique<Transmission>(std::move(opened).value(), std::move(cipher).value(),
+                                          std::move(encoder).value(), std::move(source), start_ms,
+                                          std::min(by_time, by_size), std::move(done));
   t->pcm.resize(static_cast<size_t>(voice::frame_samples_for(options_.frame_ms)));
   t->stats.id = to_hex(t->opened.transmission_id);
   t->stats.channel = t->opened.channel.name;
@@ -257,6 +263,10 @@ void VoiceEngine::send_frame(Transmission& t) {
     return;
   }
   const auto seq = static_cast<uint32_t>(t.packets.size());
+  double power = 0;
+  for (int16_t x : t.pcm) power += static_cast<double>(x) * x;
+  power /= static_cast<double>(t.pcm.size()) * 32768.0 * 32768.0;
+  t.level_dbfs = power > 0 ? std::max(-96.0, 10.0 * std::log10(power)) : -96.0;
   if (options_.trace) {
     options_.trace({VoiceTrace::Kind::kEncodeStart, t.stats.id, seq, wall_clock_us(), 0});
   }
@@ -710,6 +720,23 @@ std::string VoiceEngine::wav_path(const VoiceStats& stats) const {
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
   return options_.audio_out + "/" + stamp + "-" + file_safe(stats.channel) + "-" +
          file_safe(stats.talker_name) + "-" + stats.id.substr(0, 12) + ".wav";
+}
+
+PttState VoiceEngine::ptt_state() const {
+  PttState state;
+  for (const auto& [channel_hex, t] : transmissions_) {
+    state.on_air = true;
+    state.channel = t->opened.channel.name;
+    state.level_dbfs = t->level_dbfs;
+    state.elapsed_ms = static_cast<int64_t>(t->packets.size()) * options_.frame_ms;
+  }
+  for (const auto& [id, r] : receptions_) {
+    if (!r->refused && !r->end_frames && !r->channel.free_voice &&
+        std::find(state.busy.begin(), state.busy.end(), r->channel.name) == state.busy.end()) {
+      state.busy.push_back(r->channel.name);
+    }
+  }
+  return state;
 }
 
 void VoiceEngine::describe(ChannelInfo& info) const {

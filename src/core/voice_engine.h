@@ -92,6 +92,7 @@ class VoiceEngine {
   void tick();
   // When tick() next has work (monotonic ms), or nullopt when idle.
   std::optional<int64_t> next_deadline_ms() const;
+  PttState ptt_state() const;
   // Who is on air, and the latest transmissions, for a channel's description.
   void describe(ChannelInfo& info) const;
 

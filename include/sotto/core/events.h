@@ -122,6 +122,15 @@ struct ChannelInfo {
   std::vector<VoiceStats> voice;  // the latest transmissions this node saw, newest last
 };
 
+// Our own push-to-talk, for a UI's ON AIR indicator and input level meter.
+struct PttState {
+  bool on_air = false;
+  std::string channel;        // the channel we are talking on
+  double level_dbfs = -96.0;  // RMS of the latest captured frame (0 = full scale)
+  int64_t elapsed_ms = 0;
+  std::vector<std::string> busy;  // channels where someone else holds the floor
+};
+
 // `sotto play`: an archived clip decoded to a WAV file, and whether its signature holds.
 struct PlayedClip {
   MessageInfo message;

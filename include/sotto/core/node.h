@@ -120,6 +120,7 @@ class Node {
   // Push-to-talk from the capture device (NodeOptions::audio_in; the default device when empty):
   // on, the transmission starts (Busy when the floor is taken); off, it ends and is archived.
   Status push_to_talk(const std::string& channel, bool on);
+  PttState ptt_state();
   // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
   Result<PlayedClip> play(const std::string& id, const std::string& out);
 
