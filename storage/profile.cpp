@@ -4,9 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "storage/file_util.h"
 #include "storage/migrations.h"
@@ -135,6 +140,82 @@ Result<std::unique_ptr<Profile>> Profile::create(const std::string& dir,
   // The header goes last: its presence is what makes the profile exist.
   SOTTO_RETURN_IF_ERROR(header.write_file(dir + "/" + kHeaderFile));
   return std::unique_ptr<Profile>(new Profile(dir, kdf, std::move(lock), std::move(db)));
+}
+
+namespace {
+
+// Overwrites a regular file's bytes with random data and syncs them to disk.
+Status overwrite_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::io_error("opening " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  Status status = Status::ok();
+  if (::fstat(fd, &st) != 0) {
+    status = Status::io_error("reading " + path + ": " + std::strerror(errno));
+  } else {
+    Bytes noise(64 * 1024);
+    off_t done = 0;
+    while (done < st.st_size && status.is_ok()) {
+      const size_t n =
+          static_cast<size_t>(std::min<off_t>(static_cast<off_t>(noise.size()), st.st_size - done));
+      randombytes_buf(noise.data(), n);
+      const ssize_t written = ::pwrite(fd, noise.data(), n, done);
+      if (written <= 0) {
+        status = Status::io_error("overwriting " + path + ": " + std::strerror(errno));
+      } else {
+        done += written;
+      }
+    }
+    if (status.is_ok() && ::fsync(fd) != 0) {
+      status = Status::io_error("syncing " + path + ": " + std::strerror(errno));
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
+// Overwrites and deletes everything under `dir`, then `dir` itself.
+Status destroy_tree(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  std::vector<std::filesystem::path> dirs;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink(ec)) {
+      files.push_back(it->path());  // the link itself goes; never what it points to
+    } else if (it->is_directory(ec)) {
+      dirs.push_back(it->path());
+    } else if (it->is_regular_file(ec)) {
+      SOTTO_RETURN_IF_ERROR(overwrite_file(it->path().string()));
+      files.push_back(it->path());
+    } else {
+      files.push_back(it->path());  // sockets (control.sock) and the like
+    }
+  }
+  if (ec) return Status::io_error("listing " + dir + ": " + ec.message());
+  for (const auto& f : files) std::filesystem::remove(f, ec);
+  std::reverse(dirs.begin(), dirs.end());  // children before parents
+  for (const auto& d : dirs) std::filesystem::remove(d, ec);
+  if (!std::filesystem::remove(dir, ec) || ec) {
+    return Status::io_error("removing " + dir + ": " + (ec ? ec.message() : "not empty"));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Profile::wipe(const std::string& dir) {
+  SOTTO_RETURN_IF_ERROR(init_sodium());
+  if (!exists(dir)) return Status::not_found("no profile in " + dir);
+  SOTTO_RETURN_IF_ERROR(check_directory(dir));
+  // Held to the end: no process can open the profile while it is being destroyed.
+  SOTTO_ASSIGN_OR_RETURN(auto lock, ProfileLock::acquire(dir + "/" + kLockFile));
+  SOTTO_RETURN_IF_ERROR(overwrite_file(dir + "/" + kHeaderFile));
+  const std::string db = dir + "/" + kDatabaseFile;
+  for (const std::string& path : {db, db + "-wal", db + "-shm", db + "-journal"}) {
+    if (std::filesystem::exists(path)) SOTTO_RETURN_IF_ERROR(overwrite_file(path));
+  }
+  return destroy_tree(dir);
 }
 
 Result<std::unique_ptr<Profile>> Profile::open(const std::string& dir,

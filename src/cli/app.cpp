@@ -40,6 +40,9 @@ int run(int argc, char** argv) {
                  "read the passphrase from file descriptor N")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", options.json, "machine output: one JSON object per line");
+  // `sotto [NODE OPTIONS]` runs the terminal UI with the node in-process.
+  NodeArgs node_args;
+  add_node_options(&app, node_args);
 
   std::string name;
   std::string kdf_name = "moderate";
@@ -50,13 +53,15 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"interactive", "moderate", "sensitive"}));
 
   CLI::App* id = app.add_subcommand("id", "own name, fingerprint, transport key and endpoint");
+  bool wipe_yes = false;
+  CLI::App* wipe = app.add_subcommand("wipe", "destroy the profile irreversibly (asks first)");
+  wipe->add_flag("--yes", wipe_yes, "no question asked (for scripts)");
 
   std::string new_passphrase_file;
   CLI::App* passwd = app.add_subcommand("passwd", "change the passphrase (re-key the database)");
   passwd->add_option("--new-passphrase-file", new_passphrase_file,
                      "read the new passphrase from FILE");
 
-  NodeArgs node_args;
   CLI::App* daemon = app.add_subcommand("daemon", "run the node headless; serves control.sock");
   add_node_options(daemon, node_args);
   CLI::App* peers = app.add_subcommand("peers", "discovered and known peers (asks the node)");
@@ -134,6 +139,7 @@ int run(int argc, char** argv) {
 
   if (*init) return run_init(options, name, kdf_name);
   if (*id) return run_id(options);
+  if (*wipe) return run_wipe(options, wipe_yes);
   if (*passwd) return run_passwd(options, new_passphrase_file);
   if (*daemon) return run_daemon(options, node_args);
   if (*peers) return run_peers(options);
@@ -153,7 +159,7 @@ int run(int argc, char** argv) {
   if (*talk) return run_talk(options, channel_name, wav);
   if (*play) return run_play(options, message_id, wav);
   if (*audio_devices) return run_audio_devices(options);
-  return run_default(options);
+  return run_default(options, node_args);
 }
 
 }  // namespace sotto::cli

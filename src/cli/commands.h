@@ -10,6 +10,7 @@
 
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
+#include "sotto/core/node.h"
 #include "src/cli/passphrase.h"
 
 namespace sotto::cli {
@@ -43,7 +44,9 @@ int fail(const Status& status);
 int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name);
 int run_id(const GlobalOptions& options);
 int run_passwd(const GlobalOptions& options, const std::string& new_passphrase_file);
-int run_default(const GlobalOptions& options);
+// `sotto` with no command: the terminal UI on a terminal, else who this profile is.
+int run_default(const GlobalOptions& options, const NodeArgs& node_args);
+int run_wipe(const GlobalOptions& options, bool yes);
 
 int run_daemon(const GlobalOptions& options, const NodeArgs& args);
 int run_peers(const GlobalOptions& options);
@@ -61,6 +64,9 @@ int run_talk(const GlobalOptions& options, const std::string& channel, const std
 int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav);
 // `sotto audio devices`: the sound devices PortAudio sees (no profile needed).
 int run_audio_devices(const GlobalOptions& options);
+
+// Node options: the command line over DIR/config.toml over the defaults.
+Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeArgs& args);
 
 // The profile's account, for commands that work without a node (asks for the passphrase).
 Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options);

@@ -1,4 +1,6 @@
 // Commands that work on the profile itself: init, id, passwd, and `sotto` with no command.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -7,6 +9,7 @@
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
 #include "src/cli/commands.h"
+#include "tui/run.h"
 
 namespace sotto::cli {
 namespace {
@@ -111,9 +114,24 @@ int run_passwd(const GlobalOptions& options, const std::string& new_passphrase_f
   return kExitOk;
 }
 
-// `sotto` with no command: guide a new user, or show who this profile is.
-int run_default(const GlobalOptions& options) {
+// `sotto` with no command: on a terminal, the terminal UI (it creates or unlocks the profile
+// itself); otherwise guide a new user, or show who this profile is.
+int run_default(const GlobalOptions& options, const NodeArgs& node_args) {
   const std::string dir = options.dir();
+  if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !options.json) {
+    auto node = node_options(options, node_args);
+    if (!node.is_ok()) return fail(node.status());
+    tui::TuiOptions tui_options;
+    tui_options.profile_dir = dir;
+    tui_options.node = std::move(node).value();
+    if (!options.passphrase.file.empty() || options.passphrase.fd >= 0) {
+      auto passphrase = read_passphrase(options.passphrase, "Passphrase: ", false);
+      if (!passphrase.is_ok()) return fail(passphrase.status());
+      tui_options.passphrase = std::move(passphrase).value();
+    }
+    Status ran = tui::run_tui(std::move(tui_options));
+    return ran.is_ok() ? kExitOk : fail(ran);
+  }
   if (!storage::Profile::exists(dir)) {
     std::cout << "sotto: no profile in " << dir << " yet.\n"
               << "Create one with:\n\n    sotto init --name YOUR_NAME\n\n"
@@ -126,6 +144,30 @@ int run_default(const GlobalOptions& options) {
     std::cout << "\nStart the node with 'sotto daemon'; 'sotto --help' lists the commands.\n";
   }
   return code;
+}
+
+int run_wipe(const GlobalOptions& options, bool yes) {
+  const std::string dir = options.dir();
+  if (!storage::Profile::exists(dir)) return fail(Status::not_found("no profile in " + dir));
+  if (!yes) {
+    if (!::isatty(STDIN_FILENO)) {
+      return fail(Status::invalid_argument(
+          "refusing to wipe without confirmation: run it in a terminal, or pass --yes"));
+    }
+    std::cerr << "This destroys the profile in " << dir
+              << " for good: identity keys, contacts, channels and the whole archive.\n"
+              << "Type 'wipe' to confirm: " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "wipe") {
+      std::fprintf(stderr, "sotto: not confirmed; nothing was changed\n");
+      return kExitError;
+    }
+  }
+  Status wiped = storage::Profile::wipe(dir);
+  if (!wiped.is_ok()) return fail(wiped);
+  if (!options.json) std::cout << "wiped " << dir << "\n";
+  return kExitOk;
 }
 
 }  // namespace sotto::cli

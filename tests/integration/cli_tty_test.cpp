@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -123,4 +124,29 @@ TEST_CASE("init on a terminal refuses two different passphrases", "[cli][tty]") 
   CHECK(init.wait_exit() == 2);
   CHECK(init.transcript().find("the two passphrases differ") != std::string::npos);
   CHECK_FALSE(storage::Profile::exists(dir));
+}
+
+TEST_CASE("wipe on a terminal asks for the word 'wipe': anything else changes nothing",
+          "[cli][tty][archive]") {
+  test::TempDir tmp;
+  const std::string dir = tmp / "p";
+  const std::string pass = tmp / "pass";
+  test::write_file(pass, "pw\n");
+  REQUIRE(test::run_sotto({"--profile", dir, "--passphrase-file", pass, "init", "--name", "w",
+                           "--kdf", "interactive"})
+              .exit_code == 0);
+  const Bytes header = test::read_file(dir + "/sotto.hdr");
+  {
+    PtyProcess refused({"--profile", dir, "wipe"});
+    REQUIRE(refused.read_until("Type 'wipe' to confirm: "));
+    refused.type("yes\n");
+    CHECK(refused.wait_exit() == 1);
+    CHECK(refused.transcript().find("nothing was changed") != std::string::npos);
+  }
+  CHECK(test::read_file(dir + "/sotto.hdr") == header);
+  PtyProcess wipe({"--profile", dir, "wipe"});
+  REQUIRE(wipe.read_until("Type 'wipe' to confirm: "));
+  wipe.type("wipe\n");
+  CHECK(wipe.wait_exit() == 0);
+  CHECK_FALSE(std::filesystem::exists(dir));
 }

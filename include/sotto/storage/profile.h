@@ -69,6 +69,14 @@ class Profile {
   const KdfParams& kdf() const { return kdf_; }
   std::string path_of(const char* file) const { return dir_ + "/" + file; }
 
+  // Destroys the profile in DIR irreversibly: every file is overwritten with random bytes and
+  // synced (the header first: without its salt and parameters the database cannot be decrypted
+  // even if a copy of it survives), then deleted, and the directory removed. No passphrase is
+  // needed (whoever can read the files can delete them anyway). On SSDs and journaling or
+  // copy-on-write file systems old blocks may survive an overwrite; the encryption is what
+  // protects those. Errors: NotFound (no profile), Busy (a process has it open).
+  static Status wipe(const std::string& dir);
+
   // Re-encrypts the database under a key from `new_passphrase` and a fresh salt. Crash-safe: the
   // new header is written aside first and put in place only after the re-key has committed.
   Status change_passphrase(const SecretBytes& new_passphrase);
