@@ -132,6 +132,10 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  std::string duration;
+  CLI::App* expire = app.add_subcommand("expire", "disappearing messages for a conversation");
+  expire->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
+  expire->add_option("DURATION", duration, "30s, 10m, 2h, 7d, 1w ... or off")->required();
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "sotto: %s\n", e.what());
     return kExitUsage;
@@ -163,3 +167,4 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace sotto::cli
+  if (*expire) return run_expire(options, to, duration);

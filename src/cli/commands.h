@@ -60,6 +60,7 @@ int run_history(const GlobalOptions& options, const std::string& to, int64_t lim
 int run_contacts(const GlobalOptions& options);
 int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
                 const std::string& peer, bool open, bool free_voice = false);
+int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration);
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
 int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav);
 // `sotto audio devices`: the sound devices PortAudio sees (no profile needed).

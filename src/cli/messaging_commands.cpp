@@ -4,6 +4,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "sotto/base/duration.h"
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
 #include "sotto/core/json.h"
@@ -192,5 +193,22 @@ int run_contacts(const GlobalOptions& options) {
   }
   return kExitOk;
 }
+int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration) {
+  const std::optional<int64_t> ms = parse_duration_ms(duration);
+  if (!ms) {
+    return fail(Status::invalid_argument("bad duration '" + duration +
+                                         "': a number with s, m, h, d or w (e.g. 30s, 2h, 7d), "
+                                         "or off"));
+  }
+  auto reply = ask_node(options, {{"cmd", "expire"}, {"to", to}, {"expire_ms", *ms}});
+  if (!reply.is_ok()) return fail(reply.status());
+  if (options.json) {
+    std::cout << reply.value()["message"].dump() << "\n";
+  } else {
+    std::cout << "disappearing messages in " << to << ": " << describe_duration(*ms) << "\n";
+  }
+  return kExitOk;
+}
+
 
 }  // namespace sotto::cli

@@ -87,6 +87,7 @@ json channel_object(const ChannelInfo& c) {
               {"locked", c.locked},
               {"strict", c.strict},
               {"free_voice", c.free_voice},
+              {"expire_ms", c.expire_ms},
               {"security_code", c.security_code},
               {"state", c.state},
               {"members", members},

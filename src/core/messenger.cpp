@@ -16,6 +16,8 @@ constexpr size_t kMinFingerprintPrefix = 4;
 constexpr int64_t kFlushChunk = 256;
 constexpr int64_t kSentMarkIntervalMs = 250;
 constexpr int64_t kUpkeepIntervalMs = 500;
+// How often expired messages are looked for: a message lives at most this much past its time.
+constexpr int64_t kExpireIntervalMs = 1000;
 
 std::string state_name(storage::MessageState state) {
   switch (state) {
@@ -708,6 +710,9 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
     case wire::Content::kChannelLeave:
       SOTTO_RETURN_IF_ERROR(apply_leave(item.from, content.value().channel_leave(), effects));
       break;
+    case wire::Content::kExpiry:
+      SOTTO_RETURN_IF_ERROR(apply_expiry(item.from, content.value().expiry(), effects));
+      break;
     default: {
       hooks_.count("messages_received", 1);
       auto c = storage::ContactRepo(account_.db()).find(item.from);
@@ -834,6 +839,10 @@ void Messenger::on_timer() {
       mark_sent_pending();
       (void)tx.commit();
     }
+  }
+  if (now >= expire_at_ms_) {
+    expire_at_ms_ = now + kExpireIntervalMs;
+    expire_due();
   }
   if (now >= upkeep_at_ms_) {
     upkeep_at_ms_ = now + kUpkeepIntervalMs;

@@ -116,6 +116,14 @@ class Messenger {
   void on_peer_online(const std::string& fingerprint, bool reconnected = true);
   void on_peer_hello(const std::string& fingerprint, const std::string& name);
   // After each poll: commits the batch of received messages and sends their receipts.
+  // --- disappearing messages (messenger_expiry.cpp) ---
+  // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
+  // the channel's admin, every member) and writes the change into the conversation's history.
+  // InvalidArgument for an unknown conversation or a channel we do not administer.
+  Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
+  // Deletes what has expired; runs on the timer.
+  void expire_due();
+
   void after_poll();
   void on_timer();
   // True while frames wait to go out (the loop should come back soon).
@@ -225,6 +233,11 @@ class Messenger {
   Status archive_clip(const std::string& from, const storage::ChannelRecord& channel,
                       const wire::VoiceStart& start, const std::vector<Bytes>& packets,
                       const Bytes& timing, ByteView signature, Effects& effects);
+  Status apply_expiry(const std::string& from, const wire::Expiry& expiry, Effects& effects);
+  // A system row (and event) in a 1:1 conversation.
+  Status record_direct_event(const std::string& conversation, const std::string& actor,
+                             const std::string& text, Effects& effects, MessageInfo* info);
+  int64_t expire_at_ms_ = 0;
   // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
   Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
                             wire::Content content);

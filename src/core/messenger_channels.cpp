@@ -15,6 +15,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/content.h"
 #include "sotto/net/wire.h"
+#include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
 #include "src/core/channel_roster.h"
@@ -119,6 +120,8 @@ Result<ChannelInfo> Messenger::channel_info(const storage::ChannelRecord& channe
   }
   info.security_code = channel_security_code(channel.id, info.epoch, std::move(keys));
   info.free_voice = channel.free_voice;
+  auto expiry = storage::ExpiryRepo(account_.db()).get(conversation_of(channel));
+  if (expiry.is_ok() && expiry.value()) info.expire_ms = expiry.value()->expire_ms;
   if (hooks_.voice_status) hooks_.voice_status(info);
   return info;
 }

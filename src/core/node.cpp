@@ -847,6 +847,17 @@ struct Node::Impl {
     if (cmd == "ptt") {
       const std::string action = text("action");
       if (action != "on" && action != "off") {
+    if (cmd == "expire") {
+      const auto ms_it = request.find("expire_ms");
+      if (ms_it == request.end() || !ms_it->is_number_integer()) {
+        reply(status_json(Status::invalid_argument("expire needs expire_ms (0: off)")));
+        return true;
+      }
+      auto set = messenger->set_expiry(text("to"), ms_it->get<int64_t>());
+      reply(set.is_ok() ? with_ok("message", message_json(set.value()))
+                        : status_json(set.status()));
+      return true;
+    }
         reply(status_json(Status::invalid_argument("ptt action must be on or off")));
         return true;
       }
@@ -1147,6 +1158,11 @@ std::shared_ptr<EventQueue> Node::subscribe() {
     return 0;
   });
   return queue;
+}
+
+Result<MessageInfo> Node::set_expiry(const std::string& to, int64_t expire_ms) {
+  return impl_->call<Result<MessageInfo>>(
+      [this, to, expire_ms] { return impl_->messenger->set_expiry(to, expire_ms); });
 }
 
 }  // namespace sotto::core

@@ -145,6 +145,13 @@ Result<wire::Content> decode_content(ByteView plaintext) {
       }
       break;
     }
+    case wire::Content::kExpiry:
+      if ((!content.expiry().channel_id().empty() &&
+           content.expiry().channel_id().size() != kChannelIdSize) ||
+          content.expiry().expire_ms() > kMaxExpiryMs) {
+        return Status::corruption("expiry malformed");
+      }
+      break;
     default:
       return Status::corruption("content has no body");
   }

@@ -122,6 +122,8 @@ class Node {
   Status push_to_talk(const std::string& channel, bool on);
   PttState ptt_state();
   // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
+  // Disappearing messages for a contact or #channel (0: off); the audit line it wrote.
+  Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
   Result<PlayedClip> play(const std::string& id, const std::string& out);
 
   struct Impl;  // opaque

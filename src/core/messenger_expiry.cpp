@@ -1,0 +1,141 @@
+// Disappearing messages (issue 8): a conversation may keep its messages only for a while.
+//
+//   setting:  between two people either may set it; it travels as an exactly-once control
+//             message (Content.expiry) over the 1:1 session and applies on both sides. In a
+//             channel only the admin sets it, for every member; a setting from anyone else is
+//             acknowledged, ignored and counted (`expiry_rejected`). Each change is an audit
+//             line in the conversation.
+//   deletion: every second each node deletes, from its own archive, the messages of such a
+//             conversation that arrived longer ago than the setting (text, audit lines, voice
+//             clips and their packets; secure_delete overwrites their pages).
+#include "sotto/base/duration.h"
+#include "sotto/crypto/primitives.h"
+#include "sotto/net/content.h"
+#include "sotto/storage/expiry_repo.h"
+#include "sotto/storage/message_repo.h"
+#include "src/core/messenger.h"
+#include "src/core/messenger_internal.h"
+
+namespace sotto::core {
+namespace {
+
+std::string expiry_text(const std::string& actor_name, int64_t expire_ms) {
+  return expire_ms > 0
+             ? actor_name + " set disappearing messages to " + describe_duration(expire_ms)
+             : actor_name + " turned disappearing messages off";
+}
+
+}  // namespace
+
+Status Messenger::record_direct_event(const std::string& conversation, const std::string& actor,
+                                      const std::string& text, Effects& effects,
+                                      MessageInfo* info) {
+  storage::MessageRecord record;
+  record.message_id = crypto::random_bytes(net::kMessageIdSize);
+  record.conversation = conversation;
+  record.sender = actor;
+  record.outgoing = actor == account_.fingerprint();
+  record.kind = storage::MessageKind::kSystem;
+  record.body = text;
+  record.received_at = wall_clock_ms();
+  record.sent_at = record.received_at;
+  record.state = storage::MessageState::kReceived;
+  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
+                         storage::MessageRepo(account_.db()).insert(record));
+  if (row) record.row_id = *row;
+  MessageInfo message = message_info(record, name_of(actor), Trust::kUnverified, "");
+  if (info) *info = message;
+  effects.events.push_back(Event{wall_clock_ms(), MessageEvent{std::move(message)}});
+  return Status::ok();
+}
+
+Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_ms) {
+  if (expire_ms < 0 || static_cast<uint64_t>(expire_ms) > net::kMaxExpiryMs) {
+    return Status::invalid_argument("disappearing messages: between 1 s and 10 years, or off");
+  }
+  const std::string me = account_.fingerprint();
+  const std::string text = expiry_text(account_.name(), expire_ms);
+  MessageInfo audit;
+  Status done = Status::ok();
+  if (!to.empty() && to.front() == '#') {
+    SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(to));
+    if (channel.state != storage::ChannelState::kMember) {
+      return Status::invalid_argument("you are not a member of #" + channel.name);
+    }
+    if (channel.admin != me) {
+      return Status::invalid_argument("only the admin of #" + channel.name +
+                                      " decides how long its messages are kept");
+    }
+    done = in_transaction([&](Effects& effects) {
+      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+                                .set({conversation_of(channel), expire_ms, me, wall_clock_ms()}));
+      SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+      for (const auto& m : members) {
+        if (m.fingerprint == me) continue;
+        wire::Content content;
+        content.mutable_expiry()->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+        content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
+        SOTTO_RETURN_IF_ERROR(commit_direct(m.fingerprint, std::move(content), effects.out));
+      }
+      SOTTO_RETURN_IF_ERROR(record_channel_event(channel, me, "expiry", "", text, effects));
+      for (const auto& e : effects.events) {
+        if (auto* m = std::get_if<MessageEvent>(&e.body)) audit = m->message;
+      }
+      return Status::ok();
+    });
+  } else {
+    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+    done = in_transaction([&](Effects& effects) {
+      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+                                .set({contact.fingerprint, expire_ms, me, wall_clock_ms()}));
+      wire::Content content;
+      content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
+      SOTTO_RETURN_IF_ERROR(commit_direct(contact.fingerprint, std::move(content), effects.out));
+      return record_direct_event(contact.fingerprint, me, text, effects, &audit);
+    });
+  }
+  if (!done.is_ok()) return done;
+  expire_due();
+  return audit;
+}
+
+Status Messenger::apply_expiry(const std::string& from, const wire::Expiry& expiry,
+                               Effects& effects) {
+  const auto expire_ms = static_cast<int64_t>(expiry.expire_ms());
+  const std::string text = expiry_text(name_of(from), expire_ms);
+  if (expiry.channel_id().empty()) {
+    SOTTO_RETURN_IF_ERROR(
+        storage::ExpiryRepo(account_.db()).set({from, expire_ms, from, wall_clock_ms()}));
+    expire_at_ms_ = 0;  // apply it on the next timer
+    return record_direct_event(from, from, text, effects, nullptr);
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto channel,
+                         storage::ChannelRepo(account_.db()).find(bytes_of(expiry.channel_id())));
+  if (!channel || channel->state != storage::ChannelState::kMember || channel->admin != from) {
+    hooks_.count("expiry_rejected", 1);
+    return Status::ok();  // acknowledged (it was delivered), not applied
+  }
+  SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+                            .set({conversation_of(*channel), expire_ms, from, wall_clock_ms()}));
+  expire_at_ms_ = 0;
+  return record_channel_event(*channel, from, "expiry", "", text, effects);
+}
+
+void Messenger::expire_due() {
+  storage::ExpiryRepo repo(account_.db());
+  auto active = repo.active();
+  if (!active.is_ok() || active.value().empty()) return;
+  storage::Transaction tx(account_.db());
+  if (!tx.begin_status().is_ok()) return;
+  const int64_t now = wall_clock_ms();
+  int64_t deleted = 0;
+  for (const auto& e : active.value()) {
+    auto n = repo.delete_before(e.conversation, now - e.expire_ms);
+    if (!n.is_ok()) return;  // rolled back; tried again on the next timer
+    deleted += n.value();
+  }
+  if (deleted == 0 || !tx.commit().is_ok()) return;
+  hooks_.count("messages_expired", static_cast<uint64_t>(deleted));
+}
+
+}  // namespace sotto::core
