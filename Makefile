@@ -1,6 +1,6 @@
 # sotto — build, test and install. `make help` lists the targets.
 #
-# One static library per layer (base, storage, crypto, net, voice, core, cli), linked into
+# One static library per layer (base, storage, crypto, net, voice, core, tui, cli), linked into
 # build/sotto and the test binary build/sotto-tests. Objects and dependency files live under
 # $(BUILD); nothing is written into the source tree.
 
@@ -25,6 +25,9 @@ PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protoco
                libsodium:libsodium-dev openssl:libssl-dev catch2:catch2 libzmq:libzmq3-dev \
                libczmq:libczmq-dev protobuf-lite:libprotobuf-dev opus:libopus-dev \
                portaudio-2.0:portaudio19-dev
+# The terminal UI's curses, kept apart: its pkg-config flags (-D_XOPEN_SOURCE=600) are for
+# tui/terminal.cpp only, the one file that includes curses.h.
+UI_PKG := ncursesw:libncurses-dev
 HEADER_DEPS := CLI/CLI.hpp:libcli11-dev nlohmann/json.hpp:nlohmann-json3-dev \
                toml++/toml.h:libtomlplusplus-dev
 
@@ -36,13 +39,14 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wpedantic
 CXXFLAGS := -std=c++20 $(OPT) -g $(WARNINGS) -MMD -MP -Iinclude -I. -I$(BUILD)/gen $(PKG_CFLAGS) \
             -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(SANITIZE)
 LDFLAGS  := $(SANITIZE) -pthread
-LDLIBS   := $(PKG_LIBS)
+NCURSES_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags ncursesw 2>/dev/null))
+LDLIBS   := $(PKG_LIBS) $(shell pkg-config --libs ncursesw 2>/dev/null)
 
 PROTO := src/net/proto/sotto.proto
 PROTO_CC := $(BUILD)/gen/sotto.pb.cc
 PROTO_H := $(BUILD)/gen/sotto.pb.h
 
-LAYERS := base storage crypto net voice core cli
+LAYERS := base storage crypto net voice core tui cli
 src_of = $(shell find $(1) -name '*.cpp' 2>/dev/null | sort)
 base_SRC    := $(call src_of,src/base)
 storage_SRC := $(call src_of,storage)
@@ -50,14 +54,15 @@ crypto_SRC  := $(call src_of,src/crypto)
 net_SRC     := $(call src_of,src/net) $(PROTO_CC)
 voice_SRC   := $(call src_of,src/voice)
 core_SRC    := $(call src_of,src/core)
+tui_SRC     := $(call src_of,tui)
 cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
 TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
 BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/support/profiles.cpp \
-               tests/support/test_node.cpp tests/support/process.cpp
+               tests/support/test_node.cpp tests/support/process.cpp tests/support/speech.cpp
 
 obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.
-LIBS := $(foreach l,cli core voice net crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
+LIBS := $(foreach l,cli tui core voice net crypto storage base,$(BUILD)/lib/libsotto_$(l).a)
 
 BIN       := $(BUILD)/sotto
 TEST_BIN  := $(BUILD)/sotto-tests
@@ -97,7 +102,7 @@ deps:
 
 check-libs:
 	@ok=1; \
-	for m in $(PKG_MODULES); do \
+	for m in $(PKG_MODULES) $(UI_PKG); do \
 	  mod=$${m%%:*}; pkg=$${m#*:}; \
 	  pkg-config --exists "$$mod" 2>/dev/null || { echo "missing library $$mod: install the Debian package $$pkg (or run 'make deps')" >&2; ok=0; }; \
 	done; \
@@ -173,7 +178,7 @@ $(PROTO_CC) $(PROTO_H) &: $(PROTO)
 	@protoc --proto_path=$(dir $(PROTO)) --cpp_out=$(BUILD)/gen $(PROTO)
 
 # Everything that may include the generated header waits for it.
-$(call obj_of,$(net_SRC) $(core_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_SRC) src/cli/main.cpp \
+$(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_SRC) src/cli/main.cpp \
   $(wildcard tests/fuzz/*.cpp)): | $(PROTO_H)
 
 # Keep the fuzz targets' objects between runs.
@@ -188,6 +193,8 @@ $(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: $(PROTO_CC)
 # GCC 12 reports a false maybe-uninitialized inside libstdc++'s <regex>, which Catch2's runner
 # uses, when sanitizers are on; it is not our code.
 $(call obj_of,tests/main.cpp): CXXFLAGS += -Wno-maybe-uninitialized
+
+$(call obj_of,tui/terminal.cpp): CXXFLAGS += $(NCURSES_CFLAGS)
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

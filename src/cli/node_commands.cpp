@@ -46,6 +46,8 @@ Result<SecretBytes> read_key_file(const std::string& path) {
   return key;
 }
 
+}  // namespace
+
 // Command line over config.toml over defaults.
 Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeArgs& args) {
   SOTTO_ASSIGN_OR_RETURN(core::NodeConfig config,
@@ -75,6 +77,8 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
   out.audio_out = args.audio_out;
   return out;
 }
+
+namespace {
 
 Result<nlohmann::json> ask(const GlobalOptions& options, const std::string& cmd) {
   SOTTO_ASSIGN_OR_RETURN(auto client, core::ControlClient::connect(options.dir()));

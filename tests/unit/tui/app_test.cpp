@@ -1,0 +1,110 @@
+// The App against real nodes on 127.0.0.1, without a terminal: keys in, node calls made, events
+// pumped, and the Canvas read back.
+#include "tui/app.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "tests/support/test_node.h"
+#include "tests/support/wait.h"
+#include "tui/canvas.h"
+#include "tui/utf8.h"
+
+using namespace sotto;
+using namespace sotto::tui;
+using namespace std::chrono_literals;
+
+namespace {
+
+void type(App& app, const std::string& text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const char32_t c = decode_utf8(text, pos);
+    app.on_key(c == '\n' ? Key::special(Key::Code::kEnter) : Key::character(c));
+  }
+}
+
+std::string screen(const App& app, int w = 80, int h = 24) {
+  Canvas canvas(w, h);
+  app.draw(canvas);
+  return canvas.text();
+}
+
+// Feeds the node's events to the app until the screen shows `needle` (or 10 s pass).
+bool shows(App& app, core::EventQueue& events, const std::string& needle) {
+  return test::wait_until(
+      [&] {
+        while (auto e = events.pop()) app.on_event(*e);
+        return screen(app).find(needle) != std::string::npos;
+      },
+      10s);
+}
+
+}  // namespace
+
+TEST_CASE("the App adds, verifies and writes to a peer, and shows its replies", "[tui][app]") {
+  test::TestNode alice("alice");
+  core::NodeOptions options = test::loopback_options();
+  options.peers.push_back(core::PeerSpec::parse(alice.pinned_endpoint()).value());
+  test::TestNode bob("bob", std::move(options));
+  REQUIRE(test::wait_until([&] { return bob.sees_online(alice); }, 10s));
+
+  auto events = bob.node().subscribe();
+  App app(bob.node(), bob.profile_dir(), "bob", bob.fingerprint());
+  app.load();
+  CHECK(shows(app, *events, "● alice"));
+
+  type(app, "/add alice\n");
+  CHECK(screen(app).find("● alice !") != std::string::npos);
+  type(app, "/verify alice\n");
+  CHECK(screen(app).find("safety number with alice") != std::string::npos);
+  type(app, "y");
+  CHECK(screen(app).find("● alice ✔") != std::string::npos);
+
+  type(app, "hello nobody\n");  // home: nothing to send to
+  CHECK(screen(app).find("open a conversation first") != std::string::npos);
+  type(app, "/open alice\nhéllo alice\n");
+  CHECK(test::wait_until(
+      [&] {
+        auto history = alice.node().history(bob.fingerprint(), 10);
+        return history.is_ok() && !history.value().empty() &&
+               history.value().back().body == "héllo alice";
+      },
+      10s));
+  CHECK(shows(app, *events, "me: héllo alice ✓✓"));
+  REQUIRE(alice.node().send_text(bob.fingerprint(), "hi bob").is_ok());
+  CHECK(shows(app, *events, "alice: hi bob"));
+
+  type(app, "/frobnicate\n");
+  CHECK(screen(app).find("unknown command /frobnicate") != std::string::npos);
+  type(app, "/search alice\n");
+  CHECK(screen(app).find("search: alice") != std::string::npos);
+  CHECK(screen(app).find("[alice]") != std::string::npos);
+  app.on_key(Key::special(Key::Code::kEscape));
+  type(app, "/ptt\n");  // not in a channel
+  CHECK(screen(app).find("push-to-talk works in a channel") != std::string::npos);
+
+  app.on_key(Key::function(1));
+  CHECK(screen(app).find("keys and commands") != std::string::npos);
+  app.on_key(Key::special(Key::Code::kEscape));
+  CHECK(screen(app).find("keys and commands") == std::string::npos);
+
+  type(app, "/channel create ops\n");
+  CHECK(screen(app).find("#ops · 1 members") != std::string::npos);
+  type(app, "/channel invite ops alice\n");
+  CHECK(screen(app, 200, 50).find("all verified") != std::string::npos);
+  type(app, "/roster\n");
+  CHECK(screen(app).find("#ops roster") != std::string::npos);
+  app.on_key(Key::special(Key::Code::kEscape));
+
+  // Ctrl-N walks the conversations in the sidebar's order: home, #ops, alice, and round.
+  app.on_key(Key::ctrl('n'));
+  CHECK(screen(app).find("alice  ● online") != std::string::npos);
+  app.on_key(Key::ctrl('n'));
+  CHECK(screen(app).find("Welcome, bob.") != std::string::npos);
+  app.on_key(Key::ctrl('p'));
+  CHECK(screen(app).find("alice  ● online") != std::string::npos);
+
+  type(app, "/quit\n");
+  CHECK(app.quit());
+}

@@ -1,0 +1,34 @@
+// UTF-8 text as a terminal shows it: grapheme clusters (a base character with the combining
+// marks, variation selectors and zero-width joins that follow it) and their column widths.
+//
+// A deliberately small approximation of Unicode's rules (UAX #29, East Asian Width) that needs no
+// locale: enough for names, messages and the UI's own symbols. Invalid bytes become U+FFFD.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sotto::tui {
+
+// Decodes the code point at `text[pos]` and advances `pos` past it (by one byte when invalid,
+// returning U+FFFD).
+char32_t decode_utf8(std::string_view text, size_t& pos);
+void append_utf8(std::string& out, char32_t code_point);
+
+// Columns one code point takes: 0 (combining, joiner, control), 1, or 2 (wide).
+int code_point_width(char32_t code_point);
+
+// The text split into grapheme clusters, each valid UTF-8.
+std::vector<std::string> graphemes(std::string_view text);
+// Columns a cluster takes (its first code point's width; a control character shows as 1).
+int grapheme_width(std::string_view grapheme);
+int text_width(std::string_view text);
+// The longest prefix of whole clusters that fits in `columns`.
+std::string fit_width(std::string_view text, int columns);
+// Cuts `text` into lines of at most `columns`, at spaces when possible.
+std::vector<std::string> wrap(std::string_view text, int columns);
+
+}  // namespace sotto::tui
