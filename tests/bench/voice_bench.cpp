@@ -1,0 +1,831 @@
+// Push-to-talk voice (issue 6): real in-process nodes on 127.0.0.1 (tests/support/test_node.h),
+// real speech (every /usr/share/sounds/alsa/*.wav joined in name order, Noise.wav included, cut
+// to 10 s), the real code path: Node::talk paces the WAV file frame by frame, Opus-encodes, seals
+// (FrameCipher), sends one VoiceFrame per listener over ZeroMQ/CURVE; each listener opens,
+// jitter-buffers and decodes.
+// What the nodes did is read from NodeOptions::voice_trace (kEncodeStart at the talker before each
+// frame is encoded; kDecoded at each listener once it is decoded), collected under a mutex.
+//
+//   voice_frame_cpu_us       CPU of the whole process per 20 ms frame, talker + 1 listener:
+//                            process CPU time (CLOCK_PROCESS_CPUTIME_ID) between the talker's
+//                            kEncodeStart of frame 25 and of frame F-25 (the steady part of a 10 s
+//                            transmission, so the frames in between went through encode -> seal
+//                            -> send -> receive -> open -> decode, and VoiceStart/VoiceEnd and the
+//                            archiving of the clip are not in it), divided by the frames, MINUS
+//                            the idle CPU of the same two nodes (heartbeats, timers), measured
+//                            beforehand over the same wall time with no transmission. The
+//                            whole-transmission cost (start, end, signed clip archived by both)
+//                            and a per-thread breakdown go to stderr.
+//   voice_frame_cpu_us_bare  voice::OpusEncoder + OpusDecoder alone (24 kbit/s hard CBR, VOIP,
+//                            the node's settings) over the same frames, this thread's CPU time,
+//                            median of 5 passes.
+//   voice_delay_p50_ms/_p99  1 talker, 8 listeners, 20 ms frames: every listener's kDecoded
+//                            delay_ms (wall clock when decoded and ready for playout minus the
+//                            nominal capture time of the frame's last sample, jitter buffer
+//                            included), all frames of a 10 s transmission across all listeners.
+//   voice_delay_p99_ms_10ms  the same with voice_frame_ms = 10 on every node.
+//   voice_pipeline_p99_ms    from the same 8-listener 20 ms run: kDecoded wall_us at a listener
+//                            minus the talker's kEncodeStart wall_us of the same (transmission,
+//                            seq): encoder input -> decoded PCM, no waiting for capture. (The
+//                            jitter buffer releases a frame as soon as it is the next one due, so
+//                            on loopback it adds no wait.) The 1-listener figure goes to stderr.
+//   voice_max_listeners      an EXTRAPOLATION: the CPU the talker node's own threads (its loop
+//                            thread and its ZeroMQ I/O threads, per-thread CPU clocks) spend per
+//                            frame, measured with 1, 2, 4 and 8 real listener nodes (1, 2, 4
+//                            twice: before and after the 8), minus its idle CPU; a least-squares
+//                            line cost = a + b * N through all seven; the figure is
+//                            floor((frame period * 0.5 - a) / b), the listeners one talker serves
+//                            with half a core. On loopback the talker's send() also runs the
+//                            kernel's receive path for the listener (softirq in the sender's
+//                            context), so b is pessimistic for a real network.
+//
+// Time on this machine (2 cores) is shared by all node threads, the ZeroMQ I/O threads, and
+// whatever else runs. CPU times are not inflated by waiting for a core; the delays are.
+#include <sys/types.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sotto/core/node.h"
+#include "sotto/voice/opus_codec.h"
+#include "tests/bench/bench.h"
+#include "tests/support/speech.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_node.h"
+#include "tests/support/wait.h"
+
+namespace sotto::bench {
+namespace {
+
+using SteadyTime = std::chrono::steady_clock;
+
+constexpr int kListeners = 8;
+constexpr int kSpeechMs = 10'000;      // the main transmissions
+constexpr int kShortSpeechMs = 3'000;  // the talker-cost runs with 1, 2 and 4 listeners
+constexpr uint32_t kSkipFrames = 25;   // steady state: not the first or last 25 frames
+constexpr int kBarePasses = 5;
+constexpr size_t kPacedBareFrames = 100;    // 2 s at 20 ms
+constexpr double kUtilisationBudget = 0.5;  // of one core, for the talker's voice work
+
+// --- CPU clocks --------------------------------------------------------------------------------
+
+int64_t ns_of(const timespec& ts) {
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t process_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ns_of(ts);
+}
+
+int64_t this_thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ns_of(ts);
+}
+
+// CPU time of another thread of this process, by its kernel thread id: Linux's per-thread CPU
+// clock id (what glibc's pthread_getcpuclockid computes: ~tid << 3 | per-thread | sched).
+int64_t thread_cpu_ns(pid_t tid) {
+  const auto id = static_cast<clockid_t>((~static_cast<unsigned>(tid) << 3) | 6u);
+  timespec ts{};
+  if (clock_gettime(id, &ts) != 0) return 0;  // the thread has ended
+  return ns_of(ts);
+}
+
+std::set<pid_t> task_ids() {
+  std::set<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    out.insert(static_cast<pid_t>(std::stol(entry.path().filename().string())));
+  }
+  return out;
+}
+
+std::string thread_name(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+// --- statistics --------------------------------------------------------------------------------
+
+// Nearest-rank percentile, p in [0, 1].
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+double median(std::vector<double> values) {
+  return percentile(std::move(values), 0.5);
+}
+
+// --- speech ------------------------------------------------------------------------------------
+
+// Every alsa-utils sample sound, joined in name order, looped or cut to `ms` of audio.
+std::vector<int16_t> speech(int ms) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(test::kAlsaSounds)) {
+    if (entry.path().extension() == ".wav") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  const std::vector<int16_t> joined = test::alsa_speech(names);
+  const size_t want = static_cast<size_t>(voice::kSampleRateHz / 1000) * static_cast<size_t>(ms);
+  std::vector<int16_t> out;
+  out.reserve(want);
+  while (!joined.empty() && out.size() < want) {
+    const size_t n = std::min(joined.size(), want - out.size());
+    out.insert(out.end(), joined.begin(), joined.begin() + static_cast<ptrdiff_t>(n));
+  }
+  return out;
+}
+
+// --- trace collection --------------------------------------------------------------------------
+
+// What the tracked threads had spent when a mark was taken.
+struct Sample {
+  int64_t steady_ns = 0;
+  int64_t process_ns = 0;
+  std::vector<int64_t> thread_ns;  // by VoiceLab::threads()
+};
+
+// Collects every node's VoiceTrace. The hook runs on each node's loop thread: one lock and one
+// push_back per frame. At the talker's kEncodeStart of two chosen frames it also takes a Sample
+// (on the talker's thread, before that frame is encoded).
+class TraceCollector {
+ public:
+  struct Encoded {
+    std::string transmission;
+    uint32_t seq;
+    int64_t wall_us;
+  };
+  struct Decoded {
+    int listener;
+    std::string transmission;
+    uint32_t seq;
+    int64_t wall_us;
+    double delay_ms;
+  };
+
+  TraceCollector() {
+    encoded_.reserve(4096);
+    decoded_.reserve(16384);
+  }
+
+  std::function<void(const core::VoiceTrace&)> hook(int listener) {
+    return [this, listener](const core::VoiceTrace& trace) { record(listener, trace); };
+  }
+
+  // From the next transmission on: Samples at kEncodeStart of frames `first` and `last`.
+  void mark(uint32_t first, uint32_t last, std::function<Sample()> sampler) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    mark_first_ = first;
+    mark_last_ = last;
+    sampler_ = std::move(sampler);
+    first_.reset();
+    last_.reset();
+  }
+  std::pair<std::optional<Sample>, std::optional<Sample>> marks() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {first_, last_};
+  }
+
+  std::vector<Encoded> encoded(const std::string& transmission) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Encoded> out;
+    for (const auto& e : encoded_) {
+      if (e.transmission == transmission) out.push_back(e);
+    }
+    return out;
+  }
+  std::vector<Decoded> decoded(const std::string& transmission) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Decoded> out;
+    for (const auto& d : decoded_) {
+      if (d.transmission == transmission) out.push_back(d);
+    }
+    return out;
+  }
+
+ private:
+  void record(int listener, const core::VoiceTrace& trace) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (trace.kind == core::VoiceTrace::Kind::kEncodeStart) {
+      if (sampler_ && trace.seq == mark_first_) first_ = sampler_();
+      if (sampler_ && trace.seq == mark_last_) last_ = sampler_();
+      encoded_.push_back({trace.transmission, trace.seq, trace.wall_us});
+    } else {
+      decoded_.push_back({listener, trace.transmission, trace.seq, trace.wall_us, trace.delay_ms});
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<Encoded> encoded_;
+  std::vector<Decoded> decoded_;
+  uint32_t mark_first_ = 0;
+  uint32_t mark_last_ = 0;
+  std::function<Sample()> sampler_;
+  std::optional<Sample> first_;
+  std::optional<Sample> last_;
+};
+
+// --- the nodes ---------------------------------------------------------------------------------
+
+// One talker (node 0, the channels' admin) and `listeners` listener nodes, every pair connected,
+// every node with the same voice frame; channels "v<k>" whose members are the talker and the
+// first k listeners.
+class VoiceLab {
+ public:
+  VoiceLab(int listeners, int frame_ms) : listeners_(listeners), frame_ms_(frame_ms) {}
+
+  bool set_up(const std::vector<int>& channel_sizes) {
+    for (int i = 0; i <= listeners_; ++i) {
+      core::NodeOptions options = test::loopback_options();
+      for (const auto& earlier : nodes_) {
+        options.peers.push_back(core::PeerSpec::parse(earlier->endpoint()).value());
+      }
+      options.voice_frame_ms = frame_ms_;
+      options.voice_trace = traces_.hook(i - 1);  // the talker's kEncodeStart has no listener
+      const std::set<pid_t> before = task_ids();
+      nodes_.push_back(std::make_unique<test::TestNode>(
+          i == 0 ? "talker" : "listener" + std::to_string(i - 1), std::move(options)));
+      // The node's threads: its loop and its ZeroMQ context's I/O and reaper threads.
+      std::vector<pid_t> mine;
+      for (pid_t tid : task_ids()) {
+        if (!before.contains(tid)) mine.push_back(tid);
+      }
+      node_threads_.push_back(mine);
+    }
+    for (size_t n = 0; n < node_threads_.size(); ++n) {
+      for (pid_t tid : node_threads_[n]) {
+        threads_.push_back(tid);
+        thread_node_.push_back(static_cast<int>(n));
+      }
+    }
+    if (!test::wait_until([&] { return all_online(); }, std::chrono::seconds(20))) {
+      std::fprintf(stderr, "bench: voice: the %d nodes did not all come online\n", listeners_ + 1);
+      return false;
+    }
+    core::Node& talker = nodes_[0]->node();
+    for (int i = 1; i <= listeners_; ++i) {
+      auto added = talker.add_contact(nodes_[static_cast<size_t>(i)]->fingerprint());
+      if (!added.is_ok()) return fail("add_contact", added.status());
+    }
+    for (int size : channel_sizes) {
+      const std::string name = "v" + std::to_string(size);
+      // Not strict: membership without safety-number checks, which are not what is measured.
+      auto created = talker.create_channel(name, false);
+      if (!created.is_ok()) return fail("create_channel", created.status());
+      for (int i = 1; i <= size; ++i) {
+        auto invited =
+            talker.invite_to_channel(name, nodes_[static_cast<size_t>(i)]->fingerprint());
+        if (!invited.is_ok()) return fail("invite_to_channel", invited.status());
+      }
+    }
+    for (int i = 0; i <= listeners_; ++i) {
+      queues_.push_back(nodes_[static_cast<size_t>(i)]->node().subscribe());
+    }
+    for (int size : channel_sizes) {
+      const std::string name = "v" + std::to_string(size);
+      if (!test::wait_until([&] { return sees_roster(name, size); }, std::chrono::seconds(30))) {
+        std::fprintf(stderr, "bench: voice: not every member of #%s sees its %d members\n",
+                     name.c_str(), size + 1);
+        return false;
+      }
+      // A text from the talker hands its sender key to every member: VoiceStart travels under it.
+      const std::string fence = "fence " + name;
+      auto sent = talker.send_text("#" + name, fence);
+      if (!sent.is_ok()) return fail("send_text", sent.status());
+      if (!test::wait_until([&] { return all_have(name, size, fence); },
+                            std::chrono::seconds(15))) {
+        std::fprintf(stderr, "bench: voice: the members of #%s did not all get the fence\n",
+                     name.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Transmits `clip` on #v<size> and waits until every member has ended the reception. Returns
+  // the transmission id, or empty on failure.
+  std::string talk(int size, const std::string& clip) {
+    drain();
+    const std::string name = "v" + std::to_string(size);
+    auto sent = nodes_[0]->node().talk("#" + name, clip);
+    if (!sent.is_ok()) {
+      fail("talk", sent.status());
+      return "";
+    }
+    const std::string id = sent.value().id;
+    std::vector<bool> ended(static_cast<size_t>(size), false);
+    const bool all_ended = test::wait_until(
+        [&] {
+          for (int i = 1; i <= size; ++i) {
+            while (auto event = queues_[static_cast<size_t>(i)]->pop()) {
+              const auto* voice = std::get_if<core::VoiceEvent>(&event->body);
+              if (voice == nullptr || voice->voice.id != id || voice->phase != "ended") continue;
+              ended[static_cast<size_t>(i - 1)] = true;
+              const core::VoiceStats& s = voice->voice;
+              if (s.frames_lost != 0 || s.frames_concealed != 0 || s.frames_dropped != 0) {
+                std::fprintf(stderr,
+                             "bench: voice: #%s listener%d: %llu of %llu frames received, "
+                             "%llu lost, %llu concealed, %llu dropped\n",
+                             name.c_str(), i - 1,
+                             static_cast<unsigned long long>(s.frames_received),
+                             static_cast<unsigned long long>(s.frames_sent),
+                             static_cast<unsigned long long>(s.frames_lost),
+                             static_cast<unsigned long long>(s.frames_concealed),
+                             static_cast<unsigned long long>(s.frames_dropped));
+              }
+            }
+          }
+          return std::all_of(ended.begin(), ended.end(), [](bool e) { return e; });
+        },
+        std::chrono::seconds(10));
+    if (!all_ended) {
+      std::fprintf(stderr, "bench: voice: not every listener of #%s ended the reception\n",
+                   name.c_str());
+      return "";
+    }
+    return id;
+  }
+
+  // What the tracked threads have spent so far.
+  Sample sample() const {
+    Sample s;
+    s.steady_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyTime::now().time_since_epoch())
+            .count();
+    s.process_ns = process_cpu_ns();
+    s.thread_ns.reserve(threads_.size());
+    for (pid_t tid : threads_) s.thread_ns.push_back(thread_cpu_ns(tid));
+    return s;
+  }
+  // CPU ns of node `n`'s threads between two samples.
+  int64_t node_cpu_ns(const Sample& from, const Sample& to, int n) const {
+    int64_t sum = 0;
+    for (size_t t = 0; t < threads_.size(); ++t) {
+      if (thread_node_[t] == n) sum += to.thread_ns[t] - from.thread_ns[t];
+    }
+    return sum;
+  }
+  // CPU ns of node `n`'s threads named like `prefix` (e.g. "ZMQbg"), or not (`invert`).
+  int64_t node_cpu_ns(const Sample& from, const Sample& to, int n, const std::string& prefix,
+                      bool invert) const {
+    int64_t sum = 0;
+    for (size_t t = 0; t < threads_.size(); ++t) {
+      if (thread_node_[t] != n) continue;
+      const bool named = thread_name(threads_[t]).rfind(prefix, 0) == 0;
+      if (named != invert) sum += to.thread_ns[t] - from.thread_ns[t];
+    }
+    return sum;
+  }
+  std::string describe_threads(int n) const {
+    std::string out;
+    for (pid_t tid : node_threads_[static_cast<size_t>(n)]) {
+      out += (out.empty() ? "" : ", ") + thread_name(tid);
+    }
+    return out;
+  }
+
+  TraceCollector& traces() { return traces_; }
+  int frame_ms() const { return frame_ms_; }
+
+ private:
+  bool all_online() {
+    for (const auto& a : nodes_) {
+      for (const auto& b : nodes_) {
+        if (a != b && !a->sees_online(*b)) return false;
+      }
+    }
+    return true;
+  }
+
+  bool sees_roster(const std::string& name, int size) {
+    for (int i = 0; i <= size; ++i) {
+      auto info = nodes_[static_cast<size_t>(i)]->node().channel(name);
+      if (!info.is_ok() || info.value().members.size() != static_cast<size_t>(size + 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool all_have(const std::string& name, int size, const std::string& body) {
+    for (int i = 1; i <= size; ++i) {
+      auto history = nodes_[static_cast<size_t>(i)]->node().history("#" + name, 50);
+      if (!history.is_ok() ||
+          std::none_of(history.value().begin(), history.value().end(),
+                       [&](const core::MessageInfo& m) { return m.body == body; })) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void drain() {
+    for (const auto& queue : queues_) {
+      while (queue->pop()) {
+      }
+    }
+  }
+
+  static bool fail(const char* what, const Status& status) {
+    std::fprintf(stderr, "bench: voice: %s: %s\n", what, status.message().c_str());
+    return false;
+  }
+
+  int listeners_;
+  int frame_ms_;
+  TraceCollector traces_;  // before the nodes: their hooks point into it
+  std::vector<std::unique_ptr<test::TestNode>> nodes_;  // [0] is the talker
+  std::vector<std::shared_ptr<core::EventQueue>> queues_;
+  std::vector<std::vector<pid_t>> node_threads_;  // by node
+  std::vector<pid_t> threads_;                    // every node's, flattened
+  std::vector<int> thread_node_;                  // the node of threads_[i]
+};
+
+bool have_speech() {
+  if (test::have_alsa_speech()) return true;
+  std::fprintf(stderr, "bench: voice skipped: alsa-utils sample sounds missing (make deps)\n");
+  return false;
+}
+
+// A clip of `ms` of speech written to `dir`; its frame count at `frame_ms`.
+std::pair<std::string, uint32_t> write_clip(const test::TempDir& dir, int ms, int frame_ms) {
+  const std::string path = dir / ("speech-" + std::to_string(ms) + ".wav");
+  const auto samples = speech(ms);
+  test::write_speech(path, samples);
+  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(frame_ms));
+  return {path, static_cast<uint32_t>((samples.size() + per_frame - 1) / per_frame)};
+}
+
+// Delay and pipeline percentiles of one transmission, over all its listeners.
+struct Delays {
+  double delay_p50_ms = NAN;
+  double delay_p99_ms = NAN;
+  double pipeline_p50_ms = NAN;
+  double pipeline_p99_ms = NAN;
+};
+
+Delays delays_of(TraceCollector& traces, const std::string& id, int listeners, uint32_t frames,
+                 const char* label) {
+  Delays out;
+  const auto encoded = traces.encoded(id);
+  const auto decoded = traces.decoded(id);
+  std::vector<int64_t> encode_us(frames, -1);
+  for (const auto& e : encoded) {
+    if (e.seq < frames) encode_us[e.seq] = e.wall_us;
+  }
+  std::vector<double> delays, pipeline, pacing;
+  for (const auto& d : decoded) {
+    delays.push_back(d.delay_ms);
+    if (d.seq < frames && encode_us[d.seq] >= 0) {
+      pipeline.push_back(static_cast<double>(d.wall_us - encode_us[d.seq]) / 1000.0);
+      // The nominal capture time of the frame's last sample is wall_us - delay: how late the
+      // talker's pacing started encoding it.
+      const double captured_us = static_cast<double>(d.wall_us) - d.delay_ms * 1000.0;
+      pacing.push_back((static_cast<double>(encode_us[d.seq]) - captured_us) / 1000.0);
+    }
+  }
+  out.delay_p50_ms = percentile(delays, 0.5);
+  out.delay_p99_ms = percentile(delays, 0.99);
+  out.pipeline_p50_ms = percentile(pipeline, 0.5);
+  out.pipeline_p99_ms = percentile(pipeline, 0.99);
+  if (listeners > 1) {
+    // By listener: a frame goes to the listeners one after another, and they share the cores.
+    std::string by_listener;
+    for (int l = 0; l < listeners; ++l) {
+      std::vector<double> mine;
+      for (const auto& d : decoded) {
+        if (d.listener == l && d.seq < frames && encode_us[d.seq] >= 0) {
+          mine.push_back(static_cast<double>(d.wall_us - encode_us[d.seq]) / 1000.0);
+        }
+      }
+      char text[64];
+      std::snprintf(text, sizeof text, " %d: %.2f/%.2f", l, percentile(mine, 0.5),
+                    percentile(mine, 0.99));
+      by_listener += text;
+    }
+    std::fprintf(stderr, "bench: voice: %s: encode start->decoded p50/p99 ms by listener:%s\n",
+                 label, by_listener.c_str());
+  }
+  std::fprintf(stderr,
+               "bench: voice: %s: %zu frames encoded, %zu decoded (of %u x %d listeners); "
+               "delay p50 %.2f p99 %.2f max %.2f ms = capture->encode start p50 %.2f p99 %.2f "
+               "ms + encode start->decoded p50 %.2f p99 %.2f max %.2f ms\n",
+               label, encoded.size(), decoded.size(), frames, listeners, out.delay_p50_ms,
+               out.delay_p99_ms, percentile(delays, 1.0), percentile(pacing, 0.5),
+               percentile(pacing, 0.99), out.pipeline_p50_ms, out.pipeline_p99_ms,
+               percentile(pipeline, 1.0));
+  return out;
+}
+
+// --- voice_frame_cpu_us: talker + 1 listener ---------------------------------------------------
+
+struct CpuFigures {
+  double frame_cpu_us = NAN;
+};
+
+CpuFigures measure_cpu() {
+  CpuFigures figures;
+  if (!have_speech()) return figures;
+  test::TempDir tmp;
+  const int frame_ms = 20;
+  const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
+  VoiceLab lab(1, frame_ms);
+  if (!lab.set_up({1})) return figures;
+  const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
+
+  // Idle: the same two nodes, the same wall time, no transmission.
+  const Sample idle_from = lab.sample();
+  std::this_thread::sleep_for(std::chrono::milliseconds(int64_t{last - first} * frame_ms));
+  const Sample idle_to = lab.sample();
+  const double idle_per_ns = static_cast<double>(idle_to.process_ns - idle_from.process_ns) /
+                             static_cast<double>(idle_to.steady_ns - idle_from.steady_ns);
+
+  lab.traces().mark(first, last, [&lab] { return lab.sample(); });
+  const Sample whole_from = lab.sample();
+  const std::string id = lab.talk(1, clip);
+  const Sample whole_to = lab.sample();
+  if (id.empty()) return figures;
+  auto [from, to] = lab.traces().marks();
+  if (!from || !to) {
+    std::fprintf(stderr, "bench: voice: cpu: the talker never reached frame %u\n", last);
+    return figures;
+  }
+  const double n = last - first;
+  const auto wall_ns = static_cast<double>(to->steady_ns - from->steady_ns);
+  const double idle_ns = idle_per_ns * wall_ns;
+  figures.frame_cpu_us =
+      (static_cast<double>(to->process_ns - from->process_ns) - idle_ns) / n / 1000.0;
+
+  auto per_frame_us = [&](int64_t ns, double idle) {
+    return (static_cast<double>(ns) - idle) / n / 1000.0;
+  };
+  auto idle_of = [&](int node, const std::string& prefix, bool invert) {
+    return static_cast<double>(lab.node_cpu_ns(idle_from, idle_to, node, prefix, invert)) /
+           static_cast<double>(idle_to.steady_ns - idle_from.steady_ns) * wall_ns;
+  };
+  const double talker_loop =
+      per_frame_us(lab.node_cpu_ns(*from, *to, 0, "ZMQ", true), idle_of(0, "ZMQ", true));
+  const double talker_zmq =
+      per_frame_us(lab.node_cpu_ns(*from, *to, 0, "ZMQ", false), idle_of(0, "ZMQ", false));
+  const double listener_loop =
+      per_frame_us(lab.node_cpu_ns(*from, *to, 1, "ZMQ", true), idle_of(1, "ZMQ", true));
+  const double listener_zmq =
+      per_frame_us(lab.node_cpu_ns(*from, *to, 1, "ZMQ", false), idle_of(1, "ZMQ", false));
+  const double whole_wall = static_cast<double>(whole_to.steady_ns - whole_from.steady_ns);
+  std::fprintf(
+      stderr,
+      "bench: voice: cpu: frames %u..%u over %.0f ms; process %.1f us/frame = talker "
+      "loop %.1f + talker ZeroMQ %.1f + listener loop %.1f + listener ZeroMQ %.1f + "
+      "other %.1f; idle subtracted %.1f us/frame (threads: talker [%s], listener [%s])\n",
+      first, last, wall_ns / 1e6, figures.frame_cpu_us, talker_loop, talker_zmq, listener_loop,
+      listener_zmq, figures.frame_cpu_us - talker_loop - talker_zmq - listener_loop - listener_zmq,
+      idle_ns / n / 1000.0, lab.describe_threads(0).c_str(), lab.describe_threads(1).c_str());
+  std::fprintf(stderr,
+               "bench: voice: cpu: the whole transmission (VoiceStart, %u frames, VoiceEnd, clip "
+               "signed and archived by both, until the listener ended it): %.1f us/frame after "
+               "idle\n",
+               frames,
+               (static_cast<double>(whole_to.process_ns - whole_from.process_ns) -
+                idle_per_ns * whole_wall) /
+                   frames / 1000.0);
+  delays_of(lab.traces(), id, 1, frames, "1 listener, 20 ms");
+  return figures;
+}
+
+const CpuFigures& cpu_figures() {
+  static const CpuFigures figures = measure_cpu();
+  return figures;
+}
+
+// --- voice_frame_cpu_us_bare -------------------------------------------------------------------
+
+double measure_bare() {
+  if (!have_speech()) return NAN;
+  const int frame_ms = 20;
+  const auto pcm = speech(kSpeechMs);
+  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(frame_ms));
+  const size_t frames = pcm.size() / per_frame;
+  std::vector<double> runs, encode_runs;
+  for (int pass = 0; pass < kBarePasses + 1; ++pass) {  // the first pass warms up
+    auto encoder = voice::OpusEncoder::create({frame_ms, voice::kDefaultBitrateBps});
+    auto decoder = voice::OpusDecoder::create({frame_ms, voice::kDefaultBitrateBps});
+    if (!encoder.is_ok() || !decoder.is_ok()) {
+      std::fprintf(stderr, "bench: voice: bare: cannot create the Opus encoder or decoder\n");
+      return NAN;
+    }
+    // Encoded all, then decoded all: four clock reads per pass, none per frame.
+    std::vector<Bytes> packets;
+    packets.reserve(frames);
+    const int64_t start = this_thread_cpu_ns();
+    for (size_t f = 0; f < frames; ++f) {
+      auto packet =
+          encoder.value().encode(std::span<const int16_t>(pcm).subspan(f * per_frame, per_frame));
+      if (!packet.is_ok()) return NAN;
+      packets.push_back(std::move(packet).value());
+    }
+    const int64_t encode_ns = this_thread_cpu_ns() - start;
+    for (const Bytes& packet : packets) {
+      if (!decoder.value().decode(packet).is_ok()) return NAN;
+    }
+    const int64_t total = this_thread_cpu_ns() - start;
+    if (pass == 0) continue;
+    runs.push_back(static_cast<double>(total) / static_cast<double>(frames) / 1000.0);
+    encode_runs.push_back(static_cast<double>(encode_ns) / static_cast<double>(frames) / 1000.0);
+  }
+  std::fprintf(stderr, "bench: voice: bare: encode %.1f us/frame of the median %.1f (%zu frames)\n",
+               median(encode_runs), median(runs), frames);
+  // For comparison (stderr only): the same work paced like a transmission, one frame per frame
+  // period with this thread asleep in between, so each frame starts with caches other threads
+  // have used meanwhile. Two clock reads per frame are inside the figure (about 2 us here).
+  {
+    auto encoder = voice::OpusEncoder::create({frame_ms, voice::kDefaultBitrateBps});
+    auto decoder = voice::OpusDecoder::create({frame_ms, voice::kDefaultBitrateBps});
+    if (encoder.is_ok() && decoder.is_ok()) {
+      const size_t paced = std::min<size_t>(frames, kPacedBareFrames);
+      int64_t ns = 0;
+      auto next = SteadyTime::now();
+      for (size_t f = 0; f < paced; ++f) {
+        next += std::chrono::milliseconds(frame_ms);
+        std::this_thread::sleep_until(next);
+        const int64_t before = this_thread_cpu_ns();
+        auto packet =
+            encoder.value().encode(std::span<const int16_t>(pcm).subspan(f * per_frame, per_frame));
+        if (!packet.is_ok() || !decoder.value().decode(packet.value()).is_ok()) break;
+        ns += this_thread_cpu_ns() - before;
+      }
+      std::fprintf(stderr,
+                   "bench: voice: bare, paced at one frame per %d ms: %.1f us/frame (%zu "
+                   "frames)\n",
+                   frame_ms, static_cast<double>(ns) / static_cast<double>(paced) / 1000.0, paced);
+    }
+  }
+  return median(runs);
+}
+
+// --- 1 talker, 8 listeners, 20 ms: delays, pipeline, max listeners -----------------------------
+
+struct FanoutFigures {
+  double delay_p50_ms = NAN;
+  double delay_p99_ms = NAN;
+  double pipeline_p99_ms = NAN;
+  double max_listeners = NAN;
+};
+
+// The talker node's CPU per frame (its own threads only), steady state, idle subtracted.
+double talker_cost_us(VoiceLab& lab, int size, const std::string& clip, uint32_t frames,
+                      double talker_idle_per_ns, std::string* id_out = nullptr) {
+  const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
+  lab.traces().mark(first, last, [&lab] { return lab.sample(); });
+  const std::string id = lab.talk(size, clip);
+  if (id_out != nullptr) *id_out = id;
+  if (id.empty()) return NAN;
+  auto [from, to] = lab.traces().marks();
+  if (!from || !to) return NAN;
+  const double n = last - first;
+  const double idle_ns = talker_idle_per_ns * static_cast<double>(to->steady_ns - from->steady_ns);
+  const double cost = (static_cast<double>(lab.node_cpu_ns(*from, *to, 0)) - idle_ns) / n / 1000.0;
+  const double zmq = static_cast<double>(lab.node_cpu_ns(*from, *to, 0, "ZMQ", false)) / n / 1000.0;
+  std::fprintf(stderr,
+               "bench: voice: talker with %d listener(s): %.1f us/frame (of which its ZeroMQ "
+               "threads %.1f before idle; idle subtracted %.1f)\n",
+               size, cost, zmq, idle_ns / n / 1000.0);
+  return cost;
+}
+
+FanoutFigures measure_fanout() {
+  FanoutFigures figures;
+  if (!have_speech()) return figures;
+  test::TempDir tmp;
+  const int frame_ms = 20;
+  const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
+  const auto [short_clip, short_frames] = write_clip(tmp, kShortSpeechMs, frame_ms);
+  const std::vector<int> sizes = {1, 2, 4, kListeners};
+  VoiceLab lab(kListeners, frame_ms);
+  const auto set_up_at = SteadyTime::now();
+  if (!lab.set_up(sizes)) return figures;
+  std::fprintf(stderr, "bench: voice: %d nodes set up in %.1f s; talker threads [%s]\n",
+               kListeners + 1, std::chrono::duration<double>(SteadyTime::now() - set_up_at).count(),
+               lab.describe_threads(0).c_str());
+
+  // The talker's own idle CPU (heartbeats to 8 peers, timers).
+  const Sample idle_from = lab.sample();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const Sample idle_to = lab.sample();
+  const double talker_idle_per_ns = static_cast<double>(lab.node_cpu_ns(idle_from, idle_to, 0)) /
+                                    static_cast<double>(idle_to.steady_ns - idle_from.steady_ns);
+
+  // The talker's cost with 1, 2 and 4 listeners before the 8-listener run and again after it, in
+  // reverse: a load on the machine that drifts during the runs tilts the line less.
+  std::vector<std::pair<int, double>> costs;
+  for (int size : {1, 2, 4}) {
+    costs.emplace_back(size,
+                       talker_cost_us(lab, size, short_clip, short_frames, talker_idle_per_ns));
+  }
+  std::string id;
+  costs.emplace_back(kListeners,
+                     talker_cost_us(lab, kListeners, clip, frames, talker_idle_per_ns, &id));
+  if (id.empty()) return figures;
+  const Delays delays = delays_of(lab.traces(), id, kListeners, frames, "8 listeners, 20 ms");
+  figures.delay_p50_ms = delays.delay_p50_ms;
+  figures.delay_p99_ms = delays.delay_p99_ms;
+  figures.pipeline_p99_ms = delays.pipeline_p99_ms;
+  for (int size : {4, 2, 1}) {
+    costs.emplace_back(size,
+                       talker_cost_us(lab, size, short_clip, short_frames, talker_idle_per_ns));
+  }
+  // Least squares: cost = a + b * N.
+  double sn = 0, sc = 0;
+  for (const auto& [n, c] : costs) {
+    if (std::isnan(c)) return figures;
+    sn += n;
+    sc += c;
+  }
+  const double mean_n = sn / static_cast<double>(costs.size());
+  const double mean_c = sc / static_cast<double>(costs.size());
+  double sxy = 0, sxx = 0;
+  for (const auto& [n, c] : costs) {
+    sxy += (n - mean_n) * (c - mean_c);
+    sxx += (n - mean_n) * (n - mean_n);
+  }
+  const double b = sxy / sxx;
+  const double a = mean_c - b * mean_n;
+  const double budget_us = frame_ms * 1000.0 * kUtilisationBudget;
+  if (b <= 0) {
+    std::fprintf(stderr, "bench: voice: max listeners: no per-listener cost measured (b = %.2f)\n",
+                 b);
+    return figures;
+  }
+  figures.max_listeners = std::max(0.0, std::floor((budget_us - a) / b));
+  std::fprintf(stderr,
+               "bench: voice: max listeners (extrapolated): talker cost = %.1f + %.2f us x N "
+               "per frame; floor((%.0f us - a) / b) = %.0f\n",
+               a, b, budget_us, figures.max_listeners);
+  return figures;
+}
+
+const FanoutFigures& fanout_figures() {
+  static const FanoutFigures figures = measure_fanout();
+  return figures;
+}
+
+// --- 10 ms frames ------------------------------------------------------------------------------
+
+double measure_delay_p99_10ms() {
+  if (!have_speech()) return NAN;
+  test::TempDir tmp;
+  const int frame_ms = 10;
+  const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
+  VoiceLab lab(kListeners, frame_ms);
+  if (!lab.set_up({kListeners})) return NAN;
+  const std::string id = lab.talk(kListeners, clip);
+  if (id.empty()) return NAN;
+  return delays_of(lab.traces(), id, kListeners, frames, "8 listeners, 10 ms").delay_p99_ms;
+}
+
+}  // namespace
+
+double voice_frame_cpu_us() {
+  return cpu_figures().frame_cpu_us;
+}
+double voice_frame_cpu_us_bare() {
+  static const double value = measure_bare();
+  return value;
+}
+double voice_delay_p50_ms() {
+  return fanout_figures().delay_p50_ms;
+}
+double voice_delay_p99_ms() {
+  return fanout_figures().delay_p99_ms;
+}
+double voice_delay_p99_ms_10ms() {
+  static const double value = measure_delay_p99_10ms();
+  return value;
+}
+double voice_pipeline_p99_ms() {
+  return fanout_figures().pipeline_p99_ms;
+}
+double voice_max_listeners() {
+  return fanout_figures().max_listeners;
+}
+
+}  // namespace sotto::bench
