@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sotto/storage/search_repo.h"
+
 namespace sotto::storage {
 
 Result<std::optional<int64_t>> MessageRepo::insert(const MessageRecord& message) {
@@ -21,7 +23,10 @@ Result<std::optional<int64_t>> MessageRepo::insert(const MessageRecord& message)
       .bind(9, static_cast<int64_t>(message.state));
   SOTTO_RETURN_IF_ERROR(insert->run());
   if (db_.changes() == 0) return std::optional<int64_t>();
-  return std::optional<int64_t>(db_.last_insert_rowid());
+  const int64_t row = db_.last_insert_rowid();
+  // Indexed for search in batches, not by trigger one at a time: see migration 0006.
+  if (message.kind == MessageKind::kText) SOTTO_RETURN_IF_ERROR(SearchRepo(db_).note_inserted(row));
+  return std::optional<int64_t>(row);
 }
 
 namespace {
@@ -56,11 +61,17 @@ Result<std::vector<MessageRecord>> read_messages(Statement* select) {
 
 Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conversation,
                                                        int64_t limit) {
+  // Two statements, not one with "(?1 = '' OR conversation = ?1)": the planner picks its plan
+  // before the value is bound, and that OR keeps it off messages_by_conversation, so a quiet
+  // conversation's page would cost a walk back through everything said since (DESIGN §12).
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
-      db_.prepare(std::string(kSelectMessage) + "WHERE (?1 = '' OR conversation = ?1) "
-                                                "AND kind != 3 ORDER BY id DESC LIMIT ?2"));
-  select->bind(1, conversation).bind(2, limit);
+      conversation.empty()
+          ? db_.prepare(std::string(kSelectMessage) + "WHERE kind != 3 ORDER BY id DESC LIMIT ?2")
+          : db_.prepare(std::string(kSelectMessage) +
+                        "WHERE conversation = ?1 AND kind != 3 ORDER BY id DESC LIMIT ?2"));
+  if (!conversation.empty()) select->bind(1, conversation);
+  select->bind(2, limit);
   SOTTO_ASSIGN_OR_RETURN(auto messages, read_messages(select));
   std::reverse(messages.begin(), messages.end());
   return messages;
@@ -111,6 +122,37 @@ Result<std::optional<int64_t>> MessageRepo::mark_delivered(const std::string& ow
   if (state == MessageState::kDelivered) return std::optional<int64_t>();
   SOTTO_RETURN_IF_ERROR(set_state(row, MessageState::kDelivered));
   return std::optional<int64_t>(row);
+}
+
+Result<std::vector<MessageRecord>> MessageRepo::page_after(int64_t after_row,
+                                                           const std::string& conversation,
+                                                           int64_t limit) {
+  // By row id (the archive's order), through messages_by_conversation for one conversation.
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      conversation.empty()
+          ? db_.prepare(std::string(kSelectMessage) +
+                        "WHERE id > ?1 AND kind != 3 ORDER BY id LIMIT ?2")
+          : db_.prepare(std::string(kSelectMessage) +
+                        "WHERE conversation = ?3 AND id > ?1 AND kind != 3 ORDER BY id LIMIT ?2"));
+  select->bind(1, after_row).bind(2, limit);
+  if (!conversation.empty()) select->bind(3, conversation);
+  return read_messages(select);
+}
+
+Result<std::pair<int64_t, int64_t>> MessageRepo::row_span() {
+  // Two subqueries: SQLite answers a lone min() or max() from the end of the b-tree, but
+  // "SELECT min(id), max(id)" scans every row.
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT (SELECT min(id) FROM messages), (SELECT max(id) FROM messages)"));
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  std::pair<int64_t, int64_t> span{0, 0};
+  if (has_row && !select->column_is_null(0)) {
+    span = {select->column_int64(0), select->column_int64(1)};
+  }
+  select->reset();
+  return span;
 }
 
 }  // namespace sotto::storage

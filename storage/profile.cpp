@@ -249,7 +249,8 @@ Result<std::unique_ptr<Profile>> Profile::open(const std::string& dir,
   }
 
   SOTTO_RETURN_IF_ERROR(lock->claim());
-  auto opened = Database::open(dir + "/" + kDatabaseFile, key, Database::Mode::kOpenExisting);
+  auto opened = Database::open(dir + "/" + kDatabaseFile, key, Database::Mode::kOpenExisting,
+                               profile_open_check());
   if (!opened.is_ok() && opened.status().code() == StatusCode::kCorruption) {
     if (from_pending) return Status::auth_failed("wrong passphrase");  // its re-key never ran
     if (path_exists(pending_path)) {

@@ -88,6 +88,26 @@ int run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI::App* contacts = app.add_subcommand("contacts", "contacts with trust and online state");
 
+  std::string query;
+  std::string search_in;
+  int64_t search_limit = 50;
+  CLI::App* search = app.add_subcommand("search", "full-text search of the archive, newest first");
+  search->add_option("QUERY", query, "words (all must occur), \"a phrase\", pre*, a OR b, -not")
+      ->required();
+  search->add_option("--in", search_in, "only this conversation (contact or #channel)");
+  search->add_option("--limit", search_limit, "at most N messages (default 50)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  ExportArgs export_args;
+  CLI::App* export_cmd =
+      app.add_subcommand("export", "write the archive to a plaintext file (voice clips as WAV)");
+  export_cmd->add_option("--out", export_args.out, "the file to write (created 0600)")->required();
+  export_cmd->add_option("--format", export_args.format, "json (one object per line) or text")
+      ->check(CLI::IsMember({"json", "text"}));
+  export_cmd->add_option("--in", export_args.in, "only this conversation (contact or #channel)");
+  export_cmd->add_option("--since", export_args.since,
+                         "only messages sent since DATE (YYYY-MM-DD [HH:MM], local time)");
+  export_cmd->add_flag("--force", export_args.force, "overwrite FILE if it exists");
+
   std::string channel_name, member;
   bool open_channel = false;
   bool free_voice = false;
@@ -112,6 +132,10 @@ int run(int argc, char** argv) {
       channel->add_subcommand("roster", "members, their state and the security code");
   channel_roster->add_option("NAME", channel_name, "the channel")->required();
 
+  std::string duration;
+  CLI::App* expire = app.add_subcommand("expire", "disappearing messages for a conversation");
+  expire->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
+  expire->add_option("DURATION", duration, "30s, 10m, 2h, 7d, 1w ... or off")->required();
   std::string wav;
   CLI::App* talk = app.add_subcommand("talk", "transmit a recording as one PTT transmission");
   talk->add_option("CHANNEL", channel_name, "the channel (#NAME or NAME)")->required();
@@ -132,10 +156,6 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
-  std::string duration;
-  CLI::App* expire = app.add_subcommand("expire", "disappearing messages for a conversation");
-  expire->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
-  expire->add_option("DURATION", duration, "30s, 10m, 2h, 7d, 1w ... or off")->required();
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "sotto: %s\n", e.what());
     return kExitUsage;
@@ -154,6 +174,8 @@ int run(int argc, char** argv) {
   if (*send) return run_send(options, to, text);
   if (*history) return run_history(options, to, limit);
   if (*contacts) return run_contacts(options);
+  if (*search) return run_search(options, query, search_in, search_limit);
+  if (*export_cmd) return run_export(options, export_args);
   for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave, channel_list,
                         channel_roster}) {
     if (*sub) {
@@ -161,10 +183,10 @@ int run(int argc, char** argv) {
     }
   }
   if (*talk) return run_talk(options, channel_name, wav);
+  if (*expire) return run_expire(options, to, duration);
   if (*play) return run_play(options, message_id, wav);
   if (*audio_devices) return run_audio_devices(options);
   return run_default(options, node_args);
 }
 
 }  // namespace sotto::cli
-  if (*expire) return run_expire(options, to, duration);

@@ -63,6 +63,19 @@ int run_channel(const GlobalOptions& options, const std::string& action, const s
 int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration);
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
 int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav);
+
+// `sotto search QUERY [--in TO] [--limit N]` and `sotto export --out FILE ...`
+// (archive_commands.cpp).
+struct ExportArgs {
+  std::string out;
+  std::string format = "json";
+  std::string in;
+  std::string since;  // a local date, as typed
+  bool force = false;
+};
+int run_search(const GlobalOptions& options, const std::string& query, const std::string& in,
+               int64_t limit);
+int run_export(const GlobalOptions& options, const ExportArgs& args);
 // `sotto audio devices`: the sound devices PortAudio sees (no profile needed).
 int run_audio_devices(const GlobalOptions& options);
 
@@ -71,6 +84,10 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
 
 // The profile's account, for commands that work without a node (asks for the passphrase).
 Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options);
+
+// A node's error reply ({"ok": false, "error": ..., "code": ...}) back into a Status, so the
+// exit code follows its category.
+Status status_of_reply(const nlohmann::json& reply);
 
 // One request to the running node's control socket; the reply when it says "ok", else its
 // error as a Status (so the exit code follows the error's kind).

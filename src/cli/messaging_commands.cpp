@@ -50,8 +50,7 @@ Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& optio
   return core::Account::open(dir, passphrase);
 }
 
-// A node's error reply back into a Status, so the exit code follows its category.
-static Status status_of(const json& reply) {
+Status status_of_reply(const json& reply) {
   const std::string message = reply.value("error", std::string("the node refused"));
   const std::string code = reply.value("code", std::string());
   if (code == "invalid_argument") return Status::invalid_argument(message);
@@ -74,7 +73,7 @@ Result<json> ask_node(const GlobalOptions& options, const json& request, int tim
   SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(encoded, timeout_ms));
   auto parsed = json::parse(reply, nullptr, false);
   if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
-  if (!parsed.value("ok", false)) return status_of(parsed);
+  if (!parsed.value("ok", false)) return status_of_reply(parsed);
   return parsed;
 }
 
@@ -193,6 +192,7 @@ int run_contacts(const GlobalOptions& options) {
   }
   return kExitOk;
 }
+
 int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration) {
   const std::optional<int64_t> ms = parse_duration_ms(duration);
   if (!ms) {
@@ -209,6 +209,5 @@ int run_expire(const GlobalOptions& options, const std::string& to, const std::s
   }
   return kExitOk;
 }
-
 
 }  // namespace sotto::cli

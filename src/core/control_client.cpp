@@ -70,13 +70,23 @@ Result<std::unique_ptr<ControlClient>> ControlClient::connect(const std::string&
 }
 
 Result<std::string> ControlClient::request(const std::string& json, int timeout_ms) {
-  SOTTO_RETURN_IF_ERROR(impl_->socket.send({as_bytes(json)}));
+  SOTTO_RETURN_IF_ERROR(send(json));
+  SOTTO_ASSIGN_OR_RETURN(auto message, reply(timeout_ms));
+  if (!message) return Status::unavailable("the node did not answer");
+  return std::move(*message);
+}
+
+Status ControlClient::send(const std::string& json) {
+  return impl_->socket.send({as_bytes(json)});
+}
+
+Result<std::optional<std::string>> ControlClient::reply(int timeout_ms) {
   for (;;) {
     SOTTO_ASSIGN_OR_RETURN(auto message, impl_->receive(timeout_ms));
-    if (!message) return Status::unavailable("the node did not answer");
+    if (!message) return std::optional<std::string>();
     // Replies carry a top-level "ok"; anything else is a pushed event.
     const auto parsed = nlohmann::json::parse(*message, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_object() && parsed.contains("ok")) return *message;
+    if (parsed.is_object() && parsed.contains("ok")) return message;
     impl_->early_events.push_back(std::move(*message));
   }
 }

@@ -3,7 +3,8 @@
 //
 //   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe" | "send" |
 //             "add" | "verify" | "contacts" | "history" | "channel" | "talk" | "ptt" |
-//             "play", ...arguments}
+//             "play" | "search" | "export" | "export_progress", ...arguments}
+//            (search and export: src/core/archive_service.h)
 //   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
 //   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
 //

@@ -142,4 +142,24 @@ json played_object(const PlayedClip& p) {
               {"wav", p.wav}};
 }
 
+json search_hit_object(const SearchHit& hit) {
+  json out = message_object(hit.message);
+  out["conversation_name"] = hit.conversation_name;
+  out["snippet"] = hit.snippet;
+  return out;
+}
+
+json export_summary_object(const ExportSummary& summary) {
+  json out{
+      {"file", summary.file}, {"messages", summary.messages}, {"voice_clips", summary.voice_clips}};
+  if (!summary.voice_dir.empty()) out["voice_dir"] = summary.voice_dir;
+  return out;
+}
+
+json export_progress_object(const ExportProgress& progress) {
+  return json{{"messages", progress.messages},
+              {"voice_clips", progress.voice_clips},
+              {"fraction", progress.fraction}};
+}
+
 }  // namespace sotto::core

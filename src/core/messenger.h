@@ -85,6 +85,13 @@ class Messenger {
   void confirm_contact(const std::string& to, AddDone done);
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
+  // --- archive reads (messenger_archive.cpp; search and export in src/core/archive.h) ---
+  // The archive's conversation key for TO (contact name, fingerprint prefix or #channel).
+  Result<std::string> conversation_key(const std::string& to);
+  // Archive rows as history() shows them; `labels`, when given, gets each row's conversation
+  // as people name it ("#channel", or the contact's name).
+  Result<std::vector<MessageInfo>> describe(const std::vector<storage::MessageRecord>& rows,
+                                            std::vector<std::string>* labels = nullptr);
 
   // --- channels (messenger_channels.cpp, DESIGN §7) ---
   Result<ChannelInfo> create_channel(const std::string& name, bool strict, bool free_voice = false);
@@ -109,13 +116,6 @@ class Messenger {
   // A member's or contact's display name (the fingerprint's start when unknown).
   std::string name_of(const std::string& fingerprint);
 
-  // --- network ---
-  void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
-  // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
-  // after a quiet spell (carry on where the outbox was).
-  void on_peer_online(const std::string& fingerprint, bool reconnected = true);
-  void on_peer_hello(const std::string& fingerprint, const std::string& name);
-  // After each poll: commits the batch of received messages and sends their receipts.
   // --- disappearing messages (messenger_expiry.cpp) ---
   // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
   // the channel's admin, every member) and writes the change into the conversation's history.
@@ -124,6 +124,13 @@ class Messenger {
   // Deletes what has expired; runs on the timer.
   void expire_due();
 
+  // --- network ---
+  void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
+  // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
+  // after a quiet spell (carry on where the outbox was).
+  void on_peer_online(const std::string& fingerprint, bool reconnected = true);
+  void on_peer_hello(const std::string& fingerprint, const std::string& name);
+  // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();
   void on_timer();
   // True while frames wait to go out (the loop should come back soon).
@@ -226,6 +233,11 @@ class Messenger {
   Status rotate_own_key(storage::ChannelRecord& channel);
   // Before we encrypt under our sender key: a new one after kRotateAfterMessages uses.
   Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
+  Status apply_expiry(const std::string& from, const wire::Expiry& expiry, Effects& effects);
+  // A system row (and event) in a 1:1 conversation.
+  Status record_direct_event(const std::string& conversation, const std::string& actor,
+                             const std::string& text, Effects& effects, MessageInfo* info);
+  int64_t expire_at_ms_ = 0;
   // --- voice (messenger_voice.cpp) ---
   Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
                        const wire::Content& content, Effects& effects);
@@ -233,11 +245,6 @@ class Messenger {
   Status archive_clip(const std::string& from, const storage::ChannelRecord& channel,
                       const wire::VoiceStart& start, const std::vector<Bytes>& packets,
                       const Bytes& timing, ByteView signature, Effects& effects);
-  Status apply_expiry(const std::string& from, const wire::Expiry& expiry, Effects& effects);
-  // A system row (and event) in a 1:1 conversation.
-  Status record_direct_event(const std::string& conversation, const std::string& actor,
-                             const std::string& text, Effects& effects, MessageInfo* info);
-  int64_t expire_at_ms_ = 0;
   // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
   Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
                             wire::Content content);

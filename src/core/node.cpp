@@ -23,6 +23,7 @@
 #include "sotto/net/zmq_socket.h"
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/opus_codec.h"
+#include "src/core/archive_service.h"
 #include "src/core/clip_player.h"
 #include "src/core/control_server.h"
 #include "src/core/messenger.h"
@@ -166,6 +167,7 @@ struct Node::Impl {
   std::string control_path;
   std::unique_ptr<Messenger> messenger;
   std::unique_ptr<VoiceEngine> voice;
+  std::unique_ptr<ArchiveService> archive;  // search and export; made on first use
 
   int wake_fd = -1;
   std::atomic<bool> stop_requested{false};
@@ -179,6 +181,7 @@ struct Node::Impl {
   std::deque<std::function<void()>> tasks;
 
   ~Impl() {
+    archive.reset();    // an unfinished export removes its files
     voice.reset();      // a transmission in progress answers its caller first
     messenger.reset();  // pending replies die with it, before the socket they would use
     control.reset();
@@ -844,9 +847,6 @@ struct Node::Impl {
       });
       return true;
     }
-    if (cmd == "ptt") {
-      const std::string action = text("action");
-      if (action != "on" && action != "off") {
     if (cmd == "expire") {
       const auto ms_it = request.find("expire_ms");
       if (ms_it == request.end() || !ms_it->is_number_integer()) {
@@ -858,6 +858,9 @@ struct Node::Impl {
                         : status_json(set.status()));
       return true;
     }
+    if (cmd == "ptt") {
+      const std::string action = text("action");
+      if (action != "on" && action != "off") {
         reply(status_json(Status::invalid_argument("ptt action must be on or off")));
         return true;
       }
@@ -870,6 +873,10 @@ struct Node::Impl {
       reply(played.is_ok()
                 ? nlohmann::json{{"ok", true}, {"played", played_object(played.value())}}.dump()
                 : status_json(played.status()));
+      return true;
+    }
+    if (ArchiveService::handles(cmd)) {  // search, export, export_progress
+      archive_service().handle(cmd, request, std::move(reply), &Impl::status_json);
       return true;
     }
     if (cmd == "history") {
@@ -923,6 +930,20 @@ struct Node::Impl {
   Result<PlayedClip> play(const std::string& id, const std::string& out) {
     SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
     return play_clip(clip, out);
+  }
+
+  ArchiveService& archive_service() {
+    if (!archive) {
+      // Export slices go through the task queue, so the loop serves everything else between
+      // them; with no loop running the export is written at once.
+      archive =
+          std::make_unique<ArchiveService>(account, *messenger, [this](std::function<void()> task) {
+            if (!running.load()) return false;
+            post(std::move(task));
+            return true;
+          });
+    }
+    return *archive;
   }
 
   // --- cross-thread calls
@@ -1139,6 +1160,11 @@ Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wa
   return result.get();
 }
 
+Result<MessageInfo> Node::set_expiry(const std::string& to, int64_t expire_ms) {
+  return impl_->call<Result<MessageInfo>>(
+      [this, to, expire_ms] { return impl_->messenger->set_expiry(to, expire_ms); });
+}
+
 PttState Node::ptt_state() {
   return impl_->call<PttState>([this] { return impl_->voice->ptt_state(); });
 }
@@ -1151,6 +1177,27 @@ Result<PlayedClip> Node::play(const std::string& id, const std::string& out) {
   return impl_->call<Result<PlayedClip>>([this, id, out] { return impl_->play(id, out); });
 }
 
+Result<std::vector<SearchHit>> Node::search(const std::string& query, const std::string& in,
+                                            int64_t limit) {
+  return impl_->call<Result<std::vector<SearchHit>>>(
+      [&] { return impl_->archive_service().search(query, in, limit); });
+}
+
+Result<ExportSummary> Node::export_archive(const ExportOptions& options) {
+  auto done = std::make_shared<std::promise<Result<ExportSummary>>>();
+  std::future<Result<ExportSummary>> result = done->get_future();
+  impl_->call<int>([&] {
+    impl_->archive_service().start_export(
+        options, [done](Result<ExportSummary> r) { done->set_value(std::move(r)); });
+    return 0;
+  });
+  try {
+    return result.get();
+  } catch (const std::future_error&) {  // the node stopped with the export's slices queued
+    return Status::unavailable("the node stopped before the export was complete");
+  }
+}
+
 std::shared_ptr<EventQueue> Node::subscribe() {
   auto queue = std::make_shared<EventQueue>();
   impl_->call<int>([this, queue] {
@@ -1158,11 +1205,6 @@ std::shared_ptr<EventQueue> Node::subscribe() {
     return 0;
   });
   return queue;
-}
-
-Result<MessageInfo> Node::set_expiry(const std::string& to, int64_t expire_ms) {
-  return impl_->call<Result<MessageInfo>>(
-      [this, to, expire_ms] { return impl_->messenger->set_expiry(to, expire_ms); });
 }
 
 }  // namespace sotto::core

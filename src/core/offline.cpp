@@ -1,5 +1,6 @@
 #include "sotto/core/offline.h"
 
+#include "src/core/archive_export.h"
 #include "src/core/clip_player.h"
 #include "src/core/messenger.h"
 
@@ -44,6 +45,18 @@ Result<ContactInfo> offline_confirm(Account& account, const std::string& to) {
 Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out) {
   SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, offline_messenger(account).find_clip(id));
   return play_clip(clip, out);
+}
+
+Result<std::vector<SearchHit>> offline_search(Account& account, const std::string& query,
+                                              const std::string& in, int64_t limit) {
+  Messenger messenger = offline_messenger(account);
+  return search_archive(messenger, account, query, in, limit);
+}
+
+Result<ExportSummary> offline_export(Account& account, const ExportOptions& options,
+                                     const std::function<void(const ExportProgress&)>& progress) {
+  Messenger messenger = offline_messenger(account);
+  return run_export(messenger, account, options, progress);
 }
 
 }  // namespace sotto::core

@@ -22,4 +22,23 @@ const TextFigures& text_figures();
 // One sender and 8 members, every message archived (durably) by every member (issue 5).
 double channel_fanout_msgs_per_s();
 
+// Push-to-talk voice between real nodes on loopback (issue 6; voice_bench.cpp says how each is
+// measured). Figures measured together are measured once per process.
+double voice_frame_cpu_us();       // CPU per 20 ms frame, talker + 1 listener, encode -> decode
+double voice_frame_cpu_us_bare();  // bare Opus encode + decode of the same frames
+double voice_delay_p50_ms();       // last sample captured -> decoded, 8 listeners, 20 ms frames
+double voice_delay_p99_ms();
+double voice_delay_p99_ms_10ms();  // the same with 10 ms frames
+double voice_pipeline_p99_ms();    // encoder input -> decoded PCM, 8 listeners, 20 ms frames
+double voice_max_listeners();      // extrapolated from the talker's measured per-listener cost
+
+// The archive at a million messages (issue 8; archive_bench.cpp says how each is measured). The
+// archive is built once per process, by whichever is asked for first.
+double search_1m_ms();  // newest 50 hits of a word ~1 % of messages hold
+double search_1m_ms_bare();
+double history_page_ms();  // latest 100 messages of a conversation
+double history_page_ms_bare();
+double open_1m_ms();  // unlock to ready, KDF excluded
+double open_1m_ms_bare();
+
 }  // namespace sotto::bench

@@ -458,8 +458,8 @@ double bench_text_latency_bare() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // An optional argument runs only the figures whose name contains it, e.g. `sotto-bench signal`.
-  const std::string only = argc > 1 ? argv[1] : "";
+  // Arguments run only the figures whose name contains one of them, e.g. `sotto-bench signal`.
+  const std::vector<std::string> only(argv + 1, argv + argc);
   struct Figure {
     const char* name;
     const char* unit;
@@ -480,9 +480,26 @@ int main(int argc, char** argv) {
       {"channel_fanout_msgs_per_s", "msgs/s", bench::channel_fanout_msgs_per_s},
       {"discovery_ms", "ms", bench_discovery_ms},
       {"discovery_unlock_ms", "ms", bench_discovery_unlock_ms},
+      {"voice_frame_cpu_us", "us", bench::voice_frame_cpu_us},
+      {"voice_frame_cpu_us_bare", "us", bench::voice_frame_cpu_us_bare},
+      {"voice_delay_p50_ms", "ms", bench::voice_delay_p50_ms},
+      {"voice_delay_p99_ms", "ms", bench::voice_delay_p99_ms},
+      {"voice_delay_p99_ms_10ms", "ms", bench::voice_delay_p99_ms_10ms},
+      {"voice_pipeline_p99_ms", "ms", bench::voice_pipeline_p99_ms},
+      {"voice_max_listeners", "listeners", bench::voice_max_listeners},
+      {"search_1m_ms", "ms", bench::search_1m_ms},
+      {"search_1m_ms_bare", "ms", bench::search_1m_ms_bare},
+      {"history_page_ms", "ms", bench::history_page_ms},
+      {"history_page_ms_bare", "ms", bench::history_page_ms_bare},
+      {"open_1m_ms", "ms", bench::open_1m_ms},
+      {"open_1m_ms_bare", "ms", bench::open_1m_ms_bare},
   };
   for (const Figure& figure : figures) {
-    if (std::string(figure.name).find(only) == std::string::npos) continue;
+    if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string& part) {
+          return std::string(figure.name).find(part) != std::string::npos;
+        })) {
+      continue;
+    }
     const double value = figure.measure();
     if (std::isnan(value)) continue;  // skipped; the reason went to stderr
     print(figure.name, value, figure.unit);

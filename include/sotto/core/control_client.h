@@ -21,6 +21,10 @@ class ControlClient {
 
   // Sends one request and waits up to `timeout_ms` for its reply.
   Result<std::string> request(const std::string& json, int timeout_ms = 5000);
+  // The same in two halves, for a request that takes long (an export): send it, then wait for
+  // its reply a while at a time (nullopt: not yet), doing something else in between.
+  Status send(const std::string& json);
+  Result<std::optional<std::string>> reply(int timeout_ms);
   // The next pushed event after a "subscribe"; nullopt when none came within `timeout_ms`.
   Result<std::optional<std::string>> next_event(int timeout_ms);
 

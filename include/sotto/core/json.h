@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sotto/core/archive.h"
 #include "sotto/core/events.h"
 
 namespace sotto::core {
@@ -17,5 +18,9 @@ nlohmann::json voice_object(const VoiceStats& voice);
 nlohmann::json channel_object(const ChannelInfo& channel);
 nlohmann::json event_object(const Event& event);
 nlohmann::json played_object(const PlayedClip& played);
+// Search and export (archive.h): a hit is message_object plus "conversation_name" and "snippet".
+nlohmann::json search_hit_object(const SearchHit& hit);
+nlohmann::json export_summary_object(const ExportSummary& summary);
+nlohmann::json export_progress_object(const ExportProgress& progress);
 
 }  // namespace sotto::core

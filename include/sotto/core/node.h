@@ -21,6 +21,7 @@
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
+#include "sotto/core/archive.h"
 #include "sotto/core/events.h"
 #include "sotto/net/peer_liveness.h"
 
@@ -121,10 +122,18 @@ class Node {
   // on, the transmission starts (Busy when the floor is taken); off, it ends and is archived.
   Status push_to_talk(const std::string& channel, bool on);
   PttState ptt_state();
-  // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
   // Disappearing messages for a contact or #channel (0: off); the audit line it wrote.
   Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
+  // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
   Result<PlayedClip> play(const std::string& id, const std::string& out);
+
+  // The archive (archive.h). The newest `limit` text messages matching `query`, newest first,
+  // of conversation `in` (all when empty); InvalidArgument for a malformed query.
+  Result<std::vector<SearchHit>> search(const std::string& query, const std::string& in = "",
+                                        int64_t limit = kDefaultSearchLimit);
+  // Writes the export and waits for it; the loop keeps serving between its slices. Busy while
+  // another export runs; Unavailable when the node stops first.
+  Result<ExportSummary> export_archive(const ExportOptions& options);
 
   struct Impl;  // opaque
 

@@ -3,11 +3,13 @@
 // Thread-safety: the caller's thread, which owns the Account.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
+#include "sotto/core/archive.h"
 #include "sotto/core/events.h"
 
 namespace sotto::core {
@@ -21,5 +23,10 @@ Result<std::string> offline_safety_number(Account& account, const std::string& t
 Result<ContactInfo> offline_confirm(Account& account, const std::string& to);
 // Decodes the archived voice clip `id` (a hex prefix of its message id) into the WAV file `out`.
 Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out);
+// Full-text search and export of the archive (archive.h); `progress` is called after every page.
+Result<std::vector<SearchHit>> offline_search(Account& account, const std::string& query,
+                                              const std::string& in, int64_t limit);
+Result<ExportSummary> offline_export(Account& account, const ExportOptions& options,
+                                     const std::function<void(const ExportProgress&)>& progress);
 
 }  // namespace sotto::core

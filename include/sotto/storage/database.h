@@ -3,7 +3,7 @@
 // Every SQL statement in sotto goes through Statement with bound parameters; no SQL is built from
 // strings. The connection is opened with a raw 32-byte key (never SQLCipher's own passphrase
 // KDF), checks that SQLCipher really is the library linked (plain SQLite would silently ignore the
-// key and write plaintext), and verifies every page before it is used.
+// key and write plaintext), and verifies pages before they are used (see OpenCheck).
 // Thread-safety: a Database and its statements belong to one thread (the node's event loop or a
 // one-shot command); nothing here locks.
 #pragma once
@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
@@ -67,6 +68,19 @@ class Statement {
 
 enum class Synchronous { kNormal, kFull };
 
+// What Database::open reads, and so verifies, before it returns. SQLCipher checks a page's MAC
+// whenever the page is read, so damage is always reported ("database corrupt"), never returned
+// as data; this decides what is checked at once, and what when first used.
+struct OpenCheck {
+  // A database of at most this many pages (1 KiB each) is verified whole: PRAGMA quick_check
+  // reads every page and checks every b-tree (about 10 ms per MiB here).
+  int64_t full_check_max_pages = 4096;
+  // A larger one: every page of every table and index is read at once except these tables'
+  // (and their indexes'), which grow with use and are verified page by page as they are read.
+  // Empty: quick_check whatever the size.
+  std::vector<std::string> lazy_tables;
+};
+
 class Database {
  public:
   enum class Mode { kOpenExisting, kCreate };
@@ -74,8 +88,9 @@ class Database {
   // Opens the SQLCipher file at `path` with `key` (32 bytes).
   // Errors: Corruption ("database corrupt") when the file is not a database this key opens or a
   // page fails its check; Unavailable when SQLCipher is not the linked library; IoError otherwise.
+  // `check` says how much of an existing database is verified before open returns.
   static Result<std::unique_ptr<Database>> open(const std::string& path, const SecretBytes& key,
-                                                Mode mode);
+                                                Mode mode, const OpenCheck& check = OpenCheck{});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -110,7 +125,11 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
-  Status configure(const SecretBytes& key, Mode mode);
+  Status configure(const SecretBytes& key, Mode mode, const OpenCheck& check);
+  // Reads and so verifies the pages `check` asks for; Corruption when one fails.
+  Status verify(const OpenCheck& check);
+  // Steps `sql` (uncached) to its end.
+  Status read_all(const std::string& sql);
 
   sqlite3* db_ = nullptr;
   std::map<std::string, Statement, std::less<>> cache_;

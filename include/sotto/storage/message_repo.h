@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sotto/base/bytes.h"
@@ -50,6 +51,14 @@ class MessageRepo {
   Result<std::optional<int64_t>> mark_delivered(const std::string& own_fingerprint,
                                                 const std::string& conversation,
                                                 ByteView message_id);
+
+  // For reading the whole archive in pages (export): up to `limit` messages after row
+  // `after_row`, oldest first, of `conversation` (all when empty); control rows excluded. Each
+  // page costs the same however far into the archive it is.
+  Result<std::vector<MessageRecord>> page_after(int64_t after_row, const std::string& conversation,
+                                                int64_t limit);
+  // The lowest and highest row ids in the archive ({0, 0} when empty).
+  Result<std::pair<int64_t, int64_t>> row_span();
 
  private:
   Database& db_;

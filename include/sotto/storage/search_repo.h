@@ -1,0 +1,62 @@
+// SearchRepo: full-text search of the archive's text messages (FTS4 table message_search,
+// migration 0006). New text messages are indexed in batches of kIndexBatch rows (MessageRepo::
+// insert tells this repo about each) and before every search, so searches always see the whole
+// archive; deleting or changing a message updates the index through triggers, whichever code
+// does it.
+//
+// Queries use FTS4's standard syntax: words must all occur (in any order), "a phrase" in order,
+// prefix* matches the start of words, a OR b either, -word excludes, a NEAR b within 10 words.
+// Case and accents do not matter (unicode61 tokenizer, diacritics removed).
+// Thread-safety: as the Database it uses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sotto/base/status.h"
+#include "sotto/storage/database.h"
+#include "sotto/storage/message_repo.h"
+
+namespace sotto::storage {
+
+struct SearchMatch {
+  MessageRecord message;
+  // Up to kSnippetWords words of the body around the best match, each matching word in
+  // [brackets], with "…" where the body goes on.
+  std::string snippet;
+};
+
+class SearchRepo {
+ public:
+  static constexpr int kSnippetWords = 16;
+  // Rows gathered before they are indexed together: one index segment for all of them.
+  static constexpr int64_t kIndexBatch = 256;
+
+  explicit SearchRepo(Database& db) : db_(db) {}
+
+  // The newest `limit` text messages that match `query`, newest first; only those of
+  // `conversation` unless it is empty. Indexes what is pending first (a write), then walks the
+  // index's entries for the query's words from the newest end: no sort, and no message read
+  // that does not match. Errors: InvalidArgument ("bad search query ...") for an empty or
+  // malformed query.
+  Result<std::vector<SearchMatch>> search(const std::string& query, const std::string& conversation,
+                                          int64_t limit);
+
+  // Row `row` was just inserted (MessageRepo::insert calls this, in its transaction): indexes
+  // the pending rows once kIndexBatch have gathered.
+  Status note_inserted(int64_t row);
+  // Indexes every text message not indexed yet. In the caller's transaction if one is open,
+  // else in its own.
+  Status catch_up();
+
+  // Merges the index into one segment. Deleting a message marks its words deleted; their old
+  // entries stay inside older index segments (encrypted, like every page) until segments merge.
+  // This rewrites the whole index (seconds for a million messages): for after a bulk deletion.
+  Status optimize();
+
+ private:
+  Database& db_;
+};
+
+}  // namespace sotto::storage
