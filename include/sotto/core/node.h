@@ -133,6 +133,7 @@ class Node {
                                         int64_t limit = kDefaultSearchLimit);
   // Writes the export and waits for it; the loop keeps serving between its slices. Busy while
   // another export runs; Unavailable when the node stops first.
+  // REQUIRES: not called on the loop's own thread (it would wait for itself).
   Result<ExportSummary> export_archive(const ExportOptions& options);
 
   struct Impl;  // opaque
