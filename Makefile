@@ -70,7 +70,7 @@ BENCH_BIN := $(BUILD)/sotto-bench
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
 
-.PHONY: all deps check-libs run test asan bench fuzz fmt install uninstall man help clean
+.PHONY: all deps check-libs run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
 .DEFAULT_GOAL := all
 
 all: check-libs $(BIN) $(TEST_BIN)
@@ -81,7 +81,9 @@ help:
 	@echo "  make deps       install missing Debian packages (apt-get; sudo when not root)"
 	@echo "  make run        deps + build + start sotto (ARGS='...' passes arguments)"
 	@echo "  make test       deps + build + run every test"
+	@echo "  make adversarial  the adversarial suite alone (also part of make test; SOTTO_SOAK=1 for long runs)"
 	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "  make tsan       the tests under ThreadSanitizer (TESTS='[tag]' narrows them)"
 	@echo "  make bench      build with optimisation and print figures as 'name value unit'"
 	@echo "  make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS=60 each"
 	@echo "  make fmt        clang-format every source file"
@@ -120,11 +122,20 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@tests/run.sh $(TEST_BIN)
 
+adversarial: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@tests/run.sh $(TEST_BIN) '[adversarial]'
+
 asan:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run.sh build/asan/sotto-tests
+
+TESTS ?=
+tsan:
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan OPT=-O1 SANITIZE="-fsanitize=thread" all
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 tests/run.sh build/tsan/sotto-tests $(TESTS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
