@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sotto/base/crash_point.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/content.h"
@@ -360,6 +361,8 @@ Status Messenger::commit_signal(const std::string& to, storage::MessageRecord& m
   auto ciphertext = account_.signal().encrypt(to, plaintext);
   wipe(plaintext.data(), plaintext.size());
   if (!ciphertext.is_ok()) return ciphertext.status();
+  // Tests kill us here: the ratchet step must roll back with the message (DESIGN §6).
+  crash_point(CrashPoint::kAfterEncryptBeforeCommit);
   wire::Envelope envelope;
   auto* signal = envelope.mutable_signal();
   signal->set_type(static_cast<uint32_t>(ciphertext.value().type));
@@ -418,13 +421,13 @@ void Messenger::flush_sends() {
     }
   }
   if (status.is_ok()) status = tx.commit();
+  note_storage(status);
   if (!status.is_ok()) {
-    if (status.code() == StatusCode::kStorageFull) {
-      hooks_.publish(Event{wall_clock_ms(), AlertEvent{"storage-full", status.message()}});
-    }
     for (auto& send : sends) send.done(status);
     return;
   }
+  // Tests kill us here: the outbox must send what was committed after the restart.
+  crash_point(CrashPoint::kAfterCommitBeforeSend);
   // Committed: now they may go out, in order.
   for (size_t i = 0; i < sends.size(); ++i) {
     if (!outcomes[i].is_ok()) {
@@ -662,6 +665,8 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
     }
     return plaintext.status();
   }
+  // Tests kill us here: the ratchet step must roll back so the sender's retry still decrypts.
+  crash_point(CrashPoint::kAfterDecryptBeforeCommit);
   auto content = net::decode_content(plaintext.value());
   wipe(plaintext.value().data(), plaintext.value().size());
   if (!content.is_ok()) {
@@ -792,14 +797,28 @@ void Messenger::after_poll() {
   }
   mark_sent_pending();  // rides along for free
   Status committed = tx.commit();
+  note_storage(committed);
   if (!committed.is_ok()) {
     hooks_.count("receive_batch_failed", 1);
-    if (committed.code() == StatusCode::kStorageFull) {
-      hooks_.publish(Event{wall_clock_ms(), AlertEvent{"storage-full", committed.message()}});
-    }
     return;  // no receipt for anything not committed
   }
+  // Tests kill us here: the sender's retry must be acknowledged again, and not stored twice.
+  if (!effects.receipts.empty()) crash_point(CrashPoint::kAfterCommitBeforeReceipt);
   finish_receive(effects);
+}
+
+void Messenger::note_storage(const Status& status) {
+  const bool full = status.code() == StatusCode::kStorageFull;
+  if (full) hooks_.count("storage_full_commits", 1);
+  if (full == storage_full_ || (!full && !status.is_ok())) return;
+  storage_full_ = full;
+  hooks_.publish(Event{
+      wall_clock_ms(),
+      full ? AlertEvent{"storage-full",
+                        status.message() +
+                            "; nothing more is received or sent until space is freed (senders "
+                            "keep their messages and retry)"}
+           : AlertEvent{"storage-recovered", "storage available again; delivery resumes"}});
 }
 
 void Messenger::finish_receive(Effects& effects) {

@@ -211,6 +211,9 @@ class Messenger {
   void flush_outbox(const std::string& recipient, bool from_start);
   void mark_sent_pending();
   void finish_receive(Effects& effects);
+  // After a commit: one storage-full alert when commits start failing for lack of space and one
+  // storage-recovered alert when one succeeds again, not an alert per failed batch.
+  void note_storage(const Status& status);
 
   // --- channels (messenger_channels.cpp) ---
   Result<storage::ChannelRecord> resolve_channel(const std::string& name);
@@ -270,6 +273,7 @@ class Messenger {
   std::map<std::string, int64_t> last_bundle_served_ms_;
   std::set<std::string> member_sessions_pending_;  // bundle requests made for channel members
   int64_t upkeep_at_ms_ = 0;
+  bool storage_full_ = false;  // the last commit failed for lack of space
 };
 
 }  // namespace sotto::core

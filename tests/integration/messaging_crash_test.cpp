@@ -8,123 +8,25 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
 
-#include "sotto/core/control_client.h"
 #include "tests/support/daemon.h"
+#include "tests/support/flood.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using test::DaemonProfile;
-using test::wait_until;
+using namespace sotto::test;
 
 namespace {
 
 // How many texts each flood sends: 5,000 take ~5 s to send on 2 vCPUs (the tests WARN timings).
 constexpr int kFloodCount = 5000;
-
-std::string text_of(int i) {
-  return "m" + std::to_string(i);
-}
-
-// Sends text_of(i) for i in [first, last) to "bob" through `profile`'s control socket, one
-// request at a time. Stops at the first request that is not acknowledged (the node died).
-// `acked` counts acknowledged texts (read by a killer thread); `on_ack` runs after each.
-struct FloodResult {
-  std::vector<int> acked;
-  std::optional<int> unanswered;  // the request in flight when the node stopped answering
-  std::string error;
-};
-
-FloodResult flood(const DaemonProfile& profile, int first, int last, std::atomic<int>* acked,
-                  const std::function<void(int)>& on_ack = {}) {
-  FloodResult result;
-  auto client = core::ControlClient::connect(profile.dir());
-  if (!client.is_ok()) {
-    result.error = client.status().message();
-    return result;
-  }
-  for (int i = first; i < last; ++i) {
-    const std::string request = json{{"cmd", "send"}, {"to", "bob"}, {"text", text_of(i)}}.dump();
-    auto reply = client.value()->request(request, 3000);
-    if (!reply.is_ok()) {
-      result.unanswered = i;
-      result.error = reply.status().message();
-      return result;
-    }
-    auto parsed = json::parse(reply.value());
-    if (!parsed.value("ok", false)) {
-      result.error = reply.value();
-      return result;
-    }
-    result.acked.push_back(i);
-    if (acked) {
-      ++*acked;
-      acked->notify_all();
-    }
-    if (on_ack) on_ack(i);
-  }
-  return result;
-}
-
-// Texts of outgoing messages in `history` with their states.
-std::map<std::string, std::string> outgoing_states(const std::vector<json>& history) {
-  std::map<std::string, std::string> out;
-  for (const auto& m : history) {
-    if (m.value("outgoing", false)) out[m["body"].get<std::string>()] = m["state"];
-  }
-  return out;
-}
-
-// How often each text is in `history` (incoming ones).
-std::map<std::string, int> incoming_counts(const std::vector<json>& history) {
-  std::map<std::string, int> out;
-  for (const auto& m : history) {
-    if (!m.value("outgoing", false)) ++out[m["body"].get<std::string>()];
-  }
-  return out;
-}
-
-bool all_delivered(const DaemonProfile& alice, size_t n) {
-  auto states = outgoing_states(alice.history());
-  if (states.size() != n) return false;
-  return std::all_of(states.begin(), states.end(),
-                     [](const auto& s) { return s.second == "delivered"; });
-}
-
-// A predicate polled at most every `interval`: a full history of thousands of rows is not
-// something to ask a busy node for every 5 ms.
-std::function<bool()> every(std::chrono::milliseconds interval, std::function<bool()> check) {
-  return [interval, check = std::move(check)] {
-    if (check()) return true;
-    std::this_thread::sleep_for(interval);
-    return false;
-  };
-}
-
-void connect_pair(DaemonProfile& alice, DaemonProfile& bob) {
-  alice.start();
-  bob.start({"--peer", alice.endpoint()});
-  REQUIRE(wait_until(
-      [&] { return alice.peer_state("bob") == "online" && bob.peer_state("alice") == "online"; },
-      5s));
-  auto added = alice.sotto({"add", "bob"});
-  INFO(added.err);
-  REQUIRE(added.exit_code == 0);
-}
-
-int64_t ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               start)
-      .count();
-}
 
 }  // namespace
 
@@ -153,7 +55,7 @@ TEST_CASE(
   std::map<std::string, int> bob_at_kill;
   auto receipts = [&] { return alice.stats().value("receipts_received", uint64_t{0}); };
   bool backlog_started = false;
-  auto result = flood(alice, 0, kFloodCount, nullptr, [&](int i) {
+  auto result = flood(alice, "bob", 0, kFloodCount, nullptr, [&](int i) {
     if (i + 1 == kill_at - kBacklog) ::kill(bob.pid(), SIGSTOP);
     if (i + 1 != kill_at) return;
     ::kill(bob.pid(), SIGCONT);
@@ -239,7 +141,7 @@ TEST_CASE(
   // with texts in her outbox that Bob has not acknowledged.
   constexpr int kStalled = 200;
   const auto start = std::chrono::steady_clock::now();
-  auto result = flood(alice, 0, kFloodCount, &acked, [&](int i) {
+  auto result = flood(alice, "bob", 0, kFloodCount, &acked, [&](int i) {
     if (i + 1 == kill_at - kStalled) ::kill(bob.pid(), SIGSTOP);
   });
   acked = kFloodCount + 1;
@@ -268,7 +170,7 @@ TEST_CASE(
   alice.start({"--peer", bob.endpoint()});
   // The rest of the flood, after the restart.
   const int resume = result.acked.back() + 2;  // past the unanswered one
-  auto rest = flood(alice, resume, kFloodCount, nullptr);
+  auto rest = flood(alice, "bob", resume, kFloodCount, nullptr);
   INFO(rest.error);
   REQUIRE(rest.acked.size() == static_cast<size_t>(kFloodCount - resume));
   const size_t total = outgoing_states(alice.history()).size();

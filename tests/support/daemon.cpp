@@ -21,7 +21,8 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
-DaemonProfile::DaemonProfile(const std::string& name) : dir_(tmp_ / "p"), pass_(tmp_ / "pass") {
+DaemonProfile::DaemonProfile(const std::string& name, const std::string& parent)
+    : dir_(parent.empty() ? tmp_ / "p" : parent + "/p"), pass_(tmp_ / "pass") {
   write_file(pass_, "pw\n");
   init(name);
 }
@@ -50,7 +51,9 @@ void DaemonProfile::start(const std::vector<std::string>& extra, const std::stri
                                    pass_,       "--json", "daemon",
                                    "--listen",  listen,   "--no-discovery"};
   args.insert(args.end(), extra.begin(), extra.end());
-  daemon_ = std::make_unique<BackgroundProcess>(sotto_binary(), args);
+  if (!launcher_.empty()) args.insert(args.begin(), launcher_.begin() + 1, launcher_.end());
+  daemon_ = std::make_unique<BackgroundProcess>(
+      launcher_.empty() ? sotto_binary() : launcher_.front(), args);
   auto line = daemon_->wait_for_line("\"started\"", 15000);
   if (!line) {
     const std::string output = daemon_->output();
@@ -69,6 +72,12 @@ int DaemonProfile::stop(int signal) {
   last_output_ = daemon_->output();
   daemon_.reset();
   return code;
+}
+
+std::optional<std::string> DaemonProfile::wait_for_output(const std::string& needle,
+                                                          int timeout_ms) {
+  if (!daemon_) return std::nullopt;
+  return daemon_->wait_for_line(needle, timeout_ms);
 }
 
 uint16_t DaemonProfile::port() const {

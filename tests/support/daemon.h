@@ -20,14 +20,20 @@ namespace sotto::test {
 
 class DaemonProfile {
  public:
-  // `sotto init --name NAME --kdf interactive` in a fresh temporary directory.
-  explicit DaemonProfile(const std::string& name);
+  // `sotto init --name NAME --kdf interactive` in a fresh temporary directory, or in
+  // `parent`/p when given (e.g. on a file system of the test's making).
+  explicit DaemonProfile(const std::string& name, const std::string& parent = "");
   ~DaemonProfile();
   DaemonProfile(const DaemonProfile&) = delete;
   DaemonProfile& operator=(const DaemonProfile&) = delete;
 
   const std::string& dir() const { return dir_; }
   const std::string& passphrase_file() const { return pass_; }
+
+  // What start() runs: `LAUNCHER... ARGS` instead of `build/sotto ARGS`, for a daemon under
+  // test conditions: the test binary with a crash point armed (tests/support/crash_points.h),
+  // or `ip netns exec NETNS build/sotto`. Empty: build/sotto again.
+  void set_launcher(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
 
   // `sotto --json daemon --listen LISTEN --no-discovery EXTRA...`; waits for its "started" line.
   void start(const std::vector<std::string>& extra = {},
@@ -40,6 +46,9 @@ class DaemonProfile {
   const std::string& endpoint() const { return endpoint_; }
   uint16_t port() const;
   std::string fingerprint() const { return fingerprint_; }
+  // Waits up to `timeout_ms` for a line the running daemon prints (after those an earlier
+  // wait consumed) that contains `needle`; nullopt on timeout or when no daemon runs.
+  std::optional<std::string> wait_for_output(const std::string& needle, int timeout_ms);
   // What the daemon printed (for failure messages).
   std::string daemon_output() const { return daemon_ ? daemon_->output() : last_output_; }
 
@@ -70,6 +79,7 @@ class DaemonProfile {
   TempDir tmp_;
   std::string dir_;
   std::string pass_;
+  std::vector<std::string> launcher_;
   std::unique_ptr<BackgroundProcess> daemon_;
   std::string endpoint_;
   std::string fingerprint_;
