@@ -284,4 +284,16 @@ Status Profile::change_passphrase(const SecretBytes& new_passphrase) {
   return rename_durably(pending_path, dir_ + "/" + kHeaderFile);
 }
 
+ProfileHold::ProfileHold(std::unique_ptr<ProfileLock> lock) : lock_(std::move(lock)) {}
+ProfileHold::~ProfileHold() = default;
+
+Result<std::unique_ptr<ProfileHold>> ProfileHold::take(const std::string& dir) {
+  if (!Profile::exists(dir)) {
+    return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
+  }
+  SOTTO_ASSIGN_OR_RETURN(auto lock, ProfileLock::acquire(dir + "/" + Profile::kLockFile));
+  SOTTO_RETURN_IF_ERROR(lock->claim());
+  return std::unique_ptr<ProfileHold>(new ProfileHold(std::move(lock)));
+}
+
 }  // namespace sotto::storage

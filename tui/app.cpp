@@ -76,8 +76,9 @@ void App::working(const std::string& text) {
 void App::on_key(const Key& key) {
   const Operation op = keymap_.lookup(key, input_.empty());
   dirty_ = true;
-  if (op == Operation::kQuit) {
+  if (op == Operation::kQuit || op == Operation::kLock) {
     quit_ = true;
+    lock_ = op == Operation::kLock;
     return;
   }
   if (op == Operation::kResize || op == Operation::kRedraw) return;
@@ -332,8 +333,9 @@ void App::run_command(const Command& command) {
     search(arg(0));
   } else if (name == "help") {
     overlays_.push_back(help_dialog(keymap_));
-  } else if (name == "quit") {
+  } else if (name == "quit" || name == "lock") {
     quit_ = true;
+    lock_ = name == "lock";
   }
 }
 

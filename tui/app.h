@@ -36,7 +36,9 @@ class App {
   int tick_interval_ms() const { return state_.ptt.on_air ? 100 : 500; }
 
   void draw(Canvas& canvas) const;
+  // The user quit, or asked to lock (then lock() is true as well).
   bool quit() const { return quit_; }
+  bool lock() const { return lock_; }
   bool take_dirty() {
     const bool d = dirty_;
     dirty_ = false;
@@ -76,6 +78,7 @@ class App {
   std::vector<Dialog> overlays_;
   std::function<void()> flush_;
   bool quit_ = false;
+  bool lock_ = false;
   bool dirty_ = true;
   int64_t last_tick_ms_ = 0;
 };

@@ -67,6 +67,7 @@ const std::vector<CommandSpec>& command_specs() {
       {"play", "/play ID", "decode a voice clip to a WAV file", 1, 1},
       {"search", "/search WORDS", "full-text search of the archive", 1, 1, true},
       {"help", "/help", "keys and commands (also F1)", 0, 0},
+      {"lock", "/lock", "lock: wipe the keys and go back to the unlock screen (also F12)", 0, 0},
       {"quit", "/quit", "leave sotto (the node stops)", 0, 0},
   };
   return specs;

@@ -107,6 +107,8 @@ std::string describe(Operation op) {
       return "close a dialog, or clear the line";
     case Operation::kRedraw:
       return "redraw the screen";
+    case Operation::kLock:
+      return "lock: close the archive, wipe the keys, back to the unlock screen";
     case Operation::kQuit:
       return "quit";
     case Operation::kResize:
@@ -148,6 +150,7 @@ Keymap::Keymap() {
   bind(Key::special(Code::kPageDown), Operation::kScrollDown);
   bind(Key::special(Code::kEscape), Operation::kCancel);
   bind(Key::ctrl('l'), Operation::kRedraw);
+  bind(Key::function(12), Operation::kLock);
   bind(Key::ctrl('q'), Operation::kQuit);
   bind(Key::special(Code::kResize), Operation::kResize);
 }
@@ -191,6 +194,7 @@ std::vector<Keymap::Binding> Keymap::bindings() const {
       case Operation::kScrollDown:
         return 5;
       case Operation::kCancel:
+      case Operation::kLock:
       case Operation::kQuit:
         return 6;
       default:

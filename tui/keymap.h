@@ -74,6 +74,7 @@ enum class Operation : uint8_t {
   kScrollDown,
   kCancel,  // close the top overlay or clear the line
   kRedraw,
+  kLock,
   kQuit,
   kResize,
 };

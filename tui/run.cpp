@@ -76,11 +76,12 @@ void show(Terminal& terminal, const Gate& gate) {
 // The gate loop: until the profile is unlocked (or created), or the user gives up.
 Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptions& options) {
   const bool exists = storage::Profile::exists(options.profile_dir);
-  if (exists && options.passphrase) {
+  if (exists && options.passphrase && !options.start_locked) {
     return core::Account::open(options.profile_dir, *options.passphrase);
   }
+  const bool passphrase_given = options.passphrase.has_value() && !options.start_locked;
   Gate gate(exists ? Gate::Mode::kUnlock : Gate::Mode::kCreate, options.profile_dir,
-            options.passphrase.has_value());
+            passphrase_given);
   Keymap keymap;
   show(terminal, gate);
   for (;;) {
@@ -94,7 +95,7 @@ Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptio
       if (!request) continue;
       gate.set_busy(request->mode == Gate::Mode::kCreate ? "creating your keys…" : "unlocking…");
       show(terminal, gate);
-      if (request->passphrase.empty() && options.passphrase) {
+      if (request->passphrase.empty() && passphrase_given) {
         request->passphrase = SecretBytes::copy_of(options.passphrase->view());
       }
       Result<std::unique_ptr<core::Account>> account =
@@ -115,7 +116,7 @@ Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptio
 
 }  // namespace
 
-Status run_tui(TuiOptions options) {
+Result<TuiExit> run_tui(TuiOptions options) {
   StderrRedirect log;
   if (storage::Profile::exists(options.profile_dir)) {
     log.to(options.profile_dir + "/" + kLogFile, true);
@@ -124,6 +125,12 @@ Status run_tui(TuiOptions options) {
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<core::Account> account, unlock(*terminal, options));
   log.to(options.profile_dir + "/" + kLogFile, true);
 
+  // `sotto lock` from another terminal arrives on the node's thread; the loop below acts on it.
+  std::atomic<bool> lock_requested{false};
+  options.node.on_lock = [&lock_requested] {
+    lock_requested = true;
+    return false;  // the unlock screen takes the passphrase at the terminal only
+  };
   SteadyClock clock;
   std::unique_ptr<core::Node> node;
   std::thread loop;
@@ -153,7 +160,7 @@ Status run_tui(TuiOptions options) {
   render();
 
   int64_t next_tick = clock.now_ms() + app.tick_interval_ms();
-  while (!app.quit() && !terminal->stop_requested() && !loop_done) {
+  while (!app.quit() && !lock_requested && !terminal->stop_requested() && !loop_done) {
     pollfd fds[3] = {
         {STDIN_FILENO, POLLIN, 0}, {events->fd(), POLLIN, 0}, {terminal->signal_fd(), POLLIN, 0}};
     const int64_t wait = std::max<int64_t>(next_tick - clock.now_ms(), 0);
@@ -182,7 +189,7 @@ Status run_tui(TuiOptions options) {
   if (node_ended) {
     return loop_status.is_ok() ? Status::internal("the node stopped") : loop_status;
   }
-  return Status::ok();
+  return app.lock() || lock_requested ? TuiExit::kLock : TuiExit::kQuit;
 }
 
 }  // namespace sotto::tui

@@ -17,11 +17,21 @@ struct TuiOptions {
   // From --passphrase-file/--passphrase-fd: no unlock screen (and no passphrase fields when a
   // profile is created).
   std::optional<SecretBytes> passphrase;
+  // The image a lock left behind: the unlock screen, whatever passphrase source was given.
+  bool start_locked = false;
   core::NodeOptions node;
 };
 
+enum class TuiExit {
+  kQuit,
+  // The user (F12, /lock) or `sotto lock` locked the profile: the node has stopped and the
+  // account is closed; the caller replaces the process image (include/sotto/core/locked.h),
+  // whose fresh UI opens on the unlock screen.
+  kLock,
+};
+
 // Errors: InvalidArgument without a terminal; AuthFailed for a wrong given passphrase; the
-// node's errors (e.g. Busy: profile in use). OK when the user quits.
-Status run_tui(TuiOptions options);
+// node's errors (e.g. Busy: profile in use).
+Result<TuiExit> run_tui(TuiOptions options);
 
 }  // namespace sotto::tui

@@ -26,6 +26,7 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  remember_invocation(argc, argv);
   CLI::App app{"sotto: end-to-end encrypted text and push-to-talk voice for isolated LANs"};
   app.set_version_flag("--version", "sotto 0.1");
   app.require_subcommand(0, 1);
@@ -40,6 +41,8 @@ int run(int argc, char** argv) {
                  "read the passphrase from file descriptor N")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", options.json, "machine output: one JSON object per line");
+  app.add_flag("--locked", options.start_locked, "start locked (what `sotto lock` leaves)")
+      ->group("");
   // `sotto [NODE OPTIONS]` runs the terminal UI with the node in-process.
   NodeArgs node_args;
   add_node_options(&app, node_args);
@@ -52,6 +55,9 @@ int run(int argc, char** argv) {
   init->add_option("--kdf", kdf_name, "passphrase hardening: interactive, moderate or sensitive")
       ->check(CLI::IsMember({"interactive", "moderate", "sensitive"}));
 
+  CLI::App* lock =
+      app.add_subcommand("lock", "close the database and wipe keys from the running node");
+  CLI::App* unlock = app.add_subcommand("unlock", "unlock the running node (asks the passphrase)");
   CLI::App* id = app.add_subcommand("id", "own name, fingerprint, transport key and endpoint");
   bool wipe_yes = false;
   CLI::App* wipe = app.add_subcommand("wipe", "destroy the profile irreversibly (asks first)");
@@ -166,6 +172,8 @@ int run(int argc, char** argv) {
   if (*wipe) return run_wipe(options, wipe_yes);
   if (*passwd) return run_passwd(options, new_passphrase_file);
   if (*daemon) return run_daemon(options, node_args);
+  if (*lock) return run_lock(options);
+  if (*unlock) return run_unlock(options);
   if (*peers) return run_peers(options);
   if (*events) return run_events(options);
   if (*stats) return run_stats(options);

@@ -23,6 +23,9 @@ struct GlobalOptions {
   std::string profile_dir;
   PassphraseSource passphrase;
   bool json = false;
+  // --locked (hidden): the process image a lock left behind starts here, ignoring any
+  // passphrase source, and waits for `sotto unlock`.
+  bool start_locked = false;
 
   std::string dir() const;
 };
@@ -49,6 +52,17 @@ int run_default(const GlobalOptions& options, const NodeArgs& node_args);
 int run_wipe(const GlobalOptions& options, bool yes);
 
 int run_daemon(const GlobalOptions& options, const NodeArgs& args);
+// `sotto lock` / `sotto unlock`: ask the running node (daemon or TUI) to lock, or unlock it with
+// the passphrase (lock_commands.cpp).
+int run_lock(const GlobalOptions& options);
+int run_unlock(const GlobalOptions& options);
+// Replaces this process by a fresh image of itself started with --locked (the way a node locks,
+// see include/sotto/core/locked.h), listening again on `listen` when given (the endpoint it had,
+// so peers given it by --peer find it after the unlock even if the port was chosen by the
+// system). Returns only on failure, with the exit code.
+int relock_process(const std::string& listen = "");
+// The command line this process was started with (for relock_process).
+void remember_invocation(int argc, char** argv);
 int run_peers(const GlobalOptions& options);
 int run_events(const GlobalOptions& options);
 int run_stats(const GlobalOptions& options);

@@ -13,6 +13,7 @@
 #include "sotto/core/account.h"
 #include "sotto/core/config.h"
 #include "sotto/core/control_client.h"
+#include "sotto/core/locked.h"
 #include "sotto/core/node.h"
 #include "src/cli/commands.h"
 
@@ -104,6 +105,32 @@ void print_peer_line(const nlohmann::json& peer) {
 
 }  // namespace
 
+namespace {
+
+// The account to run the node with: unlocked from the passphrase source, or, in the image a
+// lock left behind, by `sotto unlock` (nullptr when stopped first).
+Result<std::unique_ptr<core::Account>> daemon_account(const GlobalOptions& options,
+                                                      const std::string& dir) {
+  if (!options.start_locked) {
+    SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
+                           read_passphrase(options.passphrase, "Passphrase: ", false));
+    return core::Account::open(dir, passphrase);
+  }
+  auto announce = [&] {
+    if (options.json) {
+      std::cout << nlohmann::json{{"event", "locked"}}.dump() << std::endl;
+    } else {
+      std::cout << "sotto: locked; unlock with 'sotto unlock'" << std::endl;
+    }
+  };
+  auto account = core::wait_for_unlock(
+      dir, [] { return g_interrupted != 0; }, announce);
+  if (!account.is_ok() && g_interrupted) return std::unique_ptr<core::Account>();
+  return account;
+}
+
+}  // namespace
+
 int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
   auto node_opts = node_options(options, args);
   if (!node_opts.is_ok()) return fail(node_opts.status());
@@ -112,16 +139,22 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
     return fail(
         Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME"));
   }
-  auto passphrase = read_passphrase(options.passphrase, "Passphrase: ", false);
-  if (!passphrase.is_ok()) return fail(passphrase.status());
-  auto account = core::Account::open(dir, passphrase.value());
+  install_stop_handlers();
+  auto account = daemon_account(options, dir);
   if (!account.is_ok()) return fail(account.status());
+  if (!account.value()) return kExitOk;  // stopped while locked
 
+  std::atomic<bool> lock_requested{false};
+  node_opts.value().on_lock = [&lock_requested] {
+    lock_requested = true;
+    if (core::Node* node = g_running_node.load()) node->stop();
+    return true;
+  };
   SteadyClock clock;
   auto node = core::Node::create(*account.value(), std::move(node_opts).value(), clock);
   if (!node.is_ok()) return fail(node.status().with_context("starting the node"));
   g_running_node = node.value().get();
-  install_stop_handlers();
+  if (g_interrupted) node.value()->stop();
   if (options.json) {
     std::cout << nlohmann::json{{"event", "started"},
                                 {"endpoint", node.value()->endpoint()},
@@ -136,7 +169,12 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
   Status ran = node.value()->run();
   g_running_node = nullptr;
   if (!ran.is_ok()) return fail(ran);
-  return kExitOk;
+  if (!lock_requested) return kExitOk;
+  // Peers see a clean goodbye and the database is closed before the image goes.
+  const std::string endpoint = node.value()->endpoint();
+  node.value().reset();
+  account.value().reset();
+  return relock_process(endpoint);
 }
 
 int run_peers(const GlobalOptions& options) {

@@ -123,14 +123,17 @@ int run_default(const GlobalOptions& options, const NodeArgs& node_args) {
     if (!node.is_ok()) return fail(node.status());
     tui::TuiOptions tui_options;
     tui_options.profile_dir = dir;
+    tui_options.start_locked = options.start_locked;
     tui_options.node = std::move(node).value();
-    if (!options.passphrase.file.empty() || options.passphrase.fd >= 0) {
+    const bool given = !options.passphrase.file.empty() || options.passphrase.fd >= 0;
+    if (given && !options.start_locked) {
       auto passphrase = read_passphrase(options.passphrase, "Passphrase: ", false);
       if (!passphrase.is_ok()) return fail(passphrase.status());
       tui_options.passphrase = std::move(passphrase).value();
     }
-    Status ran = tui::run_tui(std::move(tui_options));
-    return ran.is_ok() ? kExitOk : fail(ran);
+    auto ran = tui::run_tui(std::move(tui_options));
+    if (!ran.is_ok()) return fail(ran.status());
+    return ran.value() == tui::TuiExit::kLock ? relock_process() : kExitOk;
   }
   if (!storage::Profile::exists(dir)) {
     std::cout << "sotto: no profile in " << dir << " yet.\n"

@@ -113,7 +113,7 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
     return error_reply("malformed request: expected {\"cmd\": \"...\"}");
   }
   const std::string cmd = parsed["cmd"].get<std::string>();
-  if (cmd == "id") {
+  if (cmd == "id" && handlers_.identity) {
     IdentityInfo id = handlers_.identity();
     return json{{"ok", true},
                 {"name", id.name},
@@ -123,12 +123,12 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
                 {"endpoint", id.endpoint}}
         .dump();
   }
-  if (cmd == "peers") {
+  if (cmd == "peers" && handlers_.peers) {
     json peers = json::array();
     for (const PeerInfo& peer : handlers_.peers()) peers.push_back(peer_object(peer));
     return json{{"ok", true}, {"peers", peers}}.dump();
   }
-  if (cmd == "stats") {
+  if (cmd == "stats" && handlers_.stats) {
     json counters = json::object();
     for (const auto& [name, value] : handlers_.stats().counters) counters[name] = value;
     return json{{"ok", true}, {"counters", counters}}.dump();
@@ -147,6 +147,10 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
   if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;
   return error_reply("unknown command: " + cmd);
+}
+
+void ControlServer::deliver_replies_on_close(int timeout_ms) {
+  (void)socket_.set(ZMQ_LINGER, timeout_ms);
 }
 
 void ControlServer::publish(const Event& event) {

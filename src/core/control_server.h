@@ -43,6 +43,8 @@ class ControlServer {
   // Sends the reply to one request; may be called later (after a peer answered), once.
   using Reply = std::function<void(const std::string& json)>;
 
+  // A handler left empty passes its command on to `command` (a locked profile has no identity
+  // to show).
   struct Handlers {
     std::function<IdentityInfo()> identity;
     std::function<std::vector<PeerInfo>()> peers;
@@ -58,6 +60,9 @@ class ControlServer {
   ~ControlServer();
 
   void publish(const Event& event);
+  // Replies still queued when the server closes go out (for up to `timeout_ms`) instead of being
+  // dropped: for the last reply of a process about to replace itself (lock, unlock).
+  void deliver_replies_on_close(int timeout_ms);
   uint64_t malformed() const { return malformed_; }
 
  private:

@@ -789,6 +789,22 @@ struct Node::Impl {
       auto it = request.find(key);
       return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
+    if (cmd == "unlock") {
+      reply(status_json(Status::invalid_argument("the node is not locked")));
+      return true;
+    }
+    if (cmd == "lock") {
+      if (!options.on_lock) {
+        reply(status_json(Status::unavailable("this node cannot lock; stop it instead")));
+        return true;
+      }
+      const bool answers_when_locked = options.on_lock();
+      reply(nlohmann::json{
+          {"ok", true}, {"locked", false}, {"answers_when_locked", answers_when_locked}}
+                .dump());
+      control->deliver_replies_on_close(1000);
+      return true;
+    }
     if (cmd == "send") {
       messenger->send_text(text("to"), text("text"), [reply](Result<MessageInfo> sent) {
         reply(sent.is_ok() ? with_ok("message", message_json(sent.value()))

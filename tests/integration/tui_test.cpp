@@ -265,3 +265,37 @@ TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user
   ui.key("C-q");
   REQUIRE(ui.wait_for("sotto exited 0"));
 }
+
+TEST_CASE(
+    "F12 and sotto lock take the terminal UI back to its unlock screen, passphrase file or not",
+    "[tui][lock][integration]") {
+  if (access(kTmux, X_OK) != 0) {
+    WARN("skipped: tmux is missing (run make deps)");
+    return;
+  }
+  test::DaemonProfile carol("carol");
+  Tmux ui({test::sotto_binary(), "--profile", carol.dir(), "--passphrase-file",
+           carol.passphrase_file(), "--listen", "tcp://127.0.0.1:0", "--no-discovery"},
+          80, 24);
+  REQUIRE(ui.wait_for("Welcome, carol."));
+  const Bytes raw = test::read_file(carol.passphrase_file());
+  std::string pass(raw.begin(), raw.end());
+  while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
+
+  // The key: the UI stays up, the archive closes; the passphrase file is not used again.
+  ui.key("F12");
+  REQUIRE(ui.wait_for("Unlock the profile"));
+  CHECK(carol.sotto({"history"}).exit_code != 0);
+  ui.line(pass);
+  REQUIRE(ui.wait_for("Welcome, carol."));
+
+  // From another terminal.
+  auto locked = carol.sotto({"lock"});
+  INFO(locked.err);
+  CHECK(locked.exit_code == 0);
+  REQUIRE(ui.wait_for("Unlock the profile"));
+  ui.line(pass);
+  REQUIRE(ui.wait_for("Welcome, carol."));
+  ui.key("C-q");
+  REQUIRE(ui.wait_for("sotto exited 0"));
+}

@@ -62,6 +62,10 @@ struct NodeOptions {
   int voice_frame_ms = 20;
   int voice_bitrate_bps = 24'000;
   std::function<void(const VoiceTrace&)> voice_trace;  // instrumentation (benchmarks)
+  // A "lock" request on the control socket, on the loop thread. The front end stops the node and
+  // locks (include/sotto/core/locked.h); empty: lock is refused. It returns whether the locked
+  // process will answer on the control socket (a daemon does; the TUI's unlock screen does not).
+  std::function<bool()> on_lock;
 };
 
 class Node {

@@ -91,4 +91,20 @@ class Profile {
   std::unique_ptr<Database> db_;
 };
 
+// Keeps a profile in use without opening it: other processes get Busy ("profile in use by PID
+// N") as if it were open. A locked node holds one, so that no second node or offline command
+// takes the profile while its owner is away. Released on destruction (or exit, even by kill -9).
+class ProfileHold {
+ public:
+  // Errors: NotFound (no profile), Busy (another process has it).
+  static Result<std::unique_ptr<ProfileHold>> take(const std::string& dir);
+  ~ProfileHold();
+  ProfileHold(const ProfileHold&) = delete;
+  ProfileHold& operator=(const ProfileHold&) = delete;
+
+ private:
+  explicit ProfileHold(std::unique_ptr<ProfileLock> lock);
+  std::unique_ptr<ProfileLock> lock_;
+};
+
 }  // namespace sotto::storage
