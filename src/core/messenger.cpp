@@ -1,6 +1,7 @@
 #include "src/core/messenger.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "sotto/base/crash_point.h"
 #include "sotto/crypto/primitives.h"
@@ -812,13 +813,16 @@ void Messenger::note_storage(const Status& status) {
   if (full) hooks_.count("storage_full_commits", 1);
   if (full == storage_full_ || (!full && !status.is_ok())) return;
   storage_full_ = full;
-  hooks_.publish(Event{
-      wall_clock_ms(),
+  AlertEvent alert =
       full ? AlertEvent{"storage-full",
                         status.message() +
                             "; nothing more is received or sent until space is freed (senders "
                             "keep their messages and retry)"}
-           : AlertEvent{"storage-recovered", "storage available again; delivery resumes"}});
+           : AlertEvent{"storage-recovered", "storage available again; delivery resumes"};
+  // stderr is the node's log (the daemon's output; the TUI sends it to the profile's tui.log):
+  // one line there too, for whoever looks after a headless node.
+  std::fprintf(stderr, "sotto: %s\n", alert.message.c_str());
+  hooks_.publish(Event{wall_clock_ms(), std::move(alert)});
 }
 
 void Messenger::finish_receive(Effects& effects) {

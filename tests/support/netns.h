@@ -348,6 +348,14 @@ class NetnsLab {
     return host;
   }
 
+  // Pulls host `index`'s cable out of the bridge (its bridge port goes down) or plugs it back
+  // in: a partition that neither side can tell from a quiet peer (the host's interface keeps
+  // its address; only its carrier drops). Throws std::runtime_error when `ip` fails.
+  void set_connected(size_t index, bool connected) {
+    must_ip({"-n", namespaces_.front(), "link", "set", "port" + std::to_string(index),
+             connected ? "up" : "down"});
+  }
+
   // "10.213.K": the lab's /24.
   std::string subnet() const { return "10.213." + std::to_string(subnet_octet_); }
   std::string broadcast_address() const { return subnet() + ".255"; }

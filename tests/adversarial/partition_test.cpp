@@ -1,0 +1,220 @@
+// Adversarial scenario 5 (issue 9): partitions. Alice and Bob run in network namespaces on one
+// bridge (tests/support/netns.h); while Alice is flooded with texts for Bob, Bob's cable is
+// pulled out of the bridge again and again, for seeded lengths after seeded gaps. Each outage
+// must be noticed (evasive after 2.5 s of silence; offline on both sides past the 5 s of
+// DESIGN §4), Alice's node must keep taking texts into its outbox, and after the last one heals
+// the outbox drains: every text archived at Bob exactly once, and neither daemon's memory grows
+// with the backlog (VmRSS from /proc).
+//
+// By default two outages, one under the offline timeout and one past it (~20 s in all); with
+// SOTTO_SOAK=1 the issue's full version: ten outages of 30 s.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "tests/support/daemon.h"
+#include "tests/support/flood.h"
+#include "tests/support/netns.h"
+#include "tests/support/wait.h"
+
+using namespace sotto;
+using namespace sotto::test;
+using namespace std::chrono_literals;
+using Millis = std::chrono::milliseconds;
+
+namespace {
+
+// Texts are sent one at a time with this pause after each acknowledgement: a steady few hundred
+// per second for the whole run, the backlog of a long outage included.
+constexpr Millis kFloodPause{2};
+// How much either daemon's VmRSS may grow over the run (its value with the pair connected and
+// idle). The backlog lives in the outbox on disk, and socket queues are capped by their high
+// water marks, so the memory of a node must not follow the length of an outage.
+constexpr uint64_t kRssGrowthBoundKib = 48 * 1024;
+
+struct Outage {
+  Millis gap;     // connected before it
+  Millis length;  // cable out
+};
+
+bool soak() {
+  const char* value = std::getenv("SOTTO_SOAK");
+  return value != nullptr && std::string(value) == "1";
+}
+
+std::vector<Outage> schedule(std::mt19937& rng) {
+  auto between = [&](int low_ms, int high_ms) {
+    return Millis(std::uniform_int_distribution<int>(low_ms, high_ms)(rng));
+  };
+  std::vector<Outage> out;
+  if (soak()) {
+    for (int i = 0; i < 10; ++i) out.push_back({between(2000, 10000), 30s});
+    return out;
+  }
+  // The short one stays under the 5 s offline timeout (the peer only turns evasive, at 2.5 s,
+  // and the connection may survive); the long one outlasts it and ZeroMQ's heartbeat timeout.
+  out.push_back({between(500, 1000), between(3500, 4000)});
+  out.push_back({between(500, 1000), between(6000, 6500)});
+  return out;
+}
+
+// VmRSS of `pid` in KiB, 0 when it cannot be read.
+uint64_t vm_rss_kib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+// The largest VmRSS seen of each daemon.
+struct MemoryWatch {
+  const DaemonProfile& alice;
+  const DaemonProfile& bob;
+  uint64_t alice_max = 0;
+  uint64_t bob_max = 0;
+
+  void sample() {
+    alice_max = std::max(alice_max, vm_rss_kib(alice.pid()));
+    bob_max = std::max(bob_max, vm_rss_kib(bob.pid()));
+  }
+  // Waits for `condition` (sampling memory meanwhile) until `deadline`.
+  bool until(const std::function<bool()>& condition, std::chrono::steady_clock::time_point end) {
+    for (;;) {
+      sample();
+      if (condition()) return true;
+      if (std::chrono::steady_clock::now() >= end) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  void hold_until(std::chrono::steady_clock::time_point end) {
+    until([] { return false; }, end);
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "texts flooded across a link that goes down again and again are each archived exactly "
+    "once after it heals, and the nodes' memory does not follow the backlog",
+    "[adversarial][partition]") {
+  std::string why_not;
+  auto lab = NetnsLab::create(why_not);
+  if (!lab) {
+    WARN("skipped: " << why_not);
+    return;
+  }
+  std::mt19937 rng(Catch::rngSeed());
+  const std::vector<Outage> outages = schedule(rng);
+  const auto start = std::chrono::steady_clock::now();
+  const NetnsLab::Host alice_host = lab->add_host();
+  const NetnsLab::Host bob_host = lab->add_host();
+  DaemonProfile alice("alice");
+  DaemonProfile bob("bob");
+  alice.set_launcher({ip_binary(), "netns", "exec", alice_host.netns, sotto_binary()});
+  bob.set_launcher({ip_binary(), "netns", "exec", bob_host.netns, sotto_binary()});
+  connect_pair(alice, bob, {}, {}, "tcp://" + alice_host.address + ":0",
+               "tcp://" + bob_host.address + ":0");
+  const uint64_t alice_base = vm_rss_kib(alice.pid());
+  const uint64_t bob_base = vm_rss_kib(bob.pid());
+  REQUIRE(alice_base > 0);
+  REQUIRE(bob_base > 0);
+  MemoryWatch memory{alice, bob};
+
+  std::atomic<int> acked{0};
+  std::atomic<bool> stop{false};
+  FloodResult sent;
+  std::thread sender([&] {
+    sent = flood(
+        alice, "bob", 0, std::numeric_limits<int>::max(), &acked,
+        [](int) { std::this_thread::sleep_for(kFloodPause); }, &stop);
+  });
+  auto both = [&](const std::string& state) {
+    return
+        [&, state] { return alice.peer_state("bob") == state && bob.peer_state("alice") == state; };
+  };
+
+  std::vector<int64_t> detected_ms, healed_ms;
+  for (size_t n = 0; n < outages.size(); ++n) {
+    const Outage& outage = outages[n];
+    INFO("outage " << n + 1 << " of " << outages.size() << ": " << outage.length.count()
+                   << " ms after " << outage.gap.count() << " ms (seed " << Catch::rngSeed()
+                   << ")");
+    memory.hold_until(std::chrono::steady_clock::now() + outage.gap);
+    const int acked_before = acked.load();
+    lab->set_connected(1, false);
+    const auto down = std::chrono::steady_clock::now();
+    const auto up = down + outage.length;
+    // Noticed: offline on both sides once the silence outlasts the timeout, else evasive at
+    // Alice. (Bob's node may take longer to fall silent: it still reads the backlog of frames
+    // that reached it before the cable went.)
+    const bool long_outage = outage.length >= 6s;
+    const bool noticed =
+        long_outage ? memory.until(both("offline"), up)
+                    : memory.until([&] { return alice.peer_state("bob") != "online"; }, up);
+    CHECK(noticed);
+    detected_ms.push_back(ms_since(down));
+    memory.hold_until(up);
+    // Alice's node kept taking texts while Bob was unreachable: they wait in her outbox.
+    CHECK(acked.load() > acked_before);
+    lab->set_connected(1, true);
+    const auto healed = std::chrono::steady_clock::now();
+    CHECK(memory.until(both("online"), healed + 20s));
+    healed_ms.push_back(ms_since(healed));
+  }
+  stop = true;
+  sender.join();
+  INFO(sent.error);
+  REQUIRE(sent.error.empty());
+  const int total = acked.load();
+
+  const auto drain_start = std::chrono::steady_clock::now();
+  REQUIRE(
+      memory.until(every(250ms, [&] { return all_delivered(alice, total); }), drain_start + 60s));
+  const int64_t drain_ms = ms_since(drain_start);
+  auto history = bob.history();
+  auto counts = incoming_counts(history);
+  CHECK(counts.size() == static_cast<size_t>(total));
+  int wrong = 0;
+  for (int i = 0; i < total; ++i) {
+    if (counts[text_of(i)] != 1 && ++wrong <= 10) {
+      FAIL_CHECK(text_of(i) << " archived " << counts[text_of(i)] << " times");
+    }
+  }
+  CHECK(wrong == 0);
+  // Order is not promised across a torn-down connection: the frames ZeroMQ still queues for
+  // the old one go out on the new one before the outbox's resend of what the old one lost. So
+  // it is measured, not asserted: texts archived after a later one.
+  int late = 0, highest = -1;
+  std::string first_late;
+  for (const auto& m : history) {
+    const int i = std::stoi(m["body"].get<std::string>().substr(1));
+    if (i < highest && late++ == 0) first_late = text_of(i) + " after " + text_of(highest);
+    highest = std::max(highest, i);
+  }
+
+  memory.sample();
+  INFO("VmRSS KiB: alice " << alice_base << " -> max " << memory.alice_max << ", bob " << bob_base
+                           << " -> max " << memory.bob_max);
+  CHECK(memory.alice_max <= alice_base + kRssGrowthBoundKib);
+  CHECK(memory.bob_max <= bob_base + kRssGrowthBoundKib);
+
+  std::string timings;
+  for (size_t n = 0; n < outages.size(); ++n) {
+    timings += " " + std::to_string(outages[n].length.count()) + "ms(noticed " +
+               std::to_string(detected_ms[n]) + ", back " + std::to_string(healed_ms[n]) + ")";
+  }
+  WARN("partitions:" << timings << "; " << total << " texts flooded, drained " << drain_ms
+                     << " ms after the last heal; Bob counted "
+                     << bob.stats().value("message_duplicates", uint64_t{0}) << " duplicates and "
+                     << late << " texts archived late (first: " << first_late
+                     << "); VmRSS KiB alice " << alice_base << "->" << memory.alice_max << ", bob "
+                     << bob_base << "->" << memory.bob_max << "; " << ms_since(start)
+                     << " ms in all");
+}
