@@ -1,0 +1,129 @@
+// Issue 9, scenario 7 (DESIGN §1, §9): at rest and in memory. A canary text goes both ways
+// between two daemons; afterwards no file of either profile (database, WAL, logs, sockets'
+// neighbours), nothing a daemon printed and no file anyone wrote under /tmp meanwhile holds it.
+// While they run, core dumps are off and key material sits in memory that is locked into RAM and
+// excluded from dumps, as /proc shows. (After `sotto lock` no key or passphrase byte is in the
+// node's memory at all: tests/integration/lock_test.cpp searches /proc/PID/mem for them.)
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "tests/support/daemon.h"
+#include "tests/support/flood.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+using namespace sotto;
+using namespace sotto::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The soft limit on core files, from /proc/PID/limits ("Max core file size  0  0  bytes").
+std::string core_limit(int pid) {
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      std::istringstream fields(line.substr(std::string("Max core file size").size()));
+      std::string soft;
+      fields >> soft;
+      return soft;
+    }
+  }
+  return "";
+}
+
+// Mappings that are both locked into RAM ("lo") and left out of core dumps ("dd"): where
+// SecretBytes keeps passphrases and keys.
+int locked_undumpable_mappings(int pid) {
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  int count = 0;
+  while (std::getline(smaps, line)) {
+    if (line.rfind("VmFlags:", 0) != 0) continue;
+    std::istringstream flags(line.substr(8));
+    bool lo = false, dd = false;
+    for (std::string flag; flags >> flag;) {
+      lo = lo || flag == "lo";
+      dd = dd || flag == "dd";
+    }
+    if (lo && dd) ++count;
+  }
+  return count;
+}
+
+// Regular files under `root` (recursively) changed since `since` that hold `needle`.
+std::vector<std::string> files_holding(const std::string& root, const std::string& needle,
+                                       fs::file_time_type since) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(
+           root, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code stat_ec;
+    if (!it->is_regular_file(stat_ec) || stat_ec) continue;
+    if (it->last_write_time(stat_ec) < since || stat_ec) continue;
+    if (it->file_size(stat_ec) > (256u << 20) || stat_ec) continue;
+    if (file_contains(it->path().string(), needle)) out.push_back(it->path().string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "no canary text in any profile file, daemon output or temporary file; core dumps off and "
+    "keys in locked, undumpable memory",
+    "[adversarial][at-rest][integration]") {
+  const auto since = fs::file_time_type::clock::now() - 1s;
+  std::mt19937_64 rng(Catch::rngSeed());
+  // Made up here, so that nothing but this test's traffic can put it anywhere.
+  const std::string canary = "canary-" + std::to_string(rng()) + "-at-rest";
+  const std::string reply = "reply-" + std::to_string(rng()) + "-at-rest";
+
+  DaemonProfile alice("alice");
+  DaemonProfile bob("bob");
+  connect_pair(alice, bob);
+  REQUIRE(alice.sotto({"send", "bob", canary}).exit_code == 0);
+  REQUIRE(wait_until([&] { return bob.contact("alice").has_value(); }, 10s));
+  REQUIRE(bob.sotto({"send", "alice", reply}).exit_code == 0);
+  auto has = [](const DaemonProfile& p, const std::string& to, const std::string& body) {
+    for (const auto& m : p.history(to)) {
+      if (m.value("body", "") == body && m.value("state", "") == "delivered") return true;
+      if (m.value("body", "") == body && !m.value("outgoing", false)) return true;
+    }
+    return false;
+  };
+  REQUIRE(wait_until(every(200ms, [&] { return has(bob, "alice", canary); }), 10s));
+  REQUIRE(wait_until(every(200ms, [&] { return has(alice, "bob", reply); }), 10s));
+
+  for (const DaemonProfile* p : {&alice, &bob}) {
+    INFO(p->dir());
+    CHECK(core_limit(p->pid()) == "0");
+    CHECK(locked_undumpable_mappings(p->pid()) > 0);
+  }
+
+  alice.stop();
+  bob.stop();
+  for (const DaemonProfile* p : {&alice, &bob}) {
+    INFO(p->dir());
+    CHECK(fs::exists(p->dir() + "/sotto.db"));
+    // The archive has them, decrypted by the owner...
+    CHECK(has(*p, p == &alice ? "bob" : "alice", p == &alice ? reply : canary));
+    // ...and no byte of the profile or of what the daemon printed shows them.
+    for (const std::string& text : {canary, reply}) {
+      CHECK(files_holding(fs::path(p->dir()).parent_path().string(), text, since).empty());
+      CHECK(p->daemon_output().find(text) == std::string::npos);
+    }
+  }
+  const std::string tmp = fs::temp_directory_path().string();
+  for (const std::string& text : {canary, reply}) {
+    const auto leaked = files_holding(tmp, text, since);
+    if (!leaked.empty()) FAIL_CHECK("a temporary file holds a message: " << leaked.front());
+  }
+}
