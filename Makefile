@@ -135,7 +135,8 @@ asan:
 TESTS ?=
 tsan:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan OPT=-O1 SANITIZE="-fsanitize=thread" all
-	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 tests/run.sh build/tsan/sotto-tests $(TESTS)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	  tests/run.sh build/tsan/sotto-tests $(TESTS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
@@ -150,7 +151,11 @@ fuzz: check-libs
 	    build/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
-build/fuzz/fuzz_%: $(call obj_of,tests/fuzz/fuzz_%.cpp) $(LIBS)
+# The targets' checks live in tests/support, where the corpus test (make test) runs them too.
+# Parsers are below the front ends, so the fuzz build skips the tui and cli libraries.
+FUZZ_SUPPORT := tests/support/fuzz_targets.cpp
+FUZZ_LIBS := $(filter-out %/libsotto_cli.a %/libsotto_tui.a,$(LIBS))
+build/fuzz/fuzz_%: $(call obj_of,tests/fuzz/fuzz_%.cpp $(FUZZ_SUPPORT)) $(FUZZ_LIBS)
 	@echo "  LD   $@"
 	@$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
@@ -193,7 +198,7 @@ $(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_S
   $(wildcard tests/fuzz/*.cpp)): | $(PROTO_H)
 
 # Keep the fuzz targets' objects between runs.
-.SECONDARY: $(call obj_of,$(wildcard tests/fuzz/*.cpp))
+.SECONDARY: $(call obj_of,$(wildcard tests/fuzz/*.cpp) $(FUZZ_SUPPORT))
 
 # Generated code is not ours: compile it without our warning set.
 $(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: $(PROTO_CC)

@@ -1,5 +1,7 @@
 #include "src/core/channel_roster.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <algorithm>
 #include <set>
 
@@ -55,7 +57,12 @@ Bytes roster_signing_input(ByteView roster_bytes) {
 
 Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update) {
   wire::Roster roster;
-  if (!roster.ParseFromString(update.roster())) return Status::corruption("roster does not parse");
+  bool parsed = false;
+  {
+    google::protobuf::LogSilencer quiet;  // a peer's bad UTF-8 must not write to our terminal
+    parsed = roster.ParseFromString(update.roster());
+  }
+  if (!parsed) return Status::corruption("roster does not parse");
   if (roster.channel_id().size() != net::kChannelIdSize) {
     return Status::corruption("roster channel id is not 16 bytes");
   }

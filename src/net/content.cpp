@@ -68,21 +68,21 @@ bool is_valid_utf8(std::string_view text) {
 Result<Bytes> encode_content(wire::Content content) {
   content.clear_padding();
   const size_t bare = content.ByteSizeLong();
-  size_t bucket = 0;
-  for (size_t b : kContentBuckets) {
-    if (bare + padding_overhead(b) <= b) {
-      bucket = b;
-      break;
-    }
+  for (size_t bucket : kContentBuckets) {
+    if (bare + padding_overhead(bucket) > bucket) continue;
+    // The overhead depends on the padding's own length; settle it in two steps.
+    size_t padding = bucket - bare - padding_overhead(bucket - bare);
+    if (bare + padding + padding_overhead(padding) < bucket) ++padding;
+    content.set_padding(std::string(padding, '\0'));
+    // Some sizes cannot be met exactly: the padding's length varint grows a byte at 128 and
+    // 16384, and an empty padding is not written at all. Those go up a bucket, since a
+    // plaintext one byte off its bucket would tell its length.
+    if (content.ByteSizeLong() != bucket) continue;
+    Bytes out(bucket);
+    content.SerializeToArray(out.data(), static_cast<int>(out.size()));
+    return out;
   }
-  if (bucket == 0) return Status::invalid_argument("message too large");
-  // The overhead depends on the padding's own length; settle it in two steps.
-  size_t padding = bucket - bare - padding_overhead(bucket - bare);
-  if (bare + padding + padding_overhead(padding) < bucket) ++padding;
-  content.set_padding(std::string(padding, '\0'));
-  Bytes out(content.ByteSizeLong());
-  content.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
+  return Status::invalid_argument("message too large");
 }
 
 Result<wire::Content> decode_content(ByteView plaintext) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "sotto/net/content.h"
@@ -32,6 +33,22 @@ TEST_CASE("content is padded to a bucket so a short and a longer text look alike
     auto decoded = net::decode_content(encoded.value());
     REQUIRE(decoded.is_ok());
     CHECK(decoded.value().text().body() == std::string(size, 'y'));
+  }
+}
+
+// Found by fuzz_content: a text whose padding needed a length of exactly 128 came out 161 bytes,
+// one past its bucket (the length varint grows a byte there), which tells the text's length.
+// Every size up to the 16 KiB bucket, and those around a padding of 16384 in the 70 KiB one.
+TEST_CASE("content of every size is padded to exactly one bucket", "[net][content]") {
+  std::vector<size_t> sizes;
+  for (size_t body = 1; body <= 17'000; ++body) sizes.push_back(body);
+  for (size_t body = 55'000; body <= 56'000; ++body) sizes.push_back(body);
+  for (size_t body : sizes) {
+    auto encoded = net::encode_content(text_content(std::string(body, 'x')));
+    REQUIRE(encoded.is_ok());
+    INFO("body of " << body << " bytes: " << encoded.value().size() << " bytes padded");
+    REQUIRE(std::find(net::kContentBuckets.begin(), net::kContentBuckets.end(),
+                      encoded.value().size()) != net::kContentBuckets.end());
   }
 }
 
