@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libso
                 libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
                 libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux iproute2 \
-                procps clang-14 libclang-rt-14-dev
+                procps strace clang-14 libclang-rt-14-dev
 
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
