@@ -40,24 +40,9 @@ using test::wait_until;
 
 namespace {
 
-bool one_line_error(const test::CommandResult& result) {
-  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
-         result.err.find('\n') == result.err.size() - 1;
-}
-
 test::CommandResult run(const DaemonProfile& node, const std::vector<std::string>& args,
                         bool unlocked) {
   return unlocked ? node.sotto_unlocked(args) : node.sotto(args);
-}
-
-std::string ok(const DaemonProfile& node, const std::vector<std::string>& args,
-               bool unlocked = false) {
-  auto result = run(node, args, unlocked);
-  std::string command;
-  for (const auto& arg : args) command += " " + arg;
-  INFO("sotto" << command << " -> exit " << result.exit_code << ", stderr: " << result.err);
-  REQUIRE(result.exit_code == 0);
-  return result.out;
 }
 
 bool has_body(const DaemonProfile& node, const std::string& to, const std::string& body) {
@@ -128,10 +113,10 @@ TEST_CASE(
   alice.start();
   bob.start({"--peer", alice.endpoint()});
   REQUIRE(wait_until([&] { return alice.peer_state("bob") == "online"; }, 8s));
-  ok(alice, {"add", "bob"});
-  ok(alice, {"verify", "bob", "--confirm"});
-  ok(alice, {"channel", "create", "ops"});
-  ok(alice, {"channel", "invite", "ops", "bob"});
+  alice.sotto_ok({"add", "bob"});
+  alice.sotto_ok({"verify", "bob", "--confirm"});
+  alice.sotto_ok({"channel", "create", "ops"});
+  alice.sotto_ok({"channel", "invite", "ops", "bob"});
   REQUIRE(wait_until(
       [&] {
         return bob.sotto({"send", "#ops", "bob on the net"}).exit_code == 0;
@@ -140,14 +125,14 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return has_body(alice, "#ops", "bob on the net"); }, 8s));
   // Filler, and the marker once in 1:1 and once in the channel.
   for (int i = 0; i < 30; ++i)
-    ok(alice, {"send", "bob", "routine traffic number " + std::to_string(i)});
-  ok(alice, {"send", "bob", "the zebracorn lands at dawn"});
-  ok(alice, {"send", "#ops", "ops: zebracorn sighted\nsecond line of it"});
+    alice.sotto_ok({"send", "bob", "routine traffic number " + std::to_string(i)});
+  alice.sotto_ok({"send", "bob", "the zebracorn lands at dawn"});
+  alice.sotto_ok({"send", "#ops", "ops: zebracorn sighted\nsecond line of it"});
   REQUIRE(wait_until(
       [&] { return has_body(bob, "#ops", "ops: zebracorn sighted\nsecond line of it"); }, 8s));
   const std::string recording = tmp / "tone.wav";
   test::write_speech(recording, tone());
-  const json clip = json::parse(ok(alice, {"--json", "talk", "#ops", "--wav", recording}));
+  const json clip = json::parse(alice.sotto_ok({"--json", "talk", "#ops", "--wav", recording}));
   const std::string clip_id = clip.value("id", "");
   REQUIRE(clip_id.size() == 32);
   // Everything delivered, so the states in the archive hold still while we compare.
@@ -167,7 +152,7 @@ TEST_CASE(
     const std::string tag = offline ? "offline" : "daemon";
 
     // --- search ---
-    auto hits = test::json_lines(ok(alice, {"--json", "search", "zebracorn"}, offline));
+    auto hits = test::json_lines(alice.sotto_ok({"--json", "search", "zebracorn"}, offline));
     REQUIRE(hits.size() == 2);
     CHECK(hits[0].value("body", "").find("ops: zebracorn") == 0);  // newest first
     CHECK(hits[0].value("conversation_name", "") == "#ops");
@@ -178,19 +163,19 @@ TEST_CASE(
     CHECK(hits[1].value("outgoing", false));
     CHECK(hits[1].value("state", "") == "delivered");
     auto in_bob =
-        test::json_lines(ok(alice, {"--json", "search", "zebracorn", "--in", "bob"}, offline));
+        test::json_lines(alice.sotto_ok({"--json", "search", "zebracorn", "--in", "bob"}, offline));
     REQUIRE(in_bob.size() == 1);
     CHECK(in_bob[0].value("body", "") == "the zebracorn lands at dawn");
-    auto in_ops =
-        test::json_lines(ok(alice, {"--json", "search", "zebracorn", "--in", "#ops"}, offline));
+    auto in_ops = test::json_lines(
+        alice.sotto_ok({"--json", "search", "zebracorn", "--in", "#ops"}, offline));
     REQUIRE(in_ops.size() == 1);
     CHECK(in_ops[0].value("conversation_name", "") == "#ops");
-    CHECK(test::json_lines(ok(alice, {"--json", "search", "routine", "--limit", "7"}, offline))
+    CHECK(test::json_lines(alice.sotto_ok({"--json", "search", "routine", "--limit", "7"}, offline))
               .size() == 7);
-    const std::string text = ok(alice, {"search", "zebracorn dawn"}, offline);
+    const std::string text = alice.sotto_ok({"search", "zebracorn dawn"}, offline);
     CHECK(text.find("  bob  me: ") != std::string::npos);
     CHECK(text.find("[zebracorn]") != std::string::npos);
-    CHECK(ok(alice, {"search", "nowhere"}, offline) == "no messages match\n");
+    CHECK(alice.sotto_ok({"search", "nowhere"}, offline) == "no messages match\n");
     for (const std::vector<std::string>& bad : {std::vector<std::string>{"search", "\"unclosed"},
                                                 {"search", "--", "-only"},
                                                 {"search", "x", "--in", "nobody"},
@@ -233,7 +218,7 @@ TEST_CASE(
     CHECK(again.exit_code == 2);
     CHECK(one_line_error(again));
     CHECK(again.err.find("--force") != std::string::npos);
-    ok(alice, {"export", "--out", file, "--force", "--in", "#ops"}, offline);
+    alice.sotto_ok({"export", "--out", file, "--force", "--in", "#ops"}, offline);
     const auto ops_only = read_json_lines(file);
     CHECK(std::all_of(ops_only.begin(), ops_only.end(),
                       [](const json& m) { return m.value("channel", "") == "ops"; }));
@@ -242,7 +227,7 @@ TEST_CASE(
 
     // --- export, text; --since ---
     const std::string text_file = tmp / (tag + ".txt");
-    ok(alice, {"export", "--out", text_file, "--format", "text"}, offline);
+    alice.sotto_ok({"export", "--out", text_file, "--format", "text"}, offline);
     const std::string contents = read_text(text_file);
     CHECK(contents.rfind("# sotto archive of alice", 0) == 0);
     CHECK(contents.find("  bob  me: the zebracorn lands at dawn  [delivered]") !=
@@ -251,7 +236,7 @@ TEST_CASE(
           std::string::npos);
     CHECK(contents.find(".voice/" + clip_id + ".wav") != std::string::npos);
     const std::string future = tmp / (tag + "-future.jsonl");
-    ok(alice, {"export", "--out", future, "--since", "2999-01-01"}, offline);
+    alice.sotto_ok({"export", "--out", future, "--since", "2999-01-01"}, offline);
     CHECK(read_text(future).empty());
     CHECK_FALSE(std::filesystem::exists(future + ".voice"));
     for (const std::vector<std::string>& bad :

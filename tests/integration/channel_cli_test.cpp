@@ -24,25 +24,11 @@ using test::wait_until;
 namespace {
 
 // Exactly one line on stderr, nothing on stdout: what a script sees from a refused command.
-bool one_line_error(const test::CommandResult& result) {
-  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
-         result.err.find('\n') == result.err.size() - 1;
-}
-
 bool online(const DaemonProfile& a, const std::string& name) {
   return a.peer_state(name) == "online";
 }
 
 // `sotto COMMAND` that must succeed; its stdout.
-std::string ok(const DaemonProfile& node, const std::vector<std::string>& args) {
-  auto result = node.sotto(args);
-  std::string command;
-  for (const auto& arg : args) command += " " + arg;
-  INFO("sotto" << command << " -> exit " << result.exit_code << ", stderr: " << result.err);
-  REQUIRE(result.exit_code == 0);
-  return result.out;
-}
-
 // The channel through the control socket, or null when the node does not know it.
 json channel_of(const DaemonProfile& node, const std::string& name) {
   json reply = node.request({{"cmd", "channel"}, {"action", "roster"}, {"name", name}});
@@ -103,15 +89,15 @@ TEST_CASE(
       [&] { return online(alice, "bob") && online(alice, "carol") && online(bob, "carol"); }, 8s));
 
   // Alice's #ops with Bob (verified) in it; Bob has verified Carol himself.
-  ok(alice, {"add", "bob"});
-  ok(alice, {"verify", "bob", "--confirm"});
-  ok(alice, {"channel", "create", "ops"});
-  ok(alice, {"channel", "invite", "ops", "bob"});
+  alice.sotto_ok({"add", "bob"});
+  alice.sotto_ok({"verify", "bob", "--confirm"});
+  alice.sotto_ok({"channel", "create", "ops"});
+  alice.sotto_ok({"channel", "invite", "ops", "bob"});
   const json at_alice = channel_of(alice, "ops");
   REQUIRE_FALSE(at_alice.is_null());
   REQUIRE(wait_until([&] { return joined(bob, at_alice); }, 8s));
-  ok(bob, {"add", "carol"});
-  ok(bob, {"verify", "carol", "--confirm"});
+  bob.sotto_ok({"add", "carol"});
+  bob.sotto_ok({"verify", "carol", "--confirm"});
 
   const auto alice_channels = channels_summary(alice);
   const auto bob_channels = channels_summary(bob);
@@ -149,7 +135,7 @@ TEST_CASE(
   };
   for (const auto& c : before_contact) refuse(c);
   // Carol becomes Alice's contact, unverified: still not welcome in a strict channel.
-  ok(alice, {"add", "carol"});
+  alice.sotto_ok({"add", "carol"});
   refuse({"invite an unverified contact into a strict channel",
           &alice,
           {"channel", "invite", "ops", "carol"}});
@@ -179,11 +165,11 @@ TEST_CASE(
   CHECK(stats.value("channel_update_rejected", uint64_t{0}) == 0);
 
   // An open channel (--open) takes the unverified contact.
-  const std::string created = ok(alice, {"--json", "channel", "create", "lobby", "--open"});
+  const std::string created = alice.sotto_ok({"--json", "channel", "create", "lobby", "--open"});
   auto lobby = json::parse(created);
   CHECK(lobby.value("name", "") == "lobby");
   CHECK(lobby.value("strict", true) == false);
-  ok(alice, {"channel", "invite", "lobby", "carol"});
+  alice.sotto_ok({"channel", "invite", "lobby", "carol"});
   REQUIRE(wait_until(
       [&] {
         json seen = channel_of(carol, "lobby");
@@ -201,11 +187,11 @@ TEST_CASE(
   alice.start();
   bob.start({"--peer", alice.endpoint()});
   REQUIRE(wait_until([&] { return online(alice, "bob") && online(bob, "alice"); }, 8s));
-  ok(alice, {"add", "bob"});
-  ok(alice, {"verify", "bob", "--confirm"});
+  alice.sotto_ok({"add", "bob"});
+  alice.sotto_ok({"verify", "bob", "--confirm"});
 
   // create --json: the channel object; a strict, locked channel of Alice's.
-  const json created = json::parse(ok(alice, {"--json", "channel", "create", "ops"}));
+  const json created = json::parse(alice.sotto_ok({"--json", "channel", "create", "ops"}));
   CHECK(created.value("name", "") == "ops");
   CHECK(created.value("strict", false) == true);
   CHECK(created.value("locked", false) == true);
@@ -213,7 +199,7 @@ TEST_CASE(
   const std::string id = created.value("id", "");
   CHECK(id.size() == 32);
 
-  const std::string invited = ok(alice, {"channel", "invite", "ops", "bob"});
+  const std::string invited = alice.sotto_ok({"channel", "invite", "ops", "bob"});
   CHECK_FALSE(invited.empty());
   const json at_alice = channel_of(alice, "ops");
   REQUIRE_FALSE(at_alice.is_null());
@@ -230,18 +216,18 @@ TEST_CASE(
       5s));
 
   // list, as text and as JSON (one channel object per line).
-  const std::string listed = ok(alice, {"channel", "list"});
+  const std::string listed = alice.sotto_ok({"channel", "list"});
   CHECK(listed.find("ops") != std::string::npos);
-  auto list_json = test::json_lines(ok(alice, {"--json", "channel", "list"}));
+  auto list_json = test::json_lines(alice.sotto_ok({"--json", "channel", "list"}));
   REQUIRE(list_json.size() == 1);
   CHECK(list_json.front().value("name", "") == "ops");
   CHECK(list_json.front().value("id", "") == id);
-  auto bob_list = test::json_lines(ok(bob, {"--json", "channel", "list"}));
+  auto bob_list = test::json_lines(bob.sotto_ok({"--json", "channel", "list"}));
   REQUIRE(bob_list.size() == 1);
   CHECK(bob_list.front().value("id", "") == id);
 
   // roster --json: every field of the channel and of each member.
-  auto roster_lines = test::json_lines(ok(alice, {"--json", "channel", "roster", "ops"}));
+  auto roster_lines = test::json_lines(alice.sotto_ok({"--json", "channel", "roster", "ops"}));
   REQUIRE(roster_lines.size() == 1);
   const json roster = roster_lines.front();
   INFO(roster.dump());
@@ -286,12 +272,12 @@ TEST_CASE(
   CHECK(member_fingerprints(roster) ==
         std::set<std::string>{alice.fingerprint(), bob.fingerprint()});
   // Bob's roster shows the same code.
-  auto bob_roster = test::json_lines(ok(bob, {"--json", "channel", "roster", "#ops"}));
+  auto bob_roster = test::json_lines(bob.sotto_ok({"--json", "channel", "roster", "#ops"}));
   REQUIRE(bob_roster.size() == 1);
   CHECK(bob_roster.front().value("security_code", "") == code);
 
   // roster as text: each member with its state, and the code.
-  const std::string text = ok(alice, {"channel", "roster", "ops"});
+  const std::string text = alice.sotto_ok({"channel", "roster", "ops"});
   CHECK(text.find(code) != std::string::npos);
   CHECK(text.find("alice") != std::string::npos);
   CHECK(text.find("bob") != std::string::npos);
@@ -305,15 +291,15 @@ TEST_CASE(
   CHECK(reply["channels"][0].value("security_code", "") == code);
 
   // Text both ways through the channel.
-  ok(alice, {"send", "#ops", "hello, ops"});
-  ok(bob, {"send", "#ops", "bob on ops"});
+  alice.sotto_ok({"send", "#ops", "hello, ops"});
+  bob.sotto_ok({"send", "#ops", "bob on ops"});
   REQUIRE(wait_until(
       [&] {
         return count_body(bob.history("#ops"), "hello, ops") == 1 &&
                count_body(alice.history("#ops"), "bob on ops") == 1;
       },
       8s));
-  auto history = test::json_lines(ok(alice, {"--json", "history", "#ops"}));
+  auto history = test::json_lines(alice.sotto_ok({"--json", "history", "#ops"}));
   CHECK(count_body(history, "hello, ops") == 1);
   CHECK(count_body(history, "bob on ops") == 1);
   size_t system = 0;
@@ -336,14 +322,14 @@ TEST_CASE(
     }
   }
   CHECK(system >= 2);  // created, invited bob
-  const std::string human = ok(bob, {"history", "#ops"});
+  const std::string human = bob.sotto_ok({"history", "#ops"});
   CHECK(human.find("hello, ops") != std::string::npos);
   CHECK(human.find("bob on ops") != std::string::npos);
   // Alice's 1:1 history with Bob holds none of the channel's text.
   CHECK(count_body(alice.history("bob"), "hello, ops") == 0);
 
   // Bob leaves: his channel is "left", Alice's roster loses him and says so in the trail.
-  ok(bob, {"channel", "leave", "ops"});
+  bob.sotto_ok({"channel", "leave", "ops"});
   REQUIRE(wait_until(
       [&] {
         json seen = channel_of(alice, "ops");

@@ -67,25 +67,6 @@ std::string state_of(const std::vector<core::MessageInfo>& history, const std::s
 }
 
 // Exactly one line on stderr, nothing on stdout: what a script sees from a refused command.
-bool one_line_error(const test::CommandResult& result) {
-  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
-         result.err.find('\n') == result.err.size() - 1;
-}
-
-// Every regular file under `dir` (recursively) that contains `needle`.
-std::vector<std::string> files_containing(const std::string& dir, const std::string& needle,
-                                          size_t* scanned = nullptr) {
-  std::vector<std::string> hits;
-  size_t files = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    ++files;
-    if (test::file_contains(entry.path().string(), needle)) hits.push_back(entry.path().string());
-  }
-  if (scanned) *scanned = files;
-  return hits;
-}
-
 std::string random_marker(const std::string& prefix) {
   std::random_device rd;
   std::string marker = prefix;
@@ -394,8 +375,8 @@ TEST_CASE("no text appears in the bytes between two nodes nor in any file of eit
     INFO((round == 0 ? "running" : "stopped"));
     for (const std::string& dir : {alice.profile_dir(), bob.profile_dir()}) {
       size_t scanned = 0;
-      CHECK(files_containing(dir, to_bob, &scanned).empty());
-      CHECK(files_containing(dir, to_alice).empty());
+      CHECK(test::files_containing(dir, to_bob, 0, &scanned).empty());
+      CHECK(test::files_containing(dir, to_alice).empty());
       CHECK(scanned >= 2);  // at least the database and its header
       CHECK_FALSE(test::file_contains(dir + "/sotto.db", "SQLite format 3"));
     }

@@ -25,20 +25,6 @@ using test::wait_until;
 
 namespace {
 
-bool one_line_error(const test::CommandResult& result) {
-  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
-         result.err.find('\n') == result.err.size() - 1;
-}
-
-std::string ok(const DaemonProfile& node, const std::vector<std::string>& args) {
-  auto result = node.sotto(args);
-  std::string command;
-  for (const auto& arg : args) command += " " + arg;
-  INFO("sotto" << command << " -> exit " << result.exit_code << ", stderr: " << result.err);
-  REQUIRE(result.exit_code == 0);
-  return result.out;
-}
-
 std::vector<std::string> wav_files(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -74,17 +60,17 @@ TEST_CASE(
   alice.start();
   bob.start({"--peer", alice.endpoint(), "--audio-out", heard_dir});
   REQUIRE(wait_until([&] { return alice.peer_state("bob") == "online"; }, 8s));
-  ok(alice, {"add", "bob"});
-  ok(alice, {"verify", "bob", "--confirm"});
-  ok(alice, {"channel", "create", "ops"});
-  ok(alice, {"channel", "invite", "ops", "bob"});
+  alice.sotto_ok({"add", "bob"});
+  alice.sotto_ok({"verify", "bob", "--confirm"});
+  alice.sotto_ok({"channel", "create", "ops"});
+  alice.sotto_ok({"channel", "invite", "ops", "bob"});
   // Text both ways first: sender keys are in place before anyone talks.
   REQUIRE(wait_until([&] { return bob.sotto({"send", "#ops", "bob here"}).exit_code == 0; }, 8s));
   REQUIRE(wait_until([&] { return has_body(alice, "bob here"); }, 8s));
-  ok(alice, {"send", "#ops", "alice here"});
+  alice.sotto_ok({"send", "#ops", "alice here"});
   REQUIRE(wait_until([&] { return has_body(bob, "alice here"); }, 8s));
 
-  const std::string out = ok(alice, {"--json", "talk", "#ops", "--wav", speech});
+  const std::string out = alice.sotto_ok({"--json", "talk", "#ops", "--wav", speech});
   const json message = json::parse(out);
   CHECK(message.value("kind", "") == "voice");
   CHECK(message.value("channel", "") == "ops");
@@ -101,7 +87,7 @@ TEST_CASE(
       },
       5s));
   // The roster shows how the transmission went.
-  const json roster = json::parse(ok(bob, {"--json", "channel", "roster", "ops"}));
+  const json roster = json::parse(bob.sotto_ok({"--json", "channel", "roster", "ops"}));
   REQUIRE(roster.contains("voice"));
   REQUIRE(roster["voice"].size() == 1);
   const json stats = roster["voice"][0];
@@ -109,10 +95,11 @@ TEST_CASE(
   CHECK(stats.value("frames_received", 0) == stats.value("frames_sent", -1));
   CHECK(stats.value("frames_lost", -1) == 0);
   CHECK(stats.value("delay_max_ms", -1.0) >= 0.0);
-  CHECK(ok(bob, {"channel", "roster", "ops"}).find("latest transmissions") != std::string::npos);
+  CHECK(bob.sotto_ok({"channel", "roster", "ops"}).find("latest transmissions") !=
+        std::string::npos);
 
   const std::string with_node = tmp / "with_node.wav";
-  const std::string played = ok(bob, {"play", id.substr(0, 10), "--wav", with_node});
+  const std::string played = bob.sotto_ok({"play", id.substr(0, 10), "--wav", with_node});
   CHECK(played.find("signature valid") != std::string::npos);
   auto decoded = voice::read_wav(with_node);
   REQUIRE(decoded.is_ok());

@@ -13,14 +13,7 @@
 using namespace sotto;
 using namespace std::chrono_literals;
 
-namespace {
-
-bool one_line_error(const test::CommandResult& result) {
-  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
-         result.err.find('\n') == result.err.size() - 1;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("wipe refuses without confirmation or under a running node, and otherwise leaves nothing",
           "[cli][archive][integration]") {

@@ -90,6 +90,15 @@ CommandResult DaemonProfile::sotto(std::vector<std::string> args,
   return run_command(sotto_binary(), args, stdin_text);
 }
 
+std::string DaemonProfile::sotto_ok(const std::vector<std::string>& args, bool unlocked) const {
+  const CommandResult result = unlocked ? sotto_unlocked(args) : sotto(args);
+  if (result.exit_code == 0) return result.out;
+  std::string command = "sotto";
+  for (const auto& arg : args) command += " " + arg;
+  throw std::runtime_error(command + " -> exit " + std::to_string(result.exit_code) +
+                           ", stderr: " + result.err);
+}
+
 CommandResult DaemonProfile::sotto_unlocked(std::vector<std::string> args) const {
   args.insert(args.begin(), {"--passphrase-file", pass_});
   return sotto(std::move(args));

@@ -56,6 +56,9 @@ class DaemonProfile {
   CommandResult sotto(std::vector<std::string> args, const std::string* stdin_text = nullptr) const;
   // The same with --passphrase-file, for commands that open the profile themselves.
   CommandResult sotto_unlocked(std::vector<std::string> args) const;
+  // What `sotto ARGS...` (`unlocked`: with --passphrase-file) printed; throws, with the command
+  // and its stderr, unless it exited 0.
+  std::string sotto_ok(const std::vector<std::string>& args, bool unlocked = false) const;
 
   // One control-socket request; the parsed reply ({"ok": false, ...} included). Throws when the
   // node does not answer within `timeout_ms`.

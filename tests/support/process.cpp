@@ -182,3 +182,12 @@ int BackgroundProcess::stop(int signal, int timeout_ms) {
 }
 
 }  // namespace sotto::test
+
+namespace sotto::test {
+
+bool one_line_error(const CommandResult& result) {
+  return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&
+         result.err.find('\n') == result.err.size() - 1;
+}
+
+}  // namespace sotto::test

@@ -20,6 +20,8 @@ std::string sotto_binary();
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                           const std::string* stdin_text = nullptr);
 CommandResult run_sotto(const std::vector<std::string>& args);
+// The CLI's contract for bad input: nothing on stdout, exactly one line on stderr.
+bool one_line_error(const CommandResult& result);
 
 }  // namespace sotto::test
 

@@ -60,4 +60,23 @@ bool file_contains(const std::string& path, const std::string& needle) {
   return std::search(content.begin(), content.end(), needle.begin(), needle.end()) != content.end();
 }
 
+std::vector<std::string> files_containing(const std::string& dir, const std::string& needle,
+                                          int64_t since, size_t* scanned) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> hits;
+  size_t files = 0;
+  std::error_code ec;
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_mtime < since || st.st_size > (int64_t{256} << 20)) continue;
+    ++files;
+    if (file_contains(it->path().string(), needle)) hits.push_back(it->path().string());
+  }
+  if (scanned) *scanned = files;
+  return hits;
+}
+
 }  // namespace sotto::test

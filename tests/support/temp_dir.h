@@ -1,8 +1,10 @@
 // Test helpers for files: a private temporary directory removed on scope exit, file digests.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 
@@ -29,5 +31,10 @@ void write_file(const std::string& path, const std::string& content, int mode = 
 std::map<std::string, std::string> digest_files(const std::string& dir);
 // True when `needle` occurs anywhere in the file's bytes.
 bool file_contains(const std::string& path, const std::string& needle);
+// Every regular file under `dir` (recursively; unreadable parts skipped) that contains `needle`,
+// of those changed since `since` (all when 0, seconds since the epoch) and at most 256 MiB.
+// `scanned` (when given) counts the files searched.
+std::vector<std::string> files_containing(const std::string& dir, const std::string& needle,
+                                          int64_t since = 0, size_t* scanned = nullptr);
 
 }  // namespace sotto::test
