@@ -129,7 +129,7 @@ TEST_CASE(
   const uint64_t refused_before = counter(bob, "storage_full_commits");
   REQUIRE(wait_until(every(50ms, [&] { return counter(alice, "outbox_retries") >= 1; }), 10s));
   CHECK(wait_until(
-      every(50ms, [&] { return counter(bob, "storage_full_commits") > refused_before; }), 5s));
+      every(50ms, [&] { return counter(bob, "storage_full_commits") > refused_before; }), 10s));
   const uint64_t failed_commits = counter(bob, "storage_full_commits");
   CHECK(events.alerts("storage-full").size() == 1);
 

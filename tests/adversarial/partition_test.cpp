@@ -175,8 +175,8 @@ TEST_CASE(
   const int total = acked.load();
 
   const auto drain_start = std::chrono::steady_clock::now();
-  REQUIRE(
-      memory.until(every(250ms, [&] { return all_delivered(alice, total); }), drain_start + 60s));
+  // A CHECK, not a REQUIRE: an outbox that does not drain still gets its figures reported.
+  CHECK(memory.until(every(250ms, [&] { return all_delivered(alice, total); }), drain_start + 60s));
   const int64_t drain_ms = ms_since(drain_start);
   auto history = bob.history();
   auto counts = incoming_counts(history);
