@@ -98,6 +98,14 @@ bool contains(ByteView haystack, ByteView needle) {
 RawTcp::RawTcp(const std::string& host, uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+  // Far above the descriptors the rest of the process uses: a thousand of these must not push
+  // the in-process nodes' next descriptors past FD_SETSIZE (1024), where any select() left in a
+  // library would overrun its fd_set.
+  const int high = ::fcntl(fd_, F_DUPFD_CLOEXEC, 4096);
+  if (high >= 0) {
+    ::close(fd_);
+    fd_ = high;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -112,7 +120,8 @@ RawTcp::~RawTcp() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-RawTcp::RawTcp(RawTcp&& other) noexcept : fd_(other.fd_), closed_(other.closed_) {
+RawTcp::RawTcp(RawTcp&& other) noexcept
+    : fd_(other.fd_), closed_(other.closed_), greeted_(other.greeted_) {
   other.fd_ = -1;
 }
 
@@ -124,7 +133,10 @@ bool RawTcp::closed() {
   while (!closed_) {
     uint8_t buffer[4096];
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n > 0) continue;
+    if (n > 0) {
+      greeted_ = true;
+      continue;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
     closed_ = true;  // EOF, or ECONNRESET / ECONNREFUSED
   }
@@ -155,6 +167,27 @@ size_t wait_connected(std::vector<RawTcp>& connections, std::chrono::millisecond
     }
   }
   return connected;
+}
+
+size_t wait_accepted(std::vector<RawTcp>& connections, size_t first,
+                     std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<size_t> index;
+    for (size_t i = first; i < connections.size(); ++i) {
+      if (connections[i].accepted()) continue;
+      fds.push_back({connections[i].fd(), POLLIN, 0});
+      index.push_back(i);
+    }
+    if (fds.empty() || std::chrono::steady_clock::now() >= end) {
+      return connections.size() - first - fds.size();
+    }
+    if (::poll(fds.data(), fds.size(), 20) < 0 && errno != EINTR) return 0;
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].revents != 0) connections[index[k]].closed();
+    }
+  }
 }
 
 std::vector<std::optional<std::chrono::milliseconds>> wait_closed(

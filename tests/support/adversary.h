@@ -74,11 +74,19 @@ class RawTcp {
   void send(ByteView data);
   // Reads and discards what arrived; true once the other side has closed or reset.
   bool closed();
+  // True once the server said anything (a ZeroMQ server greets as soon as it accepts) or closed.
+  bool accepted() const { return greeted_ || closed_; }
 
  private:
   int fd_ = -1;
   bool closed_ = false;
+  bool greeted_ = false;
 };
+
+// Waits until the server has accepted (see RawTcp::accepted) every connection in `connections`
+// from index `first` on. Returns how many of them it accepted.
+size_t wait_accepted(std::vector<RawTcp>& connections, size_t first,
+                     std::chrono::milliseconds deadline);
 
 // Waits until every connection in `connections` is established (or refused). Returns how many
 // are connected.
