@@ -361,3 +361,22 @@ TEST_CASE("an export through a running node is written in slices while the node 
     CHECK_FALSE(std::filesystem::exists(second.out));
   }
 }
+
+TEST_CASE("sotto expire refuses a malformed duration with one line and exit 2, node or not",
+          "[cli][archive][integration]") {
+  DaemonProfile alice("alice");
+  for (const char* bad : {"5x", "-3d", "", "10", "1.5h", "99999999999999999999w", "off!"}) {
+    auto refused = alice.sotto({"expire", "bob", bad});
+    INFO("duration '" << bad << "': " << refused.err);
+    CHECK(refused.exit_code == 2);
+    CHECK(one_line_error(refused));
+  }
+  // A good duration needs the node, and says so without one.
+  auto no_node = alice.sotto({"expire", "bob", "2h"});
+  CHECK(no_node.exit_code == 1);
+  CHECK(no_node.err.find("no node running") != std::string::npos);
+  alice.start();
+  auto unknown = alice.sotto({"expire", "bob", "bad"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(one_line_error(unknown));
+}
