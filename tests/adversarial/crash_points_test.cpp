@@ -161,7 +161,7 @@ void sender_crash(DaemonProfile& alice, DaemonProfile& bob, CrashPoint point,
 }  // namespace
 
 TEST_CASE(
-    "a conversation survives kill -9 at each crash point of sender and receiver: every "
+    "a conversation survives kill -9 at each crash point of sender and receiver, with every "
     "acknowledged text archived exactly once, in order, and both ratchets still in step",
     "[adversarial][crash-points]") {
   const std::vector<CrashPoint> points = {
