@@ -6,6 +6,21 @@
 
 namespace sotto::storage {
 
+MessageRecord message_from_row(const Statement& row) {
+  MessageRecord m;
+  m.row_id = row.column_int64(0);
+  m.message_id = row.column_blob(1);
+  m.conversation = row.column_text(2);
+  m.sender = row.column_text(3);
+  m.outgoing = row.column_int64(4) != 0;
+  m.kind = static_cast<MessageKind>(row.column_int64(5));
+  m.body = row.column_text(6);
+  m.sent_at = row.column_int64(7);
+  m.received_at = row.column_int64(8);
+  m.state = static_cast<MessageState>(row.column_int64(9));
+  return m;
+}
+
 Result<std::optional<int64_t>> MessageRepo::insert(const MessageRecord& message) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
@@ -40,17 +55,7 @@ Result<std::vector<MessageRecord>> read_messages(Statement* select) {
   for (;;) {
     SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
     if (!has_row) break;
-    MessageRecord m;
-    m.row_id = select->column_int64(0);
-    m.message_id = select->column_blob(1);
-    m.conversation = select->column_text(2);
-    m.sender = select->column_text(3);
-    m.outgoing = select->column_int64(4) != 0;
-    m.kind = static_cast<MessageKind>(select->column_int64(5));
-    m.body = select->column_text(6);
-    m.sent_at = select->column_int64(7);
-    m.received_at = select->column_int64(8);
-    m.state = static_cast<MessageState>(select->column_int64(9));
+    MessageRecord m = message_from_row(*select);
     messages.push_back(std::move(m));
   }
   select->reset();

@@ -57,17 +57,7 @@ Result<std::vector<SearchMatch>> SearchRepo::search(const std::string& query,
     }
     if (!has_row.value()) break;
     SearchMatch match;
-    MessageRecord& m = match.message;
-    m.row_id = select->column_int64(0);
-    m.message_id = select->column_blob(1);
-    m.conversation = select->column_text(2);
-    m.sender = select->column_text(3);
-    m.outgoing = select->column_int64(4) != 0;
-    m.kind = static_cast<MessageKind>(select->column_int64(5));
-    m.body = select->column_text(6);
-    m.sent_at = select->column_int64(7);
-    m.received_at = select->column_int64(8);
-    m.state = static_cast<MessageState>(select->column_int64(9));
+    match.message = message_from_row(*select);
     match.snippet = select->column_text(10);
     out.push_back(std::move(match));
   }

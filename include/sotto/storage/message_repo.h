@@ -32,6 +32,10 @@ struct MessageRecord {
   MessageState state = MessageState::kPending;
 };
 
+// A message from the current row of a query whose first ten columns are, in order: rowid,
+// message_id, conversation, sender, outgoing, kind, body, sent_at, received_at, state.
+MessageRecord message_from_row(const Statement& row);
+
 class MessageRepo {
  public:
   explicit MessageRepo(Database& db) : db_(db) {}
