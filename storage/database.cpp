@@ -49,8 +49,8 @@ Status status_from_code(int rc, std::string_view what, const char* detail) {
     default:
       // A schema page that fails SQLCipher's HMAC reaches the schema parser as garbage, which
       // SQLite 3.15 reports as a plain error, not as SQLITE_CORRUPT.
-      if (detail != nullptr && std::string_view(detail).find("malformed database schema") !=
-                                   std::string_view::npos) {
+      if (detail != nullptr &&
+          std::string_view(detail).find("malformed database schema") != std::string_view::npos) {
         return Status::corruption("database corrupt");
       }
       return Status::internal(prefix + detail);
@@ -400,6 +400,10 @@ Status Database::rollback_to_savepoint() {
 
 bool Database::in_transaction() const {
   return sqlite3_get_autocommit(db_) == 0;
+}
+
+Status Database::checkpoint() {
+  return exec_script("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
 Status Database::set_synchronous(Synchronous mode) {

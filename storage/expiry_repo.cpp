@@ -1,9 +1,16 @@
 #include "sotto/storage/expiry_repo.h"
 
+#include "sotto/storage/search_repo.h"
+
 namespace sotto::storage {
 
 Status ExpiryRepo::set(const ExpiryRecord& r) {
-  if (r.expire_ms <= 0) {
+  SOTTO_ASSIGN_OR_RETURN(auto before, get(r.conversation));
+  const bool expiring = r.expire_ms > 0;
+  if (before.has_value() != expiring) {
+    SOTTO_RETURN_IF_ERROR(SearchRepo(db_).move_conversation(r.conversation, expiring));
+  }
+  if (!expiring) {
     SOTTO_ASSIGN_OR_RETURN(Statement * remove,
                            db_.prepare("DELETE FROM expiry WHERE conversation = ?1"));
     remove->bind(1, r.conversation);

@@ -13,6 +13,7 @@
 #include "sotto/net/content.h"
 #include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "sotto/storage/search_repo.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
 
@@ -134,8 +135,12 @@ void Messenger::expire_due() {
     if (!n.is_ok()) return;  // rolled back; tried again on the next timer
     deleted += n.value();
   }
-  if (deleted == 0 || !tx.commit().is_ok()) return;
+  if (deleted == 0) return;
+  // Nothing of them may stay behind: not their words in the search index, not the pages that
+  // held them in the write-ahead log or, before the checkpoint, in the database file.
+  if (!storage::SearchRepo(account_.db()).forget_expired().is_ok() || !tx.commit().is_ok()) return;
   hooks_.count("messages_expired", static_cast<uint64_t>(deleted));
+  if (!account_.db().checkpoint().is_ok()) hooks_.count("checkpoint_failed", 1);
 }
 
 }  // namespace sotto::core

@@ -33,8 +33,10 @@
 #include "sotto/core/account.h"
 #include "sotto/core/offline.h"
 #include "sotto/storage/contact_repo.h"
+#include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "sotto/storage/search_repo.h"
 #include "storage/profile_header.h"
 #include "tests/bench/bench.h"
 #include "tests/support/temp_dir.h"
@@ -70,6 +72,10 @@ template <typename T>
 T must(Result<T> result, const std::string& what) {
   if (!result.is_ok()) die(what, result.status());
   return std::move(result).value();
+}
+
+void must(const Status& status, const std::string& what) {
+  if (!status.is_ok()) die(what, status);
 }
 
 SecretBytes pass() {
@@ -327,6 +333,44 @@ double open_1m_ms() {
     runs.push_back(ms_since(start) - kdf);
   }
   return median(runs);
+}
+
+// Disappearing messages turned on for the quiet conversation (its 1,000 messages move to the
+// small index, the main one is merged once), then sweeps that each delete its 50 oldest.
+const ExpiryFigures& expiry_figures() {
+  static const ExpiryFigures figures = [] {
+    const Archive& a = archive();
+    ExpiryFigures out;
+    auto account = open_account();
+    storage::Database& db = account->db();
+    storage::ExpiryRepo expiry(db);
+    auto start = Clock::now();
+    {
+      storage::Transaction tx(db);
+      must(tx.begin_status(), "begin");
+      must(expiry.set({a.quiet_fingerprint, 1000, a.quiet_fingerprint, 1}), "expiry on");
+      must(tx.commit(), "commit");
+    }
+    out.turn_on_ms = ms_since(start);
+    // The quiet conversation's n-th message arrived at 1'700'000'000'000 + (500 + 1000 n) s.
+    std::vector<double> runs;
+    for (int i = 0; i < kRepeats; ++i) {
+      const int64_t cutoff = 1'700'000'000'020 + (500 + 1000 * int64_t{50} * (i + 1)) * 1000;
+      start = Clock::now();
+      storage::Transaction tx(db);
+      must(tx.begin_status(), "begin");
+      check_count(
+          static_cast<size_t>(must(expiry.delete_before(a.quiet_fingerprint, cutoff), "delete")),
+          50, "expiry sweep");
+      must(storage::SearchRepo(db).forget_expired(), "forget");
+      must(tx.commit(), "commit");
+      must(db.checkpoint(), "checkpoint");
+      runs.push_back(ms_since(start));
+    }
+    out.sweep_ms = median(runs);
+    return out;
+  }();
+  return figures;
 }
 
 double open_1m_ms_bare() {

@@ -493,6 +493,8 @@ int main(int argc, char** argv) {
       {"history_page_ms_bare", "ms", bench::history_page_ms_bare},
       {"open_1m_ms", "ms", bench::open_1m_ms},
       {"open_1m_ms_bare", "ms", bench::open_1m_ms_bare},
+      {"expiry_on_1m_ms", "ms", [] { return bench::expiry_figures().turn_on_ms; }},
+      {"expiry_sweep_1m_ms", "ms", [] { return bench::expiry_figures().sweep_ms; }},
   };
   for (const Figure& figure : figures) {
     if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string& part) {

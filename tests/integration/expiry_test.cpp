@@ -1,6 +1,7 @@
 // Disappearing messages (issue 8) between real in-process nodes: set by one side of a 1:1
 // conversation or by a channel's admin, applied on every member's node, written into the history
-// as an audit line; expired text and voice clips are gone from every member's archive.
+// as an audit line; expired text and voice clips are gone from every member's archive, and from
+// every byte of its database and WAL, decrypted (old page images, free pages, the search index).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "sotto/core/node.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/sqlcipher_pages.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -26,6 +28,17 @@ bool has_body(test::ProfileNode& node, const std::string& to, const std::string&
                      [&](const auto& m) { return m.body.find(body) != std::string::npos; });
 }
 
+// How often `word` occurs anywhere in the node's database files, decrypted. A word that must be
+// there (`control`) shows that the files were read and decrypted at all.
+size_t in_database_bytes(test::ProfileNode& node, const std::string& word,
+                         const std::string& control) {
+  const Bytes key = node.database_key();
+  const auto main = test::decrypt_database_file(node.database_path(), key);
+  REQUIRE(main.header_ok);
+  CHECK(test::occurrences_in_database(node.database_path(), key, control) > 0);
+  return test::occurrences_in_database(node.database_path(), key, word);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -38,8 +51,8 @@ TEST_CASE(
   core::Node& alice = lab["alice"].node();
 
   // 1:1: a message, then alice turns on 1 s; both archives lose it.
-  REQUIRE(alice.send_text("bob", "soon gone").is_ok());
-  REQUIRE(wait_until([&] { return has_body(lab["bob"], "", "soon gone"); }, 5s));
+  REQUIRE(alice.send_text("bob", "soon gone Quokka7731").is_ok());
+  REQUIRE(wait_until([&] { return has_body(lab["bob"], "", "soon gone Quokka7731"); }, 5s));
   auto set = alice.set_expiry("bob", 1000);
   INFO(set.status().message());
   REQUIRE(set.is_ok());
@@ -49,19 +62,28 @@ TEST_CASE(
       wait_until([&] { return has_body(lab["bob"], "", "set disappearing messages to 1 s"); }, 5s));
   REQUIRE(wait_until(
       [&] {
-        return !has_body(lab["alice"], "", "soon gone") && !has_body(lab["bob"], "", "soon gone");
+        return !has_body(lab["alice"], "", "soon gone Quokka7731") &&
+               !has_body(lab["bob"], "", "soon gone Quokka7731");
       },
       6s));
   CHECK(lab["bob"].counter("messages_expired") >= 1);
+  // Nothing of it in the files either: the search index had its words, the WAL and the main
+  // file had page images holding it.
+  REQUIRE(alice.send_text("bob", "control Kiwi0001").is_ok());
+  REQUIRE(wait_until([&] { return has_body(lab["bob"], "", "control Kiwi0001"); }, 5s));
+  for (const char* name : {"alice", "bob"}) {
+    INFO(name);
+    CHECK(in_database_bytes(lab[name], "Quokka7731", "Kiwi0001") == 0);
+  }
   // Off again (from bob's side this time): new messages stay.
   REQUIRE(lab["bob"].node().set_expiry("alice", 0).is_ok());
   REQUIRE(wait_until([&] { return has_body(lab["alice"], "", "turned disappearing messages off"); },
                      5s));
-  REQUIRE(alice.send_text("bob", "here to stay").is_ok());
-  REQUIRE(wait_until([&] { return has_body(lab["bob"], "", "here to stay"); }, 5s));
+  REQUIRE(alice.send_text("bob", "here to stay Kiwi8812").is_ok());
+  REQUIRE(wait_until([&] { return has_body(lab["bob"], "", "here to stay Kiwi8812"); }, 5s));
   std::this_thread::sleep_for(2s);
-  CHECK(has_body(lab["alice"], "", "here to stay"));
-  CHECK(has_body(lab["bob"], "", "here to stay"));
+  CHECK(has_body(lab["alice"], "", "here to stay Kiwi8812"));
+  CHECK(has_body(lab["bob"], "", "here to stay Kiwi8812"));
 
   // A channel: only the admin decides.
   REQUIRE(alice.create_channel("ops").is_ok());
@@ -76,12 +98,13 @@ TEST_CASE(
       8s));
   auto refused = lab["bob"].node().set_expiry("#ops", 3600 * 1000);
   CHECK(refused.status().code() == StatusCode::kInvalidArgument);
-  REQUIRE(wait_until([&] { return lab["bob"].node().send_text("#ops", "channel secret").is_ok(); },
-                     5s));
+  REQUIRE(wait_until(
+      [&] { return lab["bob"].node().send_text("#ops", "channel secret Wombat5512").is_ok(); },
+      5s));
   REQUIRE(wait_until(
       [&] {
-        return has_body(lab["alice"], "#ops", "channel secret") &&
-               has_body(lab["carol"], "#ops", "channel secret");
+        return has_body(lab["alice"], "#ops", "channel secret Wombat5512") &&
+               has_body(lab["carol"], "#ops", "channel secret Wombat5512");
       },
       8s));
   REQUIRE(alice.set_expiry("#ops", 1000).is_ok());
@@ -97,9 +120,13 @@ TEST_CASE(
   REQUIRE(wait_until(
       [&] {
         for (const char* name : {"alice", "bob", "carol"}) {
-          if (has_body(lab[name], "#ops", "channel secret")) return false;
+          if (has_body(lab[name], "#ops", "channel secret Wombat5512")) return false;
         }
         return true;
       },
       6s));
+  for (const char* name : {"alice", "bob", "carol"}) {
+    INFO(name);
+    CHECK(in_database_bytes(lab[name], "Wombat5512", "alice") == 0);  // a name all of them keep
+  }
 }

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "sotto/storage/profile.h"
+#include "storage/profile_header.h"
 #include "tests/support/profiles.h"
 
 namespace sotto::test {
@@ -40,6 +42,18 @@ void ProfileNode::stop() {
   if (thread_.joinable()) thread_.join();
   node_.reset();
   account_.reset();
+}
+
+std::string ProfileNode::database_path() const {
+  return dir_ + "/" + storage::Profile::kDatabaseFile;
+}
+
+Bytes ProfileNode::database_key() const {
+  auto header = storage::ProfileHeader::read_file(dir_ + "/" + storage::Profile::kHeaderFile);
+  if (!header.is_ok()) throw std::runtime_error("reading header: " + header.status().message());
+  auto key = storage::derive_key(passphrase(kTestPassphrase), header->salt, header->kdf);
+  if (!key.is_ok()) throw std::runtime_error("deriving key: " + key.status().message());
+  return Bytes(key->view().begin(), key->view().end());
 }
 
 uint16_t ProfileNode::port() const {

@@ -35,6 +35,10 @@ class ProfileNode {
   core::Node& node() { return *node_; }
   const std::string& fingerprint() const { return fingerprint_; }
   const std::string& profile_dir() const { return dir_; }
+  std::string database_path() const;
+  // The profile's raw SQLCipher key (Argon2id of the test passphrase), for tests that read the
+  // database file itself.
+  Bytes database_key() const;
   uint16_t port() const;  // REQUIRES: running
   std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port()); }
 

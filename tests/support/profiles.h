@@ -10,14 +10,17 @@
 
 namespace sotto::test {
 
+// What create_account and open_account use unless told otherwise.
+inline constexpr const char* kTestPassphrase = "correct horse";
+
 inline SecretBytes passphrase(const std::string& text) {
   return SecretBytes::copy_of(text);
 }
 
 // REQUIRES: the call succeeds (the test fails loudly otherwise).
 std::unique_ptr<core::Account> create_account(const std::string& dir, const std::string& name,
-                                              const std::string& pass = "correct horse");
+                                              const std::string& pass = kTestPassphrase);
 std::unique_ptr<core::Account> open_account(const std::string& dir,
-                                            const std::string& pass = "correct horse");
+                                            const std::string& pass = kTestPassphrase);
 
 }  // namespace sotto::test

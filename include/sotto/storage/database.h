@@ -112,6 +112,10 @@ class Database {
   Status rollback_to_savepoint();
 
   Status set_synchronous(Synchronous mode);
+  // Copies every page in the write-ahead log into the database file and empties the log, so
+  // that neither keeps an older image of a page (what deleted rows leave behind). Outside a
+  // transaction.
+  Status checkpoint();
   // Re-encrypts every page under `new_key`.
   Status rekey(const SecretBytes& new_key);
 

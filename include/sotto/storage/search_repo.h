@@ -1,8 +1,8 @@
-// SearchRepo: full-text search of the archive's text messages (FTS4 table message_search,
-// migration 0006). New text messages are indexed in batches of kIndexBatch rows (MessageRepo::
-// insert tells this repo about each) and before every search, so searches always see the whole
-// archive; deleting or changing a message updates the index through triggers, whichever code
-// does it.
+// SearchRepo: full-text search of the archive's text messages (FTS4 tables message_search and,
+// for conversations with disappearing messages, message_search_expiring: migrations 0006, 0008).
+// New text messages are indexed in batches of kIndexBatch rows (MessageRepo:: insert tells this
+// repo about each) and before every search, so searches always see the whole archive; deleting or
+// changing a message updates the index through triggers, whichever code does it.
 //
 // Queries use FTS4's standard syntax: words must all occur (in any order), "a phrase" in order,
 // prefix* matches the start of words, a OR b either, -word excludes, a NEAR b within 10 words.
@@ -50,12 +50,25 @@ class SearchRepo {
   // else in its own.
   Status catch_up();
 
-  // Merges the index into one segment. Deleting a message marks its words deleted; their old
-  // entries stay inside older index segments (encrypted, like every page) until segments merge.
-  // This rewrites the whole index (seconds for a million messages): for after a bulk deletion.
+  // Deleting a message only marks its words deleted: they stay inside older index segments
+  // until the segments merge, and a merge rewrites the whole index.
+  //
+  // Merges the main index into one segment: seconds for a million messages.
   Status optimize();
+  // Merges the index of conversations with disappearing messages, so that it keeps no word of a
+  // message deleted before: cheap, since it holds only what their expiry windows keep. For
+  // after each expiry sweep, in its transaction.
+  Status forget_expired();
+  // The conversation's disappearing messages were turned on (`expiring`) or off: moves its
+  // indexed messages to the index that now fits, and merges the one they left. Rows not
+  // indexed yet go to the right one anyway. In the transaction that changes the setting.
+  Status move_conversation(const std::string& conversation, bool expiring);
 
  private:
+  Status search_index(const char* index, const std::string& query, const std::string& conversation,
+                      int64_t limit, std::vector<SearchMatch>& out);
+  Status merge(const std::string& index);
+
   Database& db_;
 };
 

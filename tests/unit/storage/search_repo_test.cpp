@@ -1,13 +1,16 @@
-// SearchRepo (FTS4 over the archive, migration 0006) and what a profile verifies when it opens.
+// SearchRepo (FTS4 over the archive, migrations 0006 and 0008) and what a profile verifies when it
+// opens.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "sotto/storage/database.h"
+#include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/search_repo.h"
 #include "storage/migrations.h"
+#include "tests/support/sqlcipher_pages.h"
 #include "tests/support/temp_dir.h"
 
 using namespace sotto;
@@ -235,6 +238,66 @@ TEST_CASE("deleted messages vanish from the index, whoever deletes them", "[stor
   CHECK(search_rows(*db, "marker", "", 1000).size() == 99);
 }
 
+TEST_CASE(
+    "disappearing messages are indexed apart: found by every search, and once expired no word "
+    "of them is left in the file",
+    "[storage][search]") {
+  TempDir tmp;
+  const std::string path = tmp / "a.db";
+  auto db = create_db(path);
+  const SecretBytes key = test_key();
+  auto in_file = [&](const std::string& word) {
+    return test::occurrences_in_database(path, key.view(), word);
+  };
+  auto set_expiry = [&](int64_t expire_ms) {
+    storage::Transaction tx(*db);
+    REQUIRE(tx.begin_status().is_ok());
+    REQUIRE(storage::ExpiryRepo(*db).set({"fleeting", expire_ms, "me", 1}).is_ok());
+    REQUIRE(tx.commit().is_ok());
+  };
+  // Two conversations, interleaved; more than one index batch of each.
+  for (int64_t n = 0; n < 600; ++n) {
+    insert(*db, n % 2 == 0 ? message(n, "kept", filler(n) + " keepsake shared")
+                           : message(n, "fleeting", filler(n) + " zanzibarq shared"));
+  }
+  REQUIRE(search_rows(*db, "zanzibarq", "", 1000).size() == 300);
+
+  // On: the conversation's messages move to the other index; searches find them as before, and
+  // results from both indexes come newest first.
+  set_expiry(1000);
+  insert(*db, message(600, "fleeting", "zanzibarq after the change"));
+  CHECK(search_rows(*db, "zanzibarq", "", 1000).size() == 301);
+  CHECK(search_rows(*db, "zanzibarq", "fleeting", 1000).size() == 301);
+  CHECK(search_rows(*db, "zanzibarq", "kept", 1000).empty());
+  const auto shared = search_rows(*db, "shared", "", 10);
+  REQUIRE(shared.size() == 10);
+  CHECK(std::is_sorted(shared.rbegin(), shared.rend()));
+  CHECK(shared.front() == 600);  // the newest "shared" message of all (row ids count from 1)
+  CHECK(in_file("zanzibarq") > 0);
+
+  // The sweep: deleted, the small index merged, the log checkpointed. Not one copy is left.
+  {
+    storage::Transaction tx(*db);
+    REQUIRE(tx.begin_status().is_ok());
+    auto deleted = storage::ExpiryRepo(*db).delete_before("fleeting", 1'800'000'000'000);
+    REQUIRE(deleted.is_ok());
+    CHECK(deleted.value() == 301);
+    REQUIRE(SearchRepo(*db).forget_expired().is_ok());
+    REQUIRE(tx.commit().is_ok());
+  }
+  REQUIRE(db->checkpoint().is_ok());
+  CHECK(search_rows(*db, "zanzibarq", "", 1000).empty());
+  CHECK(in_file("zanzibarq") == 0);
+  CHECK(in_file("keepsake") > 0);  // the file was read and decrypted
+  CHECK(search_rows(*db, "keepsake", "", 1000).size() == 300);
+
+  // Off: new messages of the conversation go to the main index and are found.
+  insert(*db, message(700, "fleeting", "zanzibarq kept from now on"));
+  set_expiry(0);
+  CHECK(search_rows(*db, "zanzibarq", "fleeting") == search_rows(*db, "kept from now on"));
+  CHECK(search_rows(*db, "zanzibarq").size() == 1);
+}
+
 TEST_CASE("new messages are indexed in batches, and a search sees them all at once",
           "[storage][search]") {
   TempDir tmp;
@@ -319,6 +382,40 @@ TEST_CASE("upgrading to schema 6 indexes the text already archived", "[storage][
   // And new messages go on being indexed after the upgrade.
   insert(*db.value(), message(9999, "peer", "fresh needle"));
   CHECK(search_rows(*db.value(), "needle").size() == 2);
+}
+
+TEST_CASE("upgrading to schema 8 moves conversations that expire to their own index",
+          "[storage][search]") {
+  TempDir tmp;
+  const std::string path = tmp / "old.db";
+  {
+    auto db = create_db(path, 7);
+    for (int64_t n = 0; n < 40; ++n) {
+      insert(*db, message(n, n % 2 == 0 ? "kept" : "fleeting", filler(n) + " quillwort"));
+    }
+    // Indexed as schema 7 did, all in one index.
+    REQUIRE(db->exec_script("INSERT INTO message_search (docid, body) SELECT id, body FROM "
+                            "messages; UPDATE message_search_state SET indexed_through = "
+                            "(SELECT max(id) FROM messages);")
+                .is_ok());
+    run(*db, "INSERT INTO expiry VALUES ('fleeting', ?1, 'me', 1)", 1000);
+  }
+  auto db = storage::Database::open(path, test_key(), storage::Database::Mode::kOpenExisting);
+  REQUIRE(db.is_ok());
+  REQUIRE(storage::migrate(*db.value()).is_ok());
+  CHECK(search_rows(*db.value(), "quillwort", "", 100).size() == 40);
+  CHECK(search_rows(*db.value(), "quillwort", "fleeting", 100).size() == 20);
+  // Deleted by the sweep, nothing of them is left in the main index either.
+  run(*db.value(), "DELETE FROM messages WHERE conversation = 'fleeting' AND id > ?1", 0);
+  REQUIRE(SearchRepo(*db.value()).forget_expired().is_ok());
+  REQUIRE(db.value()->checkpoint().is_ok());
+  CHECK(search_rows(*db.value(), "quillwort", "", 100).size() == 20);
+  auto main_index = db.value()->prepare(
+      "SELECT count(*) FROM message_search WHERE message_search MATCH 'quillwort'");
+  REQUIRE(main_index.is_ok());
+  REQUIRE(main_index.value()->step().value());
+  CHECK(main_index.value()->column_int64(0) == 20);
+  main_index.value()->reset();
 }
 
 TEST_CASE("history pages and export pages read a conversation through its index",
