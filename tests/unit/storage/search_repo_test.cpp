@@ -9,6 +9,7 @@
 #include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/search_repo.h"
+#include "sotto/storage/voice_clip_repo.h"
 #include "storage/migrations.h"
 #include "tests/support/sqlcipher_pages.h"
 #include "tests/support/temp_dir.h"
@@ -261,6 +262,14 @@ TEST_CASE(
                            : message(n, "fleeting", filler(n) + " zanzibarq shared"));
   }
   REQUIRE(search_rows(*db, "zanzibarq", "", 1000).size() == 300);
+  // And a voice clip, its packets long enough to need overflow pages.
+  const std::string opus_marker = "opus-packets-of-a-fleeting-clip";
+  storage::VoiceClipRecord clip;
+  clip.message_row = insert(*db, message(650, "fleeting", "voice", MessageKind::kVoice));
+  clip.channel_id = clip.transmission_id = clip.talker_key = clip.signature = Bytes(16, 1);
+  for (int i = 0; i < 100; ++i)
+    clip.packets.insert(clip.packets.end(), opus_marker.begin(), opus_marker.end());
+  REQUIRE(storage::VoiceClipRepo(*db).insert(clip).is_ok());
 
   // On: the conversation's messages move to the other index; searches find them as before, and
   // results from both indexes come newest first.
@@ -274,6 +283,7 @@ TEST_CASE(
   CHECK(std::is_sorted(shared.rbegin(), shared.rend()));
   CHECK(shared.front() == 600);  // the newest "shared" message of all (row ids count from 1)
   CHECK(in_file("zanzibarq") > 0);
+  CHECK(in_file(opus_marker) > 90);  // a few straddle overflow pages
 
   // The sweep: deleted, the small index merged, the log checkpointed. Not one copy is left.
   {
@@ -281,13 +291,14 @@ TEST_CASE(
     REQUIRE(tx.begin_status().is_ok());
     auto deleted = storage::ExpiryRepo(*db).delete_before("fleeting", 1'800'000'000'000);
     REQUIRE(deleted.is_ok());
-    CHECK(deleted.value() == 301);
+    CHECK(deleted.value() == 302);
     REQUIRE(SearchRepo(*db).forget_expired().is_ok());
     REQUIRE(tx.commit().is_ok());
   }
   REQUIRE(db->checkpoint().is_ok());
   CHECK(search_rows(*db, "zanzibarq", "", 1000).empty());
   CHECK(in_file("zanzibarq") == 0);
+  CHECK(in_file(opus_marker) == 0);
   CHECK(in_file("keepsake") > 0);  // the file was read and decrypted
   CHECK(search_rows(*db, "keepsake", "", 1000).size() == 300);
 
