@@ -131,17 +131,17 @@ adversarial: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@tests/run.sh $(TEST_BIN) '[adversarial]'
 
+TESTS ?=
 asan:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  tests/run.sh build/asan/sotto-tests
+	  SOTTO_TEST_TIMEOUT=$${SOTTO_TEST_TIMEOUT:-3600} tests/run.sh build/asan/sotto-tests $(TESTS)
 
-TESTS ?=
 tsan:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/tsan OPT=-O1 SANITIZE="-fsanitize=thread" all
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
-	  tests/run.sh build/tsan/sotto-tests $(TESTS)
+	  SOTTO_TEST_TIMEOUT=$${SOTTO_TEST_TIMEOUT:-3600} tests/run.sh build/tsan/sotto-tests $(TESTS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))

@@ -1,6 +1,7 @@
 #include "sotto/base/duration.h"
 
 #include <array>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -47,6 +48,15 @@ std::string describe_duration(int64_t ms) {
     if (ms % unit == 0) return std::to_string(ms / unit) + " " + name;
   }
   return std::to_string(ms) + " ms";
+}
+
+std::string local_time_text(int64_t wall_ms) {
+  const auto seconds = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
 }
 
 }  // namespace sotto

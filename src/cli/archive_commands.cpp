@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "sotto/base/duration.h"
 #include "sotto/core/archive.h"
 #include "sotto/core/control_client.h"
 #include "sotto/core/json.h"
@@ -21,15 +22,6 @@ namespace {
 
 using nlohmann::json;
 using SteadyTime = std::chrono::steady_clock;
-
-std::string format_time(int64_t ms) {
-  const auto seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
 
 // The node may run in another directory: it gets absolute paths.
 std::string absolute(const std::string& path) {
@@ -148,7 +140,7 @@ int run_search(const GlobalOptions& options, const std::string& query, const std
     }
     const std::string who =
         h.value("outgoing", false) ? std::string("me") : h.value("sender_name", std::string());
-    std::cout << format_time(h.value("time", int64_t{0})) << "  "
+    std::cout << local_time_text(h.value("time", int64_t{0})) << "  "
               << h.value("conversation_name", std::string()) << "  " << who << ": "
               << h.value("snippet", std::string()) << "\n";
   }

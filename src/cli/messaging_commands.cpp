@@ -16,25 +16,16 @@ namespace {
 
 using nlohmann::json;
 
-std::string format_time(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
 void print_message(const json& m) {
   if (m.value("kind", std::string()) == "system") {
-    std::cout << format_time(m.value("time", int64_t{0})) << "  * "
+    std::cout << local_time_text(m.value("time", int64_t{0})) << "  * "
               << m.value("body", std::string()) << "\n";
     return;
   }
   const bool outgoing = m.value("outgoing", false);
   std::string who = outgoing ? "me" : m.value("sender_name", std::string());
   if (!outgoing && m.value("trust", std::string()) != "verified") who += " (unverified)";
-  std::cout << format_time(m.value("time", int64_t{0})) << "  " << who << ": "
+  std::cout << local_time_text(m.value("time", int64_t{0})) << "  " << who << ": "
             << m.value("body", std::string()) << "  [" << m.value("state", std::string()) << "]\n";
 }
 

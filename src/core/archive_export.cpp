@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/clock.h"
+#include "sotto/base/duration.h"
 #include "sotto/core/json.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/search_repo.h"
@@ -50,15 +51,6 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string local_time(int64_t ms) {
-  const auto seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
 // Continuation lines of a multi-line body, indented under their message.
 std::string indented(const std::string& body) {
   std::string out;
@@ -71,7 +63,7 @@ std::string indented(const std::string& body) {
 
 // One line of the text export, as `sotto history` shows a message, with its conversation.
 std::string text_line(const MessageInfo& m, const std::string& label, const std::string& wav) {
-  std::string line = local_time(m.sent_at) + "  " + label + "  ";
+  std::string line = local_time_text(m.sent_at) + "  " + label + "  ";
   if (m.kind == "system") return line + "* " + indented(m.body) + "\n";
   line += (m.outgoing ? std::string("me") : m.sender_name) + ": " + indented(m.body) + "  [" +
           m.state + "]";
@@ -140,9 +132,9 @@ Result<std::unique_ptr<ArchiveExport>> ArchiveExport::begin(Messenger& messenger
   if (options.format == ExportFormat::kText) {
     std::string header = "# sotto archive of " + account.name() + " (" +
                          account.fingerprint().substr(0, 16) + "), exported " +
-                         local_time(wall_clock_ms()) + ": ";
+                         local_time_text(wall_clock_ms()) + ": ";
     header += options.in.empty() ? "all conversations" : "conversation " + options.in;
-    if (options.since_ms) header += ", messages since " + local_time(*options.since_ms);
+    if (options.since_ms) header += ", messages since " + local_time_text(*options.since_ms);
     SOTTO_RETURN_IF_ERROR(job->write_out(header + "\n"));
   }
   return job;

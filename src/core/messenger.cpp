@@ -897,6 +897,11 @@ bool Messenger::busy() const {
          std::any_of(flows_.begin(), flows_.end(), [](const auto& f) { return f.second.blocked; });
 }
 
+uint64_t Messenger::outbox_waiting() {
+  auto n = storage::OutboxRepo(account_.db()).count();
+  return n.is_ok() ? static_cast<uint64_t>(n.value()) : 0;
+}
+
 Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64_t limit) {
   std::string conversation;
   std::map<std::string, std::pair<std::string, Trust>> names;

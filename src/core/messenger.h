@@ -135,6 +135,8 @@ class Messenger {
   void on_timer();
   // True while frames wait to go out (the loop should come back soon).
   bool busy() const;
+  // Frames in the outbox, waiting for a receipt (0 when the count cannot be read).
+  uint64_t outbox_waiting();
 
  private:
   struct Received {

@@ -706,6 +706,7 @@ struct Node::Impl {
     stats.counters["inbound_disconnects"] = t.inbound_disconnects;
     stats.counters["inbound_handshake_failures"] = t.handshake_failures;
     stats.counters["peers"] = peers.size();
+    if (messenger) stats.counters["outbox_waiting"] = messenger->outbox_waiting();
     if (control) stats.counters["control_requests_malformed"] = control->malformed();
     return stats;
   }

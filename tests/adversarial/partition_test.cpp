@@ -11,15 +11,16 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <random>
 #include <thread>
 
+#include "tests/support/adversary.h"
 #include "tests/support/daemon.h"
 #include "tests/support/flood.h"
 #include "tests/support/netns.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -63,16 +64,6 @@ std::vector<Outage> schedule(std::mt19937& rng) {
   return out;
 }
 
-// VmRSS of `pid` in KiB, 0 when it cannot be read.
-uint64_t vm_rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
-  }
-  return 0;
-}
-
 // The largest VmRSS seen of each daemon.
 struct MemoryWatch {
   const DaemonProfile& alice;
@@ -81,8 +72,8 @@ struct MemoryWatch {
   uint64_t bob_max = 0;
 
   void sample() {
-    alice_max = std::max(alice_max, vm_rss_kib(alice.pid()));
-    bob_max = std::max(bob_max, vm_rss_kib(bob.pid()));
+    alice_max = std::max(alice_max, rss_kib(alice.pid()));
+    bob_max = std::max(bob_max, rss_kib(bob.pid()));
   }
   // Waits for `condition` (sampling memory meanwhile) until `deadline`.
   bool until(const std::function<bool()>& condition, std::chrono::steady_clock::time_point end) {
@@ -121,8 +112,8 @@ TEST_CASE(
   bob.set_launcher({ip_binary(), "netns", "exec", bob_host.netns, sotto_binary()});
   connect_pair(alice, bob, {}, {}, "tcp://" + alice_host.address + ":0",
                "tcp://" + bob_host.address + ":0");
-  const uint64_t alice_base = vm_rss_kib(alice.pid());
-  const uint64_t bob_base = vm_rss_kib(bob.pid());
+  const uint64_t alice_base = rss_kib(alice.pid());
+  const uint64_t bob_base = rss_kib(bob.pid());
   REQUIRE(alice_base > 0);
   REQUIRE(bob_base > 0);
   MemoryWatch memory{alice, bob};
@@ -141,6 +132,7 @@ TEST_CASE(
   };
 
   std::vector<int64_t> detected_ms, healed_ms;
+  std::vector<std::string> rss_after;  // "alice/bob" MiB once healed
   for (size_t n = 0; n < outages.size(); ++n) {
     const Outage& outage = outages[n];
     INFO("outage " << n + 1 << " of " << outages.size() << ": " << outage.length.count()
@@ -167,6 +159,8 @@ TEST_CASE(
     const auto healed = std::chrono::steady_clock::now();
     CHECK(memory.until(both("online"), healed + 20s));
     healed_ms.push_back(ms_since(healed));
+    rss_after.push_back(std::to_string(rss_kib(alice.pid()) / 1024) + "/" +
+                        std::to_string(rss_kib(bob.pid()) / 1024));
   }
   stop = true;
   sender.join();
@@ -175,9 +169,15 @@ TEST_CASE(
   const int total = acked.load();
 
   const auto drain_start = std::chrono::steady_clock::now();
+  // The outbox empties once Bob has acknowledged everything. Asked of the stats, not of a full
+  // history: a history of 100,000 messages is a reply of 100 MB, whose memory the daemon's
+  // allocator keeps afterwards, and the memory figures are about the backlog.
+  auto outbox_empty = [&] { return alice.stats().value("outbox_waiting", uint64_t{1}) == 0; };
   // A CHECK, not a REQUIRE: an outbox that does not drain still gets its figures reported.
-  CHECK(memory.until(every(250ms, [&] { return all_delivered(alice, total); }), drain_start + 60s));
+  CHECK(memory.until(every(250ms, outbox_empty), drain_start + 60s));
   const int64_t drain_ms = ms_since(drain_start);
+  memory.sample();
+  CHECK(all_delivered(alice, total));
   auto history = bob.history();
   auto counts = incoming_counts(history);
   CHECK(counts.size() == static_cast<size_t>(total));
@@ -199,16 +199,18 @@ TEST_CASE(
     highest = std::max(highest, i);
   }
 
-  memory.sample();
   INFO("VmRSS KiB: alice " << alice_base << " -> max " << memory.alice_max << ", bob " << bob_base
                            << " -> max " << memory.bob_max);
-  CHECK(memory.alice_max <= alice_base + kRssGrowthBoundKib);
-  CHECK(memory.bob_max <= bob_base + kRssGrowthBoundKib);
+  if (!kSanitized) {
+    CHECK(memory.alice_max <= alice_base + kRssGrowthBoundKib);
+    CHECK(memory.bob_max <= bob_base + kRssGrowthBoundKib);
+  }
 
   std::string timings;
   for (size_t n = 0; n < outages.size(); ++n) {
     timings += " " + std::to_string(outages[n].length.count()) + "ms(noticed " +
-               std::to_string(detected_ms[n]) + ", back " + std::to_string(healed_ms[n]) + ")";
+               std::to_string(detected_ms[n]) + ", back " + std::to_string(healed_ms[n]) +
+               ", RSS MiB " + rss_after[n] + ")";
   }
   WARN("partitions:" << timings << "; " << total << " texts flooded, drained " << drain_ms
                      << " ms after the last heal; Bob counted "

@@ -33,6 +33,11 @@ std::vector<Region> readable_regions(pid_t pid) {
     }
     // [vvar] and the like cannot be read through /proc/PID/mem; they hold no process data.
     if (perms[0] != 'r' || line.find("[vvar") != std::string::npos) continue;
+    // A sanitizer's shadow memory: terabytes of address space mapped but never touched, which
+    // would take hours to read and holds only the sanitizer's bookkeeping. No mapping of a
+    // daemon's own data comes near this size.
+    constexpr uint64_t kLargestRegion = uint64_t{4} << 30;
+    if (region.end - region.begin > kLargestRegion) continue;
     out.push_back(region);
   }
   return out;

@@ -1,0 +1,21 @@
+// Whether this test binary runs under a sanitizer, and so the sotto beside it: `make asan` and
+// `make tsan` build both with the same flags. A sanitizer changes what /proc shows of a process:
+// shadow memory and quarantined frees multiply its resident size, and AddressSanitizer turns
+// mlock into a no-op. Tests report such memory figures there instead of asserting them.
+#pragma once
+
+namespace sotto::test {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+}  // namespace sotto::test
