@@ -92,9 +92,23 @@ void ControlServer::on_readable() {
     Reply later = [this, routing_id, from_req](const std::string& json) {
       send_reply(routing_id, from_req, json);
     };
-    auto now = handle(routing_id, std::string(body.begin(), body.end()), later);
-    if (now) send_reply(routing_id, from_req, *now);
+    {
+      auto now = handle(routing_id, std::string(body.begin(), body.end()), later);
+      if (now) send_reply(routing_id, from_req, *now);
+    }
+    return_memory_if_large_reply();
   }
+}
+
+void ControlServer::return_memory_if_large_reply() {
+  // A large reply (a history of 100,000 messages is about 40 MB, built from a JSON tree several
+  // times that) leaves its memory freed but kept by the allocator. Handed back here, once the
+  // handler that built it has returned, so that a long-running daemon does not stay at the size
+  // of the largest request it ever answered. A reply sent later is handed back on the next
+  // request.
+  if (!large_reply_sent_) return;
+  large_reply_sent_ = false;
+  ::malloc_trim(0);
 }
 
 void ControlServer::send_reply(const Bytes& routing_id, bool from_req, const std::string& json) {
@@ -103,11 +117,8 @@ void ControlServer::send_reply(const Bytes& routing_id, bool from_req, const std
   if (from_req) reply_parts.push_back(kEmpty);
   reply_parts.push_back(as_bytes(json));
   (void)socket_.send(reply_parts);
-  // A reply this large (a history of 100,000 messages is about 40 MB, built from a JSON tree
-  // several times that) leaves its memory freed but kept by the allocator: hand it back, so a
-  // long-running daemon does not stay at the size of the largest request it ever answered.
-  constexpr size_t kReturnMemoryAfter = 1 << 20;
-  if (json.size() >= kReturnMemoryAfter) ::malloc_trim(0);
+  constexpr size_t kLargeReply = 1 << 20;
+  large_reply_sent_ = large_reply_sent_ || json.size() >= kLargeReply;
 }
 
 std::optional<std::string> ControlServer::handle(const Bytes& routing_id,

@@ -73,6 +73,7 @@ class ControlServer {
   std::optional<std::string> handle(const Bytes& routing_id, const std::string& request,
                                     const Reply& reply);
   void send_reply(const Bytes& routing_id, bool from_req, const std::string& json);
+  void return_memory_if_large_reply();
 
   net::Poller& poller_;
   std::string path_;
@@ -80,6 +81,7 @@ class ControlServer {
   net::ZmqSocket socket_;
   std::set<Bytes> subscribers_;
   uint64_t malformed_ = 0;
+  bool large_reply_sent_ = false;
 };
 
 // JSON of the types the control socket speaks (the CLI prints these with --json).
