@@ -193,6 +193,7 @@ Status Transport::apply_link_options(ZmqSocket& socket) {
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_IVL, options_.heartbeat_ivl_ms));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_TIMEOUT, options_.heartbeat_timeout_ms));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_RECONNECT_IVL, options_.reconnect_ivl_ms));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CONNECT_TIMEOUT, options_.connect_timeout_ms));
   // Frames wait (up to the HWM) while the connection comes up, so a Hello sent right after
   // connect() is the first thing the peer reads; the node sends time-critical voice only to
   // peers it sees online.

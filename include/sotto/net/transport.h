@@ -42,7 +42,11 @@ struct TransportOptions {
   int send_hwm = 1000;  // frames queued per peer before new ones are dropped
   int recv_hwm = 1000;
   int reconnect_ivl_ms = 100;
-  int reconnect_ivl_max_ms = 5000;
+  int reconnect_ivl_max_ms = 2000;
+  // A connection attempt unanswered this long is given up and tried again (after the reconnect
+  // interval). On a LAN a connect takes a millisecond; one whose SYN went into a dead link would
+  // otherwise wait for TCP's own retransmissions (1, 3, 7, 15 s...) after the link is back.
+  int connect_timeout_ms = 1000;
 };
 
 enum class LinkEvent {
