@@ -31,8 +31,11 @@ using Millis = std::chrono::milliseconds;
 namespace {
 
 // Texts are sent one at a time with this pause after each acknowledgement: a steady few hundred
-// per second for the whole run, the backlog of a long outage included.
-constexpr Millis kFloodPause{2};
+// per second for the whole run, the backlog of a long outage included. Under ThreadSanitizer,
+// whose nodes are 5-15 times slower, proportionately fewer.
+constexpr Millis kFloodPause{2 * kSlowdown * kSlowdown};
+// Under ThreadSanitizer every outage is this much longer: its nodes notice silence late.
+constexpr Millis kSlowExtra{kSlowSanitizer ? 3000 : 0};
 // How much either daemon's VmRSS may grow over the run (its value with the pair connected and
 // idle). The backlog lives in the outbox on disk, and socket queues are capped by their high
 // water marks, so the memory of a node must not follow the length of an outage.
@@ -59,8 +62,8 @@ std::vector<Outage> schedule(std::mt19937& rng) {
   }
   // The short one stays under the 5 s offline timeout (the peer only turns evasive, at 2.5 s,
   // and the connection may survive); the long one outlasts it and ZeroMQ's heartbeat timeout.
-  out.push_back({between(500, 1000), between(3500, 4000)});
-  out.push_back({between(500, 1000), between(6000, 6500)});
+  out.push_back({between(500, 1000), between(3500, 4000) + kSlowExtra});
+  out.push_back({between(500, 1000), between(6000, 6500) + kSlowExtra});
   return out;
 }
 
@@ -146,7 +149,7 @@ TEST_CASE(
     // Noticed: offline on both sides once the silence outlasts the timeout, else evasive at
     // Alice. (Bob's node may take longer to fall silent: it still reads the backlog of frames
     // that reached it before the cable went.)
-    const bool long_outage = outage.length >= 6s;
+    const bool long_outage = outage.length >= 6s + kSlowExtra;
     const bool noticed =
         long_outage ? memory.until(both("offline"), up)
                     : memory.until([&] { return alice.peer_state("bob") != "online"; }, up);
@@ -157,7 +160,7 @@ TEST_CASE(
     CHECK(acked.load() > acked_before);
     lab->set_connected(1, true);
     const auto healed = std::chrono::steady_clock::now();
-    CHECK(memory.until(both("online"), healed + 20s));
+    CHECK(memory.until(both("online"), healed + 20s * kSlowdown));
     healed_ms.push_back(ms_since(healed));
     rss_after.push_back(std::to_string(rss_kib(alice.pid()) / 1024) + "/" +
                         std::to_string(rss_kib(bob.pid()) / 1024));
@@ -174,7 +177,7 @@ TEST_CASE(
   // allocator keeps afterwards, and the memory figures are about the backlog.
   auto outbox_empty = [&] { return alice.stats().value("outbox_waiting", uint64_t{1}) == 0; };
   // A CHECK, not a REQUIRE: an outbox that does not drain still gets its figures reported.
-  CHECK(memory.until(every(250ms, outbox_empty), drain_start + 60s));
+  CHECK(memory.until(every(250ms, outbox_empty), drain_start + 60s * kSlowdown));
   const int64_t drain_ms = ms_since(drain_start);
   memory.sample();
   CHECK(all_delivered(alice, total));

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "sotto/core/control_client.h"
+#include "tests/support/sanitizers.h"
 
 namespace sotto::test {
 
@@ -77,7 +78,7 @@ int DaemonProfile::stop(int signal) {
 std::optional<std::string> DaemonProfile::wait_for_output(const std::string& needle,
                                                           int timeout_ms) {
   if (!daemon_) return std::nullopt;
-  return daemon_->wait_for_line(needle, timeout_ms);
+  return daemon_->wait_for_line(needle, timeout_ms * kSlowdown);
 }
 
 uint16_t DaemonProfile::port() const {
@@ -107,7 +108,7 @@ CommandResult DaemonProfile::sotto_unlocked(std::vector<std::string> args) const
 json DaemonProfile::request(const json& request, int timeout_ms) const {
   auto client = core::ControlClient::connect(dir_);
   if (!client.is_ok()) throw std::runtime_error("control socket: " + client.status().message());
-  auto reply = client.value()->request(request.dump(), timeout_ms);
+  auto reply = client.value()->request(request.dump(), timeout_ms * kSlowdown);
   if (!reply.is_ok()) {
     throw std::runtime_error("control request " + request.dump() + ": " + reply.status().message());
   }

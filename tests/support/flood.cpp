@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "sotto/core/control_client.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/wait.h"
 
 namespace sotto::test {
@@ -26,7 +27,7 @@ FloodResult flood(const DaemonProfile& from, const std::string& to, int first, i
   }
   for (int i = first; i < last && !(stop && stop->load()); ++i) {
     const std::string request = json{{"cmd", "send"}, {"to", to}, {"text", text_of(i)}}.dump();
-    auto reply = client.value()->request(request, reply_timeout_ms);
+    auto reply = client.value()->request(request, reply_timeout_ms * kSlowdown);
     if (!reply.is_ok()) {
       result.unanswered = i;
       result.error = reply.status().message();
