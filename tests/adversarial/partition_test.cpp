@@ -33,7 +33,7 @@ namespace {
 // Texts are sent one at a time with this pause after each acknowledgement: a steady few hundred
 // per second for the whole run, the backlog of a long outage included. Under ThreadSanitizer,
 // whose nodes are 5-15 times slower, proportionately fewer.
-constexpr Millis kFloodPause{2 * kSlowdown * kSlowdown};
+constexpr Millis kFloodPause{kSlowSanitizer ? 32 : 2};
 // Under ThreadSanitizer every outage is this much longer: its nodes notice silence late.
 constexpr Millis kSlowExtra{kSlowSanitizer ? 3000 : 0};
 // How much either daemon's VmRSS may grow over the run (its value with the pair connected and
