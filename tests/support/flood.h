@@ -39,7 +39,8 @@ FloodResult flood(const DaemonProfile& from, const std::string& to, int first, i
 std::map<std::string, std::string> outgoing_states(const std::vector<nlohmann::json>& history);
 // How often each body occurs among the incoming messages of `history`.
 std::map<std::string, int> incoming_counts(const std::vector<nlohmann::json>& history);
-// True when `sender`'s archive holds exactly `n` outgoing texts, all delivered.
+// True when `sender`'s archive holds exactly `n` outgoing texts, all delivered. REQUIRES: they
+// are all that goes into its outbox (a running sender's outbox is checked empty first).
 bool all_delivered(const DaemonProfile& sender, size_t n);
 
 // `check` polled at most every `interval`: a full history of thousands of rows is not something
