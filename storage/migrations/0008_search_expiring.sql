@@ -2,8 +2,7 @@
 --
 -- Deleting a message from an FTS4 index only adds a newer segment that marks its words deleted;
 -- the older segments keep the words (and the delete marker repeats them) until segments are
--- merged, and merging rewrites the whole index: 2.3 s and some 200 MB of writes for a million
--- messages (measured). So messages of conversations with disappearing messages on are indexed
+-- merged, and merging writes the whole index again: 2.3 s for a million messages (measured). So messages of conversations with disappearing messages on are indexed
 -- apart, in message_search_expiring, which holds only what its expiry window keeps: merging it
 -- after every expiry sweep is cheap, and message_search never holds a message that will expire.
 -- A message is in message_search_expiring exactly when its conversation has a row in `expiry`;
