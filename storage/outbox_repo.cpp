@@ -2,6 +2,17 @@
 
 namespace sotto::storage {
 
+namespace {
+
+Result<int64_t> single_count(Statement& select) {
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select.step());
+  const int64_t n = has_row ? select.column_int64(0) : 0;
+  select.reset();
+  return n;
+}
+
+}  // namespace
+
 Result<int64_t> OutboxRepo::add(int64_t message_row, const std::string& recipient, ByteView frame) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
@@ -91,18 +102,20 @@ Result<int64_t> OutboxRepo::count_for_message(int64_t message_row) {
   SOTTO_ASSIGN_OR_RETURN(Statement * select,
                          db_.prepare("SELECT count(*) FROM outbox WHERE message_row = ?1"));
   select->bind(1, message_row);
-  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
-  const int64_t n = has_row ? select->column_int64(0) : 0;
-  select->reset();
-  return n;
+  return single_count(*select);
+}
+
+Result<int64_t> OutboxRepo::count_waiting(const std::string& recipient, int64_t through_id) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT count(*) FROM outbox WHERE recipient = ?1 AND id <= ?2"));
+  select->bind(1, recipient).bind(2, through_id);
+  return single_count(*select);
 }
 
 Result<int64_t> OutboxRepo::count() {
   SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare("SELECT count(*) FROM outbox"));
-  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
-  const int64_t n = has_row ? select->column_int64(0) : 0;
-  select->reset();
-  return n;
+  return single_count(*select);
 }
 
 }  // namespace sotto::storage

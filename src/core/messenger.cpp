@@ -480,7 +480,10 @@ void Messenger::transmit_all(const std::vector<Outgoing>& out) {
 
 void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
   Flow& flow = flows_[recipient];
-  if (from_start) flow.sent_through = 0;
+  if (from_start) {
+    flow.sent_through = 0;
+    flow.resent_through = 0;  // everything goes out again anyway
+  }
   flow.blocked = false;
   storage::OutboxRepo outbox(account_.db());
   for (;;) {
@@ -499,6 +502,41 @@ void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
   if (flow.retry_at_ms == 0) {
     flow.backoff_ms = options_.retry_initial_ms;
     flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+  }
+}
+
+void Messenger::resend_window(const std::string& recipient, int64_t after_id) {
+  Flow& flow = flows_[recipient];
+  flow.resent_through = 0;
+  flow.receipts_since_check = false;
+  auto entries = storage::OutboxRepo(account_.db()).pending(recipient, after_id,
+                                                            options_.retry_window);
+  if (!entries.is_ok()) return;
+  int64_t last = after_id;
+  for (const auto& entry : entries.value()) {
+    if (entry.id > flow.sent_through) break;  // never sent on this connection: flush's part
+    if (!hooks_.send_frame(recipient, entry.frame)) {
+      flow.blocked = true;
+      break;
+    }
+    last = entry.id;
+    hooks_.count("outbox_frames_resent", 1);
+  }
+  const bool more = static_cast<int64_t>(entries.value().size()) == options_.retry_window &&
+                    last < flow.sent_through && last > after_id;
+  if (more) flow.resent_through = last;
+}
+
+void Messenger::continue_recovery(const std::string& recipient, Flow& flow) {
+  if (flow.resent_through == 0 || !flow.receipts_since_check) return;
+  flow.receipts_since_check = false;
+  // The next window once half of the last one is acknowledged: as fast as the peer commits,
+  // never faster. (Receipts of originals that were merely slow count too, so a slow peer sees
+  // each frame at most twice; one that lost frames gets them back at its own pace.)
+  auto waiting =
+      storage::OutboxRepo(account_.db()).count_waiting(recipient, flow.resent_through);
+  if (waiting.is_ok() && waiting.value() <= options_.retry_window / 2) {
+    resend_window(recipient, flow.resent_through);
   }
 }
 
@@ -609,6 +647,7 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     Flow& flow = flows_[from];
     flow.backoff_ms = options_.retry_initial_ms;
     flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+    flow.receipts_since_check = true;
     if (waiting == 0) {
       events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
     }
@@ -882,12 +921,15 @@ void Messenger::on_timer() {
       auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
       if (left.is_ok() && left.value().empty()) {
         flow.retry_at_ms = 0;  // everything acknowledged
+        flow.resent_through = 0;
         continue;
       }
       hooks_.count("outbox_retries", 1);
       flow.backoff_ms = std::min(flow.backoff_ms * 2, options_.retry_max_ms);
       flow.retry_at_ms = now + flow.backoff_ms;
-      flush_outbox(recipient, true);
+      resend_window(recipient, 0);
+    } else {
+      continue_recovery(recipient, flow);
     }
   }
 }

@@ -39,6 +39,9 @@ struct MessengerOptions {
   bool accept_unknown = true;       // a first message from an unknown identity makes a contact
   int64_t retry_initial_ms = 2000;  // no receipt for this long: resend the unacknowledged
   int64_t retry_max_ms = 60000;
+  // A retry resends at most this many of the oldest unacknowledged frames, and the next ones only
+  // as receipts come back: a receiver that is merely slow must not be buried in duplicates.
+  int64_t retry_window = 256;
   int64_t bundle_timeout_ms = 5000;
   int64_t bundle_request_interval_ms = 1000;  // per requesting peer: each costs a pre-key
 };
@@ -168,8 +171,10 @@ class Messenger {
   };
   struct Flow {                // the outbox towards one recipient
     int64_t sent_through = 0;  // highest outbox id handed to the socket since it came online
-    int64_t retry_at_ms = 0;   // resend from the start if no receipt came by then
+    int64_t retry_at_ms = 0;   // resend the oldest window if no receipt came by then
     int64_t backoff_ms = 0;
+    int64_t resent_through = 0;  // recovering after a retry: the highest id resent; else 0
+    bool receipts_since_check = false;
     bool blocked = false;  // the socket queue was full
   };
 
@@ -211,6 +216,10 @@ class Messenger {
   void transmit(const Outgoing& o);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
   void flush_outbox(const std::string& recipient, bool from_start);
+  // Resends up to retry_window frames already sent on this connection, oldest first, with id >
+  // after_id; recovery continues from the last of them while receipts come back.
+  void resend_window(const std::string& recipient, int64_t after_id);
+  void continue_recovery(const std::string& recipient, Flow& flow);
   void mark_sent_pending();
   void finish_receive(Effects& effects);
   // After a commit: one storage-full alert when commits start failing for lack of space and one

@@ -50,8 +50,9 @@ struct Pair {
   FakeClock clock;
   Party alice;
   Party bob;
+  core::MessengerOptions options;
 
-  Pair() {
+  explicit Pair(core::MessengerOptions messenger_options = {}) : options(messenger_options) {
     alice.account = test::create_account(tmp / "alice", "alice");
     bob.account = test::create_account(tmp / "bob", "bob");
     wire(alice, bob);
@@ -86,7 +87,7 @@ struct Pair {
     hooks.publish = [](core::Event) {};
     hooks.count = [me](const std::string& name, uint64_t n) { me->counters[name] += n; };
     self.messenger =
-        std::make_unique<core::Messenger>(*self.account, clock, core::MessengerOptions{}, hooks);
+        std::make_unique<core::Messenger>(*self.account, clock, options, hooks);
     REQUIRE(self.messenger->start().is_ok());
   }
 
@@ -246,6 +247,52 @@ TEST_CASE(
   CHECK(count_body(p.bob.history(), "first contact") == 1);
   Pair::flush(p.bob, p.alice);
   CHECK(state_of(p.alice, sent.id) == "delivered");
+}
+
+TEST_CASE("a retry resends only the oldest window, and the next one only as receipts return",
+          "[core][messenger][outbox]") {
+  core::MessengerOptions options;
+  options.retry_window = 4;
+  Pair p(options);
+  p.add_bob();
+  std::vector<Bytes> frames;
+  for (int i = 0; i < 10; ++i) frames.push_back(p.alice_sends("lost " + std::to_string(i)).second);
+
+  // Every frame was lost. The retry resends the four oldest, the very bytes first sent.
+  p.clock.advance_ms(2100);
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.counter("outbox_retries") == 1);
+  REQUIRE(p.alice.outgoing == std::vector<Bytes>(frames.begin(), frames.begin() + 4));
+  // Nothing more while no receipt comes back: a slow peer is not sent the rest again.
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.outgoing.size() == 4);
+  std::vector<Bytes> resent;
+  resent.swap(p.alice.outgoing);
+  p.clock.advance_ms(4100);  // the backoff doubled: the second retry, still the oldest four
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.counter("outbox_retries") == 2);
+  CHECK(p.alice.outgoing == resent);
+  p.alice.outgoing.clear();
+
+  // Each window acknowledged brings the next one, until the outbox is empty.
+  for (size_t from = 4; from < frames.size(); from += 4) {
+    Pair::deliver(p.alice, p.bob, resent);
+    Pair::flush(p.bob, p.alice);  // the receipts
+    p.alice.messenger->on_timer();
+    const size_t to = std::min(from + 4, frames.size());
+    REQUIRE(p.alice.outgoing == std::vector<Bytes>(frames.begin() + from, frames.begin() + to));
+    resent.clear();
+    resent.swap(p.alice.outgoing);
+  }
+  Pair::deliver(p.alice, p.bob, resent);
+  Pair::flush(p.bob, p.alice);
+  CHECK(p.bob.counter("messages_received") == 10);
+  CHECK(p.bob.counter("message_duplicates") == 0);
+  CHECK(p.alice.counter("outbox_frames_resent") == 14);  // 4 twice, then 4, 2
+  p.clock.advance_ms(120000);
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.outgoing.empty());
+  CHECK(p.alice.counter("outbox_retries") == 2);
 }
 
 TEST_CASE("a retried frame of a committed message is acknowledged again, not archived twice",
