@@ -468,10 +468,7 @@ void Messenger::transmit(const Outgoing& o) {
   }
   flow.sent_through = o.outbox_id;
   sent_rows_.push_back(o.row);
-  if (flow.retry_at_ms == 0) {
-    flow.backoff_ms = options_.retry_initial_ms;
-    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
-  }
+  arm_retry(flow);
 }
 
 void Messenger::transmit_all(const std::vector<Outgoing>& out) {
@@ -499,10 +496,7 @@ void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
       hooks_.count("outbox_frames_sent", 1);
     }
   }
-  if (flow.retry_at_ms == 0) {
-    flow.backoff_ms = options_.retry_initial_ms;
-    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
-  }
+  arm_retry(flow);
 }
 
 void Messenger::resend_window(const std::string& recipient, int64_t after_id) {
@@ -543,8 +537,7 @@ void Messenger::continue_recovery(const std::string& recipient, Flow& flow) {
 void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected) {
   auto it = flows_.find(fingerprint);
   if (it == flows_.end()) return;
-  it->second.backoff_ms = options_.retry_initial_ms;
-  it->second.retry_at_ms = 0;
+  it->second.retry_at_ms = 0;  // the flush arms it afresh
   flush_outbox(fingerprint, reconnected);
 }
 
@@ -623,6 +616,7 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
 Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& receipt,
                                 std::vector<Event>& events) {
   storage::MessageRepo messages(account_.db());
+  bool progress = false;
   for (const auto& id : receipt.ids()) {
     if (id.size() != net::kMessageIdSize) {
       hooks_.count("receipt_dropped_malformed", 1);
@@ -642,17 +636,48 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
       SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
       SOTTO_RETURN_IF_ERROR(outbox.remove_for_message(*row));  // a shared frame, if any
     }
-    // Progress: the peer is working through the queue, so the retry clock starts over. Retries
-    // are for a peer that went silent, not for a long queue being drained.
-    Flow& flow = flows_[from];
-    flow.backoff_ms = options_.retry_initial_ms;
-    flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
-    flow.receipts_since_check = true;
+    progress = true;
     if (waiting == 0) {
       events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
     }
   }
+  if (progress) note_progress(from);
   return Status::ok();
+}
+
+void Messenger::arm_retry(Flow& flow) {
+  if (flow.retry_at_ms != 0) return;  // already waiting for a receipt
+  flow.backoff_ms = std::max(flow.patience_ms, options_.retry_initial_ms);
+  flow.retry_at_ms = clock_.now_ms() + flow.backoff_ms;
+  flow.awaiting_since_ms = clock_.now_ms();
+}
+
+void Messenger::note_progress(const std::string& recipient) {
+  // Progress: the peer is working through the queue, so the retry clock starts over. Retries
+  // are for a peer that went silent, not for a long queue being drained, so the clock is set
+  // from how long this peer takes between receipts: a slow one (a small board, a node under a
+  // sanitizer) learns us patience at once, which then wears off slowly while it keeps up.
+  Flow& flow = flows_[recipient];
+  const int64_t now = clock_.now_ms();
+  const int64_t least = options_.retry_initial_ms;
+  if (flow.awaiting_since_ms != 0) {
+    const int64_t gap = now - flow.awaiting_since_ms;
+    const int64_t patience = std::max(flow.patience_ms, least);
+    flow.patience_ms =
+        std::clamp(std::max(2 * gap, patience - (patience - least) / 8), least, options_.retry_max_ms);
+  }
+  flow.receipts_since_check = true;
+  auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
+  if (left.is_ok() && left.value().empty()) {
+    // All acknowledged: idle until the next send, which must not count the idle time as a gap.
+    flow.retry_at_ms = 0;
+    flow.awaiting_since_ms = 0;
+    flow.resent_through = 0;
+    return;
+  }
+  flow.awaiting_since_ms = now;
+  flow.backoff_ms = std::max(flow.patience_ms, least);
+  flow.retry_at_ms = now + flow.backoff_ms;
 }
 
 Status Messenger::receive_one(const Received& item, Effects& effects) {
@@ -921,6 +946,7 @@ void Messenger::on_timer() {
       auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
       if (left.is_ok() && left.value().empty()) {
         flow.retry_at_ms = 0;  // everything acknowledged
+        flow.awaiting_since_ms = 0;
         flow.resent_through = 0;
         continue;
       }

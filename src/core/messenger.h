@@ -173,6 +173,8 @@ class Messenger {
     int64_t sent_through = 0;  // highest outbox id handed to the socket since it came online
     int64_t retry_at_ms = 0;   // resend the oldest window if no receipt came by then
     int64_t backoff_ms = 0;
+    int64_t patience_ms = 0;        // learned from the gaps between this peer's receipts
+    int64_t awaiting_since_ms = 0;  // the last send from idle, or the last receipt; 0 when idle
     int64_t resent_through = 0;  // recovering after a retry: the highest id resent; else 0
     bool receipts_since_check = false;
     bool blocked = false;  // the socket queue was full
@@ -219,6 +221,8 @@ class Messenger {
   // Resends up to retry_window frames already sent on this connection, oldest first, with id >
   // after_id; recovery continues from the last of them while receipts come back.
   void resend_window(const std::string& recipient, int64_t after_id);
+  void arm_retry(Flow& flow);
+  void note_progress(const std::string& recipient);
   void continue_recovery(const std::string& recipient, Flow& flow);
   void mark_sent_pending();
   void finish_receive(Effects& effects);

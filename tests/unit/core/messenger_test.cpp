@@ -295,6 +295,26 @@ TEST_CASE("a retry resends only the oldest window, and the next one only as rece
   CHECK(p.alice.counter("outbox_retries") == 2);
 }
 
+TEST_CASE("the retry interval learns how long a slow peer takes to acknowledge",
+          "[core][messenger][outbox]") {
+  Pair p;
+  p.add_bob();
+  // Bob takes 5 s to acknowledge (a slow board): Alice learns to wait twice that long.
+  Pair::deliver(p.alice, p.bob, {p.alice_sends("slow").second});
+  p.clock.advance_ms(5000);
+  Pair::flush(p.bob, p.alice);
+  REQUIRE(p.alice.counter("receipts_received") == 1);
+
+  auto [lost, frame] = p.alice_sends("lost once");
+  p.clock.advance_ms(2100);  // the default interval: too soon for this peer
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.outgoing.empty());
+  p.clock.advance_ms(8000);  // 10.1 s
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.counter("outbox_retries") == 1);
+  CHECK(p.alice.outgoing == std::vector<Bytes>{frame});
+}
+
 TEST_CASE("a retried frame of a committed message is acknowledged again, not archived twice",
           "[core][messenger][outbox]") {
   Pair p;
