@@ -518,6 +518,12 @@ struct Node::Impl {
         count("link_disconnects");
         changed = peer.liveness.on_link_down(now());
         peer.hello_pending = true;
+        // A fresh link at once rather than ZeroMQ's own reconnect: that one would first send
+        // what the old connection still had queued, ahead of the outbox's resend (from the
+        // oldest unacknowledged) of what the old connection lost, and texts would arrive out of
+        // order. Everything queued is either in the outbox or needs no resending (receipts,
+        // which the peer asks again for by resending; voice, stale by now).
+        peer.relink_at_ms = now();
         break;
     }
     if (changed) publish_peer(peer);
