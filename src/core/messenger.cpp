@@ -503,8 +503,8 @@ void Messenger::resend_window(const std::string& recipient, int64_t after_id) {
   Flow& flow = flows_[recipient];
   flow.resent_through = 0;
   flow.receipts_since_check = false;
-  auto entries = storage::OutboxRepo(account_.db()).pending(recipient, after_id,
-                                                            options_.retry_window);
+  auto entries =
+      storage::OutboxRepo(account_.db()).pending(recipient, after_id, options_.retry_window);
   if (!entries.is_ok()) return;
   int64_t last = after_id;
   for (const auto& entry : entries.value()) {
@@ -527,8 +527,7 @@ void Messenger::continue_recovery(const std::string& recipient, Flow& flow) {
   // The next window once half of the last one is acknowledged: as fast as the peer commits,
   // never faster. (Receipts of originals that were merely slow count too, so a slow peer sees
   // each frame at most twice; one that lost frames gets them back at its own pace.)
-  auto waiting =
-      storage::OutboxRepo(account_.db()).count_waiting(recipient, flow.resent_through);
+  auto waiting = storage::OutboxRepo(account_.db()).count_waiting(recipient, flow.resent_through);
   if (waiting.is_ok() && waiting.value() <= options_.retry_window / 2) {
     resend_window(recipient, flow.resent_through);
   }
@@ -656,15 +655,15 @@ void Messenger::note_progress(const std::string& recipient) {
   // Progress: the peer is working through the queue, so the retry clock starts over. Retries
   // are for a peer that went silent, not for a long queue being drained, so the clock is set
   // from how long this peer takes between receipts: a slow one (a small board, a node under a
-  // sanitizer) learns us patience at once, which then wears off slowly while it keeps up.
+  // sanitizer) teaches us patience at once, which then wears off slowly while it keeps up.
   Flow& flow = flows_[recipient];
   const int64_t now = clock_.now_ms();
   const int64_t least = options_.retry_initial_ms;
   if (flow.awaiting_since_ms != 0) {
     const int64_t gap = now - flow.awaiting_since_ms;
     const int64_t patience = std::max(flow.patience_ms, least);
-    flow.patience_ms =
-        std::clamp(std::max(2 * gap, patience - (patience - least) / 8), least, options_.retry_max_ms);
+    flow.patience_ms = std::clamp(std::max(2 * gap, patience - (patience - least) / 8), least,
+                                  options_.retry_max_ms);
   }
   flow.receipts_since_check = true;
   auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);

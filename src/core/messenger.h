@@ -175,7 +175,7 @@ class Messenger {
     int64_t backoff_ms = 0;
     int64_t patience_ms = 0;        // learned from the gaps between this peer's receipts
     int64_t awaiting_since_ms = 0;  // the last send from idle, or the last receipt; 0 when idle
-    int64_t resent_through = 0;  // recovering after a retry: the highest id resent; else 0
+    int64_t resent_through = 0;     // recovering after a retry: the highest id resent; else 0
     bool receipts_since_check = false;
     bool blocked = false;  // the socket queue was full
   };

@@ -86,8 +86,7 @@ struct Pair {
     };
     hooks.publish = [](core::Event) {};
     hooks.count = [me](const std::string& name, uint64_t n) { me->counters[name] += n; };
-    self.messenger =
-        std::make_unique<core::Messenger>(*self.account, clock, options, hooks);
+    self.messenger = std::make_unique<core::Messenger>(*self.account, clock, options, hooks);
     REQUIRE(self.messenger->start().is_ok());
   }
 
