@@ -668,10 +668,7 @@ void Messenger::note_progress(const std::string& recipient) {
   flow.receipts_since_check = true;
   auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
   if (left.is_ok() && left.value().empty()) {
-    // All acknowledged: idle until the next send, which must not count the idle time as a gap.
-    flow.retry_at_ms = 0;
-    flow.awaiting_since_ms = 0;
-    flow.resent_through = 0;
+    flow.idle();
     return;
   }
   flow.awaiting_since_ms = now;
@@ -944,9 +941,7 @@ void Messenger::on_timer() {
     } else if (flow.retry_at_ms != 0 && now >= flow.retry_at_ms) {
       auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
       if (left.is_ok() && left.value().empty()) {
-        flow.retry_at_ms = 0;  // everything acknowledged
-        flow.awaiting_since_ms = 0;
-        flow.resent_through = 0;
+        flow.idle();
         continue;
       }
       hooks_.count("outbox_retries", 1);

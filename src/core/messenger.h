@@ -178,6 +178,13 @@ class Messenger {
     int64_t resent_through = 0;     // recovering after a retry: the highest id resent; else 0
     bool receipts_since_check = false;
     bool blocked = false;  // the socket queue was full
+
+    // Everything acknowledged: no retry, and the time until the next send is not a gap.
+    void idle() {
+      retry_at_ms = 0;
+      awaiting_since_ms = 0;
+      resent_through = 0;
+    }
   };
 
   Result<storage::ContactRecord> resolve(const std::string& to);
