@@ -105,6 +105,15 @@ Result<int64_t> OutboxRepo::count_for_message(int64_t message_row) {
   return single_count(*select);
 }
 
+Result<bool> OutboxRepo::has_waiting(const std::string& recipient) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT 1 FROM outbox WHERE recipient = ?1 LIMIT 1"));
+  select->bind(1, recipient);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  select->reset();
+  return has_row;
+}
+
 Result<int64_t> OutboxRepo::count_waiting(const std::string& recipient, int64_t through_id) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,

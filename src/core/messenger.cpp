@@ -666,8 +666,8 @@ void Messenger::note_progress(const std::string& recipient) {
                                   options_.retry_max_ms);
   }
   flow.receipts_since_check = true;
-  auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
-  if (left.is_ok() && left.value().empty()) {
+  auto waiting = storage::OutboxRepo(account_.db()).has_waiting(recipient);
+  if (waiting.is_ok() && !waiting.value()) {
     flow.idle();
     return;
   }
@@ -939,8 +939,8 @@ void Messenger::on_timer() {
     if (flow.blocked) {
       flush_outbox(recipient, false);
     } else if (flow.retry_at_ms != 0 && now >= flow.retry_at_ms) {
-      auto left = storage::OutboxRepo(account_.db()).pending(recipient, 0, 1);
-      if (left.is_ok() && left.value().empty()) {
+      auto waiting = storage::OutboxRepo(account_.db()).has_waiting(recipient);
+      if (waiting.is_ok() && !waiting.value()) {
         flow.idle();
         continue;
       }

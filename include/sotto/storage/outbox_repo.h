@@ -38,6 +38,8 @@ class OutboxRepo {
   Result<bool> remove(int64_t message_row, const std::string& recipient);
   // Entries of `message_row` still waiting (one per recipient not yet acknowledged).
   Result<int64_t> count_for_message(int64_t message_row);
+  // Whether anything for `recipient` still waits for its receipt (an index probe, no frame read).
+  Result<bool> has_waiting(const std::string& recipient);
   // Entries for `recipient` with id <= through_id still waiting for their receipt.
   Result<int64_t> count_waiting(const std::string& recipient, int64_t through_id);
   Result<int64_t> count();
