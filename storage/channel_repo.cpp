@@ -68,9 +68,10 @@ Status ChannelRepo::save(const ChannelRecord& c) {
   // Debian's SQLCipher is built on an SQLite without UPSERT: update, else insert.
   SOTTO_ASSIGN_OR_RETURN(
       Statement * update,
-      db_.prepare("UPDATE channels SET name = ?2, admin = ?3, admin_key = ?4, epoch = ?5, "
-                  "locked = ?6, strict = ?7, state = ?8, update_blob = ?9, key_generation = ?10, "
-                  "key_uses = ?11, own_key = ?12, created_at = ?13, free_voice = ?14 WHERE id = ?1"));
+      db_.prepare(
+          "UPDATE channels SET name = ?2, admin = ?3, admin_key = ?4, epoch = ?5, "
+          "locked = ?6, strict = ?7, state = ?8, update_blob = ?9, key_generation = ?10, "
+          "key_uses = ?11, own_key = ?12, created_at = ?13, free_voice = ?14 WHERE id = ?1"));
   SOTTO_RETURN_IF_ERROR(bind_channel(*update, c).run());
   if (db_.changes() > 0) return Status::ok();
   SOTTO_ASSIGN_OR_RETURN(
@@ -156,9 +157,11 @@ Status ChannelRepo::set_key_shared(ByteView channel_id, const std::string& finge
   return update->run();
 }
 
+// OR FAIL: no statement journal (see SignalRepo::store_session).
 Status ChannelRepo::add_key_use(ByteView channel_id) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE channels SET key_uses = key_uses + 1 WHERE id = ?1"));
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * update,
+      db_.prepare("UPDATE OR FAIL channels SET key_uses = key_uses + 1 WHERE id = ?1"));
   update->bind(1, channel_id);
   return update->run();
 }

@@ -232,7 +232,7 @@ Status Database::configure(const SecretBytes& key, Mode mode, const OpenCheck& c
   // The first read is where a wrong key or a damaged first page shows.
   SOTTO_RETURN_IF_ERROR(exec_script("SELECT count(*) FROM sqlite_master;"));
   if (mode == Mode::kOpenExisting) SOTTO_RETURN_IF_ERROR(verify(check));
-  return exec_script(
+  Status status = exec_script(
       "PRAGMA journal_mode = WAL;"
       "PRAGMA synchronous = NORMAL;"
       "PRAGMA foreign_keys = ON;"
@@ -240,6 +240,25 @@ Status Database::configure(const SecretBytes& key, Mode mode, const OpenCheck& c
       "PRAGMA temp_store = MEMORY;"
       // Every page read from disk is decrypted and MAC-checked: keep the working set (32 MiB).
       "PRAGMA cache_size = -32768;");
+  if (status.is_ok()) sqlite3_wal_hook(db_, &Database::on_wal_commit, this);
+  return status;
+}
+
+// Replaces SQLite's automatic checkpoint, which runs inside the COMMIT that crosses 1,000 pages:
+// on the path of whatever message that commit carried. The owner checkpoints at a quieter
+// moment (checkpoint_if_grown); only a log that grows far past that is copied here.
+int Database::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
+  static_cast<Database*>(self)->wal_frames_ = frames;
+  if (frames >= kWalFramesLimit) {
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+  return SQLITE_OK;
+}
+
+Status Database::checkpoint_if_grown(int64_t frames) {
+  if (wal_frames_ < frames || in_transaction()) return Status::ok();
+  wal_frames_ = 0;
+  return exec_script("PRAGMA wal_checkpoint(PASSIVE);");
 }
 
 namespace {
@@ -373,6 +392,7 @@ Status Database::exec_script(std::string_view sql) {
 // bookkeeping of a small transaction.
 Status Database::begin_immediate() {
   SOTTO_ASSIGN_OR_RETURN(Statement * begin, prepare("BEGIN IMMEDIATE"));
+  savepoint_changes_.clear();  // savepoints end with the transaction they were made in
   return begin->run();
 }
 Status Database::commit() {
@@ -386,16 +406,26 @@ Status Database::rollback() {
 }
 Status Database::savepoint() {
   SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("SAVEPOINT unit"));
-  return stmt->run();
+  SOTTO_RETURN_IF_ERROR(stmt->run());
+  savepoint_changes_.push_back(sqlite3_total_changes(db_));
+  return Status::ok();
 }
 Status Database::release_savepoint() {
   SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("RELEASE unit"));
-  return stmt->run();
+  SOTTO_RETURN_IF_ERROR(stmt->run());
+  if (!savepoint_changes_.empty()) savepoint_changes_.pop_back();
+  return Status::ok();
 }
 Status Database::rollback_to_savepoint() {
   SOTTO_ASSIGN_OR_RETURN(Statement * stmt, prepare("ROLLBACK TO unit"));
   SOTTO_RETURN_IF_ERROR(stmt->run());
+  if (!savepoint_changes_.empty()) {
+    changes_undone_ += sqlite3_total_changes(db_) - savepoint_changes_.back();
+  }
   return release_savepoint();
+}
+int64_t Database::changes_kept() const {
+  return sqlite3_total_changes(db_) - changes_undone_;
 }
 
 bool Database::in_transaction() const {

@@ -91,9 +91,10 @@ Result<std::optional<MessageRecord>> MessageRepo::get(int64_t row_id) {
   return std::optional<MessageRecord>(std::move(messages.front()));
 }
 
+// OR FAIL: one row by its key, without the statement journal (see SignalRepo::store_session).
 Status MessageRepo::set_state(int64_t row_id, MessageState state) {
   SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE messages SET state = ?2 WHERE id = ?1"));
+                         db_.prepare("UPDATE OR FAIL messages SET state = ?2 WHERE id = ?1"));
   update->bind(1, row_id).bind(2, static_cast<int64_t>(state));
   return update->run();
 }

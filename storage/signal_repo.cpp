@@ -26,12 +26,15 @@ Result<std::optional<RecordBlob>> SignalRepo::load_session(std::string_view addr
 
 // Sessions and sender keys are rewritten on every message. An UPDATE in place keeps the row id,
 // so only the table page changes; INSERT OR REPLACE would move the row and rewrite the index
-// page too, doubling the encrypted pages each commit writes.
+// page too, doubling the encrypted pages each commit writes. OR FAIL: for a plain UPDATE SQLite
+// keeps a statement journal (an UPDATE may stop half-way through its rows), and SQLCipher
+// encrypts every page it puts there; an update of one row by its key has no half-way.
 Status SignalRepo::store_session(std::string_view address, int32_t device_id, ByteView record,
                                  ByteView user_record) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE signal_sessions SET record = ?3, user_record = ?4 "
-                                     "WHERE address = ?1 AND device_id = ?2"));
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * update,
+      db_.prepare("UPDATE OR FAIL signal_sessions SET record = ?3, user_record = ?4 "
+                  "WHERE address = ?1 AND device_id = ?2"));
   update->bind(1, address).bind(2, int64_t{device_id}).bind(3, record).bind(4, user_record);
   SOTTO_RETURN_IF_ERROR(update->run());
   if (db_.changes() > 0) return Status::ok();
@@ -245,9 +248,10 @@ Result<std::optional<RecordBlob>> SignalRepo::load_sender_key(ByteView group_id,
 
 Status SignalRepo::store_sender_key(ByteView group_id, std::string_view address, int32_t device_id,
                                     ByteView record, ByteView user_record) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE signal_sender_keys SET record = ?4, user_record = ?5 "
-                                     "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * update,
+      db_.prepare("UPDATE OR FAIL signal_sender_keys SET record = ?4, user_record = ?5 "
+                  "WHERE group_id = ?1 AND address = ?2 AND device_id = ?3"));
   update->bind(1, group_id)
       .bind(2, address)
       .bind(3, int64_t{device_id})

@@ -60,8 +60,7 @@ Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
 
   storage::Transaction tx(db);
   SOTTO_RETURN_IF_ERROR(tx.begin_status());
-  SOTTO_ASSIGN_OR_RETURN(account->signal_, crypto::SignalEngine::create(
-                                               std::move(own), crypto::make_sql_signal_state(db)));
+  SOTTO_ASSIGN_OR_RETURN(account->signal_, account->start_signal(std::move(own), db));
   crypto::SignalEngine& signal = *account->signal_;
   SOTTO_RETURN_IF_ERROR(signal.rotate_signed_pre_key());
   SOTTO_RETURN_IF_ERROR(signal.replenish_pre_keys(true).status());
@@ -81,6 +80,13 @@ Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
   return account;
 }
 
+Result<std::unique_ptr<crypto::SignalEngine>> Account::start_signal(crypto::OwnIdentity own,
+                                                                    storage::Database& db) {
+  auto held = std::make_unique<crypto::HeldSignalState>(crypto::make_sql_signal_state(db));
+  held_signal_ = held.get();
+  return crypto::SignalEngine::create(std::move(own), std::move(held));
+}
+
 Result<std::unique_ptr<Account>> Account::open(const std::string& dir,
                                                const SecretBytes& passphrase) {
   std::unique_ptr<Account> account(new Account());
@@ -94,8 +100,7 @@ Result<std::unique_ptr<Account>> Account::open(const std::string& dir,
   own.public_key = record->public_key;
   own.private_key = std::move(record->private_key);
   own.registration_id = record->registration_id;
-  SOTTO_ASSIGN_OR_RETURN(account->signal_, crypto::SignalEngine::create(
-                                               std::move(own), crypto::make_sql_signal_state(db)));
+  SOTTO_ASSIGN_OR_RETURN(account->signal_, account->start_signal(std::move(own), db));
   if (!crypto::SignalEngine::verify(record->public_key,
                                     transport_binding_message(record->transport_public),
                                     record->transport_signature)) {

@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t kMinFingerprintPrefix = 4;
 constexpr int64_t kFlushChunk = 256;
+constexpr size_t kSendBatch = 256;
 constexpr int64_t kSentMarkIntervalMs = 250;
 constexpr int64_t kUpkeepIntervalMs = 500;
 // How often expired messages are looked for: a message lives at most this much past its time.
@@ -266,6 +267,7 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
   storage::Transaction tx(account_.db());
   Status status = tx.begin_status();
   if (status.is_ok()) status = account_.signal().process_bundle(from, b);
+  if (status.is_ok()) flows_[from].session_confirmed = false;  // a new session, not yet answered
   storage::ContactRecord record{from, add.name, identity_key,   storage::Trust::kUnverified,
                                 "",   {},       wall_clock_ms()};
   if (status.is_ok()) {
@@ -356,12 +358,14 @@ Status Messenger::commit_signal(const std::string& to, storage::MessageRecord& m
     content.mutable_text()->set_id(as_chars(message.message_id).data(), message.message_id.size());
   }
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
-  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(message));
-  if (!row) return Status::internal("message id collision");
+  // Encrypted first: what can refuse the message (no session, an identity no longer trusted)
+  // refuses it here, before any row is written (see commit_items).
   auto ciphertext = account_.signal().encrypt(to, plaintext);
   wipe(plaintext.data(), plaintext.size());
   if (!ciphertext.is_ok()) return ciphertext.status();
+  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
+                         storage::MessageRepo(account_.db()).insert(message));
+  if (!row) return Status::internal("message id collision");
   // Tests kill us here: the ratchet step must roll back with the message (DESIGN §6).
   crash_point(CrashPoint::kAfterEncryptBeforeCommit);
   wire::Envelope envelope;
@@ -401,27 +405,75 @@ Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
   return Status::ok();
 }
 
+Status Messenger::commit_items(size_t count, const BatchSteps& steps) {
+  storage::Database& db = account_.db();
+  crypto::HeldSignalState& held = account_.held_signal();
+  for (bool savepoint_each : {false, true}) {
+    storage::Transaction tx(db);
+    SOTTO_RETURN_IF_ERROR(tx.begin_status());
+    held.hold();
+    Status status = Status::ok();
+    bool run_again = false;
+    for (size_t i = 0; i < count && status.is_ok(); ++i) {
+      const bool savepoint = savepoint_each || steps.risky(i);
+      if (savepoint) {
+        status = db.savepoint();
+        if (!status.is_ok()) break;
+      }
+      const int64_t changes_before = db.changes_kept();
+      Status outcome = steps.run(i);
+      if (outcome.is_ok()) {
+        held.keep_item();
+        if (savepoint) status = db.release_savepoint();
+        continue;
+      }
+      held.drop_item();
+      steps.undo(i);
+      if (savepoint) status = db.rollback_to_savepoint();
+      // SQLite ends the whole transaction on some errors (a full disk): nothing more may run
+      // outside it, each statement committing on its own.
+      if (!db.in_transaction()) status = outcome;
+      if (status.is_ok() && !savepoint && db.changes_kept() != changes_before) {
+        run_again = true;  // the item wrote before it failed, and nothing can undo that alone
+        break;
+      }
+    }
+    if (run_again) {
+      held.discard();
+      hooks_.count("batch_run_again", 1);
+      steps.restart();
+      continue;  // the transaction rolls back as it goes out of scope
+    }
+    if (status.is_ok() && steps.before_commit) steps.before_commit();
+    if (status.is_ok()) status = held.release();
+    if (status.is_ok()) status = tx.commit();
+    held.discard();
+    return status;
+  }
+  return Status::internal("a batch failed twice");  // not reached: the second run never repeats
+}
+
 void Messenger::flush_sends() {
   if (sends_.empty()) return;
-  std::vector<QueuedSend> sends;
-  sends.swap(sends_);
+  // At most kSendBatch per transaction: a long queue goes out in slices, so the peer decrypts
+  // one while we encrypt the next, and receipts are taken in between.
+  const size_t take = std::min<size_t>(sends_.size(), kSendBatch);
+  std::vector<QueuedSend> sends(std::make_move_iterator(sends_.begin()),
+                                std::make_move_iterator(sends_.begin() + take));
+  sends_.erase(sends_.begin(), sends_.begin() + take);
   std::vector<Committed> committed(sends.size());
   std::vector<Status> outcomes(sends.size(), Status::internal("not sent"));
-  storage::Database& db = account_.db();
-  storage::Transaction tx(db);
-  Status status = tx.begin_status();
-  for (size_t i = 0; i < sends.size() && status.is_ok(); ++i) {
-    // Each message in a savepoint: one that fails (e.g. its session is gone) fails alone.
-    status = db.savepoint();
-    if (!status.is_ok()) break;
-    outcomes[i] = commit_one(sends[i], committed[i]);
-    if (outcomes[i].is_ok()) {
-      (void)db.release_savepoint();
-    } else {
-      (void)db.rollback_to_savepoint();
-    }
-  }
-  if (status.is_ok()) status = tx.commit();
+  BatchSteps steps;
+  // A channel message may rotate our sender key before it fails; a 1:1 message encrypts (held)
+  // before it writes anything.
+  steps.risky = [&](size_t i) { return sends[i].channel.has_value(); };
+  steps.run = [&](size_t i) { return outcomes[i] = commit_one(sends[i], committed[i]); };
+  steps.undo = [&](size_t i) { committed[i] = Committed{}; };
+  steps.restart = [&] {
+    committed.assign(sends.size(), Committed{});
+    outcomes.assign(sends.size(), Status::internal("not sent"));
+  };
+  Status status = commit_items(sends.size(), steps);
   note_storage(status);
   if (!status.is_ok()) {
     for (auto& send : sends) send.done(status);
@@ -630,6 +682,7 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     SOTTO_ASSIGN_OR_RETURN(bool removed, outbox.remove(*row, from));
     if (!removed) continue;
     hooks_.count("receipts_received", 1);
+    SOTTO_RETURN_IF_ERROR(note_session_confirmed(from, *row));
     SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(*row));
     if (waiting == 0) {
       SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
@@ -641,6 +694,17 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     }
   }
   if (progress) note_progress(from);
+  return Status::ok();
+}
+
+Status Messenger::note_session_confirmed(const std::string& from, int64_t row) {
+  Flow& flow = flows_[from];
+  if (flow.session_confirmed) return Status::ok();
+  SOTTO_ASSIGN_OR_RETURN(auto message, storage::MessageRepo(account_.db()).get(row));
+  // A channel message travels under a sender key: its receipt says nothing of the session.
+  if (!message || message->conversation != from) return Status::ok();
+  SOTTO_RETURN_IF_ERROR(account_.signal().confirm_session(from));
+  flow.session_confirmed = true;
   return Status::ok();
 }
 
@@ -746,42 +810,62 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
     hooks_.count("message_dropped_content", 1);
     return Status::corruption("channel text outside its channel");
   }
-  SOTTO_RETURN_IF_ERROR(ensure_contact(item.from, effects.events));
+  // A control message may be refused after it wrote (a roster that does not check out, a
+  // sender key for a channel not known yet). Under a savepoint its rows go, and with them its
+  // ratchet step (held until the batch commits), so the sender's retry decrypts again.
+  if (is_text) return archive_direct(item.from, message_id, content.value(), effects);
+  return in_savepoint(
+      [&] { return archive_direct(item.from, message_id, content.value(), effects); });
+}
+
+Status Messenger::in_savepoint(const std::function<Status()>& body) {
+  storage::Database& db = account_.db();
+  SOTTO_RETURN_IF_ERROR(db.savepoint());
+  Status status = body();
+  Status ended = status.is_ok() ? db.release_savepoint() : db.rollback_to_savepoint();
+  return status.is_ok() ? ended : status;
+}
+
+Status Messenger::archive_direct(const std::string& from, const Bytes& message_id,
+                                 const wire::Content& content, Effects& effects) {
+  storage::MessageRepo messages(account_.db());
+  const bool is_text = content.has_text();
+  SOTTO_RETURN_IF_ERROR(ensure_contact(from, effects.events));
   storage::MessageRecord record;
   record.message_id = message_id;
-  record.conversation = item.from;
-  record.sender = item.from;
+  record.conversation = from;
+  record.sender = from;
   record.outgoing = false;
   record.kind = is_text ? storage::MessageKind::kText : storage::MessageKind::kControl;
   if (is_text) {
-    record.body = content.value().text().body();
-    record.sent_at = static_cast<int64_t>(content.value().text().sent_at());
+    record.body = content.text().body();
+    record.sent_at = static_cast<int64_t>(content.text().sent_at());
   }
   record.received_at = wall_clock_ms();
   if (!is_text) record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
   if (!row) {
-    effects.receipts[item.from].push_back(message_id);
+    effects.receipts[from].push_back(message_id);
     hooks_.count("message_duplicates", 1);
     return Status::ok();
   }
-  switch (content.value().body_case()) {
+  switch (content.body_case()) {
     case wire::Content::kChannelUpdate:
-      SOTTO_RETURN_IF_ERROR(apply_update(item.from, content.value().channel_update(), effects));
+      SOTTO_RETURN_IF_ERROR(apply_update(from, content.channel_update(), effects));
       break;
     case wire::Content::kSenderKey:
-      SOTTO_RETURN_IF_ERROR(apply_sender_key(item.from, content.value().sender_key()));
+      SOTTO_RETURN_IF_ERROR(apply_sender_key(from, content.sender_key()));
       break;
     case wire::Content::kChannelLeave:
-      SOTTO_RETURN_IF_ERROR(apply_leave(item.from, content.value().channel_leave(), effects));
+      SOTTO_RETURN_IF_ERROR(apply_leave(from, content.channel_leave(), effects));
       break;
     case wire::Content::kExpiry:
-      SOTTO_RETURN_IF_ERROR(apply_expiry(item.from, content.value().expiry(), effects));
+      SOTTO_RETURN_IF_ERROR(apply_expiry(from, content.expiry(), effects));
       break;
     default: {
       hooks_.count("messages_received", 1);
-      auto c = storage::ContactRepo(account_.db()).find(item.from);
+      auto c = storage::ContactRepo(account_.db()).find(from);
       const bool known = c.is_ok() && c.value();
       effects.events.push_back(Event{
           wall_clock_ms(),
@@ -789,7 +873,7 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
                                     known ? trust_of(c.value()->trust) : Trust::kUnverified, "")}});
     }
   }
-  effects.receipts[item.from].push_back(message_id);
+  effects.receipts[from].push_back(message_id);
   return Status::ok();
 }
 
@@ -816,8 +900,10 @@ MessageInfo Messenger::message_info(const storage::MessageRecord& record,
 
 void Messenger::mark_sent_pending() {
   for (int64_t row : sent_rows_) {
-    // Only pending rows move to sent; a receipt may already have made one delivered.
-    auto stmt = account_.db().prepare("UPDATE messages SET state = 1 WHERE id = ?1 AND state = 0");
+    // Only pending rows move to sent; a receipt may already have made one delivered. OR FAIL:
+    // no statement journal (see SignalRepo::store_session).
+    auto stmt =
+        account_.db().prepare("UPDATE OR FAIL messages SET state = 1 WHERE id = ?1 AND state = 0");
     if (!stmt.is_ok()) break;
     stmt.value()->bind(1, row);
     (void)stmt.value()->run();
@@ -837,31 +923,35 @@ void Messenger::after_poll() {
     return r.envelope.body_case() == wire::Envelope::kReceipt;
   });
   RelaxedSync relaxed(db, receipts_only);
-  storage::Transaction tx(db);
-  if (!tx.begin_status().is_ok()) {
-    hooks_.count("receive_batch_failed", 1);
-    return;  // nothing acknowledged: the senders retry
-  }
-  for (const Received& item : batch) {
-    if (!db.savepoint().is_ok()) break;
-    // What one message produced is undone with it.
-    const size_t events_before = effects.events.size();
-    const size_t out_before = effects.out.size();
-    Status status = receive_one(item, effects);
-    if (status.is_ok()) {
-      (void)db.release_savepoint();
-    } else {
-      (void)db.rollback_to_savepoint();
-      effects.events.resize(events_before);
-      effects.out.resize(out_before);
-    }
-  }
-  mark_sent_pending();  // rides along for free
-  Status committed = tx.commit();
+  BatchSteps steps;
+  // A PreKey message may write the sender's identity and use up a pre-key before it fails.
+  steps.risky = [&](size_t i) {
+    return batch[i].envelope.body_case() == wire::Envelope::kSignal &&
+           batch[i].envelope.signal().type() ==
+               static_cast<uint32_t>(crypto::Ciphertext::Type::kPreKey);
+  };
+  // What one message produced is undone with it.
+  size_t events_before = 0;
+  size_t out_before = 0;
+  size_t live_before = 0;
+  steps.run = [&](size_t i) {
+    events_before = effects.events.size();
+    out_before = effects.out.size();
+    live_before = effects.live.size();
+    return receive_one(batch[i], effects);
+  };
+  steps.undo = [&](size_t) {
+    effects.events.resize(events_before);
+    effects.out.resize(out_before);
+    effects.live.resize(live_before);
+  };
+  steps.restart = [&] { effects = Effects{}; };
+  steps.before_commit = [&] { mark_sent_pending(); };  // rides along for free
+  Status committed = commit_items(batch.size(), steps);
   note_storage(committed);
   if (!committed.is_ok()) {
     hooks_.count("receive_batch_failed", 1);
-    return;  // no receipt for anything not committed
+    return;  // no receipt for anything not committed: the senders retry
   }
   // Tests kill us here: the sender's retry must be acknowledged again, and not stored twice.
   if (!effects.receipts.empty()) crash_point(CrashPoint::kAfterCommitBeforeReceipt);

@@ -178,6 +178,9 @@ class Messenger {
     int64_t resent_through = 0;     // recovering after a retry: the highest id resent; else 0
     bool receipts_since_check = false;
     bool blocked = false;  // the socket queue was full
+    // The peer acknowledged a 1:1 message of the current session since we started (so our
+    // messages to it no longer carry the X3DH pre-key header).
+    bool session_confirmed = false;
 
     // Everything acknowledged: no retry, and the time until the next send is not a gap.
     void idle() {
@@ -205,6 +208,12 @@ class Messenger {
   Status receive_one(const Received& item, Effects& effects);
   Status receive_direct(const Received& item, Effects& effects);
   Status receive_group(const Received& item, Effects& effects);
+  // After receive_direct decrypted and checked it: archives a 1:1 message (text or control)
+  // and applies a control message.
+  Status archive_direct(const std::string& from, const Bytes& message_id,
+                        const wire::Content& content, Effects& effects);
+  // Runs `body` under a savepoint: what it wrote is undone when it fails.
+  Status in_savepoint(const std::function<Status()>& body);
   Status apply_receipt(const std::string& from, const wire::Receipt& receipt,
                        std::vector<Event>& events);
   struct Committed {
@@ -221,6 +230,22 @@ class Messenger {
   // Archive row + encrypted frame + outbox row of a 1:1 message; `message` gets its id.
   Status commit_signal(const std::string& to, storage::MessageRecord& message,
                        wire::Content content, std::vector<Outgoing>& out);
+  // One transaction for a batch of items (queued sends, or messages received together), so the
+  // batch pays one commit and one fsync; an item that fails is undone alone. The ratchet
+  // writes an item makes are held in memory (crypto::HeldSignalState) and simply dropped; an
+  // item that may fail after SQL writes of its own (`risky`) also runs under a savepoint (which
+  // SQLCipher makes costly: every page it touches is encrypted into the savepoint journal).
+  // Should an item fail and leave a change behind anyway, the transaction is rolled back and
+  // the batch runs again with a savepoint for each item, after `restart` forgot what the first
+  // run produced in memory. Returns the commit's status.
+  struct BatchSteps {
+    std::function<bool(size_t)> risky;
+    std::function<Status(size_t)> run;
+    std::function<void(size_t)> undo;  // item i failed: forget what it produced in memory
+    std::function<void()> restart;
+    std::function<void()> before_commit;  // optional
+  };
+  Status commit_items(size_t count, const BatchSteps& steps);
   void transmit_all(const std::vector<Outgoing>& out);
   void transmit(const Outgoing& o);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
@@ -229,6 +254,9 @@ class Messenger {
   // after_id; recovery continues from the last of them while receipts come back.
   void resend_window(const std::string& recipient, int64_t after_id);
   void arm_retry(Flow& flow);
+  // A receipt for message `row` from `from`: if it was a 1:1 message, the peer holds our
+  // session, and SignalEngine::confirm_session stops the pre-key header (once per peer and run).
+  Status note_session_confirmed(const std::string& from, int64_t row);
   void note_progress(const std::string& recipient);
   void continue_recovery(const std::string& recipient, Flow& flow);
   void mark_sent_pending();

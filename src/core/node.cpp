@@ -42,6 +42,9 @@ constexpr double kBeaconsPerSource = 20;  // per second, per source address
 constexpr double kBeaconBurst = 40;
 constexpr int64_t kRelinkInitialMs = 50;
 constexpr int64_t kRelinkMaxMs = 5000;
+// The write-ahead log is copied into the database when the loop has nothing waiting and the log
+// has grown this many pages: after the receipts and events of a batch, not inside its commit.
+constexpr int64_t kCheckpointPages = 4096;
 
 bool valid_name(const std::string& name) {
   if (name.size() > kMaxNameBytes) return false;
@@ -1032,6 +1035,7 @@ struct Node::Impl {
       // Everything that arrived in this round shares one transaction and one fsync.
       messenger->after_poll();
       messenger->flush_sends();
+      if (!messenger->busy()) (void)account.db().checkpoint_if_grown(kCheckpointPages);
     }
     {
       std::lock_guard<std::recursive_mutex> direct(direct_mutex);

@@ -8,6 +8,8 @@
 #include <protocol.h>
 #include <session_builder.h>
 #include <session_cipher.h>
+#include <session_record.h>
+#include <session_state.h>
 #include <signal_protocol.h>
 
 #include <algorithm>
@@ -474,6 +476,21 @@ Status SignalEngine::process_bundle(std::string_view address, const PreKeyBundle
 
 Result<bool> SignalEngine::has_session(std::string_view address) {
   return impl_->state->contains_session(address, kDeviceId);
+}
+
+Status SignalEngine::confirm_session(std::string_view address) {
+  const std::string name(address);
+  signal_protocol_address addr{name.c_str(), name.size(), kDeviceId};
+  SignalRef<session_record> record;
+  int rc = signal_protocol_session_load_session(impl_->store_context, record.out(), &addr);
+  if (rc < 0) return status_from_signal(rc, "loading session");
+  session_state* state = session_record_get_state(record.get());
+  if (state == nullptr || session_state_has_unacknowledged_pre_key_message(state) == 0) {
+    return Status::ok();
+  }
+  session_state_clear_unacknowledged_pre_key_message(state);
+  rc = signal_protocol_session_store_session(impl_->store_context, &addr, record.get());
+  return status_from_signal(rc, "storing session");
 }
 
 Result<Ciphertext> SignalEngine::encrypt(std::string_view address, ByteView plaintext) {

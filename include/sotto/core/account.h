@@ -13,6 +13,7 @@
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
+#include "sotto/crypto/held_signal_state.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/profile.h"
 
@@ -44,6 +45,8 @@ class Account {
   storage::Profile& profile() { return *profile_; }
   storage::Database& db() { return profile_->db(); }
   crypto::SignalEngine& signal() { return *signal_; }
+  // The engine's store: holds ratchet writes while a batch of messages is handled.
+  crypto::HeldSignalState& held_signal() { return *held_signal_; }
 
   Status change_passphrase(const SecretBytes& new_passphrase) {
     return profile_->change_passphrase(new_passphrase);
@@ -52,9 +55,13 @@ class Account {
  private:
   Account() = default;
   static Status validate_name(const std::string& name);
+  // The engine over the profile's SQL store, with held_signal_ in between.
+  Result<std::unique_ptr<crypto::SignalEngine>> start_signal(crypto::OwnIdentity own,
+                                                             storage::Database& db);
 
   std::unique_ptr<storage::Profile> profile_;
   std::unique_ptr<crypto::SignalEngine> signal_;
+  crypto::HeldSignalState* held_signal_ = nullptr;  // owned by signal_
   std::string name_;
   std::string fingerprint_;
   Bytes transport_public_;

@@ -119,7 +119,7 @@ struct ChannelInfo {
   std::string state;          // member, removed, left, dissolved
   std::vector<ChannelMember> members;
   bool free_voice = false;        // voice: simultaneous talkers mixed (else one talker at a time)
-  int64_t expire_ms = 0;  // disappearing messages: kept this long (0: for ever)
+  int64_t expire_ms = 0;          // disappearing messages: kept this long (0: for ever)
   std::vector<VoiceStats> voice;  // the latest transmissions this node saw, newest last
 };
 

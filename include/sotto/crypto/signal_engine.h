@@ -126,6 +126,10 @@ class SignalEngine {
   Status process_bundle(std::string_view address, const PreKeyBundle& bundle);
   Result<bool> has_session(std::string_view address);
 
+  // `address` has shown it holds our session (it acknowledged a message sent in it), as a reply
+  // would: our messages stop carrying the X3DH pre-key header (PreKeySignalMessage), which costs
+  // the receiver an identity check and write per message. Nothing changes if none is pending.
+  Status confirm_session(std::string_view address);
   Result<Ciphertext> encrypt(std::string_view address, ByteView plaintext);
   // Errors include a duplicate (already decrypted) message: see is_duplicate().
   Result<Bytes> decrypt(std::string_view address, const Ciphertext& ciphertext);

@@ -29,7 +29,7 @@ constexpr uint32_t kVoiceMinBitrate = 8'000;
 constexpr uint32_t kVoiceMaxBitrate = 64'000;
 constexpr size_t kVoiceKeySize = 32;
 constexpr uint64_t kMaxExpiryMs = uint64_t{10} * 366 * 24 * 3600 * 1000;  // ten years
-constexpr uint32_t kVoiceMaxFrames = 60'000 / 10;  // 60 s of 10 ms frames
+constexpr uint32_t kVoiceMaxFrames = 60'000 / 10;                         // 60 s of 10 ms frames
 
 Result<Bytes> encode_content(wire::Content content);
 // Corruption with a short reason when the plaintext is not acceptable Content.

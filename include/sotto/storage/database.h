@@ -110,12 +110,19 @@ class Database {
   Status savepoint();
   Status release_savepoint();
   Status rollback_to_savepoint();
+  // Rows changed on this connection, less those a rolled-back savepoint undid: if it moved
+  // during an operation, the operation left a change behind.
+  int64_t changes_kept() const;
 
   Status set_synchronous(Synchronous mode);
   // Copies every page in the write-ahead log into the database file and empties the log, so
   // that neither keeps an older image of a page (what deleted rows leave behind). Outside a
   // transaction.
   Status checkpoint();
+  // Copies the write-ahead log into the database file once it holds `frames` pages or more
+  // (a page per frame), without waiting for anything. For a moment when nothing else waits:
+  // SQLite's own checkpoint is off (see on_wal_commit).
+  Status checkpoint_if_grown(int64_t frames);
   // Re-encrypts every page under `new_key`.
   Status rekey(const SecretBytes& new_key);
 
@@ -135,8 +142,14 @@ class Database {
   // Steps `sql` (uncached) to its end.
   Status read_all(const std::string& sql);
 
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
+  static constexpr int kWalFramesLimit = 16384;
+
   sqlite3* db_ = nullptr;
   std::map<std::string, Statement, std::less<>> cache_;
+  int64_t wal_frames_ = 0;                  // pages in the write-ahead log after the last commit
+  std::vector<int64_t> savepoint_changes_;  // total changes when each open savepoint began
+  int64_t changes_undone_ = 0;
 };
 
 // Begins an IMMEDIATE transaction; rolls back on destruction unless commit() succeeded.

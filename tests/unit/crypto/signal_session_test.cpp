@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "sotto/crypto/held_signal_state.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/database.h"
 #include "sotto/storage/signal_repo.h"
@@ -259,4 +260,80 @@ TEST_CASE("names that are empty, too long or contain control characters are refu
   auto unicode = core::Account::create(tmp / "q", test::passphrase("pw"), "Zoë Ødegård",
                                        storage::KdfParams::interactive());
   CHECK(unicode.is_ok());
+}
+
+namespace {
+
+// Bob's stored session with Alice, as the database holds it.
+Bytes stored_session(Pair& p) {
+  auto blob = storage::SignalRepo(p.bob->db()).load_session(p.alice->fingerprint(), 1);
+  REQUIRE(blob.is_ok());
+  REQUIRE(blob.value());
+  return blob.value()->record;
+}
+
+}  // namespace
+
+TEST_CASE("held ratchet writes reach the database only on release, and a dropped one is undone",
+          "[crypto][signal]") {
+  Pair p;
+  p.connect();
+  CHECK(receive(*p.bob, *p.alice, send(*p.alice, *p.bob, "first")) == "first");
+  auto second = send(*p.alice, *p.bob, "second");
+  auto third = send(*p.alice, *p.bob, "third");
+  const Bytes before = stored_session(p);
+  crypto::HeldSignalState& held = p.bob->held_signal();
+
+  held.hold();
+  CHECK(receive(*p.bob, *p.alice, second) == "second");
+  held.drop_item();  // refused after decryption: the ratchet step goes with it
+  CHECK(receive(*p.bob, *p.alice, second) == "second");
+  held.keep_item();
+  CHECK(receive(*p.bob, *p.alice, third) == "third");
+  held.keep_item();
+  CHECK(stored_session(p) == before);  // still held
+  auto again = p.bob->signal().decrypt(p.alice->fingerprint(), second);
+  CHECK(crypto::is_duplicate(again.status()));  // but the held state is what decrypts
+
+  REQUIRE(held.release().is_ok());
+  CHECK_FALSE(held.holding());
+  CHECK(stored_session(p) != before);
+  p.reopen();
+  CHECK(crypto::is_duplicate(p.bob->signal().decrypt(p.alice->fingerprint(), third).status()));
+}
+
+TEST_CASE("discarded ratchet writes never reach the database", "[crypto][signal]") {
+  Pair p;
+  p.connect();
+  CHECK(receive(*p.bob, *p.alice, send(*p.alice, *p.bob, "first")) == "first");
+  auto second = send(*p.alice, *p.bob, "second");
+  const Bytes before = stored_session(p);
+  p.bob->held_signal().hold();
+  CHECK(receive(*p.bob, *p.alice, second) == "second");
+  p.bob->held_signal().keep_item();
+  p.bob->held_signal().discard();  // the transaction around it was rolled back
+  CHECK(stored_session(p) == before);
+  CHECK(receive(*p.bob, *p.alice, second) == "second");
+}
+
+TEST_CASE("a confirmed session stops sending PreKey messages, and the peer still decrypts them",
+          "[crypto][signal]") {
+  Pair p;
+  p.connect();
+  auto first = send(*p.alice, *p.bob, "one");
+  auto second = send(*p.alice, *p.bob, "two");
+  // Unanswered, every message repeats the X3DH header: the first may be lost.
+  CHECK(first.type == crypto::Ciphertext::Type::kPreKey);
+  CHECK(second.type == crypto::Ciphertext::Type::kPreKey);
+  CHECK(receive(*p.bob, *p.alice, first) == "one");
+  REQUIRE(p.alice->signal().confirm_session(p.bob->fingerprint()).is_ok());
+  auto third = send(*p.alice, *p.bob, "three");
+  CHECK(third.type == crypto::Ciphertext::Type::kWhisper);
+  CHECK(receive(*p.bob, *p.alice, third) == "three");
+  CHECK(receive(*p.bob, *p.alice, second) == "two");  // late, out of order: still fine
+  p.reopen();
+  CHECK(send(*p.alice, *p.bob, "four").type == crypto::Ciphertext::Type::kWhisper);
+  // Confirming again, or with no pending header at all, changes nothing.
+  CHECK(p.alice->signal().confirm_session(p.bob->fingerprint()).is_ok());
+  CHECK(p.bob->signal().confirm_session(p.alice->fingerprint()).is_ok());
 }

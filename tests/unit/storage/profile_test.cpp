@@ -281,3 +281,24 @@ TEST_CASE("the archive stores a resent message once", "[storage][archive]") {
   CHECK_FALSE(again.value().has_value());
   CHECK(repo.recent("", 10).value().size() == 1);
 }
+
+TEST_CASE("changes undone by a rolled-back savepoint do not count as kept", "[storage][archive]") {
+  TempDir tmp;
+  auto profile = create_profile(tmp / "p");
+  storage::Database& db = profile->db();
+  storage::MessageRepo repo(db);
+  storage::Transaction tx(db);
+  REQUIRE(tx.begin_status().is_ok());
+  const int64_t start = db.changes_kept();
+  REQUIRE(db.savepoint().is_ok());
+  REQUIRE(repo.insert(text_message("undone", 1)).is_ok());
+  REQUIRE(db.savepoint().is_ok());  // nested, as a control message inside a batch item
+  REQUIRE(repo.insert(text_message("undone too", 2)).is_ok());
+  REQUIRE(db.release_savepoint().is_ok());
+  REQUIRE(db.rollback_to_savepoint().is_ok());
+  CHECK(db.changes_kept() == start);
+  REQUIRE(repo.insert(text_message("kept", 3)).is_ok());
+  CHECK(db.changes_kept() == start + 1);
+  REQUIRE(tx.commit().is_ok());
+  CHECK(repo.recent("", 10).value().size() == 1);
+}
