@@ -55,6 +55,22 @@ Result<std::vector<OutboxEntry>> OutboxRepo::pending(const std::string& recipien
   return out;
 }
 
+Result<std::vector<int64_t>> OutboxRepo::next_ids(const std::string& recipient, int64_t after_id,
+                                                  int64_t limit) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT id FROM outbox WHERE recipient = ?1 AND id > ?2 "
+                                     "ORDER BY id LIMIT ?3"));
+  select->bind(1, recipient).bind(2, after_id).bind(3, limit);
+  std::vector<int64_t> ids;
+  for (;;) {
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+    if (!has_row) break;
+    ids.push_back(select->column_int64(0));
+  }
+  select->reset();
+  return ids;
+}
+
 Result<std::vector<std::string>> OutboxRepo::recipients() {
   SOTTO_ASSIGN_OR_RETURN(Statement * select, db_.prepare("SELECT DISTINCT recipient FROM outbox"));
   std::vector<std::string> out;

@@ -10,6 +10,7 @@
 #include "sotto/net/wire.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
+#include "src/core/messenger_internal.h"
 
 namespace sotto::core {
 namespace {
@@ -464,9 +465,10 @@ void Messenger::flush_sends() {
   std::vector<Committed> committed(sends.size());
   std::vector<Status> outcomes(sends.size(), Status::internal("not sent"));
   BatchSteps steps;
-  // A channel message may rotate our sender key before it fails; a 1:1 message encrypts (held)
-  // before it writes anything.
-  steps.risky = [&](size_t i) { return sends[i].channel.has_value(); };
+  // A send is refused before it writes: a 1:1 message encrypts (held) first, a channel message
+  // checks our membership first. What could still fail after a write (a sender key rotation
+  // every 1,000 messages) is caught by commit_items, which then runs the batch again.
+  steps.risky = [](size_t) { return false; };
   steps.run = [&](size_t i) { return outcomes[i] = commit_one(sends[i], committed[i]); };
   steps.undo = [&](size_t i) { committed[i] = Committed{}; };
   steps.restart = [&] {
@@ -481,7 +483,18 @@ void Messenger::flush_sends() {
   }
   // Tests kill us here: the outbox must send what was committed after the restart.
   crash_point(CrashPoint::kAfterCommitBeforeSend);
-  // Committed: now they may go out, in order.
+  // Committed: now they may go out, in order, all together (one look at the outbox for each
+  // recipient, not one per frame).
+  std::vector<Outgoing> out;
+  std::vector<std::pair<size_t, size_t>> span(sends.size());  // each send's frames in `out`
+  for (size_t i = 0; i < sends.size(); ++i) {
+    span[i].first = out.size();
+    if (outcomes[i].is_ok()) {
+      for (Outgoing& o : committed[i].out) out.push_back(std::move(o));
+    }
+    span[i].second = out.size();
+  }
+  transmit_all(out);
   for (size_t i = 0; i < sends.size(); ++i) {
     if (!outcomes[i].is_ok()) {
       sends[i].done(outcomes[i]);
@@ -489,11 +502,12 @@ void Messenger::flush_sends() {
     }
     Committed& c = committed[i];
     hooks_.count("messages_sent", 1);
-    transmit_all(c.out);
+    const auto [first, last] = span[i];
     const bool all_out =
-        !c.out.empty() && std::all_of(c.out.begin(), c.out.end(), [&](const Outgoing& o) {
-          return flows_[o.recipient].sent_through >= o.outbox_id;
-        });
+        first < last &&
+        std::all_of(
+            out.begin() + static_cast<ptrdiff_t>(first), out.begin() + static_cast<ptrdiff_t>(last),
+            [&](const Outgoing& o) { return flows_[o.recipient].sent_through >= o.outbox_id; });
     if (all_out) c.info.state = "sent";
     for (auto& event : c.events) hooks_.publish(std::move(event));
     hooks_.publish(Event{wall_clock_ms(), MessageEvent{c.info}});
@@ -501,30 +515,44 @@ void Messenger::flush_sends() {
   }
 }
 
-void Messenger::transmit(const Outgoing& o) {
-  Flow& flow = flows_[o.recipient];
-  auto peer = hooks_.peer(o.recipient);
-  const bool online =
-      peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
-  if (!online) return;
-  // In order: straight out only when everything older has gone out on this connection.
-  if (flow.blocked || flow.sent_through >= o.outbox_id) return;
-  auto older = storage::OutboxRepo(account_.db()).pending(o.recipient, flow.sent_through, 1);
-  if (!older.is_ok() || older.value().empty() || older.value().front().id != o.outbox_id) {
-    flush_outbox(o.recipient, false);
-    return;
+void Messenger::transmit_all(const std::vector<Outgoing>& out) {
+  // Per recipient, in commit order.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Outgoing*>> by_recipient;
+  for (const Outgoing& o : out) {
+    auto& frames = by_recipient[o.recipient];
+    if (frames.empty()) order.push_back(o.recipient);
+    frames.push_back(&o);
   }
-  if (!o.held && !hooks_.send_frame(o.recipient, o.frame)) {
-    flow.blocked = true;
-    return;
-  }
-  flow.sent_through = o.outbox_id;
-  sent_rows_.push_back(o.row);
-  arm_retry(flow);
+  for (const std::string& recipient : order) transmit_to(recipient, by_recipient[recipient]);
 }
 
-void Messenger::transmit_all(const std::vector<Outgoing>& out) {
-  for (const Outgoing& o : out) transmit(o);
+void Messenger::transmit_to(const std::string& recipient, std::vector<const Outgoing*> frames) {
+  Flow& flow = flows_[recipient];
+  if (!is_online(hooks_.peer(recipient)) || flow.blocked) return;
+  std::erase_if(frames, [&](const Outgoing* o) { return o->outbox_id <= flow.sent_through; });
+  if (frames.empty()) return;
+  // In order: straight out only when they are exactly what waits next for this recipient on
+  // this connection; otherwise older frames wait too, and the outbox sends them all in order.
+  auto next = storage::OutboxRepo(account_.db())
+                  .next_ids(recipient, flow.sent_through, static_cast<int64_t>(frames.size()));
+  const bool in_order =
+      next.is_ok() && next.value().size() == frames.size() &&
+      std::equal(frames.begin(), frames.end(), next.value().begin(),
+                 [](const Outgoing* o, int64_t id) { return o->outbox_id == id; });
+  if (!in_order) {
+    flush_outbox(recipient, false);
+    return;
+  }
+  for (const Outgoing* o : frames) {
+    if (!o->held && !hooks_.send_frame(recipient, o->frame)) {
+      flow.blocked = true;  // the socket's queue is full: the outbox sends the rest later
+      return;
+    }
+    flow.sent_through = o->outbox_id;
+    sent_rows_.push_back(o->row);
+    arm_retry(flow);
+  }
 }
 
 void Messenger::flush_outbox(const std::string& recipient, bool from_start) {

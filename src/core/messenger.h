@@ -247,7 +247,8 @@ class Messenger {
   };
   Status commit_items(size_t count, const BatchSteps& steps);
   void transmit_all(const std::vector<Outgoing>& out);
-  void transmit(const Outgoing& o);
+  // `frames` (for `recipient`, oldest first) after their commit.
+  void transmit_to(const std::string& recipient, std::vector<const Outgoing*> frames);
   Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
   void flush_outbox(const std::string& recipient, bool from_start);
   // Resends up to retry_window frames already sent on this connection, oldest first, with id >

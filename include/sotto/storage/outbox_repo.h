@@ -30,6 +30,9 @@ class OutboxRepo {
   // Entries for `recipient` with id > after_id, oldest first, at most `limit`.
   Result<std::vector<OutboxEntry>> pending(const std::string& recipient, int64_t after_id,
                                            int64_t limit);
+  // Just the ids of those entries (an index scan, no frame read).
+  Result<std::vector<int64_t>> next_ids(const std::string& recipient, int64_t after_id,
+                                        int64_t limit);
   Result<std::vector<std::string>> recipients();
   Status remove_for_message(int64_t message_row);
   // Drops every entry of the messages of `conversation` (we left or were removed from it).
