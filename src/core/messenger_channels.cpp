@@ -776,11 +776,11 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   }
   hooks_.count("group_messages_received", 1);
   auto contact = storage::ContactRepo(account_.db()).find(item.from);
-  const Trust trust =
-      contact.is_ok() && contact.value() ? trust_of(contact.value()->trust) : Trust::kUnverified;
+  const bool known = contact.is_ok() && contact.value();
+  const Trust trust = known ? trust_of(contact.value()->trust) : Trust::kUnverified;
+  const std::string name = known ? contact.value()->name : name_of(item.from);
   effects.events.push_back(
-      Event{wall_clock_ms(),
-            MessageEvent{message_info(record, name_of(item.from), trust, channel->name)}});
+      Event{wall_clock_ms(), MessageEvent{message_info(record, name, trust, channel->name)}});
   return Status::ok();
 }
 
