@@ -99,6 +99,13 @@ class Lab {
     FAIL("the parties never went quiet");
   }
 
+  // Time passes (e.g. until unacknowledged frames are retried), then everything settles.
+  void settle_after_ms(int64_t ms) {
+    clock_.advance_ms(ms);
+    for (auto& [name, party] : parties_) party.messenger->on_timer();
+    settle();
+  }
+
   static void deliver(Party& from, Party& to, const std::vector<Bytes>& frames) {
     for (const Bytes& frame : frames) {
       auto envelope = net::decode_frame(frame);
@@ -607,4 +614,41 @@ TEST_CASE(
   for (const auto& m : lab["alice"].history("#ops")) {
     if (m.id == id) CHECK(m.state == "delivered");
   }
+}
+
+TEST_CASE(
+    "a message refused in the middle of a batch is undone alone, ratchet step included, and "
+    "is taken when it comes again",
+    "[core][channels][messenger]") {
+  Lab lab{{"alice", "bob"}};
+  lab.befriend("alice", "bob");
+  lab.settle();
+  Party& alice = lab["alice"];
+  Party& bob = lab["bob"];
+  REQUIRE(alice.messenger->create_channel("ops", true).is_ok());
+  REQUIRE(alice.messenger->invite_to_channel("ops", "bob").is_ok());  // roster, then sender key
+  REQUIRE(lab.send("alice", "bob", "around the invitation").is_ok());
+  std::vector<Bytes> frames;
+  for (const auto& f : alice.outgoing) {
+    if (f.to == bob.fp()) frames.push_back(f.bytes);
+  }
+  alice.outgoing.clear();
+  REQUIRE(frames.size() == 3);
+
+  // Backwards, in one batch: the text; the sender key, for a channel bob does not know yet
+  // (decrypted, then refused: its ratchet step must go with it); the roster, accepted.
+  Lab::deliver(alice, bob, {frames.rbegin(), frames.rend()});
+  CHECK(count_body(bob.history("alice"), "around the invitation") == 1);
+  CHECK(bob.counter("sender_keys_received") == 0);
+  CHECK(bob.channel("ops").state == "member");
+
+  // The refused one was not acknowledged: alice's retry brings it again, and it decrypts (were
+  // its ratchet step kept, it would be a duplicate now, and bob would never have her key).
+  lab.settle_after_ms(5000);
+  CHECK(alice.counter("outbox_retries") >= 1);
+  CHECK(bob.counter("sender_keys_received") == 1);
+  REQUIRE(lab.send("alice", "#ops", "key in place").is_ok());
+  lab.settle();
+  CHECK(count_body(bob.history("#ops"), "key in place") == 1);
+  CHECK(count_body(bob.history("alice"), "around the invitation") == 1);
 }
