@@ -1,5 +1,6 @@
 #include "sotto/net/poller.h"
 
+#include <poll.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -10,7 +11,10 @@
 namespace sotto::net {
 
 void Poller::add_socket(void* socket, Handler handler) {
-  items_.push_back({socket, -1, std::move(handler), false});
+  int fd = -1;
+  size_t size = sizeof fd;
+  if (zmq_getsockopt(socket, ZMQ_FD, &fd, &size) != 0) fd = -1;
+  items_.push_back({socket, fd, std::move(handler), false, true});
 }
 
 void Poller::add_fd(int fd, Handler handler) {
@@ -29,28 +33,66 @@ void Poller::remove_fd(int fd) {
   }
 }
 
+namespace {
+
+// The socket's input, as ZMQ_EVENTS reports it; asking also clears the signal on its ZMQ_FD.
+Result<bool> has_input(void* socket) {
+  int events = 0;
+  size_t size = sizeof events;
+  if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) {
+    return status_from_zmq(zmq_errno(), "polling");
+  }
+  return (events & ZMQ_POLLIN) != 0;
+}
+
+}  // namespace
+
 Result<int> Poller::poll(long timeout_ms) {
   items_.erase(
       std::remove_if(items_.begin(), items_.end(), [](const Item& i) { return i.removed; }),
       items_.end());
-  std::vector<zmq_pollitem_t> poll_items(items_.size());
-  for (size_t i = 0; i < items_.size(); ++i) {
-    poll_items[i] = {items_[i].socket, items_[i].fd, ZMQ_POLLIN, 0};
+  const size_t polled = items_.size();
+  std::vector<char> ready(polled, 0);
+  int count = 0;
+  for (size_t i = 0; i < polled; ++i) {
+    Item& item = items_[i];
+    if (item.socket == nullptr || !item.ask) continue;
+    SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
+    item.ask = input;
+    if (input) {
+      ready[i] = 1;
+      ++count;
+    }
   }
-  int ready = zmq_poll(poll_items.data(), static_cast<int>(poll_items.size()), timeout_ms);
-  if (ready < 0) {
-    if (zmq_errno() == EINTR) return 0;
-    return status_from_zmq(zmq_errno(), "polling");
+  std::vector<pollfd> fds;
+  std::vector<size_t> owner;
+  fds.reserve(polled);
+  owner.reserve(polled);
+  for (size_t i = 0; i < polled; ++i) {
+    if (items_[i].fd < 0 || ready[i]) continue;
+    fds.push_back({items_[i].fd, POLLIN, 0});
+    owner.push_back(i);
+  }
+  const int waited = ::poll(fds.data(), fds.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
+  if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
+  for (size_t k = 0; waited > 0 && k < fds.size(); ++k) {
+    if (fds[k].revents == 0) continue;
+    Item& item = items_[owner[k]];
+    if (item.socket != nullptr) {
+      SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
+      if (!input) continue;
+      item.ask = true;
+    }
+    ready[owner[k]] = 1;
+    ++count;
   }
   // Handlers may append items; only those polled this round are dispatched, by index.
-  const size_t polled = poll_items.size();
-  for (size_t i = 0; i < polled && ready > 0; ++i) {
-    if ((poll_items[i].revents & ZMQ_POLLIN) == 0) continue;
-    if (items_[i].removed) continue;
+  for (size_t i = 0; i < polled; ++i) {
+    if (!ready[i] || items_[i].removed) continue;
     Handler handler = items_[i].handler;  // a copy: the handler may reshape items_
     handler();
   }
-  return ready;
+  return count;
 }
 
 }  // namespace sotto::net

@@ -1,8 +1,14 @@
-// Poller: one zmq_poll over ZeroMQ sockets and plain file descriptors, each with a handler.
+// Poller: one wait over ZeroMQ sockets and plain file descriptors, each with a handler.
 //
 // The node's event loop owns one Poller; every socket it serves registers here. Handlers may add
 // or remove items (removals take effect before the next poll). Level-triggered: a handler that
 // leaves input unread is called again on the next poll.
+//
+// Not zmq_poll: it asks every socket for its state on every call, and asking an idle ZeroMQ
+// socket costs two system calls (a getpid for fork detection and a poll of its mailbox). A
+// socket's ZMQ_FD becomes readable when its state may have changed, so a socket is asked only
+// after that, or after its handler ran (it may have left input unread, which does not signal
+// again): the idle ones cost nothing.
 // Thread-safety: one thread, the loop's.
 #pragma once
 
@@ -30,9 +36,10 @@ class Poller {
  private:
   struct Item {
     void* socket = nullptr;
-    int fd = -1;
+    int fd = -1;  // the plain descriptor, or the socket's ZMQ_FD
     Handler handler;
     bool removed = false;
+    bool ask = true;  // a socket that may have input: ask its ZMQ_EVENTS before waiting
   };
   std::vector<Item> items_;
 };
