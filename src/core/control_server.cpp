@@ -117,6 +117,7 @@ void ControlServer::send_reply(const Bytes& routing_id, bool from_req, const std
   if (from_req) reply_parts.push_back(kEmpty);
   reply_parts.push_back(as_bytes(json));
   (void)socket_.send(reply_parts);
+  poller_.touched(socket_.get());  // a reply sent later may have taken a request's signal
   constexpr size_t kLargeReply = 1 << 20;
   large_reply_sent_ = large_reply_sent_ || json.size() >= kLargeReply;
 }
@@ -181,6 +182,7 @@ void ControlServer::publish(const Event& event) {
       ++it;
     }
   }
+  poller_.touched(socket_.get());  // see send_reply
 }
 
 }  // namespace sotto::core

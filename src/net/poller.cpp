@@ -27,6 +27,12 @@ void Poller::remove_socket(void* socket) {
   }
 }
 
+void Poller::touched(void* socket) {
+  for (auto& item : items_) {
+    if (item.socket == socket) item.ask = true;
+  }
+}
+
 void Poller::remove_fd(int fd) {
   for (auto& item : items_) {
     if (item.socket == nullptr && item.fd == fd) item.removed = true;
@@ -75,6 +81,9 @@ Result<int> Poller::poll(long timeout_ms) {
   }
   const int waited = ::poll(fds.data(), fds.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
+  if (waited == 0 && count == 0) {
+    for (auto& item : items_) item.ask = item.socket != nullptr;
+  }
   for (size_t k = 0; waited > 0 && k < fds.size(); ++k) {
     if (fds[k].revents == 0) continue;
     Item& item = items_[owner[k]];

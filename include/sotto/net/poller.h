@@ -8,7 +8,9 @@
 // socket costs two system calls (a getpid for fork detection and a poll of its mailbox). A
 // socket's ZMQ_FD becomes readable when its state may have changed, so a socket is asked only
 // after that, or after its handler ran (it may have left input unread, which does not signal
-// again): the idle ones cost nothing.
+// again): the idle ones cost nothing. A send on a socket outside its handler can take the
+// signal of input that was already waiting, so whoever does that calls touched(). As a safety
+// net, a wait that times out with nothing ready asks every socket once.
 // Thread-safety: one thread, the loop's.
 #pragma once
 
@@ -27,6 +29,8 @@ class Poller {
   void add_fd(int fd, Handler handler);
   void remove_socket(void* socket);
   void remove_fd(int fd);
+  // `socket` was used outside its handler (e.g. a reply sent later): ask it on the next poll.
+  void touched(void* socket);
 
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
   // Returns how many were ready; an interrupted wait (EINTR) returns 0.

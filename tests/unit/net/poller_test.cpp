@@ -80,3 +80,38 @@ TEST_CASE("input that arrives while the poller waits wakes it, socket or plain d
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+TEST_CASE("a socket used outside its handler is asked on the next poll", "[net][poller]") {
+  net::ZmqContext ctx;
+  auto a = net::ZmqSocket::create(ctx, ZMQ_PAIR).value();
+  auto b = net::ZmqSocket::create(ctx, ZMQ_PAIR).value();
+  REQUIRE(a.bind("inproc://poller-touched").is_ok());
+  REQUIRE(b.connect("inproc://poller-touched").is_ok());
+  net::Poller poller;
+  int received = 0;
+  poller.add_socket(a.get(), [&] {
+    while (auto part = a.receive().value()) ++received;
+  });
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  poller.add_fd(fds[0], [&] {
+    char c;
+    REQUIRE(::read(fds[0], &c, 1) == 1);
+  });
+  // A round with other input: `a` was asked, had nothing, and is left to its descriptor.
+  REQUIRE(::write(fds[1], "x", 1) == 1);
+  CHECK(poller.poll(0).value() == 1);
+  CHECK(received == 0);
+
+  REQUIRE(b.send({as_bytes(std::string("to a"))}).is_ok());
+  // A send on `a` outside its handler processes a's pending commands (once ZeroMQ's command
+  // throttle, about a millisecond, has passed), and with them the signal on a's descriptor that
+  // b's message was waiting: without touched(), the next wait would sleep through it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(a.send({as_bytes(std::string("to b"))}).is_ok());
+  poller.touched(a.get());
+  CHECK(poller.poll(200).value() == 1);
+  CHECK(received == 1);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
