@@ -1,6 +1,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
@@ -63,15 +64,17 @@ TEST_CASE("input that arrives while the poller waits wakes it, socket or plain d
     bytes += static_cast<int>(::read(fds[0], &c, 1));
   });
   CHECK(poller.poll(0).value() == 0);  // both idle
+  std::atomic<bool> sent{false};       // Catch2's assertions are for the test's own thread only
   std::thread sender([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    pipe.send("late");
+    sent = pipe.push.send({as_bytes(std::string("late"))}).is_ok();
   });
   const auto start = std::chrono::steady_clock::now();
   while (messages == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
     REQUIRE(poller.poll(5000).is_ok());
   }
   sender.join();
+  CHECK(sent);
   CHECK(messages == 1);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
   REQUIRE(::write(fds[1], "x", 1) == 1);
