@@ -137,6 +137,7 @@ struct Node::Impl {
     // retried by libzmq; the node reopens the link itself, with backoff.
     int64_t relink_at_ms = 0;
     int64_t relink_backoff_ms = 0;
+    bool link_up = false;  // the current link completed its handshake
     // A new connection since the peer was last online: frames queued on the old one may be
     // lost, so the outbox starts over. A peer merely quiet for a while (evasive) keeps its place.
     bool link_fresh = false;
@@ -428,6 +429,10 @@ struct Node::Impl {
         count("connect_failed");
         return &peer;
       }
+      // A new link: whatever was planned for the old one no longer applies.
+      peer.link_up = false;
+      peer.relink_at_ms = 0;
+      peer.relink_backoff_ms = 0;
       peer.hello_pending = true;
       if (peer.liveness.on_connecting(now())) publish_peer(peer);
     }
@@ -506,6 +511,7 @@ struct Node::Impl {
         count("link_handshakes");
         peer.relink_at_ms = 0;
         peer.relink_backoff_ms = 0;
+        peer.link_up = true;
         changed = peer.liveness.on_handshake(now());
         peer.link_fresh = true;
         peer.hello_pending = !send_hello(peer);
@@ -513,9 +519,7 @@ struct Node::Impl {
       case net::LinkEvent::kHandshakeFailed:
         count("link_handshake_failures");
         changed = peer.liveness.on_handshake_failed(now());
-        peer.relink_backoff_ms =
-            std::clamp<int64_t>(peer.relink_backoff_ms * 2, kRelinkInitialMs, kRelinkMaxMs);
-        peer.relink_at_ms = now() + peer.relink_backoff_ms;
+        schedule_relink(peer);
         break;
       case net::LinkEvent::kDisconnected:
         count("link_disconnects");
@@ -526,10 +530,24 @@ struct Node::Impl {
         // oldest unacknowledged) of what the old connection lost, and texts would arrive out of
         // order. Everything queued is either in the outbox or needs no resending (receipts,
         // which the peer asks again for by resending; voice, stale by now).
-        peer.relink_at_ms = now();
+        schedule_relink(peer);
         break;
     }
     if (changed) publish_peer(peer);
+  }
+
+  // A link that was up is reopened at once. One that never came up (the peer's address refuses
+  // our handshake: it does not know us yet, or it is not the peer at all) is reopened after a
+  // backoff that doubles per attempt; its failure and its disconnection count as one attempt.
+  void schedule_relink(Peer& peer) {
+    if (std::exchange(peer.link_up, false)) {
+      peer.relink_at_ms = now();
+      return;
+    }
+    if (peer.relink_at_ms != 0) return;
+    peer.relink_backoff_ms =
+        std::clamp<int64_t>(peer.relink_backoff_ms * 2, kRelinkInitialMs, kRelinkMaxMs);
+    peer.relink_at_ms = now() + peer.relink_backoff_ms;
   }
 
   void on_frame(const std::string& fp, const Bytes& frame) {

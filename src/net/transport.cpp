@@ -17,8 +17,8 @@ struct MonitorEvent {
 };
 
 // A monitor message is [6 bytes: uint16 event, uint32 value][endpoint].
-std::optional<MonitorEvent> read_monitor_event(ZmqSocket& monitor) {
-  auto message = monitor.receive_message(2);
+std::optional<MonitorEvent> read_monitor_event(ZmqMonitor& monitor) {
+  auto message = monitor.events().receive_message(2);
   if (!message.is_ok() || !message.value() || message.value()->empty()) return std::nullopt;
   const Bytes& head = message.value()->front().data;
   if (head.size() < 6) return std::nullopt;
@@ -26,16 +26,6 @@ std::optional<MonitorEvent> read_monitor_event(ZmqSocket& monitor) {
   std::memcpy(&out.event, head.data(), sizeof out.event);
   std::memcpy(&out.value, head.data() + 2, sizeof out.value);
   return out;
-}
-
-Result<ZmqSocket> open_monitor(ZmqContext& context, ZmqSocket& socket, const std::string& endpoint,
-                               int events) {
-  if (zmq_socket_monitor(socket.get(), endpoint.c_str(), events) != 0) {
-    return status_from_zmq(zmq_errno(), "monitoring socket");
-  }
-  SOTTO_ASSIGN_OR_RETURN(ZmqSocket pair, ZmqSocket::create(context, ZMQ_PAIR));
-  SOTTO_RETURN_IF_ERROR(pair.connect(endpoint));
-  return pair;
 }
 
 constexpr int kHandshakeFailedEvents = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
@@ -46,7 +36,7 @@ constexpr int kHandshakeFailedEvents = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
 
 struct Transport::Link {
   ZmqSocket dealer;
-  ZmqSocket monitor;
+  ZmqMonitor monitor;  // after the dealer: destroyed first, while the dealer still exists
   std::string endpoint;
   Bytes server_key;
 };
@@ -106,8 +96,8 @@ Status Transport::open_inbox(const TransportOptions& options, ByteView public_ke
   const std::string monitor_endpoint =
       "inproc://sotto-inbox-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
   SOTTO_ASSIGN_OR_RETURN(inbox_monitor_,
-                         open_monitor(context_, inbox_, monitor_endpoint,
-                                      ZMQ_EVENT_DISCONNECTED | kHandshakeFailedEvents));
+                         ZmqMonitor::open(context_, inbox_, monitor_endpoint,
+                                          ZMQ_EVENT_DISCONNECTED | kHandshakeFailedEvents));
 
   poller_.add_socket(zap_.get(), [this] { on_zap_request(); });
   poller_.add_socket(inbox_.get(), [this] { on_inbox(); });
@@ -220,9 +210,9 @@ Status Transport::connect(const std::string& fingerprint, const std::string& end
                                        std::to_string(reinterpret_cast<uintptr_t>(this)) + "-" +
                                        std::to_string(next_monitor_id_++);
   SOTTO_ASSIGN_OR_RETURN(link->monitor,
-                         open_monitor(context_, link->dealer, monitor_endpoint,
-                                      ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                                          kHandshakeFailedEvents));
+                         ZmqMonitor::open(context_, link->dealer, monitor_endpoint,
+                                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                              kHandshakeFailedEvents));
   SOTTO_RETURN_IF_ERROR(link->dealer.connect(endpoint));
   link->endpoint = endpoint;
   link->server_key = server_key;

@@ -74,6 +74,23 @@ void ZmqSocket::close() {
   if (socket_ != nullptr) zmq_close(std::exchange(socket_, nullptr));
 }
 
+Result<ZmqMonitor> ZmqMonitor::open(ZmqContext& ctx, ZmqSocket& watched,
+                                    const std::string& endpoint, int events) {
+  if (zmq_socket_monitor(watched.get(), endpoint.c_str(), events) != 0) {
+    return status_from_zmq(zmq_errno(), "monitoring socket");
+  }
+  ZmqMonitor monitor;
+  monitor.watched_ = watched.get();
+  SOTTO_ASSIGN_OR_RETURN(monitor.pair_, ZmqSocket::create(ctx, ZMQ_PAIR));
+  SOTTO_RETURN_IF_ERROR(monitor.pair_.connect(endpoint));
+  return monitor;
+}
+
+void ZmqMonitor::stop() {
+  if (watched_ != nullptr) zmq_socket_monitor(std::exchange(watched_, nullptr), nullptr, 0);
+  pair_.close();
+}
+
 Status ZmqSocket::set(int option, int value) {
   if (zmq_setsockopt(socket_, option, &value, sizeof value) != 0) {
     return status_from_zmq(zmq_errno(), "setting socket option " + std::to_string(option));

@@ -124,7 +124,7 @@ class Transport {
   Bytes public_key_;
   SecretBytes secret_key_;
   ZmqSocket inbox_;
-  ZmqSocket inbox_monitor_;
+  ZmqMonitor inbox_monitor_;  // after inbox_: destroyed first
   ZmqSocket zap_;
   std::string endpoint_;
   uint16_t port_ = 0;

@@ -77,4 +77,38 @@ class ZmqSocket {
   void* socket_ = nullptr;
 };
 
+// The events of a watched socket (zmq_socket_monitor), read from a PAIR socket of our own.
+// libzmq 4.3 sends monitor events from its I/O thread with a blocking send: were the PAIR closed
+// while the watched socket still emits events (a link torn down mid-handshake), that thread
+// would wait forever for a reader, and every socket of the context would stall with it. So the
+// monitor is stopped on the watched socket first, which must therefore outlive this object.
+class ZmqMonitor {
+ public:
+  ZmqMonitor() = default;
+  static Result<ZmqMonitor> open(ZmqContext& ctx, ZmqSocket& watched, const std::string& endpoint,
+                                 int events);
+  ~ZmqMonitor() { stop(); }
+  ZmqMonitor(ZmqMonitor&& other) noexcept
+      : watched_(std::exchange(other.watched_, nullptr)), pair_(std::move(other.pair_)) {}
+  ZmqMonitor& operator=(ZmqMonitor&& other) noexcept {
+    if (this != &other) {
+      stop();
+      watched_ = std::exchange(other.watched_, nullptr);
+      pair_ = std::move(other.pair_);
+    }
+    return *this;
+  }
+  ZmqMonitor(const ZmqMonitor&) = delete;
+  ZmqMonitor& operator=(const ZmqMonitor&) = delete;
+
+  ZmqSocket& events() { return pair_; }
+  void* get() const { return pair_.get(); }
+  // Stops the monitor on the watched socket, then closes the PAIR.
+  void stop();
+
+ private:
+  void* watched_ = nullptr;
+  ZmqSocket pair_;
+};
+
 }  // namespace sotto::net
