@@ -14,6 +14,8 @@
 #define SQLITE_HAS_CODEC 1
 #include <sqlcipher/sqlite3.h>
 
+#include "storage/wal_write_buffer.h"
+
 namespace sotto::storage {
 namespace {
 
@@ -198,7 +200,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
     ::close(fd);
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, wal_write_buffer_vfs());
   std::unique_ptr<Database> db(new Database(raw));
   if (rc != SQLITE_OK) return status_from_code(rc, "opening " + path, sqlite3_errstr(rc));
   SOTTO_RETURN_IF_ERROR(db->configure(key, mode, check));

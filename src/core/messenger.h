@@ -136,6 +136,13 @@ class Messenger {
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();
   void on_timer();
+  // Housekeeping that would otherwise land on some message's path (indexing new messages for
+  // search, copying the write-ahead log into the database): once nothing was sent or received
+  // for kQuietMs. A node never quiet still gets both, inside a commit, at their hard limits
+  // (SearchRepo::kIndexBatch, Database's log limit).
+  void tidy_when_quiet();
+  // When tidy_when_quiet has something to do, if the node stays quiet.
+  std::optional<int64_t> tidy_at_ms() const;
   // True while frames wait to go out (the loop should come back soon).
   bool busy() const;
   // Frames in the outbox, waiting for a receipt (0 when the count cannot be read).
@@ -261,6 +268,8 @@ class Messenger {
   void note_progress(const std::string& recipient);
   void continue_recovery(const std::string& recipient, Flow& flow);
   void mark_sent_pending();
+  // A batch was committed (or tried): quiet time starts over.
+  void note_activity();
   void finish_receive(Effects& effects);
   // After a commit: one storage-full alert when commits start failing for lack of space and one
   // storage-recovered alert when one succeeds again, not an alert per failed batch.
@@ -324,7 +333,9 @@ class Messenger {
   std::map<std::string, int64_t> last_bundle_served_ms_;
   std::set<std::string> member_sessions_pending_;  // bundle requests made for channel members
   int64_t upkeep_at_ms_ = 0;
-  bool storage_full_ = false;  // the last commit failed for lack of space
+  int64_t last_activity_ms_ = 0;  // a batch sent or received
+  bool index_due_ = false;        // messages archived since the search index last caught up
+  bool storage_full_ = false;     // the last commit failed for lack of space
 };
 
 }  // namespace sotto::core

@@ -42,9 +42,6 @@ constexpr double kBeaconsPerSource = 20;  // per second, per source address
 constexpr double kBeaconBurst = 40;
 constexpr int64_t kRelinkInitialMs = 50;
 constexpr int64_t kRelinkMaxMs = 5000;
-// The write-ahead log is copied into the database when the loop has nothing waiting and the log
-// has grown this many pages: after the receipts and events of a batch, not inside its commit.
-constexpr int64_t kCheckpointPages = 4096;
 
 bool valid_name(const std::string& name) {
   if (name.size() > kMaxNameBytes) return false;
@@ -630,6 +627,7 @@ struct Node::Impl {
     }
     // Frames still waiting for room in a socket's queue: come back almost at once.
     if (messenger && messenger->busy()) next = std::min(next, now() + 1);
+    if (auto at = messenger ? messenger->tidy_at_ms() : std::nullopt) next = std::min(next, *at);
     if (auto at = voice ? voice->next_deadline_ms() : std::nullopt) next = std::min(next, *at);
     return std::clamp<int64_t>(next - now(), 0, 1000);
   }
@@ -1053,7 +1051,7 @@ struct Node::Impl {
       // Everything that arrived in this round shares one transaction and one fsync.
       messenger->after_poll();
       messenger->flush_sends();
-      if (!messenger->busy()) (void)account.db().checkpoint_if_grown(kCheckpointPages);
+      messenger->tidy_when_quiet();
     }
     {
       std::lock_guard<std::recursive_mutex> direct(direct_mutex);

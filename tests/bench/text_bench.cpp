@@ -3,8 +3,8 @@
 //                               committed with synchronous=FULL); median of kThroughputRuns runs
 //   text_latency_p50_us / p99   send_text() until the receiver has committed the message (its
 //                               MessageEvent is published only after the commit); one message in
-//                               flight at a time; medians over kLatencyRuns runs of the per-run
-//                               percentiles
+//                               flight at a time (the next is sent once this one's receipt is in);
+//                               medians over kLatencyRuns runs of the per-run percentiles
 // Each pair is warmed up first: the first message carries the X3DH pre-key message, and the first
 // few hundred fill the statement caches and the page caches.
 #include <algorithm>
@@ -128,6 +128,7 @@ std::optional<Latencies> measure_latency() {
     }
   };
   auto one = [&](const std::string& text) -> std::optional<double> {
+    const uint64_t receipts_before = pair.alice.counter("receipts_received");
     const auto start = Clock::now();
     auto sent = pair.alice.node().send_text("bob", text);
     if (!sent.is_ok()) {
@@ -135,7 +136,15 @@ std::optional<Latencies> measure_latency() {
       return std::nullopt;
     }
     if (!committed_at_bob()) return std::nullopt;
-    return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    // In flight until its receipt is in: the next message does not queue behind the
+    // processing of this one's receipt.
+    if (!test::wait_until([&] { return pair.alice.counter("receipts_received") > receipts_before; },
+                          std::chrono::seconds(5))) {
+      std::fprintf(stderr, "bench: text: no receipt within 5 s\n");
+      return std::nullopt;
+    }
+    return us;
   };
   for (int i = 0; i < kWarmupMessages; ++i) {
     if (!one("warm-up " + std::to_string(i))) return std::nullopt;

@@ -123,6 +123,7 @@ class Database {
   // (a page per frame), without waiting for anything. For a moment when nothing else waits:
   // SQLite's own checkpoint is off (see on_wal_commit).
   Status checkpoint_if_grown(int64_t frames);
+  int64_t wal_frames() const { return wal_frames_; }
   // Re-encrypts every page under `new_key`.
   Status rekey(const SecretBytes& new_key);
 

@@ -353,3 +353,36 @@ TEST_CASE("a retried frame of a committed message is acknowledged again, not arc
   CHECK(p.alice.outgoing.empty());
   CHECK(p.alice.counter("outbox_retries") == 1);
 }
+
+TEST_CASE(
+    "new messages are indexed for search once the node has been quiet and not in their commit",
+    "[core][messenger][search]") {
+  Pair p;
+  p.add_bob();
+  auto unindexed = [&] {
+    auto stmt = p.bob.account->db().prepare(
+        "SELECT (SELECT max(id) FROM messages WHERE kind = 0) - indexed_through "
+        "FROM message_search_state");
+    REQUIRE(stmt.is_ok());
+    REQUIRE(stmt.value()->step().value());
+    const int64_t n = stmt.value()->column_int64(0);
+    stmt.value()->reset();
+    return n;
+  };
+  Pair::deliver(p.alice, p.bob, {p.alice_sends("rendezvous at the quiet hour").second});
+  REQUIRE(count_body(p.bob.history(), "rendezvous at the quiet hour") == 1);
+  CHECK(unindexed() > 0);  // the message's commit left the index alone
+  const auto due = p.bob.messenger->tidy_at_ms();
+  REQUIRE(due.has_value());
+
+  // Still busy a moment ago: nothing yet.
+  p.clock.advance_ms(*due - p.clock.now_ms() - 1);
+  p.bob.messenger->tidy_when_quiet();
+  CHECK(unindexed() > 0);
+
+  // Quiet long enough: indexed, and nothing more is due.
+  p.clock.advance_ms(1);
+  p.bob.messenger->tidy_when_quiet();
+  CHECK(unindexed() == 0);
+  CHECK_FALSE(p.bob.messenger->tidy_at_ms().has_value());
+}

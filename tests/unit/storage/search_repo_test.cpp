@@ -327,19 +327,19 @@ TEST_CASE("new messages are indexed in batches, and a search sees them all at on
     insert(*db, message(n, "peer", "batch word " + std::to_string(n)));
   }
   CHECK(pending() == SearchRepo::kIndexBatch - 1);
-  insert(*db, message(1000, "peer", "the batch fills up"));
+  insert(*db, message(SearchRepo::kIndexBatch, "peer", "the batch fills up"));
   CHECK(pending() == 0);
-  insert(*db, message(1001, "peer", "one more batch word"));
+  insert(*db, message(SearchRepo::kIndexBatch + 1, "peer", "one more batch word"));
   CHECK(pending() == 1);
   // A search indexes what is pending first.
-  CHECK(search_rows(*db, "batch", "", 1000).size() ==
+  CHECK(search_rows(*db, "batch", "", 2 * SearchRepo::kIndexBatch).size() ==
         static_cast<size_t>(SearchRepo::kIndexBatch + 1));
   CHECK(pending() == 0);
   // Inside a caller's transaction the catch-up is part of it: rolled back with it.
   {
     storage::Transaction tx(*db);
     REQUIRE(tx.begin_status().is_ok());
-    insert(*db, message(1002, "peer", "rolled back batch"));
+    insert(*db, message(SearchRepo::kIndexBatch + 2, "peer", "rolled back batch"));
     REQUIRE(SearchRepo(*db).catch_up().is_ok());
   }
   CHECK(search_rows(*db, "rolled").empty());
