@@ -84,6 +84,7 @@ Result<OpusEncoder> OpusEncoder::create(const CodecOptions& options) {
   // Hard CBR (not constrained VBR) and no DTX: every packet the same length, silence included.
   const int results[] = {
       opus_encoder_ctl(e, OPUS_SET_BITRATE(options.bitrate_bps)),
+      opus_encoder_ctl(e, OPUS_SET_COMPLEXITY(kEncoderComplexity)),
       opus_encoder_ctl(e, OPUS_SET_VBR(0)),
       opus_encoder_ctl(e, OPUS_SET_DTX(0)),
       opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)),
@@ -109,12 +110,13 @@ Result<Bytes> OpusEncoder::encode(std::span<const int16_t> pcm) {
 
 Result<EncoderSettings> OpusEncoder::settings() const {
   ::OpusEncoder* e = state_->encoder.get();
-  opus_int32 vbr = 0, dtx = 0, application = 0, bitrate = 0, lookahead = 0;
+  opus_int32 vbr = 0, dtx = 0, application = 0, bitrate = 0, complexity = 0, lookahead = 0;
   const int results[] = {
       opus_encoder_ctl(e, OPUS_GET_VBR(&vbr)),
       opus_encoder_ctl(e, OPUS_GET_DTX(&dtx)),
       opus_encoder_ctl(e, OPUS_GET_APPLICATION(&application)),
       opus_encoder_ctl(e, OPUS_GET_BITRATE(&bitrate)),
+      opus_encoder_ctl(e, OPUS_GET_COMPLEXITY(&complexity)),
       opus_encoder_ctl(e, OPUS_GET_LOOKAHEAD(&lookahead)),
   };
   for (int result : results) {
@@ -125,6 +127,7 @@ Result<EncoderSettings> OpusEncoder::settings() const {
   settings.dtx = dtx != 0;
   settings.voip_application = application == OPUS_APPLICATION_VOIP;
   settings.bitrate_bps = bitrate;
+  settings.complexity = complexity;
   settings.lookahead_samples = lookahead;
   return settings;
 }

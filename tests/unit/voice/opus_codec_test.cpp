@@ -97,7 +97,8 @@ TEST_CASE("real speech survives an Opus round trip at 24 kbit/s, every packet ex
   CHECK(correlation_at(in, out, lag + 240) < 0.5);
 }
 
-TEST_CASE("the encoder runs hard CBR without DTX in VOIP mode", "[voice][opus]") {
+TEST_CASE("the encoder runs hard CBR without DTX in VOIP mode at a set complexity",
+          "[voice][opus]") {
   for (int bitrate : {8000, 24000, 64000}) {
     for (int frame_ms : {10, 20}) {
       auto encoder = OpusEncoder::create({frame_ms, bitrate});
@@ -108,6 +109,7 @@ TEST_CASE("the encoder runs hard CBR without DTX in VOIP mode", "[voice][opus]")
       CHECK_FALSE(settings->dtx);
       CHECK(settings->voip_application);
       CHECK(settings->bitrate_bps == bitrate);
+      CHECK(settings->complexity == kEncoderComplexity);
       // Silence, a quiet tone and a loud tone all give packets of one length.
       const size_t n = static_cast<size_t>(encoder->frame_samples());
       const std::vector<std::vector<int16_t>> inputs = {std::vector<int16_t>(n, 0),
