@@ -90,15 +90,18 @@ int buffered_write(File* f, const void* data, int amount, sqlite3_int64 offset) 
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
   }
   if (pending.empty()) f->pending_offset = offset;
+  const bool ends_commit = std::exchange(f->commit_frame, false);
+  f->commit_frame = is_commit_frame_header(data, amount, offset);
   const auto* bytes = static_cast<const unsigned char*>(data);
   try {
     pending.insert(pending.end(), bytes, bytes + amount);
   } catch (const std::bad_alloc&) {
+    // No memory to gather: what is gathered goes out, then this write on its own.
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
-    return real_methods(f)->xWrite(f->real, data, amount, offset);
+    const int rc = real_methods(f)->xWrite(f->real, data, amount, offset);
+    if (rc == SQLITE_OK) f->written_end = std::max(f->written_end, offset + amount);
+    return rc;
   }
-  const bool ends_commit = std::exchange(f->commit_frame, false);
-  f->commit_frame = is_commit_frame_header(data, amount, offset);
   if (ends_commit || pending.size() >= kMaxPendingBytes) return flush(f);
   return SQLITE_OK;
 }

@@ -10,6 +10,7 @@
 #include "sotto/net/wire.h"
 #include "src/core/messenger.h"
 #include "tests/support/profiles.h"
+#include "tests/support/search_state.h"
 #include "tests/support/temp_dir.h"
 
 using namespace sotto;
@@ -359,16 +360,7 @@ TEST_CASE(
     "[core][messenger][search]") {
   Pair p;
   p.add_bob();
-  auto unindexed = [&] {
-    auto stmt = p.bob.account->db().prepare(
-        "SELECT (SELECT max(id) FROM messages WHERE kind = 0) - indexed_through "
-        "FROM message_search_state");
-    REQUIRE(stmt.is_ok());
-    REQUIRE(stmt.value()->step().value());
-    const int64_t n = stmt.value()->column_int64(0);
-    stmt.value()->reset();
-    return n;
-  };
+  auto unindexed = [&] { return test::unindexed_messages(p.bob.account->db()); };
   Pair::deliver(p.alice, p.bob, {p.alice_sends("rendezvous at the quiet hour").second});
   REQUIRE(count_body(p.bob.history(), "rendezvous at the quiet hour") == 1);
   CHECK(unindexed() > 0);  // the message's commit left the index alone

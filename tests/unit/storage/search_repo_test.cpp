@@ -11,6 +11,7 @@
 #include "sotto/storage/search_repo.h"
 #include "sotto/storage/voice_clip_repo.h"
 #include "storage/migrations.h"
+#include "tests/support/search_state.h"
 #include "tests/support/sqlcipher_pages.h"
 #include "tests/support/temp_dir.h"
 
@@ -313,15 +314,7 @@ TEST_CASE("new messages are indexed in batches, and a search sees them all at on
           "[storage][search]") {
   TempDir tmp;
   auto db = create_db(tmp / "a.db");
-  auto pending = [&] {
-    auto stmt = db->prepare(
-        "SELECT (SELECT max(id) FROM messages) - indexed_through FROM message_search_state");
-    REQUIRE(stmt.is_ok());
-    REQUIRE(stmt.value()->step().value());
-    const int64_t n = stmt.value()->column_int64(0);
-    stmt.value()->reset();
-    return n;
-  };
+  auto pending = [&] { return test::unindexed_messages(*db); };
   // One message per transaction, as they arrive: the index waits for a batch.
   for (int64_t n = 0; n < SearchRepo::kIndexBatch - 1; ++n) {
     insert(*db, message(n, "peer", "batch word " + std::to_string(n)));
