@@ -19,6 +19,17 @@ ContactRecord read_contact(const Statement& row) {
   return c;
 }
 
+Result<std::vector<ContactRecord>> read_all(Statement& select) {
+  std::vector<ContactRecord> out;
+  for (;;) {
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, select.step());
+    if (!has_row) break;
+    out.push_back(read_contact(select));
+  }
+  select.reset();
+  return out;
+}
+
 }  // namespace
 
 Status ContactRepo::upsert(const ContactRecord& contact) {
@@ -54,14 +65,27 @@ Result<std::vector<ContactRecord>> ContactRepo::list() {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
       db_.prepare(std::string("SELECT ") + kColumns + " FROM contacts ORDER BY name, fingerprint"));
-  std::vector<ContactRecord> out;
-  for (;;) {
-    SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
-    if (!has_row) break;
-    out.push_back(read_contact(*select));
-  }
-  select->reset();
-  return out;
+  return read_all(*select);
+}
+
+Result<std::vector<ContactRecord>> ContactRepo::with_name(const std::string& name) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare(std::string("SELECT ") + kColumns +
+                                     " FROM contacts WHERE name = ?1 ORDER BY fingerprint"));
+  select->bind(1, name);
+  return read_all(*select);
+}
+
+Result<std::vector<ContactRecord>> ContactRepo::with_fingerprint_prefix(const std::string& prefix) {
+  // A range on the primary key: every lower-case hex string that starts with `prefix` sorts at
+  // or after it and before `prefix` + "g" ('g' follows every hex digit).
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare(std::string("SELECT ") + kColumns +
+                  " FROM contacts WHERE fingerprint >= ?1 AND fingerprint < ?2 "
+                  "ORDER BY fingerprint"));
+  select->bind(1, prefix).bind(2, prefix + "g");
+  return read_all(*select);
 }
 
 Status ContactRepo::set_trust(const std::string& fingerprint, Trust trust) {

@@ -120,17 +120,12 @@ ContactInfo Messenger::info_of(const storage::ContactRecord& contact) {
 
 Result<storage::ContactRecord> Messenger::resolve(const std::string& to) {
   if (to.empty()) return Status::invalid_argument("no recipient given");
-  SOTTO_ASSIGN_OR_RETURN(auto contacts, all_contacts());
-  std::vector<storage::ContactRecord> matches;
-  for (auto& c : contacts) {
-    if (c.name == to) matches.push_back(c);
-  }
+  storage::ContactRepo contacts(account_.db());
+  SOTTO_ASSIGN_OR_RETURN(auto matches, contacts.with_name(to));
   if (matches.empty() && is_hex_prefix(to)) {
     std::string lower = to;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    for (auto& c : contacts) {
-      if (c.fingerprint.rfind(lower, 0) == 0) matches.push_back(c);
-    }
+    SOTTO_ASSIGN_OR_RETURN(matches, contacts.with_fingerprint_prefix(lower));
   }
   if (matches.empty()) {
     return Status::invalid_argument("unknown recipient '" + to +

@@ -32,6 +32,10 @@ class ContactRepo {
   Status upsert(const ContactRecord& contact);
   Result<std::optional<ContactRecord>> find(const std::string& fingerprint);
   Result<std::vector<ContactRecord>> list();
+  // Lookups by what a user types (a name, or the start of a fingerprint in lower-case hex), each
+  // through an index: resolving the recipient of every message must not read every contact.
+  Result<std::vector<ContactRecord>> with_name(const std::string& name);
+  Result<std::vector<ContactRecord>> with_fingerprint_prefix(const std::string& prefix);
   Status set_trust(const std::string& fingerprint, Trust trust);
   // Someone else now uses this contact's name: remember who, and stop trusting.
   Status mark_changed(const std::string& fingerprint, const std::string& offered_fingerprint,

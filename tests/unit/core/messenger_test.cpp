@@ -2,12 +2,14 @@
 // side hands to its "transport" are delivered (or lost, tampered with, replayed) by hand, and
 // time moves on a FakeClock. This is the node's own receive path (decrypt inside the
 // transaction, dedup, receipts after commit) without sockets or timing in the way.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "sotto/base/clock.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/wire.h"
+#include "sotto/storage/contact_repo.h"
 #include "src/core/messenger.h"
 #include "tests/support/profiles.h"
 #include "tests/support/search_state.h"
@@ -377,4 +379,48 @@ TEST_CASE(
   p.bob.messenger->tidy_when_quiet();
   CHECK(unindexed() == 0);
   CHECK_FALSE(p.bob.messenger->tidy_at_ms().has_value());
+}
+
+TEST_CASE("a recipient is found by name or by any case of a fingerprint prefix; an unknown or "
+          "ambiguous one is refused with nothing stored") {
+  Pair p;
+  p.add_bob();
+  const std::string bob = p.bob.account->fingerprint();
+  std::string upper = bob.substr(0, 12);
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+
+  for (const std::string& to : {std::string("bob"), bob.substr(0, 8), upper, bob}) {
+    INFO("to " << to);
+    auto sent = send_now(*p.alice.messenger, to, "hello via " + to);
+    INFO(sent.status().message());
+    REQUIRE(sent.is_ok());
+    CHECK(sent.value().conversation == bob);
+  }
+  const size_t archived = p.alice.history().size();
+  p.alice.outgoing.clear();
+
+  auto unknown = send_now(*p.alice.messenger, "carol", "hi");
+  REQUIRE_FALSE(unknown.is_ok());
+  CHECK_THAT(unknown.status().message(), Catch::Contains("unknown recipient 'carol'"));
+  // Not bob's: a prefix differing in its last digit.
+  std::string other = bob.substr(0, 8);
+  other.back() = other.back() == '0' ? '1' : '0';
+  CHECK_FALSE(send_now(*p.alice.messenger, other, "hi").is_ok());
+
+  // A second contact under the same name makes the name ambiguous; the error names both.
+  auto carol = test::create_account(p.tmp / "carol", "carol");
+  storage::ContactRecord twin;
+  twin.fingerprint = carol->fingerprint();
+  twin.name = "bob";
+  twin.identity_key = carol->identity_key();
+  REQUIRE(storage::ContactRepo(p.alice.account->db()).upsert(twin).is_ok());
+  auto ambiguous = send_now(*p.alice.messenger, "bob", "hi");
+  REQUIRE_FALSE(ambiguous.is_ok());
+  CHECK_THAT(ambiguous.status().message(), Catch::Contains("ambiguous") &&
+                                               Catch::Contains(bob.substr(0, 16)) &&
+                                               Catch::Contains(twin.fingerprint.substr(0, 16)));
+  // The fingerprint prefix still picks bob out.
+  CHECK(send_now(*p.alice.messenger, bob.substr(0, 8), "still bob").is_ok());
+
+  CHECK(p.alice.history().size() == archived + 1);
 }
