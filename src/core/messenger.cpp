@@ -1095,8 +1095,12 @@ void Messenger::tidy_when_quiet() {
   (void)db.checkpoint_if_grown(kQuietCheckpointFrames);
 }
 
+bool Messenger::has_queued_work() const {
+  return !batch_.empty() || !sends_.empty();
+}
+
 bool Messenger::busy() const {
-  return !batch_.empty() || !sends_.empty() ||
+  return has_queued_work() ||
          std::any_of(flows_.begin(), flows_.end(), [](const auto& f) { return f.second.blocked; });
 }
 

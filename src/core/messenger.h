@@ -143,6 +143,8 @@ class Messenger {
   void tidy_when_quiet();
   // When tidy_when_quiet has something to do, if the node stays quiet.
   std::optional<int64_t> tidy_at_ms() const;
+  // True while sends or received frames wait for the next round: the loop must not sleep.
+  bool has_queued_work() const;
   // True while frames wait to go out (the loop should come back soon).
   bool busy() const;
   // Frames in the outbox, waiting for a receipt (0 when the count cannot be read).

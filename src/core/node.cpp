@@ -625,7 +625,10 @@ struct Node::Impl {
       next = std::min(next, peer.liveness.next_deadline_ms());
       if (peer.relink_at_ms != 0) next = std::min(next, peer.relink_at_ms);
     }
-    // Frames still waiting for room in a socket's queue: come back almost at once.
+    // Sends queued beyond one transaction's slice: only a look at the sockets before the next
+    // slice (receipts are taken in between), no sleep. Frames still waiting for room in a
+    // socket's queue: come back almost at once.
+    if (messenger && messenger->has_queued_work()) return 0;
     if (messenger && messenger->busy()) next = std::min(next, now() + 1);
     if (auto at = messenger ? messenger->tidy_at_ms() : std::nullopt) next = std::min(next, *at);
     if (auto at = voice ? voice->next_deadline_ms() : std::nullopt) next = std::min(next, *at);
