@@ -618,6 +618,8 @@ struct Node::Impl {
     voice->tick();
   }
 
+  bool on_air() const { return voice && voice->on_air(); }
+
   int64_t poll_timeout_ms() const {
     // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
     int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
@@ -630,7 +632,9 @@ struct Node::Impl {
     // socket's queue: come back almost at once.
     if (messenger && messenger->has_queued_work()) return 0;
     if (messenger && messenger->busy()) next = std::min(next, now() + 1);
-    if (auto at = messenger ? messenger->tidy_at_ms() : std::nullopt) next = std::min(next, *at);
+    if (auto at = messenger && !on_air() ? messenger->tidy_at_ms() : std::nullopt) {
+      next = std::min(next, *at);
+    }
     if (auto at = voice ? voice->next_deadline_ms() : std::nullopt) next = std::min(next, *at);
     return std::clamp<int64_t>(next - now(), 0, 1000);
   }
@@ -1054,7 +1058,7 @@ struct Node::Impl {
       // Everything that arrived in this round shares one transaction and one fsync.
       messenger->after_poll();
       messenger->flush_sends();
-      messenger->tidy_when_quiet();
+      if (!on_air()) messenger->tidy_when_quiet();  // after the transmission otherwise
     }
     {
       std::lock_guard<std::recursive_mutex> direct(direct_mutex);

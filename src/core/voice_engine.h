@@ -92,6 +92,10 @@ class VoiceEngine {
   void tick();
   // When tick() next has work (monotonic ms), or nullopt when idle.
   std::optional<int64_t> next_deadline_ms() const;
+  // A transmission is live here, ours or one we hear: the loop must not stall on housekeeping
+  // (a checkpoint or a search-index batch takes tens of milliseconds, longer than the jitter
+  // buffer holds).
+  bool on_air() const { return !transmissions_.empty() || !receptions_.empty(); }
   PttState ptt_state() const;
   // Who is on air, and the latest transmissions, for a channel's description.
   void describe(ChannelInfo& info) const;

@@ -94,13 +94,18 @@ TEST_CASE(
   auto source = voice::open_wav_source(path, 960);
   REQUIRE(source.is_ok());
   std::optional<Result<core::MessageInfo>> done;
+  CHECK_FALSE(talker.on_air());
   talker.talk("ops", std::move(source).value(), [&](Result<core::MessageInfo> r) { done = r; });
+  bool on_air_throughout = true;  // the node holds its housekeeping back while on air
   for (int i = 0; i < 200 && !done; ++i) {
+    on_air_throughout = on_air_throughout && talker.on_air();
     clock.advance_ms(20);
     talker.tick();
   }
   REQUIRE(done);
   REQUIRE(done->is_ok());
+  CHECK(on_air_throughout);
+  CHECK_FALSE(talker.on_air());
   REQUIRE(talker_side.closed);
   const auto& packets = talker_side.closed->packets;
   REQUIRE(packets.size() >= 70);
@@ -146,7 +151,9 @@ TEST_CASE(
   start.set_bitrate(24000);
   start.set_key(key.chars().data(), key.size());
   start.set_started_at_us(1);
+  CHECK_FALSE(listener.on_air());
   listener.on_voice_start("talker", channel, start);
+  CHECK(listener.on_air());
   size_t tampered = 0;
   for (size_t i = 0; i < talker_side.sent.size(); ++i) {
     wire::VoiceFrame frame = voice_of(talker_side.sent[i].second);
@@ -183,8 +190,14 @@ TEST_CASE(
   end.set_channel_id(start.channel_id());
   end.set_frames(static_cast<uint32_t>(packets.size()));
   end.set_signature(std::string(64, 'x'));
+  CHECK(listener.on_air());
   auto heard = listener.on_voice_end("talker", end);
   REQUIRE(heard);
+  for (int i = 0; i < 20 && listener.on_air(); ++i) {  // what is still buffered plays out
+    clock.advance_ms(20);
+    listener.tick();
+  }
+  CHECK_FALSE(listener.on_air());
   CHECK(heard->packets == packets);
   CHECK(listener_side.counter("voice_frames_received") == packets.size());
   CHECK(listener_side.counter("voice_frames_dropped_auth") == tampered);
