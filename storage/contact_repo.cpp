@@ -79,11 +79,10 @@ Result<std::vector<ContactRecord>> ContactRepo::with_name(const std::string& nam
 Result<std::vector<ContactRecord>> ContactRepo::with_fingerprint_prefix(const std::string& prefix) {
   // A range on the primary key: every lower-case hex string that starts with `prefix` sorts at
   // or after it and before `prefix` + "g" ('g' follows every hex digit).
-  SOTTO_ASSIGN_OR_RETURN(
-      Statement * select,
-      db_.prepare(std::string("SELECT ") + kColumns +
-                  " FROM contacts WHERE fingerprint >= ?1 AND fingerprint < ?2 "
-                  "ORDER BY fingerprint"));
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare(std::string("SELECT ") + kColumns +
+                                     " FROM contacts WHERE fingerprint >= ?1 AND fingerprint < ?2 "
+                                     "ORDER BY fingerprint"));
   select->bind(1, prefix).bind(2, prefix + "g");
   return read_all(*select);
 }
