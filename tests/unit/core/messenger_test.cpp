@@ -381,8 +381,9 @@ TEST_CASE(
   CHECK_FALSE(p.bob.messenger->tidy_at_ms().has_value());
 }
 
-TEST_CASE("a recipient is found by name or by any case of a fingerprint prefix; an unknown or "
-          "ambiguous one is refused with nothing stored") {
+TEST_CASE(
+    "a recipient is found by name or by any case of a fingerprint prefix; an unknown or "
+    "ambiguous one is refused with nothing stored") {
   Pair p;
   p.add_bob();
   const std::string bob = p.bob.account->fingerprint();
