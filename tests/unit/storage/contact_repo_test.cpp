@@ -1,6 +1,8 @@
 // ContactRepo's lookups by what a user types: a contact name, or the start of a fingerprint.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sotto/storage/contact_repo.h"
@@ -14,28 +16,34 @@ using storage::ContactRepo;
 
 namespace {
 
-std::unique_ptr<storage::Database> create_db(const std::string& path) {
-  SecretBytes key(32);
-  for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(i * 5 + 3);
-  auto db = storage::Database::open(path, key, storage::Database::Mode::kCreate);
-  REQUIRE(db.is_ok());
-  REQUIRE(storage::migrate(*db.value()).is_ok());
-  return std::move(db).value();
-}
-
 // A 64-digit fingerprint that starts with `start`.
 std::string fingerprint(const std::string& start) {
   return start + std::string(64 - start.size(), '0');
 }
 
-void add(ContactRepo& repo, const std::string& fp, const std::string& name) {
-  ContactRecord contact;
-  contact.fingerprint = fp;
-  contact.name = name;
-  contact.identity_key = Bytes(33, 0x05);
-  contact.added_at = 1;
-  REQUIRE(repo.upsert(contact).is_ok());
-}
+// A fresh profile database holding one contact per (fingerprint start, name).
+struct Contacts {
+  test::TempDir tmp;
+  std::unique_ptr<storage::Database> db;
+
+  explicit Contacts(const std::vector<std::pair<std::string, std::string>>& contacts) {
+    SecretBytes key(32);
+    for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(i * 5 + 3);
+    auto opened = storage::Database::open(tmp / "p.db", key, storage::Database::Mode::kCreate);
+    REQUIRE(opened.is_ok());
+    db = std::move(opened).value();
+    REQUIRE(storage::migrate(*db).is_ok());
+    for (const auto& [start, name] : contacts) {
+      ContactRecord contact;
+      contact.fingerprint = fingerprint(start);
+      contact.name = name;
+      contact.identity_key = Bytes(33, 0x05);
+      contact.added_at = 1;
+      REQUIRE(repo().upsert(contact).is_ok());
+    }
+  }
+  ContactRepo repo() { return ContactRepo(*db); }
+};
 
 std::vector<std::string> fingerprints_of(const Result<std::vector<ContactRecord>>& found) {
   REQUIRE(found.is_ok());
@@ -47,13 +55,8 @@ std::vector<std::string> fingerprints_of(const Result<std::vector<ContactRecord>
 }  // namespace
 
 TEST_CASE("ContactRepo: with_name finds every contact of that name and only those") {
-  test::TempDir tmp;
-  auto db = create_db(tmp / "p.db");
-  ContactRepo repo(*db);
-  add(repo, fingerprint("aa"), "bob");
-  add(repo, fingerprint("bb"), "bobby");
-  add(repo, fingerprint("cc"), "bob");
-  add(repo, fingerprint("dd"), "Bob");
+  Contacts contacts({{"aa", "bob"}, {"bb", "bobby"}, {"cc", "bob"}, {"dd", "Bob"}});
+  ContactRepo repo = contacts.repo();
 
   CHECK(fingerprints_of(repo.with_name("bob")) ==
         std::vector<std::string>{fingerprint("aa"), fingerprint("cc")});
@@ -62,14 +65,9 @@ TEST_CASE("ContactRepo: with_name finds every contact of that name and only thos
 }
 
 TEST_CASE("ContactRepo: with_fingerprint_prefix matches the prefix and nothing beside it") {
-  test::TempDir tmp;
-  auto db = create_db(tmp / "p.db");
-  ContactRepo repo(*db);
-  add(repo, fingerprint("ab10"), "one");
-  add(repo, fingerprint("ab1f"), "two");
-  add(repo, fingerprint("ab2"), "three");
-  add(repo, fingerprint("aa"), "four");
-  add(repo, fingerprint("ff"), "five");
+  Contacts contacts(
+      {{"ab10", "one"}, {"ab1f", "two"}, {"ab2", "three"}, {"aa", "four"}, {"ff", "five"}});
+  ContactRepo repo = contacts.repo();
 
   CHECK(fingerprints_of(repo.with_fingerprint_prefix("ab1")) ==
         std::vector<std::string>{fingerprint("ab10"), fingerprint("ab1f")});
