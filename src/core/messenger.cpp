@@ -1080,6 +1080,9 @@ void Messenger::note_activity() {
 }
 
 std::optional<int64_t> Messenger::tidy_at_ms() const {
+  // Busy: tidy_when_quiet would not run, and a time already past would make the loop spin for
+  // as long as a flow stays blocked; busy() brings the loop back soon anyway.
+  if (busy()) return std::nullopt;
   if (!index_due_ && account_.db().wal_frames() < kQuietCheckpointFrames) return std::nullopt;
   return last_activity_ms_ + kQuietMs;
 }

@@ -25,6 +25,7 @@ struct Party {
   std::vector<Bytes> outgoing;  // frames handed to the transport, towards the other party
   std::map<std::string, uint64_t> counters;
   std::map<std::string, core::PeerInfo> peers;
+  bool socket_full = false;  // the transport refuses frames, as a full ZeroMQ queue does
 
   uint64_t counter(const std::string& name) const {
     auto it = counters.find(name);
@@ -74,6 +75,7 @@ struct Pair {
     core::MessengerHooks hooks;
     Party* me = &self;
     hooks.send_frame = [me](const std::string&, ByteView frame) {
+      if (me->socket_full) return false;
       me->outgoing.emplace_back(frame.begin(), frame.end());
       return true;
     };
@@ -379,6 +381,24 @@ TEST_CASE(
   p.bob.messenger->tidy_when_quiet();
   CHECK(unindexed() == 0);
   CHECK_FALSE(p.bob.messenger->tidy_at_ms().has_value());
+}
+
+TEST_CASE("housekeeping is not due while frames wait for room in a full socket queue",
+          "[core][messenger][search]") {
+  Pair p;
+  p.add_bob();
+  p.alice.socket_full = true;
+  REQUIRE(send_now(*p.alice.messenger, "bob", "waits for room").is_ok());
+  REQUIRE(p.alice.messenger->busy());
+  // tidy_when_quiet would not run while busy: a due time would only make the loop spin.
+  p.clock.advance_ms(1000);
+  CHECK_FALSE(p.alice.messenger->tidy_at_ms().has_value());
+
+  p.alice.socket_full = false;
+  p.alice.messenger->on_timer();  // the outbox sends what waited
+  CHECK(p.alice.outgoing.size() == 1);
+  CHECK_FALSE(p.alice.messenger->busy());
+  CHECK(p.alice.messenger->tidy_at_ms().has_value());
 }
 
 TEST_CASE(
