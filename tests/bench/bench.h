@@ -4,7 +4,17 @@
 // went to stderr.
 #pragma once
 
+#include <memory>
+
+namespace sotto::crypto {
+class SignalEngine;
+}
+
 namespace sotto::bench {
+
+// A Signal engine on in-memory stores, its signed and one-time pre-keys made: libsignal's own
+// work and nothing of SQLCipher, for the `_bare` twins.
+std::unique_ptr<crypto::SignalEngine> memory_signal_engine();
 
 // Microseconds for a 100-byte request and its reply.
 double transport_roundtrip_us();
@@ -18,6 +28,9 @@ struct TextFigures {
 };
 // Measured once per process; later calls return the same figures.
 const TextFigures& text_figures();
+// The same flood and the same one-at-a-time path through the bare libraries (text_bench.cpp
+// says what they do, and what they leave out).
+const TextFigures& text_figures_bare();
 
 // One sender and 8 members, every message archived (durably) by every member (issue 5).
 double channel_fanout_msgs_per_s();

@@ -13,14 +13,12 @@
 #include <thread>
 #include <vector>
 
-#define SQLITE_HAS_CODEC 1
-#include <sqlcipher/sqlite3.h>
-
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
 #include "tests/support/netns.h"
 #include "tests/support/temp_dir.h"
@@ -90,6 +88,24 @@ storage::MessageRecord message(int i) {
   return m;
 }
 
+}  // namespace
+
+namespace sotto::bench {
+
+std::unique_ptr<crypto::SignalEngine> memory_signal_engine() {
+  auto engine =
+      must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(), "identity"),
+                                        crypto::make_memory_signal_state()),
+           "engine");
+  must(engine->rotate_signed_pre_key(), "signed pre-key");
+  must(engine->replenish_pre_keys(true).status(), "pre-keys");
+  return engine;
+}
+
+}  // namespace sotto::bench
+
+namespace {
+
 // --- KDF + open --------------------------------------------------------------------------------
 
 double bench_kdf_open_ms() {
@@ -125,35 +141,13 @@ double bench_archive_inserts() {
   });
 }
 
-// The same rows through a bare SQLCipher connection: raw key, SQLCipher's defaults, WAL, and
-// `synchronous` (NORMAL: a commit reaches the WAL file without an fsync; FULL: each commit
-// fsyncs the WAL, as sotto's receive path does). Returns rows (= commits) per second.
-enum class Sync { kNormal, kFull };
+// The same rows through a bare SQLCipher connection (bare_sqlcipher.h). Returns rows (= commits)
+// per second.
+using bench::Sync;
 double bare_inserts_per_s(Sync sync, int rows) {
   test::TempDir tmp;
-  const std::string path = tmp / "bare.db";
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  const std::string key = "x'" + std::string(64, 'a') + "'";
-  sqlite3_key(db, key.data(), static_cast<int>(key.size()));
-  sqlite3_exec(db,
-               sync == Sync::kFull ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                                   : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-               nullptr, nullptr, nullptr);
-  sqlite3_exec(db,
-               "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id BLOB NOT NULL,"
-               " conversation TEXT NOT NULL, sender TEXT NOT NULL, outgoing INTEGER NOT NULL,"
-               " kind INTEGER NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,"
-               " received_at INTEGER NOT NULL, state INTEGER NOT NULL,"
-               " UNIQUE (sender, message_id));"
-               "CREATE INDEX messages_by_conversation ON messages (conversation, id);",
-               nullptr, nullptr, nullptr);
-  sqlite3_stmt* insert = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT OR IGNORE INTO messages (message_id, conversation, sender, "
-                     "outgoing, kind, body, sent_at, received_at, state) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                     -1, &insert, nullptr);
+  sqlite3* db = bench::open_bare_sqlcipher(tmp / "bare.db", sync);
+  sqlite3_stmt* insert = bench::prepare_bare_insert(db);
   auto insert_row = [&](int i) {
     const storage::MessageRecord m = message(i);
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
@@ -234,20 +228,10 @@ double bench_signal_roundtrip() {
   });
 }
 
-std::unique_ptr<crypto::SignalEngine> memory_engine() {
-  auto engine =
-      must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(), "identity"),
-                                        crypto::make_memory_signal_state()),
-           "engine");
-  must(engine->rotate_signed_pre_key(), "signed pre-key");
-  must(engine->replenish_pre_keys(true).status(), "pre-keys");
-  return engine;
-}
-
 double bench_signal_roundtrip_bare() {
   return median_of([] {
-    auto alice = memory_engine();
-    auto bob = memory_engine();
+    auto alice = bench::memory_signal_engine();
+    auto bob = bench::memory_signal_engine();
     const std::string alice_id = crypto::fingerprint_of(alice->identity().public_key);
     const std::string bob_id = crypto::fingerprint_of(bob->identity().public_key);
     must(alice->process_bundle(bob_id, must(bob->bundle(), "bundle")), "process bundle");
@@ -474,9 +458,13 @@ int main(int argc, char** argv) {
       {"transport_roundtrip_us", "us", bench::transport_roundtrip_us},
       {"transport_roundtrip_us_bare", "us", once<bench::transport_roundtrip_us_bare>},
       {"text_throughput_msgs_per_s", "msgs/s", bench_text_throughput},
+      {"text_throughput_msgs_per_s_bare", "msgs/s",
+       [] { return bench::text_figures_bare().throughput_msgs_per_s; }},
       {"text_latency_p50_us", "us", bench_text_latency_p50},
       {"text_latency_p99_us", "us", bench_text_latency_p99},
       {"text_latency_us_bare", "us", bench_text_latency_bare},
+      {"text_latency_p50_us_bare", "us", [] { return bench::text_figures_bare().latency_p50_us; }},
+      {"text_latency_p99_us_bare", "us", [] { return bench::text_figures_bare().latency_p99_us; }},
       {"channel_fanout_msgs_per_s", "msgs/s", bench::channel_fanout_msgs_per_s},
       {"discovery_ms", "ms", bench_discovery_ms},
       {"discovery_unlock_ms", "ms", bench_discovery_unlock_ms},

@@ -24,6 +24,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/transport.h"
 #include "sotto/net/wire.h"
+#include "tests/bench/bare_curve.h"
 #include "tests/bench/bench.h"
 
 namespace sotto::bench {
@@ -32,16 +33,6 @@ namespace {
 constexpr int kWarmup = 500;
 constexpr int kBatches = 7;
 constexpr int kPerBatch = 1000;
-
-struct Keys {
-  Bytes public_key;
-  SecretBytes secret_key;
-};
-
-Keys curve_keys() {
-  auto pair = crypto::SignalEngine::generate_curve_key_pair().value();
-  return {pair.first, std::move(pair.second)};
-}
 
 Bytes request_frame(uint64_t seq) {
   wire::Envelope envelope;
@@ -93,8 +84,8 @@ double median_batch_us(const std::function<void(int)>& round_trip) {
 }  // namespace
 
 double transport_roundtrip_us() {
-  Keys a = curve_keys();
-  Keys b = curve_keys();
+  CurveKeys a = CurveKeys::generate();
+  CurveKeys b = CurveKeys::generate();
   net::ZmqContext ctx_a, ctx_b;
   net::Poller poller_a, poller_b;
   std::atomic<int> replies{0};
@@ -139,30 +130,18 @@ double transport_roundtrip_us() {
 }
 
 double transport_roundtrip_us_bare() {
-  Keys server_keys = curve_keys();
-  Keys client_keys = curve_keys();
+  const CurveKeys server_keys = CurveKeys::generate();
+  const CurveKeys client_keys = CurveKeys::generate();
   void* ctx_s = zmq_ctx_new();
   void* ctx_c = zmq_ctx_new();
   PinnedTo client_side(0);
+  std::string endpoint;
   void* router = nullptr;
   {
     PinnedTo server_side(1);
-    router = zmq_socket(ctx_s, ZMQ_ROUTER);
+    router = bare_curve_router(ctx_s, server_keys, endpoint);
   }
-  int one = 1, zero = 0;
-  zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
-  zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, server_keys.secret_key.data(), 32);
-  zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
-  zmq_bind(router, "tcp://127.0.0.1:*");
-  char endpoint[256];
-  size_t size = sizeof endpoint;
-  zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &size);
-  void* dealer = zmq_socket(ctx_c, ZMQ_DEALER);
-  zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, server_keys.public_key.data(), 32);
-  zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, client_keys.public_key.data(), 32);
-  zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, client_keys.secret_key.data(), 32);
-  zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
-  zmq_connect(dealer, endpoint);
+  void* dealer = bare_curve_dealer(ctx_c, endpoint, server_keys, client_keys);
 
   std::atomic<bool> stop{false};
   std::thread server([&] {
