@@ -649,7 +649,8 @@ struct Node::Impl {
     return info;
   }
 
-  void publish(const Event& event) {
+  void publish(Event event) {
+    event.published_at = std::chrono::steady_clock::now();
     subscribers.erase(
         std::remove_if(subscribers.begin(), subscribers.end(),
                        [](const std::weak_ptr<EventQueue>& q) { return q.expired(); }),
@@ -686,7 +687,7 @@ struct Node::Impl {
     hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
     hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
     hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
-    hooks.publish = [this](Event event) { publish(event); };
+    hooks.publish = [this](Event event) { publish(std::move(event)); };
     hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
     return hooks;
   }
@@ -714,7 +715,7 @@ struct Node::Impl {
       return snapshot(it->second);
     };
     hooks.peers = [this] { return list_peers(); };
-    hooks.publish = [this](Event event) { publish(event); };
+    hooks.publish = [this](Event event) { publish(std::move(event)); };
     hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
     return hooks;
   }

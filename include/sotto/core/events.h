@@ -3,6 +3,7 @@
 // readable when events wait, so a UI can poll it beside stdin).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -187,6 +188,9 @@ struct Event {
   std::variant<PeerEvent, MessageEvent, ReceiptEvent, ContactEvent, ChannelEvent, AlertEvent,
                VoiceEvent>
       body;
+  // Set by the node as it hands the event out: a reader can tell what happened (a message
+  // committed) from when it got to see it, on a clock that does not jump.
+  std::chrono::steady_clock::time_point published_at{};
 };
 
 class EventQueue {
