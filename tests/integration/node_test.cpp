@@ -105,6 +105,7 @@ TEST_CASE(
   CHECK(bob.peer(alice->fingerprint())->configured);
 
   auto events = bob.node().subscribe();
+  const auto stopped_at = std::chrono::steady_clock::now();
   alice->stop();
   REQUIRE(wait_until(
       [&] {
@@ -120,6 +121,9 @@ TEST_CASE(
     if (peer_event && peer_event->peer.fingerprint == alice->fingerprint() &&
         peer_event->peer.state == net::PeerState::kOffline) {
       saw_offline = true;
+      // Stamped as the node handed it out: after the peer went away, before we read it.
+      CHECK(event->published_at >= stopped_at);
+      CHECK(event->published_at <= std::chrono::steady_clock::now());
     }
   }
   CHECK(saw_offline);
