@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <optional>
 #include <string>
@@ -463,8 +464,6 @@ TextFigures measure_text() {
   return out;
 }
 
-}  // namespace
-
 TextFigures measure_text_bare() {
   if (sodium_init() < 0) bare_failed("libsodium did not initialise");
   TextFigures out;
@@ -479,6 +478,8 @@ TextFigures measure_text_bare() {
   out.latency_p99_us = latencies ? latencies->p99_us : NAN;
   return out;
 }
+
+}  // namespace
 
 const TextFigures& text_figures() {
   static const TextFigures figures = measure_text();
