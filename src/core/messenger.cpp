@@ -7,6 +7,7 @@
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/content.h"
+#include "sotto/net/hello.h"
 #include "sotto/net/wire.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
@@ -149,8 +150,11 @@ Result<std::vector<ContactInfo>> Messenger::contacts() {
 void Messenger::add_contact(const std::string& peer_query, const std::string& name, AddDone done) {
   // The peer: by fingerprint prefix, or by the name in its Hello.
   std::vector<PeerInfo> matches;
+  // A peer that does not know us yet sends its name only as a digest keyed to our transport
+  // key: typing the name finds it, listing peers does not reveal it.
+  const Bytes typed_digest = net::name_digest(account_.transport_public(), peer_query);
   for (const auto& peer : hooks_.peers()) {
-    const bool by_name = peer.name == peer_query;
+    const bool by_name = peer.name == peer_query || peer.name_digest == typed_digest;
     const bool by_prefix = is_hex_prefix(peer_query) && peer.fingerprint.rfind(peer_query, 0) == 0;
     if (by_name || by_prefix) matches.push_back(peer);
   }
@@ -168,6 +172,7 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
     return done(Status::unavailable(peer_query + " is not online; a contact is added while it is"));
   }
   std::string contact_name = !name.empty() ? name : peer.name;
+  if (contact_name.empty() && peer.name_digest == typed_digest) contact_name = peer_query;
   if (contact_name.empty()) contact_name = peer.fingerprint.substr(0, 16);
   if (contact_name.size() > Account::kMaxNameBytes || !net::is_valid_utf8(contact_name)) {
     return done(Status::invalid_argument("bad contact name"));
@@ -199,6 +204,7 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
 void Messenger::finish_add(PendingAdd add, Result<ContactInfo> result) {
   if (result.is_ok()) {
     hooks_.publish(Event{wall_clock_ms(), ContactEvent{result.value(), "added"}});
+    if (hooks_.introduce) hooks_.introduce(add.fingerprint);
   }
   add.done(std::move(result));
 }
@@ -621,37 +627,11 @@ void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected)
   flush_outbox(fingerprint, reconnected);
 }
 
-void Messenger::on_peer_hello(const std::string& fingerprint, const std::string& name) {
-  if (name.empty()) return;
-  auto contacts = all_contacts();
-  if (!contacts.is_ok()) return;
-  auto peer = hooks_.peer(fingerprint);
-  if (!peer) return;
-  for (const auto& contact : contacts.value()) {
-    if (contact.name != name || contact.fingerprint == fingerprint ||
-        contact.trust == storage::Trust::kChanged) {
-      continue;
-    }
-    // Someone now answers to a contact's name with another identity key. While the contact's own
-    // key is online this is just a namesake; otherwise the contact's key has changed as far as
-    // anyone can tell, and nothing goes to that name until the user re-verifies.
-    auto own = hooks_.peer(contact.fingerprint);
-    if (own && (own->state == net::PeerState::kOnline || own->state == net::PeerState::kEvasive)) {
-      continue;
-    }
-    if (!storage::ContactRepo(account_.db())
-             .mark_changed(contact.fingerprint, fingerprint, peer->identity_key)
-             .is_ok()) {
-      continue;
-    }
-    auto updated = storage::ContactRepo(account_.db()).find(contact.fingerprint);
-    if (updated.is_ok() && updated.value()) {
-      hooks_.publish(Event{wall_clock_ms(), ContactEvent{info_of(*updated.value()), "changed"}});
-      hooks_.publish(Event{wall_clock_ms(),
-                           AlertEvent{"identity-changed", "the identity key of " + contact.name +
-                                                              " changed; verify before sending"}});
-    }
-  }
+bool Messenger::knows(const std::string& fingerprint) {
+  auto contact = storage::ContactRepo(account_.db()).find(fingerprint);
+  if (contact.is_ok() && contact.value()) return true;
+  auto member = storage::ChannelRepo(account_.db()).shares_channel(fingerprint);
+  return member.is_ok() && member.value();
 }
 
 // --- receiving ----------------------------------------------------------------------------------
@@ -690,6 +670,7 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
                                 wall_clock_ms()};
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
   events.push_back(Event{wall_clock_ms(), ContactEvent{info_of(record), "added"}});
+  if (hooks_.introduce) hooks_.introduce(fingerprint);
   return Status::ok();
 }
 
@@ -799,6 +780,15 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
                         ? crypto::Ciphertext::Type::kPreKey
                         : crypto::Ciphertext::Type::kWhisper;
   ciphertext.bytes.assign(m.body().begin(), m.body().end());
+  if (ciphertext.type == crypto::Ciphertext::Type::kPreKey) {
+    // A first message names the identity it opens a session for: it must be the one that
+    // authenticated this connection, or a peer could start a session in another's name.
+    auto identity = crypto::SignalEngine::pre_key_message_identity(ciphertext.bytes);
+    if (!identity.is_ok() || crypto::fingerprint_of(identity.value()) != item.from) {
+      hooks_.count("message_refused_identity_mismatch", 1);
+      return Status::untrusted("a first message whose identity is not its sender's");
+    }
+  }
   auto plaintext = account_.signal().decrypt(item.from, ciphertext);
   if (!plaintext.is_ok()) {
     if (crypto::is_duplicate(plaintext.status())) {

@@ -53,6 +53,8 @@ struct MessengerHooks {
   std::function<std::vector<PeerInfo>()> peers;
   std::function<void(Event)> publish;
   std::function<void(const std::string& name, uint64_t n)> count;
+  // `fingerprint` became a contact or co-member: it may now learn our name (a new Hello).
+  std::function<void(const std::string& fingerprint)> introduce;
   // Voice (messenger_voice.cpp): a member's transmission begins; it ends — the whole clip when
   // every frame was heard, else nullopt (the clip then comes through the outbox); a clip was
   // archived (heard live or delivered later). Optional.
@@ -132,7 +134,8 @@ class Messenger {
   // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
   // after a quiet spell (carry on where the outbox was).
   void on_peer_online(const std::string& fingerprint, bool reconnected = true);
-  void on_peer_hello(const std::string& fingerprint, const std::string& name);
+  // A contact or a fellow channel member: someone our display name may go to.
+  bool knows(const std::string& fingerprint);
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();
   void on_timer();

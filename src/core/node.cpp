@@ -16,6 +16,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/broadcast_beacon.h"
+#include "sotto/net/hello.h"
 #include "sotto/net/poller.h"
 #include "sotto/net/transport.h"
 #include "sotto/net/udp_socket.h"
@@ -27,6 +28,7 @@
 #include "src/core/clip_player.h"
 #include "src/core/control_server.h"
 #include "src/core/messenger.h"
+#include "src/core/recent_table.h"
 #include "src/core/voice_engine.h"
 
 #include <nlohmann/json.hpp>
@@ -38,10 +40,26 @@ constexpr size_t kMaxNameBytes = Account::kMaxNameBytes;
 constexpr int64_t kReplyIntervalMs = 500;  // at most one unicast answer per source and interval
 constexpr size_t kMaxReplySources = 1024;
 constexpr int kBindAttempts = 16;
-constexpr double kBeaconsPerSource = 20;  // per second, per source address
+// Beacons per second per source address (spoofable: a first filter only, before the signature)
+// and per identity (after it). Honest nodes send one a second, plus replies.
+constexpr double kBeaconsPerSource = 20;
 constexpr double kBeaconBurst = 40;
+constexpr double kBeaconsPerIdentity = 10;
+constexpr double kBeaconsPerIdentityBurst = 20;
+// Recently verified beacons, byte for byte: a repeat needs no second signature check, so a
+// known peer's beacons keep its liveness even while forged ones exhaust the check budget.
+constexpr size_t kVerifiedBeaconCache = 4096;
 constexpr int64_t kRelinkInitialMs = 50;
 constexpr int64_t kRelinkMaxMs = 5000;
+// Signature checks asked of us by the network (beacons, Hellos), from everyone together: each
+// costs ~0.1 ms, so this caps what a flood of forged ones can take from the loop (~5 %).
+constexpr double kSignatureChecksPerS = 500;
+constexpr double kSignatureCheckBurst = 1000;
+// Hellos from one bound peer: one per connection is all an honest node sends.
+constexpr double kHellosPerPeerPerS = 1;
+constexpr double kHelloBurst = 4;
+// How often our DEALERs are drained of what servers pushed (they hold at most a few messages).
+constexpr int64_t kLinkDrainIntervalMs = 1000;
 
 bool valid_name(const std::string& name) {
   if (name.size() > kMaxNameBytes) return false;
@@ -127,7 +145,11 @@ struct Node::Impl {
   struct Peer {
     PeerInfo info;
     net::PeerLiveness liveness;
-    RateLimit inbound;
+    RateLimit inbound;   // a contact or co-member
+    RateLimit stranger;  // anyone else: a first message, a bundle request, little more
+    RateLimit hellos;
+    RateLimit beacons;
+    bool known = false;  // a contact or co-member (as of our last Hello to it)
     int64_t last_sent_ms = 0;
     bool hello_pending = false;
     // A refused handshake (often: our link reached the peer before it had our beacon) is not
@@ -144,7 +166,11 @@ struct Node::Impl {
     std::optional<int64_t> last_probe_ms;  // none yet: probe at once
   };
 
-  Impl(Account& a, NodeOptions o, const Clock& c) : account(a), options(std::move(o)), clock(c) {}
+  Impl(Account& a, NodeOptions o, const Clock& c)
+      : account(a),
+        options(std::move(o)),
+        clock(c),
+        frame_budget(options.frames_per_s_total, options.frames_per_s_total, 0) {}
 
   Account& account;
   NodeOptions options;
@@ -159,9 +185,17 @@ struct Node::Impl {
   Bytes reply_beacon;  // the same with the reply flag
   std::string bind_host;
   std::map<std::string, Peer> peers;
+  // Transport key -> the identity that proved it holds it (a signed Hello over a connection
+  // authenticated with that key). Only these keys' frames are credited to anyone.
+  std::map<Bytes, std::string> key_owner;
+  RateLimit signature_checks{kSignatureChecksPerS, kSignatureCheckBurst, 0};
+  RateLimit frame_budget;  // every peer's frames together
+
+  int64_t drain_at_ms = 0;
   std::vector<Configured> configured;
-  std::map<std::string, int64_t> last_reply_ms;
-  std::map<std::string, RateLimit> beacon_limits;
+  RecentTable<std::string, int64_t> last_reply_ms{kMaxReplySources};
+  RecentTable<std::string, RateLimit> beacon_limits{kMaxReplySources};
+  RecentTable<Bytes, bool> verified_beacons{kVerifiedBeaconCache};
   std::map<std::string, uint64_t> counters;
   std::vector<std::weak_ptr<EventQueue>> subscribers;
   std::unique_ptr<ControlServer> control;
@@ -257,7 +291,7 @@ struct Node::Impl {
     net::TransportOptions transport_options;
     transport_options.bind_address = bind_host;
     net::Transport::Callbacks callbacks;
-    callbacks.on_frame = [this](const std::string& fp, Bytes frame) { on_frame(fp, frame); };
+    callbacks.on_frame = [this](const Bytes& key, Bytes frame) { on_frame(key, frame); };
     callbacks.on_link = [this](const std::string& fp, net::LinkEvent e) { on_link(fp, e); };
     // The unicast beacon socket needs the TCP port's number for UDP too; an ephemeral TCP port
     // may be taken for UDP, so try again with another.
@@ -325,14 +359,12 @@ struct Node::Impl {
   }
 
   // Checking a beacon's signature costs ~0.1 ms; a host sending more than a few per second is
-  // flooding, and only its own beacons suffer.
+  // flooding, and only its own beacons suffer. The address can be forged, so this is a first
+  // filter only: the signature budget and the per-identity limit stand behind it.
   bool beacon_allowed(const std::string& source) {
-    auto it = beacon_limits.find(source);
-    if (it == beacon_limits.end()) {
-      if (beacon_limits.size() >= kMaxReplySources) beacon_limits.clear();
-      it = beacon_limits.emplace(source, RateLimit(kBeaconsPerSource, kBeaconBurst, now())).first;
-    }
-    return it->second.take(now());
+    return beacon_limits
+        .use(source, now(), [&] { return RateLimit(kBeaconsPerSource, kBeaconBurst, now()); })
+        .take(now());
   }
 
   void on_beacon(net::Datagram datagram, bool unicast) {
@@ -352,14 +384,24 @@ struct Node::Impl {
     } else {
       plain = std::move(datagram.data);
     }
+    const bool verified_before = verified_beacons.find(plain) != nullptr;
+    if (!verified_before && !signature_checks.take(now())) {
+      count("beacon_dropped_busy");
+      return;
+    }
     net::BeaconDrop drop{};
-    auto decoded = net::decode_beacon(plain, &drop);
+    auto decoded = net::decode_beacon(plain, &drop, !verified_before);
     if (!decoded.is_ok()) {
       count("beacon_dropped_" + std::string(net::beacon_drop_name(drop)));
       return;
     }
+    verified_beacons.use(plain, now(), [] { return true; });
     const net::Beacon& b = decoded.value();
     const std::string fp = crypto::fingerprint_of(b.identity_key);
+    if (auto known = peers.find(fp); known != peers.end() && !known->second.beacons.take(now())) {
+      count("beacon_dropped_rate_limit");
+      return;
+    }
     if (fp == account.fingerprint()) {
       count("beacon_own_echo");
       return;
@@ -374,6 +416,17 @@ struct Node::Impl {
       count("beacon_dropped_pin_mismatch");
       return;
     }
+    // A key is one identity's: ours is never anyone else's, and one proved by a signed Hello is
+    // not taken over by a beacon that merely claims it.
+    if (b.transport_key == account.transport_public()) {
+      count("beacon_dropped_own_key");
+      return;
+    }
+    if (auto owner = key_owner.find(b.transport_key);
+        owner != key_owner.end() && owner->second != fp) {
+      count("beacon_dropped_key_bound");
+      return;
+    }
     const std::string endpoint = "tcp://" + datagram.from_address + ":" + std::to_string(b.port);
     Peer* peer = upsert_peer(fp, b, endpoint, unicast ? &datagram.from_address : nullptr);
     if (peer == nullptr) return;
@@ -384,13 +437,12 @@ struct Node::Impl {
 
   bool should_reply(const std::string& host, uint16_t port) {
     const std::string key = host + ":" + std::to_string(port);
-    auto it = last_reply_ms.find(key);
-    if (it != last_reply_ms.end() && now() - it->second < kReplyIntervalMs) {
+    const int64_t* last = last_reply_ms.find(key);
+    if (last != nullptr && now() - *last < kReplyIntervalMs) {
       count("beacon_reply_suppressed");
       return false;
     }
-    if (last_reply_ms.size() >= kMaxReplySources) last_reply_ms.clear();
-    last_reply_ms[key] = now();
+    last_reply_ms.use(key, now(), [] { return int64_t{0}; }) = now();
     return true;
   }
 
@@ -402,8 +454,12 @@ struct Node::Impl {
         count("peer_table_full");
         return nullptr;
       }
-      Peer peer{PeerInfo{}, net::PeerLiveness(options.liveness, now()),
-                RateLimit(options.peer_frames_per_s, options.peer_burst, now())};
+      Peer peer{PeerInfo{},
+                net::PeerLiveness(options.liveness, now()),
+                RateLimit(options.peer_frames_per_s, options.peer_burst, now()),
+                RateLimit(options.stranger_frames_per_s, options.stranger_burst, now()),
+                RateLimit(kHellosPerPeerPerS, kHelloBurst, now()),
+                RateLimit(kBeaconsPerIdentity, kBeaconsPerIdentityBurst, now())};
       peer.info.fingerprint = fp;
       it = peers.emplace(fp, std::move(peer)).first;
       count("peers_discovered");
@@ -412,7 +468,9 @@ struct Node::Impl {
     const bool key_changed = peer.info.transport_key != b.transport_key;
     // An online peer keeps its address: a replayed beacon from elsewhere must not move it.
     const bool move = peer.info.endpoint != endpoint && !peer.liveness.is_online();
-    if (key_changed && !peer.info.transport_key.empty()) transport->revoke(peer.info.transport_key);
+    if (key_changed && !peer.info.transport_key.empty()) {
+      transport->revoke(peer.info.transport_key, fp);
+    }
     peer.info.identity_key = b.identity_key;
     peer.info.transport_key = b.transport_key;
     if (unicast_from != nullptr && configured_for(*unicast_from, b.port) != nullptr) {
@@ -450,11 +508,19 @@ struct Node::Impl {
       }
     }
     if (victim == peers.end()) return false;
-    transport->disconnect(victim->first);
-    transport->revoke(victim->second.info.transport_key);
-    peers.erase(victim);
+    forget_peer(victim->first);
     count("peers_evicted");
     return true;
+  }
+
+  // Drops a peer entry with its link, its claim on the ZAP allow-list and what it proved.
+  void forget_peer(const std::string& fp) {
+    auto it = peers.find(fp);
+    if (it == peers.end()) return;
+    transport->disconnect(fp);
+    transport->revoke(it->second.info.transport_key, fp);
+    std::erase_if(key_owner, [&](const auto& binding) { return binding.second == fp; });
+    peers.erase(it);
   }
 
   void probe_configured_peers(int64_t now_ms) {
@@ -488,9 +554,23 @@ struct Node::Impl {
   bool send_hello(Peer& peer) {
     wire::Envelope envelope;
     auto* hello = envelope.mutable_hello();
-    hello->set_name(account.name());
+    // Our name only to people we have business with, and to a host we named with --peer (we
+    // dialled it on purpose); anyone else can match the name when they type it, not read it.
+    peer.known = messenger && messenger->knows(peer.info.fingerprint);
+    if (peer.known || peer.info.configured) {
+      hello->set_name(account.name());
+    } else {
+      const Bytes digest = net::name_digest(peer.info.transport_key, account.name());
+      hello->set_name_digest(as_chars(digest).data(), digest.size());
+    }
     hello->set_protocol_version(net::kProtocolVersion);
     hello->add_capabilities("text");
+    if (!net::sign_hello(*hello, account.signal(), account.transport_public(),
+                         peer.info.transport_key)
+             .is_ok()) {
+      count("hello_sign_failed");
+      return false;
+    }
     auto frame = net::encode_frame(std::move(envelope));
     if (!frame.is_ok()) return false;
     if (!transport->send(peer.info.fingerprint, frame.value()).is_ok()) return false;
@@ -529,6 +609,16 @@ struct Node::Impl {
         // which the peer asks again for by resending; voice, stale by now).
         schedule_relink(peer);
         break;
+      case net::LinkEvent::kMisbehaved:
+        // A server that pushes frames at us is not a sotto node: its link goes, and comes back
+        // only after a backoff, like one whose handshake failed.
+        count("link_misbehaved");
+        changed = peer.liveness.on_link_down(now());
+        peer.link_up = false;
+        peer.hello_pending = true;
+        transport->disconnect(fp);
+        schedule_relink(peer);
+        break;
     }
     if (changed) publish_peer(peer);
   }
@@ -547,15 +637,27 @@ struct Node::Impl {
     peer.relink_at_ms = now() + peer.relink_backoff_ms;
   }
 
-  void on_frame(const std::string& fp, const Bytes& frame) {
+  // A frame from a client authenticated with `key`. Credited to the identity that proved it
+  // holds the key; from a key nobody proved yet, only a Hello (the proof) is read.
+  void on_frame(const Bytes& key, const Bytes& frame) {
+    auto owner = key_owner.find(key);
+    if (owner == key_owner.end()) {
+      on_unproved_frame(key, frame);
+      return;
+    }
+    const std::string fp = owner->second;
     auto it = peers.find(fp);
     if (it == peers.end()) {
       count("frame_dropped_unknown_peer");
       return;
     }
     Peer& peer = it->second;
-    if (!peer.inbound.take(now())) {
+    if (!(peer.known ? peer.inbound : peer.stranger).take(now())) {
       count("frame_dropped_rate_limit");
+      return;
+    }
+    if (!frame_budget.take(now())) {
+      count("frame_dropped_global_budget");
       return;
     }
     net::FrameDrop drop{};
@@ -569,13 +671,7 @@ struct Node::Impl {
     const wire::Envelope& e = envelope.value();
     switch (e.body_case()) {
       case wire::Envelope::kHello:
-        if (!valid_name(e.hello().name())) {
-          count("hello_dropped_name");
-        } else if (peer.info.name != e.hello().name()) {
-          peer.info.name = e.hello().name();
-          changed = true;
-          messenger->on_peer_hello(fp, peer.info.name);
-        }
+        changed = on_hello(key, peer, e.hello()) || changed;
         break;
       case wire::Envelope::kHeartbeat:
         break;
@@ -587,6 +683,77 @@ struct Node::Impl {
         break;
     }
     if (changed) publish_peer(peer);
+  }
+
+  void on_unproved_frame(const Bytes& key, const Bytes& frame) {
+    net::FrameDrop drop{};
+    auto envelope = net::decode_frame(frame, &drop);
+    if (!envelope.is_ok()) {
+      count("frame_dropped_" + std::string(net::frame_drop_name(drop)));
+      return;
+    }
+    if (!envelope.value().has_hello()) {
+      count("frame_dropped_unproved_key");
+      return;
+    }
+    if (!signature_checks.take(now())) {
+      count("hello_dropped_rate_limit");
+      return;
+    }
+    auto identity = net::check_hello(envelope.value().hello(), key, account.transport_public());
+    if (!identity.is_ok()) {
+      count("hello_dropped_signature");
+      return;
+    }
+    const std::string fp = crypto::fingerprint_of(identity.value());
+    if (fp == account.fingerprint()) {
+      count("hello_dropped_own_identity");
+      return;
+    }
+    bind_key(key, fp);
+    on_frame(key, frame);
+  }
+
+  // `fp` proved it holds `key`: its frames are credited to it, and any other identity's
+  // claim on the key (a beacon naming someone else's key) is dropped with its link.
+  void bind_key(const Bytes& key, const std::string& fp) {
+    if (std::erase_if(key_owner, [&](const auto& binding) { return binding.second == fp; }) > 0) {
+      count("identity_key_rebound");  // the same identity now connects with another key
+    }
+    key_owner[key] = fp;
+    count("transport_keys_proved");
+    std::vector<std::string> claimants;
+    for (const auto& [other, peer] : peers) {
+      if (other != fp && peer.info.transport_key == key) claimants.push_back(other);
+    }
+    for (const auto& other : claimants) {
+      count("beacon_claims_refused");
+      forget_peer(other);
+    }
+  }
+
+  // A Hello over a proved key: the proof again (one per connection; rate-limited, as each
+  // costs a signature check), then the name or the digest it carries.
+  bool on_hello(const Bytes& key, Peer& peer, const wire::Hello& hello) {
+    if (!peer.hellos.take(now()) || !signature_checks.take(now())) {
+      count("hello_dropped_rate_limit");
+      return false;
+    }
+    auto identity = net::check_hello(hello, key, account.transport_public());
+    if (!identity.is_ok() || crypto::fingerprint_of(identity.value()) != peer.info.fingerprint) {
+      count("hello_dropped_signature");
+      return false;
+    }
+    bool changed = false;
+    if (!hello.name().empty() && !valid_name(hello.name())) {
+      count("hello_dropped_name");
+    } else if (peer.info.name != hello.name()) {
+      // A display name, never an identity: it changes nothing about any contact.
+      peer.info.name = hello.name();
+      changed = true;
+    }
+    peer.info.name_digest.assign(hello.name_digest().begin(), hello.name_digest().end());
+    return changed;
   }
 
   // --- timers
@@ -614,6 +781,10 @@ struct Node::Impl {
       }
     }
     probe_configured_peers(now_ms);
+    if (now_ms >= drain_at_ms) {
+      drain_at_ms = now_ms + kLinkDrainIntervalMs;
+      transport->drain_links();
+    }
     messenger->on_timer();
     voice->tick();
   }
@@ -717,6 +888,13 @@ struct Node::Impl {
     hooks.peers = [this] { return list_peers(); };
     hooks.publish = [this](Event event) { publish(std::move(event)); };
     hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
+    hooks.introduce = [this](const std::string& fp) {
+      auto it = peers.find(fp);
+      if (it == peers.end()) return;
+      it->second.known = true;
+      // At once, ahead of whatever we send it next: the first text names its author.
+      if (transport->has_link(fp)) it->second.hello_pending = !send_hello(it->second);
+    };
     return hooks;
   }
 
@@ -738,6 +916,7 @@ struct Node::Impl {
     stats.counters["inbound_dropped"] = t.inbound_dropped;
     stats.counters["inbound_disconnects"] = t.inbound_disconnects;
     stats.counters["inbound_handshake_failures"] = t.handshake_failures;
+    stats.counters["link_frames_refused"] = t.link_frames_refused;
     stats.counters["peers"] = peers.size();
     if (messenger) stats.counters["outbox_waiting"] = messenger->outbox_waiting();
     if (control) stats.counters["control_requests_malformed"] = control->malformed();

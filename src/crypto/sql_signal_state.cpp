@@ -1,5 +1,6 @@
 #include "sotto/crypto/sql_signal_state.h"
 
+#include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/signal_repo.h"
 
 namespace sotto::crypto {
@@ -60,6 +61,9 @@ class SqlSignalState final : public SignalStateStore {
   }
 
   Result<bool> is_trusted_identity(std::string_view address, ByteView key) override {
+    // sotto's Signal addresses are identity fingerprints: a key that does not hash to its
+    // address belongs to someone else, whoever sent it (a first message naming another identity).
+    if (fingerprint_of(key) != address) return false;
     SOTTO_ASSIGN_OR_RETURN(auto known, repo_.load_identity(address));
     if (!known) return true;
     if (equal_constant_time(known->trusted_key, key)) return true;

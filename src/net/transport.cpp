@@ -106,11 +106,14 @@ Status Transport::open_inbox(const TransportOptions& options, ByteView public_ke
 }
 
 void Transport::admit(const Bytes& transport_key, const std::string& fingerprint) {
-  allowed_[transport_key] = fingerprint;
+  claims_[transport_key].insert(fingerprint);
 }
 
-void Transport::revoke(const Bytes& transport_key) {
-  allowed_.erase(transport_key);
+void Transport::revoke(const Bytes& transport_key, const std::string& fingerprint) {
+  auto it = claims_.find(transport_key);
+  if (it == claims_.end()) return;
+  it->second.erase(fingerprint);
+  if (it->second.empty()) claims_.erase(it);
 }
 
 // ZAP (RFC 27): [version, request id, domain, address, routing id, mechanism, credentials...].
@@ -127,11 +130,12 @@ void Transport::on_zap_request() {
     std::string status_text = "unknown key";
     std::string user_id;
     if (parts.size() >= 7 && text(0) == "1.0" && text(5) == "CURVE") {
-      auto it = allowed_.find(parts[6].data);
-      if (it != allowed_.end()) {
+      if (claims_.count(parts[6].data) > 0) {
         status_code = "200";
         status_text = "OK";
-        user_id = it->second;
+        // The key itself, not an identity: which identity holds it is proved later, inside
+        // the connection (the node's signed Hello), since a beacon can claim anyone's key.
+        user_id = to_hex(parts[6].data);
       }
     } else {
       status_text = "CURVE required";
@@ -163,8 +167,13 @@ void Transport::on_inbox() {
       ++stats_.inbound_dropped;
       continue;
     }
+    auto client_key = from_hex(parts[1].user_id);
+    if (!client_key) {
+      ++stats_.inbound_dropped;
+      continue;
+    }
     ++stats_.frames_in;
-    if (callbacks_.on_frame) callbacks_.on_frame(parts[1].user_id, std::move(parts[1].data));
+    if (callbacks_.on_frame) callbacks_.on_frame(*client_key, std::move(parts[1].data));
   }
 }
 
@@ -179,6 +188,10 @@ Status Transport::apply_link_options(ZmqSocket& socket) {
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_PUBLICKEY, public_key_));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_SECRETKEY, secret_key_.view()));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_SNDHWM, options_.send_hwm));
+  // Nothing legitimate flows server -> client: a server may push only what fits the
+  // handshake's own commands, and only a few of them wait before libzmq stops reading.
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_MAXMSGSIZE, options_.link_max_inbound_bytes));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_RCVHWM, options_.link_recv_hwm));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HANDSHAKE_IVL, options_.handshake_ivl_ms));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_IVL, options_.heartbeat_ivl_ms));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_HEARTBEAT_TIMEOUT, options_.heartbeat_timeout_ms));
@@ -241,6 +254,30 @@ void Transport::on_link_monitor(const std::string& fingerprint) {
       callbacks_.on_link(fingerprint, *link_event);
       // The callback may have dropped this link.
       if (links_.find(fingerprint) == links_.end()) return;
+    }
+  }
+}
+
+void Transport::drain_links() {
+  std::vector<std::string> misbehaved;
+  for (auto& [fingerprint, link] : links_) {
+    bool any = false;
+    for (int i = 0; i < options_.link_recv_hwm + 1; ++i) {
+      auto message = link->dealer.receive_message(1);
+      if (!message.is_ok()) {
+        any = true;  // too many parts: still something the server should not have sent
+        ++stats_.link_frames_refused;
+        continue;
+      }
+      if (!message.value()) break;
+      any = true;
+      ++stats_.link_frames_refused;
+    }
+    if (any) misbehaved.push_back(fingerprint);
+  }
+  for (const auto& fingerprint : misbehaved) {
+    if (links_.count(fingerprint) > 0 && callbacks_.on_link) {
+      callbacks_.on_link(fingerprint, LinkEvent::kMisbehaved);
     }
   }
 }

@@ -79,14 +79,17 @@ struct LanDaemon {
     args.insert(args.begin(), {"--profile", dir});
     return test::run_sotto(args);
   }
-  bool sees_online(const std::string& peer_name) const {
+  // By its address: a peer shows its name only to its contacts and to the nodes it dialled.
+  bool sees_online(const LanDaemon& other) const {
     auto result = sotto({"peers", "--json"});
     if (result.exit_code != 0) return false;
     std::istringstream lines(result.out);
     for (std::string line; std::getline(lines, line);) {
       if (line.empty()) continue;
       const json peer = json::parse(line);
-      if (peer.value("name", "") == peer_name && peer.value("state", "") == "online") return true;
+      if (peer.value("endpoint", "") == other.endpoint && peer.value("state", "") == "online") {
+        return true;
+      }
     }
     return false;
   }
@@ -173,7 +176,7 @@ TEST_CASE(
 
   // A whole session: both peers online, contacts added, a text each way with each.
   const bool online =
-      wait_until([&] { return alpha.sees_online("bravo") && alpha.sees_online("charlie"); }, 8s);
+      wait_until([&] { return alpha.sees_online(bravo) && alpha.sees_online(charlie); }, 8s);
   INFO("alpha printed: " << alpha.child->output());
   REQUIRE(online);
   for (LanDaemon* peer : {&bravo, &charlie}) {

@@ -27,6 +27,7 @@ struct CliNode {
   std::string pass = tmp / "pass";
   std::unique_ptr<test::BackgroundProcess> daemon;
   std::string endpoint;
+  std::string fingerprint;
 
   explicit CliNode(const std::string& name) {
     test::write_file(pass, "pw\n");
@@ -49,6 +50,7 @@ struct CliNode {
     INFO(daemon->output());
     REQUIRE(line.has_value());
     endpoint = nlohmann::json::parse(*line)["endpoint"].get<std::string>();
+    fingerprint = nlohmann::json::parse(*line)["fingerprint"].get<std::string>();
   }
 
   test::CommandResult sotto(std::vector<std::string> args) const {
@@ -68,9 +70,12 @@ struct CliNode {
     return out;
   }
 
-  bool sees_online(const std::string& name) const {
+  // `who`: a name (a peer shows it to its contacts and to the nodes it dialled) or a fingerprint.
+  bool sees_online(const std::string& who) const {
     for (const auto& peer : peers()) {
-      if (peer["name"] == name && peer["state"] == "online") return true;
+      if ((peer["name"] == who || peer["fingerprint"] == who) && peer["state"] == "online") {
+        return true;
+      }
     }
     return false;
   }
@@ -95,8 +100,9 @@ TEST_CASE("two daemons find each other through --peer and the CLI shows it", "[c
   test::BackgroundProcess events(test::sotto_binary(),
                                  {"--profile", alice.dir, "--json", "events"});
   bob.start({"--peer", alice.endpoint});
-  REQUIRE(
-      test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); }, 5s));
+  // Bob dialled Alice, so she sees his name; he sees her by fingerprint (no contacts yet).
+  REQUIRE(test::wait_until(
+      [&] { return alice.sees_online("bob") && bob.sees_online(alice.fingerprint); }, 5s));
   // The event stream reported bob coming online, one JSON object per line.
   auto line = events.wait_for_line("\"online\"", 5000);
   REQUIRE(line.has_value());
@@ -200,8 +206,8 @@ TEST_CASE("config.toml gives the daemon its peers", "[cli][node]") {
       test::sotto_binary(),
       std::vector<std::string>{"--profile", bob.dir, "--passphrase-file", bob.pass, "daemon"});
   REQUIRE(bob.daemon->wait_for_line("listening on", 10000).has_value());
-  REQUIRE(
-      test::wait_until([&] { return alice.sees_online("bob") && bob.sees_online("alice"); }, 5s));
+  REQUIRE(test::wait_until(
+      [&] { return alice.sees_online("bob") && bob.sees_online(alice.fingerprint); }, 5s));
 }
 
 TEST_CASE("the control socket is for the profile's owner only", "[cli][node][security]") {

@@ -8,8 +8,10 @@
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
+#include "sotto/net/hello.h"
 #include "sotto/net/udp_socket.h"
 #include "sotto/net/wire.h"
+#include "tests/support/adversary.h"
 #include "tests/support/profiles.h"
 #include "tests/support/test_node.h"
 #include "tests/support/wait.h"
@@ -100,8 +102,12 @@ TEST_CASE(
                               std::chrono::steady_clock::now() - start)
                               .count()
                        << " ms");
-  CHECK(bob.peer(alice->fingerprint())->name == "alice");
+  // Bob dialled Alice, so his Hello named him; hers to him, a stranger, names nobody: it
+  // carries a digest that only someone who types "alice" can match.
   CHECK(alice->peer(bob.fingerprint())->name == "bob");
+  CHECK(bob.peer(alice->fingerprint())->name.empty());
+  CHECK(bob.peer(alice->fingerprint())->name_digest ==
+        net::name_digest(bob.account().transport_public(), "alice"));
   CHECK(bob.peer(alice->fingerprint())->configured);
 
   auto events = bob.node().subscribe();
@@ -291,8 +297,8 @@ TEST_CASE(
 TEST_CASE("a flood from one peer is rate limited without starving another",
           "[node][integration][security]") {
   core::NodeOptions options = test::loopback_options();
-  options.peer_frames_per_s = 100;
-  options.peer_burst = 100;
+  options.stranger_frames_per_s = 100;  // the intruder is no contact: the stranger's limit
+  options.stranger_burst = 100;
   TestNode node("target", std::move(options));
   TestNode good("good", with_peers({node.endpoint()}));
   Intruder intruder;
@@ -302,6 +308,8 @@ TEST_CASE("a flood from one peer is rate limited without starving another",
   raw.curve(node.account().transport_public(), intruder.account->transport_public(),
             intruder.account->transport_secret().view());
   raw.connect(node.endpoint());
+  // Its signed Hello first: frames over a key nobody proved are dropped before any limit.
+  raw.send(test::hello_frame(*intruder.account, node.account().transport_public()));
   wire::Envelope heartbeat;
   heartbeat.mutable_heartbeat()->set_seq(1);
   const Bytes frame = frame_of(heartbeat);

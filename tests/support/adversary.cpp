@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "sotto/net/beacon.h"
+#include "sotto/net/hello.h"
 #include "sotto/net/wire.h"
 #include "tests/support/profiles.h"
 
@@ -259,6 +260,7 @@ void HostileInsider::connect(const std::string& endpoint, const Bytes& server_ke
   if (zmq_connect(dealer_, endpoint.c_str()) != 0) {
     throw std::runtime_error("insider connect " + endpoint + ": " + zmq_strerror(zmq_errno()));
   }
+  if (!send(hello_frame(*account_, server_key))) throw std::runtime_error("insider hello");
 }
 
 bool HostileInsider::send(ByteView frame) {
@@ -273,6 +275,19 @@ void HostileInsider::send_datagram(uint16_t port, ByteView datagram) {
 Bytes heartbeat_frame(uint64_t seq) {
   wire::Envelope envelope;
   envelope.mutable_heartbeat()->set_seq(seq);
+  auto frame = net::encode_frame(std::move(envelope));
+  if (!frame.is_ok()) throw std::runtime_error("encode_frame: " + frame.status().message());
+  return std::move(frame).value();
+}
+
+Bytes hello_frame(core::Account& account, ByteView server_key, const std::string& name) {
+  wire::Envelope envelope;
+  wire::Hello* hello = envelope.mutable_hello();
+  hello->set_name(name);
+  hello->set_protocol_version(net::kProtocolVersion);
+  if (!net::sign_hello(*hello, account.signal(), account.transport_public(), server_key).is_ok()) {
+    throw std::runtime_error("signing a hello");
+  }
   auto frame = net::encode_frame(std::move(envelope));
   if (!frame.is_ok()) throw std::runtime_error("encode_frame: " + frame.status().message());
   return std::move(frame).value();

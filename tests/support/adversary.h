@@ -114,7 +114,8 @@ class HostileInsider {
   const std::string& fingerprint() const { return account_->fingerprint(); }
   // Sends its signed beacon to the node's unicast beacon socket (127.0.0.1:port).
   void announce_to(uint16_t port);
-  // Connects the DEALER to the node's ROUTER, expecting `server_key` (the node's transport key).
+  // Connects the DEALER to the node's ROUTER, expecting `server_key` (the node's transport key),
+  // and queues its signed Hello (hello_frame) so what it sends next is credited to it.
   void connect(const std::string& endpoint, const Bytes& server_key);
   // One ZeroMQ message, without blocking; false when ZeroMQ would block.
   bool send(ByteView frame);
@@ -133,6 +134,9 @@ class HostileInsider {
 // A padded sotto frame (doc/protocol.md) of an Envelope with the given body, as an insider
 // would craft it.
 Bytes heartbeat_frame(uint64_t seq);
+// The signed Hello that `account` sends first on a connection to the node whose transport key is
+// `server_key`: without it the node credits nothing from the connection to anyone.
+Bytes hello_frame(core::Account& account, ByteView server_key, const std::string& name = "");
 
 // --- what a well-behaved peer experiences meanwhile -----------------------------------------
 

@@ -152,10 +152,12 @@ json DaemonProfile::stats() const {
   return reply["counters"];
 }
 
-std::string DaemonProfile::peer_state(const std::string& name) const {
+std::string DaemonProfile::peer_state(const std::string& who) const {
   json reply = request({{"cmd", "peers"}});
   for (const auto& peer : reply.value("peers", json::array())) {
-    if (peer.value("name", "") == name) return peer.value("state", "");
+    if (peer.value("name", "") == who || peer.value("fingerprint", "") == who) {
+      return peer.value("state", "");
+    }
   }
   return "";
 }

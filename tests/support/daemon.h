@@ -68,8 +68,10 @@ class DaemonProfile {
   std::vector<nlohmann::json> history(const std::string& to = "") const;
   std::vector<nlohmann::json> contacts() const;
   nlohmann::json stats() const;  // counters of the running node
-  // The state ("online", ...) of the peer named `name` in the running node's table, or "".
-  std::string peer_state(const std::string& name) const;
+  // The state ("online", ...) of the peer named `who` (a name, which a peer shows only to its
+  // contacts and to nodes it dialled by --peer, or a fingerprint) in the running node's table,
+  // or "".
+  std::string peer_state(const std::string& who) const;
   // The contact named `name`, if any.
   std::optional<nlohmann::json> contact(const std::string& name) const;
 

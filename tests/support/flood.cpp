@@ -92,7 +92,10 @@ void connect_pair(DaemonProfile& alice, DaemonProfile& bob,
   extra.insert(extra.end(), bob_extra.begin(), bob_extra.end());
   bob.start(extra, bob_listen);
   REQUIRE(wait_until(
-      [&] { return alice.peer_state("bob") == "online" && bob.peer_state("alice") == "online"; },
+      [&] {
+        return alice.peer_state(bob.fingerprint()) == "online" &&
+               bob.peer_state(alice.fingerprint()) == "online";
+      },
       5s));
   auto added = alice.sotto({"add", "bob"});
   INFO(added.err);

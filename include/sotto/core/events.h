@@ -21,7 +21,10 @@ namespace sotto::core {
 
 struct PeerInfo {
   std::string fingerprint;
-  std::string name;      // from the peer's Hello; empty until one arrives
+  // From the peer's Hello; empty until one arrives, and for a peer that does not know us (it
+  // sends name_digest instead: its name keyed to our transport key, see net/hello.h).
+  std::string name;
+  Bytes name_digest;
   std::string endpoint;  // tcp://ADDRESS:PORT it is reached at
   net::PeerState state = net::PeerState::kDiscovered;
   Bytes identity_key;

@@ -51,8 +51,14 @@ struct NodeOptions {
   int heartbeat_ms = 1000;
   net::LivenessTimeouts liveness;
   size_t max_peers = 256;
-  double peer_frames_per_s = 50000;  // inbound rate limit per peer (token bucket)
-  double peer_burst = 100000;
+  // Inbound rate limits (token buckets), keyed by the identity that proved its transport key:
+  // a contact or channel co-member, and anyone else (a stranger has little to say: a first
+  // message, a bundle request, receipts); all peers together share frames_per_s_total.
+  double peer_frames_per_s = 20000;
+  double peer_burst = 40000;
+  double stranger_frames_per_s = 1000;
+  double stranger_burst = 2000;
+  double frames_per_s_total = 100000;
   bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
   // Voice (DESIGN §8). audio_out: empty = received audio is archived only; an existing
   // directory = one WAV file per received transmission; FILE.wav = everything heard, mixed;

@@ -80,7 +80,9 @@ Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine);
 // Checks, in this order, size, magic, version, flags, port (non-zero), identity key prefix and
 // the signature. Every refusal is Corruption ("beacon: bad magic", ...); when `drop` is given it
 // receives the reason. It is safe on any bytes.
-Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr);
+// `check_signature` false: only for bytes identical to a beacon this process verified before.
+Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr,
+                             bool check_signature = true);
 
 // Seals and opens beacons with the LAN network key. Move-only: it owns the derived key.
 class BeaconSealer {

@@ -2,10 +2,11 @@
 //
 // One ROUTER per node is the inbox (CURVE server, bound once); one DEALER per peer (CURVE client,
 // pinned to the peer's transport key) carries our messages to that peer. Messages flow
-// DEALER -> ROUTER only. CurveZMQ alone authenticates just the server, so a ZAP handler runs here
-// and admits a client only when its transport key was admitted by the node (a verified beacon
-// or a pin); every admitted key maps to an identity fingerprint, which arrives with each
-// inbound frame as its ZAP user id. Socket monitors turn handshakes and disconnects into link
+// DEALER -> ROUTER only, so a DEALER's receive side is bounded hard and anything a server pushes
+// is dropped and counted. CurveZMQ alone authenticates just the server, so a ZAP handler runs
+// here and admits a client only when some identity claimed its transport key (a verified beacon
+// or a pin); each inbound frame arrives with the client's authenticated key, and the node decides
+// which identity holds that key. Socket monitors turn handshakes and disconnects into link
 // events. Oversized frames are refused by libzmq (ZMQ_MAXMSGSIZE) and cost the sender its
 // connection.
 // Thread-safety: one thread (the node's loop) uses a Transport; it registers its sockets with
@@ -16,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "sotto/base/bytes.h"
@@ -41,6 +43,10 @@ struct TransportOptions {
   int heartbeat_timeout_ms = 5000;
   int send_hwm = 1000;  // frames queued per peer before new ones are dropped
   int recv_hwm = 1000;
+  // Our DEALERs receive nothing legitimate: messages larger than a handshake command close
+  // the connection, and at most this many others wait to be drained (and counted).
+  int64_t link_max_inbound_bytes = 1024;
+  int link_recv_hwm = 4;
   int reconnect_ivl_ms = 100;
   int reconnect_ivl_max_ms = 2000;
   // A connection attempt unanswered this long is given up and tried again (after the reconnect
@@ -53,6 +59,7 @@ enum class LinkEvent {
   kHandshakeSucceeded,  // our DEALER authenticated the peer's key
   kHandshakeFailed,     // wrong key, refused by the peer, or protocol error
   kDisconnected,        // the TCP connection of our DEALER went away
+  kMisbehaved,          // the server sent us messages, which no honest sotto node does
 };
 
 // Why an inbound message was not handed to the node.
@@ -67,12 +74,14 @@ struct TransportStats {
   uint64_t inbound_dropped = 0;      // malformed multipart, missing user id
   uint64_t inbound_disconnects = 0;  // connections to our ROUTER that ended (incl. oversized)
   uint64_t handshake_failures = 0;   // on our ROUTER: bad greeting, NULL mechanism, ...
+  uint64_t link_frames_refused = 0;  // messages a server pushed down one of our DEALERs
 };
 
 class Transport {
  public:
   struct Callbacks {
-    std::function<void(const std::string& fingerprint, Bytes frame)> on_frame;
+    // `client_key`: the CURVE key the sender authenticated with (admitted by the ZAP handler).
+    std::function<void(const Bytes& client_key, Bytes frame)> on_frame;
     std::function<void(const std::string& fingerprint, LinkEvent event)> on_link;
   };
 
@@ -89,16 +98,23 @@ class Transport {
   // "tcp://ADDRESS:PORT" as bound.
   const std::string& endpoint() const { return endpoint_; }
 
-  // The ZAP allow-list: a client presenting `transport_key` is the identity `fingerprint`.
+  // The ZAP allow-list: `fingerprint` claims `transport_key` (its signed beacon, or a pin), so
+  // a client presenting that key may connect. A claim is not proof: the node learns who holds
+  // a key from a signed Hello inside the connection. Several identities may claim one key; each
+  // revokes only its own claim, and the key is refused once nobody claims it.
   void admit(const Bytes& transport_key, const std::string& fingerprint);
-  void revoke(const Bytes& transport_key);
-  bool admitted(const Bytes& transport_key) const { return allowed_.count(transport_key) > 0; }
+  void revoke(const Bytes& transport_key, const std::string& fingerprint);
+  bool admitted(const Bytes& transport_key) const { return claims_.count(transport_key) > 0; }
 
   // Opens (or re-targets) the DEALER for `fingerprint` to `endpoint`, pinned to `server_key`.
   Status connect(const std::string& fingerprint, const std::string& endpoint,
                  const Bytes& server_key);
   void disconnect(const std::string& fingerprint);
   bool has_link(const std::string& fingerprint) const { return links_.count(fingerprint) > 0; }
+
+  // Reads and drops whatever servers pushed down our DEALERs, reporting each such link as
+  // kMisbehaved. Called on the node's timer: the receive side is bounded by link_recv_hwm.
+  void drain_links();
 
   // Queues one frame for the peer without blocking. Unavailable when its queue is full (the
   // frame is dropped) or there is no link.
@@ -128,7 +144,7 @@ class Transport {
   ZmqSocket zap_;
   std::string endpoint_;
   uint16_t port_ = 0;
-  std::map<Bytes, std::string> allowed_;
+  std::map<Bytes, std::set<std::string>> claims_;
   std::map<std::string, std::unique_ptr<Link>> links_;
   uint64_t next_monitor_id_ = 0;
   TransportStats stats_;
