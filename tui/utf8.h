@@ -11,12 +11,9 @@
 #include <string_view>
 #include <vector>
 
-namespace sotto::tui {
+#include "sotto/base/utf8.h"
 
-// Decodes the code point at `text[pos]` and advances `pos` past it (by one byte when invalid,
-// returning U+FFFD).
-char32_t decode_utf8(std::string_view text, size_t& pos);
-void append_utf8(std::string& out, char32_t code_point);
+namespace sotto::tui {
 
 // Columns one code point takes: 0 (combining, joiner, control), 1, or 2 (wide).
 int code_point_width(char32_t code_point);
