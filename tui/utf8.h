@@ -15,12 +15,13 @@
 
 namespace sotto::tui {
 
-// Columns one code point takes: 0 (combining, joiner, control), 1, or 2 (wide).
+// Columns one code point takes: 0 (combining, joiner), 1, or 2 (wide). A control, bidi control or
+// invisible format character takes the 1 column of what display_text shows for it.
 int code_point_width(char32_t code_point);
 
 // The text split into grapheme clusters, each valid UTF-8.
 std::vector<std::string> graphemes(std::string_view text);
-// Columns a cluster takes (its first code point's width; a control character shows as 1).
+// Columns a cluster takes (its first code point's width; a lone combining mark shows as 1).
 int grapheme_width(std::string_view grapheme);
 int text_width(std::string_view text);
 // The longest prefix of whole clusters that fits in `columns`.
