@@ -3,6 +3,7 @@
 #include "sotto/base/display_text.h"
 
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 
 #include "sotto/base/utf8.h"
@@ -116,5 +117,33 @@ TEST_CASE("display_text of its own result changes nothing", "[base][display]") {
   for (LineBreaks breaks : {LineBreaks::kEscape, LineBreaks::kKeep}) {
     const std::string once = display_text(hostile, breaks);
     CHECK(display_text(once, breaks) == once);
+  }
+}
+
+TEST_CASE("whatever bytes come in, what comes out is UTF-8 a terminal only draws",
+          "[base][display]") {
+  std::mt19937 random(20261205);
+  // Bytes that start or continue sequences, controls, and the lead bytes of C1 and bidi
+  // characters, more often than chance would pick them.
+  const std::string interesting = "\x1b\r\n\b\x7f\xc2\x9b\x85\xe2\x80\xae\xa8\xe2\x81\xa6\xf0\xff";
+  for (int round = 0; round < 5000; ++round) {
+    std::string text(random() % 48, '\0');
+    for (char& c : text) {
+      c = random() % 2 ? interesting[random() % interesting.size()] : static_cast<char>(random());
+    }
+    for (LineBreaks breaks : {LineBreaks::kEscape, LineBreaks::kKeep}) {
+      const std::string shown = display_text(text, breaks);
+      size_t pos = 0;
+      while (pos < shown.size()) {
+        const size_t at = pos;
+        const char32_t c = decode_utf8(shown, pos);
+        const bool replaced_invalid =
+            c == kReplacementCharacter && shown.compare(at, 3, "\uFFFD") != 0;
+        REQUIRE_FALSE(replaced_invalid);
+        if (breaks == LineBreaks::kKeep && c == '\n') continue;
+        REQUIRE_FALSE(is_display_control(c));
+      }
+      REQUIRE(display_text(shown, breaks) == shown);
+    }
   }
 }
