@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sotto/base/display_text.h"
 #include "tui/utf8.h"
 
 namespace sotto::tui {
@@ -26,7 +27,9 @@ int Canvas::put(int x, int y, std::string_view text, Style style, int max_column
   if (y < 0 || y >= height_) return 0;
   const int limit = max_columns < 0 ? width_ : std::min(width_, x + max_columns);
   int col = x;
-  for (const std::string& g : graphemes(text)) {
+  // Every cell the terminal draws is written here, so this is where a window's text — a peer's
+  // name or message among it — loses whatever a terminal would obey. display_text keeps widths.
+  for (const std::string& g : graphemes(display_text(text))) {
     const int w = grapheme_width(g);
     if (col + w > limit) {
       // A wide cluster cut by the edge leaves a blank, never half a glyph.
@@ -38,9 +41,7 @@ int Canvas::put(int x, int y, std::string_view text, Style style, int max_column
     }
     if (col >= 0) {
       clear_cell(col, y, style);
-      size_t pos = 0;
-      const char32_t first = decode_utf8(g, pos);
-      cell(col, y).glyph = (first < 0x20 || first == 0x7F) ? std::string("?") : g;
+      cell(col, y).glyph = g;
       if (w == 2) {
         clear_cell(col + 1, y, style);
         cell(col + 1, y).continuation = true;

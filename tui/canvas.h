@@ -60,7 +60,9 @@ class Canvas {
   const Cell& at(int x, int y) const { return cells_[static_cast<size_t>(y * width_ + x)]; }
 
   // Writes `text` from (x, y), clipped to `max_columns` (and to the canvas); returns the columns
-  // written. Control characters show as '?'. A wide cluster that does not fit becomes a space.
+  // written. The text is shown as display_text shows it (sotto/base/display_text.h): controls,
+  // bidi controls and bad UTF-8 as visible glyphs, a line feed as "↵"; so no cell ever holds
+  // something a terminal obeys. A wide cluster that does not fit becomes a space.
   int put(int x, int y, std::string_view text, Style style = {}, int max_columns = -1);
   // Fills the rectangle with spaces in `style`.
   void fill(Rect rect, Style style = {});

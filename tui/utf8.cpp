@@ -4,10 +4,10 @@
 #include <array>
 #include <utility>
 
+#include "sotto/base/display_text.h"
+
 namespace sotto::tui {
 namespace {
-
-constexpr char32_t kReplacement = 0xFFFD;
 
 struct Range {
   char32_t first;
@@ -22,7 +22,7 @@ constexpr std::array<Range, 12> kZeroWidth{{{0x0300, 0x036F},
                                             {0x064B, 0x065F},
                                             {0x1AB0, 0x1AFF},
                                             {0x1DC0, 0x1DFF},
-                                            {0x200B, 0x200F},
+                                            {0x200C, 0x200D},
                                             {0x20D0, 0x20FF},
                                             {0xFE00, 0xFE0F},
                                             {0xFE20, 0xFE2F},
@@ -52,74 +52,16 @@ bool in(const std::array<Range, N>& ranges, char32_t c) {
 constexpr char32_t kZeroWidthJoiner = 0x200D;
 
 bool extends_cluster(char32_t c) {
-  return c == kZeroWidthJoiner || (c != 0 && code_point_width(c) == 0 && c >= 0x300);
+  return c == kZeroWidthJoiner || (c >= 0x300 && code_point_width(c) == 0);
 }
 
 }  // namespace
 
-char32_t decode_utf8(std::string_view text, size_t& pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(pos);
-  size_t length = 0;
-  char32_t value = 0;
-  if (lead < 0x80) {
-    ++pos;
-    return lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    value = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    value = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    value = lead & 0x07;
-  } else {
-    ++pos;
-    return kReplacement;
-  }
-  if (pos + length > text.size()) {
-    ++pos;
-    return kReplacement;
-  }
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(pos + i) & 0xC0) != 0x80) {
-      ++pos;
-      return kReplacement;
-    }
-    value = (value << 6) | (byte(pos + i) & 0x3F);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are invalid.
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (value < kMin[length] || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
-    ++pos;
-    return kReplacement;
-  }
-  pos += length;
-  return value;
-}
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 int code_point_width(char32_t c) {
-  if (c == 0 || c == kZeroWidthJoiner) return 0;
-  if (c < 0x20 || (c >= 0x7F && c < 0xA0)) return 0;
+  // Shown by a one-column stand-in (display_text), so a layout measured on the raw text holds
+  // on the screen: a peer cannot push its text past a clip with characters that count as none.
+  if (is_display_control(c)) return 1;
+  if (c == kZeroWidthJoiner) return 0;
   if (in(kZeroWidth, c)) return 0;
   if (in(kWide, c)) return 2;
   return 1;
@@ -131,7 +73,8 @@ std::vector<std::string> graphemes(std::string_view text) {
   bool joined = false;  // the previous code point was a zero-width joiner
   while (pos < text.size()) {
     const char32_t c = decode_utf8(text, pos);
-    if (!out.empty() && (joined || extends_cluster(c))) {
+    // What display_text replaces stands alone even after a joiner: its stand-in is a glyph.
+    if (!out.empty() && ((joined && !is_display_control(c)) || extends_cluster(c))) {
       append_utf8(out.back(), c);
     } else {
       out.emplace_back();
@@ -147,7 +90,7 @@ int grapheme_width(std::string_view grapheme) {
   size_t pos = 0;
   const char32_t first = decode_utf8(grapheme, pos);
   const int width = code_point_width(first);
-  return width == 0 ? 1 : width;  // a lone mark or control still takes a cell (shown as is/'?')
+  return width == 0 ? 1 : width;  // a lone mark still takes a cell (shown as is)
 }
 
 int text_width(std::string_view text) {

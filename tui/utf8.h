@@ -11,19 +11,17 @@
 #include <string_view>
 #include <vector>
 
+#include "sotto/base/utf8.h"
+
 namespace sotto::tui {
 
-// Decodes the code point at `text[pos]` and advances `pos` past it (by one byte when invalid,
-// returning U+FFFD).
-char32_t decode_utf8(std::string_view text, size_t& pos);
-void append_utf8(std::string& out, char32_t code_point);
-
-// Columns one code point takes: 0 (combining, joiner, control), 1, or 2 (wide).
+// Columns one code point takes: 0 (combining, joiner), 1, or 2 (wide). A control, bidi control or
+// invisible format character takes the 1 column of what display_text shows for it.
 int code_point_width(char32_t code_point);
 
 // The text split into grapheme clusters, each valid UTF-8.
 std::vector<std::string> graphemes(std::string_view text);
-// Columns a cluster takes (its first code point's width; a control character shows as 1).
+// Columns a cluster takes (its first code point's width; a lone combining mark shows as 1).
 int grapheme_width(std::string_view grapheme);
 int text_width(std::string_view text);
 // The longest prefix of whole clusters that fits in `columns`.

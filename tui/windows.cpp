@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "sotto/base/display_text.h"
 #include "tui/command.h"
 #include "tui/utf8.h"
 
@@ -233,29 +234,34 @@ std::vector<Line> format_message(const core::MessageInfo& m, int width) {
   std::vector<Line> out;
   if (width <= 0) return out;
   const std::string time = clock_time(m.sent_at != 0 ? m.sent_at : m.received_at);
+  // A text keeps the line breaks its sender put in it: the lines after the first are indented
+  // below, so none starts where a message's time does. Names, notices, and the audit lines core
+  // writes with names in them, stay on one line ("↵").
+  const std::string body =
+      display_text(m.body, m.kind == "text" ? LineBreaks::kKeep : LineBreaks::kEscape);
+  const std::string who = m.outgoing ? "me" : display_text(display_name(m.sender_name, m.sender));
   std::string head;
   Style style = kPlain;
   if (m.kind == "notice") {
-    head = "   -- " + m.body;
+    head = "   -- " + body;
     style = kDim;
   } else if (m.kind == "error") {
-    head = "   !! " + m.body;
+    head = "   !! " + body;
     style = kError;
   } else if (m.kind == "system") {
-    head = time + " * " + m.body;
+    head = time + " * " + body;
     style = kSystem;
   } else if (m.kind == "voice") {
-    const std::string who = m.outgoing ? "me" : display_name(m.sender_name, m.sender);
-    head = time + " ▶ " + who + ": " + m.body + "  /play " + m.id.substr(0, 8) + state_mark(m);
+    head = time + " ▶ " + who + ": " + body + "  /play " + m.id.substr(0, 8) + state_mark(m);
     style = Style{0, Color::kCyan};
   } else {
-    const std::string who = m.outgoing ? "me" : display_name(m.sender_name, m.sender);
-    head = time + " " + who + ": " + m.body + state_mark(m);
+    head = time + " " + who + ": " + body + state_mark(m);
     style = m.outgoing ? kPlain : kBold;
     if (!m.outgoing) style.attrs = 0;
   }
-  // Continuation lines are indented under the text, past the time.
-  const int indent = std::min(6, std::max(width - 10, 0));
+  // Continuation lines are indented under the text, past the time; by one column at least, however
+  // narrow the window.
+  const int indent = width > 1 ? std::clamp(width - 10, 1, 6) : 0;
   auto lines = wrap(head, width);
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i == 0) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "sotto/base/display_text.h"
 #include "sotto/storage/profile.h"
 #include "src/cli/commands.h"
 
@@ -163,7 +164,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sotto: %s\n", e.what());
+    std::fprintf(stderr, "sotto: %s\n", display_text(e.what()).c_str());
     return kExitUsage;
   }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "sotto/base/display_text.h"
 #include "sotto/base/duration.h"
 #include "sotto/core/archive.h"
 #include "sotto/core/control_client.h"
@@ -135,14 +136,14 @@ int run_search(const GlobalOptions& options, const std::string& query, const std
   }
   for (const auto& h : hits) {
     if (options.json) {
-      std::cout << h.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      std::cout << json_line(h) << "\n";
       continue;
     }
     const std::string who =
-        h.value("outgoing", false) ? std::string("me") : h.value("sender_name", std::string());
+        h.value("outgoing", false) ? std::string("me") : shown(h, "sender_name");
     std::cout << local_time_text(h.value("time", int64_t{0})) << "  "
-              << h.value("conversation_name", std::string()) << "  " << who << ": "
-              << h.value("snippet", std::string()) << "\n";
+              << shown(h, "conversation_name") << "  " << who << ": " << shown(h, "snippet")
+              << "\n";
   }
   if (hits.empty() && !options.json) std::cout << "no messages match\n";
   return kExitOk;
@@ -194,19 +195,19 @@ int run_export(const GlobalOptions& options, const ExportArgs& args) {
     summary = core::export_summary_object(done.value());
   }
 
-  const std::string voice_dir = summary.value("voice_dir", std::string());
+  const std::string voice_dir = shown(summary, "voice_dir");
   std::fprintf(stderr,
                "sotto: warning: %s%s%s is plaintext: anyone who can read it can read these "
                "messages; keep it safe and delete it when done\n",
-               request.out.c_str(), voice_dir.empty() ? "" : " (with ",
+               display_text(request.out).c_str(), voice_dir.empty() ? "" : " (with ",
                voice_dir.empty() ? "" : (voice_dir + "/)").c_str());
   if (options.json) {
-    std::cout << summary.dump() << "\n";
+    std::cout << json_line(summary) << "\n";
   } else {
     std::cout << "exported " << summary.value("messages", int64_t{0}) << " messages";
     const int64_t clips = summary.value("voice_clips", int64_t{0});
     if (clips > 0) std::cout << " and " << clips << " voice clips (" << voice_dir << "/)";
-    std::cout << " to " << summary.value("file", std::string()) << "\n";
+    std::cout << " to " << shown(summary, "file") << "\n";
   }
   return kExitOk;
 }

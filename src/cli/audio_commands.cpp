@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "sotto/base/display_text.h"
 #include "sotto/voice/audio_device.h"
 #include "src/cli/commands.h"
 
@@ -26,8 +27,9 @@ std::string to_line(const voice::AudioDeviceInfo& device) {
   std::ostringstream line;
   line.width(3);
   line << device.index;
-  line << "  " << device.name << "  [" << device.host_api << "]  in " << device.max_input_channels
-       << ", out " << device.max_output_channels << ", " << device.default_sample_rate << " Hz";
+  line << "  " << display_text(device.name) << "  [" << display_text(device.host_api) << "]  in "
+       << device.max_input_channels << ", out " << device.max_output_channels << ", "
+       << device.default_sample_rate << " Hz";
   if (device.default_input && device.default_output) {
     line << "  (default input and output)";
   } else if (device.default_input) {
@@ -45,7 +47,7 @@ int run_audio_devices(const GlobalOptions& options) {
   if (!devices.is_ok()) return fail(devices.status());
   if (options.json) {
     // No devices: no lines; scripts see an empty list.
-    for (const auto& device : devices.value()) std::cout << to_json(device).dump() << "\n";
+    for (const auto& device : devices.value()) std::cout << json_line(to_json(device)) << "\n";
     return kExitOk;
   }
   if (devices->empty()) {

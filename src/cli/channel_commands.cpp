@@ -11,25 +11,23 @@ using nlohmann::json;
 
 // "✔ alice (admin)  online  verified" and so on: one member per line.
 void print_roster(const json& channel) {
-  std::cout << "#" << channel.value("name", std::string()) << "  ("
-            << channel.value("state", std::string()) << ", epoch "
+  std::cout << "#" << shown(channel, "name") << "  (" << shown(channel, "state") << ", epoch "
             << channel.value("epoch", int64_t{0}) << ", "
             << (channel.value("strict", true) ? "strict" : "open") << ", voice "
             << (channel.value("free_voice", false) ? "free" : "one at a time") << ")\n"
-            << "security code: " << channel.value("security_code", std::string()) << "\n";
+            << "security code: " << shown(channel, "security_code") << "\n";
   for (const auto& m : channel.value("members", json::array())) {
-    std::string trust = m.value("trust", std::string());
-    if (trust == "vouched") trust = "vouched by " + m.value("vouched_by", std::string());
+    std::string trust = shown(m, "trust");
+    if (trust == "vouched") trust = "vouched by " + shown(m, "vouched_by");
     std::cout << "  " << (m.value("online", false) ? "online " : "offline") << "  "
-              << (m.value("on_air", false) ? "ON AIR  " : "        ") << m.value("name", "")
+              << (m.value("on_air", false) ? "ON AIR  " : "        ") << shown(m, "name")
               << (m.value("admin", false) ? " (admin)" : "") << "  " << trust << "  "
-              << m.value("fingerprint", std::string()).substr(0, 16) << "\n";
+              << shown(m, "fingerprint").substr(0, 16) << "\n";
   }
   const json voice = channel.value("voice", json::array());
   if (!voice.empty()) std::cout << "latest transmissions:\n";
   for (const auto& v : voice) {
-    std::cout << "  " << v.value("id", std::string()).substr(0, 8) << "  "
-              << v.value("talker_name", std::string()) << "  "
+    std::cout << "  " << shown(v, "id").substr(0, 8) << "  " << shown(v, "talker_name") << "  "
               << v.value("duration_ms", int64_t{0}) / 1000.0 << " s  sent "
               << v.value("frames_sent", 0) << ", received " << v.value("frames_received", 0)
               << ", lost " << v.value("frames_lost", 0) << ", concealed "
@@ -44,10 +42,10 @@ void print_summary(const json& channel) {
     const std::string trust = m.value("trust", std::string());
     if (trust != "me" && trust != "verified") ++unverified;
   }
-  std::cout << "#" << channel.value("name", std::string()) << "  "
+  std::cout << "#" << shown(channel, "name") << "  "
             << channel.value("members", json::array()).size() << " members (" << unverified
-            << " not verified by you)  " << channel.value("state", std::string()) << "  code "
-            << channel.value("security_code", std::string()) << "\n";
+            << " not verified by you)  " << shown(channel, "state") << "  code "
+            << shown(channel, "security_code") << "\n";
 }
 
 }  // namespace
@@ -64,7 +62,7 @@ int run_channel(const GlobalOptions& options, const std::string& action, const s
   if (action == "list") {
     for (const auto& channel : reply.value()["channels"]) {
       if (options.json) {
-        std::cout << channel.dump() << "\n";
+        std::cout << json_line(channel) << "\n";
       } else {
         print_summary(channel);
       }
@@ -73,7 +71,7 @@ int run_channel(const GlobalOptions& options, const std::string& action, const s
   }
   const json& channel = reply.value()["channel"];
   if (options.json) {
-    std::cout << channel.dump() << "\n";
+    std::cout << json_line(channel) << "\n";
   } else if (action == "roster") {
     print_roster(channel);
   } else {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sotto/base/status.h"
@@ -42,7 +43,21 @@ struct NodeArgs {
   std::string audio_out;  // DEV, FILE.wav or DIR (one WAV file per received transmission)
 };
 
+// Prints the error as one line on stderr (through display_text: it may name what a peer chose)
+// and returns the exit code for its category.
 int fail(const Status& status);
+
+// Human output shows every text through display_text (sotto/base/display_text.h) — a peer's
+// message, its name, a channel's or a member's name from a roster, and whatever else comes from
+// the node — so a terminal draws it and never obeys it. Every line of a listing is one record: a
+// line break in a message shows as "↵". The string `key` of `object` ("" when missing), so shown.
+std::string shown(const nlohmann::json& object, const char* key);
+// `value` as a line of --json output. Strings keep their text exactly; what JSON allows raw but
+// a terminal obeys (C1 controls, DEL, bidi controls...) is written as a \u escape, which any
+// JSON parser turns back into the same bytes.
+std::string json_line(const nlohmann::json& value);
+// The same for JSON text made elsewhere (the node's event lines).
+std::string terminal_safe_json(std::string_view json_text);
 
 int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name);
 int run_id(const GlobalOptions& options);

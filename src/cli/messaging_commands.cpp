@@ -4,6 +4,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "sotto/base/display_text.h"
 #include "sotto/base/duration.h"
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
@@ -18,15 +19,14 @@ using nlohmann::json;
 
 void print_message(const json& m) {
   if (m.value("kind", std::string()) == "system") {
-    std::cout << local_time_text(m.value("time", int64_t{0})) << "  * "
-              << m.value("body", std::string()) << "\n";
+    std::cout << local_time_text(m.value("time", int64_t{0})) << "  * " << shown(m, "body") << "\n";
     return;
   }
   const bool outgoing = m.value("outgoing", false);
-  std::string who = outgoing ? "me" : m.value("sender_name", std::string());
+  std::string who = outgoing ? "me" : shown(m, "sender_name");
   if (!outgoing && m.value("trust", std::string()) != "verified") who += " (unverified)";
   std::cout << local_time_text(m.value("time", int64_t{0})) << "  " << who << ": "
-            << m.value("body", std::string()) << "  [" << m.value("state", std::string()) << "]\n";
+            << shown(m, "body") << "  [" << shown(m, "state") << "]\n";
 }
 
 }  // namespace
@@ -73,14 +73,13 @@ int run_add(const GlobalOptions& options, const std::string& peer, const std::st
   if (!reply.is_ok()) return fail(reply.status());
   const json& contact = reply.value()["contact"];
   if (options.json) {
-    std::cout << contact.dump() << "\n";
+    std::cout << json_line(contact) << "\n";
     return kExitOk;
   }
-  std::cout << "added " << contact.value("name", std::string()) << " ("
-            << contact.value("fingerprint", std::string()).substr(0, 16) << "), "
-            << contact.value("trust", std::string())
-            << ".\nCompare safety numbers with: sotto verify "
-            << contact.value("name", std::string()) << "\n";
+  const std::string added = shown(contact, "name");
+  std::cout << "added " << added << " (" << shown(contact, "fingerprint").substr(0, 16) << "), "
+            << shown(contact, "trust") << ".\nCompare safety numbers with: sotto verify " << added
+            << "\n";
   return kExitOk;
 }
 
@@ -104,16 +103,17 @@ int run_verify(const GlobalOptions& options, const std::string& to, bool confirm
   }
   if (options.json) {
     reply.erase("ok");
-    std::cout << reply.dump() << "\n";
+    std::cout << json_line(reply) << "\n";
     return kExitOk;
   }
-  std::cout << "safety number with " << to << ":\n\n    " << reply.value("safety_number", "")
+  const std::string who = display_text(to);
+  std::cout << "safety number with " << who << ":\n\n    " << shown(reply, "safety_number")
             << "\n\n";
   if (confirm) {
-    std::cout << to << " is now verified.\n";
+    std::cout << who << " is now verified.\n";
   } else {
-    std::cout << "Compare it with the one " << to
-              << " sees (read it aloud); if equal: sotto verify " << to << " --confirm\n";
+    std::cout << "Compare it with the one " << who
+              << " sees (read it aloud); if equal: sotto verify " << who << " --confirm\n";
   }
   return kExitOk;
 }
@@ -128,10 +128,10 @@ int run_send(const GlobalOptions& options, const std::string& to, const std::str
   if (!reply.is_ok()) return fail(reply.status());
   const json& message = reply.value()["message"];
   if (options.json) {
-    std::cout << message.dump() << "\n";
+    std::cout << json_line(message) << "\n";
   } else {
-    std::cout << "sent " << message.value("id", std::string()).substr(0, 8) << " ("
-              << message.value("state", std::string()) << ")\n";
+    std::cout << "sent " << shown(message, "id").substr(0, 8) << " (" << shown(message, "state")
+              << ")\n";
   }
   return kExitOk;
 }
@@ -151,7 +151,7 @@ int run_history(const GlobalOptions& options, const std::string& to, int64_t lim
   }
   for (const auto& m : messages) {
     if (options.json) {
-      std::cout << m.dump() << "\n";
+      std::cout << json_line(m) << "\n";
     } else {
       print_message(m);
     }
@@ -174,11 +174,11 @@ int run_contacts(const GlobalOptions& options) {
   }
   for (const auto& c : contacts) {
     if (options.json) {
-      std::cout << c.dump() << "\n";
+      std::cout << json_line(c) << "\n";
     } else {
-      std::cout << (c.value("online", false) ? "online   " : "offline  ") << c.value("trust", "")
-                << "  " << c.value("name", "") << "  "
-                << c.value("fingerprint", std::string()).substr(0, 16) << "\n";
+      std::cout << (c.value("online", false) ? "online   " : "offline  ") << shown(c, "trust")
+                << "  " << shown(c, "name") << "  " << shown(c, "fingerprint").substr(0, 16)
+                << "\n";
     }
   }
   return kExitOk;
@@ -194,9 +194,10 @@ int run_expire(const GlobalOptions& options, const std::string& to, const std::s
   auto reply = ask_node(options, {{"cmd", "expire"}, {"to", to}, {"expire_ms", *ms}});
   if (!reply.is_ok()) return fail(reply.status());
   if (options.json) {
-    std::cout << reply.value()["message"].dump() << "\n";
+    std::cout << json_line(reply.value()["message"]) << "\n";
   } else {
-    std::cout << "disappearing messages in " << to << ": " << describe_duration(*ms) << "\n";
+    std::cout << "disappearing messages in " << display_text(to) << ": " << describe_duration(*ms)
+              << "\n";
   }
   return kExitOk;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/clock.h"
+#include "sotto/base/display_text.h"
 #include "sotto/core/account.h"
 #include "sotto/core/config.h"
 #include "sotto/core/control_client.h"
@@ -97,10 +98,10 @@ std::string short_fp(const std::string& fingerprint) {
 }
 
 void print_peer_line(const nlohmann::json& peer) {
-  std::cout << std::left << std::setw(11) << peer.value("state", "") << " " << std::setw(16)
-            << (peer.value("name", "").empty() ? "-" : peer.value("name", "")) << " "
-            << short_fp(peer.value("fingerprint", "")) << "  " << peer.value("endpoint", "")
-            << "\n";
+  const std::string name = shown(peer, "name");
+  std::cout << std::left << std::setw(11) << shown(peer, "state") << " " << std::setw(16)
+            << (name.empty() ? "-" : name) << " " << short_fp(shown(peer, "fingerprint")) << "  "
+            << shown(peer, "endpoint") << "\n";
 }
 
 }  // namespace
@@ -118,7 +119,7 @@ Result<std::unique_ptr<core::Account>> daemon_account(const GlobalOptions& optio
   }
   auto announce = [&] {
     if (options.json) {
-      std::cout << nlohmann::json{{"event", "locked"}}.dump() << std::endl;
+      std::cout << json_line({{"event", "locked"}}) << std::endl;
     } else {
       std::cout << "sotto: locked; unlock with 'sotto unlock'" << std::endl;
     }
@@ -156,13 +157,12 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
   g_running_node = node.value().get();
   if (g_interrupted) node.value()->stop();
   if (options.json) {
-    std::cout << nlohmann::json{{"event", "started"},
-                                {"endpoint", node.value()->endpoint()},
-                                {"fingerprint", account.value()->fingerprint()}}
-                     .dump()
+    std::cout << json_line({{"event", "started"},
+                            {"endpoint", node.value()->endpoint()},
+                            {"fingerprint", account.value()->fingerprint()}})
               << std::endl;
   } else {
-    std::cout << "sotto: " << account.value()->name() << " ("
+    std::cout << "sotto: " << display_text(account.value()->name()) << " ("
               << short_fp(account.value()->fingerprint()) << ") listening on "
               << node.value()->endpoint() << std::endl;
   }
@@ -182,7 +182,7 @@ int run_peers(const GlobalOptions& options) {
   if (!reply.is_ok()) return fail(reply.status());
   const auto& peers = reply.value()["peers"];
   if (options.json) {
-    for (const auto& peer : peers) std::cout << peer.dump() << "\n";
+    for (const auto& peer : peers) std::cout << json_line(peer) << "\n";
     return kExitOk;
   }
   if (peers.empty()) {
@@ -202,10 +202,12 @@ int run_stats(const GlobalOptions& options) {
   if (!reply.is_ok()) return fail(reply.status());
   const auto& counters = reply.value()["counters"];
   if (options.json) {
-    std::cout << counters.dump() << "\n";
+    std::cout << json_line(counters) << "\n";
     return kExitOk;
   }
-  for (const auto& [name, value] : counters.items()) std::cout << name << " " << value << "\n";
+  for (const auto& [name, value] : counters.items()) {
+    std::cout << display_text(name) << " " << value << "\n";
+  }
   return kExitOk;
 }
 
@@ -231,7 +233,7 @@ int run_events(const GlobalOptions& options) {
     }
     quiet_rounds = 0;
     if (options.json) {
-      std::cout << *event.value() << std::endl;
+      std::cout << terminal_safe_json(*event.value()) << std::endl;
       continue;
     }
     auto parsed = nlohmann::json::parse(*event.value(), nullptr, false);
@@ -241,14 +243,14 @@ int run_events(const GlobalOptions& options) {
       std::cout.flush();
     } else if (parsed.is_object() && parsed.value("event", "") == "voice") {
       const nlohmann::json& v = parsed["voice"];
-      std::cout << "voice " << parsed.value("phase", "") << " #" << v.value("channel", "") << " "
-                << v.value("talker_name", "") << " " << v.value("id", "").substr(0, 8);
+      std::cout << "voice " << shown(parsed, "phase") << " #" << shown(v, "channel") << " "
+                << shown(v, "talker_name") << " " << shown(v, "id").substr(0, 8);
       if (parsed.value("phase", "") == "ended" && !v.value("outgoing", false)) {
         std::cout << "  received " << v.value("frames_received", 0) << "/"
                   << v.value("frames_sent", 0) << ", concealed " << v.value("frames_concealed", 0)
                   << ", delay p50 " << v.value("delay_p50_ms", 0.0) << " ms";
       }
-      if (v.contains("wav")) std::cout << "  " << v.value("wav", "");
+      if (v.contains("wav")) std::cout << "  " << shown(v, "wav");
       std::cout << std::endl;
     }
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/bytes.h"
+#include "sotto/base/display_text.h"
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
 #include "src/cli/commands.h"
@@ -26,15 +27,13 @@ Result<std::unique_ptr<core::Account>> unlock(const GlobalOptions& options) {
 
 void print_identity(const nlohmann::json& id, bool json) {
   if (json) {
-    std::cout << id.dump() << "\n";
+    std::cout << json_line(id) << "\n";
     return;
   }
-  std::cout << "name         " << id["name"].get<std::string>() << "\n"
-            << "fingerprint  " << id["fingerprint"].get<std::string>() << "\n"
-            << "transport    " << id["transport_key"].get<std::string>() << "\n";
-  if (id.contains("endpoint")) {
-    std::cout << "endpoint     " << id["endpoint"].get<std::string>() << "\n";
-  }
+  std::cout << "name         " << shown(id, "name") << "\n"
+            << "fingerprint  " << shown(id, "fingerprint") << "\n"
+            << "transport    " << shown(id, "transport_key") << "\n";
+  if (id.contains("endpoint")) std::cout << "endpoint     " << shown(id, "endpoint") << "\n";
 }
 
 nlohmann::json identity_json(const core::Account& account) {
@@ -52,7 +51,7 @@ std::string GlobalOptions::dir() const {
 
 // Exit codes per DESIGN §10: 2 for usage or bad input (a wrong passphrase included), 1 otherwise.
 int fail(const Status& status) {
-  std::fprintf(stderr, "sotto: %s\n", status.message().c_str());
+  std::fprintf(stderr, "sotto: %s\n", display_text(status.message()).c_str());
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kAuthFailed:

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "sotto/base/display_text.h"
 #include "sotto/core/control_client.h"
 #include "sotto/core/json.h"
 #include "sotto/core/offline.h"
@@ -47,11 +48,10 @@ int run_talk(const GlobalOptions& options, const std::string& channel, const std
   if (!reply.is_ok()) return fail(reply.status());
   const json& message = reply.value()["message"];
   if (options.json) {
-    std::cout << message.dump() << "\n";
+    std::cout << json_line(message) << "\n";
   } else {
-    std::cout << "transmitted " << message.value("id", std::string()).substr(0, 8) << " ("
-              << message.value("body", std::string()) << ") on #"
-              << message.value("channel", std::string()) << "\n";
+    std::cout << "transmitted " << shown(message, "id").substr(0, 8) << " ("
+              << shown(message, "body") << ") on #" << shown(message, "channel") << "\n";
   }
   return kExitOk;
 }
@@ -72,12 +72,11 @@ int run_play(const GlobalOptions& options, const std::string& id, const std::str
   const bool valid = played.value("signature_valid", false);
   const json& message = played["message"];
   if (options.json) {
-    std::cout << played.dump() << "\n";
+    std::cout << json_line(played) << "\n";
   } else {
-    std::cout << "wrote " << wav << ": " << message.value("body", std::string()) << " from "
-              << message.value("sender_name", std::string()) << " on #"
-              << message.value("channel", std::string()) << "; signature "
-              << (valid ? "valid" : "DOES NOT VERIFY") << "\n";
+    std::cout << "wrote " << display_text(wav) << ": " << shown(message, "body") << " from "
+              << shown(message, "sender_name") << " on #" << shown(message, "channel")
+              << "; signature " << (valid ? "valid" : "DOES NOT VERIFY") << "\n";
   }
   if (!valid) {
     std::fprintf(stderr, "sotto: the clip's signature does not verify: it was altered\n");

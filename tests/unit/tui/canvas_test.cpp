@@ -53,9 +53,12 @@ TEST_CASE("overwriting half of a wide cluster blanks the other half", "[tui]") {
 }
 
 TEST_CASE("control characters and invalid UTF-8 never reach the terminal", "[tui]") {
-  Canvas canvas(6, 1);
-  canvas.put(0, 0, std::string("a\x1b[2Jb"));
-  CHECK(canvas.row_text(0).substr(0, 2) == "a?");
+  Canvas canvas(7, 1);
+  CHECK(canvas.put(0, 0, std::string("a\x1b[2Jb\u009B")) == 7);
+  CHECK(canvas.row_text(0) == "a␛[2Jb\uFFFD");
+  Canvas bidi(8, 1);
+  CHECK(bidi.put(0, 0, "ab\u202E\u200Fcd\ne") == 8);  // each stand-in takes the column counted
+  CHECK(bidi.row_text(0) == "ab\uFFFD\uFFFDcd↵e");
   Canvas bad(4, 1);
   bad.put(0, 0, std::string("\xff\xc3"));
   CHECK(bad.row_text(0) == "\xEF\xBF\xBD\xEF\xBF\xBD");  // two U+FFFD
@@ -79,6 +82,7 @@ TEST_CASE("display widths and wrapping count columns, not bytes", "[tui]") {
   CHECK(text_width("●○✔") == 3);
   CHECK(text_width("日本") == 4);
   CHECK(text_width("e\xCC\x81") == 1);
+  CHECK(text_width("a\u200Fb\x1b") == 4);     // as display_text shows them: one column each
   CHECK(graphemes("👩\u200d💻x").size() == 2);  // a ZWJ sequence is one cluster
   CHECK(fit_width("日本語", 5) == "日本");
   CHECK(wrap("the quick brown fox", 10) == std::vector<std::string>{"the quick", "brown fox"});
