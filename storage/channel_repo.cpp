@@ -7,7 +7,7 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT id, name, admin, admin_key, epoch, locked, strict, state, update_blob, "
-    "key_generation, key_uses, own_key, created_at, free_voice FROM channels ";
+    "key_generation, key_uses, own_key, created_at, free_voice, id_nonce FROM channels ";
 
 ChannelRecord read_channel(const Statement& row) {
   ChannelRecord c;
@@ -25,6 +25,7 @@ ChannelRecord read_channel(const Statement& row) {
   c.own_key = row.column_blob(11);
   c.created_at = row.column_int64(12);
   c.free_voice = row.column_int64(13) != 0;
+  c.id_nonce = row.column_blob(14);
   return c;
 }
 
@@ -59,7 +60,8 @@ Statement& bind_channel(Statement& statement, const ChannelRecord& c) {
       .bind(11, c.key_uses)
       .bind(12, ByteView(c.own_key))
       .bind(13, c.created_at)
-      .bind(14, int64_t{c.free_voice ? 1 : 0});
+      .bind(14, int64_t{c.free_voice ? 1 : 0})
+      .bind(15, ByteView(c.id_nonce));
 }
 
 }  // namespace
@@ -71,14 +73,16 @@ Status ChannelRepo::save(const ChannelRecord& c) {
       db_.prepare(
           "UPDATE channels SET name = ?2, admin = ?3, admin_key = ?4, epoch = ?5, "
           "locked = ?6, strict = ?7, state = ?8, update_blob = ?9, key_generation = ?10, "
-          "key_uses = ?11, own_key = ?12, created_at = ?13, free_voice = ?14 WHERE id = ?1"));
+          "key_uses = ?11, own_key = ?12, created_at = ?13, free_voice = ?14, id_nonce = ?15 "
+          "WHERE id = ?1"));
   SOTTO_RETURN_IF_ERROR(bind_channel(*update, c).run());
   if (db_.changes() > 0) return Status::ok();
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
       db_.prepare("INSERT INTO channels (id, name, admin, admin_key, epoch, locked, strict, state, "
-                  "update_blob, key_generation, key_uses, own_key, created_at, free_voice) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                  "update_blob, key_generation, key_uses, own_key, created_at, free_voice, "
+                  "id_nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                  "?15)"));
   return bind_channel(*insert, c).run();
 }
 
@@ -185,6 +189,17 @@ Result<bool> ChannelRepo::shares_channel(const std::string& fingerprint) {
   SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
   select->reset();
   return has_row;
+}
+
+Result<int64_t> ChannelRepo::count_by_admin(const std::string& admin) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT count(*) FROM channels WHERE admin = ?1 AND state != 2"));
+  select->bind(1, admin);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  const int64_t count = has_row ? select->column_int64(0) : 0;
+  select->reset();
+  return count;
 }
 
 }  // namespace sotto::storage

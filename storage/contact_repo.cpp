@@ -4,18 +4,17 @@ namespace sotto::storage {
 namespace {
 
 constexpr const char* kColumns =
-    "fingerprint, name, identity_key, trust, coalesce(offered_fingerprint, ''), offered_key, "
-    "added_at";
+    "fingerprint, name, identity_key, trust, added_at, coalesce(namesake_of, '')";
 
 ContactRecord read_contact(const Statement& row) {
   ContactRecord c;
   c.fingerprint = row.column_text(0);
   c.name = row.column_text(1);
   c.identity_key = row.column_blob(2);
-  c.trust = static_cast<Trust>(row.column_int64(3));
-  c.offered_fingerprint = row.column_text(4);
-  c.offered_key = row.column_blob(5);
-  c.added_at = row.column_int64(6);
+  c.trust = row.column_int64(3) == static_cast<int64_t>(Trust::kVerified) ? Trust::kVerified
+                                                                          : Trust::kUnverified;
+  c.added_at = row.column_int64(4);
+  c.namesake_of = row.column_text(5);
   return c;
 }
 
@@ -33,20 +32,34 @@ Result<std::vector<ContactRecord>> read_all(Statement& select) {
 }  // namespace
 
 Status ContactRepo::upsert(const ContactRecord& contact) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE contacts SET name = ?2 WHERE fingerprint = ?1"));
-  update->bind(1, contact.fingerprint).bind(2, contact.name);
-  SOTTO_RETURN_IF_ERROR(update->run());
-  if (db_.changes() > 0) return Status::ok();
+  SOTTO_ASSIGN_OR_RETURN(std::optional<ContactRecord> existing, find(contact.fingerprint));
+  if (existing && existing->name == contact.name) return Status::ok();
+  // The first contact to have a name keeps it: whoever comes later with it is its namesake.
+  std::string namesake_of;
+  SOTTO_ASSIGN_OR_RETURN(auto holders, with_name(contact.name));
+  for (const auto& holder : holders) {
+    if (holder.fingerprint != contact.fingerprint && holder.namesake_of.empty()) {
+      namesake_of = holder.fingerprint;
+    }
+  }
+  if (existing) {
+    SOTTO_ASSIGN_OR_RETURN(
+        Statement * update,
+        db_.prepare("UPDATE contacts SET name = ?2, namesake_of = nullif(?3, '') "
+                    "WHERE fingerprint = ?1"));
+    update->bind(1, contact.fingerprint).bind(2, contact.name).bind(3, namesake_of);
+    return update->run();
+  }
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
-      db_.prepare("INSERT INTO contacts (fingerprint, name, identity_key, trust, added_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5)"));
+      db_.prepare("INSERT INTO contacts (fingerprint, name, identity_key, trust, added_at, "
+                  "namesake_of) VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''))"));
   insert->bind(1, contact.fingerprint)
       .bind(2, contact.name)
       .bind(3, ByteView(contact.identity_key))
       .bind(4, static_cast<int64_t>(contact.trust))
-      .bind(5, contact.added_at);
+      .bind(5, contact.added_at)
+      .bind(6, namesake_of);
   return insert->run();
 }
 
@@ -94,32 +107,17 @@ Status ContactRepo::set_trust(const std::string& fingerprint, Trust trust) {
   return update->run();
 }
 
-Status ContactRepo::mark_changed(const std::string& fingerprint,
-                                 const std::string& offered_fingerprint, ByteView offered_key) {
+Status ContactRepo::take_name(const std::string& fingerprint, const std::string& name) {
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * update,
-      db_.prepare("UPDATE contacts SET trust = 2, offered_fingerprint = ?2, offered_key = ?3 "
-                  "WHERE fingerprint = ?1"));
-  update->bind(1, fingerprint).bind(2, offered_fingerprint).bind(3, offered_key);
-  return update->run();
-}
-
-Status ContactRepo::adopt_offered(const std::string& fingerprint) {
-  SOTTO_ASSIGN_OR_RETURN(std::optional<ContactRecord> contact, find(fingerprint));
-  if (!contact || contact->offered_fingerprint.empty()) {
-    return Status::invalid_argument("no changed identity to adopt");
-  }
-  SOTTO_ASSIGN_OR_RETURN(Statement * remove,
-                         db_.prepare("DELETE FROM contacts WHERE fingerprint = ?1"));
-  remove->bind(1, contact->offered_fingerprint);
-  SOTTO_RETURN_IF_ERROR(remove->run());
+      Statement * demote,
+      db_.prepare("UPDATE contacts SET namesake_of = ?1 WHERE name = ?2 AND fingerprint != ?1"));
+  demote->bind(1, fingerprint).bind(2, name);
+  SOTTO_RETURN_IF_ERROR(demote->run());
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * update,
-      db_.prepare("UPDATE contacts SET fingerprint = offered_fingerprint, "
-                  "identity_key = offered_key, trust = 1, offered_fingerprint = NULL, "
-                  "offered_key = NULL WHERE fingerprint = ?1"));
-  update->bind(1, fingerprint);
-  return update->run();
+      Statement * promote,
+      db_.prepare("UPDATE contacts SET name = ?2, namesake_of = NULL WHERE fingerprint = ?1"));
+  promote->bind(1, fingerprint).bind(2, name);
+  return promote->run();
 }
 
 }  // namespace sotto::storage

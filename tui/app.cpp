@@ -352,6 +352,10 @@ void App::channel_command(const Command& command) {
     result = node_.remove_from_channel(channel, command.args.at(1));
   } else if (action == "leave") {
     result = node_.leave_channel(channel);
+  } else if (action == "accept") {
+    result = node_.accept_channel(channel);
+  } else if (action == "decline") {
+    result = node_.decline_channel(channel);
   }
   if (!result.is_ok()) {
     error(result.status());

@@ -62,6 +62,9 @@ const std::vector<CommandSpec>& command_specs() {
       {"channel invite", "/channel invite CHANNEL PEER", "add a verified contact", 2, 2},
       {"channel remove", "/channel remove CHANNEL PEER", "take a member off", 2, 2},
       {"channel leave", "/channel leave CHANNEL", "leave (the admin's leaving closes it)", 1, 1},
+      {"channel accept", "/channel accept CHANNEL", "join a channel an unverified admin offers", 1,
+       1},
+      {"channel decline", "/channel decline CHANNEL", "refuse such an invitation", 1, 1},
       {"roster", "/roster [CHANNEL]", "members, trust, who is on air, security code", 0, 1},
       {"ptt", "/ptt", "push-to-talk on/off in the open channel (also F5)", 0, 0},
       {"play", "/play ID", "decode a voice clip to a WAV file", 1, 1},
@@ -85,7 +88,8 @@ Result<Command> parse_command(std::string_view line) {
   size_t consumed = 1;
   if (name == "channel") {
     if (words.size() < 2) {
-      return Status::invalid_argument("usage: /channel create|invite|remove|leave ...");
+      return Status::invalid_argument(
+          "usage: /channel create|invite|remove|leave|accept|decline ...");
     }
     name += " " + words[1];
     consumed = 2;
@@ -126,7 +130,7 @@ Completion complete(std::string_view line, const std::vector<std::string>& names
     }
   } else if (!words.empty() && words[0] == "/channel" &&
              (words.size() == 1 || (words.size() == 2 && !word.empty()))) {
-    pool = {"create", "invite", "remove", "leave"};
+    pool = {"create", "invite", "remove", "leave", "accept", "decline"};
   } else {
     pool = names;
   }

@@ -43,12 +43,12 @@ bool UiState::apply(const core::Event& event) {
           return found;
         } else if constexpr (std::is_same_v<T, core::ContactEvent>) {
           upsert_contact(body.contact);
-          if (body.change == "changed") {
+          if (body.change == "added" && !body.contact.namesake_of.empty()) {
             contact_conversation(body.contact.fingerprint);
-            notice("⚠ " + body.contact.name +
-                       " now uses another identity key: sending is blocked until you compare "
-                       "safety numbers again (/verify " +
-                       body.contact.name + ")",
+            notice("≈ a new identity also calls itself " + body.contact.name + ": it is not the " +
+                       body.contact.name + " you know (" +
+                       short_fingerprint(body.contact.namesake_of) +
+                       "), and gets none of its trust",
                    true, body.contact.fingerprint);
           }
         } else if constexpr (std::is_same_v<T, core::ChannelEvent>) {
@@ -204,8 +204,9 @@ const Conversation& UiState::current_conversation() const {
 }
 
 const core::ContactInfo* UiState::find_contact(const std::string& name_or_prefix) const {
+  // As the node resolves names: a namesake is reached by its fingerprint only.
   for (const auto& c : contacts) {
-    if (c.name == name_or_prefix) return &c;
+    if (c.name == name_or_prefix && c.namesake_of.empty()) return &c;
   }
   const core::ContactInfo* match = nullptr;
   for (const auto& c : contacts) {
@@ -279,7 +280,9 @@ std::vector<std::string> UiState::conversation_order() const {
 
 std::vector<std::string> UiState::completion_names() const {
   std::vector<std::string> names;
-  for (const auto& c : contacts) names.push_back(c.name);
+  for (const auto& c : contacts) {
+    names.push_back(c.namesake_of.empty() ? c.name : short_fingerprint(c.fingerprint));
+  }
   for (const auto& c : channels) names.push_back("#" + c.name);
   for (const core::PeerInfo* p : nearby()) {
     names.push_back(p->name.empty() ? short_fingerprint(p->fingerprint) : p->name);

@@ -23,28 +23,15 @@ constexpr Style kError{Style::kBold, Color::kRed};
 constexpr Style kGood{0, Color::kGreen};
 constexpr Style kSystem{0, Color::kMagenta};
 
-std::string trust_mark(core::Trust trust) {
-  switch (trust) {
-    case core::Trust::kVerified:
-      return "✔";
-    case core::Trust::kUnverified:
-      return "!";
-    case core::Trust::kChanged:
-      return "⚠";
-  }
-  return "?";
+// A namesake is marked apart from its trust: it is not the contact its name makes one think of.
+std::string trust_mark(const core::ContactInfo& contact) {
+  if (!contact.namesake_of.empty()) return "≈";
+  return contact.trust == core::Trust::kVerified ? "✔" : "!";
 }
 
-Style trust_style(core::Trust trust) {
-  switch (trust) {
-    case core::Trust::kVerified:
-      return kGood;
-    case core::Trust::kUnverified:
-      return kWarn;
-    case core::Trust::kChanged:
-      return kError;
-  }
-  return kPlain;
+Style trust_style(const core::ContactInfo& contact) {
+  if (!contact.namesake_of.empty()) return kError;
+  return contact.trust == core::Trust::kVerified ? kGood : kWarn;
 }
 
 std::string state_mark(const core::MessageInfo& m) {
@@ -151,8 +138,7 @@ void draw_sidebar(Canvas& canvas, Rect rect, const UiState& state) {
       int x = put_at(canvas, rect.x + 1, y, on ? "●" : "○",
                      selected ? kSelected : (on ? kGood : kDim), right);
       x = put_at(canvas, x + 1, y, display_name(c.name, c.fingerprint), base, right - 6);
-      x = put_at(canvas, x + 1, y, trust_mark(c.trust), selected ? kSelected : trust_style(c.trust),
-                 right);
+      x = put_at(canvas, x + 1, y, trust_mark(c), selected ? kSelected : trust_style(c), right);
       if (unread > 0)
         put_at(canvas, x + 1, y, std::to_string(unread), Style{Style::kBold, base.fg}, right);
     });
@@ -222,11 +208,12 @@ void draw_header(Canvas& canvas, Rect rect, const UiState& state) {
            right);
     return;
   }
-  const std::string trust = contact->trust == core::Trust::kVerified ? "✔ verified"
-                            : contact->trust == core::Trust::kUnverified
-                                ? "! unverified (/verify)"
-                                : "⚠ KEY CHANGED (/verify)";
-  x = put_at(canvas, rect.x + 1, y2, trust, trust_style(contact->trust), right);
+  const std::string trust = !contact->namesake_of.empty()
+                                ? "≈ NAMESAKE: also calls itself " + contact->name + ", is not " +
+                                      short_fingerprint(contact->namesake_of) + " (/verify)"
+                            : contact->trust == core::Trust::kVerified ? "✔ verified"
+                                                                       : "! unverified (/verify)";
+  x = put_at(canvas, rect.x + 1, y2, trust, trust_style(*contact), right);
   put_at(canvas, x, y2, " · " + short_fingerprint(contact->fingerprint, 16), kDim, right);
 }
 
@@ -411,7 +398,7 @@ Dialog help_dialog(const Keymap& keymap) {
   }
   d.lines.push_back("");
   d.lines.push_back("Plain text is sent to the open conversation; //text sends /text.");
-  d.lines.push_back("● online ○ offline  ✔ verified ! unverified ⚠ key changed  ◉ on air");
+  d.lines.push_back("● online ○ offline  ✔ verified ! unverified ≈ namesake  ◉ on air");
   d.lines.push_back("… pending ✓ sent ✓✓ delivered");
   d.footer = "Esc: close   Up/Down, PgUp/PgDn: scroll";
   return d;

@@ -86,6 +86,13 @@ int run(int argc, char** argv) {
       app.add_subcommand("verify", "show the safety number; --confirm marks verified");
   verify->add_option("PEER", to, "contact name or fingerprint prefix")->required();
   verify->add_flag("--confirm", confirm, "the numbers matched: mark the contact verified");
+  std::string replaced, replacement;
+  CLI::App* replace = app.add_subcommand(
+      "replace", "give OLD's name to the verified contact NEW (OLD reinstalled with a new key)");
+  replace->add_option("OLD", replaced, "the contact whose key is gone")->required();
+  replace
+      ->add_option("NEW", replacement, "its new identity: a verified contact (fingerprint prefix)")
+      ->required();
   CLI::App* send = app.add_subcommand("send", "send a text (TEXT '-' reads it from stdin)");
   send->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
   send->add_option("TEXT", text, "the message, or - for stdin")->required();
@@ -134,6 +141,11 @@ int run(int argc, char** argv) {
   channel_remove->add_option("PEER", member, "member name or fingerprint prefix")->required();
   CLI::App* channel_leave = channel->add_subcommand("leave", "leave (the admin leaving closes it)");
   channel_leave->add_option("NAME", channel_name, "the channel")->required();
+  CLI::App* channel_accept = channel->add_subcommand(
+      "accept", "join a channel you were invited to by an unverified admin");
+  channel_accept->add_option("NAME", channel_name, "the channel")->required();
+  CLI::App* channel_decline = channel->add_subcommand("decline", "refuse such an invitation");
+  channel_decline->add_option("NAME", channel_name, "the channel")->required();
   CLI::App* channel_list = channel->add_subcommand("list", "your channels");
   CLI::App* channel_roster =
       channel->add_subcommand("roster", "members, their state and the security code");
@@ -180,13 +192,14 @@ int run(int argc, char** argv) {
   if (*stats) return run_stats(options);
   if (*add) return run_add(options, peer, contact_name);
   if (*verify) return run_verify(options, to, confirm);
+  if (*replace) return run_replace(options, replaced, replacement);
   if (*send) return run_send(options, to, text);
   if (*history) return run_history(options, to, limit);
   if (*contacts) return run_contacts(options);
   if (*search) return run_search(options, query, search_in, search_limit);
   if (*export_cmd) return run_export(options, export_args);
-  for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave, channel_list,
-                        channel_roster}) {
+  for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave,
+                        channel_accept, channel_decline, channel_list, channel_roster}) {
     if (*sub) {
       return run_channel(options, sub->get_name(), channel_name, member, open_channel, free_voice);
     }

@@ -1,4 +1,4 @@
-// `sotto channel create|invite|remove|leave|list|roster`: asks the running node.
+// `sotto channel create|invite|remove|leave|accept|decline|list|roster`: asks the running node.
 #include <iostream>
 #include <nlohmann/json.hpp>
 

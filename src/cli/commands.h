@@ -84,6 +84,8 @@ int run_stats(const GlobalOptions& options);
 
 int run_add(const GlobalOptions& options, const std::string& peer, const std::string& name);
 int run_verify(const GlobalOptions& options, const std::string& to, bool confirm);
+int run_replace(const GlobalOptions& options, const std::string& old_contact,
+                const std::string& new_contact);
 int run_send(const GlobalOptions& options, const std::string& to, const std::string& text);
 int run_history(const GlobalOptions& options, const std::string& to, int64_t limit);
 int run_contacts(const GlobalOptions& options);

@@ -118,6 +118,20 @@ int run_verify(const GlobalOptions& options, const std::string& to, bool confirm
   return kExitOk;
 }
 
+int run_replace(const GlobalOptions& options, const std::string& old_contact,
+                const std::string& new_contact) {
+  auto reply = ask_node(options, {{"cmd", "replace"}, {"old", old_contact}, {"new", new_contact}});
+  if (!reply.is_ok()) return fail(reply.status());
+  const json& contact = reply.value()["contact"];
+  if (options.json) {
+    std::cout << json_line(contact) << "\n";
+    return kExitOk;
+  }
+  std::cout << shown(contact, "name") << " is now " << shown(contact, "fingerprint").substr(0, 16)
+            << " (verified); the old key answers to the name no more.\n";
+  return kExitOk;
+}
+
 int run_send(const GlobalOptions& options, const std::string& to, const std::string& text_arg) {
   std::string text = text_arg;
   if (text_arg == "-") {
@@ -177,8 +191,13 @@ int run_contacts(const GlobalOptions& options) {
       std::cout << json_line(c) << "\n";
     } else {
       std::cout << (c.value("online", false) ? "online   " : "offline  ") << shown(c, "trust")
-                << "  " << shown(c, "name") << "  " << shown(c, "fingerprint").substr(0, 16)
-                << "\n";
+                << "  " << shown(c, "name") << "  " << shown(c, "fingerprint").substr(0, 16);
+      // Not the contact the name finds: say so on the same line, where the name is read.
+      if (c.contains("namesake_of")) {
+        std::cout << "  ≈ namesake: also calls itself " << shown(c, "name") << ", is not "
+                  << shown(c, "namesake_of").substr(0, 16);
+      }
+      std::cout << "\n";
     }
   }
   return kExitOk;

@@ -14,7 +14,8 @@ namespace sotto::core {
 namespace {
 
 constexpr std::string_view kRosterContext = "sotto channel roster v1";
-constexpr std::string_view kCodeContext = "sotto channel code v1";
+constexpr std::string_view kCodeContext = "sotto channel code v2";
+constexpr std::string_view kIdContext = "sotto channel id v1";
 constexpr size_t kIdentityKeySize = 33;  // type byte + Curve25519 point
 constexpr int kCodeGroups = 6;
 constexpr int kBytesPerGroup = 5;
@@ -25,11 +26,24 @@ void append_u64(Bytes& out, uint64_t value) {
 
 }  // namespace
 
-std::string channel_security_code(ByteView channel_id, uint64_t epoch,
-                                  std::vector<Bytes> identity_keys) {
+Bytes channel_id_for(ByteView admin_key, ByteView nonce) {
+  Bytes input(kIdContext.begin(), kIdContext.end());
+  input.insert(input.end(), admin_key.begin(), admin_key.end());
+  input.insert(input.end(), nonce.begin(), nonce.end());
+  Bytes id = crypto::sha256(input);
+  id.resize(net::kChannelIdSize);
+  return id;
+}
+
+std::string channel_security_code(ByteView channel_id, ByteView admin_key, ChannelFlags flags,
+                                  uint64_t epoch, std::vector<Bytes> identity_keys) {
   std::sort(identity_keys.begin(), identity_keys.end());
   Bytes input(kCodeContext.begin(), kCodeContext.end());
   input.insert(input.end(), channel_id.begin(), channel_id.end());
+  append_u64(input, admin_key.size());
+  input.insert(input.end(), admin_key.begin(), admin_key.end());
+  input.push_back(static_cast<uint8_t>((flags.locked ? 1 : 0) | (flags.strict ? 2 : 0) |
+                                       (flags.free_voice ? 4 : 0)));
   append_u64(input, epoch);
   for (const Bytes& key : identity_keys) {
     append_u64(input, key.size());
@@ -72,6 +86,14 @@ Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update) {
   }
   if (roster.admin_key().size() != kIdentityKeySize) {
     return Status::corruption("roster admin key is not an identity key");
+  }
+  if (roster.id_nonce().size() != kChannelNonceSize ||
+      channel_id_for(as_bytes(roster.admin_key()), as_bytes(roster.id_nonce())) !=
+          Bytes(roster.channel_id().begin(), roster.channel_id().end())) {
+    return Status::corruption("the roster's channel id is not its admin's");
+  }
+  if (static_cast<size_t>(roster.members_size()) > kMaxChannelMembers) {
+    return Status::corruption("roster lists more members than a channel may have");
   }
   std::set<std::string> seen;
   bool admin_listed = false;

@@ -13,16 +13,33 @@
 
 namespace sotto::core {
 
-// "ddddd ddddd ddddd ddddd ddddd ddddd": SHA-256 over the channel id, the epoch and the sorted
-// member identity keys, so any difference in who is listed changes it.
-std::string channel_security_code(ByteView channel_id, uint64_t epoch,
-                                  std::vector<Bytes> identity_keys);
+// A roster lists at most this many members: what one admin can make every member hold.
+constexpr size_t kMaxChannelMembers = 500;
+constexpr size_t kChannelNonceSize = 16;
+
+// The id of the channel `admin_key` makes with `nonce`: the first 16 bytes of
+// SHA-256("sotto channel id v1" | admin key | nonce).
+Bytes channel_id_for(ByteView admin_key, ByteView nonce);
+
+// What a roster says beyond its members, all of it in the security code.
+struct ChannelFlags {
+  bool locked = true;
+  bool strict = true;
+  bool free_voice = false;
+};
+
+// "ddddd ddddd ddddd ddddd ddddd ddddd": SHA-256 over the channel id, the admin's key, the flags,
+// the epoch and the sorted member identity keys, so any difference in who is listed, who
+// administers it or how it admits and carries voice changes it.
+std::string channel_security_code(ByteView channel_id, ByteView admin_key, ChannelFlags flags,
+                                  uint64_t epoch, std::vector<Bytes> identity_keys);
 
 // The bytes the admin signs for `roster_bytes` (a serialized wire::Roster).
 Bytes roster_signing_input(ByteView roster_bytes);
 
-// Parses and checks a ChannelUpdate: well-formed roster (16-byte id, UTF-8 names of at most 64
-// bytes, 33-byte identity keys, no duplicates, the admin listed unless dissolved) signed by
+// Parses and checks a ChannelUpdate: well-formed roster (a 16-byte id that channel_id_for gives
+// for the admin key and the roster's nonce, UTF-8 names of at most 64 bytes, 33-byte identity
+// keys, no duplicates, at most kMaxChannelMembers, the admin listed unless dissolved) signed by
 // roster.admin_key. Corruption with a reason otherwise.
 Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update);
 

@@ -13,8 +13,6 @@ std::string_view to_string(Trust trust) {
       return "unverified";
     case Trust::kVerified:
       return "verified";
-    case Trust::kChanged:
-      return "changed";
   }
   return "unknown";
 }

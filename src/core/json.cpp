@@ -21,9 +21,7 @@ json contact_object(const ContactInfo& contact) {
            {"identity_key", to_hex(contact.identity_key)},
            {"trust", std::string(to_string(contact.trust))},
            {"online", contact.online}};
-  if (!contact.offered_fingerprint.empty()) {
-    out["offered_fingerprint"] = contact.offered_fingerprint;
-  }
+  if (!contact.namesake_of.empty()) out["namesake_of"] = contact.namesake_of;
   return out;
 }
 

@@ -49,11 +49,16 @@ bool is_hex_prefix(const std::string& text) {
          });
 }
 
-Status changed_error(const storage::ContactRecord& contact) {
-  return Status::untrusted("the identity key of " + contact.name +
-                           " changed; compare safety numbers with 'sotto verify " + contact.name +
-                           "' and accept the new key with 'sotto verify " + contact.name +
-                           " --confirm'");
+// Unverified until the user compares safety numbers; the repository decides whether the name
+// is already someone else's (a namesake).
+storage::ContactRecord new_contact(const std::string& fingerprint, const std::string& name,
+                                   const Bytes& identity_key) {
+  storage::ContactRecord record;
+  record.fingerprint = fingerprint;
+  record.name = name;
+  record.identity_key = identity_key;
+  record.added_at = wall_clock_ms();
+  return record;
 }
 
 // Commits made while it lives skip the fsync (synchronous=NORMAL; still safe from a killed
@@ -78,14 +83,7 @@ class RelaxedSync {
 }  // namespace
 
 Trust trust_of(storage::Trust trust) {
-  switch (trust) {
-    case storage::Trust::kVerified:
-      return Trust::kVerified;
-    case storage::Trust::kChanged:
-      return Trust::kChanged;
-    default:
-      return Trust::kUnverified;
-  }
+  return trust == storage::Trust::kVerified ? Trust::kVerified : Trust::kUnverified;
 }
 
 Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions options,
@@ -112,7 +110,7 @@ ContactInfo Messenger::info_of(const storage::ContactRecord& contact) {
   info.name = contact.name;
   info.identity_key = contact.identity_key;
   info.trust = trust_of(contact.trust);
-  info.offered_fingerprint = contact.offered_fingerprint;
+  info.namesake_of = contact.namesake_of;
   auto peer = hooks_.peer(contact.fingerprint);
   info.online =
       peer && (peer->state == net::PeerState::kOnline || peer->state == net::PeerState::kEvasive);
@@ -122,11 +120,30 @@ ContactInfo Messenger::info_of(const storage::ContactRecord& contact) {
 Result<storage::ContactRecord> Messenger::resolve(const std::string& to) {
   if (to.empty()) return Status::invalid_argument("no recipient given");
   storage::ContactRepo contacts(account_.db());
-  SOTTO_ASSIGN_OR_RETURN(auto matches, contacts.with_name(to));
-  if (matches.empty() && is_hex_prefix(to)) {
+  // A name finds the contact that had it first, never a namesake: taking someone's name
+  // captures nothing.
+  SOTTO_ASSIGN_OR_RETURN(auto named, contacts.with_name(to));
+  std::vector<storage::ContactRecord> matches;
+  for (auto& c : named) {
+    if (c.namesake_of.empty()) matches.push_back(std::move(c));
+  }
+  if (is_hex_prefix(to)) {
+    // A name that looks like a fingerprint must not capture a fingerprint prefix either (a peer
+    // calling itself "3fa9"): both readings are kept, and two different contacts are ambiguous.
     std::string lower = to;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    SOTTO_ASSIGN_OR_RETURN(matches, contacts.with_fingerprint_prefix(lower));
+    SOTTO_ASSIGN_OR_RETURN(auto by_prefix, contacts.with_fingerprint_prefix(lower));
+    for (auto& c : by_prefix) {
+      const bool listed = std::any_of(matches.begin(), matches.end(), [&](const auto& m) {
+        return m.fingerprint == c.fingerprint;
+      });
+      if (!listed) matches.push_back(std::move(c));
+    }
+  }
+  if (matches.empty() && !named.empty()) {
+    return Status::invalid_argument(
+        "'" + to + "' is only the name a namesake also uses; use its " +
+        "fingerprint prefix: " + named.front().fingerprint.substr(0, 16));
   }
   if (matches.empty()) {
     return Status::invalid_argument("unknown recipient '" + to +
@@ -182,9 +199,7 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
   // With a session already in place (they wrote first), no new X3DH is needed.
   auto has = account_.signal().has_session(peer.fingerprint);
   if (has.is_ok() && has.value()) {
-    storage::ContactRecord record{
-        peer.fingerprint, contact_name, peer.identity_key, storage::Trust::kUnverified, "", {},
-        wall_clock_ms()};
+    storage::ContactRecord record = new_contact(peer.fingerprint, contact_name, peer.identity_key);
     auto existing = storage::ContactRepo(account_.db()).find(peer.fingerprint);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
     Status saved = storage::ContactRepo(account_.db()).upsert(record);
@@ -275,8 +290,7 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
   Status status = tx.begin_status();
   if (status.is_ok()) status = account_.signal().process_bundle(from, b);
   if (status.is_ok()) flows_[from].session_confirmed = false;  // a new session, not yet answered
-  storage::ContactRecord record{from, add.name, identity_key,   storage::Trust::kUnverified,
-                                "",   {},       wall_clock_ms()};
+  storage::ContactRecord record = new_contact(from, add.name, identity_key);
   if (status.is_ok()) {
     auto existing = storage::ContactRepo(account_.db()).find(from);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
@@ -289,24 +303,16 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
 
 Result<std::string> Messenger::safety_number(const std::string& to) {
   SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
-  const bool changed = contact.trust == storage::Trust::kChanged;
-  return account_.signal().safety_number(
-      account_.fingerprint(), changed ? contact.offered_fingerprint : contact.fingerprint,
-      changed ? contact.offered_key : contact.identity_key);
+  return account_.signal().safety_number(account_.fingerprint(), contact.fingerprint,
+                                         contact.identity_key);
 }
 
 void Messenger::confirm_contact(const std::string& to, AddDone done) {
   auto contact = resolve(to);
   if (!contact.is_ok()) return done(contact.status());
   storage::ContactRepo repo(account_.db());
-  std::string fingerprint = contact.value().fingerprint;
-  Status status = Status::ok();
-  if (contact.value().trust == storage::Trust::kChanged) {
-    status = repo.adopt_offered(fingerprint);
-    fingerprint = contact.value().offered_fingerprint;
-  } else {
-    status = repo.set_trust(fingerprint, storage::Trust::kVerified);
-  }
+  const std::string fingerprint = contact.value().fingerprint;
+  Status status = repo.set_trust(fingerprint, storage::Trust::kVerified);
   if (!status.is_ok()) return done(status);
   auto updated = repo.find(fingerprint);
   if (!updated.is_ok() || !updated.value()) return done(Status::internal("contact vanished"));
@@ -314,11 +320,33 @@ void Messenger::confirm_contact(const std::string& to, AddDone done) {
   hooks_.publish(Event{wall_clock_ms(), ContactEvent{info, "verified"}});
   auto has = account_.signal().has_session(fingerprint);
   if (has.is_ok() && has.value()) return done(info);
-  // A re-verified new identity needs its own session before anything can be sent to it.
+  // A contact made from a roster or by hand without a session yet: one now.
   add_contact(fingerprint, info.name, [info, done = std::move(done)](Result<ContactInfo> added) {
     if (added.is_ok()) return done(info);
     done(Status::unavailable("verified, but no session yet: " + added.status().message()));
   });
+}
+
+Result<ContactInfo> Messenger::replace_contact(const std::string& old_contact,
+                                               const std::string& new_contact) {
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord old_record, resolve(old_contact));
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord new_record, resolve(new_contact));
+  if (old_record.fingerprint == new_record.fingerprint) {
+    return Status::invalid_argument("'" + old_contact + "' and '" + new_contact +
+                                    "' are the same contact");
+  }
+  if (new_record.trust != storage::Trust::kVerified) {
+    return Status::invalid_argument("compare safety numbers with the new key first: sotto verify " +
+                                    new_record.fingerprint.substr(0, 16) +
+                                    ", then again with --confirm if they match");
+  }
+  storage::ContactRepo repo(account_.db());
+  SOTTO_RETURN_IF_ERROR(repo.take_name(new_record.fingerprint, old_record.name));
+  SOTTO_ASSIGN_OR_RETURN(auto updated, repo.find(new_record.fingerprint));
+  if (!updated) return Status::internal("contact vanished");
+  ContactInfo info = info_of(*updated);
+  hooks_.publish(Event{wall_clock_ms(), ContactEvent{info, "replaced"}});
+  return info;
 }
 
 // --- sending ------------------------------------------------------------------------------------
@@ -343,8 +371,6 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
   }
   auto contact = resolve(to);
   if (!contact.is_ok()) return done(contact.status());
-  if (contact.value().trust == storage::Trust::kChanged)
-    return done(changed_error(contact.value()));
   auto has_session = account_.signal().has_session(contact.value().fingerprint);
   if (!has_session.is_ok()) return done(has_session.status());
   if (!has_session.value()) {
@@ -661,13 +687,8 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
   if (existing) return Status::ok();
   auto peer = hooks_.peer(fingerprint);
   if (!peer) return Status::not_found("unknown peer");
-  storage::ContactRecord record{fingerprint,
-                                peer->name.empty() ? fingerprint.substr(0, 16) : peer->name,
-                                peer->identity_key,
-                                storage::Trust::kUnverified,
-                                "",
-                                {},
-                                wall_clock_ms()};
+  storage::ContactRecord record = new_contact(
+      fingerprint, peer->name.empty() ? fingerprint.substr(0, 16) : peer->name, peer->identity_key);
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
   events.push_back(Event{wall_clock_ms(), ContactEvent{info_of(record), "added"}});
   if (hooks_.introduce) hooks_.introduce(fingerprint);

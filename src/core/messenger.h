@@ -85,9 +85,13 @@ class Messenger {
   void flush_sends();
   // Asks the peer for its bundle, builds the session, makes it a contact; `done` runs later.
   void add_contact(const std::string& peer_query, const std::string& name, AddDone done);
-  // The safety number with a contact (for a changed one: with the identity now using its name).
+  // The safety number with a contact.
   Result<std::string> safety_number(const std::string& to);
   void confirm_contact(const std::string& to, AddDone done);
+  // `new_contact` (verified) takes the name of `old_contact`, which becomes its namesake: how a
+  // contact who reinstalled (a new identity key) is followed. Never implicit.
+  Result<ContactInfo> replace_contact(const std::string& old_contact,
+                                      const std::string& new_contact);
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
   // --- archive reads (messenger_archive.cpp; search and export in src/core/archive.h) ---
@@ -103,6 +107,9 @@ class Messenger {
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
+  // An invitation (a roster from an admin we have not verified): join it, or tell the admin no.
+  Result<ChannelInfo> accept_channel(const std::string& channel);
+  Result<ChannelInfo> decline_channel(const std::string& channel);
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 
@@ -292,9 +299,17 @@ class Messenger {
                       const std::vector<storage::ChannelMemberRecord>& members,
                       const std::string& change, const Bytes& subject_key, bool dissolved,
                       const std::vector<std::string>& recipients, Effects& effects);
-  // Member side of issue_roster: stores a checked roster, starts a new own sender key.
+  // Member side of issue_roster: stores a checked roster, starts a new own sender key. With
+  // `invitation`, a roster that lists us leaves the channel invited, not joined.
   Status apply_roster(const std::string& from, const wire::Roster& roster, ByteView update_blob,
-                      Effects& effects);
+                      bool invitation, Effects& effects);
+  // Members not in `before` may now learn our name.
+  void introduce_new_members(const std::vector<storage::ChannelMemberRecord>& members,
+                             const std::vector<storage::ChannelMemberRecord>& before);
+  // We verified `fingerprint` with this very key (or it is us).
+  Result<bool> verified(const std::string& fingerprint, const Bytes& identity_key);
+  // A ChannelLeave to the admin; the channel is left here at once.
+  Status send_leave(storage::ChannelRecord& channel, Effects& effects);
   Status apply_update(const std::string& from, const wire::ChannelUpdate& update, Effects& effects);
   Status apply_sender_key(const std::string& from, const wire::SenderKey& key);
   Status apply_leave(const std::string& from, const wire::ChannelLeave& leave, Effects& effects);

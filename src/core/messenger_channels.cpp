@@ -27,6 +27,8 @@ namespace {
 
 // Sender keys have no post-compromise security within one key: a new one now and then.
 constexpr int64_t kRotateAfterMessages = 1000;
+// Channels (and invitations) one admin can make us hold: each costs a roster and a sender key.
+constexpr int64_t kMaxChannelsPerAdmin = 64;
 
 std::string bare_name(const std::string& name) {
   return !name.empty() && name.front() == '#' ? name.substr(1) : name;
@@ -42,8 +44,14 @@ std::string state_name(storage::ChannelState state) {
       return "left";
     case storage::ChannelState::kDissolved:
       return "dissolved";
+    case storage::ChannelState::kInvited:
+      return "invited";
   }
   return "unknown";
+}
+
+ChannelFlags flags_of(const storage::ChannelRecord& channel) {
+  return ChannelFlags{channel.locked, channel.strict, channel.free_voice};
 }
 
 }  // namespace
@@ -90,6 +98,7 @@ Result<ChannelInfo> Messenger::channel_info(const storage::ChannelRecord& channe
   info.state = state_name(channel.state);
   std::vector<Bytes> keys;
   const bool i_am_admin = channel.admin == account_.fingerprint();
+  SOTTO_ASSIGN_OR_RETURN(const bool admin_verified, verified(channel.admin, channel.admin_key));
   storage::ContactRepo contacts(account_.db());
   for (const auto& m : members) {
     keys.push_back(m.identity_key);
@@ -107,10 +116,8 @@ Result<ChannelInfo> Messenger::channel_info(const storage::ChannelRecord& channe
     } else if (contact && contact->trust == storage::Trust::kVerified &&
                contact->identity_key == m.identity_key) {
       member.trust = "verified";
-    } else if (contact && contact->trust == storage::Trust::kChanged) {
-      member.trust = "changed";
-    } else if (!i_am_admin && !member.admin) {
-      // We did not check this key ourselves: it came in the roster the admin signed.
+    } else if (admin_verified && !i_am_admin && !member.admin) {
+      // We did not check this key ourselves: it came in the roster an admin we verified signed.
       member.trust = "vouched";
       member.vouched_by = info.admin_name;
     } else {
@@ -118,7 +125,8 @@ Result<ChannelInfo> Messenger::channel_info(const storage::ChannelRecord& channe
     }
     info.members.push_back(std::move(member));
   }
-  info.security_code = channel_security_code(channel.id, info.epoch, std::move(keys));
+  info.security_code = channel_security_code(channel.id, channel.admin_key, flags_of(channel),
+                                             info.epoch, std::move(keys));
   info.free_voice = channel.free_voice;
   auto expiry = storage::ExpiryRepo(account_.db()).get(conversation_of(channel));
   if (expiry.is_ok() && expiry.value()) info.expire_ms = expiry.value()->expire_ms;
@@ -164,7 +172,8 @@ Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool stri
   SOTTO_ASSIGN_OR_RETURN(auto existing, storage::ChannelRepo(account_.db()).find_by_name(bare));
   if (existing) return Status::invalid_argument("a channel named #" + bare + " already exists");
   storage::ChannelRecord channel;
-  channel.id = crypto::random_bytes(net::kChannelIdSize);
+  channel.id_nonce = crypto::random_bytes(kChannelNonceSize);
+  channel.id = channel_id_for(account_.identity_key(), channel.id_nonce);
   channel.name = bare;
   channel.admin = account_.fingerprint();
   channel.admin_key = account_.identity_key();
@@ -193,6 +202,7 @@ Status Messenger::issue_roster(storage::ChannelRecord& channel,
   roster.set_locked(channel.locked);
   roster.set_strict(channel.strict);
   roster.set_free_voice(channel.free_voice);
+  roster.set_id_nonce(as_chars(channel.id_nonce).data(), channel.id_nonce.size());
   for (const auto& m : members) {
     auto* member = roster.add_members();
     member->set_identity_key(as_chars(m.identity_key).data(), m.identity_key.size());
@@ -210,7 +220,7 @@ Status Messenger::issue_roster(storage::ChannelRecord& channel,
   update.set_signature(as_chars(signature).data(), signature.size());
   const std::string update_blob = update.SerializeAsString();
   SOTTO_RETURN_IF_ERROR(
-      apply_roster(account_.fingerprint(), roster, as_bytes(update_blob), effects));
+      apply_roster(account_.fingerprint(), roster, as_bytes(update_blob), false, effects));
   for (const auto& recipient : recipients) {
     wire::Content content;
     *content.mutable_channel_update() = update;
@@ -231,10 +241,6 @@ Result<ChannelInfo> Messenger::invite_to_channel(const std::string& name, const 
                                     name_of(channel.admin) + ") changes its members");
   }
   SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(peer));
-  if (contact.trust == storage::Trust::kChanged) {
-    return Status::invalid_argument("the identity key of " + contact.name +
-                                    " changed; verify it before inviting it");
-  }
   if (channel.strict && contact.trust != storage::Trust::kVerified) {
     return Status::invalid_argument(contact.name + " is not verified, and #" + channel.name +
                                     " admits verified contacts only: compare safety numbers "
@@ -252,6 +258,10 @@ Result<ChannelInfo> Messenger::invite_to_channel(const std::string& name, const 
                                     contact.name);
   }
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
+  if (members.size() >= kMaxChannelMembers) {
+    return Status::invalid_argument("#" + channel.name + " is full: a channel has at most " +
+                                    std::to_string(kMaxChannelMembers) + " members");
+  }
   std::vector<std::string> recipients;
   for (const auto& m : members) {
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
@@ -308,6 +318,52 @@ Result<ChannelInfo> Messenger::remove_from_channel(const std::string& name,
   return channel_info(channel);
 }
 
+Result<ChannelInfo> Messenger::accept_channel(const std::string& name) {
+  SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(name));
+  if (channel.state != storage::ChannelState::kInvited) {
+    return Status::invalid_argument("#" + channel.name + " is not an invitation waiting for you");
+  }
+  Status joined = in_transaction([&](Effects& effects) -> Status {
+    channel.state = storage::ChannelState::kMember;
+    SOTTO_RETURN_IF_ERROR(rotate_own_key(channel));  // saves the new state too
+    SOTTO_RETURN_IF_ERROR(share_own_key(channel, effects));
+    return record_channel_event(channel, account_.fingerprint(), "joined", account_.fingerprint(),
+                                account_.name() + " accepted the invitation to #" + channel.name,
+                                effects);
+  });
+  if (!joined.is_ok()) return joined;
+  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  introduce_new_members(members, {});
+  return channel_info(channel);
+}
+
+Result<ChannelInfo> Messenger::decline_channel(const std::string& name) {
+  SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(name));
+  if (channel.state != storage::ChannelState::kInvited) {
+    return Status::invalid_argument("#" + channel.name + " is not an invitation waiting for you");
+  }
+  Status declined = in_transaction([&](Effects& effects) -> Status {
+    SOTTO_RETURN_IF_ERROR(send_leave(channel, effects));
+    return record_channel_event(channel, account_.fingerprint(), "declined", account_.fingerprint(),
+                                account_.name() + " declined the invitation to #" + channel.name,
+                                effects);
+  });
+  if (!declined.is_ok()) return declined;
+  return channel_info(channel);
+}
+
+Status Messenger::send_leave(storage::ChannelRecord& channel, Effects& effects) {
+  wire::Content content;
+  auto* leave = content.mutable_channel_leave();
+  leave->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+  leave->set_epoch(static_cast<uint64_t>(channel.epoch));
+  SOTTO_RETURN_IF_ERROR(commit_direct(channel.admin, std::move(content), effects.out));
+  SOTTO_RETURN_IF_ERROR(
+      storage::OutboxRepo(account_.db()).remove_for_conversation(conversation_of(channel)));
+  channel.state = storage::ChannelState::kLeft;
+  return storage::ChannelRepo(account_.db()).save(channel);
+}
+
 Result<ChannelInfo> Messenger::leave_channel(const std::string& name) {
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(name));
   if (channel.state != storage::ChannelState::kMember) {
@@ -328,15 +384,7 @@ Result<ChannelInfo> Messenger::leave_channel(const std::string& name) {
     return channel_info(channel);
   }
   Status changed = in_transaction([&](Effects& effects) -> Status {
-    wire::Content content;
-    auto* leave = content.mutable_channel_leave();
-    leave->set_channel_id(as_chars(channel.id).data(), channel.id.size());
-    leave->set_epoch(static_cast<uint64_t>(channel.epoch));
-    SOTTO_RETURN_IF_ERROR(commit_direct(channel.admin, std::move(content), effects.out));
-    SOTTO_RETURN_IF_ERROR(
-        storage::OutboxRepo(account_.db()).remove_for_conversation(conversation_of(channel)));
-    channel.state = storage::ChannelState::kLeft;
-    SOTTO_RETURN_IF_ERROR(repo.save(channel));
+    SOTTO_RETURN_IF_ERROR(send_leave(channel, effects));
     return record_channel_event(channel, account_.fingerprint(), "left", account_.fingerprint(),
                                 account_.name() + " left #" + channel.name, effects);
   });
@@ -347,7 +395,7 @@ Result<ChannelInfo> Messenger::leave_channel(const std::string& name) {
 // --- membership (every member) ------------------------------------------------------------------
 
 Status Messenger::apply_roster(const std::string& from, const wire::Roster& roster,
-                               ByteView update_blob, Effects& effects) {
+                               ByteView update_blob, bool invitation, Effects& effects) {
   storage::ChannelRepo repo(account_.db());
   const Bytes channel_id = bytes_of(roster.channel_id());
   SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(channel_id));
@@ -371,6 +419,7 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   channel.locked = roster.locked();
   channel.strict = roster.strict();
   channel.free_voice = roster.free_voice();
+  channel.id_nonce = bytes_of(roster.id_nonce());
   channel.update_blob.assign(update_blob.begin(), update_blob.end());
   std::vector<storage::ChannelMemberRecord> members;
   bool listed = false;
@@ -383,7 +432,7 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   if (roster.dissolved()) {
     channel.state = storage::ChannelState::kDissolved;
   } else if (listed) {
-    channel.state = storage::ChannelState::kMember;
+    channel.state = invitation ? storage::ChannelState::kInvited : storage::ChannelState::kMember;
   } else if (previous != storage::ChannelState::kLeft) {
     channel.state = storage::ChannelState::kRemoved;
   }
@@ -420,7 +469,8 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   }
   std::vector<Bytes> keys;
   for (const auto& m : members) keys.push_back(m.identity_key);
-  const std::string code = channel_security_code(channel.id, roster.epoch(), keys);
+  const std::string code =
+      channel_security_code(channel.id, channel.admin_key, flags_of(channel), roster.epoch(), keys);
   const std::string admin_name = name_of(channel.admin);
   const std::string& change = roster.change();
   std::string text;
@@ -445,9 +495,41 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
                                                admin_name + " created #" + roster.name(), effects,
                                                static_cast<int64_t>(roster.created_at())));
   }
-  return record_channel_event(channel, channel.admin, change.empty() ? "changed" : change,
-                              subject_fingerprint, text, effects,
-                              static_cast<int64_t>(roster.issued_at()));
+  SOTTO_RETURN_IF_ERROR(record_channel_event(
+      channel, channel.admin, change.empty() ? "changed" : change, subject_fingerprint, text,
+      effects, static_cast<int64_t>(roster.issued_at())));
+  if (channel.state == storage::ChannelState::kInvited && !existing) {
+    // Not joined: an admin we have not verified asks. The user decides (accept or decline).
+    effects.events.push_back(Event{
+        wall_clock_ms(),
+        AlertEvent{"channel-invitation", admin_name + " (not verified by you) invites you to #" +
+                                             channel.name + ": sotto channel accept " +
+                                             channel.name + ", or decline"}});
+    return record_channel_event(channel, channel.admin, "invitation", account_.fingerprint(),
+                                admin_name + " invites you to #" + channel.name +
+                                    "; nothing is sent to it until you accept",
+                                effects);
+  }
+  if (channel.state == storage::ChannelState::kMember) introduce_new_members(members, before);
+  return Status::ok();
+}
+
+void Messenger::introduce_new_members(const std::vector<storage::ChannelMemberRecord>& members,
+                                      const std::vector<storage::ChannelMemberRecord>& before) {
+  if (!hooks_.introduce) return;
+  for (const auto& m : members) {
+    if (m.fingerprint == account_.fingerprint()) continue;
+    const bool known = std::any_of(before.begin(), before.end(),
+                                   [&](const auto& b) { return b.fingerprint == m.fingerprint; });
+    if (!known) hooks_.introduce(m.fingerprint);
+  }
+}
+
+Result<bool> Messenger::verified(const std::string& fingerprint, const Bytes& identity_key) {
+  if (fingerprint == account_.fingerprint()) return true;
+  SOTTO_ASSIGN_OR_RETURN(auto contact, storage::ContactRepo(account_.db()).find(fingerprint));
+  return contact && contact->trust == storage::Trust::kVerified &&
+         contact->identity_key == identity_key;
 }
 
 Status Messenger::apply_update(const std::string& from, const wire::ChannelUpdate& update,
@@ -462,14 +544,15 @@ Status Messenger::apply_update(const std::string& from, const wire::ChannelUpdat
   const Bytes admin_key = bytes_of(roster.value().admin_key());
   // The admin sends its rosters itself: one relayed by anyone else is a replay.
   if (crypto::fingerprint_of(admin_key) != from) return reject("not from the admin");
-  SOTTO_ASSIGN_OR_RETURN(
-      auto existing,
-      storage::ChannelRepo(account_.db()).find(bytes_of(roster.value().channel_id())));
+  storage::ChannelRepo repo(account_.db());
+  SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(bytes_of(roster.value().channel_id())));
+  bool invitation = false;
   if (existing) {
     if (existing->admin_key != admin_key) return reject("signed by someone else than the admin");
     if (static_cast<int64_t>(roster.value().epoch()) <= existing->epoch) {
       return reject("old epoch");
     }
+    invitation = existing->state == storage::ChannelState::kInvited;
   } else {
     bool listed = false;
     for (const auto& m : roster.value().members()) {
@@ -477,9 +560,14 @@ Status Messenger::apply_update(const std::string& from, const wire::ChannelUpdat
           listed || crypto::fingerprint_of(bytes_of(m.identity_key())) == account_.fingerprint();
     }
     if (!listed) return reject("a roster of a channel we are not in");
+    SOTTO_ASSIGN_OR_RETURN(int64_t held, repo.count_by_admin(from));
+    if (held >= kMaxChannelsPerAdmin) return reject("too many channels from one admin");
+    // Joining is silent only when we verified the admin ourselves; else it is an invitation.
+    SOTTO_ASSIGN_OR_RETURN(const bool admin_verified, verified(from, admin_key));
+    invitation = !admin_verified;
   }
-  SOTTO_RETURN_IF_ERROR(
-      apply_roster(from, roster.value(), as_bytes(update.SerializeAsString()), effects));
+  SOTTO_RETURN_IF_ERROR(apply_roster(from, roster.value(), as_bytes(update.SerializeAsString()),
+                                     invitation, effects));
   SOTTO_ASSIGN_OR_RETURN(
       auto stored, storage::ChannelRepo(account_.db()).find(bytes_of(roster.value().channel_id())));
   return stored ? share_own_key(*stored, effects) : Status::ok();
@@ -551,7 +639,11 @@ Status Messenger::apply_sender_key(const std::string& from, const wire::SenderKe
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
   // The roster naming this sender may still be on its way: not acknowledged, so it comes again.
   if (!channel) return Status::unavailable("sender key for a channel not known yet");
-  if (channel->state != storage::ChannelState::kMember) return Status::ok();
+  // Kept while an invitation waits: once accepted, the members' texts open at once.
+  if (channel->state != storage::ChannelState::kMember &&
+      channel->state != storage::ChannelState::kInvited) {
+    return Status::ok();
+  }
   SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, from));
   if (!member) return Status::unavailable("sender key from someone not (yet) on the roster");
   Status stored = account_.signal().process_sender_key(

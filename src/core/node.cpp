@@ -966,7 +966,8 @@ struct Node::Impl {
   std::string channel_command(const std::string& action, const std::string& name,
                               const std::string& peer, const nlohmann::json& request) {
     Result<ChannelInfo> result = Status::invalid_argument(
-        "unknown channel action '" + action + "' (create, invite, remove, leave, list or roster)");
+        "unknown channel action '" + action +
+        "' (create, invite, remove, leave, accept, decline, list or roster)");
     if (action == "list") {
       auto list = messenger->channels();
       if (!list.is_ok()) return status_json(list.status());
@@ -988,6 +989,10 @@ struct Node::Impl {
       result = messenger->remove_from_channel(name, peer);
     } else if (action == "leave") {
       result = messenger->leave_channel(name);
+    } else if (action == "accept") {
+      result = messenger->accept_channel(name);
+    } else if (action == "decline") {
+      result = messenger->decline_channel(name);
     } else if (action == "roster") {
       result = messenger->channel(name);
     }
@@ -1052,6 +1057,12 @@ struct Node::Impl {
                              {"contact", nlohmann::json::parse(contact_json(c.value()))}}
                   .dump());
       });
+      return true;
+    }
+    if (cmd == "replace") {
+      auto replaced = messenger->replace_contact(text("old"), text("new"));
+      reply(replaced.is_ok() ? with_ok("contact", contact_json(replaced.value()))
+                             : status_json(replaced.status()));
       return true;
     }
     if (cmd == "contacts") {
@@ -1342,6 +1353,12 @@ Result<ContactInfo> Node::confirm_contact(const std::string& to) {
   return wait_for(promise);
 }
 
+Result<ContactInfo> Node::replace_contact(const std::string& old_contact,
+                                          const std::string& new_contact) {
+  return impl_->call<Result<ContactInfo>>(
+      [&] { return impl_->messenger->replace_contact(old_contact, new_contact); });
+}
+
 Result<std::vector<ContactInfo>> Node::contacts() {
   return impl_->call<Result<std::vector<ContactInfo>>>(
       [&] { return impl_->messenger->contacts(); });
@@ -1369,6 +1386,16 @@ Result<ChannelInfo> Node::remove_from_channel(const std::string& channel, const 
 
 Result<ChannelInfo> Node::leave_channel(const std::string& channel) {
   return impl_->call<Result<ChannelInfo>>([&] { return impl_->messenger->leave_channel(channel); });
+}
+
+Result<ChannelInfo> Node::accept_channel(const std::string& channel) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->accept_channel(channel); });
+}
+
+Result<ChannelInfo> Node::decline_channel(const std::string& channel) {
+  return impl_->call<Result<ChannelInfo>>(
+      [&] { return impl_->messenger->decline_channel(channel); });
 }
 
 Result<std::vector<ChannelInfo>> Node::channels() {

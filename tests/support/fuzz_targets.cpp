@@ -274,11 +274,20 @@ std::string roster_fault(const wire::ChannelUpdate& update, const wire::Roster& 
                                     as_bytes(update.signature()))) {
     return "accepted a roster its admin did not sign";
   }
+  if (core::channel_id_for(as_bytes(roster.admin_key()), as_bytes(roster.id_nonce())) !=
+      Bytes(roster.channel_id().begin(), roster.channel_id().end())) {
+    return "accepted a channel id that is not its admin's";
+  }
+  if (static_cast<size_t>(roster.members_size()) > core::kMaxChannelMembers) {
+    return "accepted a roster beyond the member cap";
+  }
   std::vector<Bytes> member_keys;
   for (const auto& m : roster.members())
     member_keys.emplace_back(m.identity_key().begin(), m.identity_key().end());
-  const std::string code =
-      core::channel_security_code(as_bytes(roster.channel_id()), roster.epoch(), member_keys);
+  const std::string code = core::channel_security_code(
+      as_bytes(roster.channel_id()), as_bytes(roster.admin_key()),
+      core::ChannelFlags{roster.locked(), roster.strict(), roster.free_voice()}, roster.epoch(),
+      member_keys);
   if (code.size() != 35) return "a security code that is not six groups of five digits";
   return {};
 }

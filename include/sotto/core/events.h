@@ -46,7 +46,8 @@ struct PeerEvent {
   PeerInfo peer;  // its new state
 };
 
-enum class Trust { kUnverified, kVerified, kChanged };
+// A contact's key never changes (the fingerprint is its hash): a new key is a new contact.
+enum class Trust { kUnverified, kVerified };
 std::string_view to_string(Trust trust);
 
 struct ContactInfo {
@@ -54,7 +55,9 @@ struct ContactInfo {
   std::string name;
   Bytes identity_key;
   Trust trust = Trust::kUnverified;
-  std::string offered_fingerprint;  // when changed: the identity now using this name
+  // A namesake: another contact (this fingerprint) had the name first. "bob" finds that one;
+  // this one is shown as also calling itself bob, and gets no trust from it.
+  std::string namesake_of;
   bool online = false;
 };
 
@@ -84,8 +87,8 @@ struct ChannelMember {
   bool admin = false;
   bool online = false;
   bool on_air = false;
-  // me, verified (personally), vouched (key from the admin-signed roster, not verified by us),
-  // unverified (a contact not yet verified), changed (a contact whose key changed)
+  // me, verified (personally), vouched (key from the roster a verified admin signed, not
+  // verified by us), unverified (anyone else)
   std::string trust;
   std::string vouched_by;  // the admin's name, when vouched
 };
@@ -177,7 +180,7 @@ struct ReceiptEvent {
 
 struct ContactEvent {
   ContactInfo contact;
-  std::string change;  // added, verified, changed
+  std::string change;  // added, verified, replaced (it took over another contact's name)
 };
 
 // Something a user must know: storage full, an identity refused.

@@ -110,6 +110,9 @@ class Node {
   Result<ContactInfo> add_contact(const std::string& peer, const std::string& name = "");
   Result<std::string> safety_number(const std::string& to);
   Result<ContactInfo> confirm_contact(const std::string& to);
+  // The verified contact `new_contact` takes `old_contact`'s name (a contact's new identity key).
+  Result<ContactInfo> replace_contact(const std::string& old_contact,
+                                      const std::string& new_contact);
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
@@ -121,6 +124,10 @@ class Node {
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
+  // A channel from an admin we have not verified waits as an invitation (state "invited"):
+  // nothing is sent to or read from it until the user accepts; declining tells the admin.
+  Result<ChannelInfo> accept_channel(const std::string& channel);
+  Result<ChannelInfo> decline_channel(const std::string& channel);
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 

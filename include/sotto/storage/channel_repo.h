@@ -14,7 +14,14 @@
 
 namespace sotto::storage {
 
-enum class ChannelState : int64_t { kMember = 0, kRemoved = 1, kLeft = 2, kDissolved = 3 };
+// kInvited: a roster from an admin we have not verified; the user accepts or declines it.
+enum class ChannelState : int64_t {
+  kMember = 0,
+  kRemoved = 1,
+  kLeft = 2,
+  kDissolved = 3,
+  kInvited = 4
+};
 
 struct ChannelRecord {
   Bytes id;
@@ -31,6 +38,7 @@ struct ChannelRecord {
   Bytes own_key;
   int64_t created_at = 0;
   bool free_voice = false;  // voice: talkers mixed, not one at a time
+  Bytes id_nonce;           // id = H(admin key | id_nonce): the id is the admin's (schema 10)
 };
 
 struct ChannelMemberRecord {
@@ -57,6 +65,8 @@ class ChannelRepo {
   Result<bool> is_member(ByteView channel_id, const std::string& fingerprint);
   // True when `fingerprint` is on the roster of a channel we are a member of.
   Result<bool> shares_channel(const std::string& fingerprint);
+  // Channels (and invitations) administered by `admin` that we hold, left ones excepted.
+  Result<int64_t> count_by_admin(const std::string& admin);
 
  private:
   Database& db_;

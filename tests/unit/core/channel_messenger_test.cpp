@@ -533,16 +533,26 @@ TEST_CASE(
   CHECK(count_body(lab["alice"].history("#ops"), "still fine") == 1);
 }
 
-TEST_CASE("the security code depends on every member key and the epoch, not on their order",
-          "[core][channels]") {
+TEST_CASE(
+    "the security code depends on every member key, the epoch, the admin and the flags, not on "
+    "the members' order",
+    "[core][channels]") {
   const Bytes id(16, 7);
+  const Bytes admin(33, 1);
+  const core::ChannelFlags flags{true, true, false};
   const std::vector<Bytes> keys = {Bytes(33, 1), Bytes(33, 2), Bytes(33, 3)};
-  const std::string code = core::channel_security_code(id, 4, keys);
+  const std::string code = core::channel_security_code(id, admin, flags, 4, keys);
   CHECK(code.size() == 35);
-  CHECK(core::channel_security_code(id, 4, {keys[2], keys[0], keys[1]}) == code);
-  CHECK(core::channel_security_code(id, 5, keys) != code);
-  CHECK(core::channel_security_code(id, 4, {keys[0], keys[1]}) != code);
-  CHECK(core::channel_security_code(Bytes(16, 8), 4, keys) != code);
+  CHECK(core::channel_security_code(id, admin, flags, 4, {keys[2], keys[0], keys[1]}) == code);
+  CHECK(core::channel_security_code(id, admin, flags, 5, keys) != code);
+  CHECK(core::channel_security_code(id, admin, flags, 4, {keys[0], keys[1]}) != code);
+  CHECK(core::channel_security_code(Bytes(16, 8), admin, flags, 4, keys) != code);
+  // Another member claiming to be the admin, or other flags, with the very same members: another
+  // code, so reading it aloud exposes it.
+  CHECK(core::channel_security_code(id, keys[1], flags, 4, keys) != code);
+  CHECK(core::channel_security_code(id, admin, {true, false, false}, 4, keys) != code);
+  CHECK(core::channel_security_code(id, admin, {true, true, true}, 4, keys) != code);
+  CHECK(core::channel_security_code(id, admin, {false, true, false}, 4, keys) != code);
 }
 
 TEST_CASE(

@@ -11,11 +11,13 @@ using namespace sotto::tui;
 
 namespace {
 
-core::ContactInfo contact(const std::string& name, const std::string& fp, core::Trust trust) {
+core::ContactInfo contact(const std::string& name, const std::string& fp, core::Trust trust,
+                          const std::string& namesake_of = "") {
   core::ContactInfo c;
   c.name = name;
   c.fingerprint = fp;
   c.trust = trust;
+  c.namesake_of = namesake_of;
   return c;
 }
 
@@ -69,7 +71,7 @@ UiState sample_state() {
   state.endpoint = "tcp://127.0.0.1:7001";
   state.set_contacts({contact("bob", "bbbb2222", core::Trust::kVerified),
                       contact("carol", "cccc3333", core::Trust::kUnverified),
-                      contact("mallory", "dddd4444", core::Trust::kChanged)});
+                      contact("mallory", "dddd4444", core::Trust::kUnverified, "cccc3333")});
   state.peers["bbbb2222"] = peer("bob", "bbbb2222", net::PeerState::kOnline);
   state.peers["eeee5555"] = peer("dave", "eeee5555", net::PeerState::kOnline);
   state.set_channels({ops_channel()});
@@ -115,7 +117,7 @@ TEST_CASE("the sidebar shows channels, contacts with online and trust marks, nea
   CHECK(canvas.row_text(1).find("#ops 1") != std::string::npos);  // one unread
   CHECK(canvas.contains(" ● bob ✔"));
   CHECK(canvas.contains(" ○ carol !"));
-  CHECK(canvas.contains(" ○ mallory ⚠"));
+  CHECK(canvas.contains(" ○ mallory ≈"));  // a namesake (of carol, here), whatever its trust
   CHECK(canvas.contains("NEARBY"));
   CHECK(canvas.contains("● dave eeee5555"));
   CHECK(canvas.row_text(22).find("alice aaaa1111") != std::string::npos);
@@ -229,13 +231,17 @@ TEST_CASE("events keep the state current: peers, contacts, channels, receipts", 
   UiState state = sample_state();
   state.apply(core::Event{0, core::PeerEvent{peer("dave", "eeee5555", net::PeerState::kOffline)}});
   CHECK(state.nearby().empty());
-  core::ContactEvent changed{contact("bob", "bbbb2222", core::Trust::kChanged), "changed"};
-  state.apply(core::Event{0, changed});
-  CHECK(state.find_contact("bob")->trust == core::Trust::kChanged);
-  CHECK(state.conversations.at("bbbb2222").lines.back().kind == "error");
+  // A new identity that took bob's name: a separate contact, announced as what it is.
+  core::ContactEvent namesake{contact("bob", "ffff6666", core::Trust::kUnverified, "bbbb2222"),
+                              "added"};
+  state.apply(core::Event{0, namesake});
+  CHECK(state.find_contact("bob")->fingerprint == "bbbb2222");
+  CHECK(state.conversations.at("ffff6666").lines.back().kind == "error");
   CHECK(state.find_contact("bbbb") != nullptr);  // a fingerprint prefix
   CHECK(state.find_channel("#ops") != nullptr);
-  CHECK(state.completion_names() == std::vector<std::string>{"bob", "carol", "mallory", "#ops"});
+  // Namesakes complete to their fingerprint: typing a name never picks one.
+  CHECK(state.completion_names() ==
+        std::vector<std::string>{"bob", "ffff6666", "carol", "dddd4444", "#ops"});
   CHECK(state.conversation_order().front() == UiState::kHome);
   // A channel message's receipt names the member who acknowledged it, not the channel.
   state.add_message(text("#c0ffee", "c1", true, "radio check", "sent"));
