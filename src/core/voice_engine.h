@@ -13,8 +13,12 @@
 //            through the mixer, or one WAV file per transmission) and their packets into the
 //            clip that VoiceEnd lets the Messenger archive.
 //   floor:   a channel carries one talker at a time unless it is `free`. A PTT while someone
-//            talks is refused; two starts that cross on the network are settled the same way on
-//            every member: the earlier VoiceStart wins, then the smaller fingerprint.
+//            talks is refused; starts that cross on the network are settled the same way on
+//            every member, in any arrival order: of the overlapping transmissions (our own
+//            included) the one with the smaller SHA-256(channel id ‖ transmission id) wins.
+//            started_at_us is the talker's wall clock, shown and used to measure delay, never
+//            to order (DESIGN §6). Receptions are keyed by (talker, transmission id): a member
+//            reusing another's id gets a reception of its own, not the other's frames.
 //
 // Thread-safety: the node's loop thread only.
 #pragma once
@@ -110,15 +114,18 @@ class VoiceEngine {
   int64_t late_allowance_ms(const Reception& r) const;
   void drain(Reception& r, int64_t now_ms);
   void play(Reception& r, const voice::JitterFrame& frame, int64_t now_ms);
-  void finish_reception(const std::string& transmission_hex);
-  void drop_reception(const std::string& transmission_hex, const std::string& phase);
+  using ReceptionKey = std::pair<std::string, std::string>;  // talker, transmission id (hex)
+  // Floor rank, talker: the smaller holds the floor.
+  using FloorClaim = std::pair<Bytes, std::string>;
+
+  void finish_reception(const ReceptionKey& key);
   void remember(const VoiceStats& stats);
   void publish(const std::string& phase, const VoiceStats& stats);
   std::string wav_path(const VoiceStats& stats) const;
   void write_clip_wav(const ArchivedClip& clip, const std::string& talker_name);
   void mix_to_device();
   // The transmission holding `channel`'s floor (own or heard), if any.
-  std::optional<std::pair<int64_t, std::string>> floor_holder(const std::string& channel_hex) const;
+  std::optional<FloorClaim> floor_holder(const std::string& channel_hex) const;
 
   std::string own_fingerprint_;
   const Clock& clock_;
@@ -129,9 +136,9 @@ class VoiceEngine {
   std::unique_ptr<voice::Mixer> device_mixer_;
   int64_t device_tick_ms_ = 0;
   std::map<std::string, std::unique_ptr<Transmission>> transmissions_;  // by channel id (hex)
-  std::map<std::string, std::unique_ptr<Reception>> receptions_;        // by transmission id
-  std::map<std::string, std::vector<VoiceStats>> recent_;               // by channel name
-  std::map<std::string, bool> heard_whole_;  // transmission id -> every frame arrived live
+  std::map<ReceptionKey, std::unique_ptr<Reception>> receptions_;
+  std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
+  std::map<ReceptionKey, bool> heard_whole_;               // every frame arrived live
   struct Early {
     std::string from;
     wire::VoiceFrame frame;
