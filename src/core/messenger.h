@@ -116,6 +116,8 @@ class Messenger {
   Result<ArchivedClip> find_clip(const std::string& id_prefix);
   // A channel we are a member of, as the voice engine needs it.
   Result<VoiceChannel> voice_channel(const std::string& channel);
+  // True when we are a member of the channel and `fingerprint` is on its roster.
+  bool is_voice_member(ByteView channel_id, const std::string& fingerprint);
   // A member's or contact's display name (the fingerprint's start when unknown).
   std::string name_of(const std::string& fingerprint);
 

@@ -59,6 +59,17 @@ Result<VoiceChannel> Messenger::voice_channel(const std::string& channel_name) {
   return to_voice_channel(channel);
 }
 
+bool Messenger::is_voice_member(ByteView channel_id, const std::string& fingerprint) {
+  storage::ChannelRepo repo(account_.db());
+  auto channel = repo.find(channel_id);
+  if (!channel.is_ok() || !channel.value() ||
+      channel.value()->state != storage::ChannelState::kMember) {
+    return false;
+  }
+  auto member = repo.is_member(channel_id, fingerprint);
+  return member.is_ok() && member.value();
+}
+
 Result<TransmissionStart> Messenger::open_transmission(const std::string& channel_name,
                                                        uint32_t frame_ms, uint32_t bitrate,
                                                        int64_t started_at_us) {

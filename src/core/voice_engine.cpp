@@ -24,7 +24,13 @@ namespace {
 // A clip travels as one frame: its packets must fit the largest content bucket, with room for
 // the VoiceClip fields around them.
 constexpr size_t kClipBudgetBytes = net::kContentBuckets.back() - 1024;
-constexpr size_t kMaxEarlyFrames = 64;
+// Frames overtake their VoiceStart in a burst: the talker sends VoiceStart after a commit (an
+// fsync) and then catches up with the frames captured meanwhile, and a listener handles them at
+// once but VoiceStart only after its poll round. 32 frames is 640 ms of 20 ms frames (320 ms of
+// 10 ms ones), far more than such a commit takes; the total holds two talkers crossing with
+// room for two more, at most 128 sealed frames of a few hundred bytes.
+constexpr size_t kMaxEarlyFramesPerTalker = 32;
+constexpr size_t kMaxEarlyFrames = 4 * kMaxEarlyFramesPerTalker;
 constexpr int64_t kEarlyFrameTtlMs = 2'000;
 constexpr size_t kRecentPerChannel = 8;
 constexpr size_t kMaxReceptions = 64;
@@ -440,15 +446,7 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
     return;
   }
   auto it = receptions_.find({from, hex_of(frame.transmission_id())});
-  if (it == receptions_.end()) {
-    expire_early(now);
-    if (early_.size() >= kMaxEarlyFrames) {
-      hooks_.count("voice_frames_dropped_unknown", 1);
-      return;
-    }
-    early_.push_back({from, frame, now});
-    return;
-  }
+  if (it == receptions_.end()) return hold_early(from, frame, now);
   Reception& r = *it->second;
   if (frame.channel_id() != as_chars(r.channel.id)) {
     hooks_.count("voice_frames_dropped_wrong_channel", 1);
@@ -496,6 +494,28 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
 int64_t VoiceEngine::late_allowance_ms(const Reception& r) const {
   return static_cast<int64_t>(std::max(options_.jitter.max_depth, r.jitter.target_depth())) *
          r.stats.frame_ms;
+}
+
+void VoiceEngine::hold_early(const std::string& from, const wire::VoiceFrame& frame,
+                             int64_t now_ms) {
+  expire_early(now_ms);
+  // A slot for members only: anyone who passed the transport handshake could otherwise fill them
+  // all and make the members' real early frames drop. Shares per talker, so no one member can.
+  if (!hooks_.is_member(as_bytes(frame.channel_id()), from)) {
+    hooks_.count("voice_frames_dropped_not_member", 1);
+    return;
+  }
+  const auto held = static_cast<size_t>(
+      std::count_if(early_.begin(), early_.end(), [&](const Early& e) { return e.from == from; }));
+  if (held >= kMaxEarlyFramesPerTalker) {
+    hooks_.count("voice_frames_dropped_early_talker", 1);
+    return;
+  }
+  if (early_.size() >= kMaxEarlyFrames) {
+    hooks_.count("voice_frames_dropped_early_full", 1);
+    return;
+  }
+  early_.push_back({from, frame, now_ms});
 }
 
 void VoiceEngine::expire_early(int64_t now_ms) {

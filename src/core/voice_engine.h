@@ -62,6 +62,8 @@ struct VoiceEngineHooks {
       open;
   std::function<Result<MessageInfo>(const TransmissionEnd& end)> close;
   std::function<bool(const std::string& fingerprint, ByteView frame)> send_frame;
+  // True when `fingerprint` is on the roster of `channel_id` and we are a member of it too.
+  std::function<bool(ByteView channel_id, const std::string& fingerprint)> is_member;
   std::function<std::string(const std::string& fingerprint)> name_of;
   std::function<void(Event)> publish;
   std::function<void(const std::string& name, uint64_t n)> count;
@@ -110,6 +112,8 @@ class VoiceEngine {
  private:
   void send_frame(Transmission& t);
   void finish_transmission(const std::string& channel_hex, Status why);
+  // A frame whose VoiceStart has not come (yet): held for a while if a member sent it.
+  void hold_early(const std::string& from, const wire::VoiceFrame& frame, int64_t now_ms);
   void expire_early(int64_t now_ms);
   int64_t late_allowance_ms(const Reception& r) const;
   void drain(Reception& r, int64_t now_ms);
@@ -144,7 +148,7 @@ class VoiceEngine {
     wire::VoiceFrame frame;
     int64_t at_ms = 0;
   };
-  std::vector<Early> early_;  // frames that overtook their VoiceStart (bounded)
+  std::vector<Early> early_;  // frames that overtook their VoiceStart (bounded, per talker too)
 };
 
 }  // namespace sotto::core

@@ -15,7 +15,10 @@
 #include "tests/support/voice_side.h"
 
 using namespace sotto;
+using test::Listener;
 using test::on_air;
+using test::Talker;
+using test::talker;
 using test::voice_hooks;
 using test::VoiceSide;
 
@@ -37,42 +40,6 @@ std::vector<Bytes> ids_by_rank(const core::VoiceChannel& channel, size_t n) {
     return floor_rank(channel, a) < floor_rank(channel, b);
   });
   return ids;
-}
-
-struct Talker {
-  std::string fingerprint;
-  Bytes transmission_id;
-  SecretBytes key;
-  uint64_t started_at_us;
-};
-
-// A member's engine that only listens.
-struct Listener {
-  FakeClock clock;
-  VoiceSide side;
-  SecretBytes unused = SecretBytes::copy_of(crypto::random_bytes(32));
-  core::VoiceEngine engine;
-
-  Listener(const std::string& fingerprint, const core::VoiceChannel& channel)
-      : engine(fingerprint, clock, core::VoiceOptions{},
-               voice_hooks(side, channel, unused, crypto::random_bytes(16))) {
-    REQUIRE(engine.start().is_ok());
-  }
-
-  void hear(const core::VoiceChannel& channel, const Talker& t) {
-    engine.on_voice_start(t.fingerprint, channel,
-                          test::voice_start(channel, t.transmission_id, t.key, t.started_at_us));
-  }
-  void frames_from(const core::VoiceChannel& channel, const Talker& t, uint32_t count) {
-    for (const auto& f : test::sealed_frames(channel, t.transmission_id, t.key, count)) {
-      engine.on_frame(t.fingerprint, f);
-    }
-  }
-};
-
-Talker talker(const std::string& fingerprint, Bytes transmission_id, uint64_t started_at_us) {
-  return {fingerprint, std::move(transmission_id), SecretBytes::copy_of(crypto::random_bytes(32)),
-          started_at_us};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "sotto/crypto/frame_cipher.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/voice/opus_codec.h"
 #include "sotto/voice/wav.h"
 
@@ -63,6 +64,9 @@ core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& ch
     side.sent.emplace_back(to, Bytes(frame.begin(), frame.end()));
     return true;
   };
+  hooks.is_member = [&side, channel](ByteView channel_id, const std::string& fp) {
+    return Bytes(channel_id.begin(), channel_id.end()) == channel.id && side.members.contains(fp);
+  };
   hooks.name_of = [](const std::string& fp) { return fp; };
   hooks.publish = [&side](core::Event e) { side.events.push_back(std::move(e)); };
   hooks.count = [&side](const std::string& name, uint64_t n) { side.counters[name] += n; };
@@ -106,6 +110,32 @@ std::vector<wire::VoiceFrame> sealed_frames(const core::VoiceChannel& channel,
 void write_tone(const std::string& path, int ms) {
   const Status written = voice::write_wav(path, tone(static_cast<size_t>(ms) * 48));
   if (!written.is_ok()) throw std::runtime_error(path + ": " + written.message());
+}
+
+Talker talker(const std::string& fingerprint, Bytes transmission_id, uint64_t started_at_us) {
+  return {fingerprint, std::move(transmission_id), SecretBytes::copy_of(crypto::random_bytes(32)),
+          started_at_us};
+}
+
+Listener::Listener(const std::string& fingerprint, const core::VoiceChannel& channel)
+    : unused_key(SecretBytes::copy_of(crypto::random_bytes(32))),
+      engine(fingerprint, clock, core::VoiceOptions{},
+             voice_hooks(side, channel, unused_key, crypto::random_bytes(16))) {
+  side.members.insert(fingerprint);
+  const Status started = engine.start();
+  if (!started.is_ok()) throw std::runtime_error("voice engine: " + started.message());
+}
+
+void Listener::hear(const core::VoiceChannel& channel, const Talker& t) {
+  engine.on_voice_start(t.fingerprint, channel,
+                        voice_start(channel, t.transmission_id, t.key, t.started_at_us));
+}
+
+void Listener::frames_from(const core::VoiceChannel& channel, const Talker& t, uint32_t count,
+                           uint32_t first) {
+  for (const auto& f : sealed_frames(channel, t.transmission_id, t.key, count, first)) {
+    engine.on_frame(t.fingerprint, f);
+  }
 }
 
 std::set<std::string> on_air(const core::VoiceEngine& engine, const core::VoiceChannel& channel,

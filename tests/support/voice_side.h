@@ -15,6 +15,7 @@
 
 #include "sotto.pb.h"
 #include "sotto/base/bytes.h"
+#include "sotto/base/clock.h"
 #include "sotto/base/secret.h"
 #include "sotto/core/events.h"
 #include "src/core/voice_engine.h"
@@ -50,6 +51,31 @@ std::vector<wire::VoiceFrame> sealed_frames(const core::VoiceChannel& channel,
 
 // A 48 kHz mono tone, `ms` long, written as a WAV file at `path` (a talker's recording).
 void write_tone(const std::string& path, int ms);
+
+// A member who talks, as the others see it: its transmission and the start its clock claims.
+struct Talker {
+  std::string fingerprint;
+  Bytes transmission_id;
+  SecretBytes key;
+  uint64_t started_at_us = 0;
+};
+// With a fresh random key.
+Talker talker(const std::string& fingerprint, Bytes transmission_id, uint64_t started_at_us = 0);
+
+// A member's engine that only listens, on its own FakeClock.
+struct Listener {
+  FakeClock clock;
+  VoiceSide side;
+  SecretBytes unused_key;
+  core::VoiceEngine engine;
+
+  Listener(const std::string& fingerprint, const core::VoiceChannel& channel);
+  // `t`'s VoiceStart arrives.
+  void hear(const core::VoiceChannel& channel, const Talker& t);
+  // `t`'s frames seq first..first+count-1 arrive.
+  void frames_from(const core::VoiceChannel& channel, const Talker& t, uint32_t count,
+                   uint32_t first = 0);
+};
 
 // The members `engine` shows on air in `channel` (fingerprints).
 std::set<std::string> on_air(const core::VoiceEngine& engine, const core::VoiceChannel& channel,

@@ -157,8 +157,10 @@ TEST_CASE(
   CHECK(listener_side.counter("voice_frames_received") == packets.size());
   CHECK(listener_side.counter("voice_frames_dropped_auth") == tampered);
   CHECK(listener_side.counter("voice_frames_dropped_replay") == 1);
-  // The intruder's copy matches no reception of its own: it is never taken for the talker's.
+  // The intruder's copy matches no reception of its own: it is never taken for the talker's,
+  // and, from no member, it is not even held in case its VoiceStart comes later.
   CHECK(listener_side.counter("voice_frames_dropped_wrong_channel") == 1);
+  CHECK(listener_side.counter("voice_frames_dropped_not_member") == 1);
   CHECK(listener_side.counter("voice_frames_concealed") == 0);
   // Replayed after the end: still refused.
   listener.on_frame("talker", voice_of(talker_side.sent[2].second));
