@@ -445,6 +445,13 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
                                                admin_name + " created #" + roster.name(), effects,
                                                static_cast<int64_t>(roster.created_at())));
   }
+  if (hooks_.roster_changed) {
+    // Nobody off the roster may go on hearing or talking in a live transmission (DESIGN §7).
+    std::vector<std::string> fingerprints;
+    for (const auto& m : members) fingerprints.push_back(m.fingerprint);
+    hooks_.roster_changed(channel.id, fingerprints,
+                          channel.state == storage::ChannelState::kMember);
+  }
   return record_channel_event(channel, channel.admin, change.empty() ? "changed" : change,
                               subject_fingerprint, text, effects,
                               static_cast<int64_t>(roster.issued_at()));

@@ -712,6 +712,10 @@ struct Node::Impl {
     hooks.voice_status = [this](ChannelInfo& info) {
       if (voice) voice->describe(info);
     };
+    hooks.roster_changed = [this](const Bytes& channel_id, const std::vector<std::string>& members,
+                                  bool still_member) {
+      if (voice) voice->on_roster(channel_id, members, still_member);
+    };
     hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
       auto it = peers.find(fp);
       if (it == peers.end()) return std::nullopt;

@@ -339,7 +339,8 @@ void VoiceEngine::finish_transmission(const std::string& channel_hex, Status why
                       t->opened.started_at_us,
                       std::move(t->packets),
                       std::move(t->timing),
-                      t->opened.recipients};
+                      t->opened.recipients,
+                      t->opened.members};
   auto closed = hooks_.close(end);
   t->stats.archived = closed.is_ok();
   remember(t->stats);
@@ -434,6 +435,40 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
       early_.push_back(std::move(e));
     }
   }
+}
+
+void VoiceEngine::on_roster(const Bytes& channel_id, const std::vector<std::string>& members,
+                            bool still_member) {
+  auto listed = [&](const std::string& fingerprint) {
+    return still_member && std::find(members.begin(), members.end(), fingerprint) != members.end();
+  };
+  const std::string channel_hex = to_hex(channel_id);
+  if (auto it = transmissions_.find(channel_hex); it != transmissions_.end()) {
+    Transmission& t = *it->second;
+    if (!still_member) {
+      // Nobody is left to hear it, and the Messenger would refuse to archive it.
+      finish_transmission(channel_hex, Status::permission_denied("you were removed from #" +
+                                                                 t.opened.channel.name));
+    } else if (!std::all_of(t.opened.members.begin(), t.opened.members.end(), listed)) {
+      // Someone removed holds the transmission key: no frame more under it. What was said is
+      // archived at the next tick (closing commits, and we are inside the roster's transaction).
+      t.stopping = true;
+    }
+  }
+  std::vector<ReceptionKey> dropped;
+  for (const auto& [key, r] : receptions_) {
+    if (r->channel.id == channel_id && !listed(r->talker)) dropped.push_back(key);
+  }
+  for (const auto& key : dropped) {
+    std::unique_ptr<Reception> r = std::move(receptions_[key]);
+    receptions_.erase(key);
+    hooks_.count("voice_receptions_dropped_removed", 1);
+    if (!r->refused) publish("dropped", r->stats);
+  }
+  const size_t early = std::erase_if(early_, [&](const Early& e) {
+    return e.frame.channel_id() == as_chars(channel_id) && !listed(e.from);
+  });
+  if (early > 0) hooks_.count("voice_frames_dropped_not_member", early);
 }
 
 void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& frame) {

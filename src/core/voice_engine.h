@@ -91,6 +91,11 @@ class VoiceEngine {
                       const wire::VoiceStart& start);
   std::optional<HeardClip> on_voice_end(const std::string& from, const wire::VoiceEnd& end);
   void on_archived(const std::string& from, const VoiceChannel& channel, const ArchivedClip& clip);
+  // From the Messenger, inside the transaction applying a roster of the channel: `members` is
+  // its roster now, `still_member` whether we are on it. Our transmission stops going to anyone
+  // removed, and nobody removed is heard any more.
+  void on_roster(const Bytes& channel_id, const std::vector<std::string>& members,
+                 bool still_member);
   // From the network: one VoiceFrame.
   void on_frame(const std::string& from, const wire::VoiceFrame& frame);
 

@@ -11,7 +11,6 @@
 #include "sotto/base/clock.h"
 #include "sotto/crypto/primitives.h"
 #include "src/core/voice_engine.h"
-#include "tests/support/temp_dir.h"
 #include "tests/support/voice_side.h"
 
 using namespace sotto;
@@ -80,46 +79,29 @@ TEST_CASE(
     "our own transmission is judged by the same rule; a start with the larger hash does not "
     "interrupt it whatever its clock claims, one with the smaller hash does",
     "[adversarial][voice]") {
-  test::TempDir tmp;
-  test::write_tone(tmp / "tone.wav", 3000);
   const core::VoiceChannel channel{crypto::random_bytes(16), "ops", false};
   const auto ids = ids_by_rank(channel, 3);
   const Talker bob = talker("bob", ids[0], kHonestClockUs + 10'000'000);  // a clock ahead
   const Talker mallory = talker("mallory", ids[2], 0);
-  const SecretBytes own_key = SecretBytes::copy_of(crypto::random_bytes(32));
+  test::Speaker alice("alice", channel, ids[1], {"bob", "mallory"});
+  alice.run_ms(200);
+  REQUIRE_FALSE(alice.done);
 
-  FakeClock clock;
-  VoiceSide side;
-  core::VoiceEngine alice("alice", clock, core::VoiceOptions{},
-                          voice_hooks(side, channel, own_key, ids[1]));
-  REQUIRE(alice.start().is_ok());
-  auto source = voice::open_wav_source(tmp / "tone.wav", 960);
-  REQUIRE(source.is_ok());
-  std::optional<Result<core::MessageInfo>> done;
-  alice.talk("ops", std::move(source).value(), [&](Result<core::MessageInfo> r) { done = r; });
-  auto run_ms = [&](int ms) {
-    for (int t = 0; t < ms && !done; t += 20) {
-      clock.advance_ms(20);
-      alice.tick();
-    }
-  };
-  run_ms(200);
-  REQUIRE_FALSE(done);
-
-  alice.on_voice_start(mallory.fingerprint, channel,
-                       test::voice_start(channel, mallory.transmission_id, mallory.key, 0));
-  run_ms(200);
-  CHECK_FALSE(done);
-  CHECK(alice.ptt_state().on_air);
-  CHECK(side.phases("mallory", to_hex(mallory.transmission_id)) ==
+  alice.engine.on_voice_start(mallory.fingerprint, channel,
+                              test::voice_start(channel, mallory.transmission_id, mallory.key, 0));
+  alice.run_ms(200);
+  CHECK_FALSE(alice.done);
+  CHECK(alice.engine.ptt_state().on_air);
+  CHECK(alice.side.phases("mallory", to_hex(mallory.transmission_id)) ==
         std::vector<std::string>{"dropped"});
 
-  alice.on_voice_start(bob.fingerprint, channel,
-                       test::voice_start(channel, bob.transmission_id, bob.key, bob.started_at_us));
-  REQUIRE(done);
-  CHECK(done->status().code() == StatusCode::kBusy);
-  CHECK_FALSE(alice.ptt_state().on_air);
-  CHECK(on_air(alice, channel, {"alice", "bob", "mallory"}) == std::set<std::string>{"bob"});
+  alice.engine.on_voice_start(
+      bob.fingerprint, channel,
+      test::voice_start(channel, bob.transmission_id, bob.key, bob.started_at_us));
+  REQUIRE(alice.done);
+  CHECK(alice.done->status().code() == StatusCode::kBusy);
+  CHECK_FALSE(alice.engine.ptt_state().on_air);
+  CHECK(on_air(alice.engine, channel, {"alice", "bob", "mallory"}) == std::set<std::string>{"bob"});
 }
 
 TEST_CASE(

@@ -1,5 +1,6 @@
 #include "tests/support/voice_side.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "sotto/crypto/frame_cipher.h"
@@ -52,6 +53,7 @@ core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& ch
     start.key = SecretBytes::copy_of(key.view());
     start.started_at_us = started_at_us;
     start.recipients = side.recipients;
+    start.members = side.recipients;
     return start;
   };
   hooks.close = [&side](const core::TransmissionEnd& end) -> Result<core::MessageInfo> {
@@ -136,6 +138,33 @@ void Listener::frames_from(const core::VoiceChannel& channel, const Talker& t, u
   for (const auto& f : sealed_frames(channel, t.transmission_id, t.key, count, first)) {
     engine.on_frame(t.fingerprint, f);
   }
+}
+
+Speaker::Speaker(const std::string& fingerprint, const core::VoiceChannel& channel,
+                 const Bytes& transmission_id, std::vector<std::string> recipients, int tone_ms)
+    : key(SecretBytes::copy_of(crypto::random_bytes(32))),
+      engine(fingerprint, clock, core::VoiceOptions{},
+             voice_hooks(side, channel, key, transmission_id)) {
+  side.recipients = std::move(recipients);
+  side.members.insert(fingerprint);
+  const Status started = engine.start();
+  if (!started.is_ok()) throw std::runtime_error("voice engine: " + started.message());
+  const std::string path = tmp / "tone.wav";
+  write_tone(path, tone_ms);
+  auto source = value_or_throw(voice::open_wav_source(path, 960), path);
+  engine.talk(channel.name, std::move(source), [this](Result<core::MessageInfo> r) { done = r; });
+}
+
+void Speaker::run_ms(int ms) {
+  for (int t = 0; t < ms; t += 20) {
+    clock.advance_ms(20);
+    engine.tick();
+  }
+}
+
+size_t Speaker::frames_sent_to(const std::string& fingerprint) const {
+  return static_cast<size_t>(std::count_if(side.sent.begin(), side.sent.end(),
+                                           [&](const auto& s) { return s.first == fingerprint; }));
 }
 
 std::set<std::string> on_air(const core::VoiceEngine& engine, const core::VoiceChannel& channel,

@@ -19,6 +19,7 @@
 #include "sotto/base/secret.h"
 #include "sotto/core/events.h"
 #include "src/core/voice_engine.h"
+#include "tests/support/temp_dir.h"
 
 namespace sotto::test {
 
@@ -75,6 +76,24 @@ struct Listener {
   // `t`'s frames seq first..first+count-1 arrive.
   void frames_from(const core::VoiceChannel& channel, const Talker& t, uint32_t count,
                    uint32_t first = 0);
+};
+
+// A member's engine on air: from construction on it talks a tone `tone_ms` long on `channel`
+// with `transmission_id`, its VoiceStart gone to `recipients` (every member but itself).
+struct Speaker {
+  TempDir tmp;
+  FakeClock clock;
+  VoiceSide side;
+  SecretBytes key;
+  core::VoiceEngine engine;
+  std::optional<Result<core::MessageInfo>> done;  // what talk() reported, once it did
+
+  Speaker(const std::string& fingerprint, const core::VoiceChannel& channel,
+          const Bytes& transmission_id, std::vector<std::string> recipients = {"listener"},
+          int tone_ms = 3000);
+  // `ms` pass in frame-period ticks.
+  void run_ms(int ms);
+  size_t frames_sent_to(const std::string& fingerprint) const;
 };
 
 // The members `engine` shows on air in `channel` (fingerprints).
