@@ -19,6 +19,9 @@
 //            started_at_us is the talker's wall clock, shown and used to measure delay, never
 //            to order (DESIGN §6). Receptions are keyed by (talker, transmission id): a member
 //            reusing another's id gets a reception of its own, not the other's frames.
+//   roster:  only members take part. A roster change ends our transmission when it removed
+//            someone who could hear it (they hold its key), and drops whoever it removed at
+//            once; frames that overtake their VoiceStart are held for members only, a share each.
 //
 // Thread-safety: the node's loop thread only.
 #pragma once
