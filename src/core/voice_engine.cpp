@@ -554,7 +554,7 @@ void VoiceEngine::hold_early(const std::string& from, const wire::VoiceFrame& fr
 }
 
 void VoiceEngine::expire_early(int64_t now_ms) {
-  // No VoiceStart came for them (not for us, or from someone who is not a member): dropped.
+  // No VoiceStart came for them (lost, never sent, or its talker lost the channel): dropped.
   const size_t expired =
       std::erase_if(early_, [&](const Early& e) { return now_ms - e.at_ms > kEarlyFrameTtlMs; });
   if (expired > 0) hooks_.count("voice_frames_dropped_unknown", expired);
