@@ -68,6 +68,12 @@ struct MessengerHooks {
       voice_archived;
   // Adds live voice state (who is on air, recent transmissions) to a channel's description.
   std::function<void(ChannelInfo& info)> voice_status;
+  // A roster was applied (here or from the admin): `members` is the channel's roster now, and
+  // `still_member` whether we are on it. Runs inside the transaction that applies it, so it
+  // must not call back into the Messenger. Optional.
+  std::function<void(const Bytes& channel_id, const std::vector<std::string>& members,
+                     bool still_member)>
+      roster_changed;
 };
 
 class Messenger {
@@ -119,12 +125,15 @@ class Messenger {
   Result<TransmissionStart> open_transmission(const std::string& channel, uint32_t frame_ms,
                                               uint32_t bitrate, int64_t started_at_us);
   // Signs and archives the clip, sends VoiceEnd to the live members and queues the whole clip
-  // for every member (those who heard it all acknowledge it at once, so it goes only to the rest).
+  // for every member since the start (those who heard it all acknowledge it at once, so it goes
+  // only to the rest).
   Result<MessageInfo> close_transmission(const TransmissionEnd& end);
   // The archived clip whose message id starts with `id_prefix` (hex).
   Result<ArchivedClip> find_clip(const std::string& id_prefix);
   // A channel we are a member of, as the voice engine needs it.
   Result<VoiceChannel> voice_channel(const std::string& channel);
+  // True when we are a member of the channel and `fingerprint` is on its roster.
+  bool is_voice_member(ByteView channel_id, const std::string& fingerprint);
   // A member's or contact's display name (the fingerprint's start when unknown).
   std::string name_of(const std::string& fingerprint);
 

@@ -361,6 +361,8 @@ Status Messenger::send_leave(storage::ChannelRecord& channel, Effects& effects) 
   SOTTO_RETURN_IF_ERROR(
       storage::OutboxRepo(account_.db()).remove_for_conversation(conversation_of(channel)));
   channel.state = storage::ChannelState::kLeft;
+  // Gone from here at once: our transmission and what we hear on the channel end with it.
+  if (hooks_.roster_changed) hooks_.roster_changed(channel.id, {}, false);
   return storage::ChannelRepo(account_.db()).save(channel);
 }
 
@@ -494,6 +496,13 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
     SOTTO_RETURN_IF_ERROR(record_channel_event(channel, channel.admin, "created", channel.admin,
                                                admin_name + " created #" + roster.name(), effects,
                                                static_cast<int64_t>(roster.created_at())));
+  }
+  if (hooks_.roster_changed) {
+    // Nobody off the roster may go on hearing or talking in a live transmission (DESIGN §7).
+    std::vector<std::string> fingerprints;
+    for (const auto& m : members) fingerprints.push_back(m.fingerprint);
+    hooks_.roster_changed(channel.id, fingerprints,
+                          channel.state == storage::ChannelState::kMember);
   }
   SOTTO_RETURN_IF_ERROR(record_channel_event(
       channel, channel.admin, change.empty() ? "changed" : change, subject_fingerprint, text,

@@ -4,10 +4,11 @@
 //   start:  VoiceStart (the fresh transmission key) under our channel sender key, straight to
 //           the members online now — a transmission is live, it is not queued.
 //   end:    the talker signs the clip (voice/clip.h) and archives it; VoiceEnd goes to the live
-//           members; the whole clip (VoiceClip) is queued in the outbox for every member, and
-//           counted as already sent to the live ones. Each listener who heard every frame
-//           archives the clip at VoiceEnd and acknowledges it, so the retry never goes to them;
-//           members who were offline, or lost frames, get the clip from the outbox like text.
+//           members; the whole clip (VoiceClip) is queued in the outbox for every member who
+//           was one at the start and still is, and counted as already sent to the live ones. Each
+//           listener who heard every frame archives the clip at VoiceEnd and acknowledges it, so
+//           the retry never goes to them; members who were offline, or lost frames, get the clip
+//           from the outbox like text.
 //   archive: a clip is stored only with a valid talker signature, once per (talker, id).
 #include <algorithm>
 
@@ -59,6 +60,17 @@ Result<VoiceChannel> Messenger::voice_channel(const std::string& channel_name) {
   return to_voice_channel(channel);
 }
 
+bool Messenger::is_voice_member(ByteView channel_id, const std::string& fingerprint) {
+  storage::ChannelRepo repo(account_.db());
+  auto channel = repo.find(channel_id);
+  if (!channel.is_ok() || !channel.value() ||
+      channel.value()->state != storage::ChannelState::kMember) {
+    return false;
+  }
+  auto member = repo.is_member(channel_id, fingerprint);
+  return member.is_ok() && member.value();
+}
+
 Result<TransmissionStart> Messenger::open_transmission(const std::string& channel_name,
                                                        uint32_t frame_ms, uint32_t bitrate,
                                                        int64_t started_at_us) {
@@ -82,9 +94,9 @@ Result<TransmissionStart> Messenger::open_transmission(const std::string& channe
     if (!frame.is_ok()) return frame.status();
     SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
     for (const auto& m : members) {
-      if (m.fingerprint == account_.fingerprint() || !is_online(hooks_.peer(m.fingerprint))) {
-        continue;
-      }
+      if (m.fingerprint == account_.fingerprint()) continue;
+      opened.members.push_back(m.fingerprint);
+      if (!is_online(hooks_.peer(m.fingerprint))) continue;
       opened.recipients.push_back(m.fingerprint);
       effects.live.emplace_back(m.fingerprint, frame.value());
     }
@@ -158,7 +170,12 @@ Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
     SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, clip_frame));
     SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
     for (const auto& m : members) {
-      if (m.fingerprint == account_.fingerprint()) continue;
+      // Only who may hear it from its start to its end: a member invited meanwhile would get
+      // what was said before it joined, and one removed meanwhile is no longer a member.
+      if (m.fingerprint == account_.fingerprint() ||
+          std::find(end.members.begin(), end.members.end(), m.fingerprint) == end.members.end()) {
+        continue;
+      }
       const bool live =
           std::find(end.live.begin(), end.live.end(), m.fingerprint) != end.live.end();
       if (live) effects.live.emplace_back(m.fingerprint, end_frame);

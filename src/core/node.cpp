@@ -857,6 +857,9 @@ struct Node::Impl {
     };
     hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
     hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+    hooks.is_member = [this](ByteView channel_id, const std::string& fp) {
+      return messenger->is_voice_member(channel_id, fp);
+    };
     hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
     hooks.publish = [this](Event event) { publish(std::move(event)); };
     hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
@@ -879,6 +882,10 @@ struct Node::Impl {
     };
     hooks.voice_status = [this](ChannelInfo& info) {
       if (voice) voice->describe(info);
+    };
+    hooks.roster_changed = [this](const Bytes& channel_id, const std::vector<std::string>& members,
+                                  bool still_member) {
+      if (voice) voice->on_roster(channel_id, members, still_member);
     };
     hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
       auto it = peers.find(fp);

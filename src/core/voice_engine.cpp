@@ -10,6 +10,7 @@
 #include <deque>
 
 #include "sotto/crypto/frame_cipher.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/net/content.h"
 #include "sotto/net/wire.h"
 #include "sotto/voice/clip.h"
@@ -23,7 +24,13 @@ namespace {
 // A clip travels as one frame: its packets must fit the largest content bucket, with room for
 // the VoiceClip fields around them.
 constexpr size_t kClipBudgetBytes = net::kContentBuckets.back() - 1024;
-constexpr size_t kMaxEarlyFrames = 64;
+// Frames overtake their VoiceStart in a burst: the talker sends VoiceStart after a commit (an
+// fsync) and then catches up with the frames captured meanwhile, and a listener handles them at
+// once but VoiceStart only after its poll round. 32 frames is 640 ms of 20 ms frames (320 ms of
+// 10 ms ones), far more than such a commit takes; the total holds two talkers crossing with
+// room for two more, at most 128 sealed frames of a few hundred bytes.
+constexpr size_t kMaxEarlyFramesPerTalker = 32;
+constexpr size_t kMaxEarlyFrames = 4 * kMaxEarlyFramesPerTalker;
 constexpr int64_t kEarlyFrameTtlMs = 2'000;
 constexpr size_t kRecentPerChannel = 8;
 constexpr size_t kMaxReceptions = 64;
@@ -36,6 +43,14 @@ int64_t wall_clock_us() {
 
 std::string hex_of(const std::string& bytes) {
   return to_hex(as_bytes(bytes));
+}
+
+// What settles the floor between overlapping transmissions (DESIGN §6, §8): the same on every
+// member whatever order the VoiceStarts arrive in, and nothing a talker sets by its clock.
+Bytes floor_rank(ByteView channel_id, ByteView transmission_id) {
+  Bytes input(channel_id.begin(), channel_id.end());
+  input.insert(input.end(), transmission_id.begin(), transmission_id.end());
+  return crypto::sha256(input);
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -107,6 +122,7 @@ struct VoiceEngine::Transmission {
         done(std::move(done_)) {}
 
   TransmissionStart opened;
+  Bytes floor_rank;
   crypto::FrameCipher cipher;
   voice::OpusEncoder encoder;
   std::unique_ptr<voice::AudioSource> source;
@@ -137,6 +153,7 @@ struct VoiceEngine::Reception {
   std::string talker;
   VoiceChannel channel;
   wire::VoiceStart start;  // key cleared
+  Bytes floor_rank;
   crypto::FrameCipher cipher;
   voice::OpusDecoder decoder;
   voice::JitterBuffer jitter;
@@ -236,6 +253,7 @@ void VoiceEngine::talk(const std::string& channel_name, std::unique_ptr<voice::A
                                           std::move(encoder).value(), std::move(source), start_ms,
                                           std::min(by_time, by_size), std::move(done));
   t->pcm.resize(static_cast<size_t>(voice::frame_samples_for(options_.frame_ms)));
+  t->floor_rank = floor_rank(t->opened.channel.id, t->opened.transmission_id);
   t->stats.id = to_hex(t->opened.transmission_id);
   t->stats.channel = t->opened.channel.name;
   t->stats.talker = own_fingerprint_;
@@ -321,7 +339,8 @@ void VoiceEngine::finish_transmission(const std::string& channel_hex, Status why
                       t->opened.started_at_us,
                       std::move(t->packets),
                       std::move(t->timing),
-                      t->opened.recipients};
+                      t->opened.recipients,
+                      t->opened.members};
   auto closed = hooks_.close(end);
   t->stats.archived = closed.is_ok();
   remember(t->stats);
@@ -331,19 +350,19 @@ void VoiceEngine::finish_transmission(const std::string& channel_hex, Status why
 
 // --- listening -----------------------------------------------------------------------------------
 
-std::optional<std::pair<int64_t, std::string>> VoiceEngine::floor_holder(
+std::optional<VoiceEngine::FloorClaim> VoiceEngine::floor_holder(
     const std::string& channel_hex) const {
-  std::optional<std::pair<int64_t, std::string>> holder;
-  auto consider = [&](int64_t started_at_us, const std::string& talker) {
-    std::pair<int64_t, std::string> candidate{started_at_us, talker};
-    if (!holder || candidate < *holder) holder = candidate;
+  std::optional<FloorClaim> holder;
+  auto consider = [&](const Bytes& rank, const std::string& talker) {
+    FloorClaim candidate{rank, talker};
+    if (!holder || candidate < *holder) holder = std::move(candidate);
   };
   if (auto it = transmissions_.find(channel_hex); it != transmissions_.end()) {
-    consider(it->second->opened.started_at_us, own_fingerprint_);
+    consider(it->second->floor_rank, own_fingerprint_);
   }
-  for (const auto& [id, r] : receptions_) {
+  for (const auto& [key, r] : receptions_) {
     if (!r->refused && !r->end_frames && to_hex(r->channel.id) == channel_hex) {
-      consider(static_cast<int64_t>(r->start.started_at_us()), r->talker);
+      consider(r->floor_rank, r->talker);
     }
   }
   return holder;
@@ -352,7 +371,8 @@ std::optional<std::pair<int64_t, std::string>> VoiceEngine::floor_holder(
 void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& channel,
                                  const wire::VoiceStart& start) {
   const std::string id = hex_of(start.transmission_id());
-  if (receptions_.contains(id) || heard_whole_.contains(id) || from == own_fingerprint_) return;
+  const ReceptionKey key{from, id};
+  if (receptions_.contains(key) || heard_whole_.contains(key) || from == own_fingerprint_) return;
   if (receptions_.size() >= kMaxReceptions) {
     hooks_.count("voice_starts_dropped_too_many", 1);
     return;
@@ -370,6 +390,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
   auto r = std::make_unique<Reception>(from, channel, start, std::move(cipher).value(),
                                        std::move(decoder).value(), jitter, clock_.now_ms());
   r->start.clear_key();
+  r->floor_rank = floor_rank(channel.id, as_bytes(start.transmission_id()));
   r->stats.id = id;
   r->stats.channel = channel.name;
   r->stats.talker = from;
@@ -377,11 +398,12 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
   r->stats.frame_ms = jitter.frame_ms;
   r->stats.started_at_ms = static_cast<int64_t>(start.started_at_us() / 1000);
 
-  // The floor: of two transmissions that overlap, the earlier start wins, then the smaller
-  // fingerprint; every member compares the same two VoiceStarts, so every member agrees.
+  // The floor: of the transmissions that overlap, the smallest rank wins (the talker breaks a
+  // tie, which only a copied transmission id makes). Every member ranks the same VoiceStarts the
+  // same way and the winner is their minimum, so every member agrees, in any arrival order.
   const std::string channel_hex = to_hex(channel.id);
   if (!channel.free_voice) {
-    const std::pair<int64_t, std::string> mine{static_cast<int64_t>(start.started_at_us()), from};
+    const FloorClaim mine{r->floor_rank, from};
     if (auto holder = floor_holder(channel_hex); holder && *holder < mine) {
       r->refused = true;
       hooks_.count("voice_transmissions_refused", 1);
@@ -402,17 +424,51 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
     }
   }
   if (!r->refused) publish("started", r->stats);
-  receptions_[id] = std::move(r);
+  receptions_[key] = std::move(r);
   // Frames that overtook their VoiceStart (it waits for a database commit, they do not).
   std::vector<Early> waiting;
   waiting.swap(early_);
   for (auto& e : waiting) {
-    if (hex_of(e.frame.transmission_id()) == id) {
+    if (e.from == from && hex_of(e.frame.transmission_id()) == id) {
       on_frame(e.from, e.frame);
     } else {
       early_.push_back(std::move(e));
     }
   }
+}
+
+void VoiceEngine::on_roster(const Bytes& channel_id, const std::vector<std::string>& members,
+                            bool still_member) {
+  auto listed = [&](const std::string& fingerprint) {
+    return still_member && std::find(members.begin(), members.end(), fingerprint) != members.end();
+  };
+  const std::string channel_hex = to_hex(channel_id);
+  if (auto it = transmissions_.find(channel_hex); it != transmissions_.end()) {
+    Transmission& t = *it->second;
+    if (!still_member) {
+      // Nobody is left to hear it, and the Messenger would refuse to archive it.
+      finish_transmission(channel_hex, Status::permission_denied("you were removed from #" +
+                                                                 t.opened.channel.name));
+    } else if (!std::all_of(t.opened.members.begin(), t.opened.members.end(), listed)) {
+      // Someone removed holds the transmission key: no frame more under it. What was said is
+      // archived at the next tick (closing commits, and we are inside the roster's transaction).
+      t.stopping = true;
+    }
+  }
+  std::vector<ReceptionKey> dropped;
+  for (const auto& [key, r] : receptions_) {
+    if (r->channel.id == channel_id && !listed(r->talker)) dropped.push_back(key);
+  }
+  for (const auto& key : dropped) {
+    std::unique_ptr<Reception> r = std::move(receptions_[key]);
+    receptions_.erase(key);
+    hooks_.count("voice_receptions_dropped_removed", 1);
+    if (!r->refused) publish("dropped", r->stats);
+  }
+  const size_t early = std::erase_if(early_, [&](const Early& e) {
+    return e.frame.channel_id() == as_chars(channel_id) && !listed(e.from);
+  });
+  if (early > 0) hooks_.count("voice_frames_dropped_not_member", early);
 }
 
 void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& frame) {
@@ -424,18 +480,10 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
     hooks_.count("voice_frames_dropped_malformed", 1);
     return;
   }
-  auto it = receptions_.find(hex_of(frame.transmission_id()));
-  if (it == receptions_.end()) {
-    expire_early(now);
-    if (early_.size() >= kMaxEarlyFrames) {
-      hooks_.count("voice_frames_dropped_unknown", 1);
-      return;
-    }
-    early_.push_back({from, frame, now});
-    return;
-  }
+  auto it = receptions_.find({from, hex_of(frame.transmission_id())});
+  if (it == receptions_.end()) return hold_early(from, frame, now);
   Reception& r = *it->second;
-  if (r.talker != from || frame.channel_id() != as_chars(r.channel.id)) {
+  if (frame.channel_id() != as_chars(r.channel.id)) {
     hooks_.count("voice_frames_dropped_wrong_channel", 1);
     ++r.stats.frames_dropped;
     return;
@@ -483,8 +531,30 @@ int64_t VoiceEngine::late_allowance_ms(const Reception& r) const {
          r.stats.frame_ms;
 }
 
+void VoiceEngine::hold_early(const std::string& from, const wire::VoiceFrame& frame,
+                             int64_t now_ms) {
+  expire_early(now_ms);
+  // A slot for members only: anyone who passed the transport handshake could otherwise fill them
+  // all and make the members' real early frames drop. Shares per talker, so no one member can.
+  if (!hooks_.is_member(as_bytes(frame.channel_id()), from)) {
+    hooks_.count("voice_frames_dropped_not_member", 1);
+    return;
+  }
+  const auto held = static_cast<size_t>(
+      std::count_if(early_.begin(), early_.end(), [&](const Early& e) { return e.from == from; }));
+  if (held >= kMaxEarlyFramesPerTalker) {
+    hooks_.count("voice_frames_dropped_early_talker", 1);
+    return;
+  }
+  if (early_.size() >= kMaxEarlyFrames) {
+    hooks_.count("voice_frames_dropped_early_full", 1);
+    return;
+  }
+  early_.push_back({from, frame, now_ms});
+}
+
 void VoiceEngine::expire_early(int64_t now_ms) {
-  // No VoiceStart came for them (not for us, or from someone who is not a member): dropped.
+  // No VoiceStart came for them (lost, never sent, or its talker lost the channel): dropped.
   const size_t expired =
       std::erase_if(early_, [&](const Early& e) { return now_ms - e.at_ms > kEarlyFrameTtlMs; });
   if (expired > 0) hooks_.count("voice_frames_dropped_unknown", expired);
@@ -534,8 +604,8 @@ void VoiceEngine::play(Reception& r, const voice::JitterFrame& frame, int64_t no
 
 std::optional<HeardClip> VoiceEngine::on_voice_end(const std::string& from,
                                                    const wire::VoiceEnd& end) {
-  auto it = receptions_.find(hex_of(end.transmission_id()));
-  if (it == receptions_.end() || it->second->talker != from) return std::nullopt;
+  auto it = receptions_.find({from, hex_of(end.transmission_id())});
+  if (it == receptions_.end()) return std::nullopt;
   Reception& r = *it->second;
   if (r.refused) return std::nullopt;
   r.end_frames = end.frames();
@@ -556,11 +626,12 @@ std::optional<HeardClip> VoiceEngine::on_voice_end(const std::string& from,
 void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& channel,
                               const ArchivedClip& clip) {
   const std::string id = to_hex(clip.clip.transmission_id);
-  if (auto it = receptions_.find(id); it != receptions_.end() && it->second->complete) {
+  const ReceptionKey key{from, id};
+  if (auto it = receptions_.find(key); it != receptions_.end() && it->second->complete) {
     it->second->stats.archived = true;
     return;
   }
-  if (auto heard = heard_whole_.find(id); heard != heard_whole_.end() && heard->second) return;
+  if (auto heard = heard_whole_.find(key); heard != heard_whole_.end() && heard->second) return;
   // Delivered later through the outbox (we were away, or lost frames): archived, not played.
   VoiceStats stats;
   stats.id = id;
@@ -583,13 +654,13 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
       hooks_.count("voice_wav_write_failures", 1);
     }
   }
-  heard_whole_[id] = true;
+  heard_whole_[key] = true;
   remember(stats);
   publish("delivered", stats);
 }
 
-void VoiceEngine::finish_reception(const std::string& id) {
-  auto it = receptions_.find(id);
+void VoiceEngine::finish_reception(const ReceptionKey& key) {
+  auto it = receptions_.find(key);
   if (it == receptions_.end()) return;
   std::unique_ptr<Reception> r = std::move(it->second);
   receptions_.erase(it);
@@ -613,7 +684,7 @@ void VoiceEngine::finish_reception(const std::string& id) {
       hooks_.count("voice_wav_write_failures", 1);
     }
   }
-  heard_whole_[id] = r->complete;
+  heard_whole_[key] = r->complete;
   remember(r->stats);
   publish("ended", r->stats);
 }
@@ -633,8 +704,8 @@ void VoiceEngine::tick() {
   }
   for (const auto& channel_hex : finished) finish_transmission(channel_hex, Status::ok());
 
-  std::vector<std::string> ended;
-  for (auto& [id, r] : receptions_) {
+  std::vector<ReceptionKey> ended;
+  for (auto& [key, r] : receptions_) {
     if (!r->refused && r->scheduled) {
       // A slot whose frame is later than the jitter allowance is played as concealment. Frames
       // are played the moment they are due and here, so waiting longer for a late one costs no
@@ -654,23 +725,23 @@ void VoiceEngine::tick() {
     const bool played_out = r->end_frames && (r->jitter.done() || !r->jitter.playing());
     if (played_out || (r->refused && r->end_frames) ||
         now - r->last_activity_ms > options_.reception_timeout_ms) {
-      ended.push_back(id);
+      ended.push_back(key);
     }
   }
   if (device_ && now >= device_tick_ms_) {
     device_tick_ms_ = now + options_.frame_ms;
     mix_to_device();
   }
-  for (const auto& id : ended) finish_reception(id);
+  for (const auto& key : ended) finish_reception(key);
   if (!early_.empty()) expire_early(now);
 }
 
 void VoiceEngine::mix_to_device() {
   bool any = false;
-  for (auto& [id, r] : receptions_) {
+  for (auto& [key, r] : receptions_) {
     if (r->playout.empty()) continue;
     const bool last = r->end_frames && r->playout.size() == 1 && r->jitter.done();
-    (void)device_mixer_->add(id, r->playout.front(), last);
+    (void)device_mixer_->add(key.first + "/" + key.second, r->playout.front(), last);
     r->playout.pop_front();
     any = true;
   }

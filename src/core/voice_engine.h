@@ -13,8 +13,15 @@
 //            through the mixer, or one WAV file per transmission) and their packets into the
 //            clip that VoiceEnd lets the Messenger archive.
 //   floor:   a channel carries one talker at a time unless it is `free`. A PTT while someone
-//            talks is refused; two starts that cross on the network are settled the same way on
-//            every member: the earlier VoiceStart wins, then the smaller fingerprint.
+//            talks is refused; starts that cross on the network are settled the same way on
+//            every member, in any arrival order: of the overlapping transmissions (our own
+//            included) the one with the smaller SHA-256(channel id ‖ transmission id) wins.
+//            started_at_us is the talker's wall clock, shown and used to measure delay, never
+//            to order (DESIGN §6). Receptions are keyed by (talker, transmission id): a member
+//            reusing another's id gets a reception of its own, not the other's frames.
+//   roster:  only members take part. A roster change ends our transmission when it removed
+//            someone who could hear it (they hold its key), and drops whoever it removed at
+//            once; frames that overtake their VoiceStart are held for members only, a share each.
 //
 // Thread-safety: the node's loop thread only.
 #pragma once
@@ -58,6 +65,8 @@ struct VoiceEngineHooks {
       open;
   std::function<Result<MessageInfo>(const TransmissionEnd& end)> close;
   std::function<bool(const std::string& fingerprint, ByteView frame)> send_frame;
+  // True when `fingerprint` is on the roster of `channel_id` and we are a member of it too.
+  std::function<bool(ByteView channel_id, const std::string& fingerprint)> is_member;
   std::function<std::string(const std::string& fingerprint)> name_of;
   std::function<void(Event)> publish;
   std::function<void(const std::string& name, uint64_t n)> count;
@@ -85,6 +94,11 @@ class VoiceEngine {
                       const wire::VoiceStart& start);
   std::optional<HeardClip> on_voice_end(const std::string& from, const wire::VoiceEnd& end);
   void on_archived(const std::string& from, const VoiceChannel& channel, const ArchivedClip& clip);
+  // From the Messenger, inside the transaction applying a roster of the channel: `members` is
+  // its roster now, `still_member` whether we are on it. Our transmission stops going to anyone
+  // removed, and nobody removed is heard any more.
+  void on_roster(const Bytes& channel_id, const std::vector<std::string>& members,
+                 bool still_member);
   // From the network: one VoiceFrame.
   void on_frame(const std::string& from, const wire::VoiceFrame& frame);
 
@@ -106,19 +120,24 @@ class VoiceEngine {
  private:
   void send_frame(Transmission& t);
   void finish_transmission(const std::string& channel_hex, Status why);
+  // A frame whose VoiceStart has not come (yet): held for a while if a member sent it.
+  void hold_early(const std::string& from, const wire::VoiceFrame& frame, int64_t now_ms);
   void expire_early(int64_t now_ms);
   int64_t late_allowance_ms(const Reception& r) const;
   void drain(Reception& r, int64_t now_ms);
   void play(Reception& r, const voice::JitterFrame& frame, int64_t now_ms);
-  void finish_reception(const std::string& transmission_hex);
-  void drop_reception(const std::string& transmission_hex, const std::string& phase);
+  using ReceptionKey = std::pair<std::string, std::string>;  // talker, transmission id (hex)
+  // Floor rank, talker: the smaller holds the floor.
+  using FloorClaim = std::pair<Bytes, std::string>;
+
+  void finish_reception(const ReceptionKey& key);
   void remember(const VoiceStats& stats);
   void publish(const std::string& phase, const VoiceStats& stats);
   std::string wav_path(const VoiceStats& stats) const;
   void write_clip_wav(const ArchivedClip& clip, const std::string& talker_name);
   void mix_to_device();
   // The transmission holding `channel`'s floor (own or heard), if any.
-  std::optional<std::pair<int64_t, std::string>> floor_holder(const std::string& channel_hex) const;
+  std::optional<FloorClaim> floor_holder(const std::string& channel_hex) const;
 
   std::string own_fingerprint_;
   const Clock& clock_;
@@ -129,15 +148,15 @@ class VoiceEngine {
   std::unique_ptr<voice::Mixer> device_mixer_;
   int64_t device_tick_ms_ = 0;
   std::map<std::string, std::unique_ptr<Transmission>> transmissions_;  // by channel id (hex)
-  std::map<std::string, std::unique_ptr<Reception>> receptions_;        // by transmission id
-  std::map<std::string, std::vector<VoiceStats>> recent_;               // by channel name
-  std::map<std::string, bool> heard_whole_;  // transmission id -> every frame arrived live
+  std::map<ReceptionKey, std::unique_ptr<Reception>> receptions_;
+  std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
+  std::map<ReceptionKey, bool> heard_whole_;               // every frame arrived live
   struct Early {
     std::string from;
     wire::VoiceFrame frame;
     int64_t at_ms = 0;
   };
-  std::vector<Early> early_;  // frames that overtook their VoiceStart (bounded)
+  std::vector<Early> early_;  // frames that overtook their VoiceStart (bounded, per talker too)
 };
 
 }  // namespace sotto::core

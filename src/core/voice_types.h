@@ -27,6 +27,7 @@ struct TransmissionStart {
   SecretBytes key;
   int64_t started_at_us = 0;
   std::vector<std::string> recipients;  // fingerprints of the members online at the start
+  std::vector<std::string> members;     // every member at the start but us
 };
 
 // A transmission we finished, for the archive and the members who missed it.
@@ -36,9 +37,10 @@ struct TransmissionEnd {
   uint32_t frame_ms = 20;
   uint32_t bitrate = 24'000;
   int64_t started_at_us = 0;
-  std::vector<Bytes> packets;     // seq order, every frame
-  Bytes timing;                   // 4 bytes LE per frame: ms after the first
-  std::vector<std::string> live;  // members that were sent every frame
+  std::vector<Bytes> packets;        // seq order, every frame
+  Bytes timing;                      // 4 bytes LE per frame: ms after the first
+  std::vector<std::string> live;     // members that were sent every frame
+  std::vector<std::string> members;  // every member at the start but us (TransmissionStart)
 };
 
 // What a listener heard of a transmission, complete (every frame, authentic).

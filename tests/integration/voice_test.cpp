@@ -55,38 +55,13 @@ size_t count_voice(const std::vector<core::MessageInfo>& history, const std::str
   }));
 }
 
-// Every node in `names` has `body` in #ops: sender keys and sessions are in place.
-void fence_channel(ChannelLab& lab, const std::string& from, const std::vector<std::string>& names,
-                   const std::string& body) {
-  REQUIRE(lab[from].node().send_text("#ops", body).is_ok());
-  REQUIRE(wait_until(
-      [&] {
-        for (const auto& name : names) {
-          auto history = lab[name].history("#ops");
-          if (std::none_of(history.begin(), history.end(),
-                           [&](const auto& m) { return m.body == body; })) {
-            return false;
-          }
-        }
-        return true;
-      },
-      10s));
-}
-
 // `admin` creates #ops (free voice or not) with every other node of the lab as a member.
 void open_ops(ChannelLab& lab, const std::string& admin, bool free_voice) {
-  REQUIRE(wait_until([&] { return lab.all_online(); }, 8s));
   std::vector<std::string> others;
   for (const auto& name : lab.names()) {
     if (name != admin) others.push_back(name);
   }
-  lab.add_verified(admin, others);
-  REQUIRE(lab[admin].node().create_channel("ops", true, free_voice).is_ok());
-  for (const auto& name : others) {
-    REQUIRE(lab[admin].node().invite_to_channel("ops", name).is_ok());
-  }
-  // A text from each member reaches all: every sender key has been handed out.
-  for (const auto& name : lab.names()) fence_channel(lab, name, lab.names(), "hello from " + name);
+  test::open_channel(lab, admin, "ops", others, free_voice);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/wait.h"
+
 namespace sotto::test {
 
 ChannelLab::ChannelLab(const std::vector<std::string>& names, Configure configure)
@@ -60,6 +62,39 @@ void ChannelLab::add_verified(const std::string& who, const std::vector<std::str
     if (confirmed.value().trust != core::Trust::kVerified) {
       throw std::runtime_error(who + " confirmed " + contact + " but it is not verified");
     }
+  }
+}
+
+void open_channel(ChannelLab& lab, const std::string& admin, const std::string& channel,
+                  const std::vector<std::string>& members, bool free_voice) {
+  using namespace std::chrono_literals;
+  auto fail = [&](const std::string& what, const Status& status = Status::ok()) {
+    throw std::runtime_error("opening #" + channel + ": " + what + " " + status.message());
+  };
+  if (!wait_until([&] { return lab.all_online(); }, 8s)) fail("the nodes never all came online");
+  lab.add_verified(admin, members);
+  if (auto created = lab[admin].node().create_channel(channel, true, free_voice);
+      !created.is_ok()) {
+    fail("create", created.status());
+  }
+  for (const auto& name : members) {
+    auto invited = lab[admin].node().invite_to_channel(channel, name);
+    if (!invited.is_ok()) fail("invite " + name, invited.status());
+  }
+  std::vector<std::string> all = {admin};
+  all.insert(all.end(), members.begin(), members.end());
+  for (const auto& from : all) {
+    const std::string body = "hello from " + from;
+    auto sent = lab[from].node().send_text("#" + channel, body);
+    if (!sent.is_ok()) fail(from + " sending", sent.status());
+    const bool everywhere = wait_until(
+        [&] {
+          return std::all_of(all.begin(), all.end(), [&](const std::string& name) {
+            return count_text(lab[name].history("#" + channel), body) > 0;
+          });
+        },
+        10s);
+    if (!everywhere) fail(body + " did not reach every member");
   }
 }
 

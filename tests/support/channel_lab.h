@@ -46,6 +46,12 @@ class ChannelLab {
   std::map<std::string, std::unique_ptr<ProfileNode>> nodes_;
 };
 
+// Once every node is online, `admin` creates #`channel` (voice `free_voice` or half-duplex) and
+// invites each of `members` (first made its verified contacts), and a text from every one of
+// them reaches all: sessions and sender keys are in place. Throws when a step fails or stalls.
+void open_channel(ChannelLab& lab, const std::string& admin, const std::string& channel,
+                  const std::vector<std::string>& members, bool free_voice);
+
 // The channel as `node` sees it, or nullopt when the node does not know it.
 std::optional<core::ChannelInfo> channel_of(ProfileNode& node, const std::string& channel);
 // The member named `name` (its name as the viewer knows it), or nullptr.

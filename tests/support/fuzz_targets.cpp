@@ -426,6 +426,9 @@ FuzzResult check_voice_frame(ByteView input) {
     return Status::invalid_argument("the fuzz listener does not talk");
   };
   hooks.send_frame = [](const std::string&, ByteView) { return true; };
+  hooks.is_member = [](ByteView channel_id, const std::string& fingerprint) {
+    return same_bytes(channel_id, kVoiceChannelId) && fingerprint == kTalker;
+  };
   hooks.name_of = [](const std::string& fingerprint) { return fingerprint; };
   hooks.publish = [](core::Event) {};
   hooks.count = [&](const std::string& name, uint64_t n) {

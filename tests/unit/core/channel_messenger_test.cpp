@@ -3,6 +3,7 @@
 // hand, so the test can also forge, replay and redirect what travels. Time is a FakeClock.
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 
 #include "sotto/base/clock.h"
 #include "sotto/crypto/primitives.h"
@@ -600,6 +601,7 @@ TEST_CASE(
   end.packets = {Bytes(60, 0x11), Bytes(60, 0x22), Bytes(60, 0x33)};
   for (uint32_t i = 0; i < 3; ++i) append_le32(end.timing, i * 20);
   end.live = opened.value().recipients;
+  end.members = opened.value().members;
   auto closed = lab["alice"].messenger->close_transmission(end);
   INFO(closed.status().message());
   REQUIRE(closed.is_ok());
@@ -623,6 +625,52 @@ TEST_CASE(
   // Delivered: bob acknowledged it, so alice's copy is no longer waiting for anyone.
   for (const auto& m : lab["alice"].history("#ops")) {
     if (m.id == id) CHECK(m.state == "delivered");
+  }
+}
+
+TEST_CASE(
+    "voice: the clip goes only to those who were members at the start and still are; one invited "
+    "mid-transmission does not get what was said before it joined, one removed neither",
+    "[core][channels][voice][adversarial]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  auto opened = lab["alice"].messenger->open_transmission("#ops", 20, 24000, 1'000'000);
+  INFO(opened.status().message());
+  REQUIRE(opened.is_ok());
+  const auto& at_start = opened.value().members;
+  CHECK(std::set<std::string>(at_start.begin(), at_start.end()) ==
+        std::set<std::string>{lab["bob"].fp(), lab["carol"].fp()});
+  lab.settle();
+  // On air: dave joins, carol is removed, and both rosters reach everyone.
+  REQUIRE(lab["alice"].messenger->invite_to_channel("ops", "dave").is_ok());
+  REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
+  lab.settle();
+  REQUIRE(lab["dave"].channel("ops").state == "member");
+  REQUIRE(lab["carol"].channel("ops").state == "removed");
+
+  core::TransmissionEnd end;
+  end.channel = opened.value().channel;
+  end.transmission_id = opened.value().transmission_id;
+  end.started_at_us = opened.value().started_at_us;
+  end.packets = {Bytes(60, 0x11), Bytes(60, 0x22)};
+  for (uint32_t i = 0; i < 2; ++i) append_le32(end.timing, i * 20);
+  end.live = opened.value().recipients;
+  end.members = opened.value().members;
+  auto closed = lab["alice"].messenger->close_transmission(end);
+  INFO(closed.status().message());
+  REQUIRE(closed.is_ok());
+  for (int i = 0; i < 3; ++i) lab.settle_after_ms(5000);  // and past every retry
+  auto clips_at = [&](const std::string& who) {
+    auto history = lab[who].history("");
+    return std::count_if(history.begin(), history.end(),
+                         [&](const auto& m) { return m.kind == "voice"; });
+  };
+  CHECK(clips_at("bob") == 1);
+  CHECK(clips_at("carol") == 0);
+  CHECK(clips_at("dave") == 0);
+  // Nothing waits in alice's outbox for someone who will never acknowledge it.
+  for (const auto& m : lab["alice"].history("#ops")) {
+    if (m.id == closed.value().id) CHECK(m.state == "delivered");
   }
 }
 

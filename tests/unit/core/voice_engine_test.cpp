@@ -16,51 +16,13 @@
 #include "src/core/voice_engine.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/voice_side.h"
 
 using namespace sotto;
+using test::voice_hooks;
+using test::VoiceSide;
 
 namespace {
-
-struct Side {
-  std::map<std::string, uint64_t> counters;
-  std::vector<core::Event> events;
-  std::vector<std::pair<std::string, Bytes>> sent;
-  std::optional<core::TransmissionEnd> closed;
-  uint64_t counter(const std::string& name) const {
-    auto it = counters.find(name);
-    return it == counters.end() ? 0 : it->second;
-  }
-};
-
-core::VoiceEngineHooks hooks_for(Side& side, const core::VoiceChannel& channel,
-                                 const SecretBytes& key, const Bytes& transmission_id) {
-  core::VoiceEngineHooks hooks;
-  hooks.lookup = [channel](const std::string&) -> Result<core::VoiceChannel> { return channel; };
-  hooks.open = [&, channel](const std::string&, uint32_t, uint32_t,
-                            int64_t started_at_us) -> Result<core::TransmissionStart> {
-    core::TransmissionStart start;
-    start.channel = channel;
-    start.transmission_id = transmission_id;
-    start.key = SecretBytes::copy_of(key.view());
-    start.started_at_us = started_at_us;
-    start.recipients = {"listener"};
-    return start;
-  };
-  hooks.close = [&side](const core::TransmissionEnd& end) -> Result<core::MessageInfo> {
-    side.closed = end;
-    core::MessageInfo info;
-    info.kind = "voice";
-    return info;
-  };
-  hooks.send_frame = [&side](const std::string& to, ByteView frame) {
-    side.sent.emplace_back(to, Bytes(frame.begin(), frame.end()));
-    return true;
-  };
-  hooks.name_of = [](const std::string& fp) { return fp; };
-  hooks.publish = [&side](core::Event e) { side.events.push_back(std::move(e)); };
-  hooks.count = [&side](const std::string& name, uint64_t n) { side.counters[name] += n; };
-  return hooks;
-}
 
 wire::VoiceFrame voice_of(const Bytes& frame) {
   auto envelope = net::decode_frame(frame);
@@ -87,9 +49,9 @@ TEST_CASE(
   const SecretBytes key = SecretBytes::copy_of(crypto::random_bytes(32));
   const Bytes transmission_id = crypto::random_bytes(16);
 
-  Side talker_side;
+  VoiceSide talker_side;
   core::VoiceEngine talker("talker", clock, core::VoiceOptions{},
-                           hooks_for(talker_side, channel, key, transmission_id));
+                           voice_hooks(talker_side, channel, key, transmission_id));
   REQUIRE(talker.start().is_ok());
   auto source = voice::open_wav_source(path, 960);
   REQUIRE(source.is_ok());
@@ -139,18 +101,11 @@ TEST_CASE(
   CHECK_FALSE(other.value().open(0, as_bytes(first.body())).is_ok());
 
   // The listener: VoiceStart, then the frames with bad copies mixed in.
-  Side listener_side;
+  VoiceSide listener_side;
   core::VoiceEngine listener("listener", clock, core::VoiceOptions{},
-                             hooks_for(listener_side, channel, key, transmission_id));
+                             voice_hooks(listener_side, channel, key, transmission_id));
   REQUIRE(listener.start().is_ok());
-  wire::VoiceStart start;
-  start.set_transmission_id(as_chars(transmission_id).data(), transmission_id.size());
-  start.set_channel_id(as_chars(channel.id).data(), channel.id.size());
-  start.set_sample_rate(48000);
-  start.set_frame_ms(20);
-  start.set_bitrate(24000);
-  start.set_key(key.chars().data(), key.size());
-  start.set_started_at_us(1);
+  const wire::VoiceStart start = test::voice_start(channel, transmission_id, key, 1);
   CHECK_FALSE(listener.on_air());
   listener.on_voice_start("talker", channel, start);
   CHECK(listener.on_air());
@@ -202,7 +157,10 @@ TEST_CASE(
   CHECK(listener_side.counter("voice_frames_received") == packets.size());
   CHECK(listener_side.counter("voice_frames_dropped_auth") == tampered);
   CHECK(listener_side.counter("voice_frames_dropped_replay") == 1);
-  CHECK(listener_side.counter("voice_frames_dropped_wrong_channel") == 2);
+  // The intruder's copy matches no reception of its own: it is never taken for the talker's,
+  // and, from no member, it is not even held in case its VoiceStart comes later.
+  CHECK(listener_side.counter("voice_frames_dropped_wrong_channel") == 1);
+  CHECK(listener_side.counter("voice_frames_dropped_not_member") == 1);
   CHECK(listener_side.counter("voice_frames_concealed") == 0);
   // Replayed after the end: still refused.
   listener.on_frame("talker", voice_of(talker_side.sent[2].second));
@@ -216,37 +174,15 @@ TEST_CASE("a lost frame is concealed once its deadline passes; the stats say so"
   const core::VoiceChannel channel{crypto::random_bytes(16), "ops", false};
   const SecretBytes key = SecretBytes::copy_of(crypto::random_bytes(32));
   const Bytes transmission_id = crypto::random_bytes(16);
-  auto cipher = crypto::FrameCipher::create(key, channel.id, transmission_id);
-  REQUIRE(cipher.is_ok());
-  auto encoder = voice::OpusEncoder::create({});
-  REQUIRE(encoder.is_ok());
-  Side side;
+  VoiceSide side;
   core::VoiceEngine listener("listener", clock, core::VoiceOptions{},
-                             hooks_for(side, channel, key, transmission_id));
+                             voice_hooks(side, channel, key, transmission_id));
   REQUIRE(listener.start().is_ok());
-  wire::VoiceStart start;
-  start.set_transmission_id(as_chars(transmission_id).data(), transmission_id.size());
-  start.set_channel_id(as_chars(channel.id).data(), channel.id.size());
-  start.set_sample_rate(48000);
-  start.set_frame_ms(20);
-  start.set_bitrate(24000);
-  start.set_key(key.chars().data(), key.size());
+  const wire::VoiceStart start = test::voice_start(channel, transmission_id, key);
   listener.on_voice_start("talker", channel, start);
-  std::vector<int16_t> tone(960);
-  for (size_t i = 0; i < tone.size(); ++i) tone[i] = static_cast<int16_t>((i % 48) * 400 - 9600);
   const uint32_t frames = 20;
-  for (uint32_t seq = 0; seq < frames; ++seq) {
-    auto packet = encoder.value().encode(tone);
-    REQUIRE(packet.is_ok());
-    if (seq != 8) {  // frame 8 never arrives
-      wire::VoiceFrame frame;
-      frame.set_channel_id(as_chars(channel.id).data(), channel.id.size());
-      frame.set_transmission_id(as_chars(transmission_id).data(), transmission_id.size());
-      frame.set_seq(seq);
-      const Bytes sealed = cipher.value().seal(seq, packet.value());
-      frame.set_body(as_chars(sealed).data(), sealed.size());
-      listener.on_frame("talker", frame);
-    }
+  for (const auto& frame : test::sealed_frames(channel, transmission_id, key, frames)) {
+    if (frame.seq() != 8) listener.on_frame("talker", frame);  // frame 8 never arrives
     clock.advance_ms(20);
     listener.tick();
   }
