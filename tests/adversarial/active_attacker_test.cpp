@@ -169,6 +169,8 @@ TEST_CASE(
   REQUIRE(alice.node().create_channel("ops", true).is_ok());
   REQUIRE(alice.node().invite_to_channel("ops", "bob").is_ok());
   REQUIRE(wait_until([&] { return test::channel_of(bob, "ops").has_value(); }, 5s));
+  REQUIRE(bob.node().confirm_contact(alice.fingerprint()).is_ok());  // then it is no invitation
+  REQUIRE(bob.node().accept_channel("ops").is_ok());
   bob.stop();
   REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 8s));
 

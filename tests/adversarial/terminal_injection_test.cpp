@@ -171,7 +171,7 @@ TEST_CASE(
   REQUIRE(wait_until(
       [&] {
         return alice.peer_state(kHostileName) == "online" &&
-               mallory.peer_state("alice") == "online";
+               mallory.peer_state(alice.fingerprint()) == "online";
       },
       10s));
   const std::string alice_fp = alice.fingerprint().substr(0, 16);

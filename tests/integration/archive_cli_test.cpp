@@ -117,6 +117,7 @@ TEST_CASE(
   alice.sotto_ok({"verify", "bob", "--confirm"});
   alice.sotto_ok({"channel", "create", "ops"});
   alice.sotto_ok({"channel", "invite", "ops", "bob"});
+  bob.accept_invitation(alice.fingerprint(), "ops");
   REQUIRE(wait_until(
       [&] {
         return bob.sotto({"send", "#ops", "bob on the net"}).exit_code == 0;

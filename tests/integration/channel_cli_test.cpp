@@ -93,6 +93,7 @@ TEST_CASE(
   alice.sotto_ok({"verify", "bob", "--confirm"});
   alice.sotto_ok({"channel", "create", "ops"});
   alice.sotto_ok({"channel", "invite", "ops", "bob"});
+  bob.accept_invitation(alice.fingerprint(), "ops");
   const json at_alice = channel_of(alice, "ops");
   REQUIRE_FALSE(at_alice.is_null());
   REQUIRE(wait_until([&] { return joined(bob, at_alice); }, 8s));
@@ -170,6 +171,7 @@ TEST_CASE(
   CHECK(lobby.value("name", "") == "lobby");
   CHECK(lobby.value("strict", true) == false);
   alice.sotto_ok({"channel", "invite", "lobby", "carol"});
+  carol.accept_invitation(alice.fingerprint(), "lobby");
   REQUIRE(wait_until(
       [&] {
         json seen = channel_of(carol, "lobby");
@@ -203,6 +205,7 @@ TEST_CASE(
 
   const std::string invited = alice.sotto_ok({"channel", "invite", "ops", "bob"});
   CHECK_FALSE(invited.empty());
+  bob.accept_invitation(alice.fingerprint(), "ops");
   const json at_alice = channel_of(alice, "ops");
   REQUIRE_FALSE(at_alice.is_null());
   REQUIRE(wait_until([&] { return joined(bob, at_alice); }, 8s));

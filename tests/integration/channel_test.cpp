@@ -124,6 +124,7 @@ core::ChannelInfo open_ops(ChannelLab& lab) {
   REQUIRE(alice.node().invite_to_channel("ops", "bob").is_ok());
   auto invited = alice.node().invite_to_channel("ops", "carol");
   REQUIRE(invited.is_ok());
+  for (const char* member : {"bob", "carol"}) lab.accept_invitation(member, "alice", "ops");
   INFO(describe_all(lab));
   REQUIRE(wait_until(
       [&] {
@@ -178,6 +179,8 @@ TEST_CASE(
   CHECK(test::is_security_code(three.security_code));
   CHECK(test::member_fingerprints(three) ==
         std::set<std::string>{alice.fingerprint(), bob.fingerprint(), carol.fingerprint()});
+
+  for (const char* member : {"bob", "carol"}) lab.accept_invitation(member, "alice", "ops");
 
   // The same roster, epoch and security code on every member's screen.
   const std::vector<ProfileNode*> members = {&alice, &bob, &carol};
@@ -479,9 +482,9 @@ TEST_CASE(
   const core::ChannelMember* alice_at_carol = member_named(*at_carol, "alice");
   REQUIRE(alice_at_carol);
   CHECK(alice_at_carol->admin);
-  // Carol never compared numbers with Alice: her contact, unverified (no one vouches for the
-  // admin but the admin).
-  CHECK(trust_of(at_carol, "alice") == "unverified");
+  // Carol compared numbers with Alice before she accepted Alice's invitation (the admin is the
+  // one member nobody vouches for: each member verifies the admin or accepts knowingly).
+  CHECK(trust_of(at_carol, "alice") == "verified");
 
   // The identity keys on Carol's roster are the members' real keys (what Alice vouched for).
   std::map<std::string, Bytes> keys_at_alice;
@@ -539,6 +542,7 @@ TEST_CASE(
   REQUIRE(alice.node().create_channel("ops").is_ok());
   auto invited = alice.node().invite_to_channel("ops", "bob");
   REQUIRE(invited.is_ok());
+  lab.accept_invitation("bob", "alice", "ops");
   const core::ChannelInfo before = invited.value();
   REQUIRE(wait_until([&] { return converged({&alice, &bob}, before); }, 8s));
   // Bob has verified Carol himself, so only his not being the admin stands in his way.

@@ -89,6 +89,7 @@ TEST_CASE(
   REQUIRE(alice.create_channel("ops").is_ok());
   REQUIRE(alice.invite_to_channel("ops", "bob").is_ok());
   REQUIRE(alice.invite_to_channel("ops", "carol").is_ok());
+  for (const char* member : {"bob", "carol"}) lab.accept_invitation(member, "alice", "ops");
   REQUIRE(wait_until(
       [&] {
         auto b = test::channel_of(lab["bob"], "ops");

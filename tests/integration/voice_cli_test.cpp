@@ -64,6 +64,7 @@ TEST_CASE(
   alice.sotto_ok({"verify", "bob", "--confirm"});
   alice.sotto_ok({"channel", "create", "ops"});
   alice.sotto_ok({"channel", "invite", "ops", "bob"});
+  bob.accept_invitation(alice.fingerprint(), "ops");
   // Text both ways first: sender keys are in place before anyone talks.
   REQUIRE(wait_until([&] { return bob.sotto({"send", "#ops", "bob here"}).exit_code == 0; }, 8s));
   REQUIRE(wait_until([&] { return has_body(alice, "bob here"); }, 8s));

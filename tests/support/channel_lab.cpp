@@ -65,6 +65,30 @@ void ChannelLab::add_verified(const std::string& who, const std::vector<std::str
   }
 }
 
+void ChannelLab::accept_invitation(const std::string& member, const std::string& admin,
+                                   const std::string& channel) {
+  using namespace std::chrono_literals;
+  ProfileNode& node = (*this)[member];
+  auto invited = [&] {
+    auto seen = channel_of(node, channel);
+    return seen && seen->state == "invited";
+  };
+  if (!wait_until(invited, 8s)) {
+    throw std::runtime_error(member + " never got the invitation to #" + channel + ": " +
+                             describe(channel_of(node, channel)));
+  }
+  // The admin reached it over their 1:1 session, so it is a contact: compared, then accepted.
+  auto confirmed = node.node().confirm_contact((*this)[admin].fingerprint());
+  if (!confirmed.is_ok()) {
+    throw std::runtime_error(member + " confirming " + admin + ": " + confirmed.status().message());
+  }
+  auto accepted = node.node().accept_channel(channel);
+  if (!accepted.is_ok()) {
+    throw std::runtime_error(member + " accepting #" + channel + ": " +
+                             accepted.status().message());
+  }
+}
+
 void open_channel(ChannelLab& lab, const std::string& admin, const std::string& channel,
                   const std::vector<std::string>& members, bool free_voice) {
   using namespace std::chrono_literals;
@@ -81,6 +105,7 @@ void open_channel(ChannelLab& lab, const std::string& admin, const std::string& 
     auto invited = lab[admin].node().invite_to_channel(channel, name);
     if (!invited.is_ok()) fail("invite " + name, invited.status());
   }
+  for (const auto& name : members) lab.accept_invitation(name, admin, channel);
   std::vector<std::string> all = {admin};
   all.insert(all.end(), members.begin(), members.end());
   for (const auto& from : all) {

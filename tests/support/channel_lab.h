@@ -39,6 +39,10 @@ class ChannelLab {
 
   // `who` adds each of `contacts` (by the name in its Hello) and confirms it: verified.
   void add_verified(const std::string& who, const std::vector<std::string>& contacts);
+  // `member` waits for `admin`'s invitation to `channel`, marks the admin verified (the two
+  // compared safety numbers) and accepts it. Throws when the invitation does not come.
+  void accept_invitation(const std::string& member, const std::string& admin,
+                         const std::string& channel);
 
  private:
   std::vector<std::string> names_;

@@ -79,6 +79,11 @@ OverheardConversation::OverheardConversation()
   // his first text to the channel.
   must(alice_->node().create_channel(channel_.substr(1), true), "creating the channel");
   must(alice_->node().invite_to_channel(channel_, bob_name_), "inviting bob");
+  // Bob compared numbers with Alice (the admin) too, so the channel is no mere invitation.
+  require(wait_until([&] { return bob_->node().channel(channel_).is_ok(); }, 8s),
+          "bob did not get the invitation");
+  must(bob_->node().confirm_contact(alice_->fingerprint()), "verifying alice");
+  must(bob_->node().accept_channel(channel_), "accepting the invitation");
   bodies_.push_back(unique_marker("channel-from-alice-"));
   must(alice_->node().send_text(channel_, bodies_.back()), "alice's channel text");
   require(wait_until([&] { return archived(*bob_, channel_, bodies_.back()); }, 8s),

@@ -1,7 +1,9 @@
 #include "tests/support/daemon.h"
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "sotto/core/control_client.h"
 #include "tests/support/sanitizers.h"
@@ -141,7 +143,7 @@ std::vector<json> DaemonProfile::contacts() const {
 
 std::optional<json> DaemonProfile::contact(const std::string& name) const {
   for (auto& c : contacts()) {
-    if (c.value("name", "") == name) return c;
+    if (c.value("name", "") == name && !c.contains("namesake_of")) return c;
   }
   return std::nullopt;
 }
@@ -160,6 +162,21 @@ std::string DaemonProfile::peer_state(const std::string& who) const {
     }
   }
   return "";
+}
+
+void DaemonProfile::accept_invitation(const std::string& admin_fingerprint,
+                                      const std::string& channel) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8 * kSlowdown);
+  for (;;) {
+    json reply = request({{"cmd", "channel"}, {"action", "roster"}, {"name", channel}});
+    if (reply.value("ok", false) && reply["channel"].value("state", "") == "invited") break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("no invitation to #" + channel + ": " + reply.dump());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sotto_ok({"verify", admin_fingerprint.substr(0, 16), "--confirm"});
+  sotto_ok({"channel", "accept", channel});
 }
 
 }  // namespace sotto::test

@@ -72,7 +72,11 @@ class DaemonProfile {
   // contacts and to nodes it dialled by --peer, or a fingerprint) in the running node's table,
   // or "".
   std::string peer_state(const std::string& who) const;
-  // The contact named `name`, if any.
+  // Waits for an invitation to `channel` from the admin `admin_fingerprint`, compares safety
+  // numbers with it (`verify --confirm`: the admin reached us over a 1:1 session, so it is a
+  // contact) and accepts (`channel accept`), as a user would. Throws when none comes.
+  void accept_invitation(const std::string& admin_fingerprint, const std::string& channel) const;
+  // The contact named `name` (the one the name finds, not a namesake), if any.
   std::optional<nlohmann::json> contact(const std::string& name) const;
 
   // Deletes the profile directory (the daemon must be stopped) so a test can init a new one.

@@ -625,7 +625,10 @@ void append_wait(Bytes& script, uint8_t ms) {
 
 Bytes roster_update(const std::string& change, int extra_members, bool dissolved) {
   wire::Roster roster;
-  roster.set_channel_id(std::string(16, '\x3c'));
+  const Bytes nonce(core::kChannelNonceSize, 0x3c);
+  const Bytes id = core::channel_id_for(fuzz_admin().public_key, nonce);
+  roster.set_channel_id(std::string(as_chars(id)));
+  roster.set_id_nonce(std::string(as_chars(nonce)));
   roster.set_name("ops");
   roster.set_epoch(static_cast<uint64_t>(extra_members + 1));
   roster.set_admin_key(std::string(as_chars(fuzz_admin().public_key)));

@@ -137,6 +137,25 @@ class Lab {
     REQUIRE(confirmed->is_ok());
   }
 
+  // `member` was invited to `channel` by `admin`, whom it knows only from the roster's session:
+  // it compares safety numbers with the admin (verified) and accepts the invitation.
+  void join(const std::string& member, const std::string& admin, const std::string& channel) {
+    verify(member, admin);
+    auto accepted = (*this)[member].messenger->accept_channel(channel);
+    INFO(accepted.status().message());
+    REQUIRE(accepted.is_ok());
+    settle();
+  }
+
+  // `who` marks `whom` (already its contact) verified.
+  void verify(const std::string& who, const std::string& whom) {
+    std::optional<Result<core::ContactInfo>> confirmed;
+    (*this)[who].messenger->confirm_contact((*this)[whom].fp(),
+                                            [&](Result<core::ContactInfo> r) { confirmed = r; });
+    REQUIRE(confirmed.has_value());
+    REQUIRE(confirmed->is_ok());
+  }
+
   Result<core::MessageInfo> send(const std::string& from, const std::string& to,
                                  const std::string& text) {
     std::optional<Result<core::MessageInfo>> result;
@@ -223,6 +242,7 @@ struct Ops {
       REQUIRE(invited.is_ok());
     }
     lab.settle();
+    for (const char* member : {"bob", "carol"}) lab.join(member, "alice", "ops");
   }
 };
 
@@ -396,6 +416,161 @@ TEST_CASE("membership changes not signed by the admin, or from an old epoch, are
   // And a non-admin cannot change the roster through its own messenger either.
   auto refused = lab["bob"].messenger->remove_from_channel("ops", "carol");
   CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+}
+
+namespace {
+
+// The admin's current roster of `channel`, as alice stored it (what she last signed).
+wire::Roster stored_roster(Party& admin, const std::string& channel_id_hex) {
+  auto stored = storage::ChannelRepo(admin.account->db()).find(*from_hex(channel_id_hex));
+  REQUIRE(stored.is_ok());
+  REQUIRE(stored.value());
+  wire::ChannelUpdate update;
+  REQUIRE(update.ParseFromArray(stored.value()->update_blob.data(),
+                                static_cast<int>(stored.value()->update_blob.size())));
+  wire::Roster roster;
+  REQUIRE(roster.ParseFromString(update.roster()));
+  return roster;
+}
+
+// `roster` signed by `signer`, as a 1:1 control message from `signer` to `to`.
+Bytes signed_roster_frame(Party& signer, Party& to, const wire::Roster& roster) {
+  wire::ChannelUpdate update;
+  update.set_roster(roster.SerializeAsString());
+  auto signature =
+      signer.account->signal().sign(core::roster_signing_input(as_bytes(update.roster())));
+  REQUIRE(signature.is_ok());
+  update.set_signature(as_chars(signature.value()).data(), signature.value().size());
+  wire::Content content;
+  *content.mutable_channel_update() = update;
+  return Lab::direct_frame(signer, to, content);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a member who pre-sends an invitee the real channel's roster with itself as admin is "
+    "refused; the invitee then takes the real admin's roster, and the codes tell them apart",
+    "[core][channels][security][adversarial]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  // Bob (a member) knows everything about #ops: its id, nonce, epoch and members. He tells dave,
+  // before alice invites him, that the channel is his: same id, next epoch, dave listed.
+  wire::Roster forged = stored_roster(lab["alice"], ops.id);
+  forged.set_epoch(forged.epoch() + 1);
+  forged.set_admin_key(as_chars(lab["bob"].account->identity_key()).data(),
+                       lab["bob"].account->identity_key().size());
+  auto* listed = forged.add_members();
+  listed->set_identity_key(as_chars(lab["dave"].account->identity_key()).data(),
+                           lab["dave"].account->identity_key().size());
+  listed->set_name("dave");
+  // A session both ways, and bob verified by dave: the strongest position for the forgery.
+  lab.befriend("bob", "dave");
+  REQUIRE(lab.send("bob", "dave", "hi dave").is_ok());
+  lab.settle();
+  lab.verify("dave", "bob");
+  Lab::deliver(lab["bob"], lab["dave"], {signed_roster_frame(lab["bob"], lab["dave"], forged)});
+  // The id is alice's (H(alice's key | nonce)): no one else's signature can carry it.
+  CHECK(lab["dave"].counter("channel_update_rejected") == 1);
+  CHECK(lab["dave"].messenger->channels().value().empty());
+
+  // The real invitation arrives and is the one dave holds, with alice as admin.
+  REQUIRE(lab["alice"].messenger->invite_to_channel("ops", "dave").is_ok());
+  lab.settle();
+  lab.join("dave", "alice", "ops");
+  const core::ChannelInfo at_dave = lab["dave"].channel("ops");
+  CHECK(at_dave.admin == lab["alice"].fp());
+  CHECK(at_dave.security_code == lab["alice"].channel("ops").security_code);
+  // Had the forgery been taken, the code read aloud would still differ: the admin is in it.
+  std::vector<Bytes> keys;
+  for (const auto& m : forged.members())
+    keys.emplace_back(as_bytes(m.identity_key()).begin(), as_bytes(m.identity_key()).end());
+  CHECK(core::channel_security_code(*from_hex(ops.id), lab["bob"].account->identity_key(),
+                                    {forged.locked(), forged.strict(), forged.free_voice()},
+                                    forged.epoch(), keys) != at_dave.security_code);
+}
+
+TEST_CASE(
+    "an unverified admin's channel is an invitation; nothing is sent or read until it is "
+    "accepted, and a decline takes the invitee off the roster",
+    "[core][channels][security]") {
+  Lab lab{{"alice", "bob", "carol"}};
+  for (const char* other : {"bob", "carol"}) lab.befriend("alice", other);
+  REQUIRE(lab["alice"].messenger->create_channel("ops", true).is_ok());
+  for (const char* member : {"bob", "carol"}) {
+    REQUIRE(lab["alice"].messenger->invite_to_channel("ops", member).is_ok());
+  }
+  lab.settle();
+  for (const char* member : {"bob", "carol"}) {
+    CHECK(lab[member].channel("ops").state == "invited");
+    // Not joined: no sender key of its own went out, and it cannot write to the channel.
+    CHECK(lab[member].counter("sender_keys_shared") == 0);
+    CHECK_FALSE(lab.send(member, "#ops", "too early").is_ok());
+  }
+  // Alice's text waits for them in her outbox: not acknowledged by an invitee.
+  REQUIRE(lab.send("alice", "#ops", "welcome").is_ok());
+  lab.settle();
+  CHECK(count_body(lab["bob"].history("#ops"), "welcome") == 0);
+
+  // Bob accepts without verifying alice: he joins, and alice's text arrives once.
+  REQUIRE(lab["bob"].messenger->accept_channel("ops").is_ok());
+  lab.settle_after_ms(5000);  // alice's retry
+  CHECK(lab["bob"].channel("ops").state == "member");
+  CHECK(count_body(lab["bob"].history("#ops"), "welcome") == 1);
+  // The admin is not verified by bob, so nobody is "vouched" in his roster.
+  for (const auto& m : lab["bob"].channel("ops").members) CHECK(m.trust != "vouched");
+
+  // Carol declines: alice takes her off, and her state says so.
+  REQUIRE(lab["carol"].messenger->decline_channel("ops").is_ok());
+  lab.settle();
+  CHECK(lab["carol"].channel("ops").state == "left");
+  CHECK(lab["alice"].channel("ops").members.size() == 2);
+  CHECK_FALSE(lab["carol"].messenger->accept_channel("ops").is_ok());
+}
+
+TEST_CASE("a roster beyond the member cap, and channels beyond the per-admin cap, are refused",
+          "[core][channels][security][adversarial]") {
+  Lab lab{{"alice", "bob"}};
+  lab.befriend("alice", "bob");
+  // 600 members listed in one roster for a channel whose id is truly alice's.
+  wire::Roster roster;
+  const Bytes nonce(core::kChannelNonceSize, 3);
+  const Bytes id = core::channel_id_for(lab["alice"].account->identity_key(), nonce);
+  roster.set_channel_id(as_chars(id).data(), id.size());
+  roster.set_id_nonce(as_chars(nonce).data(), nonce.size());
+  roster.set_name("huge");
+  roster.set_epoch(1);
+  roster.set_admin_key(as_chars(lab["alice"].account->identity_key()).data(), 33);
+  for (const Party* p : {&lab["alice"], &lab["bob"]}) {
+    auto* m = roster.add_members();
+    m->set_identity_key(as_chars(p->account->identity_key()).data(), 33);
+  }
+  for (int i = 0; i < 600; ++i) {
+    Bytes key(33, 0);
+    key[0] = 0x05;
+    key[1] = static_cast<uint8_t>(i);
+    key[2] = static_cast<uint8_t>(i >> 8);
+    roster.add_members()->set_identity_key(as_chars(key).data(), key.size());
+  }
+  Lab::deliver(lab["alice"], lab["bob"], {signed_roster_frame(lab["alice"], lab["bob"], roster)});
+  CHECK(lab["bob"].counter("channel_update_rejected") == 1);
+  CHECK(lab["bob"].messenger->channels().value().empty());
+
+  // 70 small channels from one admin: the first 64 are held (as invitations), the rest refused.
+  std::vector<Bytes> frames;
+  for (int i = 0; i < 70; ++i) {
+    wire::Roster small = roster;
+    small.mutable_members()->DeleteSubrange(2, small.members_size() - 2);
+    Bytes n(core::kChannelNonceSize, static_cast<uint8_t>(i + 10));
+    const Bytes small_id = core::channel_id_for(lab["alice"].account->identity_key(), n);
+    small.set_channel_id(as_chars(small_id).data(), small_id.size());
+    small.set_id_nonce(as_chars(n).data(), n.size());
+    small.set_name("c" + std::to_string(i));
+    frames.push_back(signed_roster_frame(lab["alice"], lab["bob"], small));
+  }
+  Lab::deliver(lab["alice"], lab["bob"], frames);
+  CHECK(lab["bob"].messenger->channels().value().size() == 64);
+  CHECK(lab["bob"].counter("channel_update_rejected") == 1 + 6);
 }
 
 TEST_CASE("bad channel requests are refused with a clear error and change nothing",
@@ -645,6 +820,7 @@ TEST_CASE(
   REQUIRE(lab["alice"].messenger->invite_to_channel("ops", "dave").is_ok());
   REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
   lab.settle();
+  lab.join("dave", "alice", "ops");
   REQUIRE(lab["dave"].channel("ops").state == "member");
   REQUIRE(lab["carol"].channel("ops").state == "removed");
 
@@ -698,13 +874,14 @@ TEST_CASE(
   Lab::deliver(alice, bob, {frames.rbegin(), frames.rend()});
   CHECK(count_body(bob.history("alice"), "around the invitation") == 1);
   CHECK(bob.counter("sender_keys_received") == 0);
-  CHECK(bob.channel("ops").state == "member");
+  CHECK(bob.channel("ops").state == "invited");  // bob never verified alice
 
   // The refused one was not acknowledged: alice's retry brings it again, and it decrypts (were
   // its ratchet step kept, it would be a duplicate now, and bob would never have her key).
   lab.settle_after_ms(5000);
   CHECK(alice.counter("outbox_retries") >= 1);
   CHECK(bob.counter("sender_keys_received") == 1);
+  lab.join("bob", "alice", "ops");
   REQUIRE(lab.send("alice", "#ops", "key in place").is_ok());
   lab.settle();
   CHECK(count_body(bob.history("#ops"), "key in place") == 1);

@@ -7,7 +7,9 @@
 #include <map>
 
 #include "sotto/base/clock.h"
+#include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
+#include "sotto/net/content.h"
 #include "sotto/net/wire.h"
 #include "sotto/storage/contact_repo.h"
 #include "src/core/messenger.h"
@@ -428,20 +430,83 @@ TEST_CASE(
   other.back() = other.back() == '0' ? '1' : '0';
   CHECK_FALSE(send_now(*p.alice.messenger, other, "hi").is_ok());
 
-  // A second contact under the same name makes the name ambiguous; the error names both.
+  // A second identity under the same name is a namesake: "bob" still finds the first bob, never
+  // the newcomer, and the newcomer is marked for what it is.
   auto carol = test::create_account(p.tmp / "carol", "carol");
   storage::ContactRecord twin;
   twin.fingerprint = carol->fingerprint();
   twin.name = "bob";
   twin.identity_key = carol->identity_key();
   REQUIRE(storage::ContactRepo(p.alice.account->db()).upsert(twin).is_ok());
-  auto ambiguous = send_now(*p.alice.messenger, "bob", "hi");
+  auto still_bob = send_now(*p.alice.messenger, "bob", "to the first bob");
+  REQUIRE(still_bob.is_ok());
+  CHECK(still_bob.value().conversation == bob);
+  auto listed = p.alice.messenger->contacts().value();
+  auto namesake = std::find_if(listed.begin(), listed.end(),
+                               [&](const auto& c) { return c.fingerprint == twin.fingerprint; });
+  REQUIRE(namesake != listed.end());
+  CHECK(namesake->namesake_of == bob);
+  CHECK(namesake->trust == core::Trust::kUnverified);
+
+  // A name that reads like a fingerprint prefix does not capture the prefix: a contact calling
+  // itself by the start of bob's fingerprint makes that text ambiguous, naming both.
+  auto dave = test::create_account(p.tmp / "dave", "dave");
+  storage::ContactRecord hexname;
+  hexname.fingerprint = dave->fingerprint();
+  hexname.name = bob.substr(0, 8);
+  hexname.identity_key = dave->identity_key();
+  REQUIRE(storage::ContactRepo(p.alice.account->db()).upsert(hexname).is_ok());
+  auto ambiguous = send_now(*p.alice.messenger, bob.substr(0, 8), "hi");
   REQUIRE_FALSE(ambiguous.is_ok());
   CHECK_THAT(ambiguous.status().message(), Catch::Contains("ambiguous") &&
                                                Catch::Contains(bob.substr(0, 16)) &&
-                                               Catch::Contains(twin.fingerprint.substr(0, 16)));
-  // The fingerprint prefix still picks bob out.
-  CHECK(send_now(*p.alice.messenger, bob.substr(0, 8), "still bob").is_ok());
+                                               Catch::Contains(hexname.fingerprint.substr(0, 16)));
+  // A longer prefix still picks bob out.
+  CHECK(send_now(*p.alice.messenger, bob.substr(0, 12), "still bob").is_ok());
 
-  CHECK(p.alice.history().size() == archived + 1);
+  CHECK(p.alice.history().size() == archived + 2);
+}
+
+TEST_CASE(
+    "a first message over bob's connection that opens a session for another identity is "
+    "refused; bob's own first message is then taken",
+    "[core][messenger][security][adversarial]") {
+  Pair p;
+  const std::string alice_fp = p.alice.account->fingerprint();
+  // Eve builds a pre-key message to Alice with her own identity key; it travels over the
+  // connection Bob authenticated (Bob is the attacker, or Eve borrowed his link).
+  auto eve = test::create_account(p.tmp / "eve", "eve");
+  auto bundle = p.alice.account->signal().bundle();
+  REQUIRE(bundle.is_ok());
+  REQUIRE(eve->signal().process_bundle(alice_fp, bundle.value()).is_ok());
+  const Bytes id = crypto::random_bytes(net::kMessageIdSize);
+  wire::Content content;
+  content.mutable_text()->set_id(as_chars(id).data(), id.size());
+  content.mutable_text()->set_body("it's bob, honest");
+  auto plaintext = net::encode_content(content);
+  REQUIRE(plaintext.is_ok());
+  auto ciphertext = eve->signal().encrypt(alice_fp, plaintext.value());
+  REQUIRE(ciphertext.is_ok());
+  REQUIRE(ciphertext.value().type == crypto::Ciphertext::Type::kPreKey);
+  wire::Envelope envelope;
+  envelope.mutable_signal()->set_type(static_cast<uint32_t>(ciphertext.value().type));
+  envelope.mutable_signal()->set_body(as_chars(ciphertext.value().bytes).data(),
+                                      ciphertext.value().bytes.size());
+  envelope.mutable_signal()->set_message_id(as_chars(id).data(), id.size());
+  Pair::deliver(p.bob, p.alice, {net::encode_frame(envelope).value()});
+  CHECK(p.alice.counter("message_refused_identity_mismatch") == 1);
+  CHECK(count_body(p.alice.history(), "it's bob, honest") == 0);
+  // Nothing was kept under Bob's address: no session, no identity to trip the real Bob.
+  CHECK_FALSE(p.alice.account->signal().has_session(p.bob.account->fingerprint()).value());
+
+  // The real Bob writes first: his own identity, accepted.
+  std::optional<Result<core::ContactInfo>> added;
+  p.bob.messenger->add_contact("alice", "", [&](Result<core::ContactInfo> r) { added = r; });
+  Pair::flush(p.bob, p.alice);
+  Pair::flush(p.alice, p.bob);
+  REQUIRE(added.has_value());
+  REQUIRE(added->is_ok());
+  REQUIRE(send_now(*p.bob.messenger, "alice", "the real bob").is_ok());
+  Pair::flush(p.bob, p.alice);
+  CHECK(count_body(p.alice.history(), "the real bob") == 1);
 }
