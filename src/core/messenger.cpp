@@ -28,6 +28,12 @@ constexpr int64_t kQuietMs = 20;
 constexpr int64_t kQuietCheckpointFrames = 1024;
 // How often expired messages are looked for: a message lives at most this much past its time.
 constexpr int64_t kExpireIntervalMs = 1000;
+// Ids per Receipt: each is an index lookup and a delete, so one frame may not ask for more than
+// a few milliseconds of work (a batch's receipts are split to fit).
+constexpr int kMaxReceiptIds = 512;
+// Peers whose last bundle request is remembered (each bundle costs a one-time pre-key): enough
+// for every peer of a big LAN, and no more when strangers make up identities to fill it.
+constexpr size_t kMaxBundleRequesters = 4096;
 
 std::string state_name(storage::MessageState state) {
   switch (state) {
@@ -232,6 +238,15 @@ void Messenger::handle_bundle_request(const std::string& from, const wire::Bundl
       now - last->second < options_.bundle_request_interval_ms) {
     hooks_.count("bundle_request_refused_rate", 1);
     return;
+  }
+  if (last_bundle_served_ms_.size() >= kMaxBundleRequesters) {
+    std::erase_if(last_bundle_served_ms_, [&](const auto& served) {
+      return now - served.second >= options_.bundle_request_interval_ms;
+    });
+    if (last_bundle_served_ms_.size() >= kMaxBundleRequesters) {
+      hooks_.count("bundle_request_refused_busy", 1);
+      return;
+    }
   }
   last_bundle_served_ms_[from] = now;
   storage::Transaction tx(account_.db());
@@ -697,6 +712,10 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
 
 Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& receipt,
                                 std::vector<Event>& events) {
+  if (receipt.ids_size() > kMaxReceiptIds) {
+    hooks_.count("receipt_dropped_oversized", 1);
+    return Status::ok();  // not ours: our receipts are split to fit
+  }
   storage::MessageRepo messages(account_.db());
   bool progress = false;
   for (const auto& id : receipt.ids()) {
@@ -1019,12 +1038,15 @@ void Messenger::note_storage(const Status& status) {
 void Messenger::finish_receive(Effects& effects) {
   // Committed for good (synchronous=FULL): only now do the receipts go out.
   for (auto& [to, ids] : effects.receipts) {
-    wire::Envelope envelope;
-    auto* receipt = envelope.mutable_receipt();
-    receipt->set_kind(wire::Receipt::DELIVERED);
-    for (const auto& id : ids) receipt->add_ids(as_chars(id).data(), id.size());
-    auto frame = net::encode_frame(std::move(envelope));
-    if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
+    for (size_t first = 0; first < ids.size(); first += kMaxReceiptIds) {
+      wire::Envelope envelope;
+      auto* receipt = envelope.mutable_receipt();
+      receipt->set_kind(wire::Receipt::DELIVERED);
+      const size_t end = std::min(ids.size(), first + kMaxReceiptIds);
+      for (size_t i = first; i < end; ++i) receipt->add_ids(as_chars(ids[i]).data(), ids[i].size());
+      auto frame = net::encode_frame(std::move(envelope));
+      if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
+    }
   }
   for (const auto& [to, frame] : effects.live) hooks_.send_frame(to, frame);
   transmit_all(effects.out);

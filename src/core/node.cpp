@@ -243,16 +243,16 @@ struct Node::Impl {
       sealer = net::BeaconSealer::from_secret(options.network_key->view());
     }
     for (const PeerSpec& spec : options.peers) configured.push_back({spec, std::nullopt});
-    SOTTO_RETURN_IF_ERROR(bind_sockets());
-    SOTTO_RETURN_IF_ERROR(make_beacons());
     if (options.discovery) {
       SOTTO_ASSIGN_OR_RETURN(
-          broadcast, net::BroadcastBeacon::start(options.interface, options.beacon_port,
-                                                 seal_for_broadcast(), options.beacon_interval_ms,
-                                                 poller, [this](net::Datagram datagram) {
-                                                   on_beacon(std::move(datagram), false);
-                                                 }));
+          broadcast, net::BroadcastBeacon::open(options.interface, options.beacon_port, poller,
+                                                [this](net::Datagram datagram) {
+                                                  on_beacon(std::move(datagram), false);
+                                                }));
     }
+    SOTTO_RETURN_IF_ERROR(bind_sockets());
+    SOTTO_RETURN_IF_ERROR(make_beacons());
+    if (broadcast) broadcast->publish(seal_for_broadcast(), options.beacon_interval_ms);
     messenger = std::make_unique<Messenger>(
         account, clock, MessengerOptions{options.accept_unknown}, make_messenger_hooks());
     SOTTO_RETURN_IF_ERROR(messenger->start());
@@ -281,8 +281,14 @@ struct Node::Impl {
       port = parts.second;
     } else if (!options.interface.empty()) {
       SOTTO_ASSIGN_OR_RETURN(bind_host, net::interface_ipv4(options.interface));
+    } else if (broadcast) {
+      // Where discovery found the LAN: the one address peers are told about, not every
+      // interface the machine has (one of which may face another network).
+      bind_host = broadcast->host();
     } else {
-      bind_host = "0.0.0.0";
+      return Status::invalid_argument(
+          "say where to listen: --listen tcp://ADDRESS:PORT or --interface IF (sotto does not "
+          "listen on every interface)");
     }
     if (bind_host == "*") bind_host = "0.0.0.0";
     if (!net::is_ipv4_address(bind_host)) {

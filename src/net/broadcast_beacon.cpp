@@ -15,11 +15,10 @@ void quiet_czmq() {
   });
 }
 
-Result<std::unique_ptr<BroadcastBeacon>> BroadcastBeacon::start(
-    const std::string& interface, uint16_t port, ByteView beacon, int interval_ms, Poller& poller,
+Result<std::unique_ptr<BroadcastBeacon>> BroadcastBeacon::open(
+    const std::string& interface, uint16_t port, Poller& poller,
     std::function<void(Datagram)> on_beacon) {
   quiet_czmq();
-  if (beacon.size() > UDP_FRAME_MAX) return Status::invalid_argument("beacon too large");
   // CZMQ reads the interface from a process-wide setting when the actor configures itself.
   zsys_set_interface(interface.c_str());
   std::unique_ptr<BroadcastBeacon> self(new BroadcastBeacon(poller, std::move(on_beacon)));
@@ -36,12 +35,16 @@ Result<std::unique_ptr<BroadcastBeacon>> BroadcastBeacon::start(
                                      "--no-discovery)"
                                    : "interface " + interface + " cannot broadcast beacons");
   }
-  zsock_send(actor, "sbi", "PUBLISH", beacon.data(), beacon.size(), interval_ms);
   // Every beacon: sealed ones have no plaintext prefix to filter on.
   zsock_send(actor, "sb", "SUBSCRIBE", "", static_cast<size_t>(0));
   self->socket_ = zsock_resolve(actor);
   poller.add_socket(self->socket_, [raw = self.get()] { raw->on_readable(); });
   return self;
+}
+
+void BroadcastBeacon::publish(ByteView beacon, int interval_ms) {
+  // Our own beacons are fixed-size records far below CZMQ's UDP_FRAME_MAX (net/beacon.h).
+  zsock_send(actor_, "sbi", "PUBLISH", beacon.data(), beacon.size(), interval_ms);
 }
 
 BroadcastBeacon::~BroadcastBeacon() {

@@ -60,11 +60,12 @@ class LanNode {
   // The ROUTER endpoint the running daemon printed: "tcp://ADDRESS:PORT".
   const std::string& endpoint() const { return endpoint_; }
 
-  // Starts `ip netns exec HOST sotto ... daemon --interface IF EXTRA...` without waiting.
-  void spawn(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> command = {test::sotto_binary(), "--profile",    dir_,
-                                        "--passphrase-file",  pass_file_,     "daemon",
-                                        "--interface",        host_.interface};
+  // Starts `ip netns exec HOST sotto ... daemon --interface IF EXTRA...` without waiting
+  // (without --interface when `name_interface` is false: discovery picks one).
+  void spawn(const std::vector<std::string>& extra = {}, bool name_interface = true) {
+    std::vector<std::string> command = {test::sotto_binary(), "--profile", dir_,
+                                        "--passphrase-file",  pass_file_,  "daemon"};
+    if (name_interface) command.insert(command.end(), {"--interface", host_.interface});
     command.insert(command.end(), extra.begin(), extra.end());
     endpoint_.clear();
     daemon_ = std::make_unique<test::NetnsChild>(host_.netns, command);
@@ -323,6 +324,21 @@ TEST_CASE("three nodes on one LAN find each other by broadcast beacons alone",
     CHECK(stats.value("beacon_dropped_signature", 0) == 0);
     CHECK(stats.value("beacon_dropped_seal", 0) == 0);
   }
+}
+
+TEST_CASE(
+    "with discovery on and neither --listen nor --interface, a node listens on the address "
+    "discovery broadcasts from, not on every interface",
+    "[netns][integration][security]") {
+  auto lan = Lan::create_or_skip();
+  if (!lan) return;
+  LanNode& a = lan->add_node("alpha");
+  LanNode& b = lan->add_node("bravo");
+  a.spawn({}, false);
+  a.wait_listening();  // its endpoint is tcp://ITS_VETH_ADDRESS:PORT, not 0.0.0.0
+  CHECK(a.id()["endpoint"] == a.endpoint());
+  b.start();
+  CHECK(wait_until([&] { return a.sees_online(b) && b.sees_online(a); }, Millis(3000)));
 }
 
 TEST_CASE("a node with another network key sees no one and no one sees it",

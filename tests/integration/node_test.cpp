@@ -200,6 +200,20 @@ TEST_CASE("a CURVE client with a key nobody vouched for gets no frame through",
   CHECK(node.node().peers().empty());
 }
 
+TEST_CASE("without discovery a node must be told where to listen: never every interface",
+          "[node][integration][security]") {
+  test::TempDir tmp;
+  auto account = test::create_account(tmp / "p", "alone");
+  core::NodeOptions options;
+  options.discovery = false;
+  options.control_socket = false;
+  SteadyClock clock;
+  auto node = core::Node::create(*account, std::move(options), clock);
+  REQUIRE_FALSE(node.is_ok());
+  CHECK(node.status().code() == StatusCode::kInvalidArgument);
+  CHECK(node.status().message().find("--listen") != std::string::npos);
+}
+
 TEST_CASE("a NULL-mechanism client is refused at the handshake", "[node][integration][security]") {
   TestNode node("target");
   RawDealer raw;  // no CURVE: ZeroMQ's NULL mechanism

@@ -241,11 +241,15 @@ HostileInsider::~HostileInsider() {
 }
 
 void HostileInsider::announce_to(uint16_t port) {
+  announce_claiming(port, account_->transport_public());
+}
+
+void HostileInsider::announce_claiming(uint16_t port, const Bytes& transport_key) {
   // The beacon names the port it is sent from: a node drops unicast beacons whose source port
   // differs from the announced one.
   net::Beacon beacon;
   beacon.port = udp_port_;
-  beacon.transport_key = account_->transport_public();
+  beacon.transport_key = transport_key;
   auto signed_beacon = net::sign_beacon(beacon, account_->signal());
   if (!signed_beacon.is_ok()) throw std::runtime_error("signing the insider's beacon");
   send_datagram(port, net::encode_beacon(signed_beacon.value()));

@@ -114,6 +114,9 @@ class HostileInsider {
   const std::string& fingerprint() const { return account_->fingerprint(); }
   // Sends its signed beacon to the node's unicast beacon socket (127.0.0.1:port).
   void announce_to(uint16_t port);
+  // The same, but claiming `transport_key` (someone else's, or the node's own) as its own: a
+  // beacon can name any key, since only the identity signs it.
+  void announce_claiming(uint16_t port, const Bytes& transport_key);
   // Connects the DEALER to the node's ROUTER, expecting `server_key` (the node's transport key),
   // and queues its signed Hello (hello_frame) so what it sends next is credited to it.
   void connect(const std::string& endpoint, const Bytes& server_key);

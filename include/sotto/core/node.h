@@ -39,7 +39,8 @@ struct PeerSpec {
 
 struct NodeOptions {
   // Where the ROUTER listens: "tcp://ADDRESS:PORT" (port 0 or * for any). Empty: the
-  // --interface's address, else every interface (0.0.0.0), port chosen by the system.
+  // --interface's address, else the address discovery broadcasts from, port chosen by the
+  // system; never every interface unless asked for (tcp://0.0.0.0:PORT).
   std::string listen;
   std::string interface;  // network interface for discovery (and the default listen address)
   std::vector<PeerSpec> peers;

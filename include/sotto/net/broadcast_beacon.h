@@ -19,12 +19,15 @@ namespace sotto::net {
 
 class BroadcastBeacon {
  public:
-  // `interface`: a network interface name, or empty to let CZMQ pick the first usable one.
-  // Errors: Unavailable when no interface can broadcast.
-  static Result<std::unique_ptr<BroadcastBeacon>> start(const std::string& interface, uint16_t port,
-                                                        ByteView beacon, int interval_ms,
-                                                        Poller& poller,
-                                                        std::function<void(Datagram)> on_beacon);
+  // Listens for beacons on `interface` (a network interface name, or empty to let CZMQ pick the
+  // first usable one); host() then says which address that is, so the node can listen there
+  // and nowhere else. Errors: Unavailable when no interface can broadcast.
+  static Result<std::unique_ptr<BroadcastBeacon>> open(const std::string& interface, uint16_t port,
+                                                       Poller& poller,
+                                                       std::function<void(Datagram)> on_beacon);
+  // Broadcasts `beacon` every `interval_ms` from now on (the first at once), replacing what was
+  // published before.
+  void publish(ByteView beacon, int interval_ms);
   ~BroadcastBeacon();
   BroadcastBeacon(const BroadcastBeacon&) = delete;
   BroadcastBeacon& operator=(const BroadcastBeacon&) = delete;
