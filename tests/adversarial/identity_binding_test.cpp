@@ -52,6 +52,21 @@ void befriend(ProfileNode& from, ProfileNode& to, const std::string& name) {
   REQUIRE(wait_until([&] { return delivered(from, sent.value().id); }, 5s));
 }
 
+// A node and a peer that dialled it, online to each other; the node's transport key as anyone
+// it talks to learns it (from the peer's view).
+struct Watched {
+  ProfileNode node;
+  ProfileNode viewer;
+  Bytes key;
+
+  explicit Watched(const std::string& name) : node(name), viewer("viewer") {
+    node.start();
+    viewer.start(test::loopback_with_peers({node.endpoint()}));
+    REQUIRE(wait_until([&] { return online_pair(node, viewer); }, 5s));
+    key = peer_of(viewer, node.fingerprint())->transport_key;
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -106,8 +121,8 @@ TEST_CASE(
   alice.start();
   victim.start(test::loopback_with_peers({alice.endpoint()}));
   REQUIRE(wait_until([&] { return online_pair(alice, victim); }, 5s));
-  befriend(victim, alice,
-           "alice");  // victim -> alice: alice has proved the victim's key since its Hello
+  // Victim -> alice: alice has held the victim's key as proved since its first Hello.
+  befriend(victim, alice, "alice");
   const Bytes victim_key = peer_of(alice, victim.fingerprint())->transport_key;
 
   // Mallory signs beacons that name the victim's transport key as hers, over and over.
@@ -136,18 +151,14 @@ TEST_CASE(
 
 TEST_CASE("a beacon that claims the node's own transport key makes no peer and no loop",
           "[adversarial][transport]") {
-  ProfileNode alice("alice");
-  ProfileNode bob("bob");
-  alice.start();
-  bob.start(test::loopback_with_peers({alice.endpoint()}));
-  REQUIRE(wait_until([&] { return online_pair(alice, bob); }, 5s));
-  // Alice's transport key is public: anyone she talks to has it (here, Bob's view of her).
-  const Bytes alice_key = peer_of(bob, alice.fingerprint())->transport_key;
+  // Alice's transport key is public: anyone she talks to has it.
+  Watched alice("alice");
   test::HostileInsider mallory("mallory");
-  for (int i = 0; i < 5; ++i) mallory.announce_claiming(alice.port(), alice_key);
-  REQUIRE(wait_until([&] { return alice.counter("beacon_dropped_own_key") >= 1; }, 3s));
-  CHECK_FALSE(peer_of(alice, mallory.fingerprint()).has_value());
-  CHECK(alice.node().peers().size() == 1);  // Bob only
+  for (int i = 0; i < 5; ++i) mallory.announce_claiming(alice.node.port(), alice.key);
+  REQUIRE(wait_until([&] { return alice.node.counter("beacon_dropped_own_key") >= 1; }, 3s));
+  CHECK_FALSE(peer_of(alice.node, mallory.fingerprint()).has_value());
+  CHECK(alice.node.node().peers().size() == 1);  // the viewer only
+  CHECK(online_pair(alice.node, alice.viewer));
 }
 
 TEST_CASE(
@@ -252,16 +263,12 @@ TEST_CASE(
 
 TEST_CASE("a receipt with thousands of ids is refused whole, at the cost of one check",
           "[adversarial][receipt]") {
-  ProfileNode target("target");
-  ProfileNode viewer("viewer");
-  target.start();
-  viewer.start(test::loopback_with_peers({target.endpoint()}));
-  REQUIRE(wait_until([&] { return online_pair(target, viewer); }, 5s));
-  const Bytes target_key = peer_of(viewer, target.fingerprint())->transport_key;
+  Watched watched("target");
+  ProfileNode& target = watched.node;
   test::HostileInsider insider("insider");
   insider.announce_to(target.port());
   REQUIRE(wait_until([&] { return peer_of(target, insider.fingerprint()).has_value(); }, 3s));
-  insider.connect(target.endpoint(), target_key);
+  insider.connect(target.endpoint(), watched.key);
   wire::Envelope envelope;
   auto* receipt = envelope.mutable_receipt();
   receipt->set_kind(wire::Receipt::DELIVERED);
@@ -271,5 +278,5 @@ TEST_CASE("a receipt with thousands of ids is refused whole, at the cost of one 
   REQUIRE(insider.send(frame.value()));
   REQUIRE(wait_until([&] { return target.counter("receipt_dropped_oversized") >= 1; }, 5s));
   CHECK(target.counter("receipts_received") == 0);
-  CHECK(online_pair(target, viewer));
+  CHECK(online_pair(target, watched.viewer));
 }
