@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/clock.h"
+#include "sotto/base/display_text.h"
 #include "sotto/base/duration.h"
 #include "sotto/core/json.h"
 #include "sotto/storage/message_repo.h"
@@ -61,11 +62,14 @@ std::string indented(const std::string& body) {
   return out;
 }
 
-// One line of the text export, as `sotto history` shows a message, with its conversation.
+// One line of the text export, as `sotto history` shows a message, with its conversation. The
+// file is read with cat and less: what peers chose (names, bodies) goes in neutralised, their
+// line breaks kept but indented so that none starts a record (the JSON export keeps them raw).
 std::string text_line(const MessageInfo& m, const std::string& label, const std::string& wav) {
-  std::string line = local_time_text(m.sent_at) + "  " + label + "  ";
-  if (m.kind == "system") return line + "* " + indented(m.body) + "\n";
-  line += (m.outgoing ? std::string("me") : m.sender_name) + ": " + indented(m.body) + "  [" +
+  const std::string body = indented(display_text(m.body, LineBreaks::kKeep));
+  std::string line = local_time_text(m.sent_at) + "  " + display_text(label) + "  ";
+  if (m.kind == "system") return line + "* " + body + "\n";
+  line += (m.outgoing ? std::string("me") : display_text(m.sender_name)) + ": " + body + "  [" +
           m.state + "]";
   if (!wav.empty()) line += "  " + wav;
   return line + "\n";

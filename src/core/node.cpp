@@ -728,6 +728,12 @@ struct Node::Impl {
     }
     key_owner[key] = fp;
     count("transport_keys_proved");
+    // Proofs for identities with no peer entry (their beacon claim was evicted, or never came)
+    // credit nothing: when strangers have piled them up, they go.
+    if (key_owner.size() > 4 * options.max_peers) {
+      std::erase_if(key_owner,
+                    [&](const auto& binding) { return !peers.contains(binding.second); });
+    }
     std::vector<std::string> claimants;
     for (const auto& [other, peer] : peers) {
       if (other != fp && peer.info.transport_key == key) claimants.push_back(other);

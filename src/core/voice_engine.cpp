@@ -654,9 +654,23 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
       hooks_.count("voice_wav_write_failures", 1);
     }
   }
-  heard_whole_[key] = true;
+  note_heard(key, true);
   remember(stats);
   publish("delivered", stats);
+}
+
+void VoiceEngine::note_heard(const ReceptionKey& key, bool whole) {
+  if (heard_whole_.emplace(key, whole).second) {
+    heard_order_.push_back(key);
+  } else {
+    heard_whole_[key] = whole;
+  }
+  // A transmission's duplicates come within seconds (its VoiceEnd, its clip from the outbox):
+  // the latest few hundred are enough, and a talker cannot grow the table without bound.
+  while (heard_order_.size() > kHeardRemembered) {
+    heard_whole_.erase(heard_order_.front());
+    heard_order_.pop_front();
+  }
 }
 
 void VoiceEngine::finish_reception(const ReceptionKey& key) {
@@ -684,7 +698,7 @@ void VoiceEngine::finish_reception(const ReceptionKey& key) {
       hooks_.count("voice_wav_write_failures", 1);
     }
   }
-  heard_whole_[key] = r->complete;
+  note_heard(key, r->complete);
   remember(r->stats);
   publish("ended", r->stats);
 }

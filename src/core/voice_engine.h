@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -151,6 +152,9 @@ class VoiceEngine {
   std::map<ReceptionKey, std::unique_ptr<Reception>> receptions_;
   std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
   std::map<ReceptionKey, bool> heard_whole_;               // every frame arrived live
+  std::deque<ReceptionKey> heard_order_;                   // oldest first, for the cap
+  static constexpr size_t kHeardRemembered = 1024;
+  void note_heard(const ReceptionKey& key, bool whole);
   struct Early {
     std::string from;
     wire::VoiceFrame frame;
