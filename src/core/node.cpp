@@ -405,7 +405,7 @@ struct Node::Impl {
     const net::Beacon& b = decoded.value();
     const std::string fp = crypto::fingerprint_of(b.identity_key);
     if (auto known = peers.find(fp); known != peers.end() && !known->second.beacons.take(now())) {
-      count("beacon_dropped_rate_limit");
+      count("beacon_dropped_identity_rate");
       return;
     }
     if (fp == account.fingerprint()) {

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "sotto/crypto/primitives.h"
+#include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/hello.h"
+#include "sotto/net/udp_socket.h"
 #include "sotto/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/channel_lab.h"
@@ -259,6 +262,89 @@ TEST_CASE(
   CHECK(alice.counter("beacon_dropped_rate_limit") >= 40 * 30 - 30 * 40 / 2);
   CHECK(alice.node().peers().size() <= core::NodeOptions{}.max_peers);
   CHECK(online_pair(alice, bob));
+}
+
+namespace {
+
+// A beacon of a fresh, made-up identity (no profile: a key pair costs nothing), claiming a
+// random transport key and announcing `port`.
+Bytes made_up_beacon(uint16_t port) {
+  auto identity = crypto::SignalEngine::generate_identity();
+  REQUIRE(identity.is_ok());
+  auto engine =
+      crypto::SignalEngine::create(std::move(identity).value(), crypto::make_memory_signal_state());
+  REQUIRE(engine.is_ok());
+  net::Beacon beacon;
+  beacon.port = port;
+  beacon.transport_key = crypto::random_bytes(net::kBeaconTransportKeySize);
+  auto signed_beacon = net::sign_beacon(beacon, *engine.value());
+  REQUIRE(signed_beacon.is_ok());
+  return net::encode_beacon(signed_beacon.value());
+}
+
+// UDP sockets bound to 127.0.0.2, 127.0.0.3, ... (all of 127/8 is loopback): many source
+// addresses, as a host forging them would have, all on port `port`.
+std::vector<net::UdpSocket> sources(size_t count, uint16_t port) {
+  std::vector<net::UdpSocket> out;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string address =
+        "127.0." + std::to_string((i + 2) / 250) + "." + std::to_string((i + 2) % 250 + 1);
+    auto bound = net::UdpSocket::bind(address, port);
+    REQUIRE(bound.is_ok());
+    out.push_back(std::move(bound).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "one identity's beacons from a hundred addresses are held to its own allowance, and a "
+    "thousand made-up identities to the node's signature budget",
+    "[adversarial][beacon]") {
+  Watched watched("target");
+  ProfileNode& target = watched.node;
+  const uint16_t port = 41999;
+  std::vector<net::UdpSocket> from = sources(150, port);
+
+  // The same signed beacon from 100 addresses: each address has its own allowance (the address
+  // can be forged), but they are one identity, held to 20 at once.
+  const Bytes one = made_up_beacon(port);
+  const uint64_t identity_drops = target.counter("beacon_dropped_identity_rate");
+  for (size_t i = 0; i < 100; ++i)
+    REQUIRE(from[i].send_to("127.0.0.1", target.port(), one).is_ok());
+  REQUIRE(wait_until(
+      [&] { return target.counter("beacon_dropped_identity_rate") >= identity_drops + 60; }, 5s));
+
+  // 1,500 identities, 10 from each of 150 addresses (within each address's allowance): the
+  // signature checks stop at the budget, the rest are dropped unchecked.
+  std::vector<Bytes> beacons;
+  for (int i = 0; i < 1500; ++i) beacons.push_back(made_up_beacon(port));
+  // In bursts of 100 the node's socket buffer holds, each read before the next.
+  const uint64_t received = target.counter("beacons_received");
+  const uint64_t discovered = target.counter("peers_discovered");
+  const uint64_t busy = target.counter("beacon_dropped_busy");
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < beacons.size(); ++i) {
+    REQUIRE(from[i % from.size()].send_to("127.0.0.1", target.port(), beacons[i]).is_ok());
+    if ((i + 1) % 100 == 0) {
+      REQUIRE(
+          wait_until([&] { return target.counter("beacons_received") >= received + i + 1; }, 5s));
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t checked = target.counter("peers_discovered") - discovered;
+  const uint64_t refused = target.counter("beacon_dropped_busy") - busy;
+  INFO(checked << " checked, " << refused << " dropped unchecked in " << seconds << " s");
+  // Each was either checked (a new peer) or dropped unchecked; the checked ones fit the budget:
+  // a burst of 1,000, then 500 a second.
+  CHECK(checked + refused == beacons.size());
+  CHECK(static_cast<double>(checked) <= 1000 + 500 * seconds + 10);
+  if (seconds < 0.5) CHECK(refused > 0);
+  // Meanwhile the known peer stayed online: its links never depended on beacons being checked.
+  CHECK(online_pair(target, watched.viewer));
+  CHECK(target.node().peers().size() <= core::NodeOptions{}.max_peers);
 }
 
 TEST_CASE("a receipt with thousands of ids is refused whole, at the cost of one check",

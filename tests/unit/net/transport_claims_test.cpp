@@ -1,0 +1,34 @@
+// The ZAP allow-list as claims: a beacon can name any key, so two identities may claim one, and
+// one identity withdrawing its claim (its key changed, or it was evicted) must not cut off the
+// other (issue 21, item 3).
+#include <catch2/catch.hpp>
+
+#include "sotto/crypto/primitives.h"
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/net/poller.h"
+#include "sotto/net/transport.h"
+#include "sotto/net/zmq_socket.h"
+
+using namespace sotto;
+
+TEST_CASE("a transport key stays admitted while any identity claims it; each revokes only its own",
+          "[net][transport][security]") {
+  net::ZmqContext context;
+  net::Poller poller;
+  auto keys = crypto::SignalEngine::generate_curve_key_pair();
+  REQUIRE(keys.is_ok());
+  auto transport = net::Transport::create(context, poller, net::TransportOptions{},
+                                          keys.value().first, keys.value().second, {});
+  REQUIRE(transport.is_ok());
+  net::Transport& t = *transport.value();
+  const Bytes victim_key = crypto::random_bytes(32);
+
+  t.admit(victim_key, "victim");
+  t.admit(victim_key, "mallory");   // Mallory's beacon names the victim's key
+  t.revoke(victim_key, "mallory");  // ...then she moves on to a key of her own
+  CHECK(t.admitted(victim_key));    // the victim is not cut off
+  t.revoke(victim_key, "mallory");  // again: still nothing of the victim's is touched
+  CHECK(t.admitted(victim_key));
+  t.revoke(victim_key, "victim");
+  CHECK_FALSE(t.admitted(victim_key));
+}
