@@ -377,6 +377,12 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
   if (!to.empty() && to.front() == '#') {
     auto channel = resolve_channel(to);
     if (!channel.is_ok()) return done(channel.status());
+    if (channel.value().state == storage::ChannelState::kInvited) {
+      return done(Status::invalid_argument("#" + channel.value().name +
+                                           " is an invitation: accept it first (sotto channel "
+                                           "accept " +
+                                           channel.value().name + ")"));
+    }
     if (channel.value().state != storage::ChannelState::kMember) {
       return done(
           Status::invalid_argument("you are no longer a member of #" + channel.value().name));
