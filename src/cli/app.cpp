@@ -18,7 +18,7 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
   app->add_option("--beacon-port", args.beacon_port, "UDP port of broadcast beacons (47474)")
       ->check(CLI::Range(1, 65535));
   app->add_option("--network-key-file", args.network_key_file,
-                  "seal beacons with a key from this shared LAN secret");
+                  "seal beacons with a key from this shared file of 32+ random bytes");
   app->add_option("--audio-in", args.audio_in, "capture device (name or index) or FILE.wav");
   app->add_option("--audio-out", args.audio_out,
                   "playback device, FILE.wav (everything heard) or DIR (a WAV per transmission)");

@@ -106,10 +106,7 @@ int run_unlock(const GlobalOptions& options) {
   if (!client.is_ok()) return fail(client.status());
   auto passphrase = read_passphrase(options.passphrase, "Passphrase: ", false);
   if (!passphrase.is_ok()) return fail(passphrase.status());
-  SecretBytes request = core::unlock_request(passphrase.value());
-  std::string text(request.chars());
-  auto reply = client.value()->request(text, kUnlockTimeoutMs);
-  wipe(text.data(), text.size());
+  auto reply = client.value()->request(core::unlock_request(passphrase.value()), kUnlockTimeoutMs);
   if (!reply.is_ok()) return fail(reply.status());
   auto parsed = json::parse(reply.value(), nullptr, false);
   if (!parsed.is_object()) return fail(Status::internal("unexpected reply from the node"));

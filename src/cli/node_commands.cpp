@@ -3,10 +3,8 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/clock.h"
@@ -38,16 +36,6 @@ void install_stop_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-Result<SecretBytes> read_key_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::invalid_argument("cannot read network key file " + path);
-  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  SecretBytes key = SecretBytes::copy_of(contents);
-  wipe(contents.data(), contents.size());
-  if (key.empty()) return Status::invalid_argument("the network key file " + path + " is empty");
-  return key;
-}
-
 }  // namespace
 
 // Command line over config.toml over defaults.
@@ -72,7 +60,7 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
   const std::string key_file =
       !args.network_key_file.empty() ? args.network_key_file : config.network_key_file.value_or("");
   if (!key_file.empty()) {
-    SOTTO_ASSIGN_OR_RETURN(SecretBytes key, read_key_file(key_file));
+    SOTTO_ASSIGN_OR_RETURN(SecretBytes key, core::read_network_key(key_file));
     out.network_key = std::move(key);
   }
   out.audio_in = args.audio_in;

@@ -1,9 +1,15 @@
 #include "sotto/core/config.h"
 
+#include <fcntl.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
+
+#include "sotto/net/beacon.h"
 
 namespace sotto::core {
 namespace {
@@ -79,6 +85,38 @@ Result<NodeConfig> load_config(const std::string& path) {
     config.beacon_port = static_cast<uint16_t>(port->get());
   }
   return config;
+}
+
+Result<SecretBytes> read_network_key(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::invalid_argument("cannot read network key file " + path + ": " +
+                                    std::strerror(errno));
+  }
+  // One byte more than a key file may hold, so that a larger one shows.
+  SecretBytes buffer(net::kMaxNetworkKeyBytes + 1);
+  size_t size = 0;
+  while (size < buffer.size()) {
+    const ssize_t n = ::read(fd, buffer.data() + size, buffer.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::invalid_argument("cannot read network key file " + path + ": " +
+                                      std::strerror(err));
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  SecretBytes key = SecretBytes::copy_of(ByteView(buffer.data(), size));
+  const Status strong = net::check_network_key(key.view());
+  if (!strong.is_ok()) {
+    return Status::invalid_argument(
+        "network key file " + path + " refused: " + strong.message() +
+        "; make one of 32 random bytes with: head -c 32 /dev/urandom > " + path);
+  }
+  return key;
 }
 
 }  // namespace sotto::core

@@ -71,6 +71,15 @@ Result<std::unique_ptr<ControlClient>> ControlClient::connect(const std::string&
 
 Result<std::string> ControlClient::request(const std::string& json, int timeout_ms) {
   SOTTO_RETURN_IF_ERROR(send(json));
+  return reply_within(timeout_ms);
+}
+
+Result<std::string> ControlClient::request(const SecretBytes& json, int timeout_ms) {
+  SOTTO_RETURN_IF_ERROR(impl_->socket.send_secret(json.view()));
+  return reply_within(timeout_ms);
+}
+
+Result<std::string> ControlClient::reply_within(int timeout_ms) {
   SOTTO_ASSIGN_OR_RETURN(auto message, reply(timeout_ms));
   if (!message) return Status::unavailable("the node did not answer");
   return std::move(*message);

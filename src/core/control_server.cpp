@@ -1,10 +1,13 @@
 #include "src/core/control_server.h"
 
 #include <malloc.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "sotto/core/json.h"
@@ -16,6 +19,41 @@ using nlohmann::json;
 
 std::string error_reply(const std::string& message) {
   return json{{"ok", false}, {"error", message}}.dump();
+}
+
+// Takes the value of "passphrase_hex" out of a request's text, overwriting its hex digits with
+// '0' in place, before the text is parsed. Only the run of hex digits right after the value's
+// opening quote is touched: '0' for a hex digit leaves every JSON token as it was, so a request
+// parses (or fails to) as it would have, and "cmd" is never changed (it would have to be that
+// value). The passphrase is returned when that run is the whole value, of even, non-zero length,
+// and the key occurs once; otherwise nullopt.
+std::optional<SecretBytes> take_passphrase(std::string& request) {
+  static constexpr std::string_view kKey = R"("passphrase_hex")";
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::optional<SecretBytes> passphrase;
+  int found = 0;
+  for (size_t at = request.find(kKey); at != std::string::npos; at = request.find(kKey, at)) {
+    at += kKey.size();
+    while (at < request.size() && is_space(request[at])) ++at;
+    if (at == request.size() || request[at] != ':') continue;
+    ++at;
+    while (at < request.size() && is_space(request[at])) ++at;
+    if (at == request.size() || request[at] != '"') continue;
+    const size_t begin = ++at;
+    while (at < request.size() && std::isxdigit(static_cast<unsigned char>(request[at]))) ++at;
+    const size_t length = at - begin;
+    const bool whole = at < request.size() && request[at] == '"';
+    if (++found == 1 && whole && length > 0 && length % 2 == 0) {
+      passphrase.emplace(length / 2);
+      if (sodium_hex2bin(passphrase->data(), passphrase->size(), request.data() + begin, length,
+                         nullptr, nullptr, nullptr) != 0) {
+        passphrase.reset();
+      }
+    }
+    std::fill_n(request.begin() + static_cast<std::ptrdiff_t>(begin), length, '0');
+  }
+  if (found != 1) passphrase.reset();
+  return passphrase;
 }
 
 }  // namespace
@@ -54,6 +92,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& con
   std::unique_ptr<ControlServer> server(new ControlServer(poller, path, std::move(handlers)));
   ::unlink(path.c_str());
   SOTTO_ASSIGN_OR_RETURN(server->socket_, net::ZmqSocket::create(context, ZMQ_ROUTER));
+  server->socket_.wipe_received();  // an unlock request carries the passphrase
   SOTTO_RETURN_IF_ERROR(server->socket_.set(ZMQ_MAXMSGSIZE, int64_t{kMaxRequestBytes}));
   // A subscriber that went away is noticed on the next send instead of piling up events.
   SOTTO_RETURN_IF_ERROR(server->socket_.set(ZMQ_ROUTER_MANDATORY, 1));
@@ -93,9 +132,13 @@ void ControlServer::on_readable() {
       send_reply(routing_id, from_req, json);
     };
     {
-      auto now = handle(routing_id, std::string(body.begin(), body.end()), later);
+      std::string request(body.begin(), body.end());
+      std::optional<SecretBytes> passphrase = take_passphrase(request);
+      auto now = handle(routing_id, request, std::move(passphrase), later);
       if (now) send_reply(routing_id, from_req, *now);
+      wipe(request.data(), request.size());
     }
+    for (net::ZmqPart& part : parts) wipe(part.data.data(), part.data.size());
     return_memory_if_large_reply();
   }
 }
@@ -123,7 +166,9 @@ void ControlServer::send_reply(const Bytes& routing_id, bool from_req, const std
 }
 
 std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
-                                                 const std::string& request, const Reply& reply) {
+                                                 const std::string& request,
+                                                 std::optional<SecretBytes> passphrase,
+                                                 const Reply& reply) {
   json parsed = json::parse(request, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("cmd") ||
       !parsed["cmd"].is_string()) {
@@ -161,6 +206,12 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
   if (cmd == "unsubscribe") {
     subscribers_.erase(routing_id);
     return json{{"ok", true}}.dump();
+  }
+  if (cmd == "unlock" && handlers_.unlock) {
+    // The key seen by take_passphrase may have been part of another (a "x\"passphrase_hex").
+    if (!parsed.contains("passphrase_hex")) passphrase.reset();
+    handlers_.unlock(std::move(passphrase), reply);
+    return std::nullopt;
   }
   if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;

@@ -10,6 +10,9 @@
 //
 // Only the profile's owner can reach the socket (file mode and the 0700 profile directory).
 // Malformed requests get an error reply and are counted; they never reach the node's state.
+// A request may carry a passphrase (unlock): every copy of every request (libzmq's buffer, the
+// received parts, the text) is wiped once handled, and the passphrase itself never reaches a
+// JSON parser (Handlers::unlock).
 // Thread-safety: the node's loop thread.
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "sotto/base/secret.h"
 #include "sotto/base/status.h"
 #include "sotto/core/events.h"
 #include "sotto/net/poller.h"
@@ -49,6 +53,11 @@ class ControlServer {
     std::function<IdentityInfo()> identity;
     std::function<std::vector<PeerInfo>()> peers;
     std::function<NodeStats()> stats;
+    // {"cmd": "unlock", "passphrase_hex": "..."}: the passphrase, or nullopt when the field is
+    // missing or not plain hex of even length. The hex is taken out of the request before any
+    // JSON parser sees it (nlohmann's lexer keeps unwiped copies of every token it reads);
+    // without this handler the request goes to `command` with its hex overwritten by zeros.
+    std::function<void(std::optional<SecretBytes> passphrase, Reply reply)> unlock;
     // Every other command; false when `cmd` is unknown.
     std::function<bool(const std::string& cmd, const std::string& request, Reply reply)> command;
   };
@@ -71,7 +80,7 @@ class ControlServer {
   void on_readable();
   // Returns the reply now, or nullopt when `reply` will be called later.
   std::optional<std::string> handle(const Bytes& routing_id, const std::string& request,
-                                    const Reply& reply);
+                                    std::optional<SecretBytes> passphrase, const Reply& reply);
   void send_reply(const Bytes& routing_id, bool from_req, const std::string& json);
   void return_memory_if_large_reply();
 

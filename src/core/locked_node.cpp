@@ -39,24 +39,6 @@ const char* code_of(const Status& status) {
   }
 }
 
-Result<SecretBytes> passphrase_of(const std::string& request) {
-  const json parsed = json::parse(request, nullptr, false);
-  if (!parsed.is_object() || !parsed.contains("passphrase_hex") ||
-      !parsed["passphrase_hex"].is_string()) {
-    return Status::invalid_argument("malformed unlock request: expected passphrase_hex");
-  }
-  const std::string& hex = parsed["passphrase_hex"].get_ref<const std::string&>();
-  SecretBytes passphrase(hex.size() / 2);
-  size_t length = 0;
-  if (hex.empty() || hex.size() % 2 != 0 ||
-      sodium_hex2bin(passphrase.data(), passphrase.size(), hex.data(), hex.size(), nullptr, &length,
-                     nullptr) != 0 ||
-      length != passphrase.size()) {
-    return Status::invalid_argument("malformed unlock request: passphrase_hex is not hex");
-  }
-  return passphrase;
-}
-
 // The loop's state: the hold on the profile, dropped only for the moment Account::open takes
 // the profile itself, and the account once an unlock succeeded.
 class LockedProfile {
@@ -67,12 +49,14 @@ class LockedProfile {
   bool unlocked() const { return account_ != nullptr; }
   std::unique_ptr<Account> take_account() { return std::move(account_); }
 
-  std::string unlock(const std::string& request) {
-    auto passphrase = passphrase_of(request);
-    if (!passphrase.is_ok())
-      return reply_json(false, "invalid_argument", passphrase.status().message());
+  std::string unlock(const std::optional<SecretBytes>& passphrase) {
+    if (!passphrase) {
+      return reply_json(
+          false, "invalid_argument",
+          "malformed unlock request: expected passphrase_hex, a string of hex digits");
+    }
     hold_.reset();
-    auto account = Account::open(dir_, passphrase.value());
+    auto account = Account::open(dir_, *passphrase);
     if (account.is_ok()) {
       account_ = std::move(account).value();
       return reply_json(true, "", "");
@@ -112,11 +96,12 @@ Result<std::unique_ptr<Account>> wait_for_unlock(const std::string& dir,
   net::ZmqContext context;
   net::Poller poller;
   ControlServer::Handlers handlers;
-  handlers.command = [&](const std::string& cmd, const std::string& request,
+  handlers.unlock = [&](std::optional<SecretBytes> passphrase, const ControlServer::Reply& reply) {
+    reply(locked.unlock(passphrase));
+  };
+  handlers.command = [&](const std::string& cmd, const std::string&,
                          const ControlServer::Reply& reply) {
-    if (cmd == "unlock") {
-      reply(locked.unlock(request));
-    } else if (cmd == "lock") {
+    if (cmd == "lock") {
       reply(reply_json(true, "", ""));
     } else {
       reply(

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "sotto/crypto/signal_engine.h"
 
@@ -120,6 +123,41 @@ Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop, bool check_signatu
   const ByteView signature = data.subspan(kSignatureAt, kBeaconSignatureSize);
   beacon.signature.assign(signature.begin(), signature.end());
   return beacon;
+}
+
+Status check_network_key(ByteView file_contents) {
+  if (file_contents.size() > kMaxNetworkKeyBytes) {
+    return Status::invalid_argument("it holds more than " + std::to_string(kMaxNetworkKeyBytes) +
+                                    " bytes");
+  }
+  ByteView key = file_contents;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r'))
+    key = key.first(key.size() - 1);
+  if (key.size() < kMinNetworkKeyBytes) {
+    return Status::invalid_argument("it holds only " + std::to_string(key.size()) + " bytes");
+  }
+  // The shortest piece the key repeats (the whole key when it repeats none): n minus the
+  // longest proper prefix that is also a suffix (Knuth-Morris-Pratt's failure function).
+  std::vector<uint16_t> border(key.size(), 0);
+  for (size_t i = 1; i < key.size(); ++i) {
+    uint16_t k = border[i - 1];
+    while (k > 0 && key[i] != key[k]) k = border[k - 1];
+    border[i] = static_cast<uint16_t>(key[i] == key[k] ? k + 1 : k);
+  }
+  const size_t period = key.size() - border.back();
+  if (period < kMinNetworkKeyBytes) {
+    return Status::invalid_argument("it repeats the same " + std::to_string(period) +
+                                    (period == 1 ? " byte" : " bytes"));
+  }
+  std::array<bool, 256> used{};
+  for (uint8_t byte : key) used[byte] = true;
+  const auto distinct = static_cast<size_t>(std::count(used.begin(), used.end(), true));
+  constexpr double kLeastBits = 128;
+  if (static_cast<double>(period) * std::log2(static_cast<double>(distinct)) <= kLeastBits) {
+    return Status::invalid_argument("it uses only " + std::to_string(distinct) +
+                                    " different bytes");
+  }
+  return Status::ok();
 }
 
 BeaconSealer BeaconSealer::from_secret(ByteView file_contents) {

@@ -3,11 +3,16 @@
 #include <zmq.h>
 
 #include <cerrno>
+#include <memory>
+
+#include "sotto/base/secret.h"
 
 #if defined(__SANITIZE_THREAD__)
 // ThreadSanitizer's runtime (there is no public header for these two).
 extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
 extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
 #endif
 
 namespace sotto::net {
@@ -18,15 +23,23 @@ namespace {
 // atomics ThreadSanitizer cannot see (Debian's libzmq is not instrumented). Under TSan the copy out
 // of it is therefore not checked: otherwise every message costs a race report that a suppression
 // then throws away, slow enough to make a node under TSan fall behind its peers for good.
-Bytes copy_out_of_zmq(const uint8_t* data, size_t size) {
+// `wipe_after`: the message's bytes are overwritten once copied, where libzmq put them.
+Bytes copy_out_of_zmq(uint8_t* data, size_t size, bool wipe_after) {
 #if defined(__SANITIZE_THREAD__)
   AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+  AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
 #endif
   Bytes copy(data, data + size);
+  if (wipe_after) wipe(data, size);
 #if defined(__SANITIZE_THREAD__)
+  AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
   AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #endif
   return copy;
+}
+
+void delete_secret(void* /*data*/, void* hint) {
+  delete static_cast<SecretBytes*>(hint);
 }
 
 }  // namespace
@@ -149,6 +162,23 @@ Status ZmqSocket::send(const std::vector<ByteView>& parts) {
   return Status::ok();
 }
 
+Status ZmqSocket::send_secret(ByteView secret) {
+  // libzmq sends from this copy without one of its own, and frees it (wiped, being
+  // SecretBytes) through delete_secret once the message is gone.
+  auto copy = std::make_unique<SecretBytes>(SecretBytes::copy_of(secret));
+  zmq_msg_t msg;
+  if (zmq_msg_init_data(&msg, copy->data(), copy->size(), delete_secret, copy.get()) != 0) {
+    return status_from_zmq(zmq_errno(), "sending");
+  }
+  copy.release();  // the message owns it now
+  if (zmq_msg_send(&msg, socket_, ZMQ_DONTWAIT) < 0) {
+    const int err = zmq_errno();
+    zmq_msg_close(&msg);
+    return status_from_zmq(err, "sending");
+  }
+  return Status::ok();
+}
+
 Result<std::optional<ZmqPart>> ZmqSocket::receive() {
   zmq_msg_t msg;
   zmq_msg_init(&msg);
@@ -159,7 +189,10 @@ Result<std::optional<ZmqPart>> ZmqSocket::receive() {
     return status_from_zmq(err, "receiving");
   }
   ZmqPart part;
-  part.data = copy_out_of_zmq(static_cast<const uint8_t*>(zmq_msg_data(&msg)), zmq_msg_size(&msg));
+  // A shared message's bytes belong to other receivers as well (zmq_msg_copy).
+  const bool wipe_after = wipe_received_ && zmq_msg_get(&msg, ZMQ_SHARED) == 0;
+  part.data =
+      copy_out_of_zmq(static_cast<uint8_t*>(zmq_msg_data(&msg)), zmq_msg_size(&msg), wipe_after);
   part.more = zmq_msg_more(&msg) != 0;
   if (const char* user = zmq_msg_gets(&msg, "User-Id"); user != nullptr) part.user_id = user;
   zmq_msg_close(&msg);

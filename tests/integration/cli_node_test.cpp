@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/core/control_client.h"
+#include "sotto/crypto/primitives.h"
 #include "tests/support/process.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -217,4 +219,57 @@ TEST_CASE("the control socket is for the profile's owner only", "[cli][node][sec
   REQUIRE(::stat((alice.dir + "/control.sock").c_str(), &st) == 0);
   CHECK(S_ISSOCK(st.st_mode));
   CHECK((st.st_mode & 077) == 0);
+}
+
+TEST_CASE(
+    "a network key file that is short, a short text repeated or a few characters is refused "
+    "with exit 2 and how to make one; 32 random bytes are taken",
+    "[cli][node][security]") {
+  CliNode alice("alice");
+  const std::string key = alice.tmp / "net.key";
+  // Under `timeout`: a daemon that took the key would run on.
+  auto daemon_with_key = [&](const std::vector<std::string>& how) {
+    std::vector<std::string> args = {std::to_string(20 * test::kSlowdown),
+                                     test::sotto_binary(),
+                                     "--profile",
+                                     alice.dir,
+                                     "--passphrase-file",
+                                     alice.pass,
+                                     "daemon",
+                                     "--listen",
+                                     "tcp://127.0.0.1:0",
+                                     "--no-discovery"};
+    args.insert(args.end(), how.begin(), how.end());
+    return test::run_command("/usr/bin/timeout", args);
+  };
+  for (const std::string& weak : {
+           std::string("office LAN secret\n"),  // 18 bytes
+           std::string(64, 'x'),
+           std::string("hunter2 hunter2 hunter2 hunter2 hunter2 hunter2 hunter2 hunter2 \n"),
+           std::string("abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca"),
+           std::string("0110100101101001011010010110100101101001011110010110100101101001"),
+       }) {
+    INFO(weak);
+    test::write_file(key, weak);
+    for (const auto& how :
+         {std::vector<std::string>{"--network-key-file", key}, std::vector<std::string>{}}) {
+      // The second time from config.toml.
+      test::write_file(alice.dir + "/config.toml",
+                       how.empty() ? "network_key_file = \"" + key + "\"\n" : "");
+      const test::CommandResult refused = daemon_with_key(how);
+      INFO(refused.err);
+      CHECK(refused.exit_code == 2);
+      CHECK(test::one_line_error(refused));
+      CHECK(refused.err.find(key) != std::string::npos);
+      CHECK(refused.err.find("head -c 32 /dev/urandom") != std::string::npos);
+    }
+  }
+  test::write_file(alice.dir + "/config.toml", "");
+  test::write_file(key, crypto::random_bytes(32));
+  alice.start({"--network-key-file", key});
+  // Its hex text (openssl rand -hex 32) as well.
+  const std::string hex = alice.tmp / "hex.key";
+  test::write_file(hex, to_hex(crypto::random_bytes(32)) + "\n");
+  CliNode bob("bob");
+  bob.start({"--network-key-file", hex});
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "sotto/crypto/primitives.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/udp_socket.h"
 #include "tests/support/netns.h"
@@ -345,8 +346,11 @@ TEST_CASE("a node with another network key sees no one and no one sees it",
           "[netns][integration]") {
   auto lan = Lan::create_or_skip();
   if (!lan) return;
-  const std::string shared_key = lan->write_file("lan.key", "the office LAN secret\n");
-  const std::string other_key = lan->write_file("other.key", "some other LAN's secret\n");
+  // Random, as the CLI refuses a weak key file (net::check_network_key); hex, as from openssl.
+  const std::string shared_key =
+      lan->write_file("lan.key", to_hex(crypto::random_bytes(32)) + "\n");
+  const std::string other_key =
+      lan->write_file("other.key", to_hex(crypto::random_bytes(32)) + "\n");
   LanNode& outsider = lan->add_node("outsider");
   LanNode& a = lan->add_node("alpha");
   LanNode& b = lan->add_node("bravo");

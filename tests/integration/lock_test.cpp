@@ -12,6 +12,8 @@
 #include "tests/support/daemon.h"
 #include "tests/support/flood.h"
 #include "tests/support/memory_scan.h"
+#include "tests/support/process.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -152,5 +154,41 @@ TEST_CASE("lock and unlock without a running node say so and exit 1", "[lock][cl
     auto result = alice.sotto_unlocked({command});
     CHECK(result.exit_code == 1);
     CHECK(result.err.find("no node running") != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "a node unlocked through its control socket keeps no copy of the passphrase, raw or as the "
+    "request's hex, anywhere in its memory",
+    "[lock][security][integration]") {
+  DaemonProfile alice("alice");
+  const Secrets secrets = secrets_of(alice);
+  const std::string hex = to_hex(secrets.passphrase);
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // The process starts locked, so the passphrase reaches it only by the unlock request.
+  BackgroundProcess node(sotto_binary(), {"--profile", alice.dir(), "--json", "--locked", "daemon",
+                                          "--listen", "tcp://127.0.0.1:0", "--no-discovery"});
+  REQUIRE(node.wait_for_line("\"locked\"", 15000 * kSlowdown));
+  auto unlocked = alice.sotto_unlocked({"unlock"});
+  INFO(unlocked.err);
+  REQUIRE(unlocked.exit_code == 0);
+  REQUIRE(node.wait_for_line("\"started\"", 15000 * kSlowdown));
+
+  // Halves as well: a buffer that grew while the text was copied into it leaves a partial copy
+  // behind in the memory it gave up.
+  std::vector<Bytes> needles = {secrets.database_key};
+  for (const std::string& text : {std::string(kPassphrase), hex, upper,
+                                  hex.substr(0, hex.size() / 2), hex.substr(hex.size() / 2),
+                                  upper.substr(0, hex.size() / 2), upper.substr(hex.size() / 2)}) {
+    needles.emplace_back(text.begin(), text.end());
+  }
+  const MemoryScan scan = scan_memory(node.pid(), needles);
+  REQUIRE(scan.error.empty());
+  INFO(scan.bytes_read << " bytes searched");
+  CHECK(scan.hits[0] > 0);  // the search works: an open profile holds its database key
+  for (size_t i = 1; i < needles.size(); ++i) {
+    INFO("needle " << i);
+    CHECK(scan.hits[i] == 0);
   }
 }

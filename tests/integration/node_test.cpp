@@ -11,6 +11,7 @@
 #include "sotto/net/hello.h"
 #include "sotto/net/udp_socket.h"
 #include "sotto/net/wire.h"
+#include "sotto/net/zmq_socket.h"
 #include "tests/support/adversary.h"
 #include "tests/support/profiles.h"
 #include "tests/support/test_node.h"
@@ -239,6 +240,32 @@ TEST_CASE("a pinned --peer with the wrong key never comes online",
   // The right pin works.
   TestNode carol("carol", with_peers({alice.pinned_endpoint()}));
   REQUIRE(wait_until([&] { return carol.sees_online(alice) && alice.sees_online(carol); }, 2s));
+}
+
+TEST_CASE(
+    "a pinned --peer that sends no beacon back is probed but never connected to, as a pin alone "
+    "admits no one",
+    "[node][integration][security]") {
+  // A CURVE server holding the pinned key, with nothing on its UDP port to answer beacons
+  // (doc/protocol.md: the identity key comes only from the peer's signed beacon).
+  net::ZmqContext context;
+  char public_key[41], secret_key[41];
+  REQUIRE(zmq_curve_keypair(public_key, secret_key) == 0);
+  auto server = net::ZmqSocket::create(context, ZMQ_ROUTER).value();
+  REQUIRE(server.set(ZMQ_CURVE_SERVER, 1).is_ok());
+  REQUIRE(server.set(ZMQ_CURVE_SECRETKEY, std::string(secret_key)).is_ok());
+  REQUIRE(server.bind("tcp://127.0.0.1:*").is_ok());
+  auto accepts = net::ZmqMonitor::open(context, server, "inproc://pinned", ZMQ_EVENT_ACCEPTED);
+  REQUIRE(accepts.is_ok());
+  const std::string endpoint = server.get_string(ZMQ_LAST_ENDPOINT).value();
+
+  TestNode bob("bob", with_peers({endpoint + "#" + public_key}));
+  // Two probes: a beacon interval has passed since the first.
+  REQUIRE(wait_until([&] { return bob.counter("beacons_sent") >= 2; }, 5s));
+  CHECK(bob.node().peers().empty());
+  auto accepted = accepts.value().events().receive();
+  REQUIRE(accepted.is_ok());
+  CHECK_FALSE(accepted.value().has_value());  // no connection was ever made
 }
 
 TEST_CASE(

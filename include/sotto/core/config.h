@@ -1,6 +1,6 @@
 // The profile's config.toml: node settings a user does not want to type every time.
 //
-//   listen = "tcp://0.0.0.0:7000"
+//   listen = "tcp://10.1.0.1:7000"
 //   interface = "eth0"
 //   peers = ["tcp://10.1.0.2:7000", "tcp://10.1.0.3:7000#<40-char Z85 key>"]
 //   discovery = true
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sotto/base/secret.h"
 #include "sotto/base/status.h"
 
 namespace sotto::core {
@@ -33,5 +34,11 @@ struct NodeConfig {
 
 // A missing file is an empty config. Errors: InvalidArgument "FILE line N: ...".
 Result<NodeConfig> load_config(const std::string& path);
+
+// The contents of the network key file at `path` (network_key_file, --network-key-file), read
+// straight into locked memory. Errors: InvalidArgument, one line naming the file, when it
+// cannot be read or is refused as weak (net::check_network_key says what is refused and why a
+// weak file is not stretched instead), saying how to make a good one.
+Result<SecretBytes> read_network_key(const std::string& path);
 
 }  // namespace sotto::core

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "sotto/base/secret.h"
 #include "sotto/base/status.h"
 
 namespace sotto::core {
@@ -21,6 +22,9 @@ class ControlClient {
 
   // Sends one request and waits up to `timeout_ms` for its reply.
   Result<std::string> request(const std::string& json, int timeout_ms = 5000);
+  // A request that carries a secret (core::unlock_request): sent without a copy that stays in
+  // memory unwiped (net::ZmqSocket::send_secret).
+  Result<std::string> request(const SecretBytes& json, int timeout_ms);
   // The same in two halves, for a request that takes long (an export): send it, then wait for
   // its reply a while at a time (nullopt: not yet), doing something else in between.
   Status send(const std::string& json);
@@ -32,6 +36,7 @@ class ControlClient {
 
  private:
   explicit ControlClient(std::unique_ptr<Impl> impl);
+  Result<std::string> reply_within(int timeout_ms);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,8 +32,8 @@ Result<std::unique_ptr<Account>> wait_for_unlock(const std::string& dir,
                                                  const std::function<bool()>& stop_requested,
                                                  const std::function<void()>& on_waiting = {});
 
-// The unlock request for `passphrase` (hex keeps any bytes intact inside JSON). The caller wipes
-// the returned text once sent.
+// The unlock request for `passphrase` (hex keeps any bytes intact inside JSON), to send with
+// ControlClient::request(const SecretBytes&) (net::ZmqSocket::send_secret: what libzmq keeps).
 SecretBytes unlock_request(const SecretBytes& passphrase);
 
 }  // namespace sotto::core

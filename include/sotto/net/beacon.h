@@ -84,12 +84,32 @@ Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine);
 Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr,
                              bool check_signature = true);
 
+// A network key file holds at least this many bytes (the sealing key's size) and at most
+// kMaxNetworkKeyBytes (a key file is a few dozen bytes; a larger one is the wrong file).
+constexpr size_t kMinNetworkKeyBytes = 32;
+constexpr size_t kMaxNetworkKeyBytes = 4096;
+
+// Refuses the contents of a network key file that are plainly not random (InvalidArgument, the
+// message saying what is wrong): fewer than kMinNetworkKeyBytes (more than kMaxNetworkKeyBytes),
+// a text shorter than that repeated, or content that could hold no more than 128 bits whatever
+// it is (the length of the piece it repeats, or its whole length, times log2 of how many
+// different bytes it uses: a few characters over and over). Trailing newlines are not counted.
+// 32 random bytes pass, and so does their hex or base64 text.
+//
+// A weak file is refused, not stretched with a slow hash: every node must derive the same key,
+// so the salt would be fixed and a captured beacon would let anyone guess a stretched phrase
+// offline, slower but still; and the file is copied between hosts, never typed, so nothing is
+// gained by letting it be memorable. This catches mistakes, not every weak file: a long
+// sentence passes. Make the file from /dev/urandom.
+Status check_network_key(ByteView file_contents);
+
 // Seals and opens beacons with the LAN network key. Move-only: it owns the derived key.
 class BeaconSealer {
  public:
   // The key is HKDF-SHA256(file_contents, no salt, "sotto beacon seal v1"). Every byte of the
   // file counts, a trailing newline included: hosts share the file, not a retyped phrase.
-  // The caller refuses an empty file (an empty secret protects nothing).
+  // HKDF does not stretch: the file must already be random (check_network_key, where the file
+  // is read).
   static BeaconSealer from_secret(ByteView file_contents);
 
   // kSealedBeaconSize bytes: a random 12-byte nonce, then ChaCha20-Poly1305 of `beacon`.

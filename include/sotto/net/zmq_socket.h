@@ -39,11 +39,13 @@ class ZmqSocket {
   ZmqSocket() = default;
   static Result<ZmqSocket> create(ZmqContext& ctx, int type);
   ~ZmqSocket() { close(); }
-  ZmqSocket(ZmqSocket&& other) noexcept : socket_(std::exchange(other.socket_, nullptr)) {}
+  ZmqSocket(ZmqSocket&& other) noexcept
+      : socket_(std::exchange(other.socket_, nullptr)), wipe_received_(other.wipe_received_) {}
   ZmqSocket& operator=(ZmqSocket&& other) noexcept {
     if (this != &other) {
       close();
       socket_ = std::exchange(other.socket_, nullptr);
+      wipe_received_ = other.wipe_received_;
     }
     return *this;
   }
@@ -66,6 +68,14 @@ class ZmqSocket {
   // Sends a multipart message without blocking. nullopt-like: Unavailable when the queue is
   // full (would block), the frames are then dropped.
   Status send(const std::vector<ByteView>& parts);
+  // Sends one part that holds a secret (an unlock request) without blocking. Where send() leaves
+  // a copy in memory libzmq frees unwiped, this one is wiped once sent. libzmq's stream encoder
+  // still copies a message shorter than its 8 KiB batch into its own buffer; that buffer is
+  // overwritten by the next messages and freed, unwiped, with the socket.
+  Status send_secret(ByteView secret);
+  // For a socket that receives secrets: each message is overwritten inside libzmq (its receive
+  // buffer) as soon as receive() has copied it out. The copy is the caller's to wipe.
+  void wipe_received() { wipe_received_ = true; }
   // Receives one part without blocking; nullopt when none is waiting.
   Result<std::optional<ZmqPart>> receive();
   // Receives a whole multipart message without blocking; nullopt when none is waiting.
@@ -75,6 +85,7 @@ class ZmqSocket {
  private:
   explicit ZmqSocket(void* socket) : socket_(socket) {}
   void* socket_ = nullptr;
+  bool wipe_received_ = false;
 };
 
 // The events of a watched socket (zmq_socket_monitor), read from a PAIR socket of our own.

@@ -1,5 +1,7 @@
 // The discovery beacon: round trip, the tamper loop over every bit, each refusal reason with a
 // correctly signed beacon behind it, a stolen identity key, and the network-key seal.
+#include <sodium.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -273,4 +275,39 @@ TEST_CASE("a tampered or mis-sized sealed beacon does not open", "[net][beacon]"
     REQUIRE_FALSE(result.is_ok());
     CHECK(result.status().code() == StatusCode::kCorruption);
   }
+}
+
+TEST_CASE(
+    "a network key must be 32 random bytes or their text: a short file, a short text repeated "
+    "and a few characters are refused",
+    "[net][beacon][security]") {
+  auto refusal = [](const std::string& contents) {
+    const Status status = check_network_key(as_bytes(contents));
+    return status.is_ok() ? std::string() : status.message();
+  };
+  const Bytes random = crypto::random_bytes(32);
+  const std::string raw(random.begin(), random.end());
+  CHECK(refusal(raw).empty());
+  CHECK(refusal(raw + "\n").empty());
+  CHECK(refusal(to_hex(random) + "\n").empty());  // openssl rand -hex 32
+  std::string base64(sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(base64.data(), base64.size(), random.data(), random.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  base64.pop_back();                      // the terminating NUL
+  CHECK(refusal(base64 + "\n").empty());  // openssl rand -base64 32
+
+  CHECK(refusal("") == "it holds only 0 bytes");
+  CHECK(refusal(raw.substr(0, 31)) == "it holds only 31 bytes");
+  CHECK(refusal(raw.substr(0, 31) + "\n\n") == "it holds only 31 bytes");  // newlines do not count
+  CHECK(refusal(std::string(4097, 'k')) == "it holds more than 4096 bytes");
+  CHECK(refusal(std::string(64, 'x')) == "it repeats the same 1 byte");
+  std::string hunter;
+  while (hunter.size() < 64) hunter += "hunter2 ";
+  CHECK(refusal(hunter + "\n") == "it repeats the same 8 bytes");
+  CHECK(refusal(raw.substr(0, 20) + raw.substr(0, 20) + raw.substr(0, 12)) ==
+        "it repeats the same 20 bytes");
+  // Never repeating, but 64 of four letters hold at most 128 bits, as does a 16-byte key's hex.
+  CHECK(refusal("gattacacgtagctgacctgatcgatcgttagcatgcatcgatgcagtcatgcagtacgtaccg") ==
+        "it uses only 4 different bytes");
+  CHECK(refusal(to_hex(crypto::random_bytes(16))).find("it uses only") == 0);
 }
