@@ -17,6 +17,7 @@
 #include "tests/support/channel_lab.h"
 #include "tests/support/conversation.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -87,10 +88,7 @@ TEST_CASE(
     "recorded CURVE streams replayed into fresh connections die at the handshake and change no "
     "archive",
     "[adversarial][replay]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::OverheardConversation talk;
   ProfileNode& alice = talk.alice();
   ProfileNode& bob = talk.bob();
@@ -149,10 +147,7 @@ TEST_CASE(
     "the very same stored pre-key, sender-key and voice-clip frames sent again by a restored "
     "copy of the sender are acknowledged, counted and archived once",
     "[adversarial][replay]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   // Alice queues a 1:1 text (a PreKeySignalMessage: Bob never answered her), a channel text
   // (sender key) and a voice clip while Bob is away; a copy of her profile is taken with all
   // three still in her outbox. After delivery, the copy comes back to life and its outbox sends

@@ -21,6 +21,7 @@
 #include "tests/support/flood.h"
 #include "tests/support/netns.h"
 #include "tests/support/sanitizers.h"
+#include "tests/support/skip.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -100,10 +101,7 @@ TEST_CASE(
     "[adversarial][partition]") {
   std::string why_not;
   auto lab = NetnsLab::create(why_not);
-  if (!lab) {
-    WARN("skipped: " << why_not);
-    return;
-  }
+  if (!lab) SOTTO_SKIP(why_not);
   std::mt19937 rng(Catch::rngSeed());
   const std::vector<Outage> outages = schedule(rng);
   const auto start = std::chrono::steady_clock::now();

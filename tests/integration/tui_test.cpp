@@ -14,6 +14,7 @@
 
 #include "tests/support/daemon.h"
 #include "tests/support/process.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -25,6 +26,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kTmux = "/usr/bin/tmux";
+constexpr const char* kNoTmux = "tmux is missing (run make deps)";
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
@@ -112,10 +114,8 @@ TEST_CASE(
     "the terminal UI creates a profile, adds and verifies a peer, writes both ways, runs a "
     "channel with push-to-talk, plays a clip back, resizes and quits cleanly",
     "[tui][integration]") {
-  if (access(kTmux, X_OK) != 0 || !test::have_alsa_speech()) {
-    WARN("skipped: tmux or the alsa-utils sample sounds are missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir tmp;
   const std::string speech = tmp / "speech.wav";
   test::write_speech(speech, test::alsa_speech({"Front_Center"}));
@@ -250,10 +250,7 @@ TEST_CASE(
 
 TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user retry",
           "[tui][integration]") {
-  if (access(kTmux, X_OK) != 0) {
-    WARN("skipped: tmux is missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
   test::DaemonProfile carol("carol");  // made by `sotto init`; not started
   Tmux ui({test::sotto_binary(), "--profile", carol.dir(), "--listen", "tcp://127.0.0.1:0",
            "--no-discovery"},
@@ -273,10 +270,7 @@ TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user
 TEST_CASE(
     "F12 and sotto lock take the terminal UI back to its unlock screen, passphrase file or not",
     "[tui][lock][integration]") {
-  if (access(kTmux, X_OK) != 0) {
-    WARN("skipped: tmux is missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
   test::DaemonProfile carol("carol");
   Tmux ui({test::sotto_binary(), "--profile", carol.dir(), "--passphrase-file",
            carol.passphrase_file(), "--listen", "tcp://127.0.0.1:0", "--no-discovery"},

@@ -20,6 +20,7 @@
 #include "sotto/voice/wav.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -70,10 +71,7 @@ TEST_CASE(
     "real speech on a channel: listeners write out the talker's own decode sample for sample, "
     "the clip is archived by all and reaches an offline member later, exactly once",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   std::map<std::string, std::string> dirs;
   for (const char* name : {"bob", "carol", "dave"}) {
@@ -159,10 +157,7 @@ TEST_CASE(
     "floor control: two members press PTT at once and exactly one is on air on every member's "
     "screen; on a free channel both are heard",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string carol_dir = out / "carol";
   std::filesystem::create_directories(carol_dir);
@@ -238,10 +233,7 @@ TEST_CASE(
     "push-to-talk from the capture input: on starts a transmission, a second talker is refused "
     "as busy, off ends it and the clip is archived by the listener",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string capture = out / "mic.wav";
   test::write_speech(capture, test::alsa_speech({"Front_Center", "Front_Left", "Front_Right"}));
