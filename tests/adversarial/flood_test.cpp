@@ -286,8 +286,11 @@ TEST_CASE(
                     .is_ok());
         ++datagrams;
       }
-      // Paced, so the kernel's receive buffer (not the node) has little reason to drop any.
-      std::this_thread::sleep_for(5ms);
+      // Each round once the node has read the one before, so the kernel's receive buffer (not
+      // the node) has little reason to drop any. Not required: the kernel may drop a few.
+      (void)wait_until(
+          [&] { return target.counters_starting("beacon_dropped_") >= dropped_before + datagrams; },
+          200ms);
     }
     // Every datagram the node read shows up in exactly one drop counter; none made a peer.
     // (Not exactly `datagrams`: on a loaded machine the kernel may still drop a few.)

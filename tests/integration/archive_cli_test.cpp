@@ -290,7 +290,7 @@ TEST_CASE("an export through a running node is written in slices while the node 
       answer_ms.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count());
-      std::this_thread::sleep_for(2ms);
+      std::this_thread::sleep_for(2ms);  // pacing the calls, not waiting for anything
     }
   });
   const auto started = std::chrono::steady_clock::now();
