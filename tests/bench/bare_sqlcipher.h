@@ -39,22 +39,31 @@ inline void bare_exec(sqlite3* db, const std::string& sql) {
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) sqlite_failed(db, sql);
 }
 
-inline sqlite3* open_bare_sqlcipher(const std::string& path, Sync sync) {
+// Opens the SQLCipher file at `path` with `key_text` ("x'<hex>'", a raw key) and sotto's
+// settings, reading it once (where a wrong key shows).
+inline sqlite3* open_bare_keyed(const std::string& path, const std::string& key_text, Sync sync,
+                                int flags = SQLITE_OPEN_READWRITE) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      storage::wal_write_buffer_vfs()) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, flags, storage::wal_write_buffer_vfs()) != SQLITE_OK) {
     sqlite_failed(db, "open " + path);
   }
-  const std::string key = "x'" + std::string(64, 'a') + "'";
-  sqlite3_key(db, key.data(), static_cast<int>(key.size()));
+  sqlite3_key(db, key_text.data(), static_cast<int>(key_text.size()));
   // Before the first read, as in Database::configure.
   bare_exec(db, "PRAGMA cipher_page_size = 1024; PRAGMA locking_mode = EXCLUSIVE;");
+  bare_exec(db, "SELECT count(*) FROM sqlite_master;");
   bare_exec(db, std::string("PRAGMA journal_mode = WAL; PRAGMA synchronous = ") +
                     (sync == Sync::kFull ? "FULL" : "NORMAL") +
                     "; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
                     " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;"
                     " PRAGMA wal_autocheckpoint = " +
                     std::to_string(kWalFramesLimit) + ";");
+  return db;
+}
+
+// A new file with a fixed key and the twins' tables.
+inline sqlite3* open_bare_sqlcipher(const std::string& path, Sync sync) {
+  sqlite3* db = open_bare_keyed(path, "x'" + std::string(64, 'a') + "'", sync,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   bare_exec(db,
             "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id BLOB NOT NULL,"
             " conversation TEXT NOT NULL, sender TEXT NOT NULL, outgoing INTEGER NOT NULL,"

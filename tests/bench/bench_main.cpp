@@ -2,6 +2,7 @@
 // Prints one figure per line as `name value unit` (report.h: NA lines, --repeat, --markdown); a
 // `_bare` twin does the same work with the same settings without sotto's code, so that it is a
 // floor: where sotto beats its twin, the twin is wrong or sotto found something worth knowing.
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "storage/profile_header.h"
 #include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
 #include "tests/bench/report.h"
@@ -135,6 +137,8 @@ using bench::unavailable;
 
 namespace {
 
+using bench::Sync;
+
 // --- KDF + open --------------------------------------------------------------------------------
 
 double bench_kdf_open_ms() {
@@ -146,6 +150,32 @@ double bench_kdf_open_ms() {
     auto start = Clock::now();
     auto profile = must(storage::Profile::open(dir, pass("bench")), "open");
     return seconds_since(start) * 1000.0;
+  });
+}
+
+// The same unlock through the bare libraries: libsodium's Argon2id with the profile's salt and
+// parameters, then the database opened with that key and sotto's settings and read once.
+double bench_kdf_open_ms_bare() {
+  test::TempDir tmp;
+  const std::string dir = tmp / "p";
+  must(storage::Profile::create(dir, pass("bench"), storage::KdfParams::moderate()).status(),
+       "create");
+  const auto header =
+      must(storage::ProfileHeader::read_file(dir + "/" + storage::Profile::kHeaderFile), "header");
+  const std::string passphrase = "bench";
+  return median_of([&] {
+    auto start = Clock::now();
+    Bytes key(32);
+    if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(),
+                      header.salt.data(), header.kdf.opslimit, header.kdf.memlimit,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
+      die("kdf", Status::internal("crypto_pwhash"));
+    }
+    sqlite3* db = bench::open_bare_keyed(dir + "/" + storage::Profile::kDatabaseFile,
+                                         "x'" + to_hex(key) + "'", Sync::kNormal);
+    const double ms = seconds_since(start) * 1000.0;
+    sqlite3_close(db);
+    return ms;
   });
 }
 
@@ -180,7 +210,6 @@ double bench_archive_inserts() {
 }
 
 // The same rows through a bare SQLCipher connection with sotto's settings (bare_sqlcipher.h).
-using bench::Sync;
 double bare_inserts_per_s(Sync sync, int rows) {
   test::TempDir tmp;
   sqlite3* db = bench::open_bare_sqlcipher(tmp / "bare.db", sync);
@@ -537,7 +566,8 @@ struct Figure {
 const std::vector<Figure>& all_figures() {
   using bench::TextFigures;
   static const std::vector<Figure> figures = {
-      {{"kdf_open_ms", "ms", {}}, bench_kdf_open_ms},
+      {{"kdf_open_ms", "ms", {"kdf_open_ms_bare"}}, bench_kdf_open_ms},
+      {{"kdf_open_ms_bare", "ms", {}}, bench_kdf_open_ms_bare},
       {{"archive_insert_per_s", "rows/s", {"archive_insert_per_s_bare"}}, bench_archive_inserts},
       {{"archive_insert_per_s_bare", "rows/s", {}}, bench_archive_inserts_bare},
       {{"signal_roundtrip_us", "us", {"signal_roundtrip_us_bare"}}, bench_signal_roundtrip},

@@ -81,8 +81,9 @@ void print_table(const std::vector<FigureInfo>& figures,
     }
     return {number(median(it->second.values)) + " " + it->second.unit, range_of(it->second)};
   };
-  std::printf("\n| figure | median | range (%d runs) | twin | twin median | twin range | ratio |\n",
-              runs);
+  std::printf(
+      "\n| figure | median | range (%d run%s) | twin | twin median | twin range | ratio |\n", runs,
+      runs == 1 ? "" : "s");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const FigureInfo& figure : figures) {
     if (twins.count(figure.name) > 0 || collected.count(figure.name) == 0) continue;
@@ -143,7 +144,7 @@ int run_repeated(int runs, const std::vector<std::string>& filters,
       print_figure(info.name, NAN, "", figure.na);
       continue;
     }
-    std::string runs_text = std::to_string(runs) + " runs";
+    std::string runs_text = std::to_string(runs) + (runs == 1 ? " run" : " runs");
     if (figure.na_runs > 0) {
       runs_text = std::to_string(figure.values.size()) + " of " + runs_text + "; NA: " + figure.na;
     }
