@@ -90,6 +90,7 @@ help:
 	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make tsan       the tests under ThreadSanitizer (TESTS='[tag]' narrows them)"
 	@echo "  make bench      build with optimisation and print figures as 'name value unit'"
+	@echo "                  (BENCH_REPEAT=N: median and range of N runs; BENCH_ARGS=--markdown)"
 	@echo "  make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS=60 each"
 	@echo "  make fmt        clang-format every source file"
 	@echo "  make install    install binary and man page (PREFIX=$(PREFIX), DESTDIR=...)"
@@ -123,13 +124,18 @@ run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	$(BIN) $(ARGS)
 
+# As root, `make deps` has just installed every package the tests need and the tests can make
+# network namespaces: a test that would skip for a missing prerequisite fails instead
+# (tests/support/skip.h). Not as root, such tests skip, and tests/run.sh names them.
+REQUIRE_PREREQUISITES = SOTTO_REQUIRE_PREREQUISITES=$$([ "$$(id -u)" -eq 0 ] && echo 1 || echo 0)
+
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
-	@tests/run.sh $(TEST_BIN)
+	@$(REQUIRE_PREREQUISITES) tests/run.sh $(TEST_BIN)
 
 adversarial: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
-	@tests/run.sh $(TEST_BIN) '[adversarial]'
+	@$(REQUIRE_PREREQUISITES) tests/run.sh $(TEST_BIN) '[adversarial]'
 
 TESTS ?=
 asan:
@@ -164,9 +170,13 @@ build/fuzz/fuzz_%: $(call obj_of,tests/fuzz/fuzz_%.cpp $(FUZZ_SUPPORT)) $(FUZZ_L
 	@echo "  LD   $@"
 	@$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# BENCH_REPEAT=N: N runs, each figure's median and range (tests/bench/report.h); make itself
+# takes no --repeat. BENCH_ARGS: more arguments, e.g. figure names or --markdown.
+BENCH_REPEAT ?= 1
+BENCH_ARGS ?=
 bench: check-libs
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" build/bench/sotto-bench
-	@build/bench/sotto-bench
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" build/bench/sotto-bench build/bench/sotto
+	@build/bench/sotto-bench --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
 fmt:
 	clang-format -i $$(find include src storage tui tests -name '*.h' -o -name '*.cpp')

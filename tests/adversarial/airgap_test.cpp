@@ -20,6 +20,7 @@
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
 #include "tests/support/profiles.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -148,16 +149,10 @@ TEST_CASE(
     "and the broadcast address and never touches DNS",
     "[adversarial][airgap]") {
   const std::string strace = strace_binary();
-  if (strace.empty()) {
-    WARN("SKIPPED: strace is not installed (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(!strace.empty(), "strace is not installed (run make deps)");
   std::string why_not;
   auto lab = test::NetnsLab::create(why_not);
-  if (!lab) {
-    WARN("SKIPPED: " << why_not);
-    return;
-  }
+  if (!lab) SOTTO_SKIP(why_not);
   test::TempDir tmp;
   std::deque<LanDaemon> nodes;
   LanDaemon& alpha = nodes.emplace_back("alpha", lab->add_host(), tmp);      // traced

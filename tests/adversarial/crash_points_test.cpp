@@ -68,8 +68,11 @@ void expect_delivered_archived(const DaemonProfile& sender, const DaemonProfile&
 }
 
 // Every outgoing text of `sender` is delivered and in `receiver`'s archive exactly once, in
-// the order sent, and the receiver has nothing else.
-void expect_exactly_once(const DaemonProfile& sender, const DaemonProfile& receiver) {
+// the order sent, and the receiver has nothing else. Every text in `acked` (those the sender's
+// node acknowledged to the flood) is among them: a text lost by both sides at once would
+// otherwise pass unseen.
+void expect_exactly_once(const DaemonProfile& sender, const DaemonProfile& receiver,
+                         const std::vector<int>& acked) {
   auto states = outgoing_states(sender.history());
   auto history = receiver.history();
   auto counts = incoming_counts(history);
@@ -82,6 +85,13 @@ void expect_exactly_once(const DaemonProfile& sender, const DaemonProfile& recei
     }
   }
   CHECK(wrong == 0);
+  int lost = 0;
+  for (int i : acked) {
+    if (states.count(text_of(i)) == 0 && ++lost <= 10) {
+      FAIL_CHECK(text_of(i) << " was acknowledged, and is not in the sender's history");
+    }
+  }
+  CHECK(lost == 0);
   std::vector<int> order;
   for (const auto& m : history) order.push_back(std::stoi(m["body"].get<std::string>().substr(1)));
   CHECK(std::is_sorted(order.begin(), order.end()));
@@ -122,11 +132,12 @@ void expect_conversation_continues(DaemonProfile& alice, DaemonProfile& bob) {
 // Bob dies at `point` during a flood of kFloodCount texts (or the drain of the backlog an earlier
 // crash left) and is started again with `launcher` on his profile.
 void receiver_crash(DaemonProfile& alice, DaemonProfile& bob, CrashPoint point,
-                    std::vector<std::string> launcher, int& next) {
+                    std::vector<std::string> launcher, int& next, std::vector<int>& acked) {
   // Alice's node takes every text whether Bob lives or not: they wait in her outbox.
   auto result = flood(alice, "bob", next, next + kFloodCount);
   INFO(result.error);
   REQUIRE(result.acked.size() == static_cast<size_t>(kFloodCount));
+  acked.insert(acked.end(), result.acked.begin(), result.acked.end());
   next += kFloodCount;
   expect_crashed_at(bob, point);
   expect_delivered_archived(alice, bob);  // Bob's archive read offline, as the crash left it
@@ -137,11 +148,12 @@ void receiver_crash(DaemonProfile& alice, DaemonProfile& bob, CrashPoint point,
 // Alice dies at `point` during a flood of kFloodCount texts and is started again with
 // `launcher` on her profile; the next flood starts after the text that was in flight.
 void sender_crash(DaemonProfile& alice, DaemonProfile& bob, CrashPoint point,
-                  std::vector<std::string> launcher, int& next) {
+                  std::vector<std::string> launcher, int& next, std::vector<int>& acked) {
   auto result =
       flood(alice, "bob", next, next + kFloodCount, nullptr, {}, nullptr, kReplyTimeoutMs);
   INFO(result.acked.size() << " acknowledged; then: " << result.error);
   REQUIRE(result.unanswered);
+  acked.insert(acked.end(), result.acked.begin(), result.acked.end());
   expect_crashed_at(alice, point);
   // Everything acknowledged survived; the text in flight is committed exactly when the crash
   // came after the commit (read offline).
@@ -181,19 +193,23 @@ TEST_CASE(
   bob.set_launcher(crash_launcher(points[0], hits[0]));
   connect_pair(alice, bob);
   int next = 0;
+  std::vector<int> acked;  // every text Alice's node acknowledged, over all four floods
 
-  receiver_crash(alice, bob, points[0], crash_launcher(points[1], hits[1]), next);
-  receiver_crash(alice, bob, points[1], {}, next);
+  receiver_crash(alice, bob, points[0], crash_launcher(points[1], hits[1]), next, acked);
+  receiver_crash(alice, bob, points[1], {}, next, acked);
   // Alice's turn: restarted armed, so that her hits count from here.
   alice.stop();
   alice.set_launcher(crash_launcher(points[2], hits[2]));
   alice.start({"--peer", bob.endpoint()});
-  sender_crash(alice, bob, points[2], crash_launcher(points[3], hits[3]), next);
-  sender_crash(alice, bob, points[3], {}, next);
+  sender_crash(alice, bob, points[2], crash_launcher(points[3], hits[3]), next, acked);
+  sender_crash(alice, bob, points[3], {}, next, acked);
 
   const size_t total = outgoing_states(alice.history()).size();
+  // The two receiver-crash floods were acknowledged in full, the sender-crash ones up to the kill.
+  CHECK(acked.size() >= 2 * static_cast<size_t>(kFloodCount));
+  CHECK(total >= acked.size());
   REQUIRE(wait_until(every(200ms, [&] { return all_delivered(alice, total); }), 30s));
-  expect_exactly_once(alice, bob);
+  expect_exactly_once(alice, bob, acked);
   expect_conversation_continues(alice, bob);
   WARN("crash points:" << plan << "; " << total << " texts committed, " << ms_since(start)
                        << " ms in all; Bob counted "

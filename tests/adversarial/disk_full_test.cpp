@@ -15,6 +15,7 @@
 #include "tests/support/flood.h"
 #include "tests/support/private_tmpfs.h"
 #include "tests/support/profiles.h"
+#include "tests/support/skip.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -86,10 +87,7 @@ TEST_CASE(
     "[adversarial][disk-full]") {
   std::string why_not;
   auto disk = PrivateTmpfs::create(16 * kMiB, why_not);
-  if (!disk) {
-    WARN("skipped: " << why_not);
-    return;
-  }
+  if (!disk) SOTTO_SKIP(why_not);
   const auto start = std::chrono::steady_clock::now();
   DaemonProfile alice("alice");
   DaemonProfile bob("bob", disk->path());

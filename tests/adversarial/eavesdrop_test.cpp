@@ -13,6 +13,7 @@
 #include "sotto/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/conversation.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 
 using namespace sotto;
@@ -34,10 +35,7 @@ TEST_CASE(
     "an eavesdropper on every byte of 1:1 text, channel text and a PTT transmission sees no "
     "name, body or Opus packet, only CURVE streams of padded frames and fixed-size beacons",
     "[adversarial][eavesdrop]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::OverheardConversation talk;
   const auto transcripts = talk.relay().transcripts();
   const std::vector<Bytes> packets = talk.voice_packets();

@@ -1,8 +1,9 @@
 // Issue 9, scenario 3: floods and malformed input against a real daemon (DESIGN §1 promise 6, §4).
 // While it is attacked, a well-behaved peer keeps texting it every 50 ms and times each delivery
 // receipt (tests/support/adversary.h, DeliveryProbe), and the daemon's resident memory is sampled
-// from /proc. The daemon must stay up, keep its memory within kRssGrowthBoundKib of what it used
-// before the attack, and deliver the good peer's texts within 500 ms at the 95th percentile.
+// from /proc. The daemon must stay up, keep its memory within twice what it grew by at a steady
+// point of the attack (Memory below), and deliver the good peer's texts within 500 ms at the
+// 95th percentile.
 //
 // SOTTO_SOAK=1 runs the long variants: ten waves of half-open connections, a 60 s flood.
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "tests/support/daemon.h"
 #include "tests/support/profile_node.h"
 #include "tests/support/sanitizers.h"
+#include "tests/support/skip.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -31,11 +33,21 @@ using test::wait_until;
 
 namespace {
 
-// Measured on the 2-vCPU reference machine: the daemon idles at ~17.5 MiB of RSS and grew by
-// ~4.3 MiB while holding 1,125 connections and by ~0.3 MiB during the 10,000 frames/s flood.
-// ZeroMQ bounds what it queues (receive HWM 1,000 frames of at most 256 KiB per connection) and
-// the peer table has a cap, so growth beyond the bound means something keeps what it should drop.
-constexpr uint64_t kRssGrowthBoundKib = 64 * 1024;
+// The daemon's memory (VmRSS) follows the work of an attack, not its length. Each test takes a
+// steady point: holding all its connections at once, or a third of the way through a flood of
+// frames (by then every buffer and pool the flood needs has its working size). At its peak the
+// daemon may have grown by at most twice what it had grown by there: a leak grows with the work
+// done (three times by the end of a flood), a bounded buffer does not. ZeroMQ bounds what it
+// queues (receive HWM 1,000 frames of at most 256 KiB per connection) and the peer table has a
+// cap. Measured on the 2-vCPU reference machine: the daemon idles at ~17.5 MiB and grew by
+// ~4.4 MiB holding 1,125 connections and by ~0.2 MiB during the 10,000 frames/s flood.
+struct Memory {
+  uint64_t baseline_kib = 0;  // before the attack
+  uint64_t steady_kib = 0;    // at the steady point
+};
+// Growth smaller than this is noise: glibc grows its arenas in 128 KiB steps, and the good
+// peer's texts alone grow the database's page cache by a few hundred KiB.
+constexpr uint64_t kRssNoiseKib = 1024;
 constexpr double kLatencyP95BoundMs = 500;
 constexpr auto kProbeInterval = 50ms;
 
@@ -88,22 +100,28 @@ struct Target {
 };
 
 // What the good peer saw, checked the same way after every attack.
-void check_service(const test::DeliveryProbe::Figures& figures, uint64_t baseline_rss_kib) {
+void check_service(const test::DeliveryProbe::Figures& figures, const Memory& memory) {
   const double p50 = test::percentile(figures.latency_ms, 50);
   const double p95 = test::percentile(figures.latency_ms, 95);
   const double worst = test::percentile(figures.latency_ms, 100);
   INFO("good peer: " << figures.sent << " texts sent, " << figures.latency_ms.size()
                      << " delivered; latency p50 " << p50 << " ms, p95 " << p95 << " ms, max "
                      << worst << " ms; " << figures.error);
-  INFO("daemon RSS: " << baseline_rss_kib << " KiB before, peak " << figures.peak_rss_kib
-                      << " KiB");
+  const uint64_t steady_growth =
+      memory.steady_kib > memory.baseline_kib ? memory.steady_kib - memory.baseline_kib : 0;
+  const uint64_t bound = memory.baseline_kib + 2 * std::max(steady_growth, kRssNoiseKib);
+  INFO("daemon RSS: " << memory.baseline_kib << " KiB before, " << memory.steady_kib
+                      << " KiB at the steady point, peak " << figures.peak_rss_kib << " KiB; bound "
+                      << bound << " KiB");
   CHECK(figures.error.empty());
   CHECK(figures.sent >= 20);
   CHECK(figures.latency_ms.size() == figures.sent);
-  if (!test::kSlowSanitizer) CHECK(p95 < kLatencyP95BoundMs);
-  if (!test::kSanitized) CHECK(figures.peak_rss_kib <= baseline_rss_kib + kRssGrowthBoundKib);
+  CHECK_UNLESS(test::kSlowSanitizer, "latency bound under ThreadSanitizer",
+               p95 < kLatencyP95BoundMs);
+  CHECK_UNLESS(test::kSanitized, "memory bound under a sanitizer", figures.peak_rss_kib <= bound);
   WARN("latency p50 " << p50 << " ms, p95 " << p95 << " ms, max " << worst << " ms; RSS "
-                      << baseline_rss_kib << " -> peak " << figures.peak_rss_kib << " KiB");
+                      << memory.baseline_kib << " -> steady " << memory.steady_kib << " -> peak "
+                      << figures.peak_rss_kib << " KiB");
 }
 
 // One Envelope of every kind an authenticated peer can send, each with contents that no session,
@@ -180,7 +198,7 @@ TEST_CASE(
     "[adversarial][flood]") {
   Target target;
   const int pid = target.daemon.pid();
-  const uint64_t baseline_rss = test::rss_kib(pid);
+  Memory memory{test::rss_kib(pid)};
   const size_t baseline_fds = test::open_fds(pid);
   // Each stranger's connection costs a descriptor until its handshake times out: the daemon
   // raised its soft limit to the hard one, so 1,024 strangers cannot exhaust it.
@@ -227,6 +245,8 @@ TEST_CASE(
     for (size_t i = 0; i < openings.size() * kEach; ++i) {
       connections[i].send(openings[i / kEach].second);
     }
+    // The steady point: every connection of the first wave held at once.
+    if (wave == 0) memory.steady_kib = test::rss_kib(pid);
     const auto opened = std::chrono::steady_clock::now();
     INFO(connections.size() << " connections, daemon holds " << test::open_fds(pid) << " fds ("
                             << baseline_fds << " before)");
@@ -266,8 +286,11 @@ TEST_CASE(
                     .is_ok());
         ++datagrams;
       }
-      // Paced, so the kernel's receive buffer (not the node) has little reason to drop any.
-      std::this_thread::sleep_for(5ms);
+      // Each round once the node has read the one before, so the kernel's receive buffer (not
+      // the node) has little reason to drop any. Not required: the kernel may drop a few.
+      (void)wait_until(
+          [&] { return target.counters_starting("beacon_dropped_") >= dropped_before + datagrams; },
+          200ms);
     }
     // Every datagram the node read shows up in exactly one drop counter; none made a peer.
     // (Not exactly `datagrams`: on a loaded machine the kernel may still drop a few.)
@@ -303,7 +326,7 @@ TEST_CASE(
   // The connections' descriptors are gone again, and no peer came of any of it.
   CHECK(wait_until([&] { return test::open_fds(pid) <= baseline_fds + 4; }, 3s));
   CHECK(target.daemon.request({{"cmd", "peers"}})["peers"].size() == peers_before);
-  check_service(figures, baseline_rss);
+  check_service(figures, memory);
 }
 
 TEST_CASE(
@@ -319,8 +342,20 @@ TEST_CASE(
   // Admitted at the handshake: its key came with a validly signed beacon.
   REQUIRE(wait_until([&] { return target.counter("zap_admitted") > admitted_before; }, 3s));
 
-  const uint64_t baseline_rss = test::rss_kib(pid);
-  const uint64_t frames_before = target.counter("transport_frames_in");
+  Memory memory{test::rss_kib(pid)};
+  // Counters as they were: the attack's effect is their change.
+  const json before = target.daemon.stats();
+  auto grown = [&](const std::string& name) {
+    return target.counter(name) - before.value(name, uint64_t{0});
+  };
+  auto grown_starting = [&](const std::string& prefix) {
+    uint64_t sum = target.counters_starting(prefix);
+    for (const auto& [name, value] : before.items()) {
+      if (name.rfind(prefix, 0) == 0) sum -= value.get<uint64_t>();
+    }
+    return sum;
+  };
+  const uint64_t good_out_before = target.good.counter("transport_frames_out");
   const std::vector<Bytes> frames = hostile_frames();
   test::DeliveryProbe probe(target.good.node(), "target", kProbeInterval, pid);
 
@@ -333,18 +368,41 @@ TEST_CASE(
     for (int i = 0; i < 10; ++i) {
       if (insider.send(frames[sent % frames.size()])) ++sent;
     }
+    if (memory.steady_kib == 0 && tick - start >= duration / 3)
+      memory.steady_kib = test::rss_kib(pid);
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO(sent << " frames in " << seconds << " s");
   CHECK(sent / seconds >= 9000);
-  // Everything sent is read by the daemon (and then dropped or handled), none left queued.
-  const bool all_read = wait_until(
-      [&] { return target.counter("transport_frames_in") >= frames_before + sent; }, 10s);
   const auto figures = probe.finish();
-  INFO("daemon read " << target.counter("transport_frames_in") - frames_before);
-  if (!test::kSlowSanitizer) CHECK(all_read);
+  // Every frame sent was read by the daemon, none left queued: what it read is exactly the
+  // insider's frames and the good peer's (its texts, receipts' answers, heartbeats).
+  uint64_t good_sent = 0;
+  const bool all_read = wait_until(
+      [&] {
+        good_sent = target.good.counter("transport_frames_out") - good_out_before;
+        return grown("transport_frames_in") == sent + good_sent;
+      },
+      10s);
+  INFO("daemon read " << grown("transport_frames_in") << "; the good peer sent " << good_sent);
+  CHECK_UNLESS(test::kSlowSanitizer, "all frames read in time under ThreadSanitizer", all_read);
   CHECK(target.alive());
+  // And every frame read was counted either as dropped at the door (over the insider's rate,
+  // over the node's budget, not a frame) or as received, and nothing else.
+  CHECK(grown_starting("frame_dropped_") + grown("frames_received") ==
+        grown("transport_frames_in"));
+  CHECK(grown("frame_dropped_rate_limit") > 0);  // 10,000 a second is far over one peer's rate
+  CHECK(grown("frame_dropped_length") > 0);      // the noise and the absurd length prefix
+  // What got past the door was dropped by the part it was for, each kind under its own name.
+  for (const char* dropped :
+       {"message_dropped_invalid", "message_refused_identity_mismatch", "group_dropped_not_member",
+        "voice_frames_dropped_not_member", "bundle_request_refused_rate"}) {
+    INFO(dropped);
+    CHECK(grown(dropped) > 0);
+  }
+  // Only the good peer's texts were archived.
+  CHECK(grown("messages_received") == figures.sent);
   // One "name value" pair per word: Catch2's console reporter aborts on a single word wider than
   // its 80 columns (a JSON dump is one).
   std::string counters;
@@ -353,5 +411,5 @@ TEST_CASE(
     counters += " " + name + " " + value.dump() + ";";
   }
   WARN(sent << " hostile frames in " << seconds << " s; counters" << counters);
-  check_service(figures, baseline_rss);
+  check_service(figures, memory);
 }

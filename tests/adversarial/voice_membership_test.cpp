@@ -16,6 +16,7 @@
 #include "sotto/crypto/primitives.h"
 #include "src/core/voice_engine.h"
 #include "tests/support/channel_lab.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/voice_side.h"
@@ -166,10 +167,7 @@ TEST_CASE(
     "real nodes; a member removed mid-transmission gets no frame more, the talker's clip ends "
     "there and goes to those who stay, and a member invited meanwhile never gets it",
     "[adversarial][voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string recording = out / "long.wav";
   const auto speech = test::alsa_speech(
@@ -211,10 +209,7 @@ TEST_CASE(
     "real nodes; a talker removed mid-transmission is cut off on every member as the roster "
     "arrives, and its own node ends the transmission as refused",
     "[adversarial][voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string recording = out / "long.wav";
   test::write_speech(recording, test::alsa_speech({"Front_Center", "Front_Left", "Front_Right",

@@ -8,7 +8,8 @@
 //                     library's minimum cost, and subtracted): header, database, checks,
 //                     migrations, identity, Signal engine
 // Each `_bare` twin does the same on the same file through bare SQLCipher (sqlite3_open_v2 +
-// sqlite3_key, the same SQL, every column read), so the difference is sotto's own cost. Every
+// sqlite3_key with sotto's settings, bare_sqlcipher.h; the same SQL, every column read), so the
+// difference is sotto's own cost. Every
 // figure is the median of kRepeats runs, each on a new connection (so its page cache starts
 // empty; the file is in the OS cache, as it is for anyone who searched a moment ago).
 //
@@ -27,9 +28,6 @@
 #include <string>
 #include <vector>
 
-#define SQLITE_HAS_CODEC 1
-#include <sqlcipher/sqlite3.h>
-
 #include "sotto/core/account.h"
 #include "sotto/core/offline.h"
 #include "sotto/storage/contact_repo.h"
@@ -38,6 +36,7 @@
 #include "sotto/storage/profile.h"
 #include "sotto/storage/search_repo.h"
 #include "storage/profile_header.h"
+#include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
 #include "tests/support/temp_dir.h"
 
@@ -206,20 +205,10 @@ struct Bare {
   ~Bare() { sqlite3_close(db); }
 };
 
-// Opened, keyed and read once: what "unlocked" means for the bare library.
+// Opened, keyed and read once, with sotto's settings: what "unlocked" means for the bare library.
 std::unique_ptr<Bare> open_bare() {
   auto bare = std::make_unique<Bare>();
-  if (sqlite3_open_v2(archive().db_path.c_str(), &bare->db, SQLITE_OPEN_READWRITE, nullptr) !=
-      SQLITE_OK) {
-    std::exit(1);
-  }
-  const std::string& key = archive().raw_key;
-  sqlite3_key(bare->db, key.data(), static_cast<int>(key.size()));
-  if (sqlite3_exec(bare->db, "PRAGMA cipher_page_size = 1024; SELECT count(*) FROM sqlite_master;",
-                   nullptr, nullptr, nullptr) != SQLITE_OK) {
-    std::fprintf(stderr, "bench: archive: bare open: %s\n", sqlite3_errmsg(bare->db));
-    std::exit(1);
-  }
+  bare->db = open_bare_keyed(archive().db_path, archive().raw_key, Sync::kNormal);
   return bare;
 }
 

@@ -1,5 +1,8 @@
 // `make bench`: sotto's costs beside the bare library's cost of the same work.
-// Prints one figure per line as `name value unit`; a `_bare` twin is the same loop without sotto.
+// Prints one figure per line as `name value unit` (report.h: NA lines, --repeat, --markdown); a
+// `_bare` twin does the same work with the same settings without sotto's code, so that it is a
+// floor: where sotto beats its twin, the twin is wrong or sotto found something worth knowing.
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +21,10 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "storage/profile_header.h"
 #include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
+#include "tests/bench/report.h"
 #include "tests/support/netns.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,7 +36,7 @@ namespace {
 constexpr int kArchiveRows = 4000;
 constexpr int kDurableRows = 300;  // fsync-bound: 1-4 ms each on this VM's disk
 constexpr int kWarmupRows = 50;
-constexpr int kSignalMessages = 3000;
+constexpr int kSignalMessages = 500;  // each one two fsyncs (synchronous=FULL)
 constexpr int kRepeats = 3;
 const std::string kBody(180, 'm');  // a typical chat line plus framing
 
@@ -49,11 +54,6 @@ double median_of(const std::function<double()>& body) {
   std::vector<double> runs;
   for (int i = 0; i < kRepeats; ++i) runs.push_back(body());
   return median(runs);
-}
-
-void print(const char* name, double value, const char* unit) {
-  std::printf("%s %.1f %s\n", name, value, unit);
-  std::fflush(stdout);
 }
 
 [[noreturn]] void die(const std::string& what, const Status& status) {
@@ -92,19 +92,52 @@ storage::MessageRecord message(int i) {
 
 namespace sotto::bench {
 
-std::unique_ptr<crypto::SignalEngine> memory_signal_engine() {
+namespace {
+std::string last_unavailable;
+}  // namespace
+
+double unavailable(const std::string& why) {
+  std::fprintf(stderr, "bench: %s\n", why.c_str());
+  last_unavailable = why;
+  return NAN;
+}
+
+double or_unavailable(double value, const std::string& why) {
+  if (std::isnan(value)) last_unavailable = why;
+  return value;
+}
+
+std::string take_unavailable_reason() {
+  return std::exchange(last_unavailable, std::string());
+}
+
+MemorySignal memory_signal_engine() {
+  auto state = crypto::make_memory_signal_state();
+  crypto::SignalStateStore* store = state.get();
   auto engine =
       must(crypto::SignalEngine::create(must(crypto::SignalEngine::generate_identity(), "identity"),
-                                        crypto::make_memory_signal_state()),
+                                        std::move(state)),
            "engine");
   must(engine->rotate_signed_pre_key(), "signed pre-key");
   must(engine->replenish_pre_keys(true).status(), "pre-keys");
-  return engine;
+  return {std::move(engine), store};
+}
+
+Bytes MemorySignal::session_with(const std::string& peer) const {
+  auto session = must(state->load_session(peer, crypto::SignalEngine::kDeviceId), "load session");
+  if (!session) die("load session", Status::not_found("no session with " + peer));
+  return session->record;
 }
 
 }  // namespace sotto::bench
 
+using bench::or_unavailable;
+using bench::take_unavailable_reason;
+using bench::unavailable;
+
 namespace {
+
+using bench::Sync;
 
 // --- KDF + open --------------------------------------------------------------------------------
 
@@ -120,7 +153,42 @@ double bench_kdf_open_ms() {
   });
 }
 
+// The same unlock through the bare libraries: libsodium's Argon2id with the profile's salt and
+// parameters, then the database opened with that key and sotto's settings and read once.
+double bench_kdf_open_ms_bare() {
+  test::TempDir tmp;
+  const std::string dir = tmp / "p";
+  must(storage::Profile::create(dir, pass("bench"), storage::KdfParams::moderate()).status(),
+       "create");
+  const auto header =
+      must(storage::ProfileHeader::read_file(dir + "/" + storage::Profile::kHeaderFile), "header");
+  const std::string passphrase = "bench";
+  return median_of([&] {
+    auto start = Clock::now();
+    Bytes key(32);
+    if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(),
+                      header.salt.data(), header.kdf.opslimit, header.kdf.memlimit,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0) {
+      die("kdf", Status::internal("crypto_pwhash"));
+    }
+    sqlite3* db = bench::open_bare_keyed(dir + "/" + storage::Profile::kDatabaseFile,
+                                         "x'" + to_hex(key) + "'", Sync::kNormal);
+    const double ms = seconds_since(start) * 1000.0;
+    sqlite3_close(db);
+    return ms;
+  });
+}
+
 // --- archive inserts ---------------------------------------------------------------------------
+
+// Rows (= commits) per second of `insert_row` over `rows` rows, after kWarmupRows rows that fill
+// the caches: sotto and its twin both get them.
+double inserts_per_s(const std::function<void(int)>& insert_row, int rows) {
+  for (int i = 0; i < kWarmupRows; ++i) insert_row(-1 - i);
+  const auto start = Clock::now();
+  for (int i = 0; i < rows; ++i) insert_row(i);
+  return rows / seconds_since(start);
+}
 
 double bench_archive_inserts() {
   return median_of([] {
@@ -130,44 +198,43 @@ double bench_archive_inserts() {
              "create");
     storage::Database& db = profile->db();
     storage::MessageRepo repo(db);
-    auto start = Clock::now();
-    for (int i = 0; i < kArchiveRows; ++i) {
-      storage::Transaction tx(db);
-      must(tx.begin_status(), "begin");
-      must(repo.insert(message(i)).status(), "insert");
-      must(tx.commit(), "commit");
-    }
-    return kArchiveRows / seconds_since(start);
+    return inserts_per_s(
+        [&](int i) {
+          storage::Transaction tx(db);
+          must(tx.begin_status(), "begin");
+          must(repo.insert(message(i)).status(), "insert");
+          must(tx.commit(), "commit");
+        },
+        kArchiveRows);
   });
 }
 
-// The same rows through a bare SQLCipher connection (bare_sqlcipher.h). Returns rows (= commits)
-// per second.
-using bench::Sync;
+// The same rows through a bare SQLCipher connection with sotto's settings (bare_sqlcipher.h).
 double bare_inserts_per_s(Sync sync, int rows) {
   test::TempDir tmp;
   sqlite3* db = bench::open_bare_sqlcipher(tmp / "bare.db", sync);
   sqlite3_stmt* insert = bench::prepare_bare_insert(db);
-  auto insert_row = [&](int i) {
-    const storage::MessageRecord m = message(i);
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    sqlite3_bind_blob(insert, 1, m.message_id.data(), 16, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert, 2, m.conversation.data(), 64, SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert, 3, m.sender.data(), 64, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(insert, 4, 0);
-    sqlite3_bind_int64(insert, 5, 0);
-    sqlite3_bind_text(insert, 6, m.body.data(), static_cast<int>(m.body.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(insert, 7, m.sent_at);
-    sqlite3_bind_int64(insert, 8, m.received_at);
-    sqlite3_bind_int64(insert, 9, 3);
-    if (sqlite3_step(insert) != SQLITE_DONE) std::exit(1);
-    sqlite3_reset(insert);
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  };
-  for (int i = 0; i < kWarmupRows; ++i) insert_row(-1 - i);
-  auto start = Clock::now();
-  for (int i = 0; i < rows; ++i) insert_row(i);
-  const double rate = rows / seconds_since(start);
+  auto transactions = std::make_unique<bench::BareTransactions>(db);
+  const double rate = inserts_per_s(
+      [&](int i) {
+        const storage::MessageRecord m = message(i);
+        transactions->begin();
+        sqlite3_bind_blob(insert, 1, m.message_id.data(), 16, SQLITE_TRANSIENT);
+        sqlite3_bind_text(insert, 2, m.conversation.data(), 64, SQLITE_TRANSIENT);
+        sqlite3_bind_text(insert, 3, m.sender.data(), 64, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(insert, 4, 0);
+        sqlite3_bind_int64(insert, 5, 0);
+        sqlite3_bind_text(insert, 6, m.body.data(), static_cast<int>(m.body.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_int64(insert, 7, m.sent_at);
+        sqlite3_bind_int64(insert, 8, m.received_at);
+        sqlite3_bind_int64(insert, 9, 3);
+        if (sqlite3_step(insert) != SQLITE_DONE) bench::sqlite_failed(db, "insert");
+        sqlite3_reset(insert);
+        transactions->commit();
+      },
+      rows);
+  transactions.reset();
   sqlite3_finalize(insert);
   sqlite3_close(db);
   return rate;
@@ -185,30 +252,28 @@ double bench_commit_us_bare() {
 
 // --- Signal round trip -------------------------------------------------------------------------
 
+// One side of a round trip: its engine, its id, and how it makes a step durable (`step` runs
+// inside).
+struct Side {
+  crypto::SignalEngine& engine;
+  std::string id;
+  std::function<void(const std::function<void()>& step)> durably;
+};
+
 // One 100-byte message encrypted by Alice and decrypted by Bob, each step committed in its own
-// transaction as the send and receive paths do; warmed up both ways first so no X3DH is timed.
-double time_roundtrips(crypto::SignalEngine& alice, const std::string& alice_id,
-                       crypto::SignalEngine& bob, const std::string& bob_id,
-                       storage::Database* alice_db, storage::Database* bob_db) {
+// transaction with synchronous=FULL, as the send and receive paths do (Messenger::start); warmed
+// up both ways first so no X3DH is timed.
+double time_roundtrips(Side& alice, Side& bob) {
   const Bytes payload(100, 0x42);
-  auto step = [&](crypto::SignalEngine& from, storage::Database* from_db, const std::string& to,
-                  crypto::SignalEngine& at, storage::Database* at_db, const std::string& sender) {
+  auto step = [&](Side& from, Side& to) {
     crypto::Ciphertext c;
-    {
-      std::optional<storage::Transaction> tx;
-      if (from_db != nullptr) tx.emplace(*from_db);
-      c = must(from.encrypt(to, payload), "encrypt");
-      if (tx) must(tx->commit(), "commit");
-    }
-    std::optional<storage::Transaction> tx;
-    if (at_db != nullptr) tx.emplace(*at_db);
-    must(at.decrypt(sender, c).status(), "decrypt");
-    if (tx) must(tx->commit(), "commit");
+    from.durably([&] { c = must(from.engine.encrypt(to.id, payload), "encrypt"); });
+    to.durably([&] { must(to.engine.decrypt(from.id, c).status(), "decrypt"); });
   };
-  step(alice, alice_db, bob_id, bob, bob_db, alice_id);
-  step(bob, bob_db, alice_id, alice, alice_db, bob_id);
+  step(alice, bob);
+  step(bob, alice);
   auto start = Clock::now();
-  for (int i = 0; i < kSignalMessages; ++i) step(alice, alice_db, bob_id, bob, bob_db, alice_id);
+  for (int i = 0; i < kSignalMessages; ++i) step(alice, bob);
   return seconds_since(start) * 1e6 / kSignalMessages;
 }
 
@@ -221,21 +286,72 @@ double bench_signal_roundtrip() {
     auto bob =
         must(core::Account::create(tmp / "b", pass("b"), "bob", storage::KdfParams::interactive()),
              "bob");
+    for (core::Account* account : {alice.get(), bob.get()}) {
+      must(account->db().set_synchronous(storage::Synchronous::kFull), "synchronous");
+    }
     must(alice->signal().process_bundle(bob->fingerprint(), must(bob->signal().bundle(), "bundle")),
          "process bundle");
-    return time_roundtrips(alice->signal(), alice->fingerprint(), bob->signal(), bob->fingerprint(),
-                           &alice->db(), &bob->db());
+    auto in_transaction = [](storage::Database& db) {
+      return [&db](const std::function<void()>& work) {
+        storage::Transaction tx(db);
+        work();
+        must(tx.commit(), "commit");
+      };
+    };
+    Side a{alice->signal(), alice->fingerprint(), in_transaction(alice->db())};
+    Side b{bob->signal(), bob->fingerprint(), in_transaction(bob->db())};
+    return time_roundtrips(a, b);
   });
 }
 
+// Signal on in-memory stores, each step then writing the session record it changed to bare
+// SQLCipher (sotto's settings, synchronous=FULL) in a transaction of its own: the same work as
+// sotto's round trip, without sotto's store, repositories or transactions.
 double bench_signal_roundtrip_bare() {
   return median_of([] {
-    auto alice = bench::memory_signal_engine();
-    auto bob = bench::memory_signal_engine();
-    const std::string alice_id = crypto::fingerprint_of(alice->identity().public_key);
-    const std::string bob_id = crypto::fingerprint_of(bob->identity().public_key);
-    must(alice->process_bundle(bob_id, must(bob->bundle(), "bundle")), "process bundle");
-    return time_roundtrips(*alice, alice_id, *bob, bob_id, nullptr, nullptr);
+    test::TempDir tmp;
+    bench::MemorySignal alice = bench::memory_signal_engine();
+    bench::MemorySignal bob = bench::memory_signal_engine();
+    const std::string alice_id = crypto::fingerprint_of(alice.engine->identity().public_key);
+    const std::string bob_id = crypto::fingerprint_of(bob.engine->identity().public_key);
+    must(alice.engine->process_bundle(bob_id, must(bob.engine->bundle(), "bundle")),
+         "process bundle");
+    sqlite3* alice_db = bench::open_bare_sqlcipher(tmp / "a.db", Sync::kFull);
+    sqlite3* bob_db = bench::open_bare_sqlcipher(tmp / "b.db", Sync::kFull);
+    double us = 0;
+    {
+      bench::BareSessionStore alice_store(alice_db), bob_store(bob_db);
+      bench::BareTransactions alice_tx(alice_db), bob_tx(bob_db);
+      auto durably = [](bench::BareTransactions& tx, bench::BareSessionStore& store,
+                        const bench::MemorySignal& signal, const std::string& peer) {
+        return [&tx, &store, &signal, peer](const std::function<void()>& work) {
+          tx.begin();
+          work();
+          store.store(peer, crypto::SignalEngine::kDeviceId, signal.session_with(peer));
+          tx.commit();
+        };
+      };
+      Side a{*alice.engine, alice_id, durably(alice_tx, alice_store, alice, bob_id)};
+      Side b{*bob.engine, bob_id, durably(bob_tx, bob_store, bob, alice_id)};
+      us = time_roundtrips(a, b);
+    }
+    sqlite3_close(alice_db);
+    sqlite3_close(bob_db);
+    return us;
+  });
+}
+
+// libsignal's encrypt and decrypt alone: in-memory stores, nothing made durable. A part of
+// text_latency_us_bare, not a twin (every step of sotto's round trip is committed).
+double signal_crypto_us_bare() {
+  return median_of([] {
+    bench::MemorySignal alice = bench::memory_signal_engine();
+    bench::MemorySignal bob = bench::memory_signal_engine();
+    auto as_is = [](const std::function<void()>& work) { work(); };
+    Side a{*alice.engine, crypto::fingerprint_of(alice.engine->identity().public_key), as_is};
+    Side b{*bob.engine, crypto::fingerprint_of(bob.engine->identity().public_key), as_is};
+    must(a.engine.process_bundle(b.id, must(b.engine.bundle(), "bundle")), "process bundle");
+    return time_roundtrips(a, b);
   });
 }
 
@@ -257,6 +373,7 @@ double bench_signal_roundtrip_bare() {
 struct DiscoveryFigures {
   double unlock_ms = NAN;
   double discovery_ms = NAN;
+  std::string na;
 };
 
 std::string sotto_beside_bench() {
@@ -271,13 +388,13 @@ DiscoveryFigures measure_discovery() {
   DiscoveryFigures figures;
   const std::string sotto = sotto_beside_bench();
   if (sotto.empty()) {
-    std::fprintf(stderr, "bench: discovery skipped: no sotto binary beside the bench (run make)\n");
+    unavailable("discovery: no sotto binary beside the bench (run make)");
     return figures;
   }
   std::string why_not;
   auto lab = test::NetnsLab::create(why_not);
   if (!lab) {
-    std::fprintf(stderr, "bench: discovery skipped: %s\n", why_not.c_str());
+    unavailable("discovery: " + why_not);
     return figures;
   }
   test::TempDir tmp;
@@ -337,7 +454,7 @@ DiscoveryFigures measure_discovery() {
   while (!std::all_of(three.begin(), three.end(),
                       [&](const Daemon& d) { return online_peers(d) == 2; })) {
     if (Clock::now() > settle_by) {
-      std::fprintf(stderr, "bench: discovery: the first three nodes did not find each other\n");
+      unavailable("discovery: the first three nodes did not find each other");
       return figures;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -363,7 +480,7 @@ DiscoveryFigures measure_discovery() {
     const auto give_up = line_at + std::chrono::seconds(5);
     while (std::find(seen.begin(), seen.end(), false) != seen.end()) {
       if (Clock::now() > give_up) {
-        std::fprintf(stderr, "bench: discovery: not every node saw the newcomer within 5 s\n");
+        unavailable("discovery: not every node saw the newcomer within 5 s");
         return figures;
       }
       bool idle = true;
@@ -396,14 +513,18 @@ DiscoveryFigures measure_discovery() {
 
 // Both figures come from one run of the LAN; whichever is asked for first measures it.
 const DiscoveryFigures& discovery_figures() {
-  static const DiscoveryFigures figures = measure_discovery();
+  static const DiscoveryFigures figures = [] {
+    DiscoveryFigures measured = measure_discovery();
+    measured.na = take_unavailable_reason();
+    return measured;
+  }();
   return figures;
 }
 double bench_discovery_ms() {
-  return discovery_figures().discovery_ms;
+  return or_unavailable(discovery_figures().discovery_ms, discovery_figures().na);
 }
 double bench_discovery_unlock_ms() {
-  return discovery_figures().unlock_ms;
+  return or_unavailable(discovery_figures().unlock_ms, discovery_figures().na);
 }
 
 // --- figures made of others --------------------------------------------------------------------
@@ -416,21 +537,18 @@ double once() {
   return value;
 }
 
-double bench_text_throughput() {
-  return bench::text_figures().throughput_msgs_per_s;
-}
-double bench_text_latency_p50() {
-  return bench::text_figures().latency_p50_us;
-}
-double bench_text_latency_p99() {
-  return bench::text_figures().latency_p99_us;
+// A figure of a set measured together, with the set's reason when it is NA.
+template <const bench::TextFigures& (*Set)(), double bench::TextFigures::*Field>
+double text_figure() {
+  return or_unavailable(Set().*Field, Set().na);
 }
 
 // What one message costs in the bare libraries, measured in this run: a Signal encrypt + decrypt
 // with in-memory stores, one bare ZeroMQ round trip with CURVE, one SQLCipher commit with
-// synchronous=FULL (issue 4). The parts go to stderr.
+// synchronous=FULL (issue 4's sum of parts; the path itself has two commits, see
+// text_latency_p50_us_bare). The parts go to stderr.
 double bench_text_latency_bare() {
-  const double signal = once<bench_signal_roundtrip_bare>();
+  const double signal = once<signal_crypto_us_bare>();
   const double zmq = once<bench::transport_roundtrip_us_bare>();
   const double commit = once<bench_commit_us_bare>();
   std::fprintf(stderr,
@@ -439,60 +557,103 @@ double bench_text_latency_bare() {
   return signal + zmq + commit;
 }
 
+// Every figure, in the order printed, with the twins it is compared with.
+struct Figure {
+  bench::FigureInfo info;
+  double (*measure)();
+};
+
+const std::vector<Figure>& all_figures() {
+  using bench::TextFigures;
+  static const std::vector<Figure> figures = {
+      {{"kdf_open_ms", "ms", {"kdf_open_ms_bare"}}, bench_kdf_open_ms},
+      {{"kdf_open_ms_bare", "ms", {}}, bench_kdf_open_ms_bare},
+      {{"archive_insert_per_s", "rows/s", {"archive_insert_per_s_bare"}}, bench_archive_inserts},
+      {{"archive_insert_per_s_bare", "rows/s", {}}, bench_archive_inserts_bare},
+      {{"signal_roundtrip_us", "us", {"signal_roundtrip_us_bare"}}, bench_signal_roundtrip},
+      {{"signal_roundtrip_us_bare", "us", {}}, once<bench_signal_roundtrip_bare>},
+      {{"transport_roundtrip_us", "us", {"transport_roundtrip_us_bare"}},
+       bench::transport_roundtrip_us},
+      {{"transport_roundtrip_us_bare", "us", {}}, once<bench::transport_roundtrip_us_bare>},
+      {{"text_throughput_msgs_per_s", "msgs/s", {"text_throughput_msgs_per_s_bare"}},
+       text_figure<bench::text_figures, &TextFigures::throughput_msgs_per_s>},
+      {{"text_throughput_msgs_per_s_bare", "msgs/s", {}},
+       text_figure<bench::text_figures_bare, &TextFigures::throughput_msgs_per_s>},
+      {{"text_latency_p50_us", "us", {"text_latency_p50_us_bare", "text_latency_us_bare"}},
+       text_figure<bench::text_figures, &TextFigures::latency_p50_us>},
+      {{"text_latency_p99_us", "us", {"text_latency_p99_us_bare"}},
+       text_figure<bench::text_figures, &TextFigures::latency_p99_us>},
+      {{"text_latency_us_bare", "us", {}}, bench_text_latency_bare},
+      {{"text_latency_p50_us_bare", "us", {}},
+       text_figure<bench::text_figures_bare, &TextFigures::latency_p50_us>},
+      {{"text_latency_p99_us_bare", "us", {}},
+       text_figure<bench::text_figures_bare, &TextFigures::latency_p99_us>},
+      {{"channel_fanout_msgs_per_s", "msgs/s", {}}, bench::channel_fanout_msgs_per_s},
+      {{"discovery_ms", "ms", {}}, bench_discovery_ms},
+      {{"discovery_unlock_ms", "ms", {}}, bench_discovery_unlock_ms},
+      {{"voice_frame_cpu_us", "us", {"voice_frame_cpu_us_bare_paced", "voice_frame_cpu_us_bare"}},
+       bench::voice_frame_cpu_us},
+      {{"voice_frame_cpu_us_steady", "us", {}}, bench::voice_frame_cpu_us_steady},
+      {{"voice_idle_cpu_us", "us", {}}, bench::voice_idle_cpu_us},
+      {{"voice_frame_cpu_us_bare", "us", {}}, bench::voice_frame_cpu_us_bare},
+      {{"voice_frame_cpu_us_bare_paced", "us", {}}, bench::voice_frame_cpu_us_bare_paced},
+      {{"voice_delay_p50_ms", "ms", {}}, bench::voice_delay_p50_ms},
+      {{"voice_delay_p99_ms", "ms", {}}, bench::voice_delay_p99_ms},
+      {{"voice_delay_p99_ms_10ms", "ms", {}}, bench::voice_delay_p99_ms_10ms},
+      {{"voice_pipeline_p99_ms", "ms", {}}, bench::voice_pipeline_p99_ms},
+      {{"voice_max_listeners", "listeners", {}}, bench::voice_max_listeners},
+      {{"search_1m_ms", "ms", {"search_1m_ms_bare"}}, bench::search_1m_ms},
+      {{"search_1m_ms_bare", "ms", {}}, bench::search_1m_ms_bare},
+      {{"history_page_ms", "ms", {"history_page_ms_bare"}}, bench::history_page_ms},
+      {{"history_page_ms_bare", "ms", {}}, bench::history_page_ms_bare},
+      {{"open_1m_ms", "ms", {"open_1m_ms_bare"}}, bench::open_1m_ms},
+      {{"open_1m_ms_bare", "ms", {}}, bench::open_1m_ms_bare},
+      {{"expiry_on_1m_ms", "ms", {}}, [] { return bench::expiry_figures().turn_on_ms; }},
+      {{"expiry_sweep_1m_ms", "ms", {}}, [] { return bench::expiry_figures().sweep_ms; }},
+  };
+  return figures;
+}
+
 }  // namespace
 
+// sotto-bench [--repeat N] [--markdown] [NAME...]: NAMEs run only the figures whose name contains
+// one of them, e.g. `sotto-bench signal`; BENCH_REPEAT=N is --repeat N (report.h).
 int main(int argc, char** argv) {
-  // Arguments run only the figures whose name contains one of them, e.g. `sotto-bench signal`.
-  const std::vector<std::string> only(argv + 1, argv + argc);
-  struct Figure {
-    const char* name;
-    const char* unit;
-    double (*measure)();
-  };
-  const Figure figures[] = {
-      {"kdf_open_ms", "ms", bench_kdf_open_ms},
-      {"archive_insert_per_s", "rows/s", bench_archive_inserts},
-      {"archive_insert_per_s_bare", "rows/s", bench_archive_inserts_bare},
-      {"signal_roundtrip_us", "us", bench_signal_roundtrip},
-      {"signal_roundtrip_us_bare", "us", once<bench_signal_roundtrip_bare>},
-      {"transport_roundtrip_us", "us", bench::transport_roundtrip_us},
-      {"transport_roundtrip_us_bare", "us", once<bench::transport_roundtrip_us_bare>},
-      {"text_throughput_msgs_per_s", "msgs/s", bench_text_throughput},
-      {"text_throughput_msgs_per_s_bare", "msgs/s",
-       [] { return bench::text_figures_bare().throughput_msgs_per_s; }},
-      {"text_latency_p50_us", "us", bench_text_latency_p50},
-      {"text_latency_p99_us", "us", bench_text_latency_p99},
-      {"text_latency_us_bare", "us", bench_text_latency_bare},
-      {"text_latency_p50_us_bare", "us", [] { return bench::text_figures_bare().latency_p50_us; }},
-      {"text_latency_p99_us_bare", "us", [] { return bench::text_figures_bare().latency_p99_us; }},
-      {"channel_fanout_msgs_per_s", "msgs/s", bench::channel_fanout_msgs_per_s},
-      {"discovery_ms", "ms", bench_discovery_ms},
-      {"discovery_unlock_ms", "ms", bench_discovery_unlock_ms},
-      {"voice_frame_cpu_us", "us", bench::voice_frame_cpu_us},
-      {"voice_frame_cpu_us_bare", "us", bench::voice_frame_cpu_us_bare},
-      {"voice_delay_p50_ms", "ms", bench::voice_delay_p50_ms},
-      {"voice_delay_p99_ms", "ms", bench::voice_delay_p99_ms},
-      {"voice_delay_p99_ms_10ms", "ms", bench::voice_delay_p99_ms_10ms},
-      {"voice_pipeline_p99_ms", "ms", bench::voice_pipeline_p99_ms},
-      {"voice_max_listeners", "listeners", bench::voice_max_listeners},
-      {"search_1m_ms", "ms", bench::search_1m_ms},
-      {"search_1m_ms_bare", "ms", bench::search_1m_ms_bare},
-      {"history_page_ms", "ms", bench::history_page_ms},
-      {"history_page_ms_bare", "ms", bench::history_page_ms_bare},
-      {"open_1m_ms", "ms", bench::open_1m_ms},
-      {"open_1m_ms_bare", "ms", bench::open_1m_ms_bare},
-      {"expiry_on_1m_ms", "ms", [] { return bench::expiry_figures().turn_on_ms; }},
-      {"expiry_sweep_1m_ms", "ms", [] { return bench::expiry_figures().sweep_ms; }},
-  };
-  for (const Figure& figure : figures) {
+  std::vector<std::string> only;
+  int repeat = 1;
+  bool markdown = false;
+  if (const char* env = std::getenv("BENCH_REPEAT"); env != nullptr && *env != '\0') {
+    repeat = std::atoi(env);
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--repeat" && i + 1 < argc) {
+      repeat = std::atoi(argv[++i]);
+    } else if (arg == "--markdown") {
+      markdown = true;
+    } else {
+      only.push_back(arg);
+    }
+  }
+  if (repeat < 1) {
+    std::fprintf(stderr, "bench: --repeat wants a number of runs, 1 or more\n");
+    return 2;
+  }
+  if (repeat > 1 || markdown) {
+    std::vector<bench::FigureInfo> infos;
+    for (const Figure& figure : all_figures()) infos.push_back(figure.info);
+    return bench::run_repeated(repeat, only, infos, markdown);
+  }
+  for (const Figure& figure : all_figures()) {
+    const std::string name = figure.info.name;
     if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string& part) {
-          return std::string(figure.name).find(part) != std::string::npos;
+          return name.find(part) != std::string::npos;
         })) {
       continue;
     }
+    (void)take_unavailable_reason();
     const double value = figure.measure();
-    if (std::isnan(value)) continue;  // skipped; the reason went to stderr
-    print(figure.name, value, figure.unit);
+    bench::print_figure(name, value, figure.info.unit, take_unavailable_reason());
   }
   return 0;
 }

@@ -6,19 +6,24 @@
 // What the nodes did is read from NodeOptions::voice_trace (kEncodeStart at the talker before each
 // frame is encoded; kDecoded at each listener once it is decoded), collected under a mutex.
 //
-//   voice_frame_cpu_us       CPU of the whole process per 20 ms frame, talker + 1 listener:
-//                            process CPU time (CLOCK_PROCESS_CPUTIME_ID) between the talker's
-//                            kEncodeStart of frame 25 and of frame F-25 (the steady part of a 10 s
-//                            transmission, so the frames in between went through encode -> seal
-//                            -> send -> receive -> open -> decode, and VoiceStart/VoiceEnd and the
-//                            archiving of the clip are not in it), divided by the frames, MINUS
-//                            the idle CPU of the same two nodes (heartbeats, timers), measured
-//                            beforehand over the same wall time with no transmission. The
-//                            whole-transmission cost (start, end, signed clip archived by both)
-//                            and a per-thread breakdown go to stderr.
+//   voice_frame_cpu_us       CPU of the whole process per 20 ms frame, talker + 1 listener, over
+//                            the whole 10 s transmission: process CPU time
+//                            (CLOCK_PROCESS_CPUTIME_ID) from talk() until the listener has ended
+//                            the reception (VoiceStart, every frame through encode -> seal -> send
+//                            -> receive -> open -> decode, VoiceEnd, the clip signed and archived
+//                            by both), divided by its frames. Nothing subtracted: the two nodes'
+//                            idle work goes on during a transmission too.
+//   voice_frame_cpu_us_steady  the same between the talker's kEncodeStart of frame 25 and of
+//                            frame F-25: the steady part, without the start and the end. A
+//                            per-thread breakdown of it goes to stderr.
+//   voice_idle_cpu_us        the same two nodes' CPU per 20 ms with nobody talking (heartbeats,
+//                            timers), over kIdleMs: how much of the above is not voice.
 //   voice_frame_cpu_us_bare  voice::OpusEncoder + OpusDecoder alone (24 kbit/s hard CBR, VOIP,
-//                            the node's settings) over the same frames, this thread's CPU time,
-//                            median of 5 passes.
+//                            the node's settings) over the same frames back to back, this
+//                            thread's CPU time, median of 5 passes.
+//   voice_frame_cpu_us_bare_paced  the same frames once, paced at one frame per 20 ms as a real
+//                            transmission must be (caches cold from the other threads, a wake-up
+//                            per frame); the twin voice_frame_cpu_us is a floor against.
 //   voice_delay_p50_ms/_p99  1 talker, 8 listeners, 20 ms frames: every listener's kDecoded
 //                            delay_ms (wall clock when decoded and ready for playout minus the
 //                            nominal capture time of the frame's last sample, jitter buffer
@@ -76,8 +81,8 @@ constexpr int kListeners = 8;
 constexpr int kSpeechMs = 10'000;      // the main transmissions
 constexpr int kShortSpeechMs = 3'000;  // the talker-cost runs with 1, 2 and 4 listeners
 constexpr uint32_t kSkipFrames = 25;   // steady state: not the first or last 25 frames
+constexpr int kIdleMs = 3000;          // how long the idle CPU is measured
 constexpr int kBarePasses = 5;
-constexpr size_t kPacedBareFrames = 100;    // 2 s at 20 ms
 constexpr double kUtilisationBudget = 0.5;  // of one core, for the talker's voice work
 
 // --- CPU clocks --------------------------------------------------------------------------------
@@ -279,7 +284,8 @@ class VoiceLab {
       }
     }
     if (!test::wait_until([&] { return all_online(); }, std::chrono::seconds(20))) {
-      std::fprintf(stderr, "bench: voice: the %d nodes did not all come online\n", listeners_ + 1);
+      unavailable("voice: the " + std::to_string(listeners_ + 1) +
+                  " nodes did not all come online");
       return false;
     }
     core::Node& talker = nodes_[0]->node();
@@ -297,6 +303,11 @@ class VoiceLab {
             talker.invite_to_channel(name, nodes_[static_cast<size_t>(i)]->fingerprint());
         if (!invited.is_ok()) return fail("invite_to_channel", invited.status());
       }
+      for (int i = 1; i <= size; ++i) {
+        if (!accept_invitation(*nodes_[static_cast<size_t>(i)], nodes_[0]->fingerprint(), name)) {
+          return false;
+        }
+      }
     }
     for (int i = 0; i <= listeners_; ++i) {
       queues_.push_back(nodes_[static_cast<size_t>(i)]->node().subscribe());
@@ -304,8 +315,8 @@ class VoiceLab {
     for (int size : channel_sizes) {
       const std::string name = "v" + std::to_string(size);
       if (!test::wait_until([&] { return sees_roster(name, size); }, std::chrono::seconds(30))) {
-        std::fprintf(stderr, "bench: voice: not every member of #%s sees its %d members\n",
-                     name.c_str(), size + 1);
+        unavailable("voice: not every member of #" + name + " sees its " +
+                    std::to_string(size + 1) + " members");
         return false;
       }
       // A text from the talker hands its sender key to every member: VoiceStart travels under it.
@@ -314,8 +325,7 @@ class VoiceLab {
       if (!sent.is_ok()) return fail("send_text", sent.status());
       if (!test::wait_until([&] { return all_have(name, size, fence); },
                             std::chrono::seconds(15))) {
-        std::fprintf(stderr, "bench: voice: the members of #%s did not all get the fence\n",
-                     name.c_str());
+        unavailable("voice: the members of #" + name + " did not all get the fence");
         return false;
       }
     }
@@ -359,8 +369,7 @@ class VoiceLab {
         },
         std::chrono::seconds(10));
     if (!all_ended) {
-      std::fprintf(stderr, "bench: voice: not every listener of #%s ended the reception\n",
-                   name.c_str());
+      unavailable("voice: not every listener of #" + name + " ended the reception");
       return "";
     }
     return id;
@@ -447,7 +456,7 @@ class VoiceLab {
   }
 
   static bool fail(const char* what, const Status& status) {
-    std::fprintf(stderr, "bench: voice: %s: %s\n", what, status.message().c_str());
+    unavailable(std::string("voice: ") + what + ": " + status.message());
     return false;
   }
 
@@ -463,7 +472,7 @@ class VoiceLab {
 
 bool have_speech() {
   if (test::have_alsa_speech()) return true;
-  std::fprintf(stderr, "bench: voice skipped: alsa-utils sample sounds missing (make deps)\n");
+  unavailable("voice: alsa-utils sample sounds missing (make deps)");
   return false;
 }
 
@@ -540,7 +549,10 @@ Delays delays_of(TraceCollector& traces, const std::string& id, int listeners, u
 // --- voice_frame_cpu_us: talker + 1 listener ---------------------------------------------------
 
 struct CpuFigures {
-  double frame_cpu_us = NAN;
+  double frame_cpu_us = NAN;   // the whole transmission
+  double steady_cpu_us = NAN;  // frames kSkipFrames .. F - kSkipFrames
+  double idle_cpu_us = NAN;    // no transmission
+  std::string na;
 };
 
 CpuFigures measure_cpu() {
@@ -552,13 +564,15 @@ CpuFigures measure_cpu() {
   VoiceLab lab(1, frame_ms);
   if (!lab.set_up({1})) return figures;
   const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
+  auto per_frame_us = [](double ns, double n) { return ns / n / 1000.0; };
 
-  // Idle: the same two nodes, the same wall time, no transmission.
+  // Idle: the same two nodes and nobody talking (heartbeats, timers), per frame period.
   const Sample idle_from = lab.sample();
-  std::this_thread::sleep_for(std::chrono::milliseconds(int64_t{last - first} * frame_ms));
+  std::this_thread::sleep_for(std::chrono::milliseconds(kIdleMs));
   const Sample idle_to = lab.sample();
-  const double idle_per_ns = static_cast<double>(idle_to.process_ns - idle_from.process_ns) /
-                             static_cast<double>(idle_to.steady_ns - idle_from.steady_ns);
+  const auto idle_wall_ns = static_cast<double>(idle_to.steady_ns - idle_from.steady_ns);
+  figures.idle_cpu_us = per_frame_us(static_cast<double>(idle_to.process_ns - idle_from.process_ns),
+                                     idle_wall_ns / (frame_ms * 1e6));
 
   lab.traces().mark(first, last, [&lab] { return lab.sample(); });
   const Sample whole_from = lab.sample();
@@ -567,119 +581,129 @@ CpuFigures measure_cpu() {
   if (id.empty()) return figures;
   auto [from, to] = lab.traces().marks();
   if (!from || !to) {
-    std::fprintf(stderr, "bench: voice: cpu: the talker never reached frame %u\n", last);
+    unavailable("voice: cpu: the talker never reached frame " + std::to_string(last));
     return figures;
   }
-  const double n = last - first;
-  const auto wall_ns = static_cast<double>(to->steady_ns - from->steady_ns);
-  const double idle_ns = idle_per_ns * wall_ns;
   figures.frame_cpu_us =
-      (static_cast<double>(to->process_ns - from->process_ns) - idle_ns) / n / 1000.0;
+      per_frame_us(static_cast<double>(whole_to.process_ns - whole_from.process_ns), frames);
+  const double n = last - first;
+  figures.steady_cpu_us = per_frame_us(static_cast<double>(to->process_ns - from->process_ns), n);
 
-  auto per_frame_us = [&](int64_t ns, double idle) {
-    return (static_cast<double>(ns) - idle) / n / 1000.0;
+  auto part = [&](int node, bool zmq) {
+    return per_frame_us(static_cast<double>(lab.node_cpu_ns(*from, *to, node, "ZMQ", !zmq)), n);
   };
-  auto idle_of = [&](int node, const std::string& prefix, bool invert) {
-    return static_cast<double>(lab.node_cpu_ns(idle_from, idle_to, node, prefix, invert)) /
-           static_cast<double>(idle_to.steady_ns - idle_from.steady_ns) * wall_ns;
-  };
-  const double talker_loop =
-      per_frame_us(lab.node_cpu_ns(*from, *to, 0, "ZMQ", true), idle_of(0, "ZMQ", true));
-  const double talker_zmq =
-      per_frame_us(lab.node_cpu_ns(*from, *to, 0, "ZMQ", false), idle_of(0, "ZMQ", false));
-  const double listener_loop =
-      per_frame_us(lab.node_cpu_ns(*from, *to, 1, "ZMQ", true), idle_of(1, "ZMQ", true));
-  const double listener_zmq =
-      per_frame_us(lab.node_cpu_ns(*from, *to, 1, "ZMQ", false), idle_of(1, "ZMQ", false));
-  const double whole_wall = static_cast<double>(whole_to.steady_ns - whole_from.steady_ns);
+  const double talker_loop = part(0, false), talker_zmq = part(0, true);
+  const double listener_loop = part(1, false), listener_zmq = part(1, true);
   std::fprintf(
       stderr,
-      "bench: voice: cpu: frames %u..%u over %.0f ms; process %.1f us/frame = talker "
-      "loop %.1f + talker ZeroMQ %.1f + listener loop %.1f + listener ZeroMQ %.1f + "
-      "other %.1f; idle subtracted %.1f us/frame (threads: talker [%s], listener [%s])\n",
-      first, last, wall_ns / 1e6, figures.frame_cpu_us, talker_loop, talker_zmq, listener_loop,
-      listener_zmq, figures.frame_cpu_us - talker_loop - talker_zmq - listener_loop - listener_zmq,
-      idle_ns / n / 1000.0, lab.describe_threads(0).c_str(), lab.describe_threads(1).c_str());
-  std::fprintf(stderr,
-               "bench: voice: cpu: the whole transmission (VoiceStart, %u frames, VoiceEnd, clip "
-               "signed and archived by both, until the listener ended it): %.1f us/frame after "
-               "idle\n",
-               frames,
-               (static_cast<double>(whole_to.process_ns - whole_from.process_ns) -
-                idle_per_ns * whole_wall) /
-                   frames / 1000.0);
+      "bench: voice: cpu: the whole transmission (VoiceStart, %u frames, VoiceEnd, clip signed "
+      "and archived by both, until the listener ended it) %.1f us/frame; frames %u..%u over "
+      "%.0f ms %.1f us/frame = talker loop %.1f + talker ZeroMQ %.1f + listener loop %.1f + "
+      "listener ZeroMQ %.1f + other %.1f; idle %.1f us per %d ms (threads: talker [%s], "
+      "listener [%s])\n",
+      frames, figures.frame_cpu_us, first, last,
+      static_cast<double>(to->steady_ns - from->steady_ns) / 1e6, figures.steady_cpu_us,
+      talker_loop, talker_zmq, listener_loop, listener_zmq,
+      figures.steady_cpu_us - talker_loop - talker_zmq - listener_loop - listener_zmq,
+      figures.idle_cpu_us, frame_ms, lab.describe_threads(0).c_str(),
+      lab.describe_threads(1).c_str());
   delays_of(lab.traces(), id, 1, frames, "1 listener, 20 ms");
   return figures;
 }
 
 const CpuFigures& cpu_figures() {
-  static const CpuFigures figures = measure_cpu();
+  static const CpuFigures figures = [] {
+    CpuFigures measured = measure_cpu();
+    measured.na = take_unavailable_reason();
+    return measured;
+  }();
   return figures;
 }
 
-// --- voice_frame_cpu_us_bare -------------------------------------------------------------------
+// --- voice_frame_cpu_us_bare and _bare_paced ---------------------------------------------------
 
+// An encoder and a decoder with the node's settings, or nullopt (the reason recorded).
+struct BareCodec {
+  voice::OpusEncoder encoder;
+  voice::OpusDecoder decoder;
+};
+std::optional<BareCodec> bare_codec(int frame_ms) {
+  auto encoder = voice::OpusEncoder::create({frame_ms, voice::kDefaultBitrateBps});
+  auto decoder = voice::OpusDecoder::create({frame_ms, voice::kDefaultBitrateBps});
+  if (!encoder.is_ok() || !decoder.is_ok()) {
+    unavailable("voice: bare: cannot create the Opus encoder or decoder");
+    return std::nullopt;
+  }
+  return BareCodec{std::move(encoder).value(), std::move(decoder).value()};
+}
+
+// The frames of the clip voice_frame_cpu_us transmits, as the talker cuts them.
+std::vector<std::span<const int16_t>> bare_frames(const std::vector<int16_t>& pcm, int frame_ms) {
+  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(frame_ms));
+  std::vector<std::span<const int16_t>> frames;
+  for (size_t at = 0; at + per_frame <= pcm.size(); at += per_frame) {
+    frames.push_back(std::span<const int16_t>(pcm).subspan(at, per_frame));
+  }
+  return frames;
+}
+
+// Back to back: every frame encoded, then every packet decoded, this thread's CPU time; the
+// median of kBarePasses passes after one that warms up.
 double measure_bare() {
   if (!have_speech()) return NAN;
   const int frame_ms = 20;
   const auto pcm = speech(kSpeechMs);
-  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(frame_ms));
-  const size_t frames = pcm.size() / per_frame;
+  const auto frames = bare_frames(pcm, frame_ms);
   std::vector<double> runs, encode_runs;
-  for (int pass = 0; pass < kBarePasses + 1; ++pass) {  // the first pass warms up
-    auto encoder = voice::OpusEncoder::create({frame_ms, voice::kDefaultBitrateBps});
-    auto decoder = voice::OpusDecoder::create({frame_ms, voice::kDefaultBitrateBps});
-    if (!encoder.is_ok() || !decoder.is_ok()) {
-      std::fprintf(stderr, "bench: voice: bare: cannot create the Opus encoder or decoder\n");
-      return NAN;
-    }
+  for (int pass = 0; pass < kBarePasses + 1; ++pass) {
+    auto codec = bare_codec(frame_ms);
+    if (!codec) return NAN;
     // Encoded all, then decoded all: four clock reads per pass, none per frame.
     std::vector<Bytes> packets;
-    packets.reserve(frames);
+    packets.reserve(frames.size());
     const int64_t start = this_thread_cpu_ns();
-    for (size_t f = 0; f < frames; ++f) {
-      auto packet =
-          encoder.value().encode(std::span<const int16_t>(pcm).subspan(f * per_frame, per_frame));
-      if (!packet.is_ok()) return NAN;
+    for (const auto& frame : frames) {
+      auto packet = codec->encoder.encode(frame);
+      if (!packet.is_ok()) return unavailable("voice: bare: " + packet.status().message());
       packets.push_back(std::move(packet).value());
     }
     const int64_t encode_ns = this_thread_cpu_ns() - start;
     for (const Bytes& packet : packets) {
-      if (!decoder.value().decode(packet).is_ok()) return NAN;
+      if (!codec->decoder.decode(packet).is_ok()) return unavailable("voice: bare: decode");
     }
     const int64_t total = this_thread_cpu_ns() - start;
     if (pass == 0) continue;
-    runs.push_back(static_cast<double>(total) / static_cast<double>(frames) / 1000.0);
-    encode_runs.push_back(static_cast<double>(encode_ns) / static_cast<double>(frames) / 1000.0);
+    runs.push_back(static_cast<double>(total) / static_cast<double>(frames.size()) / 1000.0);
+    encode_runs.push_back(static_cast<double>(encode_ns) / static_cast<double>(frames.size()) /
+                          1000.0);
   }
   std::fprintf(stderr, "bench: voice: bare: encode %.1f us/frame of the median %.1f (%zu frames)\n",
-               median(encode_runs), median(runs), frames);
-  // For comparison (stderr only): the same work paced like a transmission, one frame per frame
-  // period with this thread asleep in between, so each frame starts with caches other threads
-  // have used meanwhile. Two clock reads per frame are inside the figure (about 2 us here).
-  {
-    auto encoder = voice::OpusEncoder::create({frame_ms, voice::kDefaultBitrateBps});
-    auto decoder = voice::OpusDecoder::create({frame_ms, voice::kDefaultBitrateBps});
-    if (encoder.is_ok() && decoder.is_ok()) {
-      const size_t paced = std::min<size_t>(frames, kPacedBareFrames);
-      int64_t ns = 0;
-      auto next = SteadyTime::now();
-      for (size_t f = 0; f < paced; ++f) {
-        next += std::chrono::milliseconds(frame_ms);
-        std::this_thread::sleep_until(next);
-        const int64_t before = this_thread_cpu_ns();
-        auto packet =
-            encoder.value().encode(std::span<const int16_t>(pcm).subspan(f * per_frame, per_frame));
-        if (!packet.is_ok() || !decoder.value().decode(packet.value()).is_ok()) break;
-        ns += this_thread_cpu_ns() - before;
-      }
-      std::fprintf(stderr,
-                   "bench: voice: bare, paced at one frame per %d ms: %.1f us/frame (%zu "
-                   "frames)\n",
-                   frame_ms, static_cast<double>(ns) / static_cast<double>(paced) / 1000.0, paced);
+               median(encode_runs), median(runs), frames.size());
+  return median(runs);
+}
+
+// Paced as a transmission must be: one frame encoded and decoded per frame period, this thread
+// asleep in between (so each frame starts with caches other threads have used meanwhile), over
+// the same frames. Its CPU time over the whole pass, the wake-ups included, per frame.
+double measure_bare_paced() {
+  if (!have_speech()) return NAN;
+  const int frame_ms = 20;
+  const auto pcm = speech(kSpeechMs);
+  const auto frames = bare_frames(pcm, frame_ms);
+  auto codec = bare_codec(frame_ms);
+  if (!codec) return NAN;
+  auto next = SteadyTime::now();
+  const int64_t start = this_thread_cpu_ns();
+  for (const auto& frame : frames) {
+    next += std::chrono::milliseconds(frame_ms);
+    std::this_thread::sleep_until(next);
+    auto packet = codec->encoder.encode(frame);
+    if (!packet.is_ok() || !codec->decoder.decode(packet.value()).is_ok()) {
+      return unavailable("voice: bare paced: encode or decode failed");
     }
   }
-  return median(runs);
+  return static_cast<double>(this_thread_cpu_ns() - start) / static_cast<double>(frames.size()) /
+         1000.0;
 }
 
 // --- 1 talker, 8 listeners, 20 ms: delays, pipeline, max listeners -----------------------------
@@ -689,6 +713,7 @@ struct FanoutFigures {
   double delay_p99_ms = NAN;
   double pipeline_p99_ms = NAN;
   double max_listeners = NAN;
+  std::string na;
 };
 
 // The talker node's CPU per frame (its own threads only), steady state, idle subtracted.
@@ -771,8 +796,8 @@ FanoutFigures measure_fanout() {
   const double a = mean_c - b * mean_n;
   const double budget_us = frame_ms * 1000.0 * kUtilisationBudget;
   if (b <= 0) {
-    std::fprintf(stderr, "bench: voice: max listeners: no per-listener cost measured (b = %.2f)\n",
-                 b);
+    unavailable("voice: max listeners: no per-listener cost measured (b = " + std::to_string(b) +
+                ")");
     return figures;
   }
   figures.max_listeners = std::max(0.0, std::floor((budget_us - a) / b));
@@ -784,7 +809,11 @@ FanoutFigures measure_fanout() {
 }
 
 const FanoutFigures& fanout_figures() {
-  static const FanoutFigures figures = measure_fanout();
+  static const FanoutFigures figures = [] {
+    FanoutFigures measured = measure_fanout();
+    measured.na = take_unavailable_reason();
+    return measured;
+  }();
   return figures;
 }
 
@@ -805,27 +834,34 @@ double measure_delay_p99_10ms() {
 }  // namespace
 
 double voice_frame_cpu_us() {
-  return cpu_figures().frame_cpu_us;
+  return or_unavailable(cpu_figures().frame_cpu_us, cpu_figures().na);
+}
+double voice_frame_cpu_us_steady() {
+  return or_unavailable(cpu_figures().steady_cpu_us, cpu_figures().na);
+}
+double voice_idle_cpu_us() {
+  return or_unavailable(cpu_figures().idle_cpu_us, cpu_figures().na);
 }
 double voice_frame_cpu_us_bare() {
-  static const double value = measure_bare();
-  return value;
+  return measured_once<measure_bare>();
+}
+double voice_frame_cpu_us_bare_paced() {
+  return measured_once<measure_bare_paced>();
 }
 double voice_delay_p50_ms() {
-  return fanout_figures().delay_p50_ms;
+  return or_unavailable(fanout_figures().delay_p50_ms, fanout_figures().na);
 }
 double voice_delay_p99_ms() {
-  return fanout_figures().delay_p99_ms;
+  return or_unavailable(fanout_figures().delay_p99_ms, fanout_figures().na);
 }
 double voice_delay_p99_ms_10ms() {
-  static const double value = measure_delay_p99_10ms();
-  return value;
+  return measured_once<measure_delay_p99_10ms>();
 }
 double voice_pipeline_p99_ms() {
-  return fanout_figures().pipeline_p99_ms;
+  return or_unavailable(fanout_figures().pipeline_p99_ms, fanout_figures().na);
 }
 double voice_max_listeners() {
-  return fanout_figures().max_listeners;
+  return or_unavailable(fanout_figures().max_listeners, fanout_figures().na);
 }
 
 }  // namespace sotto::bench

@@ -17,6 +17,7 @@
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
 #include "tests/support/profiles.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -159,7 +160,7 @@ class Lan {
     std::string why_not;
     auto lab = test::NetnsLab::create(why_not);
     if (!lab) {
-      WARN("SKIPPED: " << why_not);
+      test::skip(why_not);
       return nullptr;
     }
     return std::unique_ptr<Lan>(new Lan(std::move(lab)));

@@ -6,9 +6,6 @@
 #include <chrono>
 #include <string>
 
-#include "sotto/core/account.h"
-#include "sotto/storage/profile.h"
-#include "storage/profile_header.h"
 #include "tests/support/daemon.h"
 #include "tests/support/flood.h"
 #include "tests/support/memory_scan.h"
@@ -26,44 +23,14 @@ namespace {
 // Long and odd enough that finding it in memory is no accident.
 constexpr const char* kPassphrase = "lock test: seven ravens over Tromso 4c1d";
 
-struct Secrets {
-  Bytes database_key;
-  Bytes private_key;
-  Bytes passphrase;
-
-  std::vector<Bytes> needles() const {
-    const std::string hex = to_hex(database_key);
-    std::string upper = hex;
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return {database_key, private_key, passphrase, Bytes(hex.begin(), hex.end()),
-            Bytes(upper.begin(), upper.end())};
-  }
-};
-
 // Gives the profile kPassphrase and reads what it unlocks, offline, before any node runs.
-Secrets secrets_of(DaemonProfile& profile) {
+ProfileSecrets secrets_of(DaemonProfile& profile) {
   const std::string next = profile.dir() + "/../next-pass";
   write_file(next, std::string(kPassphrase) + "\n");
   auto changed = profile.sotto_unlocked({"passwd", "--new-passphrase-file", next});
   REQUIRE(changed.exit_code == 0);
   write_file(profile.passphrase_file(), std::string(kPassphrase) + "\n");
-
-  Secrets secrets;
-  const SecretBytes passphrase = SecretBytes::copy_of(std::string_view(kPassphrase));
-  secrets.passphrase.assign(passphrase.view().begin(), passphrase.view().end());
-  auto header =
-      storage::ProfileHeader::read_file(profile.dir() + "/" + storage::Profile::kHeaderFile);
-  REQUIRE(header.is_ok());
-  auto key = storage::derive_key(passphrase, header->salt, header->kdf);
-  REQUIRE(key.is_ok());
-  secrets.database_key.assign(key->view().begin(), key->view().end());
-  auto account = core::Account::open(profile.dir(), passphrase);
-  REQUIRE(account.is_ok());
-  const SecretBytes& private_key = account.value()->signal().identity().private_key;
-  // Its last 32 bytes: the scalar itself, whatever prefix a serialisation puts before it.
-  REQUIRE(private_key.size() >= 32);
-  secrets.private_key.assign(private_key.view().end() - 32, private_key.view().end());
-  return secrets;
+  return profile_secrets(profile.dir(), kPassphrase);
 }
 
 }  // namespace
@@ -75,7 +42,7 @@ TEST_CASE(
     "[lock][archive][integration]") {
   DaemonProfile alice("alice");
   DaemonProfile bob("bob");
-  const Secrets secrets = secrets_of(alice);
+  const ProfileSecrets secrets = secrets_of(alice);
   connect_pair(alice, bob);
   // Bob learns Alice as a contact from her first text.
   REQUIRE(alice.sotto({"send", "bob", "before the lock"}).exit_code == 0);

@@ -14,6 +14,7 @@
 
 #include "tests/support/daemon.h"
 #include "tests/support/process.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -25,6 +26,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kTmux = "/usr/bin/tmux";
+constexpr const char* kNoTmux = "tmux is missing (run make deps)";
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
@@ -112,10 +114,8 @@ TEST_CASE(
     "the terminal UI creates a profile, adds and verifies a peer, writes both ways, runs a "
     "channel with push-to-talk, plays a clip back, resizes and quits cleanly",
     "[tui][integration]") {
-  if (access(kTmux, X_OK) != 0 || !test::have_alsa_speech()) {
-    WARN("skipped: tmux or the alsa-utils sample sounds are missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir tmp;
   const std::string speech = tmp / "speech.wav";
   test::write_speech(speech, test::alsa_speech({"Front_Center"}));
@@ -131,17 +131,40 @@ TEST_CASE(
        "--peer", alice.endpoint(), "--audio-in", speech, "--audio-out", heard},
       80, 24);
 
-  // First run: the profile is created inside the UI; the passphrase is never shown.
+  // First run: the profile is created inside the UI; the passphrase is never shown, not while
+  // it is typed either. Its strength reads "strong" only once its last character (the digit)
+  // is in, so the screen that says so was drawn with all of it typed.
+  const std::string passphrase = "correct horse battery 7";
+  auto shows_passphrase = [](const std::string& screen) {
+    for (const char* word : {"correct", "horse", "battery"}) {
+      if (screen.find(word) != std::string::npos) return true;
+    }
+    return false;
+  };
   REQUIRE(ui.wait_for("No profile yet"));
   ui.line("bob");
   REQUIRE(ui.wait_for("Passphrase:"));
-  ui.type("correct horse battery");
-  REQUIRE(ui.wait_for("strength: "));
+  ui.type(passphrase);
+  REQUIRE(ui.wait_for("strength: strong"));
+  CHECK(ui.last().find("(typing hidden)") != std::string::npos);
+  CHECK_FALSE(shows_passphrase(ui.last()));
   ui.key("Enter");
   REQUIRE(ui.wait_for("Repeat passphrase:"));
-  ui.line("correct horse battery");
+  // The repeat has no strength line: every screen until it is accepted is looked at instead.
+  ui.type(passphrase);
+  REQUIRE(test::wait_until(
+      [&] {
+        const std::string screen = ui.screen();
+        CHECK_FALSE(shows_passphrase(screen));
+        // Both fields now say so: the passphrase's and the repeat's.
+        const size_t first = screen.find("(typing hidden)");
+        return first != std::string::npos &&
+               screen.find("(typing hidden)", first + 1) != std::string::npos;
+      },
+      10s));
+  ui.key("Enter");
   REQUIRE(ui.wait_for("CHANNELS", 20s));
-  CHECK(ui.last().find("correct horse") == std::string::npos);
+  CHECK_FALSE(shows_passphrase(ui.last()));
   CHECK(std::filesystem::exists(dir + "/sotto.hdr"));
   CHECK(std::filesystem::exists(dir + "/tui.log"));
 
@@ -250,10 +273,7 @@ TEST_CASE(
 
 TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user retry",
           "[tui][integration]") {
-  if (access(kTmux, X_OK) != 0) {
-    WARN("skipped: tmux is missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
   test::DaemonProfile carol("carol");  // made by `sotto init`; not started
   Tmux ui({test::sotto_binary(), "--profile", carol.dir(), "--listen", "tcp://127.0.0.1:0",
            "--no-discovery"},
@@ -261,9 +281,7 @@ TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user
   REQUIRE(ui.wait_for("Unlock the profile"));
   ui.line("not the passphrase");
   REQUIRE(ui.wait_for("wrong passphrase"));
-  const Bytes raw = test::read_file(carol.passphrase_file());
-  std::string pass(raw.begin(), raw.end());
-  while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
+  const std::string pass = carol.passphrase();
   ui.line(pass);
   REQUIRE(ui.wait_for("Welcome, carol."));
   ui.key("C-q");
@@ -273,18 +291,13 @@ TEST_CASE("the unlock screen says when the passphrase is wrong and lets the user
 TEST_CASE(
     "F12 and sotto lock take the terminal UI back to its unlock screen, passphrase file or not",
     "[tui][lock][integration]") {
-  if (access(kTmux, X_OK) != 0) {
-    WARN("skipped: tmux is missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(access(kTmux, X_OK) == 0, kNoTmux);
   test::DaemonProfile carol("carol");
   Tmux ui({test::sotto_binary(), "--profile", carol.dir(), "--passphrase-file",
            carol.passphrase_file(), "--listen", "tcp://127.0.0.1:0", "--no-discovery"},
           80, 24);
   REQUIRE(ui.wait_for("Welcome, carol."));
-  const Bytes raw = test::read_file(carol.passphrase_file());
-  std::string pass(raw.begin(), raw.end());
-  while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
+  const std::string pass = carol.passphrase();
 
   // The key: the UI stays up, the archive closes; the passphrase file is not used again.
   ui.key("F12");

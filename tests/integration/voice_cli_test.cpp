@@ -13,6 +13,7 @@
 #include "sotto/voice/wav.h"
 #include "tests/support/daemon.h"
 #include "tests/support/process.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -45,10 +46,7 @@ TEST_CASE(
     "sotto talk transmits a recording; the daemon writes it out; sotto play decodes the archived "
     "clip with or without a node; bad input is refused",
     "[voice][cli][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir tmp;
   const std::string heard_dir = tmp / "heard";
   std::filesystem::create_directories(heard_dir);

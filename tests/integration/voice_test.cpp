@@ -13,13 +13,13 @@
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "sotto/core/node.h"
 #include "sotto/voice/wav.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
@@ -70,10 +70,7 @@ TEST_CASE(
     "real speech on a channel: listeners write out the talker's own decode sample for sample, "
     "the clip is archived by all and reaches an offline member later, exactly once",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   std::map<std::string, std::string> dirs;
   for (const char* name : {"bob", "carol", "dave"}) {
@@ -159,10 +156,7 @@ TEST_CASE(
     "floor control: two members press PTT at once and exactly one is on air on every member's "
     "screen; on a free channel both are heard",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string carol_dir = out / "carol";
   std::filesystem::create_directories(carol_dir);
@@ -238,10 +232,7 @@ TEST_CASE(
     "push-to-talk from the capture input: on starts a transmission, a second talker is refused "
     "as busy, off ends it and the clip is archived by the listener",
     "[voice][integration]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
   const std::string capture = out / "mic.wav";
   test::write_speech(capture, test::alsa_speech({"Front_Center", "Front_Left", "Front_Right"}));
@@ -262,7 +253,11 @@ TEST_CASE(
   const Status busy = lab["bob"].node().push_to_talk("ops", true);
   CHECK(busy.code() == StatusCode::kBusy);
   CHECK(busy.message().find("alice") != std::string::npos);
-  std::this_thread::sleep_for(1s);
+  // Held for a second of audio: until 50 frames of 20 ms have gone out (counted by frames, not
+  // by a clock: the capture is a WAV file, paced by the node's own clock).
+  const uint64_t frames_before = lab["alice"].counter("voice_frames_sent");
+  REQUIRE(wait_until(
+      [&] { return lab["alice"].counter("voice_frames_sent") >= frames_before + 50; }, 5s));
   REQUIRE(lab["alice"].node().push_to_talk("ops", false).is_ok());
   CHECK(lab["alice"].node().push_to_talk("ops", false).code() == StatusCode::kInvalidArgument);
   REQUIRE(wait_until(
@@ -272,13 +267,13 @@ TEST_CASE(
                            [](const auto& m) { return m.kind == "voice" && !m.outgoing; });
       },
       5s));
-  // Released after about a second: the clip is about a second long, not the whole input.
+  // Released after a second of audio: the clip is about a second long, not the whole input.
   auto history = lab["bob"].history("#ops");
   auto clip =
       std::find_if(history.begin(), history.end(), [](const auto& m) { return m.kind == "voice"; });
   auto played = lab["bob"].node().play(clip->id, out / "bob.wav");
   REQUIRE(played.is_ok());
   CHECK(played.value().signature_valid);
-  CHECK(played.value().duration_ms >= 800);
+  CHECK(played.value().duration_ms >= 1000);
   CHECK(played.value().duration_ms <= 2500);
 }

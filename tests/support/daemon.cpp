@@ -179,4 +179,11 @@ void DaemonProfile::accept_invitation(const std::string& admin_fingerprint,
   sotto_ok({"channel", "accept", channel});
 }
 
+std::string DaemonProfile::passphrase() const {
+  const Bytes raw = read_file(pass_);
+  std::string pass(raw.begin(), raw.end());
+  while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
+  return pass;
+}
+
 }  // namespace sotto::test

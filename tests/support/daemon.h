@@ -29,6 +29,8 @@ class DaemonProfile {
 
   const std::string& dir() const { return dir_; }
   const std::string& passphrase_file() const { return pass_; }
+  // The passphrase as that file holds it, without its line end.
+  std::string passphrase() const;
 
   // What start() runs: `LAUNCHER... ARGS` instead of `build/sotto ARGS`, for a daemon under
   // test conditions: the test binary with a crash point armed (tests/support/crash_points.h),

@@ -6,11 +6,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
+
+#include "sotto/core/account.h"
+#include "sotto/storage/profile.h"
+#include "storage/profile_header.h"
+#include "tests/support/sanitizers.h"
 
 namespace sotto::test {
 namespace {
@@ -18,27 +26,42 @@ namespace {
 struct Region {
   uint64_t begin = 0;
   uint64_t end = 0;
+  bool locked = false;  // see MemoryScan::locked_hits
 };
 
+// /proc/PID/smaps: a header line per mapping (as in /proc/PID/maps), then "Key: value" lines
+// ending with its VmFlags.
 std::vector<Region> readable_regions(pid_t pid) {
   std::vector<Region> out;
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
   std::string line;
-  while (std::getline(maps, line)) {
+  bool wanted = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind("VmFlags:", 0) == 0) {
+      if (!wanted) continue;
+      std::istringstream flags(line.substr(8));
+      bool lo = false, dd = false;
+      for (std::string flag; flags >> flag;) {
+        lo = lo || flag == "lo";
+        dd = dd || flag == "dd";
+      }
+      out.back().locked = (lo || kSanitized) && dd;
+      continue;
+    }
     Region region;
     char perms[8] = {};
     if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %7s", &region.begin, &region.end,
                     perms) != 3) {
-      continue;
+      continue;  // one of the mapping's "Key: value" lines
     }
     // [vvar] and the like cannot be read through /proc/PID/mem; they hold no process data.
-    if (perms[0] != 'r' || line.find("[vvar") != std::string::npos) continue;
     // A sanitizer's shadow memory: terabytes of address space mapped but never touched, which
     // would take hours to read and holds only the sanitizer's bookkeeping. No mapping of a
     // daemon's own data comes near this size.
     constexpr uint64_t kLargestRegion = uint64_t{4} << 30;
-    if (region.end - region.begin > kLargestRegion) continue;
-    out.push_back(region);
+    wanted = perms[0] == 'r' && line.find("[vvar") == std::string::npos &&
+             region.end - region.begin <= kLargestRegion;
+    if (wanted) out.push_back(region);
   }
   return out;
 }
@@ -60,6 +83,7 @@ class Stopped {
 MemoryScan scan_memory(pid_t pid, const std::vector<Bytes>& needles) {
   MemoryScan scan;
   scan.hits.assign(needles.size(), 0);
+  scan.locked_hits.assign(needles.size(), 0);
   size_t longest = 1;
   for (const Bytes& needle : needles) longest = std::max(longest, needle.size());
 
@@ -94,7 +118,10 @@ MemoryScan scan_memory(pid_t pid, const std::vector<Bytes>& needles) {
         while (const void* found =
                    ::memmem(from, static_cast<size_t>(end - from), needle.data(), needle.size())) {
           const auto* hit = static_cast<const uint8_t*>(found);
-          if (hit + needle.size() > first_new) ++scan.hits[i];
+          if (hit + needle.size() > first_new) {
+            ++scan.hits[i];
+            if (region.locked) ++scan.locked_hits[i];
+          }
           from = hit + 1;
         }
       }
@@ -105,6 +132,33 @@ MemoryScan scan_memory(pid_t pid, const std::vector<Bytes>& needles) {
   }
   ::close(fd);
   return scan;
+}
+
+std::vector<Bytes> ProfileSecrets::needles() const {
+  const std::string hex = to_hex(database_key);
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return {database_key, private_key, passphrase, Bytes(hex.begin(), hex.end()),
+          Bytes(upper.begin(), upper.end())};
+}
+
+ProfileSecrets profile_secrets(const std::string& profile_dir, const std::string& passphrase) {
+  ProfileSecrets secrets;
+  const SecretBytes pass = SecretBytes::copy_of(passphrase);
+  secrets.passphrase.assign(pass.view().begin(), pass.view().end());
+  auto header =
+      storage::ProfileHeader::read_file(profile_dir + "/" + storage::Profile::kHeaderFile);
+  REQUIRE(header.is_ok());
+  auto key = storage::derive_key(pass, header->salt, header->kdf);
+  REQUIRE(key.is_ok());
+  secrets.database_key.assign(key->view().begin(), key->view().end());
+  auto account = core::Account::open(profile_dir, pass);
+  REQUIRE(account.is_ok());
+  const SecretBytes& private_key = account.value()->signal().identity().private_key;
+  // Its last 32 bytes: the scalar itself, whatever prefix a serialisation puts before it.
+  REQUIRE(private_key.size() >= 32);
+  secrets.private_key.assign(private_key.view().end() - 32, private_key.view().end());
+  return secrets;
 }
 
 }  // namespace sotto::test

@@ -1,6 +1,8 @@
 // Test profiles: created with the fast (interactive) KDF in a TempDir.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,5 +24,12 @@ std::unique_ptr<core::Account> create_account(const std::string& dir, const std:
                                               const std::string& pass = kTestPassphrase);
 std::unique_ptr<core::Account> open_account(const std::string& dir,
                                             const std::string& pass = kTestPassphrase);
+
+// Writes `count` received texts into `account`'s archive in one transaction, through the storage
+// layer alone (a big archive in a second, no node involved): text n reads `body(n)`, was sent at
+// 1'700'000'000'000 + n ms, and comes from one made-up conversation.
+// REQUIRES: the writes succeed (throws otherwise).
+void insert_texts(core::Account& account, int64_t count,
+                  const std::function<std::string(int64_t)>& body);
 
 }  // namespace sotto::test

@@ -14,6 +14,7 @@
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/opus_codec.h"
 #include "src/core/voice_engine.h"
+#include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/voice_side.h"
@@ -37,10 +38,7 @@ TEST_CASE(
     "a transmission on the wire: hard CBR, every sealed frame the same length; the listener "
     "hears every authentic frame once and drops tampered, replayed and misdirected ones",
     "[core][voice][security]") {
-  if (!test::have_alsa_speech()) {
-    WARN("skipped: alsa-utils sample sounds missing (run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir tmp;
   const std::string path = tmp / "speech.wav";
   test::write_speech(path, test::alsa_speech({"Front_Center"}));

@@ -1,15 +1,21 @@
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "sotto/net/poller.h"
 #include "sotto/net/zmq_socket.h"
+#include "tests/support/wait.h"
 
 using namespace sotto;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -25,6 +31,30 @@ struct Pipe {
   }
   void send(const std::string& text) { REQUIRE(push.send({as_bytes(text)}).is_ok()); }
 };
+
+// True while thread `tid` of this process sleeps in poll(2): /proc shows the system call a
+// blocked thread is in, and "running" for one that is not.
+bool blocked_in_poll(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  if (!(in >> number)) return false;
+#ifdef SYS_poll
+  if (number == SYS_poll) return true;
+#endif
+  return number == SYS_ppoll;
+}
+
+int descriptor_of(net::ZmqSocket& socket) {
+  int fd = -1;
+  size_t size = sizeof fd;
+  REQUIRE(zmq_getsockopt(socket.get(), ZMQ_FD, &fd, &size) == 0);
+  return fd;
+}
+
+bool readable(int fd) {
+  pollfd item{fd, POLLIN, 0};
+  return ::poll(&item, 1, 0) == 1;
+}
 
 }  // namespace
 
@@ -64,9 +94,12 @@ TEST_CASE("input that arrives while the poller waits wakes it, socket or plain d
     bytes += static_cast<int>(::read(fds[0], &c, 1));
   });
   CHECK(poller.poll(0).value() == 0);  // both idle
-  std::atomic<bool> sent{false};       // Catch2's assertions are for the test's own thread only
+  // Catch2's assertions are for the test's own thread only.
+  std::atomic<bool> waited{false}, sent{false};
+  const pid_t poller_thread = ::gettid();
   std::thread sender([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Only once the poller sleeps in poll(2): input that came earlier would not show it wakes.
+    waited = test::wait_until([&] { return blocked_in_poll(poller_thread); }, 5s);
     sent = pipe.push.send({as_bytes(std::string("late"))}).is_ok();
   });
   const auto start = std::chrono::steady_clock::now();
@@ -74,6 +107,7 @@ TEST_CASE("input that arrives while the poller waits wakes it, socket or plain d
     REQUIRE(poller.poll(5000).is_ok());
   }
   sender.join();
+  CHECK(waited);
   CHECK(sent);
   CHECK(messages == 1);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
@@ -107,11 +141,19 @@ TEST_CASE("a socket used outside its handler is asked on the next poll", "[net][
   CHECK(received == 0);
 
   REQUIRE(b.send({as_bytes(std::string("to a"))}).is_ok());
-  // A send on `a` outside its handler processes a's pending commands (once ZeroMQ's command
-  // throttle, about a millisecond, has passed), and with them the signal on a's descriptor that
-  // b's message was waiting: without touched(), the next wait would sleep through it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(a.send({as_bytes(std::string("to b"))}).is_ok());
+  // b's message is signalled on a's descriptor...
+  const int a_fd = descriptor_of(a);
+  REQUIRE(test::wait_until([&] { return readable(a_fd); }, 5s));
+  // ...until a send on `a` outside its handler processes a's pending commands (once ZeroMQ's
+  // command throttle, about a millisecond, has passed) and with them that signal: from then on
+  // the descriptor is quiet while the message waits, and without touched() the next wait would
+  // sleep through it.
+  REQUIRE(test::wait_until(
+      [&] {
+        REQUIRE(a.send({as_bytes(std::string("to b"))}).is_ok());
+        return !readable(a_fd);
+      },
+      5s));
   poller.touched(a.get());
   CHECK(poller.poll(200).value() == 1);
   CHECK(received == 1);

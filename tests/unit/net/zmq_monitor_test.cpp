@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <thread>
 
 #include "sotto/net/zmq_socket.h"
+#include "tests/support/wait.h"
 
 using namespace sotto;
 
@@ -51,11 +51,12 @@ TEST_CASE("a monitor stopped while its socket keeps failing handshakes stalls no
 
   auto wait_for_accepts = [&](int wanted) {
     int seen = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (seen < wanted && std::chrono::steady_clock::now() < deadline) {
-      seen += count_events(accepts.value(), ZMQ_EVENT_ACCEPTED);
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    (void)test::wait_until(
+        [&] {
+          seen += count_events(accepts.value(), ZMQ_EVENT_ACCEPTED);
+          return seen >= wanted;
+        },
+        std::chrono::seconds(5));
     return seen;
   };
   REQUIRE(wait_for_accepts(2) >= 2);  // the client is retrying, and its monitor is fed

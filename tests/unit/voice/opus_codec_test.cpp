@@ -7,6 +7,7 @@
 
 #include "sotto/voice/opus_codec.h"
 #include "sotto/voice/wav.h"
+#include "tests/support/skip.h"
 
 using namespace sotto;
 using namespace sotto::voice;
@@ -56,10 +57,7 @@ std::vector<int16_t> tone(size_t n, double hz, double amplitude) {
 
 TEST_CASE("real speech survives an Opus round trip at 24 kbit/s, every packet exactly 60 bytes",
           "[voice][opus]") {
-  if (!std::filesystem::exists(kSpeech)) {
-    WARN("skipped: " << kSpeech << " is missing (install alsa-utils, or run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(std::filesystem::exists(kSpeech), test::kNoAlsaSpeech);
   auto wav = read_wav(kSpeech);
   REQUIRE(wav.is_ok());
   std::vector<int16_t> in = wav->samples;

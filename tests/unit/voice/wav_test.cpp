@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sotto/voice/wav.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 
 using namespace sotto;
@@ -195,10 +196,7 @@ TEST_CASE("a missing WAV file is an IoError naming the path", "[voice][wav]") {
 
 TEST_CASE("the alsa-utils speech sample reads as 48 kHz mono", "[voice][wav]") {
   const std::string path = "/usr/share/sounds/alsa/Front_Center.wav";
-  if (!std::filesystem::exists(path)) {
-    WARN("skipped: " << path << " is missing (install alsa-utils, or run make deps)");
-    return;
-  }
+  SOTTO_SKIP_UNLESS(std::filesystem::exists(path), test::kNoAlsaSpeech);
   auto result = read_wav(path);
   REQUIRE(result.is_ok());
   CHECK(result->source_rate_hz == 48000);
