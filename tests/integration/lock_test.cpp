@@ -129,7 +129,7 @@ TEST_CASE(
     "request's hex, anywhere in its memory",
     "[lock][security][integration]") {
   DaemonProfile alice("alice");
-  const Secrets secrets = secrets_of(alice);
+  const ProfileSecrets secrets = secrets_of(alice);
   const std::string hex = to_hex(secrets.passphrase);
   std::string upper = hex;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
