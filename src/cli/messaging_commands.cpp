@@ -43,14 +43,7 @@ Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& optio
 
 Status status_of_reply(const json& reply) {
   const std::string message = reply.value("error", std::string("the node refused"));
-  const std::string code = reply.value("code", std::string());
-  if (code == "invalid_argument") return Status::invalid_argument(message);
-  if (code == "auth_failed") return Status::auth_failed(message);
-  if (code == "untrusted") return Status::untrusted(message);
-  if (code == "unavailable") return Status::unavailable(message);
-  if (code == "not_found") return Status::not_found(message);
-  if (code == "storage_full") return Status::storage_full(message);
-  return Status::internal(message);
+  return Status::failure(parse_status_code(reply.value("code", std::string())), message);
 }
 
 Result<json> ask_node(const GlobalOptions& options, const json& request, int timeout_ms) {

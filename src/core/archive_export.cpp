@@ -136,7 +136,7 @@ Result<std::unique_ptr<ArchiveExport>> ArchiveExport::begin(Messenger& messenger
   if (options.format == ExportFormat::kText) {
     std::string header = "# sotto archive of " + account.name() + " (" +
                          account.fingerprint().substr(0, 16) + "), exported " +
-                         local_time_text(wall_clock_ms()) + ": ";
+                         local_time_text(messenger.clock().wall_ms()) + ": ";
     header += options.in.empty() ? "all conversations" : "conversation " + options.in;
     if (options.since_ms) header += ", messages since " + local_time_text(*options.since_ms);
     SOTTO_RETURN_IF_ERROR(job->write_out(header + "\n"));

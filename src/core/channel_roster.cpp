@@ -8,7 +8,7 @@
 #include "sotto/core/account.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
-#include "sotto/net/content.h"
+#include "src/net/content.h"
 
 namespace sotto::core {
 namespace {

@@ -26,17 +26,8 @@ std::string reply_json(bool ok, const std::string& code, const std::string& erro
   return reply.dump();
 }
 
-const char* code_of(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kAuthFailed:
-      return "auth_failed";
-    case StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case StatusCode::kNotFound:
-      return "not_found";
-    default:
-      return "internal";
-  }
+std::string code_of(const Status& status) {
+  return std::string(status_code_name(status.code()));
 }
 
 // The loop's state: the hold on the profile, dropped only for the moment Account::open takes

@@ -6,13 +6,13 @@
 #include "sotto/base/crash_point.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
-#include "sotto/net/content.h"
-#include "sotto/net/hello.h"
-#include "sotto/net/wire.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
 #include "sotto/storage/search_repo.h"
 #include "src/core/messenger_internal.h"
+#include "src/net/content.h"
+#include "src/net/hello.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -58,12 +58,12 @@ bool is_hex_prefix(const std::string& text) {
 // Unverified until the user compares safety numbers; the repository decides whether the name
 // is already someone else's (a namesake).
 storage::ContactRecord new_contact(const std::string& fingerprint, const std::string& name,
-                                   const Bytes& identity_key) {
+                                   const Bytes& identity_key, int64_t added_at_ms) {
   storage::ContactRecord record;
   record.fingerprint = fingerprint;
   record.name = name;
   record.identity_key = identity_key;
-  record.added_at = wall_clock_ms();
+  record.added_at = added_at_ms;
   return record;
 }
 
@@ -205,7 +205,8 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
   // With a session already in place (they wrote first), no new X3DH is needed.
   auto has = account_.signal().has_session(peer.fingerprint);
   if (has.is_ok() && has.value()) {
-    storage::ContactRecord record = new_contact(peer.fingerprint, contact_name, peer.identity_key);
+    storage::ContactRecord record =
+        new_contact(peer.fingerprint, contact_name, peer.identity_key, clock_.wall_ms());
     auto existing = storage::ContactRepo(account_.db()).find(peer.fingerprint);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
     Status saved = storage::ContactRepo(account_.db()).upsert(record);
@@ -224,7 +225,7 @@ void Messenger::add_contact(const std::string& peer_query, const std::string& na
 
 void Messenger::finish_add(PendingAdd add, Result<ContactInfo> result) {
   if (result.is_ok()) {
-    hooks_.publish(Event{wall_clock_ms(), ContactEvent{result.value(), "added"}});
+    hooks_.publish(Event{clock_.wall_ms(), ContactEvent{result.value(), "added"}});
     if (hooks_.introduce) hooks_.introduce(add.fingerprint);
   }
   add.done(std::move(result));
@@ -236,7 +237,7 @@ void Messenger::handle_bundle_request(const std::string& from, const wire::Bundl
   auto last = last_bundle_served_ms_.find(from);
   if (last != last_bundle_served_ms_.end() &&
       now - last->second < options_.bundle_request_interval_ms) {
-    hooks_.count("bundle_request_refused_rate", 1);
+    hooks_.count(Counter::bundle_request_refused_rate, 1);
     return;
   }
   if (last_bundle_served_ms_.size() >= kMaxBundleRequesters) {
@@ -244,7 +245,7 @@ void Messenger::handle_bundle_request(const std::string& from, const wire::Bundl
       return now - served.second >= options_.bundle_request_interval_ms;
     });
     if (last_bundle_served_ms_.size() >= kMaxBundleRequesters) {
-      hooks_.count("bundle_request_refused_busy", 1);
+      hooks_.count(Counter::bundle_request_refused_busy, 1);
       return;
     }
   }
@@ -253,7 +254,7 @@ void Messenger::handle_bundle_request(const std::string& from, const wire::Bundl
   if (!tx.begin_status().is_ok()) return;
   auto bundle = account_.signal().bundle();
   if (!bundle.is_ok() || !account_.signal().replenish_pre_keys().is_ok() || !tx.commit().is_ok()) {
-    hooks_.count("bundle_request_failed", 1);
+    hooks_.count(Counter::bundle_request_failed, 1);
     return;
   }
   const crypto::PreKeyBundle& b = bundle.value();
@@ -271,7 +272,7 @@ void Messenger::handle_bundle_request(const std::string& from, const wire::Bundl
   out->set_identity_key(as_chars(b.identity_key).data(), b.identity_key.size());
   auto frame = net::encode_frame(std::move(envelope));
   if (frame.is_ok()) hooks_.send_frame(from, frame.value());
-  hooks_.count("bundles_served", 1);
+  hooks_.count(Counter::bundles_served, 1);
 }
 
 void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundle) {
@@ -279,7 +280,7 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
     return a.fingerprint == from && as_chars(a.request_id) == bundle.request_id();
   });
   if (it == pending_adds_.end()) {
-    hooks_.count("bundle_unexpected", 1);
+    hooks_.count(Counter::bundle_unexpected, 1);
     return;
   }
   PendingAdd add = std::move(*it);
@@ -305,7 +306,7 @@ void Messenger::handle_bundle(const std::string& from, const wire::Bundle& bundl
   Status status = tx.begin_status();
   if (status.is_ok()) status = account_.signal().process_bundle(from, b);
   if (status.is_ok()) flows_[from].session_confirmed = false;  // a new session, not yet answered
-  storage::ContactRecord record = new_contact(from, add.name, identity_key);
+  storage::ContactRecord record = new_contact(from, add.name, identity_key, clock_.wall_ms());
   if (status.is_ok()) {
     auto existing = storage::ContactRepo(account_.db()).find(from);
     if (existing.is_ok() && existing.value()) record.trust = existing.value()->trust;
@@ -332,7 +333,7 @@ void Messenger::confirm_contact(const std::string& to, AddDone done) {
   auto updated = repo.find(fingerprint);
   if (!updated.is_ok() || !updated.value()) return done(Status::internal("contact vanished"));
   ContactInfo info = info_of(*updated.value());
-  hooks_.publish(Event{wall_clock_ms(), ContactEvent{info, "verified"}});
+  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, "verified"}});
   auto has = account_.signal().has_session(fingerprint);
   if (has.is_ok() && has.value()) return done(info);
   // A contact made from a roster or by hand without a session yet: one now.
@@ -360,7 +361,7 @@ Result<ContactInfo> Messenger::replace_contact(const std::string& old_contact,
   SOTTO_ASSIGN_OR_RETURN(auto updated, repo.find(new_record.fingerprint));
   if (!updated) return Status::internal("contact vanished");
   ContactInfo info = info_of(*updated);
-  hooks_.publish(Event{wall_clock_ms(), ContactEvent{info, "replaced"}});
+  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, "replaced"}});
   return info;
 }
 
@@ -439,7 +440,7 @@ Status Messenger::commit_direct(const std::string& to, wire::Content content,
   storage::MessageRecord message;
   message.conversation = to;
   message.kind = storage::MessageKind::kControl;
-  message.sent_at = wall_clock_ms();
+  message.sent_at = clock_.wall_ms();
   return commit_signal(to, message, std::move(content), out);
 }
 
@@ -449,7 +450,7 @@ Status Messenger::commit_one(const QueuedSend& send, Committed& out) {
   storage::MessageRecord message;
   message.conversation = contact.fingerprint;
   message.body = send.text;
-  message.sent_at = wall_clock_ms();
+  message.sent_at = clock_.wall_ms();
   wire::Content content;
   auto* t = content.mutable_text();
   t->set_sent_at(static_cast<uint64_t>(message.sent_at));
@@ -494,7 +495,7 @@ Status Messenger::commit_items(size_t count, const BatchSteps& steps) {
     }
     if (run_again) {
       held.discard();
-      hooks_.count("batch_run_again", 1);
+      hooks_.count(Counter::batch_run_again, 1);
       steps.restart();
       continue;  // the transaction rolls back as it goes out of scope
     }
@@ -555,7 +556,7 @@ void Messenger::flush_sends() {
       continue;
     }
     Committed& c = committed[i];
-    hooks_.count("messages_sent", 1);
+    hooks_.count(Counter::messages_sent, 1);
     const auto [first, last] = span[i];
     const bool all_out =
         first < last &&
@@ -564,7 +565,7 @@ void Messenger::flush_sends() {
             [&](const Outgoing& o) { return flows_[o.recipient].sent_through >= o.outbox_id; });
     if (all_out) c.info.state = "sent";
     for (auto& event : c.events) hooks_.publish(std::move(event));
-    hooks_.publish(Event{wall_clock_ms(), MessageEvent{c.info}});
+    hooks_.publish(Event{clock_.wall_ms(), MessageEvent{c.info}});
     sends[i].done(c.info);
   }
 }
@@ -627,7 +628,7 @@ void Messenger::flush_outbox(const std::string& recipient, bool from_start) {
       }
       flow.sent_through = entry.id;
       sent_rows_.push_back(entry.message_row);
-      hooks_.count("outbox_frames_sent", 1);
+      hooks_.count(Counter::outbox_frames_sent, 1);
     }
   }
   arm_retry(flow);
@@ -648,7 +649,7 @@ void Messenger::resend_window(const std::string& recipient, int64_t after_id) {
       break;
     }
     last = entry.id;
-    hooks_.count("outbox_frames_resent", 1);
+    hooks_.count(Counter::outbox_frames_resent, 1);
   }
   const bool more = static_cast<int64_t>(entries.value().size()) == options_.retry_window &&
                     last < flow.sent_through && last > after_id;
@@ -697,7 +698,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
       handle_bundle(fingerprint, envelope.bundle());
       break;
     default:
-      hooks_.count("frame_unhandled", 1);
+      hooks_.count(Counter::frame_unhandled, 1);
       break;
   }
 }
@@ -708,10 +709,11 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
   if (existing) return Status::ok();
   auto peer = hooks_.peer(fingerprint);
   if (!peer) return Status::not_found("unknown peer");
-  storage::ContactRecord record = new_contact(
-      fingerprint, peer->name.empty() ? fingerprint.substr(0, 16) : peer->name, peer->identity_key);
+  storage::ContactRecord record =
+      new_contact(fingerprint, peer->name.empty() ? fingerprint.substr(0, 16) : peer->name,
+                  peer->identity_key, clock_.wall_ms());
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
-  events.push_back(Event{wall_clock_ms(), ContactEvent{info_of(record), "added"}});
+  events.push_back(Event{clock_.wall_ms(), ContactEvent{info_of(record), "added"}});
   if (hooks_.introduce) hooks_.introduce(fingerprint);
   return Status::ok();
 }
@@ -719,14 +721,14 @@ Status Messenger::ensure_contact(const std::string& fingerprint, std::vector<Eve
 Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& receipt,
                                 std::vector<Event>& events) {
   if (receipt.ids_size() > kMaxReceiptIds) {
-    hooks_.count("receipt_dropped_oversized", 1);
+    hooks_.count(Counter::receipt_dropped_oversized, 1);
     return Status::ok();  // not ours: our receipts are split to fit
   }
   storage::MessageRepo messages(account_.db());
   bool progress = false;
   for (const auto& id : receipt.ids()) {
     if (id.size() != net::kMessageIdSize) {
-      hooks_.count("receipt_dropped_malformed", 1);
+      hooks_.count(Counter::receipt_dropped_malformed, 1);
       continue;
     }
     const Bytes bytes(id.begin(), id.end());
@@ -737,7 +739,7 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     storage::OutboxRepo outbox(account_.db());
     SOTTO_ASSIGN_OR_RETURN(bool removed, outbox.remove(*row, from));
     if (!removed) continue;
-    hooks_.count("receipts_received", 1);
+    hooks_.count(Counter::receipts_received, 1);
     SOTTO_RETURN_IF_ERROR(note_session_confirmed(from, *row));
     SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(*row));
     if (waiting == 0) {
@@ -746,7 +748,7 @@ Status Messenger::apply_receipt(const std::string& from, const wire::Receipt& re
     }
     progress = true;
     if (waiting == 0) {
-      events.push_back(Event{wall_clock_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
+      events.push_back(Event{clock_.wall_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
     }
   }
   if (progress) note_progress(from);
@@ -817,7 +819,7 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
     // A fellow member of a channel is known through the admin's signed roster.
     auto member = storage::ChannelRepo(account_.db()).shares_channel(item.from);
     if (!member.is_ok() || !member.value()) {
-      hooks_.count("message_refused_unknown", 1);
+      hooks_.count(Counter::message_refused_unknown, 1);
       return Status::permission_denied("message from an unknown identity refused");
     }
   }
@@ -831,7 +833,7 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
     // authenticated this connection, or a peer could start a session in another's name.
     auto identity = crypto::SignalEngine::pre_key_message_identity(ciphertext.bytes);
     if (!identity.is_ok() || crypto::fingerprint_of(identity.value()) != item.from) {
-      hooks_.count("message_refused_identity_mismatch", 1);
+      hooks_.count(Counter::message_refused_identity_mismatch, 1);
       return Status::untrusted("a first message whose identity is not its sender's");
     }
   }
@@ -839,7 +841,7 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
   if (!plaintext.is_ok()) {
     if (crypto::is_duplicate(plaintext.status())) {
       // Decrypted before, so committed before: acknowledge it again from the archive.
-      hooks_.count("message_duplicates", 1);
+      hooks_.count(Counter::message_duplicates, 1);
       if (message_id.size() == net::kMessageIdSize) {
         auto row = messages.find_row(item.from, message_id);
         if (row.is_ok() && row.value()) effects.receipts[item.from].push_back(message_id);
@@ -847,11 +849,11 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
       return Status::ok();
     }
     if (plaintext.status().code() == StatusCode::kUntrusted) {
-      hooks_.count("message_refused_untrusted", 1);
+      hooks_.count(Counter::message_refused_untrusted, 1);
       effects.events.push_back(
-          Event{wall_clock_ms(), AlertEvent{"untrusted-identity", plaintext.status().message()}});
+          Event{clock_.wall_ms(), AlertEvent{"untrusted-identity", plaintext.status().message()}});
     } else {
-      hooks_.count("message_dropped_invalid", 1);
+      hooks_.count(Counter::message_dropped_invalid, 1);
     }
     return plaintext.status();
   }
@@ -860,7 +862,7 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
   auto content = net::decode_content(plaintext.value());
   wipe(plaintext.value().data(), plaintext.value().size());
   if (!content.is_ok()) {
-    hooks_.count("message_dropped_content", 1);
+    hooks_.count(Counter::message_dropped_content, 1);
     return content.status();
   }
   const bool is_text = content.value().has_text();
@@ -868,11 +870,11 @@ Status Messenger::receive_direct(const Received& item, Effects& effects) {
   // carries its id only in clear, where it is bound to the ciphertext by the row below.
   if (message_id.size() != net::kMessageIdSize ||
       (is_text && content.value().text().id() != m.message_id())) {
-    hooks_.count("message_dropped_id_mismatch", 1);
+    hooks_.count(Counter::message_dropped_id_mismatch, 1);
     return Status::corruption("message id mismatch");
   }
   if (is_text && !content.value().text().channel_id().empty()) {
-    hooks_.count("message_dropped_content", 1);
+    hooks_.count(Counter::message_dropped_content, 1);
     return Status::corruption("channel text outside its channel");
   }
   // A control message may be refused after it wrote (a roster that does not check out, a
@@ -906,13 +908,13 @@ Status Messenger::archive_direct(const std::string& from, const Bytes& message_i
     record.body = content.text().body();
     record.sent_at = static_cast<int64_t>(content.text().sent_at());
   }
-  record.received_at = wall_clock_ms();
+  record.received_at = clock_.wall_ms();
   if (!is_text) record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
   if (!row) {
     effects.receipts[from].push_back(message_id);
-    hooks_.count("message_duplicates", 1);
+    hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
   switch (content.body_case()) {
@@ -929,11 +931,11 @@ Status Messenger::archive_direct(const std::string& from, const Bytes& message_i
       SOTTO_RETURN_IF_ERROR(apply_expiry(from, content.expiry(), effects));
       break;
     default: {
-      hooks_.count("messages_received", 1);
+      hooks_.count(Counter::messages_received, 1);
       auto c = storage::ContactRepo(account_.db()).find(from);
       const bool known = c.is_ok() && c.value();
       effects.events.push_back(Event{
-          wall_clock_ms(),
+          clock_.wall_ms(),
           MessageEvent{message_info(record, known ? c.value()->name : "",
                                     known ? trust_of(c.value()->trust) : Trust::kUnverified, "")}});
     }
@@ -1016,7 +1018,7 @@ void Messenger::after_poll() {
   note_storage(committed);
   note_activity();
   if (!committed.is_ok()) {
-    hooks_.count("receive_batch_failed", 1);
+    hooks_.count(Counter::receive_batch_failed, 1);
     return;  // no receipt for anything not committed: the senders retry
   }
   // Tests kill us here: the sender's retry must be acknowledged again, and not stored twice.
@@ -1026,7 +1028,7 @@ void Messenger::after_poll() {
 
 void Messenger::note_storage(const Status& status) {
   const bool full = status.code() == StatusCode::kStorageFull;
-  if (full) hooks_.count("storage_full_commits", 1);
+  if (full) hooks_.count(Counter::storage_full_commits, 1);
   if (full == storage_full_ || (!full && !status.is_ok())) return;
   storage_full_ = full;
   AlertEvent alert =
@@ -1038,7 +1040,7 @@ void Messenger::note_storage(const Status& status) {
   // stderr is the node's log (the daemon's output; the TUI sends it to the profile's tui.log):
   // one line there too, for whoever looks after a headless node.
   std::fprintf(stderr, "sotto: %s\n", alert.message.c_str());
-  hooks_.publish(Event{wall_clock_ms(), std::move(alert)});
+  hooks_.publish(Event{clock_.wall_ms(), std::move(alert)});
 }
 
 void Messenger::finish_receive(Effects& effects) {
@@ -1051,7 +1053,8 @@ void Messenger::finish_receive(Effects& effects) {
       const size_t end = std::min(ids.size(), first + kMaxReceiptIds);
       for (size_t i = first; i < end; ++i) receipt->add_ids(as_chars(ids[i]).data(), ids[i].size());
       auto frame = net::encode_frame(std::move(envelope));
-      if (frame.is_ok() && hooks_.send_frame(to, frame.value())) hooks_.count("receipts_sent", 1);
+      if (frame.is_ok() && hooks_.send_frame(to, frame.value()))
+        hooks_.count(Counter::receipts_sent, 1);
     }
   }
   for (const auto& [to, frame] : effects.live) hooks_.send_frame(to, frame);
@@ -1103,7 +1106,7 @@ void Messenger::on_timer() {
         flow.idle();
         continue;
       }
-      hooks_.count("outbox_retries", 1);
+      hooks_.count(Counter::outbox_retries, 1);
       flow.backoff_ms = std::min(flow.backoff_ms * 2, options_.retry_max_ms);
       flow.retry_at_ms = now + flow.backoff_ms;
       resend_window(recipient, 0);

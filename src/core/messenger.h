@@ -29,6 +29,7 @@
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "src/core/counters.h"
 #include "src/core/voice_types.h"
 
 namespace sotto::core {
@@ -52,7 +53,7 @@ struct MessengerHooks {
   std::function<std::optional<PeerInfo>(const std::string& fingerprint)> peer;
   std::function<std::vector<PeerInfo>()> peers;
   std::function<void(Event)> publish;
-  std::function<void(const std::string& name, uint64_t n)> count;
+  std::function<void(Counter counter, uint64_t n)> count;
   // `fingerprint` became a contact or co-member: it may now learn our name (a new Hello).
   std::function<void(const std::string& fingerprint)> introduce;
   // Voice (messenger_voice.cpp): a member's transmission begins; it ends — the whole clip when
@@ -83,6 +84,7 @@ class Messenger {
 
   Messenger(Account& account, const Clock& clock, MessengerOptions options, MessengerHooks hooks);
   Status start();
+  const Clock& clock() const { return clock_; }
 
   // --- front ends ---
   // Checks the request now and queues it; flush_sends() commits every queued message in one

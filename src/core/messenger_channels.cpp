@@ -13,14 +13,14 @@
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
-#include "sotto/net/content.h"
-#include "sotto/net/wire.h"
 #include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
 #include "src/core/channel_roster.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -180,7 +180,7 @@ Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool stri
   channel.locked = true;
   channel.strict = strict;
   channel.free_voice = free_voice;
-  channel.created_at = wall_clock_ms();
+  channel.created_at = clock_.wall_ms();
   const std::vector<storage::ChannelMemberRecord> members = {
       {account_.fingerprint(), account_.name(), account_.identity_key(), 0}};
   Status changed = in_transaction([&](Effects& effects) {
@@ -211,7 +211,7 @@ Status Messenger::issue_roster(storage::ChannelRecord& channel,
   roster.set_change(change);
   roster.set_subject_key(as_chars(subject_key).data(), subject_key.size());
   roster.set_dissolved(dissolved);
-  roster.set_issued_at(static_cast<uint64_t>(wall_clock_ms()));
+  roster.set_issued_at(static_cast<uint64_t>(clock_.wall_ms()));
   roster.set_created_at(static_cast<uint64_t>(channel.created_at));
   wire::ChannelUpdate update;
   update.set_roster(roster.SerializeAsString());
@@ -409,7 +409,7 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   } else {
     channel.id = channel_id;
     channel.name = roster.name();
-    channel.created_at = wall_clock_ms();
+    channel.created_at = clock_.wall_ms();
     SOTTO_ASSIGN_OR_RETURN(auto clash, repo.find_by_name(channel.name));
     if (clash) channel.name += "-" + to_hex(channel_id).substr(0, 4);
   }
@@ -510,7 +510,7 @@ Status Messenger::apply_roster(const std::string& from, const wire::Roster& rost
   if (channel.state == storage::ChannelState::kInvited && !existing) {
     // Not joined: an admin we have not verified asks. The user decides (accept or decline).
     effects.events.push_back(Event{
-        wall_clock_ms(),
+        clock_.wall_ms(),
         AlertEvent{"channel-invitation", admin_name + " (not verified by you) invites you to #" +
                                              channel.name + ": sotto channel accept " +
                                              channel.name + ", or decline"}});
@@ -546,7 +546,7 @@ Status Messenger::apply_update(const std::string& from, const wire::ChannelUpdat
   auto roster = open_channel_update(update);
   // A refused change is still acknowledged (it stays refused on every retry) and counted.
   auto reject = [&](const std::string&) {
-    hooks_.count("channel_update_rejected", 1);
+    hooks_.count(Counter::channel_update_rejected, 1);
     return Status::ok();
   };
   if (!roster.is_ok()) return reject(roster.status().message());
@@ -588,7 +588,7 @@ Status Messenger::apply_leave(const std::string& from, const wire::ChannelLeave&
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(bytes_of(leave.channel_id())));
   if (!channel || channel->admin != account_.fingerprint() ||
       channel->state != storage::ChannelState::kMember) {
-    hooks_.count("channel_leave_ignored", 1);
+    hooks_.count(Counter::channel_leave_ignored, 1);
     return Status::ok();
   }
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel->id));
@@ -604,7 +604,7 @@ Status Messenger::apply_leave(const std::string& from, const wire::ChannelLeave&
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   if (subject_key.empty()) {
-    hooks_.count("channel_leave_ignored", 1);
+    hooks_.count(Counter::channel_leave_ignored, 1);
     return Status::ok();
   }
   return issue_roster(*channel, remaining, "left", subject_key, false, recipients, effects);
@@ -637,7 +637,7 @@ Status Messenger::share_own_key(const storage::ChannelRecord& channel, Effects& 
     key->set_distribution(as_chars(channel.own_key).data(), channel.own_key.size());
     SOTTO_RETURN_IF_ERROR(commit_direct(m.fingerprint, std::move(content), effects.out));
     SOTTO_RETURN_IF_ERROR(repo.set_key_shared(channel.id, m.fingerprint, channel.key_generation));
-    hooks_.count("sender_keys_shared", 1);
+    hooks_.count(Counter::sender_keys_shared, 1);
   }
   return Status::ok();
 }
@@ -658,10 +658,10 @@ Status Messenger::apply_sender_key(const std::string& from, const wire::SenderKe
   Status stored = account_.signal().process_sender_key(
       sender_key_group(channel_id, key.generation()), from, as_bytes(key.distribution()));
   if (!stored.is_ok()) {
-    hooks_.count("sender_key_rejected", 1);
+    hooks_.count(Counter::sender_key_rejected, 1);
     return Status::ok();  // malformed: acknowledged, it would never get better
   }
-  hooks_.count("sender_keys_received", 1);
+  hooks_.count(Counter::sender_keys_received, 1);
   return Status::ok();
 }
 
@@ -676,17 +676,17 @@ Status Messenger::record_channel_event(const storage::ChannelRecord& channel,
   record.outgoing = actor == account_.fingerprint();
   record.kind = storage::MessageKind::kSystem;
   record.body = text;
-  record.received_at = wall_clock_ms();
+  record.received_at = clock_.wall_ms();
   record.sent_at = at_ms > 0 ? at_ms : record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(account_.db()).insert(record));
   (void)row;
   effects.events.push_back(
-      Event{wall_clock_ms(),
+      Event{clock_.wall_ms(),
             MessageEvent{message_info(record, name_of(actor), Trust::kUnverified, channel.name)}});
   SOTTO_ASSIGN_OR_RETURN(ChannelInfo info, channel_info(channel));
-  effects.events.push_back(Event{wall_clock_ms(), ChannelEvent{info, change, actor, subject}});
+  effects.events.push_back(Event{clock_.wall_ms(), ChannelEvent{info, change, actor, subject}});
   return Status::ok();
 }
 
@@ -721,7 +721,7 @@ void Messenger::channel_upkeep() {
       add_contact(fingerprint, name, [this, fingerprint](Result<ContactInfo> added) {
         member_sessions_pending_.erase(fingerprint);
         upkeep_at_ms_ = 0;
-        if (!added.is_ok()) hooks_.count("member_session_failed", 1);
+        if (!added.is_ok()) hooks_.count(Counter::member_session_failed, 1);
       });
     }
   }
@@ -732,7 +732,7 @@ void Messenger::channel_upkeep() {
     }
     return Status::ok();
   });
-  if (!status.is_ok()) hooks_.count("sender_key_share_failed", 1);
+  if (!status.is_ok()) hooks_.count(Counter::sender_key_share_failed, 1);
 }
 
 // --- channel text -------------------------------------------------------------------------------
@@ -754,7 +754,7 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   message.sender = account_.fingerprint();
   message.outgoing = true;
   message.body = send.text;
-  message.sent_at = wall_clock_ms();
+  message.sent_at = clock_.wall_ms();
   message.received_at = message.sent_at;
   message.state = storage::MessageState::kPending;
   wire::Content content;
@@ -811,19 +811,19 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   const Bytes channel_id = bytes_of(g.channel_id());
   const Bytes message_id = bytes_of(g.message_id());
   if (channel_id.size() != net::kChannelIdSize || message_id.size() != net::kMessageIdSize) {
-    hooks_.count("group_dropped_malformed", 1);
+    hooks_.count(Counter::group_dropped_malformed, 1);
     return Status::corruption("channel message without channel or id");
   }
   storage::ChannelRepo repo(account_.db());
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
   // Not acknowledged, so the author tries again: its roster or key may still be on the way.
   if (!channel || channel->state != storage::ChannelState::kMember) {
-    hooks_.count("group_dropped_not_member", 1);
+    hooks_.count(Counter::group_dropped_not_member, 1);
     return Status::unavailable("not a member of that channel");
   }
   SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, item.from));
   if (!member) {
-    hooks_.count("group_dropped_not_member", 1);
+    hooks_.count(Counter::group_dropped_not_member, 1);
     return Status::unavailable("the author is not on the roster");
   }
   storage::MessageRepo messages(account_.db());
@@ -831,7 +831,7 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   // and decryption (the costly part), which would only find the same duplicate.
   SOTTO_ASSIGN_OR_RETURN(auto archived, messages.find_row(item.from, message_id));
   if (archived) {
-    hooks_.count("message_duplicates", 1);
+    hooks_.count(Counter::message_duplicates, 1);
     effects.receipts[item.from].push_back(message_id);
     return Status::ok();
   }
@@ -839,13 +839,14 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
                                                    item.from, as_bytes(g.body()));
   if (!plaintext.is_ok()) {
     if (crypto::is_duplicate(plaintext.status())) {
-      hooks_.count("message_duplicates", 1);
+      hooks_.count(Counter::message_duplicates, 1);
       auto row = messages.find_row(item.from, message_id);
       if (row.is_ok() && row.value()) effects.receipts[item.from].push_back(message_id);
       return Status::ok();
     }
-    hooks_.count(plaintext.status().code() == StatusCode::kNotFound ? "group_dropped_no_key"
-                                                                    : "group_dropped_invalid",
+    hooks_.count(plaintext.status().code() == StatusCode::kNotFound
+                     ? Counter::group_dropped_no_key
+                     : Counter::group_dropped_invalid,
                  1);
     return Status::unavailable(plaintext.status().message());
   }
@@ -857,7 +858,7 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   if (!content.is_ok() || !content.value().has_text() ||
       content.value().text().id() != g.message_id() ||
       content.value().text().channel_id() != g.channel_id()) {
-    hooks_.count("group_dropped_content", 1);
+    hooks_.count(Counter::group_dropped_content, 1);
     return Status::corruption("channel message content does not match its envelope");
   }
   const wire::Text& text = content.value().text();
@@ -867,21 +868,21 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   record.sender = item.from;
   record.body = text.body();
   record.sent_at = static_cast<int64_t>(text.sent_at());
-  record.received_at = wall_clock_ms();
+  record.received_at = clock_.wall_ms();
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
   effects.receipts[item.from].push_back(message_id);
   if (!row) {
-    hooks_.count("message_duplicates", 1);
+    hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
-  hooks_.count("group_messages_received", 1);
+  hooks_.count(Counter::group_messages_received, 1);
   auto contact = storage::ContactRepo(account_.db()).find(item.from);
   const bool known = contact.is_ok() && contact.value();
   const Trust trust = known ? trust_of(contact.value()->trust) : Trust::kUnverified;
   const std::string name = known ? contact.value()->name : name_of(item.from);
   effects.events.push_back(
-      Event{wall_clock_ms(), MessageEvent{message_info(record, name, trust, channel->name)}});
+      Event{clock_.wall_ms(), MessageEvent{message_info(record, name, trust, channel->name)}});
   return Status::ok();
 }
 

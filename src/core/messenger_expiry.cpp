@@ -10,12 +10,12 @@
 //             clips and their packets; secure_delete overwrites their pages).
 #include "sotto/base/duration.h"
 #include "sotto/crypto/primitives.h"
-#include "sotto/net/content.h"
 #include "sotto/storage/expiry_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/search_repo.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
+#include "src/net/content.h"
 
 namespace sotto::core {
 namespace {
@@ -38,7 +38,7 @@ Status Messenger::record_direct_event(const std::string& conversation, const std
   record.outgoing = actor == account_.fingerprint();
   record.kind = storage::MessageKind::kSystem;
   record.body = text;
-  record.received_at = wall_clock_ms();
+  record.received_at = clock_.wall_ms();
   record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
@@ -46,7 +46,7 @@ Status Messenger::record_direct_event(const std::string& conversation, const std
   if (row) record.row_id = *row;
   MessageInfo message = message_info(record, name_of(actor), Trust::kUnverified, "");
   if (info) *info = message;
-  effects.events.push_back(Event{wall_clock_ms(), MessageEvent{std::move(message)}});
+  effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{std::move(message)}});
   return Status::ok();
 }
 
@@ -69,7 +69,7 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
     }
     done = in_transaction([&](Effects& effects) {
       SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
-                                .set({conversation_of(channel), expire_ms, me, wall_clock_ms()}));
+                                .set({conversation_of(channel), expire_ms, me, clock_.wall_ms()}));
       SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
       for (const auto& m : members) {
         if (m.fingerprint == me) continue;
@@ -88,7 +88,7 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
     SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
     done = in_transaction([&](Effects& effects) {
       SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
-                                .set({contact.fingerprint, expire_ms, me, wall_clock_ms()}));
+                                .set({contact.fingerprint, expire_ms, me, clock_.wall_ms()}));
       wire::Content content;
       content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
       SOTTO_RETURN_IF_ERROR(commit_direct(contact.fingerprint, std::move(content), effects.out));
@@ -106,18 +106,18 @@ Status Messenger::apply_expiry(const std::string& from, const wire::Expiry& expi
   const std::string text = expiry_text(name_of(from), expire_ms);
   if (expiry.channel_id().empty()) {
     SOTTO_RETURN_IF_ERROR(
-        storage::ExpiryRepo(account_.db()).set({from, expire_ms, from, wall_clock_ms()}));
+        storage::ExpiryRepo(account_.db()).set({from, expire_ms, from, clock_.wall_ms()}));
     expire_at_ms_ = 0;  // apply it on the next timer
     return record_direct_event(from, from, text, effects, nullptr);
   }
   SOTTO_ASSIGN_OR_RETURN(auto channel,
                          storage::ChannelRepo(account_.db()).find(bytes_of(expiry.channel_id())));
   if (!channel || channel->state != storage::ChannelState::kMember || channel->admin != from) {
-    hooks_.count("expiry_rejected", 1);
+    hooks_.count(Counter::expiry_rejected, 1);
     return Status::ok();  // acknowledged (it was delivered), not applied
   }
   SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
-                            .set({conversation_of(*channel), expire_ms, from, wall_clock_ms()}));
+                            .set({conversation_of(*channel), expire_ms, from, clock_.wall_ms()}));
   expire_at_ms_ = 0;
   return record_channel_event(*channel, from, "expiry", "", text, effects);
 }
@@ -128,7 +128,7 @@ void Messenger::expire_due() {
   if (!active.is_ok() || active.value().empty()) return;
   storage::Transaction tx(account_.db());
   if (!tx.begin_status().is_ok()) return;
-  const int64_t now = wall_clock_ms();
+  const int64_t now = clock_.wall_ms();
   int64_t deleted = 0;
   for (const auto& e : active.value()) {
     auto n = repo.delete_before(e.conversation, now - e.expire_ms);
@@ -139,8 +139,8 @@ void Messenger::expire_due() {
   // Nothing of them may stay behind: not their words in the search index, not the pages that
   // held them in the write-ahead log or, before the checkpoint, in the database file.
   if (!storage::SearchRepo(account_.db()).forget_expired().is_ok() || !tx.commit().is_ok()) return;
-  hooks_.count("messages_expired", static_cast<uint64_t>(deleted));
-  if (!account_.db().checkpoint().is_ok()) hooks_.count("checkpoint_failed", 1);
+  hooks_.count(Counter::messages_expired, static_cast<uint64_t>(deleted));
+  if (!account_.db().checkpoint().is_ok()) hooks_.count(Counter::checkpoint_failed, 1);
 }
 
 }  // namespace sotto::core

@@ -14,14 +14,14 @@
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
-#include "sotto/net/content.h"
-#include "sotto/net/wire.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
 #include "sotto/storage/voice_clip_repo.h"
 #include "sotto/voice/clip.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -103,7 +103,7 @@ Result<TransmissionStart> Messenger::open_transmission(const std::string& channe
     return Status::ok();
   });
   if (!done.is_ok()) return done;
-  hooks_.count("voice_transmissions_started", 1);
+  hooks_.count(Counter::voice_transmissions_started, 1);
   return opened;
 }
 
@@ -129,7 +129,7 @@ Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
   message.kind = storage::MessageKind::kVoice;
   message.body = clip_body(frames, end.frame_ms);
   message.sent_at = end.started_at_us / 1000;
-  message.received_at = wall_clock_ms();
+  message.received_at = clock_.wall_ms();
   message.state = storage::MessageState::kPending;
   Status done = in_transaction([&](Effects& effects) {
     SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
@@ -183,12 +183,12 @@ Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
       effects.out.push_back({m.fingerprint, outbox_id, *row, clip_frame, live});
     }
     effects.events.push_back(Event{
-        wall_clock_ms(),
+        clock_.wall_ms(),
         MessageEvent{message_info(message, account_.name(), Trust::kVerified, channel.name)}});
     return Status::ok();
   });
   if (!done.is_ok()) return done;
-  hooks_.count("voice_clips_archived", 1);
+  hooks_.count(Counter::voice_clips_archived, 1);
   return message_info(message, account_.name(), Trust::kVerified, channel.name);
 }
 
@@ -201,7 +201,7 @@ Status Messenger::receive_voice(const std::string& from, const storage::ChannelR
     case wire::Content::kVoiceStart: {
       const wire::VoiceStart& start = content.voice_start();
       if (wrong_channel(start.channel_id(), start.transmission_id())) break;
-      hooks_.count("voice_starts_received", 1);
+      hooks_.count(Counter::voice_starts_received, 1);
       if (hooks_.voice_start) hooks_.voice_start(from, to_voice_channel(channel), start);
       return Status::ok();  // not archived: nothing to acknowledge
     }
@@ -213,7 +213,7 @@ Status Messenger::receive_voice(const std::string& from, const storage::ChannelR
       if (!heard || heard->packets.size() != end.frames() ||
           heard->start.transmission_id() != end.transmission_id()) {
         // Not heard whole: the clip comes from the outbox, since this is not acknowledged.
-        hooks_.count("voice_clips_awaited", 1);
+        hooks_.count(Counter::voice_clips_awaited, 1);
         return Status::ok();
       }
       return archive_clip(from, channel, heard->start, heard->packets, heard->timing,
@@ -224,7 +224,7 @@ Status Messenger::receive_voice(const std::string& from, const storage::ChannelR
       if (wrong_channel(clip.start().channel_id(), clip.start().transmission_id())) break;
       auto packets = voice::decode_packets(as_bytes(clip.packets()));
       if (!packets.is_ok() || packets.value().size() != clip.frames()) {
-        hooks_.count("voice_clips_rejected", 1);
+        hooks_.count(Counter::voice_clips_rejected, 1);
         return Status::corruption("voice clip packets do not match its frame count");
       }
       // Heard by no one here: the timing is the talker's nominal one.
@@ -236,7 +236,7 @@ Status Messenger::receive_voice(const std::string& from, const storage::ChannelR
     default:
       break;
   }
-  hooks_.count("group_dropped_content", 1);
+  hooks_.count(Counter::group_dropped_content, 1);
   return Status::corruption("voice message does not match its channel");
 }
 
@@ -253,7 +253,7 @@ Status Messenger::archive_clip(const std::string& from, const storage::ChannelRe
   if (!crypto::SignalEngine::verify(talker->identity_key,
                                     voice::clip_signing_input(clip_format(start), frames, encoded),
                                     signature)) {
-    hooks_.count("voice_clips_rejected", 1);
+    hooks_.count(Counter::voice_clips_rejected, 1);
     return Status::corruption("voice clip signature does not verify with the talker's key");
   }
   const Bytes transmission_id = bytes_of(start.transmission_id());
@@ -264,13 +264,13 @@ Status Messenger::archive_clip(const std::string& from, const storage::ChannelRe
   record.kind = storage::MessageKind::kVoice;
   record.body = clip_body(frames, start.frame_ms());
   record.sent_at = static_cast<int64_t>(start.started_at_us() / 1000);
-  record.received_at = wall_clock_ms();
+  record.received_at = clock_.wall_ms();
   record.state = storage::MessageState::kReceived;
   storage::MessageRepo messages(account_.db());
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row, messages.insert(record));
   effects.receipts[from].push_back(transmission_id);
   if (!row) {
-    hooks_.count("message_duplicates", 1);
+    hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
   record.row_id = *row;
@@ -288,13 +288,13 @@ Status Messenger::archive_clip(const std::string& from, const storage::ChannelRe
                                            timing,
                                            Bytes(signature.begin(), signature.end())};
   SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(account_.db()).insert(archived.clip));
-  hooks_.count("voice_clips_archived", 1);
+  hooks_.count(Counter::voice_clips_archived, 1);
   auto contact = storage::ContactRepo(account_.db()).find(from);
   const Trust trust =
       contact.is_ok() && contact.value() ? trust_of(contact.value()->trust) : Trust::kUnverified;
   archived.message = message_info(record, name_of(from), trust, channel.name);
   archived.signature_valid = true;
-  effects.events.push_back(Event{wall_clock_ms(), MessageEvent{archived.message}});
+  effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{archived.message}});
   if (hooks_.voice_archived) hooks_.voice_archived(from, to_voice_channel(channel), archived);
   return Status::ok();
 }

@@ -16,11 +16,9 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/broadcast_beacon.h"
-#include "sotto/net/hello.h"
 #include "sotto/net/poller.h"
 #include "sotto/net/transport.h"
 #include "sotto/net/udp_socket.h"
-#include "sotto/net/wire.h"
 #include "sotto/net/zmq_socket.h"
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/opus_codec.h"
@@ -30,6 +28,8 @@
 #include "src/core/messenger.h"
 #include "src/core/recent_table.h"
 #include "src/core/voice_engine.h"
+#include "src/net/hello.h"
+#include "src/net/wire.h"
 
 #include <nlohmann/json.hpp>
 
@@ -196,7 +196,7 @@ struct Node::Impl {
   RecentTable<std::string, int64_t> last_reply_ms{kMaxReplySources};
   RecentTable<std::string, RateLimit> beacon_limits{kMaxReplySources};
   RecentTable<Bytes, bool> verified_beacons{kVerifiedBeaconCache};
-  std::map<std::string, uint64_t> counters;
+  Counters counters;
   std::vector<std::weak_ptr<EventQueue>> subscribers;
   std::unique_ptr<ControlServer> control;
   std::string control_path;
@@ -225,7 +225,7 @@ struct Node::Impl {
     if (wake_fd >= 0) ::close(wake_fd);
   }
 
-  void count(const std::string& name, uint64_t n = 1) { counters[name] += n; }
+  void count(Counter counter, uint64_t n = 1) { counters.add(counter, n); }
   int64_t now() const { return clock.now_ms(); }
 
   // --- set-up -----------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ struct Node::Impl {
       auto received = udp.receive();
       if (!received.is_ok() || !received.value()) return;
       if (received.value()->data.size() > net::UdpSocket::kMaxDatagram) {
-        count("beacon_dropped_size");
+        count(Counter::beacon_dropped_size);
         continue;
       }
       on_beacon(std::move(*received.value()), true);
@@ -354,7 +354,7 @@ struct Node::Impl {
   void send_beacon(const std::string& host, uint16_t port, bool reply) {
     const Bytes& plain = reply ? reply_beacon : beacon;
     Status sent = udp.send_to(host, port, sealer ? sealer->seal(plain) : plain);
-    count(sent.is_ok() ? "beacons_sent" : "beacon_send_failed");
+    count(sent.is_ok() ? Counter::beacons_sent : Counter::beacon_send_failed);
   }
 
   const Configured* configured_for(const std::string& host, uint16_t port) const {
@@ -374,16 +374,16 @@ struct Node::Impl {
   }
 
   void on_beacon(net::Datagram datagram, bool unicast) {
-    count("beacons_received");
+    count(Counter::beacons_received);
     if (!beacon_allowed(datagram.from_address)) {
-      count("beacon_dropped_rate_limit");
+      count(Counter::beacon_dropped_rate_limit);
       return;
     }
     Bytes plain;
     if (sealer) {
       auto opened = sealer->open(datagram.data);
       if (!opened.is_ok()) {
-        count("beacon_dropped_" + std::string(net::beacon_drop_name(net::BeaconDrop::kSeal)));
+        count(dropped(net::BeaconDrop::kSeal));
         return;
       }
       plain = std::move(opened).value();
@@ -392,45 +392,45 @@ struct Node::Impl {
     }
     const bool verified_before = verified_beacons.find(plain) != nullptr;
     if (!verified_before && !signature_checks.take(now())) {
-      count("beacon_dropped_busy");
+      count(Counter::beacon_dropped_busy);
       return;
     }
     net::BeaconDrop drop{};
     auto decoded = net::decode_beacon(plain, &drop, !verified_before);
     if (!decoded.is_ok()) {
-      count("beacon_dropped_" + std::string(net::beacon_drop_name(drop)));
+      count(dropped(drop));
       return;
     }
     verified_beacons.use(plain, now(), [] { return true; });
     const net::Beacon& b = decoded.value();
     const std::string fp = crypto::fingerprint_of(b.identity_key);
     if (auto known = peers.find(fp); known != peers.end() && !known->second.beacons.take(now())) {
-      count("beacon_dropped_identity_rate");
+      count(Counter::beacon_dropped_identity_rate);
       return;
     }
     if (fp == account.fingerprint()) {
-      count("beacon_own_echo");
+      count(Counter::beacon_own_echo);
       return;
     }
     // Our unicast socket shares the TCP port's number; so does every honest sender's.
     if (unicast && datagram.from_port != b.port) {
-      count("beacon_dropped_port_mismatch");
+      count(Counter::beacon_dropped_port_mismatch);
       return;
     }
     if (const Configured* c = configured_for(datagram.from_address, b.port);
         c != nullptr && c->spec.pinned_key && *c->spec.pinned_key != b.transport_key) {
-      count("beacon_dropped_pin_mismatch");
+      count(Counter::beacon_dropped_pin_mismatch);
       return;
     }
     // A key is one identity's: ours is never anyone else's, and one proved by a signed Hello is
     // not taken over by a beacon that merely claims it.
     if (b.transport_key == account.transport_public()) {
-      count("beacon_dropped_own_key");
+      count(Counter::beacon_dropped_own_key);
       return;
     }
     if (auto owner = key_owner.find(b.transport_key);
         owner != key_owner.end() && owner->second != fp) {
-      count("beacon_dropped_key_bound");
+      count(Counter::beacon_dropped_key_bound);
       return;
     }
     const std::string endpoint = "tcp://" + datagram.from_address + ":" + std::to_string(b.port);
@@ -445,7 +445,7 @@ struct Node::Impl {
     const std::string key = host + ":" + std::to_string(port);
     const int64_t* last = last_reply_ms.find(key);
     if (last != nullptr && now() - *last < kReplyIntervalMs) {
-      count("beacon_reply_suppressed");
+      count(Counter::beacon_reply_suppressed);
       return false;
     }
     last_reply_ms.use(key, now(), [] { return int64_t{0}; }) = now();
@@ -457,7 +457,7 @@ struct Node::Impl {
     auto it = peers.find(fp);
     if (it == peers.end()) {
       if (peers.size() >= options.max_peers && !evict_idle_peer()) {
-        count("peer_table_full");
+        count(Counter::peer_table_full);
         return nullptr;
       }
       Peer peer{PeerInfo{},
@@ -468,7 +468,7 @@ struct Node::Impl {
                 RateLimit(kBeaconsPerIdentity, kBeaconsPerIdentityBurst, now())};
       peer.info.fingerprint = fp;
       it = peers.emplace(fp, std::move(peer)).first;
-      count("peers_discovered");
+      count(Counter::peers_discovered);
     }
     Peer& peer = it->second;
     const bool key_changed = peer.info.transport_key != b.transport_key;
@@ -487,7 +487,7 @@ struct Node::Impl {
       peer.info.endpoint = move || peer.info.endpoint.empty() ? endpoint : peer.info.endpoint;
       Status connected = transport->connect(fp, peer.info.endpoint, b.transport_key);
       if (!connected.is_ok()) {
-        count("connect_failed");
+        count(Counter::connect_failed);
         return &peer;
       }
       // A new link: whatever was planned for the old one no longer applies.
@@ -515,7 +515,7 @@ struct Node::Impl {
     }
     if (victim == peers.end()) return false;
     forget_peer(victim->first);
-    count("peers_evicted");
+    count(Counter::peers_evicted);
     return true;
   }
 
@@ -549,7 +549,7 @@ struct Node::Impl {
   void send_envelope(Peer& peer, wire::Envelope envelope) {
     auto frame = net::encode_frame(std::move(envelope));
     if (!frame.is_ok()) {
-      count("frame_encode_failed");
+      count(Counter::frame_encode_failed);
       return;
     }
     if (transport->send(peer.info.fingerprint, frame.value()).is_ok()) {
@@ -574,7 +574,7 @@ struct Node::Impl {
     if (!net::sign_hello(*hello, account.signal(), account.transport_public(),
                          peer.info.transport_key)
              .is_ok()) {
-      count("hello_sign_failed");
+      count(Counter::hello_sign_failed);
       return false;
     }
     auto frame = net::encode_frame(std::move(envelope));
@@ -591,7 +591,7 @@ struct Node::Impl {
     bool changed = false;
     switch (event) {
       case net::LinkEvent::kHandshakeSucceeded:
-        count("link_handshakes");
+        count(Counter::link_handshakes);
         peer.relink_at_ms = 0;
         peer.relink_backoff_ms = 0;
         peer.link_up = true;
@@ -600,12 +600,12 @@ struct Node::Impl {
         peer.hello_pending = !send_hello(peer);
         break;
       case net::LinkEvent::kHandshakeFailed:
-        count("link_handshake_failures");
+        count(Counter::link_handshake_failures);
         changed = peer.liveness.on_handshake_failed(now());
         schedule_relink(peer);
         break;
       case net::LinkEvent::kDisconnected:
-        count("link_disconnects");
+        count(Counter::link_disconnects);
         changed = peer.liveness.on_link_down(now());
         peer.hello_pending = true;
         // A fresh link at once rather than ZeroMQ's own reconnect: that one would first send
@@ -618,7 +618,7 @@ struct Node::Impl {
       case net::LinkEvent::kMisbehaved:
         // A server that pushes frames at us is not a sotto node: its link goes, and comes back
         // only after a backoff, like one whose handshake failed.
-        count("link_misbehaved");
+        count(Counter::link_misbehaved);
         changed = peer.liveness.on_link_down(now());
         peer.link_up = false;
         peer.hello_pending = true;
@@ -654,25 +654,25 @@ struct Node::Impl {
     const std::string fp = owner->second;
     auto it = peers.find(fp);
     if (it == peers.end()) {
-      count("frame_dropped_unknown_peer");
+      count(Counter::frame_dropped_unknown_peer);
       return;
     }
     Peer& peer = it->second;
     if (!(peer.known ? peer.inbound : peer.stranger).take(now())) {
-      count("frame_dropped_rate_limit");
+      count(Counter::frame_dropped_rate_limit);
       return;
     }
     if (!frame_budget.take(now())) {
-      count("frame_dropped_global_budget");
+      count(Counter::frame_dropped_global_budget);
       return;
     }
     net::FrameDrop drop{};
     auto envelope = net::decode_frame(frame, &drop);
     if (!envelope.is_ok()) {
-      count("frame_dropped_" + std::string(net::frame_drop_name(drop)));
+      count(dropped(drop));
       return;
     }
-    count("frames_received");
+    count(Counter::frames_received);
     bool changed = peer.liveness.on_traffic(now());
     const wire::Envelope& e = envelope.value();
     switch (e.body_case()) {
@@ -695,25 +695,25 @@ struct Node::Impl {
     net::FrameDrop drop{};
     auto envelope = net::decode_frame(frame, &drop);
     if (!envelope.is_ok()) {
-      count("frame_dropped_" + std::string(net::frame_drop_name(drop)));
+      count(dropped(drop));
       return;
     }
     if (!envelope.value().has_hello()) {
-      count("frame_dropped_unproved_key");
+      count(Counter::frame_dropped_unproved_key);
       return;
     }
     if (!signature_checks.take(now())) {
-      count("hello_dropped_rate_limit");
+      count(Counter::hello_dropped_rate_limit);
       return;
     }
     auto identity = net::check_hello(envelope.value().hello(), key, account.transport_public());
     if (!identity.is_ok()) {
-      count("hello_dropped_signature");
+      count(Counter::hello_dropped_signature);
       return;
     }
     const std::string fp = crypto::fingerprint_of(identity.value());
     if (fp == account.fingerprint()) {
-      count("hello_dropped_own_identity");
+      count(Counter::hello_dropped_own_identity);
       return;
     }
     bind_key(key, fp);
@@ -724,10 +724,10 @@ struct Node::Impl {
   // claim on the key (a beacon naming someone else's key) is dropped with its link.
   void bind_key(const Bytes& key, const std::string& fp) {
     if (std::erase_if(key_owner, [&](const auto& binding) { return binding.second == fp; }) > 0) {
-      count("identity_key_rebound");  // the same identity now connects with another key
+      count(Counter::identity_key_rebound);  // the same identity now connects with another key
     }
     key_owner[key] = fp;
-    count("transport_keys_proved");
+    count(Counter::transport_keys_proved);
     // Proofs for identities with no peer entry (their beacon claim was evicted, or never came)
     // credit nothing: when strangers have piled them up, they go.
     if (key_owner.size() > 4 * options.max_peers) {
@@ -739,7 +739,7 @@ struct Node::Impl {
       if (other != fp && peer.info.transport_key == key) claimants.push_back(other);
     }
     for (const auto& other : claimants) {
-      count("beacon_claims_refused");
+      count(Counter::beacon_claims_refused);
       forget_peer(other);
     }
   }
@@ -748,17 +748,17 @@ struct Node::Impl {
   // costs a signature check), then the name or the digest it carries.
   bool on_hello(const Bytes& key, Peer& peer, const wire::Hello& hello) {
     if (!peer.hellos.take(now()) || !signature_checks.take(now())) {
-      count("hello_dropped_rate_limit");
+      count(Counter::hello_dropped_rate_limit);
       return false;
     }
     auto identity = net::check_hello(hello, key, account.transport_public());
     if (!identity.is_ok() || crypto::fingerprint_of(identity.value()) != peer.info.fingerprint) {
-      count("hello_dropped_signature");
+      count(Counter::hello_dropped_signature);
       return false;
     }
     bool changed = false;
     if (!hello.name().empty() && !valid_name(hello.name())) {
-      count("hello_dropped_name");
+      count(Counter::hello_dropped_name);
     } else if (peer.info.name != hello.name()) {
       // A display name, never an identity: it changes nothing about any contact.
       peer.info.name = hello.name();
@@ -777,7 +777,7 @@ struct Node::Impl {
       if (peer.liveness.tick(now_ms)) publish_peer(peer);
       if (peer.relink_at_ms != 0 && now_ms >= peer.relink_at_ms) {
         peer.relink_at_ms = 0;
-        count("relinks");
+        count(Counter::relinks);
         transport->disconnect(fp);
         if (transport->connect(fp, peer.info.endpoint, peer.info.transport_key).is_ok()) {
           peer.hello_pending = true;
@@ -845,8 +845,8 @@ struct Node::Impl {
   }
 
   void publish_peer(Peer& peer) {
-    count("peer_state_changes");
-    publish(Event{wall_clock_ms(), PeerEvent{snapshot(peer)}});
+    count(Counter::peer_state_changes);
+    publish(Event{clock.wall_ms(), PeerEvent{snapshot(peer)}});
     if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
       messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
       peer.link_fresh = false;
@@ -874,7 +874,7 @@ struct Node::Impl {
     };
     hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
     hooks.publish = [this](Event event) { publish(std::move(event)); };
-    hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
+    hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
     return hooks;
   }
 
@@ -906,7 +906,7 @@ struct Node::Impl {
     };
     hooks.peers = [this] { return list_peers(); };
     hooks.publish = [this](Event event) { publish(std::move(event)); };
-    hooks.count = [this](const std::string& name, uint64_t n) { count(name, n); };
+    hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
     hooks.introduce = [this](const std::string& fp) {
       auto it = peers.find(fp);
       if (it == peers.end()) return;
@@ -925,7 +925,7 @@ struct Node::Impl {
 
   NodeStats collect_stats() const {
     NodeStats stats;
-    stats.counters = counters;
+    stats.counters = counters.snapshot();
     const net::TransportStats& t = transport->stats();
     stats.counters["transport_frames_in"] = t.frames_in;
     stats.counters["transport_frames_out"] = t.frames_out;
@@ -959,22 +959,9 @@ struct Node::Impl {
   }
 
   static std::string status_json(const Status& status) {
-    static const std::map<StatusCode, const char*> kCodes = {
-        {StatusCode::kNotFound, "not_found"},
-        {StatusCode::kInvalidArgument, "invalid_argument"},
-        {StatusCode::kCorruption, "corruption"},
-        {StatusCode::kIoError, "io_error"},
-        {StatusCode::kPermissionDenied, "permission_denied"},
-        {StatusCode::kAuthFailed, "auth_failed"},
-        {StatusCode::kUnavailable, "unavailable"},
-        {StatusCode::kBusy, "busy"},
-        {StatusCode::kStorageFull, "storage_full"},
-        {StatusCode::kUntrusted, "untrusted"},
-        {StatusCode::kInternal, "internal"}};
-    auto it = kCodes.find(status.code());
     return nlohmann::json{{"ok", false},
                           {"error", status.message()},
-                          {"code", it == kCodes.end() ? "internal" : it->second}}
+                          {"code", std::string(status_code_name(status.code()))}}
         .dump();
   }
 

@@ -15,7 +15,7 @@ Messenger offline_messenger(Account& account) {
   hooks.peer = [](const std::string&) { return std::optional<PeerInfo>(); };
   hooks.peers = [] { return std::vector<PeerInfo>(); };
   hooks.publish = [](Event) {};
-  hooks.count = [](const std::string&, uint64_t) {};
+  hooks.count = [](Counter, uint64_t) {};
   return Messenger(account, clock, MessengerOptions{}, std::move(hooks));
 }
 

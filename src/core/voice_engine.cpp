@@ -11,12 +11,12 @@
 
 #include "sotto/crypto/frame_cipher.h"
 #include "sotto/crypto/primitives.h"
-#include "sotto/net/content.h"
-#include "sotto/net/wire.h"
 #include "sotto/voice/clip.h"
 #include "sotto/voice/mixer.h"
 #include "sotto/voice/opus_codec.h"
 #include "sotto/voice/wav.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -34,12 +34,6 @@ constexpr size_t kMaxEarlyFrames = 4 * kMaxEarlyFramesPerTalker;
 constexpr int64_t kEarlyFrameTtlMs = 2'000;
 constexpr size_t kRecentPerChannel = 8;
 constexpr size_t kMaxReceptions = 64;
-
-int64_t wall_clock_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string hex_of(const std::string& bytes) {
   return to_hex(as_bytes(bytes));
@@ -241,7 +235,7 @@ void VoiceEngine::talk(const std::string& channel_name, std::unique_ptr<voice::A
   // its last sample was captured.
   const int64_t start_ms = clock_.now_ms();
   auto opened = hooks_.open(channel_name, static_cast<uint32_t>(options_.frame_ms),
-                            static_cast<uint32_t>(options_.bitrate_bps), wall_clock_us());
+                            static_cast<uint32_t>(options_.bitrate_bps), clock_.wall_us());
   if (!opened.is_ok()) return done(opened.status());
   auto cipher = crypto::FrameCipher::create(opened.value().key, opened.value().channel.id,
                                             opened.value().transmission_id);
@@ -286,11 +280,11 @@ void VoiceEngine::send_frame(Transmission& t) {
   power /= static_cast<double>(t.pcm.size()) * 32768.0 * 32768.0;
   t.level_dbfs = power > 0 ? std::max(-96.0, 10.0 * std::log10(power)) : -96.0;
   if (options_.trace) {
-    options_.trace({VoiceTrace::Kind::kEncodeStart, t.stats.id, seq, wall_clock_us(), 0});
+    options_.trace({VoiceTrace::Kind::kEncodeStart, t.stats.id, seq, clock_.wall_us(), 0});
   }
   auto packet = t.encoder.encode(t.pcm);
   if (!packet.is_ok()) {
-    hooks_.count("voice_encode_failures", 1);
+    hooks_.count(Counter::voice_encode_failures, 1);
     t.stopping = true;
     return;
   }
@@ -306,13 +300,14 @@ void VoiceEngine::send_frame(Transmission& t) {
   if (wire_frame.is_ok()) {
     for (const std::string& to : t.opened.recipients) {
       // No waiting and no queue of our own: a peer that cannot keep up loses frames.
-      if (!hooks_.send_frame(to, wire_frame.value())) hooks_.count("voice_frames_send_dropped", 1);
+      if (!hooks_.send_frame(to, wire_frame.value()))
+        hooks_.count(Counter::voice_frames_send_dropped, 1);
     }
   }
   append_le32(t.timing, static_cast<uint32_t>(clock_.now_ms() - t.start_ms));
   t.packets.push_back(std::move(packet).value());
   ++t.stats.frames_sent;
-  hooks_.count("voice_frames_sent", 1);
+  hooks_.count(Counter::voice_frames_sent, 1);
   if (t.packets.size() >= t.max_frames) t.stopping = true;  // the time-out timer
 }
 
@@ -374,7 +369,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
   const ReceptionKey key{from, id};
   if (receptions_.contains(key) || heard_whole_.contains(key) || from == own_fingerprint_) return;
   if (receptions_.size() >= kMaxReceptions) {
-    hooks_.count("voice_starts_dropped_too_many", 1);
+    hooks_.count(Counter::voice_starts_dropped_too_many, 1);
     return;
   }
   auto cipher =
@@ -382,7 +377,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
                                   as_bytes(start.channel_id()), as_bytes(start.transmission_id()));
   auto decoder = voice::OpusDecoder::create({static_cast<int>(start.frame_ms())});
   if (!cipher.is_ok() || !decoder.is_ok()) {
-    hooks_.count("voice_starts_rejected", 1);
+    hooks_.count(Counter::voice_starts_rejected, 1);
     return;
   }
   voice::JitterOptions jitter = options_.jitter;
@@ -406,7 +401,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
     const FloorClaim mine{r->floor_rank, from};
     if (auto holder = floor_holder(channel_hex); holder && *holder < mine) {
       r->refused = true;
-      hooks_.count("voice_transmissions_refused", 1);
+      hooks_.count(Counter::voice_transmissions_refused, 1);
       publish("dropped", r->stats);
     } else {
       if (transmissions_.contains(channel_hex)) {
@@ -417,7 +412,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
       for (auto& [other_id, other] : receptions_) {
         if (!other->refused && !other->end_frames && to_hex(other->channel.id) == channel_hex) {
           other->refused = true;
-          hooks_.count("voice_transmissions_refused", 1);
+          hooks_.count(Counter::voice_transmissions_refused, 1);
           publish("dropped", other->stats);
         }
       }
@@ -462,13 +457,13 @@ void VoiceEngine::on_roster(const Bytes& channel_id, const std::vector<std::stri
   for (const auto& key : dropped) {
     std::unique_ptr<Reception> r = std::move(receptions_[key]);
     receptions_.erase(key);
-    hooks_.count("voice_receptions_dropped_removed", 1);
+    hooks_.count(Counter::voice_receptions_dropped_removed, 1);
     if (!r->refused) publish("dropped", r->stats);
   }
   const size_t early = std::erase_if(early_, [&](const Early& e) {
     return e.frame.channel_id() == as_chars(channel_id) && !listed(e.from);
   });
-  if (early > 0) hooks_.count("voice_frames_dropped_not_member", early);
+  if (early > 0) hooks_.count(Counter::voice_frames_dropped_not_member, early);
 }
 
 void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& frame) {
@@ -477,30 +472,30 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
       frame.transmission_id().size() != net::kMessageIdSize ||
       frame.body().size() > voice::kMaxPacketBytes + crypto::kFrameTagSize ||
       frame.seq() >= net::kVoiceMaxFrames) {
-    hooks_.count("voice_frames_dropped_malformed", 1);
+    hooks_.count(Counter::voice_frames_dropped_malformed, 1);
     return;
   }
   auto it = receptions_.find({from, hex_of(frame.transmission_id())});
   if (it == receptions_.end()) return hold_early(from, frame, now);
   Reception& r = *it->second;
   if (frame.channel_id() != as_chars(r.channel.id)) {
-    hooks_.count("voice_frames_dropped_wrong_channel", 1);
+    hooks_.count(Counter::voice_frames_dropped_wrong_channel, 1);
     ++r.stats.frames_dropped;
     return;
   }
   if (r.refused) {
-    hooks_.count("voice_frames_dropped_floor", 1);
+    hooks_.count(Counter::voice_frames_dropped_floor, 1);
     return;
   }
   const auto seq = static_cast<uint32_t>(frame.seq());
   if (!r.window.fresh(seq) || (seq < r.packets.size() && !r.packets[seq].empty())) {
-    hooks_.count("voice_frames_dropped_replay", 1);
+    hooks_.count(Counter::voice_frames_dropped_replay, 1);
     ++r.stats.frames_dropped;
     return;
   }
   auto packet = r.cipher.open(seq, as_bytes(frame.body()));
   if (!packet.is_ok() || packet.value().empty()) {
-    hooks_.count("voice_frames_dropped_auth", 1);
+    hooks_.count(Counter::voice_frames_dropped_auth, 1);
     ++r.stats.frames_dropped;
     return;
   }
@@ -514,14 +509,14 @@ void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& fram
   r.packets[seq] = packet.value();
   r.arrival_ms[seq] = now;
   ++r.stats.frames_received;
-  hooks_.count("voice_frames_received", 1);
+  hooks_.count(Counter::voice_frames_received, 1);
   const int64_t due = now - static_cast<int64_t>(seq) * r.stats.frame_ms;
   if (!r.scheduled || due < r.schedule_ms) {
     r.schedule_ms = due;
     r.scheduled = true;
   }
   if (r.jitter.push(seq, std::move(packet).value(), now) == voice::PushResult::kLate) {
-    hooks_.count("voice_frames_late", 1);
+    hooks_.count(Counter::voice_frames_late, 1);
   }
   drain(r, now);
 }
@@ -537,17 +532,17 @@ void VoiceEngine::hold_early(const std::string& from, const wire::VoiceFrame& fr
   // A slot for members only: anyone who passed the transport handshake could otherwise fill them
   // all and make the members' real early frames drop. Shares per talker, so no one member can.
   if (!hooks_.is_member(as_bytes(frame.channel_id()), from)) {
-    hooks_.count("voice_frames_dropped_not_member", 1);
+    hooks_.count(Counter::voice_frames_dropped_not_member, 1);
     return;
   }
   const auto held = static_cast<size_t>(
       std::count_if(early_.begin(), early_.end(), [&](const Early& e) { return e.from == from; }));
   if (held >= kMaxEarlyFramesPerTalker) {
-    hooks_.count("voice_frames_dropped_early_talker", 1);
+    hooks_.count(Counter::voice_frames_dropped_early_talker, 1);
     return;
   }
   if (early_.size() >= kMaxEarlyFrames) {
-    hooks_.count("voice_frames_dropped_early_full", 1);
+    hooks_.count(Counter::voice_frames_dropped_early_full, 1);
     return;
   }
   early_.push_back({from, frame, now_ms});
@@ -557,7 +552,7 @@ void VoiceEngine::expire_early(int64_t now_ms) {
   // No VoiceStart came for them (lost, never sent, or its talker lost the channel): dropped.
   const size_t expired =
       std::erase_if(early_, [&](const Early& e) { return now_ms - e.at_ms > kEarlyFrameTtlMs; });
-  if (expired > 0) hooks_.count("voice_frames_dropped_unknown", expired);
+  if (expired > 0) hooks_.count(Counter::voice_frames_dropped_unknown, expired);
 }
 
 void VoiceEngine::drain(Reception& r, int64_t now_ms) {
@@ -574,7 +569,7 @@ void VoiceEngine::play(Reception& r, const voice::JitterFrame& frame, int64_t no
   if (frame.kind == voice::JitterFrame::Kind::kFrame) {
     pcm = r.decoder.decode(frame.payload);
     if (pcm.is_ok()) {
-      const int64_t now_us = wall_clock_us();
+      const int64_t now_us = clock_.wall_us();
       const int64_t captured_us = static_cast<int64_t>(r.start.started_at_us()) +
                                   (int64_t{frame.seq} + 1) * r.stats.frame_ms * 1000;
       const double delay_ms = static_cast<double>(now_us - captured_us) / 1000.0;
@@ -588,7 +583,7 @@ void VoiceEngine::play(Reception& r, const voice::JitterFrame& frame, int64_t no
     pcm = r.decoder.conceal();
     if (!pcm.is_ok()) return;
     ++r.stats.frames_concealed;
-    hooks_.count("voice_frames_concealed", 1);
+    hooks_.count(Counter::voice_frames_concealed, 1);
   }
   if (wav_dir_) {
     if (!r.held.empty()) {
@@ -651,7 +646,7 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
     if (pcm.is_ok() && write_wav_atomically(path, pcm.value()).is_ok()) {
       stats.wav = path;
     } else {
-      hooks_.count("voice_wav_write_failures", 1);
+      hooks_.count(Counter::voice_wav_write_failures, 1);
     }
   }
   note_heard(key, true);
@@ -695,7 +690,7 @@ void VoiceEngine::finish_reception(const ReceptionKey& key) {
     if (write_wav_atomically(path, r->file_pcm).is_ok()) {
       r->stats.wav = path;
     } else {
-      hooks_.count("voice_wav_write_failures", 1);
+      hooks_.count(Counter::voice_wav_write_failures, 1);
     }
   }
   note_heard(key, r->complete);
@@ -761,7 +756,7 @@ void VoiceEngine::mix_to_device() {
   }
   if (!any) return;
   const auto mixed = device_mixer_->mix();
-  if (!device_->write(mixed).is_ok()) hooks_.count("voice_output_failures", 1);
+  if (!device_->write(mixed).is_ok()) hooks_.count(Counter::voice_output_failures, 1);
 }
 
 std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
@@ -794,7 +789,7 @@ void VoiceEngine::remember(const VoiceStats& stats) {
 }
 
 void VoiceEngine::publish(const std::string& phase, const VoiceStats& stats) {
-  hooks_.publish(Event{wall_clock_ms(), VoiceEvent{phase, stats}});
+  hooks_.publish(Event{clock_.wall_ms(), VoiceEvent{phase, stats}});
 }
 
 std::string VoiceEngine::wav_path(const VoiceStats& stats) const {

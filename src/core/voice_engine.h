@@ -42,6 +42,7 @@
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/jitter_buffer.h"
 #include "sotto/voice/mixer.h"
+#include "src/core/counters.h"
 #include "src/core/voice_types.h"
 
 namespace sotto::core {
@@ -70,7 +71,7 @@ struct VoiceEngineHooks {
   std::function<bool(ByteView channel_id, const std::string& fingerprint)> is_member;
   std::function<std::string(const std::string& fingerprint)> name_of;
   std::function<void(Event)> publish;
-  std::function<void(const std::string& name, uint64_t n)> count;
+  std::function<void(Counter counter, uint64_t n)> count;
 };
 
 class VoiceEngine {

@@ -1,4 +1,4 @@
-#include "sotto/net/content.h"
+#include "src/net/content.h"
 
 #include <google/protobuf/stubs/logging.h>
 

@@ -1,4 +1,4 @@
-#include "sotto/net/hello.h"
+#include "src/net/hello.h"
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"

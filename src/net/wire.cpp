@@ -1,4 +1,4 @@
-#include "sotto/net/wire.h"
+#include "src/net/wire.h"
 
 #include <google/protobuf/stubs/logging.h>
 

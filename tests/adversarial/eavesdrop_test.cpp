@@ -10,7 +10,7 @@
 #include <set>
 
 #include "sotto/net/beacon.h"
-#include "sotto/net/wire.h"
+#include "src/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/conversation.h"
 #include "tests/support/skip.h"

@@ -18,7 +18,7 @@
 
 #include "sotto/base/bytes.h"
 #include "sotto/net/udp_socket.h"
-#include "sotto/net/wire.h"
+#include "src/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/daemon.h"
 #include "tests/support/profile_node.h"

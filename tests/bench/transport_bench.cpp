@@ -25,7 +25,7 @@
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/transport.h"
-#include "sotto/net/wire.h"
+#include "src/net/wire.h"
 #include "tests/bench/bare_curve.h"
 #include "tests/bench/bench.h"
 

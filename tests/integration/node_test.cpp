@@ -8,10 +8,10 @@
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
-#include "sotto/net/hello.h"
 #include "sotto/net/udp_socket.h"
-#include "sotto/net/wire.h"
 #include "sotto/net/zmq_socket.h"
+#include "src/net/hello.h"
+#include "src/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/profiles.h"
 #include "tests/support/test_node.h"

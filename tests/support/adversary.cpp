@@ -22,8 +22,8 @@
 #include <variant>
 
 #include "sotto/net/beacon.h"
-#include "sotto/net/hello.h"
-#include "sotto/net/wire.h"
+#include "src/net/hello.h"
+#include "src/net/wire.h"
 #include "tests/support/profiles.h"
 
 namespace sotto::test {

@@ -21,15 +21,15 @@
 #include "sotto/crypto/frame_cipher.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
-#include "sotto/net/content.h"
 #include "sotto/net/poller.h"
-#include "sotto/net/wire.h"
 #include "sotto/net/zmq_socket.h"
 #include "sotto/voice/clip.h"
 #include "sotto/voice/opus_codec.h"
 #include "src/core/channel_roster.h"
 #include "src/core/control_server.h"
 #include "src/core/voice_engine.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
 
 namespace sotto::test {
 namespace {
@@ -431,8 +431,8 @@ FuzzResult check_voice_frame(ByteView input) {
   };
   hooks.name_of = [](const std::string& fingerprint) { return fingerprint; };
   hooks.publish = [](core::Event) {};
-  hooks.count = [&](const std::string& name, uint64_t n) {
-    if (name == "voice_frames_received") received += n;
+  hooks.count = [&](core::Counter counter, uint64_t n) {
+    if (counter == core::Counter::voice_frames_received) received += n;
   };
   core::VoiceOptions options;
   options.frame_ms = ten_ms ? 10 : 20;

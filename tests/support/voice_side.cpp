@@ -71,7 +71,9 @@ core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& ch
   };
   hooks.name_of = [](const std::string& fp) { return fp; };
   hooks.publish = [&side](core::Event e) { side.events.push_back(std::move(e)); };
-  hooks.count = [&side](const std::string& name, uint64_t n) { side.counters[name] += n; };
+  hooks.count = [&side](core::Counter c, uint64_t n) {
+    side.counters[std::string(to_string(c))] += n;
+  };
   return hooks;
 }
 

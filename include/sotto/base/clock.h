@@ -11,10 +11,15 @@ namespace sotto {
 class Clock {
  public:
   virtual ~Clock() = default;
-  // Milliseconds on a monotonic clock with an arbitrary origin.
+  // Milliseconds on a monotonic clock with an arbitrary origin: timers, liveness, pacing.
   virtual int64_t now_ms() const = 0;
+  // Microseconds since the epoch on the wall clock, for timestamps people read. Never for an
+  // ordering or a security decision: air-gapped clocks drift, and a peer's is whatever it says.
+  virtual int64_t wall_us() const = 0;
+  int64_t wall_ms() const { return wall_us() / 1000; }
 };
 
+// The machine's clocks: steady for now_ms, the system clock for wall time.
 class SteadyClock final : public Clock {
  public:
   int64_t now_ms() const override {
@@ -22,24 +27,25 @@ class SteadyClock final : public Clock {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+  int64_t wall_us() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
-// Time that moves only when told to. Thread-safe.
+// Time that moves only when told to; the wall clock moves with it from a fixed date. Thread-safe.
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(int64_t start_ms = 1'000'000) : now_(start_ms) {}
+  explicit FakeClock(int64_t start_ms = 1'000'000) : now_(start_ms), start_(start_ms) {}
   int64_t now_ms() const override { return now_.load(); }
+  int64_t wall_us() const override { return (kWallOriginMs + now_.load() - start_) * 1000; }
   void advance_ms(int64_t ms) { now_ += ms; }
 
  private:
+  static constexpr int64_t kWallOriginMs = 1'790'000'000'000;  // 2026-09-21, any fixed day
   std::atomic<int64_t> now_;
+  const int64_t start_;
 };
-
-// Wall-clock milliseconds since the epoch, for timestamps people read.
-inline int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace sotto

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -26,6 +27,12 @@ enum class StatusCode {
   kUntrusted,
   kInternal,
 };
+
+// The one table between a StatusCode and the name it travels under (the control socket's
+// "code", --json): "not_found", "invalid_argument", ... parse_status_code of an unknown name is
+// kInternal, so a newer node's code reads as a failure, never as success.
+std::string_view status_code_name(StatusCode code);
+StatusCode parse_status_code(std::string_view name);
 
 class [[nodiscard]] Status {
  public:
@@ -47,6 +54,11 @@ class [[nodiscard]] Status {
   static Status storage_full(std::string msg) { return {StatusCode::kStorageFull, std::move(msg)}; }
   static Status untrusted(std::string msg) { return {StatusCode::kUntrusted, std::move(msg)}; }
   static Status internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  // A failure of category `code`, as parse_status_code read it off the wire (kOk is no failure:
+  // it becomes kInternal).
+  static Status failure(StatusCode code, std::string msg) {
+    return {code == StatusCode::kOk ? StatusCode::kInternal : code, std::move(msg)};
+  }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return is_ok(); }

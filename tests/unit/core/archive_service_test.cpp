@@ -29,7 +29,7 @@ TEST_CASE("a second export while one runs is refused as busy and writes nothing;
   hooks.peer = [](const std::string&) -> std::optional<core::PeerInfo> { return std::nullopt; };
   hooks.peers = [] { return std::vector<core::PeerInfo>{}; };
   hooks.publish = [](core::Event) {};
-  hooks.count = [](const std::string&, uint64_t) {};
+  hooks.count = [](core::Counter, uint64_t) {};
   core::Messenger messenger(*account, clock, {}, hooks);
   REQUIRE(messenger.start().is_ok());
 
@@ -47,8 +47,8 @@ TEST_CASE("a second export while one runs is refused as busy and writes nothing;
   };
   bool asked_while_running = false;
   std::unique_ptr<core::ArchiveService> service;
-  service = std::make_unique<core::ArchiveService>(
-      *account, messenger, [&](std::function<void()> slice) {
+  service =
+      std::make_unique<core::ArchiveService>(*account, messenger, [&](std::function<void()> slice) {
         // A slice ended with the first export unfinished: it runs, for certain, right now.
         if (!asked_while_running) {
           asked_while_running = true;

@@ -8,11 +8,11 @@
 #include "sotto/base/clock.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
-#include "sotto/net/content.h"
-#include "sotto/net/wire.h"
 #include "sotto/storage/channel_repo.h"
 #include "src/core/channel_roster.h"
 #include "src/core/messenger.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
 #include "tests/support/profiles.h"
 #include "tests/support/temp_dir.h"
 
@@ -214,7 +214,9 @@ class Lab {
       return out;
     };
     hooks.publish = [](core::Event) {};
-    hooks.count = [me](const std::string& name, uint64_t n) { me->counters[name] += n; };
+    hooks.count = [me](core::Counter c, uint64_t n) {
+      me->counters[std::string(to_string(c))] += n;
+    };
     self.messenger =
         std::make_unique<core::Messenger>(*self.account, clock_, core::MessengerOptions{}, hooks);
     REQUIRE(self.messenger->start().is_ok());

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "sotto/net/content.h"
+#include "src/net/content.h"
 
 using namespace sotto;
 

@@ -15,7 +15,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "sotto.pb.h"
-#include "sotto/net/wire.h"
+#include "src/net/wire.h"
 
 using namespace sotto;
 using namespace sotto::net;
