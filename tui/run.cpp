@@ -13,7 +13,7 @@
 
 #include "sotto/base/clock.h"
 #include "sotto/core/account.h"
-#include "sotto/storage/profile.h"
+#include "sotto/core/profile_dir.h"
 #include "tui/app.h"
 #include "tui/gate.h"
 #include "tui/terminal.h"
@@ -75,7 +75,7 @@ void show(Terminal& terminal, const Gate& gate) {
 
 // The gate loop: until the profile is unlocked (or created), or the user gives up.
 Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptions& options) {
-  const bool exists = storage::Profile::exists(options.profile_dir);
+  const bool exists = core::profile_exists(options.profile_dir);
   if (exists && options.passphrase && !options.start_locked) {
     return core::Account::open(options.profile_dir, *options.passphrase);
   }
@@ -118,7 +118,7 @@ Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptio
 
 Result<TuiExit> run_tui(TuiOptions options) {
   StderrRedirect log;
-  if (storage::Profile::exists(options.profile_dir)) {
+  if (core::profile_exists(options.profile_dir)) {
     log.to(options.profile_dir + "/" + kLogFile, true);
   }
   SOTTO_ASSIGN_OR_RETURN(std::unique_ptr<Terminal> terminal, Terminal::open());

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "sotto/base/display_text.h"
-#include "sotto/storage/profile.h"
+#include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
 
 namespace sotto::cli {
@@ -35,7 +35,7 @@ int run(int argc, char** argv) {
 
   GlobalOptions options;
   app.add_option("--profile", options.profile_dir,
-                 "profile directory (default: " + storage::Profile::default_dir() + ")");
+                 "profile directory (default: " + core::default_profile_dir() + ")");
   app.add_option("--passphrase-file", options.passphrase.file,
                  "read the passphrase from FILE (first line)");
   app.add_option("--passphrase-fd", options.passphrase.fd,

@@ -10,6 +10,7 @@
 #include "sotto/core/control_client.h"
 #include "sotto/core/json.h"
 #include "sotto/core/offline.h"
+#include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
 
 namespace sotto::cli {
@@ -33,7 +34,7 @@ void print_message(const json& m) {
 
 Result<std::unique_ptr<core::Account>> unlock_offline(const GlobalOptions& options) {
   const std::string dir = options.dir();
-  if (!storage::Profile::exists(dir)) {
+  if (!core::profile_exists(dir)) {
     return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
   }
   SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,

@@ -14,6 +14,7 @@
 #include "sotto/core/control_client.h"
 #include "sotto/core/locked.h"
 #include "sotto/core/node.h"
+#include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
 
 namespace sotto::cli {
@@ -124,7 +125,7 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
   auto node_opts = node_options(options, args);
   if (!node_opts.is_ok()) return fail(node_opts.status());
   const std::string dir = options.dir();
-  if (!storage::Profile::exists(dir)) {
+  if (!core::profile_exists(dir)) {
     return fail(
         Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME"));
   }

@@ -9,6 +9,7 @@
 #include "sotto/base/display_text.h"
 #include "sotto/core/account.h"
 #include "sotto/core/control_client.h"
+#include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
 #include "tui/run.h"
 
@@ -17,7 +18,7 @@ namespace {
 
 Result<std::unique_ptr<core::Account>> unlock(const GlobalOptions& options) {
   const std::string dir = options.dir();
-  if (!storage::Profile::exists(dir)) {
+  if (!core::profile_exists(dir)) {
     return Status::not_found("no profile in " + dir + "; create one with: sotto init --name NAME");
   }
   SOTTO_ASSIGN_OR_RETURN(SecretBytes passphrase,
@@ -46,7 +47,7 @@ nlohmann::json identity_json(const core::Account& account) {
 }  // namespace
 
 std::string GlobalOptions::dir() const {
-  return profile_dir.empty() ? storage::Profile::default_dir() : profile_dir;
+  return profile_dir.empty() ? core::default_profile_dir() : profile_dir;
 }
 
 // Exit codes per DESIGN §10: 2 for usage or bad input (a wrong passphrase included), 1 otherwise.
@@ -67,7 +68,7 @@ int run_init(const GlobalOptions& options, const std::string& name, const std::s
     return fail(Status::invalid_argument("--kdf must be interactive, moderate or sensitive"));
   }
   const std::string dir = options.dir();
-  if (storage::Profile::exists(dir)) {
+  if (core::profile_exists(dir)) {
     return fail(Status::invalid_argument("a profile already exists in " + dir));
   }
   auto passphrase = read_passphrase(options.passphrase, "New passphrase: ", true);
@@ -134,7 +135,7 @@ int run_default(const GlobalOptions& options, const NodeArgs& node_args) {
     if (!ran.is_ok()) return fail(ran.status());
     return ran.value() == tui::TuiExit::kLock ? relock_process() : kExitOk;
   }
-  if (!storage::Profile::exists(dir)) {
+  if (!core::profile_exists(dir)) {
     std::cout << "sotto: no profile in " << dir << " yet.\n"
               << "Create one with:\n\n    sotto init --name YOUR_NAME\n\n"
               << "(add --profile DIR to keep it somewhere else). It asks for a passphrase\n"
@@ -150,7 +151,7 @@ int run_default(const GlobalOptions& options, const NodeArgs& node_args) {
 
 int run_wipe(const GlobalOptions& options, bool yes) {
   const std::string dir = options.dir();
-  if (!storage::Profile::exists(dir)) return fail(Status::not_found("no profile in " + dir));
+  if (!core::profile_exists(dir)) return fail(Status::not_found("no profile in " + dir));
   if (!yes) {
     if (!::isatty(STDIN_FILENO)) {
       return fail(Status::invalid_argument(
@@ -166,7 +167,7 @@ int run_wipe(const GlobalOptions& options, bool yes) {
       return kExitError;
     }
   }
-  Status wiped = storage::Profile::wipe(dir);
+  Status wiped = core::wipe_profile(dir);
   if (!wiped.is_ok()) return fail(wiped);
   if (!options.json) std::cout << "wiped " << dir << "\n";
   return kExitOk;

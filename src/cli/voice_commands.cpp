@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "sotto/base/display_text.h"
+#include "sotto/core/audio.h"
 #include "sotto/core/control_client.h"
 #include "sotto/core/json.h"
 #include "sotto/core/offline.h"
-#include "sotto/voice/wav.h"
 #include "src/cli/commands.h"
 
 namespace sotto::cli {
@@ -32,11 +32,11 @@ constexpr int64_t kMaxTalkSeconds = 60;
 
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav) {
   // Checked here first, so a bad file is a usage error before anything goes on air.
-  auto audio = voice::read_wav(wav);
-  if (!audio.is_ok()) {
-    return fail(Status::invalid_argument(wav + ": " + audio.status().message()));
+  auto duration = core::wav_duration_ms(wav);
+  if (!duration.is_ok()) {
+    return fail(Status::invalid_argument(wav + ": " + duration.status().message()));
   }
-  const int64_t duration_ms = static_cast<int64_t>(audio.value().samples.size()) * 1000 / 48'000;
+  const int64_t duration_ms = duration.value();
   if (duration_ms == 0) return fail(Status::invalid_argument(wav + ": the recording is empty"));
   if (duration_ms > kMaxTalkSeconds * 1000) {
     return fail(Status::invalid_argument(wav + ": " + std::to_string(duration_ms / 1000) +

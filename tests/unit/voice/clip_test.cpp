@@ -1,6 +1,7 @@
 // The clip encoding and what the talker signs (voice/clip.h).
 #include <catch2/catch.hpp>
 
+#include "sotto/base/bytes.h"
 #include "sotto/voice/clip.h"
 
 using namespace sotto;
@@ -40,4 +41,17 @@ TEST_CASE("the signing input covers the channel, transmission, format and every 
   CHECK(changed([](auto&, auto& p, auto&) { p[1][59] ^= 1; }));
   CHECK(changed([](auto&, auto& p, auto&) { std::swap(p[0], p[1]); }));
   CHECK_FALSE(changed([](auto&, auto&, auto&) {}));
+}
+
+TEST_CASE("the signing input is byte for byte what archived clips were signed over",
+          "[voice][security]") {
+  // Archives hold clips signed over these bytes: any change here makes their signatures fail.
+  voice::ClipFormat format{Bytes(16, 1), Bytes(16, 2), 48000, 20, 24000};
+  const Bytes input =
+      voice::clip_signing_input(format, 2, voice::encode_packets({Bytes(60, 1), Bytes(60, 2)}));
+  CHECK(to_hex(input) ==
+        "736f74746f20766f69636520636c6970207631"                            // label
+        "0101010101010101010101010101010102020202020202020202020202020202"  // channel, transmission
+        "0000bb800000001400005dc000000002"  // rate, frame ms, bitrate, frames
+        "ed134c4bef1feb9f5825661489db10bdcffd74ea46b8fd3ede4c51fecf3e6163");  // SHA-256(packets)
 }
