@@ -76,7 +76,8 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
         wire::Content content;
         content.mutable_expiry()->set_channel_id(as_chars(channel.id).data(), channel.id.size());
         content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
-        SOTTO_RETURN_IF_ERROR(commit_direct(m.fingerprint, std::move(content), effects.out));
+        SOTTO_RETURN_IF_ERROR(
+            ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
       }
       SOTTO_RETURN_IF_ERROR(record_channel_event(channel, me, "expiry", "", text, effects));
       for (const auto& e : effects.events) {
@@ -85,13 +86,14 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
       return Status::ok();
     });
   } else {
-    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(to));
     done = in_transaction([&](Effects& effects) {
       SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
                                 .set({contact.fingerprint, expire_ms, me, clock_.wall_ms()}));
       wire::Content content;
       content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
-      SOTTO_RETURN_IF_ERROR(commit_direct(contact.fingerprint, std::move(content), effects.out));
+      SOTTO_RETURN_IF_ERROR(
+          ledger_.commit_direct(contact.fingerprint, std::move(content), effects.out));
       return record_direct_event(contact.fingerprint, me, text, effects, &audit);
     });
   }
