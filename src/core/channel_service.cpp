@@ -41,31 +41,6 @@ std::string state_name(storage::ChannelState state) {
   return "unknown";
 }
 
-ChannelFlags flags_of(const storage::ChannelRecord& channel) {
-  return ChannelFlags{channel.locked, channel.strict, channel.free_voice};
-}
-
-std::string security_code(const storage::ChannelRecord& channel, uint64_t epoch,
-                          const std::vector<storage::ChannelMemberRecord>& members) {
-  std::vector<Bytes> keys;
-  for (const auto& m : members) keys.push_back(m.identity_key);
-  return channel_security_code(channel.id, channel.admin_key, flags_of(channel), epoch,
-                               std::move(keys));
-}
-
-// The audit line of a roster change, before its security code.
-std::string change_text(const std::string& change, const std::string& admin_name,
-                        const std::string& subject_name, const std::string& channel_name) {
-  if (change == "created") return admin_name + " created #" + channel_name;
-  if (change == "invited") return admin_name + " invited " + subject_name;
-  if (change == "removed") {
-    return admin_name + " removed " + subject_name + "; every member's sender key rotates";
-  }
-  if (change == "left") return subject_name + " left; every member's sender key rotates";
-  if (change == "dissolved") return admin_name + " closed #" + channel_name;
-  return admin_name + " changed the members of #" + channel_name;
-}
-
 // The roster's fields on our record of the channel (its state is decided apart).
 void take_roster(storage::ChannelRecord& channel, const wire::Roster& roster,
                  ByteView update_blob) {
@@ -77,15 +52,6 @@ void take_roster(storage::ChannelRecord& channel, const wire::Roster& roster,
   channel.free_voice = roster.free_voice();
   channel.id_nonce = bytes_of(roster.id_nonce());
   channel.update_blob.assign(update_blob.begin(), update_blob.end());
-}
-
-std::vector<storage::ChannelMemberRecord> members_of(const wire::Roster& roster) {
-  std::vector<storage::ChannelMemberRecord> members;
-  for (const auto& m : roster.members()) {
-    const Bytes key = bytes_of(m.identity_key());
-    members.push_back({crypto::fingerprint_of(key), m.name(), key, 0});
-  }
-  return members;
 }
 
 bool lists(const std::vector<storage::ChannelMemberRecord>& members,
@@ -162,7 +128,7 @@ Result<ChannelInfo> ChannelService::info(const storage::ChannelRecord& channel) 
                            member_view(channel, m, admin_verified, info.admin_name));
     info.members.push_back(std::move(member));
   }
-  info.security_code = security_code(channel, info.epoch, members);
+  info.security_code = roster_security_code(channel, info.epoch, members);
   info.free_voice = channel.free_voice;
   auto expiry = storage::ExpiryRepo(account_.db()).get(conversation_of(channel));
   if (expiry.is_ok() && expiry.value()) info.expire_ms = expiry.value()->expire_ms;
@@ -211,7 +177,7 @@ Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict,
   const std::vector<storage::ChannelMemberRecord> members = {
       {account_.fingerprint(), account_.name(), account_.identity_key(), 0}};
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, "created", {}, false, {}, effects);
+    return issue_roster(channel, members, {"created", {}, false}, {}, effects);
   });
   if (!changed.is_ok()) return changed;
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord created, resolve(bare));
@@ -220,28 +186,10 @@ Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict,
 
 Status ChannelService::issue_roster(storage::ChannelRecord& channel,
                                     const std::vector<storage::ChannelMemberRecord>& members,
-                                    const std::string& change, const Bytes& subject_key,
-                                    bool dissolved, const std::vector<std::string>& recipients,
-                                    Effects& effects) {
-  wire::Roster roster;
-  roster.set_channel_id(as_chars(channel.id).data(), channel.id.size());
-  roster.set_name(channel.name);
-  roster.set_epoch(static_cast<uint64_t>(channel.epoch + 1));
-  roster.set_admin_key(as_chars(account_.identity_key()).data(), account_.identity_key().size());
-  roster.set_locked(channel.locked);
-  roster.set_strict(channel.strict);
-  roster.set_free_voice(channel.free_voice);
-  roster.set_id_nonce(as_chars(channel.id_nonce).data(), channel.id_nonce.size());
-  for (const auto& m : members) {
-    auto* member = roster.add_members();
-    member->set_identity_key(as_chars(m.identity_key).data(), m.identity_key.size());
-    member->set_name(m.name);
-  }
-  roster.set_change(change);
-  roster.set_subject_key(as_chars(subject_key).data(), subject_key.size());
-  roster.set_dissolved(dissolved);
-  roster.set_issued_at(static_cast<uint64_t>(clock_.wall_ms()));
-  roster.set_created_at(static_cast<uint64_t>(channel.created_at));
+                                    const RosterChange& change,
+                                    const std::vector<std::string>& recipients, Effects& effects) {
+  const wire::Roster roster =
+      next_roster(channel, members, change, account_.identity_key(), clock_.wall_ms());
   wire::ChannelUpdate update;
   update.set_roster(roster.SerializeAsString());
   SOTTO_ASSIGN_OR_RETURN(Bytes signature,
@@ -308,7 +256,7 @@ Result<ChannelInfo> ChannelService::invite(const std::string& name, const std::s
   members.push_back({contact.fingerprint, contact.name, contact.identity_key, 0});
   recipients.push_back(contact.fingerprint);
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, "invited", contact.identity_key, false, recipients,
+    return issue_roster(channel, members, {"invited", contact.identity_key, false}, recipients,
                         effects);
   });
   if (!changed.is_ok()) return changed;
@@ -345,7 +293,7 @@ Result<ChannelInfo> ChannelService::remove(const std::string& name, const std::s
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, remaining, "removed", subject.identity_key, false, recipients,
+    return issue_roster(channel, remaining, {"removed", subject.identity_key, false}, recipients,
                         effects);
   });
   if (!changed.is_ok()) return changed;
@@ -394,7 +342,7 @@ Result<ChannelInfo> ChannelService::leave(const std::string& name) {
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, "dissolved", {}, true, recipients, effects);
+    return issue_roster(channel, members, {"dissolved", {}, true}, recipients, effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
@@ -447,7 +395,7 @@ Status ChannelService::apply_roster(const wire::Roster& roster, ByteView update_
   const storage::ChannelState previous =
       existing ? existing->state : storage::ChannelState::kRemoved;
   take_roster(channel, roster, update_blob);
-  const std::vector<storage::ChannelMemberRecord> members = members_of(roster);
+  const std::vector<storage::ChannelMemberRecord> members = roster_members(roster);
   if (roster.dissolved()) {
     channel.state = storage::ChannelState::kDissolved;
   } else if (lists(members, account_.fingerprint())) {
@@ -494,9 +442,9 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
   }
   const std::string admin_name = contacts_.name_of(channel.admin);
   const std::string& change = roster.change();
-  std::string text = change_text(change, admin_name, subject_name, channel.name);
+  std::string text = roster_change_text(change, admin_name, subject_name, channel.name);
   if (!roster.dissolved())
-    text += " (security code " + security_code(channel, roster.epoch(), members) + ")";
+    text += " (security code " + roster_security_code(channel, roster.epoch(), members) + ")";
   if (!existed && change != "created") {
     // A newcomer's trail starts where the channel did.
     SOTTO_RETURN_IF_ERROR(record_event(channel, channel.admin, "created", channel.admin,
@@ -553,7 +501,7 @@ Result<std::optional<bool>> ChannelService::invitation_of(const std::string& fro
     return std::optional<bool>(existing->state == storage::ChannelState::kInvited);
   }
   // A roster of a channel we are not in, or one admin making us hold too many: refused.
-  if (!lists(members_of(roster), account_.fingerprint())) return std::optional<bool>();
+  if (!lists(roster_members(roster), account_.fingerprint())) return std::optional<bool>();
   SOTTO_ASSIGN_OR_RETURN(int64_t held, repo.count_by_admin(from));
   if (held >= kMaxChannelsPerAdmin) return std::optional<bool>();
   // Joining is silent only when we verified the admin ourselves; else it is an invitation.
@@ -605,7 +553,7 @@ Status ChannelService::apply_leave(const std::string& from, const wire::ChannelL
     hooks_.count(Counter::channel_leave_ignored, 1);
     return Status::ok();
   }
-  return issue_roster(*channel, remaining, "left", subject_key, false, recipients, effects);
+  return issue_roster(*channel, remaining, {"left", subject_key, false}, recipients, effects);
 }
 
 // --- sender keys and the audit trail ------------------------------------------------------------

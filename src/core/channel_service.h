@@ -23,6 +23,7 @@
 #include "sotto/core/events.h"
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
+#include "src/core/channel_roster.h"
 #include "src/core/commit_effects.h"
 
 namespace sotto::core {
@@ -72,8 +73,8 @@ class ChannelService {
   // Admin: signs the next epoch's roster, stores it, sends it to `recipients` (1:1).
   Status issue_roster(storage::ChannelRecord& channel,
                       const std::vector<storage::ChannelMemberRecord>& members,
-                      const std::string& change, const Bytes& subject_key, bool dissolved,
-                      const std::vector<std::string>& recipients, Effects& effects);
+                      const RosterChange& change, const std::vector<std::string>& recipients,
+                      Effects& effects);
   // Member side of issue_roster: stores a checked roster, starts a new own sender key. With
   // `invitation`, a roster that lists us leaves the channel invited, not joined.
   Status apply_roster(const wire::Roster& roster, ByteView update_blob, bool invitation,
