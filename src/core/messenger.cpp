@@ -18,8 +18,6 @@ constexpr int64_t kQuietMs = 20;
 // A log this long is copied when quiet (1 MiB with our 1 KiB pages); a shorter one waits, as
 // each copy costs the database file an fsync.
 constexpr int64_t kQuietCheckpointFrames = 1024;
-// How often expired messages are looked for: a message lives at most this much past its time.
-constexpr int64_t kExpireIntervalMs = 1000;
 
 OutboxFlowOptions flow_options(const MessengerOptions& options) {
   return {options.retry_initial_ms, options.retry_max_ms, options.retry_window};
@@ -37,7 +35,8 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
       outbox_(account_.db(), clock_, flow_options(options_), hooks_),
       ledger_(account_, clock_, options_, hooks_, contacts_, outbox_),
       keys_(account_, hooks_, contacts_, ledger_),
-      channels_(account_, clock_, hooks_, contacts_, ledger_, keys_) {}
+      channels_(account_, clock_, hooks_, contacts_, ledger_, keys_),
+      expiry_(account_, clock_, hooks_, contacts_, ledger_, channels_) {}
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.
@@ -188,10 +187,20 @@ Status Messenger::apply_control(const std::string& from, const wire::Content& co
     case wire::Content::kChannelLeave:
       return channels_.apply_leave(from, content.channel_leave(), effects);
     case wire::Content::kExpiry:
-      return apply_expiry(from, content.expiry(), effects);
+      return expiry_.apply(from, content.expiry(), effects);
     default:
       return Status::ok();  // MessageLedger hands over only the kinds above
   }
+}
+
+// --- disappearing messages --------------------------------------------------------------------
+
+Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_ms) {
+  return expiry_.set(to, expire_ms);
+}
+
+void Messenger::expire_due() {
+  expiry_.expire_due();
 }
 
 // --- timers and housekeeping --------------------------------------------------------------------
@@ -200,10 +209,7 @@ void Messenger::on_timer() {
   const int64_t now = clock_.now_ms();
   contacts_.expire_adds();
   outbox_.mark_sent_if_due();
-  if (now >= expire_at_ms_) {
-    expire_at_ms_ = now + kExpireIntervalMs;
-    expire_due();
-  }
+  expiry_.expire_if_due(now);
   channel_upkeep();
   outbox_.resend_due();
 }

@@ -8,6 +8,7 @@
 //                   interval, recovery) per recipient
 //   ChannelService  rosters, invitations, joining and leaving, the audit trail
 //   SenderKeys      our sender key per channel and the members' keys
+//   ExpiryService   disappearing messages: the setting, and deleting what expired
 //
 // Frames are queued by on_envelope and handled together in after_poll; texts are queued by
 // send_text and committed together in flush_sends.
@@ -34,6 +35,7 @@
 #include "src/core/commit_effects.h"
 #include "src/core/contact_book.h"
 #include "src/core/counters.h"
+#include "src/core/expiry_service.h"
 #include "src/core/message_ledger.h"
 #include "src/core/message_view.h"
 #include "src/core/outbox.h"
@@ -148,7 +150,7 @@ class Messenger {
   // A member's or contact's display name (the fingerprint's start when unknown).
   std::string name_of(const std::string& fingerprint);
 
-  // --- disappearing messages (messenger_expiry.cpp) ---
+  // --- disappearing messages (ExpiryService) ---
   // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
   // the channel's admin, every member) and writes the change into the conversation's history.
   // InvalidArgument for an unknown conversation or a channel we do not administer.
@@ -204,12 +206,6 @@ class Messenger {
   // Before we encrypt under our sender key: a new one after kRotateAfterMessages uses.
   Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
 
-  // --- disappearing messages (messenger_expiry.cpp) ---
-  Status apply_expiry(const std::string& from, const wire::Expiry& expiry, Effects& effects);
-  // A system row (and event) in a 1:1 conversation.
-  Status record_direct_event(const std::string& conversation, const std::string& actor,
-                             const std::string& text, Effects& effects, MessageInfo* info);
-  int64_t expire_at_ms_ = 0;
   // --- voice (messenger_voice.cpp) ---
   Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
                        const wire::Content& content, Effects& effects);
@@ -238,6 +234,7 @@ class Messenger {
   MessageLedger ledger_;
   SenderKeys keys_;
   ChannelService channels_;
+  ExpiryService expiry_;
   std::vector<Received> batch_;
   std::vector<QueuedSend> sends_;
   int64_t last_activity_ms_ = 0;  // a batch sent or received
