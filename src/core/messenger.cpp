@@ -123,7 +123,7 @@ void Messenger::flush_sends() {
   std::vector<QueuedSend> sends(std::make_move_iterator(sends_.begin()),
                                 std::make_move_iterator(sends_.begin() + take));
   sends_.erase(sends_.begin(), sends_.begin() + take);
-  note_activity();
+  note_activity();  // the batch is committed (or tried) now
   ledger_.commit_sends(std::move(sends), [this](const QueuedSend& send, Committed& out) {
     return commit_one(send, out);
   });

@@ -25,6 +25,10 @@ Status Outbox::start() {
   return Status::ok();
 }
 
+OutboxFlow& Outbox::flow_of(const std::string& recipient) {
+  return flows_.try_emplace(recipient, options_).first->second;
+}
+
 bool Outbox::online(const std::string& recipient) const {
   return is_online(hooks_.peer(recipient));
 }
@@ -42,7 +46,7 @@ void Outbox::transmit(const std::vector<Outgoing>& out) {
 }
 
 void Outbox::transmit_to(const std::string& recipient, std::vector<const Outgoing*> frames) {
-  OutboxFlow& flow = flows_.try_emplace(recipient, options_).first->second;
+  OutboxFlow& flow = flow_of(recipient);
   if (!online(recipient) || flow.blocked()) return;
   std::erase_if(frames, [&](const Outgoing* o) { return o->outbox_id <= flow.sent_through(); });
   if (frames.empty()) return;
@@ -70,7 +74,7 @@ void Outbox::transmit_to(const std::string& recipient, std::vector<const Outgoin
 }
 
 void Outbox::flush(const std::string& recipient, bool from_start) {
-  OutboxFlow& flow = flows_.try_emplace(recipient, options_).first->second;
+  OutboxFlow& flow = flow_of(recipient);
   if (from_start) flow.restart();
   flow.unblock();
   storage::OutboxRepo outbox(db_);
@@ -91,7 +95,7 @@ void Outbox::flush(const std::string& recipient, bool from_start) {
 }
 
 void Outbox::resend_window(const std::string& recipient, int64_t after_id) {
-  OutboxFlow& flow = flows_.try_emplace(recipient, options_).first->second;
+  OutboxFlow& flow = flow_of(recipient);
   flow.begin_resend();
   auto entries = storage::OutboxRepo(db_).pending(recipient, after_id, flow.window());
   if (!entries.is_ok()) return;
@@ -117,8 +121,9 @@ void Outbox::on_peer_online(const std::string& recipient, bool reconnected) {
 
 void Outbox::on_progress(const std::string& recipient) {
   auto waiting = storage::OutboxRepo(db_).has_waiting(recipient);
+  // A count that cannot be read keeps the retry armed: a lost receipt costs a resend, not a frame.
   const bool more = !(waiting.is_ok() && !waiting.value());
-  flows_.try_emplace(recipient, options_).first->second.on_progress(more, clock_.now_ms());
+  flow_of(recipient).on_progress(more, clock_.now_ms());
 }
 
 void Outbox::mark_sent_if_due() {

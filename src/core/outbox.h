@@ -53,6 +53,7 @@ class Outbox {
   void resend_window(const std::string& recipient, int64_t after_id);
   void retry_or_recover(const std::string& recipient, OutboxFlow& flow);
   bool online(const std::string& recipient) const;
+  OutboxFlow& flow_of(const std::string& recipient);
 
   storage::Database& db_;
   const Clock& clock_;
