@@ -118,4 +118,59 @@ Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update) {
   return roster;
 }
 
+wire::Roster next_roster(const storage::ChannelRecord& channel,
+                         const std::vector<storage::ChannelMemberRecord>& members,
+                         const RosterChange& change, ByteView admin_key, int64_t issued_at_ms) {
+  wire::Roster roster;
+  roster.set_channel_id(as_chars(channel.id).data(), channel.id.size());
+  roster.set_name(channel.name);
+  roster.set_epoch(static_cast<uint64_t>(channel.epoch + 1));
+  roster.set_admin_key(as_chars(admin_key).data(), admin_key.size());
+  roster.set_locked(channel.locked);
+  roster.set_strict(channel.strict);
+  roster.set_free_voice(channel.free_voice);
+  roster.set_id_nonce(as_chars(channel.id_nonce).data(), channel.id_nonce.size());
+  for (const auto& m : members) {
+    auto* member = roster.add_members();
+    member->set_identity_key(as_chars(m.identity_key).data(), m.identity_key.size());
+    member->set_name(m.name);
+  }
+  roster.set_change(change.change);
+  roster.set_subject_key(as_chars(change.subject_key).data(), change.subject_key.size());
+  roster.set_dissolved(change.dissolved);
+  roster.set_issued_at(static_cast<uint64_t>(issued_at_ms));
+  roster.set_created_at(static_cast<uint64_t>(channel.created_at));
+  return roster;
+}
+
+std::vector<storage::ChannelMemberRecord> roster_members(const wire::Roster& roster) {
+  std::vector<storage::ChannelMemberRecord> members;
+  for (const auto& m : roster.members()) {
+    const Bytes key(m.identity_key().begin(), m.identity_key().end());
+    members.push_back({crypto::fingerprint_of(key), m.name(), key, 0});
+  }
+  return members;
+}
+
+std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t epoch,
+                                 const std::vector<storage::ChannelMemberRecord>& members) {
+  std::vector<Bytes> keys;
+  for (const auto& m : members) keys.push_back(m.identity_key);
+  return channel_security_code(channel.id, channel.admin_key,
+                               ChannelFlags{channel.locked, channel.strict, channel.free_voice},
+                               epoch, std::move(keys));
+}
+
+std::string roster_change_text(const std::string& change, const std::string& admin_name,
+                               const std::string& subject_name, const std::string& channel_name) {
+  if (change == "created") return admin_name + " created #" + channel_name;
+  if (change == "invited") return admin_name + " invited " + subject_name;
+  if (change == "removed") {
+    return admin_name + " removed " + subject_name + "; every member's sender key rotates";
+  }
+  if (change == "left") return subject_name + " left; every member's sender key rotates";
+  if (change == "dissolved") return admin_name + " closed #" + channel_name;
+  return admin_name + " changed the members of #" + channel_name;
+}
+
 }  // namespace sotto::core

@@ -10,6 +10,7 @@
 #include "sotto.pb.h"
 #include "sotto/base/bytes.h"
 #include "sotto/base/status.h"
+#include "sotto/storage/channel_repo.h"
 
 namespace sotto::core {
 
@@ -42,5 +43,28 @@ Bytes roster_signing_input(ByteView roster_bytes);
 // keys, no duplicates, at most kMaxChannelMembers, the admin listed unless dissolved) signed by
 // roster.admin_key. Corruption with a reason otherwise.
 Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update);
+
+// What a new roster changes, as its admin states it (the audit trail's words).
+struct RosterChange {
+  std::string change;  // "created", "invited", "removed", "left" or "dissolved"
+  Bytes subject_key;   // whom it concerns: the member invited, removed or gone
+  bool dissolved = false;
+};
+
+// The next epoch's roster of `channel` listing `members`, issued now by `admin_key` (unsigned).
+wire::Roster next_roster(const storage::ChannelRecord& channel,
+                         const std::vector<storage::ChannelMemberRecord>& members,
+                         const RosterChange& change, ByteView admin_key, int64_t issued_at_ms);
+
+// A roster's members as we store them (each fingerprint from its key).
+std::vector<storage::ChannelMemberRecord> roster_members(const wire::Roster& roster);
+
+// channel_security_code for `channel` (its id, admin and flags) with `members` at `epoch`.
+std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t epoch,
+                                 const std::vector<storage::ChannelMemberRecord>& members);
+
+// The audit line of a roster change, before its security code.
+std::string roster_change_text(const std::string& change, const std::string& admin_name,
+                               const std::string& subject_name, const std::string& channel_name);
 
 }  // namespace sotto::core

@@ -1,15 +1,17 @@
-// Messenger: 1:1 text on top of the node's links (DESIGN §6): contacts, X3DH through bundles,
-// the durable outbox, receipts and exactly-once archiving.
+// Messenger: 1:1 text and channels on top of the node's links (DESIGN §6, §7). A facade that
+// wires the owners together and keeps the signatures the node calls:
 //
-//   send:    one transaction commits the plaintext into the archive, the Signal ciphertext (with
-//            the ratchet step) and the outbox row; only then is the frame transmitted. Retries
-//            resend the stored frame; nothing is encrypted twice.
-//   receive: frames that arrive together are handled in one IMMEDIATE transaction (one fsync,
-//            synchronous=FULL): decrypt through the store callbacks, insert into the archive
-//            (unique on sender + id), encrypt the receipts; COMMIT; only then are the receipts
-//            sent. A crash before the commit undoes ratchet and rows alike, so the sender's retry
-//            decrypts normally; after it, the retry is a libsignal duplicate, answered with a
-//            receipt from the archive and not stored again.
+//   ContactBook     contacts, bundles (X3DH), resolve, verify and replace
+//   MessageLedger   the exactly-once path: archive + ciphertext + outbox in one commit, then
+//                   receipts and frames (its header explains the transaction ordering)
+//   Outbox          committed frames on their way, one OutboxFlow (retry window, adaptive
+//                   interval, recovery) per recipient
+//   ChannelService  rosters, invitations, joining and leaving, the audit trail
+//   SenderKeys      our sender key per channel and the members' keys
+//   ExpiryService   disappearing messages: the setting, and deleting what expired
+//
+// Frames are queued by on_envelope and handled together in after_poll; texts are queued by
+// send_text and committed together in flush_sends.
 // Thread-safety: the node's loop thread only.
 #pragma once
 
@@ -29,12 +31,18 @@
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "src/core/channel_service.h"
+#include "src/core/commit_effects.h"
+#include "src/core/contact_book.h"
 #include "src/core/counters.h"
+#include "src/core/expiry_service.h"
+#include "src/core/message_ledger.h"
+#include "src/core/message_view.h"
+#include "src/core/outbox.h"
+#include "src/core/sender_keys.h"
 #include "src/core/voice_types.h"
 
 namespace sotto::core {
-
-Trust trust_of(storage::Trust trust);
 
 struct MessengerOptions {
   bool accept_unknown = true;       // a first message from an unknown identity makes a contact
@@ -83,6 +91,9 @@ class Messenger {
   using SendDone = std::function<void(Result<MessageInfo>)>;
 
   Messenger(Account& account, const Clock& clock, MessengerOptions options, MessengerHooks hooks);
+  // The owners hold references into this object: it never moves.
+  Messenger(const Messenger&) = delete;
+  Messenger& operator=(const Messenger&) = delete;
   Status start();
   const Clock& clock() const { return clock_; }
 
@@ -139,7 +150,7 @@ class Messenger {
   // A member's or contact's display name (the fingerprint's start when unknown).
   std::string name_of(const std::string& fingerprint);
 
-  // --- disappearing messages (messenger_expiry.cpp) ---
+  // --- disappearing messages (ExpiryService) ---
   // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
   // the channel's admin, every member) and writes the change into the conversation's history.
   // InvalidArgument for an unknown conversation or a channel we do not administer.
@@ -172,166 +183,29 @@ class Messenger {
   uint64_t outbox_waiting();
 
  private:
-  struct Received {
-    std::string from;
-    wire::Envelope envelope;  // a SignalMessage or a Receipt
-  };
-  struct QueuedSend {
-    storage::ContactRecord contact;                 // 1:1
-    std::optional<storage::ChannelRecord> channel;  // or a channel
-    std::string text;
-    SendDone done;
-  };
-  // A committed frame that may go out once its transaction is durable.
-  struct Outgoing {
-    std::string recipient;
-    int64_t outbox_id = 0;
-    int64_t row = 0;
-    Bytes frame;
-    // Already delivered another way (a voice clip heard live): count it as sent, and let the
-    // retry timer send it only if no receipt comes.
-    bool held = false;
-  };
-  struct PendingAdd {
-    std::string fingerprint;
-    std::string name;
-    Bytes request_id;
-    int64_t deadline_ms = 0;
-    AddDone done;
-  };
-  struct Flow {                // the outbox towards one recipient
-    int64_t sent_through = 0;  // highest outbox id handed to the socket since it came online
-    int64_t retry_at_ms = 0;   // resend the oldest window if no receipt came by then
-    int64_t backoff_ms = 0;
-    int64_t patience_ms = 0;        // learned from the gaps between this peer's receipts
-    int64_t awaiting_since_ms = 0;  // the last send from idle, or the last receipt; 0 when idle
-    int64_t resent_through = 0;     // recovering after a retry: the highest id resent; else 0
-    bool receipts_since_check = false;
-    bool blocked = false;  // the socket queue was full
-    // The peer acknowledged a 1:1 message of the current session since we started (so our
-    // messages to it no longer carry the X3DH pre-key header).
-    bool session_confirmed = false;
-
-    // Everything acknowledged: no retry, and the time until the next send is not a gap.
-    void idle() {
-      retry_at_ms = 0;
-      awaiting_since_ms = 0;
-      resent_through = 0;
-    }
-  };
-
-  Result<storage::ContactRecord> resolve(const std::string& to);
-  Result<std::vector<storage::ContactRecord>> all_contacts();
-  ContactInfo info_of(const storage::ContactRecord& contact);
-  void handle_bundle_request(const std::string& from, const wire::BundleRequest& request);
-  void handle_bundle(const std::string& from, const wire::Bundle& bundle);
-  void finish_add(PendingAdd add, Result<ContactInfo> result);
-  // What one receive transaction collects to do after its commit.
-  struct Effects {
-    std::map<std::string, std::vector<Bytes>> receipts;
-    std::vector<Event> events;
-    std::vector<Outgoing> out;
-    std::vector<std::pair<std::string, Bytes>> live;  // frames outside the outbox (voice)
-  };
-  // Inside the receive transaction: one message. An error rolls the message back unacknowledged
-  // (Unavailable: it may decrypt later, e.g. once a roster or sender key has arrived).
+  // Inside the receive transaction: one message (see MessageLedger::ReceiveOne).
   Status receive_one(const Received& item, Effects& effects);
-  Status receive_direct(const Received& item, Effects& effects);
   Status receive_group(const Received& item, Effects& effects);
-  // After receive_direct decrypted and checked it: archives a 1:1 message (text or control)
-  // and applies a control message.
-  Status archive_direct(const std::string& from, const Bytes& message_id,
-                        const wire::Content& content, Effects& effects);
-  // Runs `body` under a savepoint: what it wrote is undone when it fails.
-  Status in_savepoint(const std::function<Status()>& body);
-  Status apply_receipt(const std::string& from, const wire::Receipt& receipt,
-                       std::vector<Event>& events);
-  struct Committed {
-    MessageInfo info;
-    std::vector<Outgoing> out;
-    std::vector<Event> events;  // e.g. a sender key rotation on the way
-  };
+  // A decrypted group message from a member of `channel`: text, or voice.
+  Status archive_group(const Received& item, const storage::ChannelRecord& channel,
+                       const wire::Content& content, Effects& effects);
+  // A 1:1 control message, archived already: to its owner.
+  Status apply_control(const std::string& from, const wire::Content& content, Effects& effects);
   // Inside the send transaction: archive, encrypt, queue in the outbox.
   Status commit_one(const QueuedSend& send, Committed& out);
   Status commit_group_text(const QueuedSend& send, Committed& out);
-  // Inside a transaction: archives `content` for `to` as a hidden control row, encrypts it in
-  // the 1:1 session and queues it in the outbox (exactly once, in order, like text).
-  Status commit_direct(const std::string& to, wire::Content content, std::vector<Outgoing>& out);
-  // Archive row + encrypted frame + outbox row of a 1:1 message; `message` gets its id.
-  Status commit_signal(const std::string& to, storage::MessageRecord& message,
-                       wire::Content content, std::vector<Outgoing>& out);
-  // One transaction for a batch of items (queued sends, or messages received together), so the
-  // batch pays one commit and one fsync; an item that fails is undone alone. The ratchet
-  // writes an item makes are held in memory (crypto::HeldSignalState) and simply dropped; an
-  // item that may fail after SQL writes of its own (`risky`) also runs under a savepoint (which
-  // SQLCipher makes costly: every page it touches is encrypted into the savepoint journal).
-  // Should an item fail and leave a change behind anyway, the transaction is rolled back and
-  // the batch runs again with a savepoint for each item, after `restart` forgot what the first
-  // run produced in memory. Returns the commit's status.
-  struct BatchSteps {
-    std::function<bool(size_t)> risky;
-    std::function<Status(size_t)> run;
-    std::function<void(size_t)> undo;  // item i failed: forget what it produced in memory
-    std::function<void()> restart;
-    std::function<void()> before_commit;  // optional
-  };
-  Status commit_items(size_t count, const BatchSteps& steps);
-  void transmit_all(const std::vector<Outgoing>& out);
-  // `frames` (for `recipient`, oldest first) after their commit.
-  void transmit_to(const std::string& recipient, std::vector<const Outgoing*> frames);
-  Status ensure_contact(const std::string& fingerprint, std::vector<Event>& events);
-  void flush_outbox(const std::string& recipient, bool from_start);
-  // Resends up to retry_window frames already sent on this connection, oldest first, with id >
-  // after_id; recovery continues from the last of them while receipts come back.
-  void resend_window(const std::string& recipient, int64_t after_id);
-  void arm_retry(Flow& flow);
-  // A receipt for message `row` from `from`: if it was a 1:1 message, the peer holds our
-  // session, and SignalEngine::confirm_session stops the pre-key header (once per peer and run).
-  Status note_session_confirmed(const std::string& from, int64_t row);
-  void note_progress(const std::string& recipient);
-  void continue_recovery(const std::string& recipient, Flow& flow);
-  void mark_sent_pending();
+  // Checks a channel text before it is queued.
+  Status check_channel_send(const storage::ChannelRecord& channel);
   // A batch was committed (or tried): quiet time starts over.
   void note_activity();
-  void finish_receive(Effects& effects);
-  // After a commit: one storage-full alert when commits start failing for lack of space and one
-  // storage-recovered alert when one succeeds again, not an alert per failed batch.
-  void note_storage(const Status& status);
 
-  // --- channels (messenger_channels.cpp) ---
+  // --- channels (messenger_channels.cpp), as messenger_voice.cpp needs them ---
   Result<storage::ChannelRecord> resolve_channel(const std::string& name);
-  Result<ChannelInfo> channel_info(const storage::ChannelRecord& channel);
-  MessageInfo message_info(const storage::MessageRecord& record, const std::string& sender_name,
-                           Trust trust, const std::string& channel_name);
   // Runs `body` in a transaction; after the commit, transmits and publishes what it produced.
   Status in_transaction(const std::function<Status(Effects&)>& body);
-  // Admin: signs the next epoch's roster, stores it, sends it to `recipients` (1:1).
-  Status issue_roster(storage::ChannelRecord& channel,
-                      const std::vector<storage::ChannelMemberRecord>& members,
-                      const std::string& change, const Bytes& subject_key, bool dissolved,
-                      const std::vector<std::string>& recipients, Effects& effects);
-  // Member side of issue_roster: stores a checked roster, starts a new own sender key. With
-  // `invitation`, a roster that lists us leaves the channel invited, not joined.
-  Status apply_roster(const std::string& from, const wire::Roster& roster, ByteView update_blob,
-                      bool invitation, Effects& effects);
-  // Members not in `before` may now learn our name.
-  void introduce_new_members(const std::vector<storage::ChannelMemberRecord>& members,
-                             const std::vector<storage::ChannelMemberRecord>& before);
-  // We verified `fingerprint` with this very key (or it is us).
-  Result<bool> verified(const std::string& fingerprint, const Bytes& identity_key);
-  // A ChannelLeave to the admin; the channel is left here at once.
-  Status send_leave(storage::ChannelRecord& channel, Effects& effects);
-  Status apply_update(const std::string& from, const wire::ChannelUpdate& update, Effects& effects);
-  Status apply_sender_key(const std::string& from, const wire::SenderKey& key);
-  Status apply_leave(const std::string& from, const wire::ChannelLeave& leave, Effects& effects);
-  Status rotate_own_key(storage::ChannelRecord& channel);
   // Before we encrypt under our sender key: a new one after kRotateAfterMessages uses.
   Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
-  Status apply_expiry(const std::string& from, const wire::Expiry& expiry, Effects& effects);
-  // A system row (and event) in a 1:1 conversation.
-  Status record_direct_event(const std::string& conversation, const std::string& actor,
-                             const std::string& text, Effects& effects, MessageInfo* info);
-  int64_t expire_at_ms_ = 0;
+
   // --- voice (messenger_voice.cpp) ---
   Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
                        const wire::Content& content, Effects& effects);
@@ -355,18 +229,16 @@ class Messenger {
   const Clock& clock_;
   MessengerOptions options_;
   MessengerHooks hooks_;
+  ContactBook contacts_;
+  Outbox outbox_;
+  MessageLedger ledger_;
+  SenderKeys keys_;
+  ChannelService channels_;
+  ExpiryService expiry_;
   std::vector<Received> batch_;
-  std::map<std::string, Flow> flows_;
-  std::vector<int64_t> sent_rows_;  // to mark "sent" now and then (cosmetic: no fsync)
-  int64_t sent_marked_ms_ = 0;
   std::vector<QueuedSend> sends_;
-  std::vector<PendingAdd> pending_adds_;
-  std::map<std::string, int64_t> last_bundle_served_ms_;
-  std::set<std::string> member_sessions_pending_;  // bundle requests made for channel members
-  int64_t upkeep_at_ms_ = 0;
   int64_t last_activity_ms_ = 0;  // a batch sent or received
   bool index_due_ = false;        // messages archived since the search index last caught up
-  bool storage_full_ = false;     // the last commit failed for lack of space
 };
 
 }  // namespace sotto::core

@@ -13,7 +13,7 @@ Result<std::string> Messenger::conversation_key(const std::string& to) {
     SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(to));
     return conversation_of(channel);
   }
-  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(to));
   return contact.fingerprint;
 }
 
@@ -21,7 +21,7 @@ Result<std::vector<MessageInfo>> Messenger::describe(
     const std::vector<storage::MessageRecord>& rows, std::vector<std::string>* labels) {
   // Who is who, read once per call: contacts first, then channel members we have no contact for.
   std::map<std::string, std::pair<std::string, Trust>> people;
-  SOTTO_ASSIGN_OR_RETURN(auto contacts, all_contacts());
+  SOTTO_ASSIGN_OR_RETURN(auto contacts, contacts_.records());
   for (const auto& c : contacts) people[c.fingerprint] = {c.name, trust_of(c.trust)};
   std::map<std::string, std::string> channel_names;  // conversation -> name
   storage::ChannelRepo channel_repo(account_.db());

@@ -1,4 +1,4 @@
-// Small helpers shared by the Messenger's source files (messenger*.cpp); not an interface.
+// Small helpers shared by the Messenger's and its owners' source files; not an interface.
 #pragma once
 
 #include <optional>

@@ -1,13 +1,5 @@
-// Disappearing messages (issue 8): a conversation may keep its messages only for a while.
-//
-//   setting:  between two people either may set it; it travels as an exactly-once control
-//             message (Content.expiry) over the 1:1 session and applies on both sides. In a
-//             channel only the admin sets it, for every member; a setting from anyone else is
-//             acknowledged, ignored and counted (`expiry_rejected`). Each change is an audit
-//             line in the conversation.
-//   deletion: every second each node deletes, from its own archive, the messages of such a
-//             conversation that arrived longer ago than the setting (text, audit lines, voice
-//             clips and their packets; secure_delete overwrites their pages).
+#include "src/core/expiry_service.h"
+
 #include "sotto/base/duration.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/storage/expiry_repo.h"
@@ -20,6 +12,9 @@
 namespace sotto::core {
 namespace {
 
+// How often expired messages are looked for: a message lives at most this much past its time.
+constexpr int64_t kExpireIntervalMs = 1000;
+
 std::string expiry_text(const std::string& actor_name, int64_t expire_ms) {
   return expire_ms > 0
              ? actor_name + " set disappearing messages to " + describe_duration(expire_ms)
@@ -28,9 +23,24 @@ std::string expiry_text(const std::string& actor_name, int64_t expire_ms) {
 
 }  // namespace
 
-Status Messenger::record_direct_event(const std::string& conversation, const std::string& actor,
-                                      const std::string& text, Effects& effects,
-                                      MessageInfo* info) {
+ExpiryService::ExpiryService(Account& account, const Clock& clock, const MessengerHooks& hooks,
+                             ContactBook& contacts, MessageLedger& ledger, ChannelService& channels)
+    : account_(account),
+      clock_(clock),
+      hooks_(hooks),
+      contacts_(contacts),
+      ledger_(ledger),
+      channels_(channels) {}
+
+void ExpiryService::expire_if_due(int64_t now_ms) {
+  if (now_ms < expire_at_ms_) return;
+  expire_at_ms_ = now_ms + kExpireIntervalMs;
+  expire_due();
+}
+
+Status ExpiryService::record_direct_event(const std::string& conversation, const std::string& actor,
+                                          const std::string& text, Effects& effects,
+                                          MessageInfo* info) {
   storage::MessageRecord record;
   record.message_id = crypto::random_bytes(net::kMessageIdSize);
   record.conversation = conversation;
@@ -44,13 +54,13 @@ Status Messenger::record_direct_event(const std::string& conversation, const std
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(account_.db()).insert(record));
   if (row) record.row_id = *row;
-  MessageInfo message = message_info(record, name_of(actor), Trust::kUnverified, "");
+  MessageInfo message = message_info(record, contacts_.name_of(actor), Trust::kUnverified, "");
   if (info) *info = message;
   effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{std::move(message)}});
   return Status::ok();
 }
 
-Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_ms) {
+Result<MessageInfo> ExpiryService::set(const std::string& to, int64_t expire_ms) {
   if (expire_ms < 0 || static_cast<uint64_t>(expire_ms) > net::kMaxExpiryMs) {
     return Status::invalid_argument("disappearing messages: between 1 s and 10 years, or off");
   }
@@ -59,7 +69,7 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
   MessageInfo audit;
   Status done = Status::ok();
   if (!to.empty() && to.front() == '#') {
-    SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(to));
+    SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, channels_.resolve(to));
     if (channel.state != storage::ChannelState::kMember) {
       return Status::invalid_argument("you are not a member of #" + channel.name);
     }
@@ -67,7 +77,7 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
       return Status::invalid_argument("only the admin of #" + channel.name +
                                       " decides how long its messages are kept");
     }
-    done = in_transaction([&](Effects& effects) {
+    done = ledger_.in_transaction([&](Effects& effects) {
       SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
                                 .set({conversation_of(channel), expire_ms, me, clock_.wall_ms()}));
       SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
@@ -76,22 +86,24 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
         wire::Content content;
         content.mutable_expiry()->set_channel_id(as_chars(channel.id).data(), channel.id.size());
         content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
-        SOTTO_RETURN_IF_ERROR(commit_direct(m.fingerprint, std::move(content), effects.out));
+        SOTTO_RETURN_IF_ERROR(
+            ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
       }
-      SOTTO_RETURN_IF_ERROR(record_channel_event(channel, me, "expiry", "", text, effects));
+      SOTTO_RETURN_IF_ERROR(channels_.record_event(channel, me, "expiry", "", text, effects));
       for (const auto& e : effects.events) {
         if (auto* m = std::get_if<MessageEvent>(&e.body)) audit = m->message;
       }
       return Status::ok();
     });
   } else {
-    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
-    done = in_transaction([&](Effects& effects) {
+    SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(to));
+    done = ledger_.in_transaction([&](Effects& effects) {
       SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
                                 .set({contact.fingerprint, expire_ms, me, clock_.wall_ms()}));
       wire::Content content;
       content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
-      SOTTO_RETURN_IF_ERROR(commit_direct(contact.fingerprint, std::move(content), effects.out));
+      SOTTO_RETURN_IF_ERROR(
+          ledger_.commit_direct(contact.fingerprint, std::move(content), effects.out));
       return record_direct_event(contact.fingerprint, me, text, effects, &audit);
     });
   }
@@ -100,10 +112,9 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
   return audit;
 }
 
-Status Messenger::apply_expiry(const std::string& from, const wire::Expiry& expiry,
-                               Effects& effects) {
+Status ExpiryService::apply(const std::string& from, const wire::Expiry& expiry, Effects& effects) {
   const auto expire_ms = static_cast<int64_t>(expiry.expire_ms());
-  const std::string text = expiry_text(name_of(from), expire_ms);
+  const std::string text = expiry_text(contacts_.name_of(from), expire_ms);
   if (expiry.channel_id().empty()) {
     SOTTO_RETURN_IF_ERROR(
         storage::ExpiryRepo(account_.db()).set({from, expire_ms, from, clock_.wall_ms()}));
@@ -119,10 +130,10 @@ Status Messenger::apply_expiry(const std::string& from, const wire::Expiry& expi
   SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
                             .set({conversation_of(*channel), expire_ms, from, clock_.wall_ms()}));
   expire_at_ms_ = 0;
-  return record_channel_event(*channel, from, "expiry", "", text, effects);
+  return channels_.record_event(*channel, from, "expiry", "", text, effects);
 }
 
-void Messenger::expire_due() {
+void ExpiryService::expire_due() {
   storage::ExpiryRepo repo(account_.db());
   auto active = repo.active();
   if (!active.is_ok() || active.value().empty()) return;

@@ -1,0 +1,62 @@
+// ExpiryService: disappearing messages (issue 8): a conversation may keep its messages only for a
+// while.
+//
+//   setting:  between two people either may set it; it travels as an exactly-once control
+//             message (Content.expiry) over the 1:1 session and applies on both sides. In a
+//             channel only the admin sets it, for every member; a setting from anyone else is
+//             acknowledged, ignored and counted (`expiry_rejected`). Each change is an audit
+//             line in the conversation.
+//   deletion: every second each node deletes, from its own archive, the messages of such a
+//             conversation that arrived longer ago than the setting (text, audit lines, voice
+//             clips and their packets; secure_delete overwrites their pages).
+// Thread-safety: the node's loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sotto.pb.h"
+#include "sotto/base/clock.h"
+#include "sotto/base/status.h"
+#include "sotto/core/account.h"
+#include "sotto/core/events.h"
+#include "src/core/commit_effects.h"
+
+namespace sotto::core {
+
+struct MessengerHooks;
+class ChannelService;
+class ContactBook;
+class MessageLedger;
+
+class ExpiryService {
+ public:
+  ExpiryService(Account& account, const Clock& clock, const MessengerHooks& hooks,
+                ContactBook& contacts, MessageLedger& ledger, ChannelService& channels);
+
+  // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
+  // the channel's admin, every member) and writes the change into the conversation's history.
+  // InvalidArgument for an unknown conversation or a channel we do not administer.
+  Result<MessageInfo> set(const std::string& to, int64_t expire_ms);
+  // Inside the receive transaction: a setting from a peer (or a channel's admin).
+  Status apply(const std::string& from, const wire::Expiry& expiry, Effects& effects);
+  // Deletes what has expired.
+  void expire_due();
+  // On the timer: expire_due once a second, or at once after a setting changed.
+  void expire_if_due(int64_t now_ms);
+
+ private:
+  // A system row (and event) in a 1:1 conversation.
+  Status record_direct_event(const std::string& conversation, const std::string& actor,
+                             const std::string& text, Effects& effects, MessageInfo* info);
+
+  Account& account_;
+  const Clock& clock_;
+  const MessengerHooks& hooks_;
+  ContactBook& contacts_;
+  MessageLedger& ledger_;
+  ChannelService& channels_;
+  int64_t expire_at_ms_ = 0;
+};
+
+}  // namespace sotto::core

@@ -1,0 +1,150 @@
+#include "src/core/sender_keys.h"
+
+#include "sotto/crypto/signal_engine.h"
+#include "sotto/storage/contact_repo.h"
+#include "src/core/contact_book.h"
+#include "src/core/message_ledger.h"
+#include "src/core/messenger.h"
+#include "src/core/messenger_internal.h"
+#include "src/net/content.h"
+#include "src/net/wire.h"
+
+namespace sotto::core {
+namespace {
+
+constexpr int64_t kUpkeepIntervalMs = 500;
+
+}  // namespace
+
+SenderKeys::SenderKeys(Account& account, const MessengerHooks& hooks, ContactBook& contacts,
+                       MessageLedger& ledger)
+    : account_(account), hooks_(hooks), contacts_(contacts), ledger_(ledger) {}
+
+Status SenderKeys::rotate_own(storage::ChannelRecord& channel) {
+  channel.key_generation += 1;
+  channel.key_uses = 0;
+  SOTTO_ASSIGN_OR_RETURN(channel.own_key, account_.signal().own_sender_key(sender_key_group(
+                                              channel.id, channel.key_generation)));
+  return storage::ChannelRepo(account_.db()).save(channel);
+}
+
+Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& effects) {
+  if (channel.state != storage::ChannelState::kMember || channel.own_key.empty()) {
+    return Status::ok();
+  }
+  storage::ChannelRepo repo(account_.db());
+  SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
+  for (const auto& m : members) {
+    if (m.fingerprint == account_.fingerprint() || m.key_shared >= channel.key_generation) continue;
+    SOTTO_ASSIGN_OR_RETURN(bool has_session, account_.signal().has_session(m.fingerprint));
+    if (!has_session) continue;  // upkeep_if_due starts one
+    wire::Content content;
+    auto* key = content.mutable_sender_key();
+    key->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+    key->set_generation(static_cast<uint32_t>(channel.key_generation));
+    key->set_distribution(as_chars(channel.own_key).data(), channel.own_key.size());
+    SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
+    SOTTO_RETURN_IF_ERROR(repo.set_key_shared(channel.id, m.fingerprint, channel.key_generation));
+    hooks_.count(Counter::sender_keys_shared, 1);
+  }
+  return Status::ok();
+}
+
+Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
+  storage::ChannelRepo repo(account_.db());
+  const Bytes channel_id = bytes_of(key.channel_id());
+  SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
+  // The roster naming this sender may still be on its way: not acknowledged, so it comes again.
+  if (!channel) return Status::unavailable("sender key for a channel not known yet");
+  // Kept while an invitation waits: once accepted, the members' texts open at once.
+  if (channel->state != storage::ChannelState::kMember &&
+      channel->state != storage::ChannelState::kInvited) {
+    return Status::ok();
+  }
+  SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, from));
+  if (!member) return Status::unavailable("sender key from someone not (yet) on the roster");
+  Status stored = account_.signal().process_sender_key(
+      sender_key_group(channel_id, key.generation()), from, as_bytes(key.distribution()));
+  if (!stored.is_ok()) {
+    hooks_.count(Counter::sender_key_rejected, 1);
+    return Status::ok();  // malformed: acknowledged, it would never get better
+  }
+  hooks_.count(Counter::sender_keys_received, 1);
+  return Status::ok();
+}
+
+Result<Bytes> SenderKeys::group_frame(const storage::ChannelRecord& channel, ByteView message_id,
+                                      wire::Content content) {
+  SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
+  auto ciphertext = account_.signal().group_encrypt(
+      sender_key_group(channel.id, channel.key_generation), plaintext);
+  wipe(plaintext.data(), plaintext.size());
+  if (!ciphertext.is_ok()) return ciphertext.status();
+  wire::Envelope envelope;
+  auto* group = envelope.mutable_group();
+  group->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+  group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
+  group->set_message_id(as_chars(message_id).data(), message_id.size());
+  group->set_generation(static_cast<uint32_t>(channel.key_generation));
+  SOTTO_RETURN_IF_ERROR(storage::ChannelRepo(account_.db()).add_key_use(channel.id));
+  return net::encode_frame(std::move(envelope));
+}
+
+void SenderKeys::upkeep_if_due(int64_t now_ms) {
+  if (now_ms < upkeep_at_ms_) return;
+  upkeep_at_ms_ = now_ms + kUpkeepIntervalMs;
+  auto channels = storage::ChannelRepo(account_.db()).list();
+  if (!channels.is_ok()) return;
+  bool share = false;
+  for (const auto& channel : channels.value()) {
+    if (channel.state == storage::ChannelState::kMember && needs_key(channel)) share = true;
+  }
+  if (!share) return;
+  Status status = ledger_.in_transaction([&](Effects& effects) -> Status {
+    for (const auto& channel : channels.value()) {
+      SOTTO_RETURN_IF_ERROR(share_own(channel, effects));
+    }
+    return Status::ok();
+  });
+  if (!status.is_ok()) hooks_.count(Counter::sender_key_share_failed, 1);
+}
+
+bool SenderKeys::needs_key(const storage::ChannelRecord& channel) {
+  auto members = storage::ChannelRepo(account_.db()).members(channel.id);
+  if (!members.is_ok()) return false;
+  bool share = false;
+  for (const auto& m : members.value()) {
+    if (m.fingerprint == account_.fingerprint() || m.key_shared >= channel.key_generation) {
+      continue;
+    }
+    auto has_session = account_.signal().has_session(m.fingerprint);
+    if (!has_session.is_ok()) continue;
+    if (has_session.value()) {
+      share = true;
+    } else {
+      start_session(m);
+    }
+  }
+  return share;
+}
+
+void SenderKeys::start_session(const storage::ChannelMemberRecord& member) {
+  // The lower fingerprint starts the session; the other waits for its first message.
+  if (account_.fingerprint() > member.fingerprint ||
+      member_sessions_pending_.count(member.fingerprint)) {
+    return;
+  }
+  auto peer = hooks_.peer(member.fingerprint);
+  if (!is_online(peer) || peer->identity_key != member.identity_key) return;
+  member_sessions_pending_.insert(member.fingerprint);
+  auto contact = storage::ContactRepo(account_.db()).find(member.fingerprint);
+  const std::string name = contact.is_ok() && contact.value() ? contact.value()->name : member.name;
+  const std::string fingerprint = member.fingerprint;
+  contacts_.add(fingerprint, name, [this, fingerprint](Result<ContactInfo> added) {
+    member_sessions_pending_.erase(fingerprint);
+    share_soon();
+    if (!added.is_ok()) hooks_.count(Counter::member_session_failed, 1);
+  });
+}
+
+}  // namespace sotto::core
