@@ -284,24 +284,15 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
   }
   if (heard_.heard_whole(key)) return;
   // Delivered later through the outbox (we were away, or lost frames): archived, not played.
-  VoiceStats stats;
-  stats.id = key.second;
-  stats.channel = channel.name;
-  stats.talker = from;
-  stats.talker_name = messaging_.name_of(from);
-  stats.frame_ms = static_cast<int>(clip.clip.frame_ms);
-  stats.frames_sent = static_cast<uint64_t>(clip.clip.frames);
-  stats.duration_ms = clip.clip.frames * clip.clip.frame_ms;
-  stats.started_at_ms = clip.clip.started_at_us / 1000;
-  stats.archived = true;
-  if (output_.kind() == VoiceOutput::Kind::kFiles) write_clip_wav(stats, clip.clip);
+  VoiceStats stats = delivered_stats(from, messaging_.name_of(from), channel, clip.clip);
+  if (output_.kind() == VoiceOutput::Kind::kFiles)
+    note_wav(output_.write_clip(stats, clip.clip), stats);
   heard_.note(key, true);
   remember(stats);
   publish("delivered", stats);
 }
 
-void VoiceEngine::write_clip_wav(VoiceStats& stats, const storage::VoiceClipRecord& clip) {
-  auto path = output_.write_clip(stats, clip);
+void VoiceEngine::note_wav(Result<std::string> path, VoiceStats& stats) {
   if (path.is_ok()) {
     stats.wav = path.value();
   } else {
@@ -317,12 +308,7 @@ void VoiceEngine::finish_reception(const ReceptionKey& key) {
   if (r->refused) return;
   const std::vector<int16_t> samples = r->finish();
   if (output_.kind() == VoiceOutput::Kind::kFiles && !samples.empty()) {
-    auto path = output_.write_file(r->stats, samples);
-    if (path.is_ok()) {
-      r->stats.wav = path.value();
-    } else {
-      hooks_.count(Counter::voice_wav_write_failures, 1);
-    }
+    note_wav(output_.write_file(r->stats, samples), r->stats);
   }
   heard_.note(key, r->complete);
   remember(r->stats);

@@ -145,7 +145,8 @@ class VoiceEngine {
   void drop_removed(const Bytes& channel_id, const std::function<bool(const std::string&)>& listed);
   void archive_heard();
   void mix_to_device(int64_t now_ms);
-  void write_clip_wav(VoiceStats& stats, const storage::VoiceClipRecord& clip);
+  // The file written for `stats` (kFiles), or a failure counted.
+  void note_wav(Result<std::string> path, VoiceStats& stats);
   void remember(const VoiceStats& stats);
   void publish(const std::string& phase, const VoiceStats& stats);
   // The transmission holding `channel`'s floor (own or heard), if any.

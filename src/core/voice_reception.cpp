@@ -227,6 +227,21 @@ std::vector<int16_t> Reception::finish() {
   return std::move(file_pcm_);
 }
 
+VoiceStats delivered_stats(const std::string& talker, const std::string& talker_name,
+                           const VoiceChannel& channel, const storage::VoiceClipRecord& clip) {
+  VoiceStats stats;
+  stats.id = to_hex(clip.transmission_id);
+  stats.channel = channel.name;
+  stats.talker = talker;
+  stats.talker_name = talker_name;
+  stats.frame_ms = static_cast<int>(clip.frame_ms);
+  stats.frames_sent = static_cast<uint64_t>(clip.frames);
+  stats.duration_ms = clip.frames * clip.frame_ms;
+  stats.started_at_ms = clip.started_at_us / 1000;
+  stats.archived = true;
+  return stats;
+}
+
 void HeardLog::note(const Key& key, bool whole) {
   if (whole_.emplace(key, whole).second) {
     order_.push_back(key);

@@ -108,6 +108,11 @@ class Reception {
   std::deque<std::vector<int16_t>> playout_;  // decoded, waiting for the device mixer
 };
 
+// A member's clip that reached us only through the outbox (we were away, or lost frames), as
+// its transmission's stats show it: archived, not played.
+VoiceStats delivered_stats(const std::string& talker, const std::string& talker_name,
+                           const VoiceChannel& channel, const storage::VoiceClipRecord& clip);
+
 // Which transmissions were heard, and whether whole: a transmission's duplicates (its VoiceEnd,
 // its clip from the outbox) come within seconds, so the latest kRemembered are enough, and a
 // talker cannot grow the table without bound.
