@@ -132,7 +132,7 @@ Result<ChannelInfo> ChannelService::info(const storage::ChannelRecord& channel) 
   info.free_voice = channel.free_voice;
   auto expiry = storage::ExpiryRepo(account_.db()).get(conversation_of(channel));
   if (expiry.is_ok() && expiry.value()) info.expire_ms = expiry.value()->expire_ms;
-  if (hooks_.voice_status) hooks_.voice_status(info);
+  if (hooks_.describe_channel) hooks_.describe_channel(info);
   return info;
 }
 

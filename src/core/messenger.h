@@ -40,6 +40,7 @@
 #include "src/core/message_view.h"
 #include "src/core/outbox.h"
 #include "src/core/sender_keys.h"
+#include "src/core/voice_messaging.h"
 #include "src/core/voice_types.h"
 
 namespace sotto::core {
@@ -64,19 +65,12 @@ struct MessengerHooks {
   std::function<void(Counter counter, uint64_t n)> count;
   // `fingerprint` became a contact or co-member: it may now learn our name (a new Hello).
   std::function<void(const std::string& fingerprint)> introduce;
-  // Voice (messenger_voice.cpp): a member's transmission begins; it ends — the whole clip when
-  // every frame was heard, else nullopt (the clip then comes through the outbox); a clip was
-  // archived (heard live or delivered later). Optional.
-  std::function<void(const std::string& from, const VoiceChannel& channel,
-                     const wire::VoiceStart& start)>
-      voice_start;
-  std::function<std::optional<HeardClip>(const std::string& from, const wire::VoiceEnd& end)>
-      voice_end;
-  std::function<void(const std::string& from, const VoiceChannel& channel,
-                     const ArchivedClip& clip)>
-      voice_archived;
-  // Adds live voice state (who is on air, recent transmissions) to a channel's description.
-  std::function<void(ChannelInfo& info)> voice_status;
+  // Voice content decrypted for a channel (messenger_voice.cpp): a member's VoiceStart or
+  // VoiceEnd, or a clip archived from the outbox. Emitted inside the receive transaction, for
+  // the node to route; the receiver must not call back into the Messenger. Optional.
+  std::function<void(VoiceSignal signal)> voice_signal;
+  // Adds what lives outside the archive (who is on air now) to a channel's description.
+  std::function<void(ChannelInfo& info)> describe_channel;
   // A roster was applied (here or from the admin): `members` is the channel's roster now, and
   // `still_member` whether we are on it. Runs inside the transaction that applies it, so it
   // must not call back into the Messenger. Optional.
@@ -85,7 +79,7 @@ struct MessengerHooks {
       roster_changed;
 };
 
-class Messenger {
+class Messenger : public VoiceMessaging {
  public:
   using AddDone = std::function<void(Result<ContactInfo>)>;
   using SendDone = std::function<void(Result<MessageInfo>)>;
@@ -132,23 +126,19 @@ class Messenger {
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 
-  // --- voice (messenger_voice.cpp, DESIGN §8) ---
-  // Draws the transmission key and id, sends VoiceStart under our sender key to the members
-  // online now. InvalidArgument for an unknown channel or one we are not a member of.
+  // --- voice (messenger_voice.cpp, DESIGN §8): what the voice side may ask (voice_messaging.h) ---
   Result<TransmissionStart> open_transmission(const std::string& channel, uint32_t frame_ms,
-                                              uint32_t bitrate, int64_t started_at_us);
-  // Signs and archives the clip, sends VoiceEnd to the live members and queues the whole clip
-  // for every member since the start (those who heard it all acknowledge it at once, so it goes
-  // only to the rest).
-  Result<MessageInfo> close_transmission(const TransmissionEnd& end);
+                                              uint32_t bitrate, int64_t started_at_us) override;
+  Result<MessageInfo> close_transmission(const TransmissionEnd& end) override;
+  Result<std::optional<ArchivedClip>> archive_heard_clip(const std::string& from,
+                                                         ByteView channel_id, const HeardClip& clip,
+                                                         ByteView signature) override;
+  bool send_live(const std::string& fingerprint, ByteView frame) override;
+  Result<VoiceChannel> voice_channel(const std::string& channel) override;
+  bool is_voice_member(ByteView channel_id, const std::string& fingerprint) override;
+  std::string name_of(const std::string& fingerprint) override;
   // The archived clip whose message id starts with `id_prefix` (hex).
   Result<ArchivedClip> find_clip(const std::string& id_prefix);
-  // A channel we are a member of, as the voice engine needs it.
-  Result<VoiceChannel> voice_channel(const std::string& channel);
-  // True when we are a member of the channel and `fingerprint` is on its roster.
-  bool is_voice_member(ByteView channel_id, const std::string& fingerprint);
-  // A member's or contact's display name (the fingerprint's start when unknown).
-  std::string name_of(const std::string& fingerprint);
 
   // --- disappearing messages (ExpiryService) ---
   // How long `to` (a contact or #channel) keeps messages: 0 = for ever. Tells the peer (or, as
@@ -207,12 +197,20 @@ class Messenger {
   Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
 
   // --- voice (messenger_voice.cpp) ---
+  // A member's voice content on `channel`: checked against the channel and handed on as a
+  // VoiceSignal; a clip from the outbox archived first.
   Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
                        const wire::Content& content, Effects& effects);
-  // Checks the talker's signature and archives the clip once; acknowledges it.
-  Status archive_clip(const std::string& from, const storage::ChannelRecord& channel,
-                      const wire::VoiceStart& start, const std::vector<Bytes>& packets,
-                      const Bytes& timing, ByteView signature, Effects& effects);
+  // Checks the talker's signature and archives the clip once (nullopt: it was already);
+  // acknowledges it.
+  Result<std::optional<ArchivedClip>> archive_clip(
+      const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
+      const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects);
+  // Inside close_transmission's transaction: VoiceEnd to the live members, the whole clip into
+  // the outbox for the members since the start.
+  Status send_clip(const storage::ChannelRecord& channel, const TransmissionEnd& end, int64_t row,
+                   const wire::VoiceStart& start, const Bytes& encoded, ByteView signature,
+                   Effects& effects);
   // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
   Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
                             wire::Content content);

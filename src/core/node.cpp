@@ -862,37 +862,21 @@ struct Node::Impl {
 
   VoiceEngineHooks make_voice_hooks() {
     VoiceEngineHooks hooks;
-    hooks.lookup = [this](const std::string& channel) { return messenger->voice_channel(channel); };
-    hooks.open = [this](const std::string& channel, uint32_t frame_ms, uint32_t bitrate,
-                        int64_t started_at_us) {
-      return messenger->open_transmission(channel, frame_ms, bitrate, started_at_us);
-    };
-    hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
-    hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
-    hooks.is_member = [this](ByteView channel_id, const std::string& fp) {
-      return messenger->is_voice_member(channel_id, fp);
-    };
-    hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
+    hooks.messaging = messenger.get();
     hooks.publish = [this](Event event) { publish(std::move(event)); };
     hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
+    hooks.wake = [this] { wake(); };
     return hooks;
   }
 
   MessengerHooks make_messenger_hooks() {
     MessengerHooks hooks;
     hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
-    hooks.voice_start = [this](const std::string& from, const VoiceChannel& channel,
-                               const wire::VoiceStart& start) {
-      voice->on_voice_start(from, channel, start);
+    // Voice depends on messaging, not the other way round: what it decrypts for voice is routed.
+    hooks.voice_signal = [this](VoiceSignal signal) {
+      if (voice) voice->on_signal(signal);
     };
-    hooks.voice_end = [this](const std::string& from, const wire::VoiceEnd& end) {
-      return voice->on_voice_end(from, end);
-    };
-    hooks.voice_archived = [this](const std::string& from, const VoiceChannel& channel,
-                                  const ArchivedClip& clip) {
-      voice->on_archived(from, channel, clip);
-    };
-    hooks.voice_status = [this](ChannelInfo& info) {
+    hooks.describe_channel = [this](ChannelInfo& info) {
       if (voice) voice->describe(info);
     };
     hooks.roster_changed = [this](const Bytes& channel_id, const std::vector<std::string>& members,
@@ -1159,16 +1143,19 @@ struct Node::Impl {
     }
     const int frame_samples = voice::frame_samples_for(options.voice_frame_ms);
     const std::string& in = options.audio_in;
-    auto source = in.size() > 4 && in.compare(in.size() - 4, 4, ".wav") == 0
-                      ? voice::open_wav_source(in, frame_samples)
-                      : voice::open_device_source(in, frame_samples);
+    const bool file = in.size() > 4 && in.compare(in.size() - 4, 4, ".wav") == 0;
+    auto source = file ? voice::open_wav_source(in, frame_samples)
+                       : voice::open_device_source(in, frame_samples);
     if (!source.is_ok()) return source.status();
     // Refusals come back at once; the end of the transmission is reported as an event.
     auto refused = std::make_shared<std::optional<Status>>();
     auto returned = std::make_shared<bool>(false);
-    voice->talk(channel, std::move(source).value(), [refused, returned](Result<MessageInfo> r) {
-      if (!*returned && !r.is_ok()) *refused = r.status();
-    });
+    voice->talk(
+        channel, std::move(source).value(),
+        [refused, returned](Result<MessageInfo> r) {
+          if (!*returned && !r.is_ok()) *refused = r.status();
+        },
+        file ? VoiceEngine::Capture::kPaced : VoiceEngine::Capture::kThreaded);
     *returned = true;
     return refused->value_or(Status::ok());
   }

@@ -1,33 +1,34 @@
-// VoiceEngine: live push-to-talk on the node's loop (DESIGN §8) — our own transmissions paced
-// frame by frame, the members' transmissions received, buffered, decoded and played out, and
-// the floor of each channel.
+// VoiceEngine: live push-to-talk on the node's loop (DESIGN §8), the owner of the voice side. It
+// wires the parts that each have one job:
 //
-//   talk:    open_transmission (Messenger: VoiceStart under our sender key) → every frame period
-//            one frame from the source: Opus encode, seal with the transmission key
-//            (crypto::FrameCipher), one VoiceFrame to every member that got VoiceStart, sent
-//            without waiting (a slow peer's queue drops, it never grows without bound) →
-//            close_transmission (Messenger: signed clip archived, VoiceEnd, outbox).
-//   listen:  VoiceStart → a Reception: replay window, jitter buffer (adaptive 1–4 frames), Opus
-//            decoder. Each frame is played as soon as it is the next one due; a frame that has
-//            not come by its deadline is concealed. Played frames go to the output (a device
-//            through the mixer, or one WAV file per transmission) and their packets into the
-//            clip that VoiceEnd lets the Messenger archive.
-//   floor:   a channel carries one talker at a time unless it is `free`. A PTT while someone
-//            talks is refused; starts that cross on the network are settled the same way on
-//            every member, in any arrival order: of the overlapping transmissions (our own
-//            included) the one with the smaller SHA-256(channel id ‖ transmission id) wins.
-//            started_at_us is the talker's wall clock, shown and used to measure delay, never
-//            to order (DESIGN §6). Receptions are keyed by (talker, transmission id): a member
-//            reusing another's id gets a reception of its own, not the other's frames.
+//   Transmission (voice_transmission.h)  our own transmissions, paced frame by frame;
+//   CaptureFeed  (voice_capture.h)       their frames, from a file or from a device's thread;
+//   Reception    (voice_reception.h)     a member's transmission: replay window, jitter, decoder;
+//   EarlyFrames  (voice_early_frames.h)  frames that overtook their VoiceStart;
+//   the floor    (voice_floor.h)         who may talk on a channel that is not free;
+//   VoiceOutput  (voice_output.h)        where received audio goes: device, files or nowhere.
+//
+// Voice depends on messaging, never the other way round. The engine asks VoiceMessaging
+// (voice_messaging.h) for channels, VoiceStart and the clip under our sender key, and the
+// archiving of a clip heard whole; the Messenger knows nothing of the engine. What the
+// Messenger decrypts for voice leaves it as a VoiceSignal, and roster changes as a roster hook;
+// the node routes both here (on_signal, on_roster), as it routes VoiceFrames (on_frame). Both
+// arrive inside a Messenger transaction, so the engine answers them without calling messaging
+// back: a clip heard whole is archived at the next tick, in a transaction of its own.
+//
+//   talk:    open_transmission (VoiceStart) → a frame per period → close_transmission (the
+//            signed clip archived, VoiceEnd, outbox).
+//   listen:  VoiceStart → a Reception; its frames played out as due; VoiceEnd → the clip.
+//   floor:   a PTT while someone talks is refused; starts that cross are settled by rank.
 //   roster:  only members take part. A roster change ends our transmission when it removed
 //            someone who could hear it (they hold its key), and drops whoever it removed at
-//            once; frames that overtake their VoiceStart are held for members only, a share each.
+//            once; frames that overtake their VoiceStart are held for members only.
 //
-// Thread-safety: the node's loop thread only.
+// Thread-safety: the node's loop thread only (a device's capture reads on a thread of its own,
+// which only wakes the loop).
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,8 +42,12 @@
 #include "sotto/core/events.h"
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/jitter_buffer.h"
-#include "sotto/voice/mixer.h"
 #include "src/core/counters.h"
+#include "src/core/voice_early_frames.h"
+#include "src/core/voice_messaging.h"
+#include "src/core/voice_output.h"
+#include "src/core/voice_reception.h"
+#include "src/core/voice_transmission.h"
 #include "src/core/voice_types.h"
 
 namespace sotto::core {
@@ -60,23 +65,22 @@ struct VoiceOptions {
   std::function<void(const VoiceTrace&)> trace;
 };
 
+// What the engine needs around it.
 struct VoiceEngineHooks {
-  std::function<Result<VoiceChannel>(const std::string& channel)> lookup;
-  std::function<Result<TransmissionStart>(const std::string& channel, uint32_t frame_ms,
-                                          uint32_t bitrate, int64_t started_at_us)>
-      open;
-  std::function<Result<MessageInfo>(const TransmissionEnd& end)> close;
-  std::function<bool(const std::string& fingerprint, ByteView frame)> send_frame;
-  // True when `fingerprint` is on the roster of `channel_id` and we are a member of it too.
-  std::function<bool(ByteView channel_id, const std::string& fingerprint)> is_member;
-  std::function<std::string(const std::string& fingerprint)> name_of;
+  VoiceMessaging* messaging = nullptr;  // REQUIRES: set, and outlives the engine
   std::function<void(Event)> publish;
   std::function<void(Counter counter, uint64_t n)> count;
+  // Wakes the loop; called on a capture thread. Optional: without it a device's frames wait for
+  // the loop's next round.
+  std::function<void()> wake;
 };
 
 class VoiceEngine {
  public:
-  using TalkDone = std::function<void(Result<MessageInfo>)>;
+  using TalkDone = Transmission::Done;
+  // kPaced: a file or null source, read on the loop when the clock says a frame is due.
+  // kThreaded: a device, whose read() blocks: read on a thread of its own (voice_capture.h).
+  enum class Capture { kPaced, kThreaded };
 
   VoiceEngine(const std::string& own_fingerprint, const Clock& clock, VoiceOptions options,
               VoiceEngineHooks hooks);
@@ -87,13 +91,16 @@ class VoiceEngine {
 
   // Transmits `source` to `channel` until it ends (or stop_talking, or the time-out); `done`
   // gets the archived clip's message. Busy when someone else holds the channel's floor.
-  void talk(const std::string& channel, std::unique_ptr<voice::AudioSource> source, TalkDone done);
+  void talk(const std::string& channel, std::unique_ptr<voice::AudioSource> source, TalkDone done,
+            Capture capture = Capture::kPaced);
   // Ends our transmission on `channel` (a PTT released); false when there is none.
   bool stop_talking(const std::string& channel);
 
-  // From the Messenger (decrypted, from a member of `channel`).
+  // From the Messenger, through the node (inside its receive transaction).
+  void on_signal(const VoiceSignal& signal);
   void on_voice_start(const std::string& from, const VoiceChannel& channel,
                       const wire::VoiceStart& start);
+  // The whole clip when every frame was heard, else nullopt (the clip comes from the outbox).
   std::optional<HeardClip> on_voice_end(const std::string& from, const wire::VoiceEnd& end);
   void on_archived(const std::string& from, const VoiceChannel& channel, const ArchivedClip& clip);
   // From the Messenger, inside the transaction applying a roster of the channel: `members` is
@@ -104,7 +111,8 @@ class VoiceEngine {
   // From the network: one VoiceFrame.
   void on_frame(const std::string& from, const wire::VoiceFrame& frame);
 
-  // Paces transmissions, conceals late frames, plays out, ends receptions.
+  // Paces transmissions, conceals late frames, plays out, ends receptions, archives what was
+  // heard whole.
   void tick();
   // When tick() next has work (monotonic ms), or nullopt when idle.
   std::optional<int64_t> next_deadline_ms() const;
@@ -116,52 +124,48 @@ class VoiceEngine {
   // Who is on air, and the latest transmissions, for a channel's description.
   void describe(ChannelInfo& info) const;
 
-  struct Transmission;
-  struct Reception;
-
  private:
-  void send_frame(Transmission& t);
-  void finish_transmission(const std::string& channel_hex, Status why);
-  // A frame whose VoiceStart has not come (yet): held for a while if a member sent it.
-  void hold_early(const std::string& from, const wire::VoiceFrame& frame, int64_t now_ms);
-  void expire_early(int64_t now_ms);
-  int64_t late_allowance_ms(const Reception& r) const;
-  void drain(Reception& r, int64_t now_ms);
-  void play(Reception& r, const voice::JitterFrame& frame, int64_t now_ms);
-  using ReceptionKey = std::pair<std::string, std::string>;  // talker, transmission id (hex)
-  // Floor rank, talker: the smaller holds the floor.
-  using FloorClaim = std::pair<Bytes, std::string>;
+  using ReceptionKey = HeardLog::Key;
+  // A clip heard whole, to archive once the transaction that brought its VoiceEnd is over.
+  struct HeardWhole {
+    std::string from;
+    VoiceChannel channel;
+    HeardClip clip;
+    Bytes signature;
+  };
 
+  std::optional<Status> refuse_talk(const VoiceChannel& channel);
+  std::unique_ptr<CaptureFeed> feed_of(std::unique_ptr<voice::AudioSource> source,
+                                       Capture capture) const;
+  void finish_transmission(const std::string& channel_hex, Status why);
+  // The floor for a member's new reception: refused, or it takes the floor from whoever holds it.
+  void settle_floor(Reception& r);
+  void hold_early(const std::string& from, const wire::VoiceFrame& frame, int64_t now_ms);
   void finish_reception(const ReceptionKey& key);
+  void drop_removed(const Bytes& channel_id, const std::function<bool(const std::string&)>& listed);
+  void archive_heard();
+  void mix_to_device(int64_t now_ms);
+  // The file written for `stats` (kFiles), or a failure counted.
+  void note_wav(Result<std::string> path, VoiceStats& stats);
   void remember(const VoiceStats& stats);
   void publish(const std::string& phase, const VoiceStats& stats);
-  std::string wav_path(const VoiceStats& stats) const;
-  void write_clip_wav(const ArchivedClip& clip, const std::string& talker_name);
-  void mix_to_device();
   // The transmission holding `channel`'s floor (own or heard), if any.
   std::optional<FloorClaim> floor_holder(const std::string& channel_hex) const;
+  voice::CodecOptions codec() const { return {options_.frame_ms, options_.bitrate_bps}; }
 
   std::string own_fingerprint_;
   const Clock& clock_;
   VoiceOptions options_;
   VoiceEngineHooks hooks_;
-  bool wav_dir_ = false;
-  std::unique_ptr<voice::AudioSink> device_;
-  std::unique_ptr<voice::Mixer> device_mixer_;
-  int64_t device_tick_ms_ = 0;
+  VoiceMessaging& messaging_;
+  VoiceEnv env_;
+  VoiceOutput output_;
   std::map<std::string, std::unique_ptr<Transmission>> transmissions_;  // by channel id (hex)
   std::map<ReceptionKey, std::unique_ptr<Reception>> receptions_;
   std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
-  std::map<ReceptionKey, bool> heard_whole_;               // every frame arrived live
-  std::deque<ReceptionKey> heard_order_;                   // oldest first, for the cap
-  static constexpr size_t kHeardRemembered = 1024;
-  void note_heard(const ReceptionKey& key, bool whole);
-  struct Early {
-    std::string from;
-    wire::VoiceFrame frame;
-    int64_t at_ms = 0;
-  };
-  std::vector<Early> early_;  // frames that overtook their VoiceStart (bounded, per talker too)
+  HeardLog heard_;
+  EarlyFrames early_;
+  std::vector<HeardWhole> to_archive_;
 };
 
 }  // namespace sotto::core

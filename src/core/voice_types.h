@@ -1,9 +1,10 @@
-// What the Messenger (keys, archive, outbox) and the VoiceEngine (live audio) hand each other
-// about a voice transmission (DESIGN §8). Not an interface outside src/core.
+// What messaging (keys, archive, outbox) and the voice side (live audio) hand each other about a
+// voice transmission (DESIGN §8). Not an interface outside src/core.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "sotto.pb.h"
@@ -55,6 +56,16 @@ struct ArchivedClip {
   MessageInfo message;
   storage::VoiceClipRecord clip;
   bool signature_valid = false;
+};
+
+// Voice content a member sent on a channel, as the Messenger decrypted and checked it (under the
+// member's sender key, for this very channel): a transmission begins, it ends, or its whole clip
+// came through the outbox and is archived. The Messenger emits these and keeps no live state; the
+// node routes them to the voice side.
+struct VoiceSignal {
+  std::string from;
+  VoiceChannel channel;
+  std::variant<wire::VoiceStart, wire::VoiceEnd, ArchivedClip> content;
 };
 
 }  // namespace sotto::core

@@ -395,6 +395,33 @@ FuzzResult check_control(ByteView input) {
   return {ok, {}};
 }
 
+// The fuzz listener's messaging: the talker is the one member, and it never talks itself.
+class FuzzVoiceMessaging : public core::VoiceMessaging {
+ public:
+  explicit FuzzVoiceMessaging(core::VoiceChannel channel) : channel_(std::move(channel)) {}
+  Result<core::VoiceChannel> voice_channel(const std::string&) override { return channel_; }
+  bool is_voice_member(ByteView channel_id, const std::string& fingerprint) override {
+    return same_bytes(channel_id, kVoiceChannelId) && fingerprint == kTalker;
+  }
+  std::string name_of(const std::string& fingerprint) override { return fingerprint; }
+  Result<core::TransmissionStart> open_transmission(const std::string&, uint32_t, uint32_t,
+                                                    int64_t) override {
+    return Status::invalid_argument("the fuzz listener does not talk");
+  }
+  Result<core::MessageInfo> close_transmission(const core::TransmissionEnd&) override {
+    return Status::invalid_argument("the fuzz listener does not talk");
+  }
+  Result<std::optional<core::ArchivedClip>> archive_heard_clip(const std::string&, ByteView,
+                                                               const core::HeardClip&,
+                                                               ByteView) override {
+    return std::optional<core::ArchivedClip>();
+  }
+  bool send_live(const std::string&, ByteView) override { return true; }
+
+ private:
+  core::VoiceChannel channel_;
+};
+
 // The input scripts what one talker's transmission looks like to a listener:
 //   byte 0      bit 0: 10 ms frames (else 20); bit 1: a free channel
 //   then ops    0 seq(2) len(2) packet   the talker seals `packet` and sends it (a member may
@@ -416,20 +443,9 @@ FuzzResult check_voice_frame(ByteView input) {
   uint64_t received = 0;
   const bool ten_ms = (input[0] & 1) != 0;
   const core::VoiceChannel channel{kVoiceChannelId, "fuzz", (input[0] & 2) != 0};
+  FuzzVoiceMessaging messaging(channel);
   core::VoiceEngineHooks hooks;
-  hooks.lookup = [&](const std::string&) -> Result<core::VoiceChannel> { return channel; };
-  hooks.open = [](const std::string&, uint32_t, uint32_t,
-                  int64_t) -> Result<core::TransmissionStart> {
-    return Status::invalid_argument("the fuzz listener does not talk");
-  };
-  hooks.close = [](const core::TransmissionEnd&) -> Result<core::MessageInfo> {
-    return Status::invalid_argument("the fuzz listener does not talk");
-  };
-  hooks.send_frame = [](const std::string&, ByteView) { return true; };
-  hooks.is_member = [](ByteView channel_id, const std::string& fingerprint) {
-    return same_bytes(channel_id, kVoiceChannelId) && fingerprint == kTalker;
-  };
-  hooks.name_of = [](const std::string& fingerprint) { return fingerprint; };
+  hooks.messaging = &messaging;
   hooks.publish = [](core::Event) {};
   hooks.count = [&](core::Counter counter, uint64_t n) {
     if (counter == core::Counter::voice_frames_received) received += n;

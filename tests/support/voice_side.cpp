@@ -40,36 +40,60 @@ std::vector<std::string> VoiceSide::phases(const std::string& talker,
   return out;
 }
 
-core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& channel,
-                                   const SecretBytes& key, const Bytes& transmission_id) {
-  core::VoiceEngineHooks hooks;
-  hooks.lookup = [channel](const std::string&) -> Result<core::VoiceChannel> { return channel; };
-  hooks.open = [&side, &key, channel, transmission_id](
-                   const std::string&, uint32_t, uint32_t,
-                   int64_t started_at_us) -> Result<core::TransmissionStart> {
+// What the engine's Messenger would do, as the VoiceSide says.
+class SideMessaging : public core::VoiceMessaging {
+ public:
+  SideMessaging(VoiceSide& side, core::VoiceChannel channel, const SecretBytes& key,
+                Bytes transmission_id)
+      : side_(side),
+        channel_(std::move(channel)),
+        key_(key),
+        transmission_id_(std::move(transmission_id)) {}
+
+  Result<core::VoiceChannel> voice_channel(const std::string&) override { return channel_; }
+  bool is_voice_member(ByteView channel_id, const std::string& fp) override {
+    return Bytes(channel_id.begin(), channel_id.end()) == channel_.id && side_.members.contains(fp);
+  }
+  std::string name_of(const std::string& fp) override { return fp; }
+  Result<core::TransmissionStart> open_transmission(const std::string&, uint32_t, uint32_t,
+                                                    int64_t started_at_us) override {
     core::TransmissionStart start;
-    start.channel = channel;
-    start.transmission_id = transmission_id;
-    start.key = SecretBytes::copy_of(key.view());
+    start.channel = channel_;
+    start.transmission_id = transmission_id_;
+    start.key = SecretBytes::copy_of(key_.view());
     start.started_at_us = started_at_us;
-    start.recipients = side.recipients;
-    start.members = side.recipients;
+    start.recipients = side_.recipients;
+    start.members = side_.recipients;
     return start;
-  };
-  hooks.close = [&side](const core::TransmissionEnd& end) -> Result<core::MessageInfo> {
-    side.closed = end;
+  }
+  Result<core::MessageInfo> close_transmission(const core::TransmissionEnd& end) override {
+    side_.closed = end;
     core::MessageInfo info;
     info.kind = "voice";
     return info;
-  };
-  hooks.send_frame = [&side](const std::string& to, ByteView frame) {
-    side.sent.emplace_back(to, Bytes(frame.begin(), frame.end()));
+  }
+  Result<std::optional<core::ArchivedClip>> archive_heard_clip(const std::string&, ByteView,
+                                                               const core::HeardClip&,
+                                                               ByteView) override {
+    return std::optional<core::ArchivedClip>();
+  }
+  bool send_live(const std::string& to, ByteView frame) override {
+    side_.sent.emplace_back(to, Bytes(frame.begin(), frame.end()));
     return true;
-  };
-  hooks.is_member = [&side, channel](ByteView channel_id, const std::string& fp) {
-    return Bytes(channel_id.begin(), channel_id.end()) == channel.id && side.members.contains(fp);
-  };
-  hooks.name_of = [](const std::string& fp) { return fp; };
+  }
+
+ private:
+  VoiceSide& side_;
+  core::VoiceChannel channel_;
+  const SecretBytes& key_;
+  Bytes transmission_id_;
+};
+
+core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& channel,
+                                   const SecretBytes& key, const Bytes& transmission_id) {
+  side.messaging = std::make_unique<SideMessaging>(side, channel, key, transmission_id);
+  core::VoiceEngineHooks hooks;
+  hooks.messaging = side.messaging.get();
   hooks.publish = [&side](core::Event e) { side.events.push_back(std::move(e)); };
   hooks.count = [&side](core::Counter c, uint64_t n) {
     side.counters[std::string(to_string(c))] += n;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,13 +33,16 @@ struct VoiceSide {
   // channel's roster (the engine's own fingerprint included, as in a real roster).
   std::vector<std::string> recipients = {"listener"};
   std::set<std::string> members = {"talker", "listener"};
+  // The engine's messaging: answers as above, records what is closed and sent (voice_hooks).
+  std::unique_ptr<core::VoiceMessaging> messaging;
 
   uint64_t counter(const std::string& name) const;
   // The phases published for transmission `id_hex` by `talker`, in order ("started", ...).
   std::vector<std::string> phases(const std::string& talker, const std::string& id_hex) const;
 };
 
-// Hooks for an engine on `channel` whose own transmissions get `transmission_id` and `key`.
+// Hooks for an engine on `channel` whose own transmissions get `transmission_id` and `key`;
+// `side` holds the messaging they point at, so it must outlive the engine.
 core::VoiceEngineHooks voice_hooks(VoiceSide& side, const core::VoiceChannel& channel,
                                    const SecretBytes& key, const Bytes& transmission_id);
 

@@ -1,0 +1,124 @@
+#include "src/core/voice_transmission.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "src/core/voice_floor.h"
+#include "src/net/wire.h"
+
+namespace sotto::core {
+namespace {
+
+// The RMS of a frame in dBFS (0 = full scale), floored at -96 (16-bit silence).
+double level_of(const std::vector<int16_t>& pcm) {
+  double power = 0;
+  for (int16_t x : pcm) power += static_cast<double>(x) * x;
+  power /= static_cast<double>(pcm.size()) * 32768.0 * 32768.0;
+  return power > 0 ? std::max(-96.0, 10.0 * std::log10(power)) : -96.0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transmission>> Transmission::create(TransmissionStart opened,
+                                                           const voice::CodecOptions& codec,
+                                                           std::unique_ptr<CaptureFeed> feed,
+                                                           int64_t start_ms, uint32_t max_frames) {
+  SOTTO_ASSIGN_OR_RETURN(voice::OpusEncoder encoder, voice::OpusEncoder::create(codec));
+  SOTTO_ASSIGN_OR_RETURN(
+      crypto::FrameCipher cipher,
+      crypto::FrameCipher::create(opened.key, opened.channel.id, opened.transmission_id));
+  auto t = std::unique_ptr<Transmission>(new Transmission(std::move(opened), std::move(cipher),
+                                                          std::move(encoder), std::move(feed),
+                                                          start_ms, max_frames));
+  t->frame_ms_ = codec.frame_ms;
+  t->pcm_.resize(static_cast<size_t>(voice::frame_samples_for(codec.frame_ms)));
+  t->stats.id = to_hex(t->opened_.transmission_id);
+  t->stats.channel = t->opened_.channel.name;
+  t->stats.outgoing = true;
+  t->stats.frame_ms = codec.frame_ms;
+  t->stats.started_at_ms = t->opened_.started_at_us / 1000;
+  return t;
+}
+
+Transmission::Transmission(TransmissionStart opened, crypto::FrameCipher cipher,
+                           voice::OpusEncoder encoder, std::unique_ptr<CaptureFeed> feed,
+                           int64_t start_ms, uint32_t max_frames)
+    : opened_(std::move(opened)),
+      floor_rank_(core::floor_rank(opened_.channel.id, opened_.transmission_id)),
+      cipher_(std::move(cipher)),
+      encoder_(std::move(encoder)),
+      feed_(std::move(feed)),
+      start_ms_(start_ms),
+      max_frames_(max_frames) {}
+
+// Frame k holds the samples captured up to (k + 1) frame periods after the start.
+int64_t Transmission::due_ms(size_t frame) const {
+  return start_ms_ + (static_cast<int64_t>(frame) + 1) * frame_ms_;
+}
+
+std::optional<int64_t> Transmission::next_due_ms() const {
+  if (!stopping && !feed_->ready()) return std::nullopt;
+  return due_ms(packets_.size());
+}
+
+void Transmission::send_due(int64_t now_ms, VoiceMessaging& messaging, const VoiceEnv& env) {
+  while (!stopping && now_ms >= due_ms(packets_.size())) {
+    const CaptureFeed::Next next = feed_->next(pcm_);
+    if (next == CaptureFeed::Next::kNotYet) return;
+    if (next == CaptureFeed::Next::kEnd) {
+      stopping = true;
+      return;
+    }
+    send(messaging, env);
+  }
+}
+
+void Transmission::send(VoiceMessaging& messaging, const VoiceEnv& env) {
+  const auto seq = static_cast<uint32_t>(packets_.size());
+  level_dbfs_ = level_of(pcm_);
+  if (env.trace)
+    env.trace({VoiceTrace::Kind::kEncodeStart, stats.id, seq, env.clock->wall_us(), 0});
+  auto packet = encoder_.encode(pcm_);
+  if (!packet.is_ok()) {
+    env.count(Counter::voice_encode_failures, 1);
+    stopping = true;
+    return;
+  }
+  if (auto frame = wire_frame(seq, packet.value()); frame.is_ok()) {
+    for (const std::string& to : opened_.recipients) {
+      // No waiting and no queue of our own: a peer that cannot keep up loses frames.
+      if (!messaging.send_live(to, frame.value())) env.count(Counter::voice_frames_send_dropped, 1);
+    }
+  }
+  append_le32(timing_, static_cast<uint32_t>(env.clock->now_ms() - start_ms_));
+  packets_.push_back(std::move(packet).value());
+  ++stats.frames_sent;
+  env.count(Counter::voice_frames_sent, 1);
+  if (packets_.size() >= max_frames_) stopping = true;  // the time-out timer
+}
+
+Result<Bytes> Transmission::wire_frame(uint32_t seq, const Bytes& packet) const {
+  wire::Envelope envelope;
+  wire::VoiceFrame* frame = envelope.mutable_voice();
+  frame->set_channel_id(as_chars(opened_.channel.id).data(), opened_.channel.id.size());
+  frame->set_transmission_id(as_chars(opened_.transmission_id).data(),
+                             opened_.transmission_id.size());
+  frame->set_seq(seq);
+  const Bytes sealed = cipher_.seal(seq, packet);
+  frame->set_body(as_chars(sealed).data(), sealed.size());
+  return net::encode_frame(std::move(envelope));
+}
+
+TransmissionEnd Transmission::end(const voice::CodecOptions& codec) {
+  return TransmissionEnd{opened_.channel,
+                         opened_.transmission_id,
+                         static_cast<uint32_t>(codec.frame_ms),
+                         static_cast<uint32_t>(codec.bitrate_bps),
+                         opened_.started_at_us,
+                         std::move(packets_),
+                         std::move(timing_),
+                         opened_.recipients,
+                         opened_.members};
+}
+
+}  // namespace sotto::core
