@@ -213,6 +213,7 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
     handlers_.unlock(std::move(passphrase), reply);
     return std::nullopt;
   }
+  if (handlers_.request && handlers_.request(cmd, parsed, reply)) return std::nullopt;
   if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;
   return error_reply("unknown command: " + cmd);

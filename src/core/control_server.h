@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,7 +59,11 @@ class ControlServer {
     // JSON parser sees it (nlohmann's lexer keeps unwiped copies of every token it reads);
     // without this handler the request goes to `command` with its hex overwritten by zeros.
     std::function<void(std::optional<SecretBytes> passphrase, Reply reply)> unlock;
-    // Every other command; false when `cmd` is unknown.
+    // Every other command, with the request as parsed at the socket (nothing downstream parses
+    // it again); false when `cmd` is unknown. Tried before `command`.
+    std::function<bool(const std::string& cmd, const nlohmann::json& request, Reply reply)> request;
+    // Every other command as the request's text (wiped once handled); false when `cmd` is
+    // unknown.
     std::function<bool(const std::string& cmd, const std::string& request, Reply reply)> command;
   };
 
