@@ -1,24 +1,14 @@
+// The node's loop side: its owners set up and wired together (node_impl.h), frames routed to
+// them, the loop's round. What other threads call is in node_calls.cpp.
 #include "sotto/core/node.h"
 
 #include <algorithm>
-#include <functional>
-#include <future>
 
-#include "sotto/net/poller.h"
-#include "sotto/net/transport.h"
 #include "sotto/net/udp_socket.h"
-#include "sotto/net/zmq_socket.h"
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/opus_codec.h"
-#include "src/core/archive_service.h"
 #include "src/core/clip_player.h"
-#include "src/core/control_dispatch.h"
-#include "src/core/control_server.h"
-#include "src/core/discovery.h"
-#include "src/core/messenger.h"
-#include "src/core/node_loop.h"
-#include "src/core/peer_table.h"
-#include "src/core/voice_engine.h"
+#include "src/core/node_impl.h"
 #include "src/net/hello.h"
 #include "src/net/wire.h"
 
@@ -74,24 +64,6 @@ VoiceOptions voice_options(const NodeOptions& options) {
   return out;
 }
 
-template <typename T>
-using Done = std::function<void(Result<T>)>;
-
-Status unanswered() {
-  return Status::unavailable("the node did not finish in time");
-}
-
-// The result `start` handed its callback, waited for up to `timeout`.
-template <typename T>
-Result<T> await(std::future<Result<T>>& result, std::chrono::milliseconds timeout) {
-  if (result.wait_for(timeout) != std::future_status::ready) return unanswered();
-  try {
-    return result.get();
-  } catch (const std::future_error&) {  // the node stopped with the work unfinished
-    return Status::unavailable("the node stopped before it finished");
-  }
-}
-
 }  // namespace
 
 Result<PeerSpec> PeerSpec::parse(const std::string& text) {
@@ -120,657 +92,369 @@ Result<PeerSpec> PeerSpec::parse(const std::string& text) {
   return spec;
 }
 
-// --- the node's owners, wired together; all state belongs to the loop thread -----------------
+Node::Impl::Impl(Account& a, NodeOptions o, const Clock& c)
+    : account(a),
+      options(std::move(o)),
+      clock(c),
+      peers(peer_table_options(options), clock, *this, counters,
+            [this](PeerTable::Peer& peer) { on_peer_changed(peer); }),
+      frame_budget(options.frames_per_s_total, options.frames_per_s_total, 0) {}
 
-struct Node::Impl final : LinkControl, ControlTarget {
-  Impl(Account& a, NodeOptions o, const Clock& c)
-      : account(a),
-        options(std::move(o)),
-        clock(c),
-        peers(peer_table_options(options), clock, *this, counters,
-              [this](PeerTable::Peer& peer) { on_peer_changed(peer); }),
-        frame_budget(options.frames_per_s_total, options.frames_per_s_total, 0) {}
+Node::Impl::~Impl() {
+  loop.reset();             // the thread ends before what it uses
+  archive_service.reset();  // an unfinished export removes its files
+  voice.reset();            // a transmission in progress answers its caller first
+  messenger.reset();        // pending replies die with it, before the socket they would use
+  control.reset();
+  discovery.reset();
+  transport.reset();
+}
 
-  ~Impl() {
-    loop.reset();             // the thread ends before what it uses
-    archive_service.reset();  // an unfinished export removes its files
-    voice.reset();            // a transmission in progress answers its caller first
-    messenger.reset();        // pending replies die with it, before the socket they would use
-    control.reset();
-    discovery.reset();
-    transport.reset();
+Status Node::Impl::start() {
+  SOTTO_ASSIGN_OR_RETURN(loop, NodeLoop::create(poller));
+  SOTTO_ASSIGN_OR_RETURN(
+      discovery,
+      Discovery::create({options.peers, std::move(options.network_key), options.beacon_interval_ms},
+                        account, clock, poller, peers, counters));
+  if (options.discovery) {
+    SOTTO_RETURN_IF_ERROR(discovery->open_broadcast(options.interface, options.beacon_port));
   }
-
-  Account& account;
-  NodeOptions options;
-  const Clock& clock;
-  net::ZmqContext context;
-  net::Poller poller;
-  Counters counters;
-  PeerTable peers;
-  RateLimit frame_budget;  // every peer's frames together
-  std::unique_ptr<Discovery> discovery;
-  std::unique_ptr<net::Transport> transport;
-  std::unique_ptr<Messenger> messenger;
-  std::unique_ptr<VoiceEngine> voice;
-  std::unique_ptr<ArchiveService> archive_service;  // search and export; made on first use
-  std::unique_ptr<ControlDispatcher> dispatcher;
-  std::unique_ptr<ControlServer> control;
-  std::string control_path;
-  std::vector<std::weak_ptr<EventQueue>> subscribers;
-  int64_t drain_at_ms = 0;
-  std::unique_ptr<NodeLoop> loop;
-
-  void count(Counter counter, uint64_t n = 1) { counters.add(counter, n); }
-  int64_t now() const { return clock.now_ms(); }
-
-  // --- set-up -----------------------------------------------------------------------------------
-
-  Status start() {
-    SOTTO_ASSIGN_OR_RETURN(loop, NodeLoop::create(poller));
+  SOTTO_RETURN_IF_ERROR(bind_sockets());
+  SOTTO_RETURN_IF_ERROR(discovery->announce(transport->port()));
+  messenger = std::make_unique<Messenger>(account, clock, MessengerOptions{options.accept_unknown},
+                                          make_messenger_hooks());
+  SOTTO_RETURN_IF_ERROR(messenger->start());
+  voice = std::make_unique<VoiceEngine>(account.fingerprint(), clock, voice_options(options),
+                                        make_voice_hooks());
+  SOTTO_RETURN_IF_ERROR(voice->start().with_context("--audio-out"));
+  if (options.control_socket) {
+    dispatcher = std::make_unique<ControlDispatcher>(*this);
+    control_path = account.profile().dir() + "/control.sock";
     SOTTO_ASSIGN_OR_RETURN(
-        discovery, Discovery::create(
-                       {options.peers, std::move(options.network_key), options.beacon_interval_ms},
-                       account, clock, poller, peers, counters));
-    if (options.discovery) {
-      SOTTO_RETURN_IF_ERROR(discovery->open_broadcast(options.interface, options.beacon_port));
-    }
-    SOTTO_RETURN_IF_ERROR(bind_sockets());
-    SOTTO_RETURN_IF_ERROR(discovery->announce(transport->port()));
-    messenger = std::make_unique<Messenger>(
-        account, clock, MessengerOptions{options.accept_unknown}, make_messenger_hooks());
-    SOTTO_RETURN_IF_ERROR(messenger->start());
-    voice = std::make_unique<VoiceEngine>(account.fingerprint(), clock, voice_options(options),
-                                          make_voice_hooks());
-    SOTTO_RETURN_IF_ERROR(voice->start().with_context("--audio-out"));
-    if (options.control_socket) {
-      dispatcher = std::make_unique<ControlDispatcher>(*this);
-      control_path = account.profile().dir() + "/control.sock";
-      SOTTO_ASSIGN_OR_RETURN(
-          control, ControlServer::start(context, poller, control_path, make_control_handlers()));
-    }
-    loop->start([this] { return round(); });
-    return Status::ok();
+        control, ControlServer::start(context, poller, control_path, make_control_handlers()));
   }
-
-  Result<std::string> listen_host() const {
-    if (!options.listen.empty()) {
-      SOTTO_ASSIGN_OR_RETURN(auto parts, parse_tcp_endpoint(options.listen));
-      return parts.first;
-    }
-    if (!options.interface.empty()) return net::interface_ipv4(options.interface);
-    // Where discovery found the LAN: the one address peers are told about, not every interface
-    // the machine has (one of which may face another network).
-    if (discovery->broadcast() != nullptr) return discovery->broadcast()->host();
-    return Status::invalid_argument(
-        "say where to listen: --listen tcp://ADDRESS:PORT or --interface IF (sotto does not "
-        "listen on every interface)");
-  }
-
-  Status bind_sockets() {
-    SOTTO_ASSIGN_OR_RETURN(std::string host, listen_host());
-    const uint16_t port =
-        options.listen.empty() ? 0 : parse_tcp_endpoint(options.listen).value().second;
-    if (host == "*") host = "0.0.0.0";
-    if (!net::is_ipv4_address(host)) {
-      return Status::invalid_argument("listen address must be an IPv4 address: " + host);
-    }
-    net::TransportOptions transport_options;
-    transport_options.bind_address = host;
-    net::Transport::Callbacks callbacks;
-    callbacks.on_frame = [this](const Bytes& key, Bytes frame) { on_frame(key, frame); };
-    callbacks.on_link = [this](const std::string& fp, net::LinkEvent e) { peers.on_link(fp, e); };
-    // The unicast beacon socket needs the TCP port's number for UDP too; an ephemeral TCP port
-    // may be taken for UDP, so try again with another.
-    Status last = Status::ok();
-    for (int attempt = 0; attempt < kBindAttempts; ++attempt) {
-      transport_options.port = port;
-      SOTTO_ASSIGN_OR_RETURN(
-          transport,
-          net::Transport::create(context, poller, transport_options, account.transport_public(),
-                                 account.transport_secret(), callbacks));
-      last = discovery->bind_unicast(host, transport->port());
-      if (last.is_ok()) return last;
-      transport.reset();
-      if (port != 0) break;
-    }
-    return last.with_context("binding the unicast beacon socket");
-  }
-
-  // --- the links (LinkControl)
-  // --------------------------------------------------------------------
-
-  void admit(const Bytes& key, const std::string& fp) override { transport->admit(key, fp); }
-  void revoke(const Bytes& key, const std::string& fp) override { transport->revoke(key, fp); }
-  Status connect(const std::string& fp, const std::string& endpoint, const Bytes& key) override {
-    return transport->connect(fp, endpoint, key);
-  }
-  void disconnect(const std::string& fp) override { transport->disconnect(fp); }
-  bool has_link(const std::string& fp) const override { return transport->has_link(fp); }
-
-  bool send_hello(PeerTable::Peer& peer) override {
-    wire::Envelope envelope;
-    auto* hello = envelope.mutable_hello();
-    // Our name only to people we have business with, and to a host we named with --peer (we
-    // dialled it on purpose); anyone else can match the name when they type it, not read it.
-    peer.known = messenger && messenger->knows(peer.info.fingerprint);
-    if (peer.known || peer.info.configured) {
-      hello->set_name(account.name());
-    } else {
-      const Bytes digest = net::name_digest(peer.info.transport_key, account.name());
-      hello->set_name_digest(as_chars(digest).data(), digest.size());
-    }
-    hello->set_protocol_version(net::kProtocolVersion);
-    hello->add_capabilities("text");
-    if (!net::sign_hello(*hello, account.signal(), account.transport_public(),
-                         peer.info.transport_key)
-             .is_ok()) {
-      count(Counter::hello_sign_failed);
-      return false;
-    }
-    auto frame = net::encode_frame(std::move(envelope));
-    return frame.is_ok() && transport->send(peer.info.fingerprint, frame.value()).is_ok();
-  }
-
-  bool send_heartbeat(const std::string& fp) override {
-    wire::Envelope envelope;
-    envelope.mutable_heartbeat()->set_seq(static_cast<uint64_t>(now()));
-    auto frame = net::encode_frame(std::move(envelope));
-    if (!frame.is_ok()) {
-      count(Counter::frame_encode_failed);
-      return false;
-    }
-    return transport->send(fp, frame.value()).is_ok();
-  }
-
-  bool send_to(const std::string& fp, ByteView frame) {
-    PeerTable::Peer* peer = peers.find(fp);
-    if (peer == nullptr || !transport->send(fp, frame).is_ok()) return false;
-    peer->last_sent_ms = now();
-    return true;
-  }
-
-  // --- frames
-  // -------------------------------------------------------------------------------------
-
-  // A frame from a client authenticated with `key`. Credited to the identity that proved it
-  // holds the key; from a key nobody proved yet, only a Hello (the proof) is read.
-  void on_frame(const Bytes& key, const Bytes& frame) {
-    const std::string* owner = peers.owner_of(key);
-    if (owner == nullptr) return on_unproved_frame(key, frame);
-    const std::string fp = *owner;
-    PeerTable::Peer* peer = peers.find(fp);
-    if (peer == nullptr) return count(Counter::frame_dropped_unknown_peer);
-    if (!(peer->known ? peer->inbound : peer->stranger).take(now())) {
-      return count(Counter::frame_dropped_rate_limit);
-    }
-    if (!frame_budget.take(now())) return count(Counter::frame_dropped_global_budget);
-    net::FrameDrop drop{};
-    auto envelope = net::decode_frame(frame, &drop);
-    if (!envelope.is_ok()) return count(dropped(drop));
-    count(Counter::frames_received);
-    bool changed = peer->liveness.on_traffic(now());
-    const wire::Envelope& e = envelope.value();
-    switch (e.body_case()) {
-      case wire::Envelope::kHello:
-        changed = discovery->on_hello(key, *peer, e.hello()) || changed;
-        break;
-      case wire::Envelope::kHeartbeat:
-        break;
-      case wire::Envelope::kVoice:
-        voice->on_frame(fp, e.voice());
-        break;
-      default:
-        messenger->on_envelope(fp, e);
-        break;
-    }
-    if (changed) peers.changed(*peer);
-  }
-
-  void on_unproved_frame(const Bytes& key, const Bytes& frame) {
-    net::FrameDrop drop{};
-    auto envelope = net::decode_frame(frame, &drop);
-    if (!envelope.is_ok()) return count(dropped(drop));
-    if (!envelope.value().has_hello()) return count(Counter::frame_dropped_unproved_key);
-    if (discovery->prove(key, envelope.value().hello())) on_frame(key, frame);
-  }
-
-  // --- the loop
-  // -----------------------------------------------------------------------------------
-
-  Status round() {
-    messenger->flush_sends();  // every send queued since the last round: one transaction
-    on_timers();               // first: the first probes and beacons go out at once
-    SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
-    // Everything that arrived in this round shares one transaction and one fsync.
-    messenger->after_poll();
-    messenger->flush_sends();
-    if (!on_air()) messenger->tidy_when_quiet();  // after the transmission otherwise
-    return Status::ok();
-  }
-
-  void on_timers() {
-    peers.tick();
-    discovery->tick();
-    if (now() >= drain_at_ms) {
-      drain_at_ms = now() + kLinkDrainIntervalMs;
-      transport->drain_links();
-    }
-    messenger->on_timer();
-    voice->tick();
-  }
-
-  bool on_air() const { return voice && voice->on_air(); }
-
-  int64_t poll_timeout_ms() const {
-    // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
-    int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
-    next = std::min(next, peers.next_deadline_ms());
-    // Sends queued beyond one transaction's slice: only a look at the sockets before the next
-    // slice (receipts are taken in between), no sleep. Frames still waiting for room in a
-    // socket's queue: come back almost at once.
-    if (messenger->has_queued_work()) return 0;
-    if (messenger->busy()) next = std::min(next, now() + 1);
-    if (auto at = !on_air() ? messenger->tidy_at_ms() : std::nullopt) next = std::min(next, *at);
-    if (auto at = voice->next_deadline_ms()) next = std::min(next, *at);
-    return std::clamp<int64_t>(next - now(), 0, 1000);
-  }
-
-  // --- events
-  // -------------------------------------------------------------------------------------
-
-  void publish(Event event) {
-    event.published_at = std::chrono::steady_clock::now();
-    std::erase_if(subscribers, [](const std::weak_ptr<EventQueue>& q) { return q.expired(); });
-    for (auto& weak : subscribers) {
-      if (auto queue = weak.lock()) queue->push(event);
-    }
-    if (control) control->publish(event);
-  }
-
-  void on_peer_changed(PeerTable::Peer& peer) {
-    publish(Event{clock.wall_ms(), PeerEvent{peers.snapshot(peer)}});
-    if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
-      messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
-      peer.link_fresh = false;
-    }
-  }
-
-  NodeStats collect_stats() const {
-    NodeStats stats;
-    stats.counters = counters.snapshot();
-    const net::TransportStats& t = transport->stats();
-    stats.counters["transport_frames_in"] = t.frames_in;
-    stats.counters["transport_frames_out"] = t.frames_out;
-    stats.counters["transport_send_dropped"] = t.send_dropped;
-    stats.counters["zap_admitted"] = t.zap_admitted;
-    stats.counters["zap_refused"] = t.zap_refused;
-    stats.counters["inbound_dropped"] = t.inbound_dropped;
-    stats.counters["inbound_disconnects"] = t.inbound_disconnects;
-    stats.counters["inbound_handshake_failures"] = t.handshake_failures;
-    stats.counters["link_frames_refused"] = t.link_frames_refused;
-    stats.counters["peers"] = peers.size();
-    stats.counters["outbox_waiting"] = messenger->outbox_waiting();
-    if (control) stats.counters["control_requests_malformed"] = control->malformed();
-    return stats;
-  }
-
-  // --- the owners' hooks
-  // --------------------------------------------------------------------------
-
-  VoiceEngineHooks make_voice_hooks() {
-    VoiceEngineHooks hooks;
-    hooks.lookup = [this](const std::string& channel) { return messenger->voice_channel(channel); };
-    hooks.open = [this](const std::string& channel, uint32_t frame_ms, uint32_t bitrate,
-                        int64_t started_at_us) {
-      return messenger->open_transmission(channel, frame_ms, bitrate, started_at_us);
-    };
-    hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
-    hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
-    hooks.is_member = [this](ByteView channel_id, const std::string& fp) {
-      return messenger->is_voice_member(channel_id, fp);
-    };
-    hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
-    hooks.publish = [this](Event event) { publish(std::move(event)); };
-    hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
-    return hooks;
-  }
-
-  MessengerHooks make_messenger_hooks() {
-    MessengerHooks hooks;
-    hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
-    hooks.voice_start = [this](const std::string& from, const VoiceChannel& channel,
-                               const wire::VoiceStart& start) {
-      voice->on_voice_start(from, channel, start);
-    };
-    hooks.voice_end = [this](const std::string& from, const wire::VoiceEnd& end) {
-      return voice->on_voice_end(from, end);
-    };
-    hooks.voice_archived = [this](const std::string& from, const VoiceChannel& channel,
-                                  const ArchivedClip& clip) {
-      voice->on_archived(from, channel, clip);
-    };
-    hooks.voice_status = [this](ChannelInfo& info) {
-      if (voice) voice->describe(info);
-    };
-    hooks.roster_changed = [this](const Bytes& channel_id, const std::vector<std::string>& members,
-                                  bool still_member) {
-      if (voice) voice->on_roster(channel_id, members, still_member);
-    };
-    hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
-      const PeerTable::Peer* peer = peers.find(fp);
-      if (peer == nullptr) return std::nullopt;
-      return peers.snapshot(*peer);
-    };
-    hooks.peers = [this] { return peers.list(); };
-    hooks.publish = [this](Event event) { publish(std::move(event)); };
-    hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
-    hooks.introduce = [this](const std::string& fp) { peers.introduce(fp); };
-    return hooks;
-  }
-
-  ControlServer::Handlers make_control_handlers() {
-    ControlServer::Handlers handlers;
-    handlers.identity = [this] {
-      return IdentityInfo{account.name(), account.fingerprint(), account.identity_key(),
-                          account.transport_public(), transport->endpoint()};
-    };
-    handlers.peers = [this] { return peers.list(); };
-    handlers.stats = [this] { return collect_stats(); };
-    handlers.request = [this](const std::string& cmd, const nlohmann::json& request,
-                              ControlServer::Reply reply) {
-      return dispatcher->dispatch(cmd, request, std::move(reply));
-    };
-    return handlers;
-  }
-
-  // --- what commands act on (ControlTarget)
-  // -------------------------------------------------------
-
-  Messenger& messaging() override { return *messenger; }
-
-  ArchiveService& archive() override {
-    if (!archive_service) {
-      // Export slices go through the loop's queue, so the loop serves everything else between
-      // them; once the loop has ended, the rest of the export is written at once.
-      archive_service = std::make_unique<ArchiveService>(
-          account, *messenger, [this](std::function<void()> task) { return loop->post(task); });
-    }
-    return *archive_service;
-  }
-
-  void talk(const std::string& channel, const std::string& wav_path,
-            VoiceEngine::TalkDone done) override {
-    if (wav_path.empty()) return done(Status::invalid_argument("no recording given (--wav FILE)"));
-    auto source =
-        voice::open_wav_source(wav_path, voice::frame_samples_for(options.voice_frame_ms));
-    if (!source.is_ok()) return done(source.status().with_context(wav_path));
-    voice->talk(channel, std::move(source).value(), std::move(done));
-  }
-
-  Status push_to_talk(const std::string& channel, bool on) override {
-    if (!on) {
-      return voice->stop_talking(channel)
-                 ? Status::ok()
-                 : Status::invalid_argument("you are not talking on " + channel);
-    }
-    const int frame_samples = voice::frame_samples_for(options.voice_frame_ms);
-    const std::string& in = options.audio_in;
-    auto source = in.size() > 4 && in.compare(in.size() - 4, 4, ".wav") == 0
-                      ? voice::open_wav_source(in, frame_samples)
-                      : voice::open_device_source(in, frame_samples);
-    if (!source.is_ok()) return source.status();
-    // Refusals come back at once; the end of the transmission is reported as an event.
-    auto refused = std::make_shared<std::optional<Status>>();
-    auto returned = std::make_shared<bool>(false);
-    voice->talk(channel, std::move(source).value(), [refused, returned](Result<MessageInfo> r) {
-      if (!*returned && !r.is_ok()) *refused = r.status();
-    });
-    *returned = true;
-    return refused->value_or(Status::ok());
-  }
-
-  Result<PlayedClip> play(const std::string& id, const std::string& out) override {
-    SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
-    return play_clip(clip, out);
-  }
-
-  std::optional<bool> lock() override {
-    if (!options.on_lock) return std::nullopt;
-    const bool answers_when_locked = options.on_lock();
-    control->deliver_replies_on_close(kLockReplyFlushMs);
-    return answers_when_locked;
-  }
-
-  // --- calls from other threads (the timeout policy in node.h) -----------------------------------
-
-  // `fn` on the loop, its answer waited for up to kCallTimeout.
-  template <typename T>
-  Result<T> ask(std::function<Result<T>()> fn) {
-    auto answer = loop->call<Result<T>>(std::move(fn), kCallTimeout);
-    if (!answer) return unanswered();
-    return std::move(*answer);
-  }
-
-  // Starts `work` on the loop; it hands its result to the callback it is given, now or later.
-  template <typename T>
-  std::future<Result<T>> begin(std::function<void(Done<T>)> work) {
-    auto promise = std::make_shared<std::promise<Result<T>>>();
-    std::future<Result<T>> result = promise->get_future();
-    auto task = [promise, work = std::move(work)] {
-      work([promise](Result<T> r) { promise->set_value(std::move(r)); });
-    };
-    if (loop->on_loop_thread()) {
-      task();
-    } else if (!loop->post(task)) {
-      promise->set_value(Status::unavailable("the node has stopped"));
-    }
-    return result;
-  }
-};
-
-// --- Node ---------------------------------------------------------------------------------------
-
-Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Node::~Node() = default;
-
-Result<std::unique_ptr<Node>> Node::create(Account& account, NodeOptions options,
-                                           const Clock& clock) {
-  net::quiet_czmq();
-  auto impl = std::make_unique<Impl>(account, std::move(options), clock);
-  SOTTO_RETURN_IF_ERROR(impl->start());
-  return std::unique_ptr<Node>(new Node(std::move(impl)));
+  loop->start([this] { return round(); });
+  return Status::ok();
 }
 
-Status Node::run() {
-  return impl_->loop->join();
+Result<std::string> Node::Impl::listen_host() const {
+  if (!options.listen.empty()) {
+    SOTTO_ASSIGN_OR_RETURN(auto parts, parse_tcp_endpoint(options.listen));
+    return parts.first;
+  }
+  if (!options.interface.empty()) return net::interface_ipv4(options.interface);
+  // Where discovery found the LAN: the one address peers are told about, not every interface
+  // the machine has (one of which may face another network).
+  if (discovery->broadcast() != nullptr) return discovery->broadcast()->host();
+  return Status::invalid_argument(
+      "say where to listen: --listen tcp://ADDRESS:PORT or --interface IF (sotto does not "
+      "listen on every interface)");
 }
 
-void Node::stop() {
-  impl_->loop->stop();
+Status Node::Impl::bind_sockets() {
+  SOTTO_ASSIGN_OR_RETURN(std::string host, listen_host());
+  const uint16_t port =
+      options.listen.empty() ? 0 : parse_tcp_endpoint(options.listen).value().second;
+  if (host == "*") host = "0.0.0.0";
+  if (!net::is_ipv4_address(host)) {
+    return Status::invalid_argument("listen address must be an IPv4 address: " + host);
+  }
+  net::TransportOptions transport_options;
+  transport_options.bind_address = host;
+  net::Transport::Callbacks callbacks;
+  callbacks.on_frame = [this](const Bytes& key, Bytes frame) { on_frame(key, frame); };
+  callbacks.on_link = [this](const std::string& fp, net::LinkEvent e) { peers.on_link(fp, e); };
+  // The unicast beacon socket needs the TCP port's number for UDP too; an ephemeral TCP port
+  // may be taken for UDP, so try again with another.
+  Status last = Status::ok();
+  for (int attempt = 0; attempt < kBindAttempts; ++attempt) {
+    transport_options.port = port;
+    SOTTO_ASSIGN_OR_RETURN(
+        transport,
+        net::Transport::create(context, poller, transport_options, account.transport_public(),
+                               account.transport_secret(), callbacks));
+    last = discovery->bind_unicast(host, transport->port());
+    if (last.is_ok()) return last;
+    transport.reset();
+    if (port != 0) break;
+  }
+  return last.with_context("binding the unicast beacon socket");
 }
 
-const std::string& Node::endpoint() const {
-  return impl_->transport->endpoint();
-}
-const std::string& Node::control_path() const {
-  return impl_->control_path;
+Status Node::Impl::connect(const std::string& fp, const std::string& endpoint, const Bytes& key) {
+  return transport->connect(fp, endpoint, key);
 }
 
-std::vector<PeerInfo> Node::peers() {
-  return impl_->loop
-      ->call<std::vector<PeerInfo>>([impl = impl_.get()] { return impl->peers.list(); },
-                                    kCallTimeout)
-      .value_or(std::vector<PeerInfo>{});
+bool Node::Impl::send_hello(PeerTable::Peer& peer) {
+  wire::Envelope envelope;
+  auto* hello = envelope.mutable_hello();
+  // Our name only to people we have business with, and to a host we named with --peer (we
+  // dialled it on purpose); anyone else can match the name when they type it, not read it.
+  peer.known = messenger && messenger->knows(peer.info.fingerprint);
+  if (peer.known || peer.info.configured) {
+    hello->set_name(account.name());
+  } else {
+    const Bytes digest = net::name_digest(peer.info.transport_key, account.name());
+    hello->set_name_digest(as_chars(digest).data(), digest.size());
+  }
+  hello->set_protocol_version(net::kProtocolVersion);
+  hello->add_capabilities("text");
+  if (!net::sign_hello(*hello, account.signal(), account.transport_public(),
+                       peer.info.transport_key)
+           .is_ok()) {
+    count(Counter::hello_sign_failed);
+    return false;
+  }
+  auto frame = net::encode_frame(std::move(envelope));
+  return frame.is_ok() && transport->send(peer.info.fingerprint, frame.value()).is_ok();
 }
 
-NodeStats Node::stats() {
-  return impl_->loop
-      ->call<NodeStats>([impl = impl_.get()] { return impl->collect_stats(); }, kCallTimeout)
-      .value_or(NodeStats{});
+bool Node::Impl::send_heartbeat(const std::string& fp) {
+  wire::Envelope envelope;
+  envelope.mutable_heartbeat()->set_seq(static_cast<uint64_t>(now()));
+  auto frame = net::encode_frame(std::move(envelope));
+  if (!frame.is_ok()) {
+    count(Counter::frame_encode_failed);
+    return false;
+  }
+  return transport->send(fp, frame.value()).is_ok();
 }
 
-std::shared_ptr<EventQueue> Node::subscribe() {
-  auto queue = std::make_shared<EventQueue>();
-  (void)impl_->ask<bool>([impl = impl_.get(), queue]() -> Result<bool> {
-    impl->subscribers.push_back(queue);
-    return true;
+bool Node::Impl::send_to(const std::string& fp, ByteView frame) {
+  PeerTable::Peer* peer = peers.find(fp);
+  if (peer == nullptr || !transport->send(fp, frame).is_ok()) return false;
+  peer->last_sent_ms = now();
+  return true;
+}
+
+void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
+  const std::string* owner = peers.owner_of(key);
+  if (owner == nullptr) return on_unproved_frame(key, frame);
+  const std::string fp = *owner;
+  PeerTable::Peer* peer = peers.find(fp);
+  if (peer == nullptr) return count(Counter::frame_dropped_unknown_peer);
+  if (!(peer->known ? peer->inbound : peer->stranger).take(now())) {
+    return count(Counter::frame_dropped_rate_limit);
+  }
+  if (!frame_budget.take(now())) return count(Counter::frame_dropped_global_budget);
+  net::FrameDrop drop{};
+  auto envelope = net::decode_frame(frame, &drop);
+  if (!envelope.is_ok()) return count(dropped(drop));
+  count(Counter::frames_received);
+  bool changed = peer->liveness.on_traffic(now());
+  const wire::Envelope& e = envelope.value();
+  switch (e.body_case()) {
+    case wire::Envelope::kHello:
+      changed = discovery->on_hello(key, *peer, e.hello()) || changed;
+      break;
+    case wire::Envelope::kHeartbeat:
+      break;
+    case wire::Envelope::kVoice:
+      voice->on_frame(fp, e.voice());
+      break;
+    default:
+      messenger->on_envelope(fp, e);
+      break;
+  }
+  if (changed) peers.changed(*peer);
+}
+
+void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
+  net::FrameDrop drop{};
+  auto envelope = net::decode_frame(frame, &drop);
+  if (!envelope.is_ok()) return count(dropped(drop));
+  if (!envelope.value().has_hello()) return count(Counter::frame_dropped_unproved_key);
+  if (discovery->prove(key, envelope.value().hello())) on_frame(key, frame);
+}
+
+Status Node::Impl::round() {
+  messenger->flush_sends();  // every send queued since the last round: one transaction
+  on_timers();               // first: the first probes and beacons go out at once
+  SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
+  // Everything that arrived in this round shares one transaction and one fsync.
+  messenger->after_poll();
+  messenger->flush_sends();
+  if (!on_air()) messenger->tidy_when_quiet();  // after the transmission otherwise
+  return Status::ok();
+}
+
+void Node::Impl::on_timers() {
+  peers.tick();
+  discovery->tick();
+  if (now() >= drain_at_ms) {
+    drain_at_ms = now() + kLinkDrainIntervalMs;
+    transport->drain_links();
+  }
+  messenger->on_timer();
+  voice->tick();
+}
+
+int64_t Node::Impl::poll_timeout_ms() const {
+  // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
+  int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
+  next = std::min(next, peers.next_deadline_ms());
+  // Sends queued beyond one transaction's slice: only a look at the sockets before the next
+  // slice (receipts are taken in between), no sleep. Frames still waiting for room in a
+  // socket's queue: come back almost at once.
+  if (messenger->has_queued_work()) return 0;
+  if (messenger->busy()) next = std::min(next, now() + 1);
+  if (auto at = !on_air() ? messenger->tidy_at_ms() : std::nullopt) next = std::min(next, *at);
+  if (auto at = voice->next_deadline_ms()) next = std::min(next, *at);
+  return std::clamp<int64_t>(next - now(), 0, 1000);
+}
+
+void Node::Impl::publish(Event event) {
+  event.published_at = std::chrono::steady_clock::now();
+  std::erase_if(subscribers, [](const std::weak_ptr<EventQueue>& q) { return q.expired(); });
+  for (auto& weak : subscribers) {
+    if (auto queue = weak.lock()) queue->push(event);
+  }
+  if (control) control->publish(event);
+}
+
+void Node::Impl::on_peer_changed(PeerTable::Peer& peer) {
+  publish(Event{clock.wall_ms(), PeerEvent{peers.snapshot(peer)}});
+  if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
+    messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
+    peer.link_fresh = false;
+  }
+}
+
+NodeStats Node::Impl::collect_stats() const {
+  NodeStats stats;
+  stats.counters = counters.snapshot();
+  const net::TransportStats& t = transport->stats();
+  stats.counters["transport_frames_in"] = t.frames_in;
+  stats.counters["transport_frames_out"] = t.frames_out;
+  stats.counters["transport_send_dropped"] = t.send_dropped;
+  stats.counters["zap_admitted"] = t.zap_admitted;
+  stats.counters["zap_refused"] = t.zap_refused;
+  stats.counters["inbound_dropped"] = t.inbound_dropped;
+  stats.counters["inbound_disconnects"] = t.inbound_disconnects;
+  stats.counters["inbound_handshake_failures"] = t.handshake_failures;
+  stats.counters["link_frames_refused"] = t.link_frames_refused;
+  stats.counters["peers"] = peers.size();
+  stats.counters["outbox_waiting"] = messenger->outbox_waiting();
+  if (control) stats.counters["control_requests_malformed"] = control->malformed();
+  return stats;
+}
+
+VoiceEngineHooks Node::Impl::make_voice_hooks() {
+  VoiceEngineHooks hooks;
+  hooks.lookup = [this](const std::string& channel) { return messenger->voice_channel(channel); };
+  hooks.open = [this](const std::string& channel, uint32_t frame_ms, uint32_t bitrate,
+                      int64_t started_at_us) {
+    return messenger->open_transmission(channel, frame_ms, bitrate, started_at_us);
+  };
+  hooks.close = [this](const TransmissionEnd& end) { return messenger->close_transmission(end); };
+  hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+  hooks.is_member = [this](ByteView channel_id, const std::string& fp) {
+    return messenger->is_voice_member(channel_id, fp);
+  };
+  hooks.name_of = [this](const std::string& fp) { return messenger->name_of(fp); };
+  hooks.publish = [this](Event event) { publish(std::move(event)); };
+  hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
+  return hooks;
+}
+
+MessengerHooks Node::Impl::make_messenger_hooks() {
+  MessengerHooks hooks;
+  hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+  hooks.voice_start = [this](const std::string& from, const VoiceChannel& channel,
+                             const wire::VoiceStart& start) {
+    voice->on_voice_start(from, channel, start);
+  };
+  hooks.voice_end = [this](const std::string& from, const wire::VoiceEnd& end) {
+    return voice->on_voice_end(from, end);
+  };
+  hooks.voice_archived = [this](const std::string& from, const VoiceChannel& channel,
+                                const ArchivedClip& clip) {
+    voice->on_archived(from, channel, clip);
+  };
+  hooks.voice_status = [this](ChannelInfo& info) {
+    if (voice) voice->describe(info);
+  };
+  hooks.roster_changed = [this](const Bytes& channel_id, const std::vector<std::string>& members,
+                                bool still_member) {
+    if (voice) voice->on_roster(channel_id, members, still_member);
+  };
+  hooks.peer = [this](const std::string& fp) -> std::optional<PeerInfo> {
+    const PeerTable::Peer* peer = peers.find(fp);
+    if (peer == nullptr) return std::nullopt;
+    return peers.snapshot(*peer);
+  };
+  hooks.peers = [this] { return peers.list(); };
+  hooks.publish = [this](Event event) { publish(std::move(event)); };
+  hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
+  hooks.introduce = [this](const std::string& fp) { peers.introduce(fp); };
+  return hooks;
+}
+
+ControlServer::Handlers Node::Impl::make_control_handlers() {
+  ControlServer::Handlers handlers;
+  handlers.identity = [this] {
+    return IdentityInfo{account.name(), account.fingerprint(), account.identity_key(),
+                        account.transport_public(), transport->endpoint()};
+  };
+  handlers.peers = [this] { return peers.list(); };
+  handlers.stats = [this] { return collect_stats(); };
+  handlers.request = [this](const std::string& cmd, const nlohmann::json& request,
+                            ControlServer::Reply reply) {
+    return dispatcher->dispatch(cmd, request, std::move(reply));
+  };
+  return handlers;
+}
+
+ArchiveService& Node::Impl::archive() {
+  if (!archive_service) {
+    // Export slices go through the loop's queue, so the loop serves everything else between
+    // them; once the loop has ended, the rest of the export is written at once.
+    archive_service = std::make_unique<ArchiveService>(
+        account, *messenger, [this](std::function<void()> task) { return loop->post(task); });
+  }
+  return *archive_service;
+}
+
+void Node::Impl::talk(const std::string& channel, const std::string& wav_path,
+                      VoiceEngine::TalkDone done) {
+  if (wav_path.empty()) return done(Status::invalid_argument("no recording given (--wav FILE)"));
+  auto source = voice::open_wav_source(wav_path, voice::frame_samples_for(options.voice_frame_ms));
+  if (!source.is_ok()) return done(source.status().with_context(wav_path));
+  voice->talk(channel, std::move(source).value(), std::move(done));
+}
+
+Status Node::Impl::push_to_talk(const std::string& channel, bool on) {
+  if (!on) {
+    return voice->stop_talking(channel)
+               ? Status::ok()
+               : Status::invalid_argument("you are not talking on " + channel);
+  }
+  const int frame_samples = voice::frame_samples_for(options.voice_frame_ms);
+  const std::string& in = options.audio_in;
+  auto source = in.size() > 4 && in.compare(in.size() - 4, 4, ".wav") == 0
+                    ? voice::open_wav_source(in, frame_samples)
+                    : voice::open_device_source(in, frame_samples);
+  if (!source.is_ok()) return source.status();
+  // Refusals come back at once; the end of the transmission is reported as an event.
+  auto refused = std::make_shared<std::optional<Status>>();
+  auto returned = std::make_shared<bool>(false);
+  voice->talk(channel, std::move(source).value(), [refused, returned](Result<MessageInfo> r) {
+    if (!*returned && !r.is_ok()) *refused = r.status();
   });
-  return queue;
+  *returned = true;
+  return refused->value_or(Status::ok());
 }
 
-std::future<Result<MessageInfo>> Node::send_text_async(const std::string& to,
-                                                       const std::string& text) {
-  return impl_->begin<MessageInfo>([impl = impl_.get(), to, text](Done<MessageInfo> done) {
-    impl->messenger->send_text(to, text, std::move(done));
-  });
+Result<PlayedClip> Node::Impl::play(const std::string& id, const std::string& out) {
+  SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
+  return play_clip(clip, out);
 }
 
-Result<MessageInfo> Node::send_text(const std::string& to, const std::string& text) {
-  auto sent = send_text_async(to, text);
-  return await(sent, kCallTimeout);
-}
-
-Result<ContactInfo> Node::add_contact(const std::string& peer, const std::string& name) {
-  auto added = impl_->begin<ContactInfo>([impl = impl_.get(), peer, name](Done<ContactInfo> done) {
-    impl->messenger->add_contact(peer, name, std::move(done));
-  });
-  return await(added, kCallTimeout);
-}
-
-Result<ContactInfo> Node::confirm_contact(const std::string& to) {
-  auto confirmed = impl_->begin<ContactInfo>([impl = impl_.get(), to](Done<ContactInfo> done) {
-    impl->messenger->confirm_contact(to, std::move(done));
-  });
-  return await(confirmed, kCallTimeout);
-}
-
-Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wav_path) {
-  auto spoken =
-      impl_->begin<MessageInfo>([impl = impl_.get(), channel, wav_path](Done<MessageInfo> done) {
-        impl->talk(channel, wav_path, std::move(done));
-      });
-  const auto longest_clip = std::chrono::milliseconds(VoiceOptions{}.max_transmission_ms);
-  return await(spoken, longest_clip + kCallTimeout);
-}
-
-Result<ExportSummary> Node::export_archive(const ExportOptions& options) {
-  Impl* impl = impl_.get();
-  auto written = impl->begin<ExportSummary>([impl, options](Done<ExportSummary> done) {
-    impl->archive().start_export(options, std::move(done));
-  });
-  // Waited for while it moves: a stalled export is given up on like any other call.
-  std::optional<int64_t> last_messages;
-  double last_fraction = -1;
-  while (written.wait_for(kCallTimeout) != std::future_status::ready) {
-    auto progress = impl->ask<ExportProgress>([impl]() -> Result<ExportProgress> {
-      return impl->archive().export_progress().value_or(ExportProgress{});
-    });
-    if (!progress.is_ok() || (progress.value().messages == last_messages &&
-                              progress.value().fraction == last_fraction)) {
-      return unanswered();
-    }
-    last_messages = progress.value().messages;
-    last_fraction = progress.value().fraction;
-  }
-  return await(written, std::chrono::milliseconds(0));
-}
-
-// The calls answered by the loop at once.
-
-Result<std::string> Node::safety_number(const std::string& to) {
-  return impl_->ask<std::string>(
-      [impl = impl_.get(), to] { return impl->messenger->safety_number(to); });
-}
-
-Result<ContactInfo> Node::replace_contact(const std::string& old_contact,
-                                          const std::string& new_contact) {
-  return impl_->ask<ContactInfo>([impl = impl_.get(), old_contact, new_contact] {
-    return impl->messenger->replace_contact(old_contact, new_contact);
-  });
-}
-
-Result<std::vector<ContactInfo>> Node::contacts() {
-  return impl_->ask<std::vector<ContactInfo>>(
-      [impl = impl_.get()] { return impl->messenger->contacts(); });
-}
-
-Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t limit) {
-  return impl_->ask<std::vector<MessageInfo>>(
-      [impl = impl_.get(), to, limit] { return impl->messenger->history(to, limit); });
-}
-
-Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict, bool free_voice) {
-  return impl_->ask<ChannelInfo>([impl = impl_.get(), name, strict, free_voice] {
-    return impl->messenger->create_channel(name, strict, free_voice);
-  });
-}
-
-Result<ChannelInfo> Node::invite_to_channel(const std::string& channel, const std::string& peer) {
-  return impl_->ask<ChannelInfo>([impl = impl_.get(), channel, peer] {
-    return impl->messenger->invite_to_channel(channel, peer);
-  });
-}
-
-Result<ChannelInfo> Node::remove_from_channel(const std::string& channel, const std::string& peer) {
-  return impl_->ask<ChannelInfo>([impl = impl_.get(), channel, peer] {
-    return impl->messenger->remove_from_channel(channel, peer);
-  });
-}
-
-Result<ChannelInfo> Node::leave_channel(const std::string& channel) {
-  return impl_->ask<ChannelInfo>(
-      [impl = impl_.get(), channel] { return impl->messenger->leave_channel(channel); });
-}
-
-Result<ChannelInfo> Node::accept_channel(const std::string& channel) {
-  return impl_->ask<ChannelInfo>(
-      [impl = impl_.get(), channel] { return impl->messenger->accept_channel(channel); });
-}
-
-Result<ChannelInfo> Node::decline_channel(const std::string& channel) {
-  return impl_->ask<ChannelInfo>(
-      [impl = impl_.get(), channel] { return impl->messenger->decline_channel(channel); });
-}
-
-Result<std::vector<ChannelInfo>> Node::channels() {
-  return impl_->ask<std::vector<ChannelInfo>>(
-      [impl = impl_.get()] { return impl->messenger->channels(); });
-}
-
-Result<ChannelInfo> Node::channel(const std::string& channel) {
-  return impl_->ask<ChannelInfo>(
-      [impl = impl_.get(), channel] { return impl->messenger->channel(channel); });
-}
-
-Result<MessageInfo> Node::set_expiry(const std::string& to, int64_t expire_ms) {
-  return impl_->ask<MessageInfo>(
-      [impl = impl_.get(), to, expire_ms] { return impl->messenger->set_expiry(to, expire_ms); });
-}
-
-PttState Node::ptt_state() {
-  return impl_->loop
-      ->call<PttState>([impl = impl_.get()] { return impl->voice->ptt_state(); }, kCallTimeout)
-      .value_or(PttState{});
-}
-
-Status Node::push_to_talk(const std::string& channel, bool on) {
-  return impl_
-      ->ask<bool>([impl = impl_.get(), channel, on]() -> Result<bool> {
-        SOTTO_RETURN_IF_ERROR(impl->push_to_talk(channel, on));
-        return true;
-      })
-      .status();
-}
-
-Result<PlayedClip> Node::play(const std::string& id, const std::string& out) {
-  return impl_->ask<PlayedClip>([impl = impl_.get(), id, out] { return impl->play(id, out); });
-}
-
-Result<std::vector<SearchHit>> Node::search(const std::string& query, const std::string& in,
-                                            int64_t limit) {
-  return impl_->ask<std::vector<SearchHit>>(
-      [impl = impl_.get(), query, in, limit] { return impl->archive().search(query, in, limit); });
+std::optional<bool> Node::Impl::lock() {
+  if (!options.on_lock) return std::nullopt;
+  const bool answers_when_locked = options.on_lock();
+  control->deliver_replies_on_close(kLockReplyFlushMs);
+  return answers_when_locked;
 }
 
 }  // namespace sotto::core
