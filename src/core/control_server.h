@@ -2,9 +2,11 @@
 // the CLI and scripts talk to a running node. One JSON object per message:
 //
 //   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe" | "send" |
-//             "add" | "verify" | "contacts" | "history" | "channel" | "talk" | "ptt" |
-//             "play" | "search" | "export" | "export_progress", ...arguments}
-//            (search and export: src/core/archive_service.h)
+//             "add" | "verify" | "replace" | "contacts" | "history" | "channel" | "talk" |
+//             "expire" | "ptt" | "play" | "search" | "export" | "export_progress" | "lock" |
+//             "unlock", ...arguments}
+//            (the node's commands and their arguments: src/core/control_request.h; search and
+//            export: src/core/archive_service.h)
 //   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
 //   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
 //
