@@ -62,9 +62,10 @@ std::optional<SecretBytes> take_passphrase(std::string& request) {
 // size of the largest block ever freed (a 40 MB reply), and keep that much for good. Blocks
 // above the mmap threshold are mapped on their own and returned when freed.
 void keep_allocator_thresholds_fixed() {
-  constexpr int kThresholdBytes = 4 << 20;
-  ::mallopt(M_MMAP_THRESHOLD, kThresholdBytes);
-  ::mallopt(M_TRIM_THRESHOLD, kThresholdBytes);
+  constexpr int kMmapThresholdBytes = 1 << 20;
+  constexpr int kTrimThresholdBytes = 128 << 10;  // glibc's own default, kept from growing
+  ::mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  ::mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
 }
 
 }  // namespace
