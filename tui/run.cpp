@@ -7,8 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
-#include <future>
 #include <thread>
 
 #include "sotto/base/clock.h"
@@ -144,10 +142,6 @@ Result<TuiExit> run_tui(TuiOptions options) {
       loop_done = true;
     });
   }
-  // Wait for the loop to run before using the node from this thread: send_text_async is always
-  // queued for the loop, and an empty text is refused there without changing anything.
-  auto probe = node->send_text_async("", "");
-  if (probe.wait_for(std::chrono::seconds(10)) == std::future_status::ready) (void)probe.get();
   std::shared_ptr<core::EventQueue> events = node->subscribe();
   App app(*node, options.profile_dir, account->name(), account->fingerprint());
   auto render = [&] {

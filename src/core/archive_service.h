@@ -1,5 +1,6 @@
 // ArchiveService: search and export inside a running node (the control commands "search",
-// "export" and "export_progress", and Node::search / Node::export_archive).
+// "export" and "export_progress", read in control_request.cpp, and Node::search /
+// Node::export_archive).
 //
 // The node holds the database in EXCLUSIVE locking mode, so while it runs nothing else can read
 // the archive: the node writes exports itself. An export runs on the loop a slice at a time (a
@@ -17,7 +18,6 @@
 
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,17 +36,10 @@ class ArchiveService {
   // Queues a task for the loop; false when no loop runs (the work is then done at once).
   using Post = std::function<bool(std::function<void()>)>;
   using ExportDone = std::function<void(Result<ExportSummary>)>;
-  using Reply = std::function<void(const std::string& json)>;
-  using StatusJson = std::string (*)(const Status&);
 
   // REQUIRES: `account` and `messenger` outlive the service and every task it posted.
   ArchiveService(Account& account, Messenger& messenger, Post post);
   ~ArchiveService();
-
-  static bool handles(const std::string& cmd);
-  // Answers one control command (see above); errors through `status_json`.
-  void handle(const std::string& cmd, const nlohmann::json& request, Reply reply,
-              StatusJson status_json);
 
   Result<std::vector<SearchHit>> search(const std::string& query, const std::string& in,
                                         int64_t limit);

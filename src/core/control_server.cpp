@@ -56,6 +56,18 @@ std::optional<SecretBytes> take_passphrase(std::string& request) {
   return passphrase;
 }
 
+// The node's loop runs on a thread of its own, and glibc's malloc_trim cannot shrink the top of
+// a thread's arena (only the main arena's). A fixed trim threshold makes free() hand that top
+// back itself once it passes the threshold; glibc would otherwise raise both thresholds to the
+// size of the largest block ever freed (a 40 MB reply), and keep that much for good. Blocks
+// above the mmap threshold are mapped on their own and returned when freed.
+void keep_allocator_thresholds_fixed() {
+  constexpr int kMmapThresholdBytes = 1 << 20;
+  constexpr int kTrimThresholdBytes = 128 << 10;  // glibc's own default, kept from growing
+  ::mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  ::mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
+}
+
 }  // namespace
 
 std::string peer_json(const PeerInfo& peer) {
@@ -90,6 +102,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& con
     return Status::invalid_argument("profile path too long for its control socket: " + path);
   }
   std::unique_ptr<ControlServer> server(new ControlServer(poller, path, std::move(handlers)));
+  keep_allocator_thresholds_fixed();
   ::unlink(path.c_str());
   SOTTO_ASSIGN_OR_RETURN(server->socket_, net::ZmqSocket::create(context, ZMQ_ROUTER));
   server->socket_.wipe_received();  // an unlock request carries the passphrase
@@ -213,6 +226,7 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
     handlers_.unlock(std::move(passphrase), reply);
     return std::nullopt;
   }
+  if (handlers_.request && handlers_.request(cmd, parsed, reply)) return std::nullopt;
   if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;
   return error_reply("unknown command: " + cmd);

@@ -2,9 +2,11 @@
 // the CLI and scripts talk to a running node. One JSON object per message:
 //
 //   request  {"cmd": "id" | "peers" | "stats" | "subscribe" | "unsubscribe" | "send" |
-//             "add" | "verify" | "contacts" | "history" | "channel" | "talk" | "ptt" |
-//             "play" | "search" | "export" | "export_progress", ...arguments}
-//            (search and export: src/core/archive_service.h)
+//             "add" | "verify" | "replace" | "contacts" | "history" | "channel" | "talk" |
+//             "expire" | "ptt" | "play" | "search" | "export" | "export_progress" | "lock" |
+//             "unlock", ...arguments}
+//            (the node's commands and their arguments: src/core/control_request.h; search and
+//            export: src/core/archive_service.h)
 //   reply    {"ok": true, ...}  or  {"ok": false, "error": "one line a user can act on"}
 //   event    {"event": "peer", "at_ms": ..., "peer": {...}}   (to subscribers, as it happens)
 //
@@ -18,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,7 +61,11 @@ class ControlServer {
     // JSON parser sees it (nlohmann's lexer keeps unwiped copies of every token it reads);
     // without this handler the request goes to `command` with its hex overwritten by zeros.
     std::function<void(std::optional<SecretBytes> passphrase, Reply reply)> unlock;
-    // Every other command; false when `cmd` is unknown.
+    // Every other command, with the request as parsed at the socket (nothing downstream parses
+    // it again); false when `cmd` is unknown. Tried before `command`.
+    std::function<bool(const std::string& cmd, const nlohmann::json& request, Reply reply)> request;
+    // Every other command as the request's text (wiped once handled); false when `cmd` is
+    // unknown.
     std::function<bool(const std::string& cmd, const std::string& request, Reply reply)> command;
   };
 

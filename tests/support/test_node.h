@@ -18,10 +18,8 @@ namespace sotto::test {
 // Loopback, no broadcast discovery, ephemeral port: what most multi-node tests want.
 core::NodeOptions loopback_options();
 
-// Returns once `node`'s run() has begun on its own thread; throws after 10 s. Until then Node's
-// thread-safe calls run on the caller's thread (they count as made "before run()"), alongside
-// the loop's first round on the same database and state: a helper that starts a loop thread
-// calls this before handing the node to the test.
+// Returns once `node`'s loop has answered a call; throws after 10 s. The node runs its own loop
+// from Node::create on (node.h), so this only confirms that it answers.
 void wait_until_looping(core::Node& node);
 
 class TestNode {

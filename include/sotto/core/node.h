@@ -1,12 +1,23 @@
 // Node: a running sotto peer — discovery, authenticated transport, the peer table, and the
 // control socket front ends talk to.
 //
-// One thread owns the node: run() is its event loop (one zmq_poll over the ROUTER inbox, the ZAP
-// handler, link monitors, the beacon sockets, the control socket and a wake-up fd; the poll
-// timeout comes from the next timer). Every socket and all protocol state belong to that thread.
-// Other threads use the thread-safe calls below, which hand work to the loop and wait.
+// Threading contract. One thread owns the node: its loop (one zmq_poll over the ROUTER inbox,
+// the ZAP handler, link monitors, the beacon sockets, the control socket and a wake-up fd; the
+// poll timeout comes from the next timer). Every socket and all protocol state belong to it. The
+// node starts that thread itself: it is running when create() returns. Every other method is
+// safe from any thread: a call from another thread is posted to the loop and waits for its
+// answer there, never runs on the caller's thread; once the loop has ended, calls are refused
+// (Unavailable, or an empty value). Called on the loop's own thread (from NodeOptions::on_lock),
+// a call runs at once.
+//
+// Timeout policy: a synchronous call waits at most kCallTimeout for the loop's answer, then
+// returns Unavailable ("the node did not finish in time"; peers(), stats() and ptt_state()
+// answer empty); the work itself may still complete on the loop. Work with a length of its own
+// waits that much longer: talk() the longest clip the voice engine transmits (its time-out
+// timer, 60 s), export_archive() for as long as the export keeps making progress.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -77,17 +88,22 @@ struct NodeOptions {
 
 class Node {
  public:
-  // Binds the sockets (so endpoint() is known at once) but does not run the loop.
+  // How long a synchronous call waits for the loop (see the timeout policy above).
+  static constexpr std::chrono::milliseconds kCallTimeout{15'000};
+
+  // Binds the sockets (so endpoint() is known at once) and starts the loop's thread.
   // REQUIRES: `account` and `clock` outlive the node.
   static Result<std::unique_ptr<Node>> create(Account& account, NodeOptions options,
                                               const Clock& clock);
+  // Stops the loop and waits for its thread.
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // The event loop; returns after stop(). Call from one thread only.
+  // Blocks until the loop has ended (stop(), or a failure); the loop's status.
+  // REQUIRES: not called on the loop's own thread.
   Status run();
-  // Ends run(). Safe from any thread and from a signal handler.
+  // Ends the loop. Safe from any thread and from a signal handler.
   void stop();
 
   // "tcp://ADDRESS:PORT" of the ROUTER. Immutable after create.
@@ -95,14 +111,14 @@ class Node {
   // Path of the control socket, or empty when not served.
   const std::string& control_path() const;
 
-  // Thread-safe: answered by the loop thread (directly when called on it, or before run()).
+  // Answered by the loop (see the threading contract above).
   std::vector<PeerInfo> peers();
   NodeStats stats();
   // A queue of events from now on; the front end drains it (its fd() turns readable).
   std::shared_ptr<EventQueue> subscribe();
 
-  // 1:1 messaging (DESIGN §6), thread-safe like the calls above. `to` is a contact name or a
-  // fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a changed
+  // 1:1 messaging (DESIGN §6), answered by the loop like the calls above. `to` is a contact name or
+  // a fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a changed
   // identity, Unavailable when a peer must be online and is not.
   Result<MessageInfo> send_text(const std::string& to, const std::string& text);
   // The same without waiting: sends queued together share one transaction (group commit).

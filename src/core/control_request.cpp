@@ -1,0 +1,146 @@
+#include "src/core/control_request.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+
+namespace sotto::core {
+namespace {
+
+using nlohmann::json;
+using Parser = Result<ControlRequest> (*)(const json& request);
+
+std::string text(const json& request, const char* key) {
+  auto it = request.find(key);
+  return it != request.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag(const json& request, const char* key, bool otherwise) {
+  auto it = request.find(key);
+  return it != request.end() && it->is_boolean() ? it->get<bool>() : otherwise;
+}
+
+std::optional<int64_t> integer(const json& request, const char* key) {
+  auto it = request.find(key);
+  if (it == request.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+Result<ControlRequest> parse_channel(const json& request) {
+  static const std::map<std::string, control::ChannelAction, std::less<>> kActions = {
+      {"create", control::ChannelAction::kCreate}, {"invite", control::ChannelAction::kInvite},
+      {"remove", control::ChannelAction::kRemove}, {"leave", control::ChannelAction::kLeave},
+      {"accept", control::ChannelAction::kAccept}, {"decline", control::ChannelAction::kDecline},
+      {"list", control::ChannelAction::kList},     {"roster", control::ChannelAction::kRoster},
+  };
+  const std::string action = text(request, "action");
+  auto it = kActions.find(action);
+  if (it == kActions.end()) {
+    return Status::invalid_argument(
+        "unknown channel action '" + action +
+        "' (create, invite, remove, leave, accept, decline, list or roster)");
+  }
+  return ControlRequest(control::Channel{it->second, text(request, "name"), text(request, "peer"),
+                                         flag(request, "strict", true),
+                                         flag(request, "free", false)});
+}
+
+Result<ControlRequest> parse_export(const json& request) {
+  ExportOptions options;
+  options.out = text(request, "out");
+  if (!options.out.empty() && options.out.front() != '/') {
+    return Status::invalid_argument("the node needs an absolute path for the export file, not " +
+                                    options.out);
+  }
+  const std::string format = text(request, "format");
+  auto named = export_format_named(format.empty() ? "json" : format);
+  if (!named) {
+    return Status::invalid_argument("unknown export format '" + format + "' (json or text)");
+  }
+  options.format = *named;
+  options.in = text(request, "in");
+  options.since_ms = integer(request, "since");
+  options.force = flag(request, "force", false);
+  return ControlRequest(control::Export{std::move(options)});
+}
+
+Result<ControlRequest> parse_expire(const json& request) {
+  auto expire_ms = integer(request, "expire_ms");
+  if (!expire_ms) return Status::invalid_argument("expire needs expire_ms (0: off)");
+  return ControlRequest(control::Expire{text(request, "to"), *expire_ms});
+}
+
+Result<ControlRequest> parse_ptt(const json& request) {
+  const std::string action = text(request, "action");
+  if (action != "on" && action != "off") {
+    return Status::invalid_argument("ptt action must be on or off");
+  }
+  return ControlRequest(control::Ptt{text(request, "channel"), action == "on"});
+}
+
+Result<ControlRequest> parse_history(const json& request) {
+  const int64_t limit = integer(request, "limit").value_or(50);
+  return ControlRequest(
+      control::History{text(request, "to"), std::clamp<int64_t>(limit, 1, 1'000'000)});
+}
+
+const std::map<std::string, Parser, std::less<>>& parsers() {
+  static const std::map<std::string, Parser, std::less<>> kParsers = {
+      {"lock",
+       [](const json&) -> Result<ControlRequest> { return ControlRequest(control::Lock{}); }},
+      {"unlock",
+       [](const json&) -> Result<ControlRequest> { return ControlRequest(control::Unlock{}); }},
+      {"send",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Send{text(r, "to"), text(r, "text")});
+       }},
+      {"add",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Add{text(r, "peer"), text(r, "name")});
+       }},
+      {"verify",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Verify{text(r, "to"), flag(r, "confirm", false)});
+       }},
+      {"replace",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Replace{text(r, "old"), text(r, "new")});
+       }},
+      {"contacts",
+       [](const json&) -> Result<ControlRequest> { return ControlRequest(control::Contacts{}); }},
+      {"history", parse_history},
+      {"channel", parse_channel},
+      {"talk",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Talk{text(r, "channel"), text(r, "wav")});
+       }},
+      {"expire", parse_expire},
+      {"ptt", parse_ptt},
+      {"play",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Play{text(r, "id"), text(r, "wav")});
+       }},
+      {"search",
+       [](const json& r) -> Result<ControlRequest> {
+         return ControlRequest(control::Search{text(r, "query"), text(r, "in"),
+                                               integer(r, "limit").value_or(kDefaultSearchLimit)});
+       }},
+      {"export", parse_export},
+      {"export_progress",
+       [](const json&) -> Result<ControlRequest> {
+         return ControlRequest(control::ExportProgress{});
+       }},
+  };
+  return kParsers;
+}
+
+}  // namespace
+
+std::optional<Result<ControlRequest>> parse_control_request(const std::string& cmd,
+                                                            const json& request) {
+  auto it = parsers().find(cmd);
+  if (it == parsers().end()) return std::nullopt;
+  return it->second(request);
+}
+
+}  // namespace sotto::core

@@ -1,0 +1,102 @@
+// Discovery: who is out there, and who a connection's key belongs to. Beacons (broadcast, and
+// unicast to and from --peer hosts) are checked at the door in order of cost — the per-source
+// budget, the network seal, the shared signature budget, the signature, the per-identity budget —
+// then against what we know: our own echo, a source port that is not the beacon's, a --peer pin,
+// our own key, a key another identity proved. What passes goes to the PeerTable. Hellos are the
+// proof of a transport key: checked against the same signature budget, then bound in the table.
+// Every drop is counted by reason (doc/protocol.md).
+// Thread-safety: none; the node's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/clock.h"
+#include "sotto/base/secret.h"
+#include "sotto/base/status.h"
+#include "sotto/core/account.h"
+#include "sotto/core/node.h"
+#include "sotto/net/beacon.h"
+#include "sotto/net/broadcast_beacon.h"
+#include "sotto/net/poller.h"
+#include "sotto/net/udp_socket.h"
+#include "src/core/counters.h"
+#include "src/core/peer_table.h"
+#include "src/core/rate_limit.h"
+#include "src/core/recent_table.h"
+#include "src/net/wire.h"
+
+namespace sotto::core {
+
+struct DiscoveryOptions {
+  std::vector<PeerSpec> peers;             // --peer hosts: probed until online, pins checked
+  std::optional<SecretBytes> network_key;  // seals every beacon (--network-key-file)
+  int beacon_interval_ms = 1000;
+};
+
+class Discovery {
+ public:
+  // REQUIRES: every reference outlives the discovery.
+  static Result<std::unique_ptr<Discovery>> create(DiscoveryOptions options, Account& account,
+                                                   const Clock& clock, net::Poller& poller,
+                                                   PeerTable& peers, Counters& counters);
+  ~Discovery();
+
+  // Listens for broadcast beacons on `interface` (any when empty); host() is where it found
+  // the LAN.
+  Status open_broadcast(const std::string& interface, uint16_t port);
+  const net::BroadcastBeacon* broadcast() const { return broadcast_.get(); }
+  // The unicast beacon socket: bound to the TCP port's number, as every honest sender's is.
+  Status bind_unicast(const std::string& host, uint16_t port);
+  // Signs our beacons for the transport's `port` and starts broadcasting them.
+  Status announce(uint16_t port);
+
+  // Probes --peer hosts not yet online, once per beacon interval.
+  void tick();
+
+  // A Hello over a key nobody proved yet: the identity it proves (now bound to `key`), or
+  // nullopt (counted) when it proves nothing.
+  std::optional<std::string> prove(const Bytes& key, const wire::Hello& hello);
+  // A Hello over a proved key: the proof again (one per connection; rate-limited, as each costs
+  // a signature check), then the name or the digest it carries. True when the name changed.
+  bool on_hello(const Bytes& key, PeerTable::Peer& peer, const wire::Hello& hello);
+
+ private:
+  struct Configured;
+  Discovery(DiscoveryOptions options, Account& account, const Clock& clock, net::Poller& poller,
+            PeerTable& peers, Counters& counters);
+  void on_udp();
+  void on_beacon(net::Datagram datagram, bool unicast);
+  std::optional<Bytes> open_seal(net::Datagram& datagram);
+  bool claim_allowed(const net::Beacon& beacon, const std::string& fingerprint,
+                     const net::Datagram& datagram, bool unicast);
+  bool source_allowed(const std::string& source);
+  bool should_reply(const std::string& host, uint16_t port);
+  void send_beacon(const std::string& host, uint16_t port, bool reply);
+  const Configured* configured_for(const std::string& host, uint16_t port) const;
+  int64_t now() const { return clock_.now_ms(); }
+  void count(Counter counter) { counters_.add(counter); }
+
+  DiscoveryOptions options_;
+  Account& account_;
+  const Clock& clock_;
+  net::Poller& poller_;
+  PeerTable& peers_;
+  Counters& counters_;
+  std::optional<net::BeaconSealer> sealer_;
+  std::unique_ptr<net::BroadcastBeacon> broadcast_;
+  net::UdpSocket udp_;
+  Bytes beacon_;        // ours, encoded
+  Bytes reply_beacon_;  // the same with the reply flag
+  std::vector<Configured> configured_;
+  RateLimit signature_checks_;
+  RecentTable<std::string, int64_t> last_reply_ms_;
+  RecentTable<std::string, RateLimit> source_limits_;
+  RecentTable<Bytes, bool> verified_beacons_;
+};
+
+}  // namespace sotto::core

@@ -1,0 +1,85 @@
+#include "src/core/node_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace sotto::core {
+
+Result<std::unique_ptr<NodeLoop>> NodeLoop::create(net::Poller& poller) {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return Status::io_error("creating wake-up fd");
+  return std::unique_ptr<NodeLoop>(new NodeLoop(poller, fd));
+}
+
+NodeLoop::NodeLoop(net::Poller& poller, int wake_fd) : poller_(poller), wake_fd_(wake_fd) {
+  poller_.add_fd(wake_fd_, [this] {
+    uint64_t value = 0;
+    (void)!::read(wake_fd_, &value, sizeof value);
+  });
+}
+
+NodeLoop::~NodeLoop() {
+  stop();
+  (void)join();
+  poller_.remove_fd(wake_fd_);
+  ::close(wake_fd_);
+}
+
+void NodeLoop::start(std::function<Status()> round) {
+  thread_ = std::thread([this, round = std::move(round)] { body(round); });
+}
+
+void NodeLoop::body(const std::function<Status()>& round) {
+  loop_thread_ = std::this_thread::get_id();
+  while (!stop_requested_.load()) {
+    run_tasks();
+    Status ran = round();
+    if (!ran.is_ok()) {
+      status_ = std::move(ran);
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    closed_ = true;
+  }
+  run_tasks();  // nobody waits in vain on a call queued while the loop was ending
+  loop_thread_ = std::thread::id();
+}
+
+void NodeLoop::stop() {
+  stop_requested_ = true;
+  wake();
+}
+
+Status NodeLoop::join() {
+  std::lock_guard<std::mutex> lock(join_mutex_);
+  if (thread_.joinable()) thread_.join();
+  return status_;
+}
+
+void NodeLoop::wake() {
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+bool NodeLoop::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    if (closed_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  wake();
+  return true;
+}
+
+void NodeLoop::run_tasks() {
+  std::deque<std::function<void()>> pending;
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    pending.swap(tasks_);
+  }
+  for (auto& task : pending) task();
+}
+
+}  // namespace sotto::core

@@ -1,0 +1,140 @@
+// PeerTable: the peers this node knows of. Discovery's verified beacons enter here; each peer's
+// reachability is its net::PeerLiveness; a full table makes room by forgetting the quietest idle
+// peer; a link that drops or whose handshake is refused is reopened, at once or with backoff.
+// It also remembers which identity proved which transport key (a signed Hello), the only proof
+// that credits a frame to anyone.
+//
+// The table drives links through LinkControl (the transport, in a node), so its tests need no
+// sockets, and reports every state change through `on_change`.
+// Thread-safety: none; the node's loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sotto/base/bytes.h"
+#include "sotto/base/clock.h"
+#include "sotto/base/status.h"
+#include "sotto/core/events.h"
+#include "sotto/net/peer_liveness.h"
+#include "sotto/net/transport.h"
+#include "src/core/counters.h"
+#include "src/core/rate_limit.h"
+
+namespace sotto::core {
+
+struct TablePeer {
+  PeerInfo info;
+  net::PeerLiveness liveness;
+  RateLimit inbound;   // a contact or co-member
+  RateLimit stranger;  // anyone else: a first message, a bundle request, little more
+  RateLimit hellos;
+  RateLimit beacons;
+  bool known = false;  // a contact or co-member (as of our last Hello to it)
+  int64_t last_sent_ms = 0;
+  bool hello_pending = false;
+  // A refused handshake (often: our link reached the peer before it had our beacon) is not
+  // retried by libzmq; the table reopens the link itself, with backoff.
+  int64_t relink_at_ms = 0;
+  int64_t relink_backoff_ms = 0;
+  bool link_up = false;  // the current link completed its handshake
+  // A new connection since the peer was last online: frames queued on the old one may be
+  // lost, so the outbox starts over. A peer merely quiet for a while (evasive) keeps its place.
+  bool link_fresh = false;
+};
+
+// What the table asks of the links to its peers.
+class LinkControl {
+ public:
+  virtual ~LinkControl() = default;
+  // The ZAP allow-list: `fingerprint` claims `key`, so a client presenting it may connect.
+  virtual void admit(const Bytes& key, const std::string& fingerprint) = 0;
+  virtual void revoke(const Bytes& key, const std::string& fingerprint) = 0;
+  // Opens (or re-targets) our link to the peer, pinned to its key.
+  virtual Status connect(const std::string& fingerprint, const std::string& endpoint,
+                         const Bytes& key) = 0;
+  virtual void disconnect(const std::string& fingerprint) = 0;
+  virtual bool has_link(const std::string& fingerprint) const = 0;
+  // Our signed Hello, or a heartbeat, over the peer's link; false when it could not go.
+  virtual bool send_hello(TablePeer& peer) = 0;
+  virtual bool send_heartbeat(const std::string& fingerprint) = 0;
+};
+
+struct PeerTableOptions {
+  size_t max_peers = 256;
+  int64_t heartbeat_ms = 1000;
+  net::LivenessTimeouts liveness;
+  double peer_frames_per_s = 20000;
+  double peer_burst = 40000;
+  double stranger_frames_per_s = 1000;
+  double stranger_burst = 2000;
+};
+
+class PeerTable {
+ public:
+  using Peer = TablePeer;
+  // Reconnection backoff for a link that never came up: doubles per attempt within these.
+  static constexpr int64_t kRelinkInitialMs = 50;
+  static constexpr int64_t kRelinkMaxMs = 5000;
+
+  // REQUIRES: `clock`, `links` and `counters` outlive the table.
+  PeerTable(PeerTableOptions options, const Clock& clock, LinkControl& links, Counters& counters,
+            std::function<void(Peer&)> on_change);
+
+  // A peer's verified beacon: its identity, transport key and where it listens. Makes the entry
+  // (evicting an idle one when full) and opens its link; nullptr when the table is full of peers
+  // it may not evict. An online peer keeps its address (a replayed beacon must not move it).
+  Peer* on_beacon(const std::string& fingerprint, const Bytes& identity_key,
+                  const Bytes& transport_key, const std::string& endpoint, bool configured);
+  void on_link(const std::string& fingerprint, net::LinkEvent event);
+  // Liveness timeouts, relinks that are due, pending Hellos and heartbeats.
+  void tick();
+  // The next time tick() has something to do on its own (liveness deadline or relink).
+  int64_t next_deadline_ms() const;
+  // Reports a change to the peer (its liveness after traffic, its name) through on_change.
+  void changed(Peer& peer);
+  // The peer became a contact or co-member: it gets a Hello with our name at once.
+  void introduce(const std::string& fingerprint);
+  // Drops a peer with its link, its claim on the allow-list and what it proved.
+  void forget(const std::string& fingerprint);
+
+  // `fingerprint` proved it holds `key`: its frames are credited to it, and any other
+  // identity's claim on the key (a beacon naming someone else's key) goes with its link.
+  void bind_key(const Bytes& key, const std::string& fingerprint);
+  // The identity that proved `key`, if any.
+  const std::string* owner_of(const Bytes& key) const;
+
+  Peer* find(const std::string& fingerprint);
+  const Peer* find(const std::string& fingerprint) const;
+  bool online_at(const std::string& endpoint) const;
+  PeerInfo snapshot(const Peer& peer) const;
+  std::vector<PeerInfo> list() const;
+  size_t size() const { return peers_.size(); }
+
+ private:
+  Peer& make_peer(const std::string& fingerprint);
+  bool evict_idle_peer();
+  bool open_link(Peer& peer, const std::string& endpoint);
+  void schedule_relink(Peer& peer);
+  void relink(Peer& peer);
+  void greet(Peer& peer);
+  void keep_alive(Peer& peer, int64_t now_ms);
+  int64_t now() const { return clock_.now_ms(); }
+
+  PeerTableOptions options_;
+  const Clock& clock_;
+  LinkControl& links_;
+  Counters& counters_;
+  std::function<void(Peer&)> on_change_;
+  std::map<std::string, Peer> peers_;
+  // Transport key -> the identity that proved it holds it (a signed Hello over a connection
+  // authenticated with that key).
+  std::map<Bytes, std::string> key_owner_;
+};
+
+}  // namespace sotto::core

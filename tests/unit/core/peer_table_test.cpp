@@ -1,0 +1,256 @@
+// PeerTable against a fake clock and fake links: discovery results, liveness, eviction and
+// relinking, with no sockets.
+#include "src/core/peer_table.h"
+
+#include <catch2/catch.hpp>
+#include <set>
+
+using namespace sotto;
+using core::PeerTable;
+using net::LinkEvent;
+using net::PeerState;
+
+namespace {
+
+// Links that always open, and remember what was asked of them.
+class FakeLinks final : public core::LinkControl {
+ public:
+  void admit(const Bytes& key, const std::string& fp) override { claims.insert({key, fp}); }
+  void revoke(const Bytes& key, const std::string& fp) override { claims.erase({key, fp}); }
+  Status connect(const std::string& fp, const std::string& endpoint, const Bytes&) override {
+    ++connects;
+    links[fp] = endpoint;
+    return Status::ok();
+  }
+  void disconnect(const std::string& fp) override { links.erase(fp); }
+  bool has_link(const std::string& fp) const override { return links.contains(fp); }
+  bool send_hello(core::TablePeer& peer) override {
+    hellos.push_back(peer.info.fingerprint);
+    return hellos_go;
+  }
+  bool send_heartbeat(const std::string& fp) override {
+    heartbeats.push_back(fp);
+    return true;
+  }
+
+  std::set<std::pair<Bytes, std::string>> claims;
+  std::map<std::string, std::string> links;  // fingerprint -> endpoint
+  int connects = 0;
+  bool hellos_go = true;
+  std::vector<std::string> hellos;
+  std::vector<std::string> heartbeats;
+};
+
+Bytes key_of(char c) {
+  return Bytes(32, static_cast<uint8_t>(c));
+}
+
+std::string endpoint_of(int port) {
+  return "tcp://10.0.0.1:" + std::to_string(port);
+}
+
+struct Rig {
+  explicit Rig(size_t max_peers = 8) : table(options(max_peers), clock, links, counters, record) {}
+
+  static core::PeerTableOptions options(size_t max_peers) {
+    core::PeerTableOptions options;
+    options.max_peers = max_peers;
+    return options;
+  }
+
+  // A beacon from peer `c` (fingerprint "fp-c", key c...c) listening on `port`.
+  PeerTable::Peer* beacon(char c, int port = 4000, bool configured = false) {
+    return table.on_beacon(std::string("fp-") + c, key_of(c), key_of(c), endpoint_of(port),
+                           configured);
+  }
+  // Brings peer `c` online: our handshake, then a frame from it.
+  void online(char c) {
+    const std::string fp = std::string("fp-") + c;
+    table.on_link(fp, LinkEvent::kHandshakeSucceeded);
+    PeerTable::Peer* peer = table.find(fp);
+    if (peer->liveness.on_traffic(clock.now_ms())) table.changed(*peer);
+  }
+  PeerState state(char c) { return table.find(std::string("fp-") + c)->liveness.state(); }
+
+  FakeClock clock;
+  FakeLinks links;
+  core::Counters counters;
+  std::vector<std::pair<std::string, PeerState>> changes;
+  std::function<void(PeerTable::Peer&)> record = [this](PeerTable::Peer& peer) {
+    changes.emplace_back(peer.info.fingerprint, peer.liveness.state());
+  };
+  PeerTable table;
+};
+
+}  // namespace
+
+TEST_CASE("a verified beacon makes a peer, admits its key and opens its link",
+          "[core][peer_table]") {
+  Rig rig;
+  PeerTable::Peer* peer = rig.beacon('a');
+  REQUIRE(peer != nullptr);
+  CHECK(peer->info.endpoint == endpoint_of(4000));
+  CHECK(rig.links.claims.contains({key_of('a'), "fp-a"}));
+  CHECK(rig.links.links.at("fp-a") == endpoint_of(4000));
+  CHECK(peer->hello_pending);
+  CHECK(rig.state('a') == PeerState::kConnecting);
+  CHECK(rig.counters.get(core::Counter::peers_discovered) == 1);
+  REQUIRE(rig.changes.size() == 1);
+  CHECK(rig.changes[0] == std::make_pair(std::string("fp-a"), PeerState::kConnecting));
+
+  // The same beacon again: no second link.
+  rig.beacon('a');
+  CHECK(rig.links.connects == 1);
+  CHECK(rig.table.size() == 1);
+}
+
+TEST_CASE("the handshake sends our Hello before the peer is reported online",
+          "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.online('a');
+  CHECK(rig.links.hellos == std::vector<std::string>{"fp-a"});
+  CHECK_FALSE(rig.table.find("fp-a")->hello_pending);
+  CHECK(rig.state('a') == PeerState::kOnline);
+  CHECK(rig.table.find("fp-a")->link_fresh);
+}
+
+TEST_CASE("a Hello that could not go is tried again on the next tick", "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.links.hellos_go = false;
+  rig.table.on_link("fp-a", LinkEvent::kHandshakeSucceeded);
+  CHECK(rig.table.find("fp-a")->hello_pending);
+  rig.links.hellos_go = true;
+  rig.table.tick();
+  CHECK(rig.links.hellos.size() == 2);
+  CHECK_FALSE(rig.table.find("fp-a")->hello_pending);
+}
+
+TEST_CASE("an online peer keeps its address against a beacon from elsewhere",
+          "[core][peer_table][security]") {
+  Rig rig;
+  rig.beacon('a', 4000);
+  rig.online('a');
+  rig.beacon('a', 5000);  // a replayed beacon, from another address
+  CHECK(rig.table.find("fp-a")->info.endpoint == endpoint_of(4000));
+  CHECK(rig.links.connects == 1);
+
+  SECTION("an offline one moves") {
+    rig.table.on_link("fp-a", LinkEvent::kDisconnected);
+    REQUIRE_FALSE(rig.table.find("fp-a")->liveness.is_online());
+    rig.beacon('a', 5000);
+    CHECK(rig.table.find("fp-a")->info.endpoint == endpoint_of(5000));
+    CHECK(rig.links.links.at("fp-a") == endpoint_of(5000));
+  }
+}
+
+TEST_CASE("a full table forgets its quietest idle peer, never an online or configured one",
+          "[core][peer_table][security]") {
+  Rig rig(3);
+  rig.beacon('a', 4000, /*configured=*/true);
+  rig.clock.advance_ms(10);
+  rig.beacon('b', 4001);
+  rig.online('b');
+  rig.clock.advance_ms(10);
+  rig.beacon('c', 4002);
+  rig.clock.advance_ms(10);
+
+  REQUIRE(rig.beacon('d', 4003) != nullptr);
+  CHECK(rig.table.find("fp-c") == nullptr);  // the only one that may go
+  CHECK_FALSE(rig.links.links.contains("fp-c"));
+  CHECK_FALSE(rig.links.claims.contains({key_of('c'), "fp-c"}));
+  CHECK(rig.counters.get(core::Counter::peers_evicted) == 1);
+
+  rig.online('d');
+  CHECK(rig.beacon('e', 4004) == nullptr);  // nobody left to evict
+  CHECK(rig.counters.get(core::Counter::peer_table_full) == 1);
+  CHECK(rig.table.size() == 3);
+}
+
+TEST_CASE("a refused handshake is retried with a backoff that doubles up to its cap",
+          "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  int64_t expected = PeerTable::kRelinkInitialMs;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    rig.table.on_link("fp-a", LinkEvent::kHandshakeFailed);
+    rig.table.on_link("fp-a", LinkEvent::kDisconnected);  // the same attempt, not a second
+    CHECK(rig.table.next_deadline_ms() <= rig.clock.now_ms() + expected);
+    const int connects = rig.links.connects;
+    rig.clock.advance_ms(expected - 1);
+    rig.table.tick();
+    CHECK(rig.links.connects == connects);
+    rig.clock.advance_ms(1);
+    rig.table.tick();
+    CHECK(rig.links.connects == connects + 1);
+    expected = std::min(expected * 2, PeerTable::kRelinkMaxMs);
+  }
+  CHECK(expected == PeerTable::kRelinkMaxMs);
+  CHECK(rig.counters.get(core::Counter::relinks) == 10);
+}
+
+TEST_CASE("a link that was up and dropped is reopened at once", "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.online('a');
+  const int connects = rig.links.connects;
+  rig.table.on_link("fp-a", LinkEvent::kDisconnected);
+  CHECK(rig.state('a') == PeerState::kOffline);
+  rig.table.tick();
+  CHECK(rig.links.connects == connects + 1);
+  CHECK(rig.table.find("fp-a")->hello_pending == false);  // sent on the tick, the link is there
+}
+
+TEST_CASE("silence makes a peer evasive, then offline; heartbeats go on the beat",
+          "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.online('a');
+  const net::LivenessTimeouts timeouts;
+  rig.clock.advance_ms(1000);
+  rig.table.tick();
+  CHECK(rig.links.heartbeats == std::vector<std::string>{"fp-a"});
+  rig.table.tick();
+  CHECK(rig.links.heartbeats.size() == 1);  // not again before the next beat
+  CHECK(rig.table.next_deadline_ms() == rig.clock.now_ms() - 1000 + timeouts.evasive_ms);
+  rig.clock.advance_ms(timeouts.evasive_ms - 1000);
+  rig.table.tick();
+  CHECK(rig.state('a') == PeerState::kEvasive);
+  rig.clock.advance_ms(timeouts.offline_ms - timeouts.evasive_ms);
+  rig.table.tick();
+  CHECK(rig.state('a') == PeerState::kOffline);
+  CHECK(rig.changes.back() == std::make_pair(std::string("fp-a"), PeerState::kOffline));
+}
+
+TEST_CASE("a proved key is its prover's, and other identities' claims on it go",
+          "[core][peer_table][security]") {
+  Rig rig;
+  rig.beacon('a');
+  // 'b' claims a's key in its beacon.
+  rig.table.on_beacon("fp-b", key_of('b'), key_of('a'), endpoint_of(4001), false);
+  rig.table.bind_key(key_of('a'), "fp-a");
+  REQUIRE(rig.table.owner_of(key_of('a')) != nullptr);
+  CHECK(*rig.table.owner_of(key_of('a')) == "fp-a");
+  CHECK(rig.table.find("fp-b") == nullptr);
+  CHECK(rig.counters.get(core::Counter::beacon_claims_refused) == 1);
+
+  // The same identity proving another key gives up the first.
+  rig.table.bind_key(key_of('z'), "fp-a");
+  CHECK(rig.table.owner_of(key_of('a')) == nullptr);
+  CHECK(rig.counters.get(core::Counter::identity_key_rebound) == 1);
+
+  // Forgetting the peer forgets what it proved.
+  rig.table.forget("fp-a");
+  CHECK(rig.table.owner_of(key_of('z')) == nullptr);
+}
+
+TEST_CASE("a peer introduced as a contact gets a Hello at once", "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.online('a');
+  rig.table.introduce("fp-a");
+  CHECK(rig.table.find("fp-a")->known);
+  CHECK(rig.links.hellos.size() == 2);
+  rig.table.introduce("fp-nobody");  // no entry: nothing to do
+}
