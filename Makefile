@@ -75,7 +75,7 @@ BENCH_BIN := $(BUILD)/sotto-bench
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
 
-.PHONY: all deps check-libs run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
+.PHONY: all deps check-libs check-includes run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
 .DEFAULT_GOAL := all
 
 all: check-libs $(BIN) $(TEST_BIN)
@@ -85,7 +85,8 @@ help:
 	@echo "  make            build build/sotto and the test binary build/sotto-tests"
 	@echo "  make deps       install missing Debian packages (apt-get; sudo when not root)"
 	@echo "  make run        deps + build + start sotto (ARGS='...' passes arguments)"
-	@echo "  make test       deps + build + run every test"
+	@echo "  make test       deps + check-includes + build + run every test"
+	@echo "  make check-includes  fail on an #include that runs up a layer (tools/check_includes.sh)"
 	@echo "  make adversarial  the adversarial suite alone (also part of make test; SOTTO_SOAK=1 for long runs)"
 	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make tsan       the tests under ThreadSanitizer (TESTS='[tag]' narrows them)"
@@ -129,7 +130,11 @@ run: deps
 # (tests/support/skip.h). Not as root, such tests skip, and tests/run.sh names them.
 REQUIRE_PREREQUISITES = SOTTO_REQUIRE_PREREQUISITES=$$([ "$$(id -u)" -eq 0 ] && echo 1 || echo 0)
 
-test: deps
+# The layer graph, written down in tools/check_includes.sh; seconds, so it runs before the build.
+check-includes:
+	@tools/check_includes.sh
+
+test: deps check-includes
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@$(REQUIRE_PREREQUISITES) tests/run.sh $(TEST_BIN)
 

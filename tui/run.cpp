@@ -16,6 +16,7 @@
 #include "sotto/core/profile_dir.h"
 #include "tui/app.h"
 #include "tui/gate.h"
+#include "tui/node_backend.h"
 #include "tui/terminal.h"
 
 namespace sotto::tui {
@@ -101,7 +102,7 @@ Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptio
       Result<std::unique_ptr<core::Account>> account =
           request->mode == Gate::Mode::kCreate
               ? core::Account::create(options.profile_dir, request->passphrase, request->name,
-                                      storage::KdfParams::moderate())
+                                      core::KdfCost::kModerate)
               : core::Account::open(options.profile_dir, request->passphrase);
       if (account.is_ok()) return account;
       if (account.status().code() != StatusCode::kAuthFailed &&
@@ -149,7 +150,8 @@ Result<TuiExit> run_tui(TuiOptions options) {
   auto probe = node->send_text_async("", "");
   if (probe.wait_for(std::chrono::seconds(10)) == std::future_status::ready) (void)probe.get();
   std::shared_ptr<core::EventQueue> events = node->subscribe();
-  App app(*node, options.profile_dir, account->name(), account->fingerprint());
+  NodeBackend backend(*node);
+  App app(backend, options.profile_dir, account->name(), account->fingerprint());
   auto render = [&] {
     Canvas canvas(terminal->width(), terminal->height());
     app.draw(canvas);

@@ -24,11 +24,11 @@
 #include "sotto.pb.h"
 #include "sotto/base/clock.h"
 #include "sotto/base/status.h"
-#include "sotto/core/account.h"
 #include "sotto/core/events.h"
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "src/core/account_internals.h"
 #include "src/core/counters.h"
 #include "src/core/voice_types.h"
 

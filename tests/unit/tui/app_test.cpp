@@ -8,6 +8,7 @@
 #include "tests/support/test_node.h"
 #include "tests/support/wait.h"
 #include "tui/canvas.h"
+#include "tui/node_backend.h"
 #include "tui/utf8.h"
 
 using namespace sotto;
@@ -50,7 +51,8 @@ TEST_CASE("the App adds, verifies and writes to a peer, and shows its replies", 
   REQUIRE(test::wait_until([&] { return bob.sees_online(alice); }, 10s));
 
   auto events = bob.node().subscribe();
-  App app(bob.node(), bob.profile_dir(), "bob", bob.fingerprint());
+  NodeBackend backend(bob.node());
+  App app(backend, bob.profile_dir(), "bob", bob.fingerprint());
   app.load();
   // Nearby and nameless (Alice names herself only to contacts and the nodes she dialled).
   CHECK(shows(app, *events, "● ? " + alice.fingerprint().substr(0, 8)));
