@@ -17,13 +17,18 @@ DEBUG    ?= -g1
 # The tests' own code (not the libraries they test) is built for compile speed: about half the
 # time of -O2 per file, and most of the build is Catch2 test files.
 TEST_OPT ?= -Og
+# The compiler goes through ccache when it is installed (`make deps` installs Debian's): a
+# rebuild of sources already compiled once, after `make clean`, a branch switch or a touched
+# header that changes nothing, comes from its cache. Without ccache, or with CCACHE=, the
+# compiler runs directly. A first build on a fresh machine gains nothing from it.
+CCACHE   ?= $(shell command -v ccache 2>/dev/null)
 
 # Debian packages the build, the tests and `make run` need. `make deps` installs the missing ones.
 DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libsodium-dev \
                 libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
                 libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux iproute2 \
-                procps strace clang-14 libclang-rt-14-dev
+                procps strace clang-14 libclang-rt-14-dev ccache
 
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
@@ -224,7 +229,7 @@ $(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_S
 $(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $<"
-	@$(CXX) -std=c++20 $(OPT) $(DEBUG) -MMD -MP -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -c $< -o $@
+	@$(CCACHE) $(CXX) -std=c++20 $(OPT) $(DEBUG) -MMD -MP -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -c $< -o $@
 
 # GCC 12 reports a false maybe-uninitialized inside libstdc++'s <regex>, which Catch2's runner
 # uses, when sanitizers are on; it is not our code.
@@ -238,7 +243,7 @@ $(call obj_of,$(filter-out $(BENCH_SRC),$(TEST_SRC))): CXXFLAGS += $(TEST_OPT)
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $<"
-	@$(CXX) $(CXXFLAGS) -c $< -o $@
+	@$(CCACHE) $(CXX) $(CXXFLAGS) -c $< -o $@
 
 define layer_rule
 $(BUILD)/lib/libsotto_$(1).a: $(call obj_of,$($(1)_SRC))
