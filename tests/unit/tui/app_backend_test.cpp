@@ -4,13 +4,14 @@
 #include <map>
 #include <utility>
 
+#include "tests/support/tui_driver.h"
 #include "tui/app.h"
 #include "tui/backend.h"
-#include "tui/canvas.h"
-#include "tui/utf8.h"
 
 using namespace sotto;
 using namespace sotto::tui;
+using sotto::test::screen;
+using sotto::test::type;
 
 namespace {
 
@@ -111,20 +112,6 @@ core::MessageInfo from_alice(const std::string& id, const std::string& body) {
   m.sender_name = "alice";
   m.body = body;
   return m;
-}
-
-void type(App& app, const std::string& text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const char32_t c = decode_utf8(text, pos);
-    app.on_key(c == '\n' ? Key::special(Key::Code::kEnter) : Key::character(c));
-  }
-}
-
-std::string screen(const App& app, int w = 80, int h = 24) {
-  Canvas canvas(w, h);
-  app.draw(canvas);
-  return canvas.text();
 }
 
 bool shows(const App& app, const std::string& needle) {

@@ -6,30 +6,17 @@
 #include <chrono>
 
 #include "tests/support/test_node.h"
+#include "tests/support/tui_driver.h"
 #include "tests/support/wait.h"
-#include "tui/canvas.h"
 #include "tui/node_backend.h"
-#include "tui/utf8.h"
 
 using namespace sotto;
 using namespace sotto::tui;
+using sotto::test::screen;
+using sotto::test::type;
 using namespace std::chrono_literals;
 
 namespace {
-
-void type(App& app, const std::string& text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const char32_t c = decode_utf8(text, pos);
-    app.on_key(c == '\n' ? Key::special(Key::Code::kEnter) : Key::character(c));
-  }
-}
-
-std::string screen(const App& app, int w = 80, int h = 24) {
-  Canvas canvas(w, h);
-  app.draw(canvas);
-  return canvas.text();
-}
 
 // Feeds the node's events to the app until the screen shows `needle` (or 10 s pass).
 bool shows(App& app, core::EventQueue& events, const std::string& needle) {
