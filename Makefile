@@ -17,13 +17,18 @@ DEBUG    ?= -g1
 # The tests' own code (not the libraries they test) is built for compile speed: about half the
 # time of -O2 per file, and most of the build is Catch2 test files.
 TEST_OPT ?= -Og
+# The compiler goes through ccache when it is installed (`make deps` installs Debian's): a
+# rebuild of sources already compiled once, after `make clean`, a branch switch or a touched
+# header that changes nothing, comes from its cache. Without ccache, or with CCACHE=, the
+# compiler runs directly. A first build on a fresh machine gains nothing from it.
+CCACHE   ?= $(shell command -v ccache 2>/dev/null)
 
 # Debian packages the build, the tests and `make run` need. `make deps` installs the missing ones.
 DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libsodium-dev \
                 libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
                 libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux iproute2 \
-                procps strace clang-14 libclang-rt-14-dev
+                procps strace clang-14 libclang-rt-14-dev ccache
 
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
@@ -75,7 +80,7 @@ BENCH_BIN := $(BUILD)/sotto-bench
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
 
-.PHONY: all deps check-libs run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
+.PHONY: all deps check-libs check-includes run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
 .DEFAULT_GOAL := all
 
 all: check-libs $(BIN) $(TEST_BIN)
@@ -85,7 +90,8 @@ help:
 	@echo "  make            build build/sotto and the test binary build/sotto-tests"
 	@echo "  make deps       install missing Debian packages (apt-get; sudo when not root)"
 	@echo "  make run        deps + build + start sotto (ARGS='...' passes arguments)"
-	@echo "  make test       deps + build + run every test"
+	@echo "  make test       deps + check-includes + build + run every test"
+	@echo "  make check-includes  fail on an #include that runs up a layer (tools/check_includes.sh)"
 	@echo "  make adversarial  the adversarial suite alone (also part of make test; SOTTO_SOAK=1 for long runs)"
 	@echo "  make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "  make tsan       the tests under ThreadSanitizer (TESTS='[tag]' narrows them)"
@@ -129,7 +135,11 @@ run: deps
 # (tests/support/skip.h). Not as root, such tests skip, and tests/run.sh names them.
 REQUIRE_PREREQUISITES = SOTTO_REQUIRE_PREREQUISITES=$$([ "$$(id -u)" -eq 0 ] && echo 1 || echo 0)
 
-test: deps
+# The layer graph, written down in tools/check_includes.sh; seconds, so it runs before the build.
+check-includes:
+	@tools/check_includes.sh
+
+test: deps check-includes
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@$(REQUIRE_PREREQUISITES) tests/run.sh $(TEST_BIN)
 
@@ -219,7 +229,7 @@ $(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_S
 $(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: $(PROTO_CC)
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $<"
-	@$(CXX) -std=c++20 $(OPT) $(DEBUG) -MMD -MP -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -c $< -o $@
+	@$(CCACHE) $(CXX) -std=c++20 $(OPT) $(DEBUG) -MMD -MP -I$(BUILD)/gen $(PKG_CFLAGS) $(SANITIZE) -c $< -o $@
 
 # GCC 12 reports a false maybe-uninitialized inside libstdc++'s <regex>, which Catch2's runner
 # uses, when sanitizers are on; it is not our code.
@@ -233,7 +243,7 @@ $(call obj_of,$(filter-out $(BENCH_SRC),$(TEST_SRC))): CXXFLAGS += $(TEST_OPT)
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $<"
-	@$(CXX) $(CXXFLAGS) -c $< -o $@
+	@$(CCACHE) $(CXX) $(CXXFLAGS) -c $< -o $@
 
 define layer_rule
 $(BUILD)/lib/libsotto_$(1).a: $(call obj_of,$($(1)_SRC))

@@ -20,40 +20,40 @@ std::string seconds_text(int64_t ms) {
 
 }  // namespace
 
-App::App(core::Node& node, std::string profile_dir, std::string own_name,
+App::App(Backend& backend, std::string profile_dir, std::string own_name,
          std::string own_fingerprint)
-    : node_(node), dir_(std::move(profile_dir)) {
+    : backend_(backend), dir_(std::move(profile_dir)) {
   state_.own_name = std::move(own_name);
   state_.own_fingerprint = std::move(own_fingerprint);
-  state_.endpoint = node.endpoint();
+  state_.endpoint = backend.endpoint();
 }
 
 void App::load() {
-  for (const core::PeerInfo& peer : node_.peers()) state_.peers[peer.fingerprint] = peer;
+  for (const core::PeerInfo& peer : backend_.peers()) state_.peers[peer.fingerprint] = peer;
   refresh_contacts();
   refresh_channels();
-  state_.ptt = node_.ptt_state();
+  state_.ptt = backend_.ptt_state();
   dirty_ = true;
 }
 
 void App::refresh_contacts() {
-  auto contacts = node_.contacts();
+  auto contacts = backend_.contacts();
   if (contacts.is_ok()) state_.set_contacts(std::move(contacts).value());
 }
 
 void App::refresh_channels() {
-  auto channels = node_.channels();
+  auto channels = backend_.channels();
   if (channels.is_ok()) state_.set_channels(std::move(channels).value());
 }
 
 void App::on_event(const core::Event& event) {
   if (state_.apply(event)) dirty_ = true;
   // A voice event changes the floor: refresh the PTT state at once, not at the next tick.
-  if (std::holds_alternative<core::VoiceEvent>(event.body)) state_.ptt = node_.ptt_state();
+  if (std::holds_alternative<core::VoiceEvent>(event.body)) state_.ptt = backend_.ptt_state();
 }
 
 bool App::tick() {
-  core::PttState ptt = node_.ptt_state();
+  core::PttState ptt = backend_.ptt_state();
   const bool changed = ptt.on_air != state_.ptt.on_air || ptt.busy != state_.ptt.busy ||
                        (ptt.on_air && (ptt.elapsed_ms / 100 != state_.ptt.elapsed_ms / 100 ||
                                        ptt.level_dbfs != state_.ptt.level_dbfs));
@@ -189,7 +189,7 @@ void App::overlay_key(Operation op, const Key& key) {
   if (top.confirmable && key.code == Key::Code::kChar && (key.ch == 'y' || key.ch == 'Y')) {
     const std::string subject = top.subject;
     overlays_.pop_back();
-    auto confirmed = node_.confirm_contact(subject);
+    auto confirmed = backend_.confirm_contact(subject);
     if (!confirmed.is_ok()) {
       error(confirmed.status());
       return;
@@ -219,7 +219,7 @@ void App::open_key(const std::string& key) {
 
 void App::load_history(Conversation& conv) {
   if (conv.loaded || conv.key == UiState::kHome) return;
-  auto history = node_.history(conv.target, 200);
+  auto history = backend_.history(conv.target, 200);
   if (!history.is_ok()) return;  // e.g. a conversation with nothing archived yet
   conv.loaded = true;
   const int unread = conv.unread;
@@ -281,7 +281,7 @@ void App::run_line(const std::string& line) {
 }
 
 void App::send(const std::string& to, const std::string& text) {
-  auto sent = node_.send_text(to, text);
+  auto sent = backend_.send_text(to, text);
   if (!sent.is_ok()) {
     error(sent.status());
     return;
@@ -302,7 +302,7 @@ void App::run_command(const Command& command) {
     send(to, arg(1));
   } else if (name == "add") {
     working("adding " + arg(0) + "…");
-    auto added = node_.add_contact(arg(0), arg(1));
+    auto added = backend_.add_contact(arg(0), arg(1));
     if (!added.is_ok()) {
       error(added.status());
       return;
@@ -344,18 +344,18 @@ void App::channel_command(const Command& command) {
   const std::string channel = bare_channel(command.args.at(0));
   Result<core::ChannelInfo> result = Status::internal("no action");
   if (action == "create") {
-    result = node_.create_channel(channel);
+    result = backend_.create_channel(channel);
   } else if (action == "invite") {
     working("inviting " + command.args.at(1) + " to #" + channel + "…");
-    result = node_.invite_to_channel(channel, command.args.at(1));
+    result = backend_.invite_to_channel(channel, command.args.at(1));
   } else if (action == "remove") {
-    result = node_.remove_from_channel(channel, command.args.at(1));
+    result = backend_.remove_from_channel(channel, command.args.at(1));
   } else if (action == "leave") {
-    result = node_.leave_channel(channel);
+    result = backend_.leave_channel(channel);
   } else if (action == "accept") {
-    result = node_.accept_channel(channel);
+    result = backend_.accept_channel(channel);
   } else if (action == "decline") {
-    result = node_.decline_channel(channel);
+    result = backend_.decline_channel(channel);
   }
   if (!result.is_ok()) {
     error(result.status());
@@ -373,7 +373,7 @@ void App::channel_command(const Command& command) {
 }
 
 void App::verify(const std::string& name) {
-  auto number = node_.safety_number(name);
+  auto number = backend_.safety_number(name);
   if (!number.is_ok()) {
     error(number.status());
     return;
@@ -407,7 +407,7 @@ void App::verify(const std::string& name) {
 }
 
 void App::roster(const std::string& name) {
-  auto channel = node_.channel(name);
+  auto channel = backend_.channel(name);
   if (!channel.is_ok()) {
     error(channel.status());
     return;
@@ -444,7 +444,7 @@ void App::roster(const std::string& name) {
 }
 
 void App::search(const std::string& query) {
-  auto hits = node_.search(query);
+  auto hits = backend_.search(query);
   if (!hits.is_ok()) {
     error(hits.status());
     return;
@@ -475,11 +475,11 @@ void App::toggle_ptt() {
   } else {
     channel = bare_channel(state_.ptt.channel);
   }
-  Status status = node_.push_to_talk(channel, on);
+  Status status = backend_.push_to_talk(channel, on);
   if (!status.is_ok()) {
     error(status);
   }
-  state_.ptt = node_.ptt_state();
+  state_.ptt = backend_.ptt_state();
 }
 
 void App::play(const std::string& id) {
@@ -487,7 +487,7 @@ void App::play(const std::string& id) {
   ::mkdir(dir.c_str(), 0700);
   const std::string out = dir + "/" + id + ".wav";
   working("decoding " + id + "…");
-  auto played = node_.play(id, out);
+  auto played = backend_.play(id, out);
   if (!played.is_ok()) {
     error(played.status());
     return;

@@ -2,8 +2,9 @@
 // into changes of UiState, runs the input line's commands against the node, and keeps a stack
 // of overlays (help, safety number, roster) that take keys before the main screen does.
 //
-// Thread-safety: the UI thread only. Node calls are the node's thread-safe calls; the node's
-// loop runs on its own thread, so a slow call here never stalls the network or audio.
+// Thread-safety: the UI thread only. Its calls go to a Backend (tui/backend.h): in real use the
+// node's thread-safe calls, whose loop runs on its own thread, so a slow call here never stalls
+// the network or audio; in tests a fake.
 #pragma once
 
 #include <functional>
@@ -11,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "sotto/core/node.h"
+#include "sotto/core/events.h"
+#include "tui/backend.h"
 #include "tui/canvas.h"
 #include "tui/command.h"
 #include "tui/input_line.h"
@@ -23,10 +25,10 @@ namespace sotto::tui {
 
 class App {
  public:
-  // REQUIRES: `node` outlives the App. `profile_dir` is where /play writes its WAV files.
-  App(core::Node& node, std::string profile_dir, std::string own_name, std::string own_fingerprint);
+  // REQUIRES: `backend` outlives the App. `profile_dir` is where /play writes its WAV files.
+  App(Backend& backend, std::string profile_dir, std::string own_name, std::string own_fingerprint);
 
-  // Reads contacts, channels and peers from the node (after subscribing to its events).
+  // Reads contacts, channels and peers from the backend (after subscribing to its events).
   void load();
   void on_key(const Key& key);
   void on_event(const core::Event& event);
@@ -70,7 +72,7 @@ class App {
   void working(const std::string& text);
   void error(const Status& status) { state_.notice(status.message(), true); }
 
-  core::Node& node_;
+  Backend& backend_;
   std::string dir_;
   UiState state_;
   InputLine input_;

@@ -14,6 +14,7 @@
 #include "sotto/core/profile_dir.h"
 #include "tui/app.h"
 #include "tui/gate.h"
+#include "tui/node_backend.h"
 #include "tui/terminal.h"
 
 namespace sotto::tui {
@@ -99,7 +100,7 @@ Result<std::unique_ptr<core::Account>> unlock(Terminal& terminal, const TuiOptio
       Result<std::unique_ptr<core::Account>> account =
           request->mode == Gate::Mode::kCreate
               ? core::Account::create(options.profile_dir, request->passphrase, request->name,
-                                      storage::KdfParams::moderate())
+                                      core::KdfCost::kModerate)
               : core::Account::open(options.profile_dir, request->passphrase);
       if (account.is_ok()) return account;
       if (account.status().code() != StatusCode::kAuthFailed &&
@@ -143,7 +144,8 @@ Result<TuiExit> run_tui(TuiOptions options) {
     });
   }
   std::shared_ptr<core::EventQueue> events = node->subscribe();
-  App app(*node, options.profile_dir, account->name(), account->fingerprint());
+  NodeBackend backend(*node);
+  App app(backend, options.profile_dir, account->name(), account->fingerprint());
   auto render = [&] {
     Canvas canvas(terminal->width(), terminal->height());
     app.draw(canvas);

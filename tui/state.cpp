@@ -235,7 +235,7 @@ const core::ChannelInfo* UiState::channel_by_id(const std::string& id) const {
 
 bool UiState::online(const std::string& fingerprint) const {
   auto it = peers.find(fingerprint);
-  if (it != peers.end()) return it->second.state == net::PeerState::kOnline;
+  if (it != peers.end()) return it->second.state == core::PeerState::kOnline;
   for (const auto& c : contacts) {
     if (c.fingerprint == fingerprint) return c.online;
   }
@@ -244,7 +244,7 @@ bool UiState::online(const std::string& fingerprint) const {
 
 int UiState::peers_online() const {
   return static_cast<int>(std::count_if(peers.begin(), peers.end(), [](const auto& p) {
-    return p.second.state == net::PeerState::kOnline;
+    return p.second.state == core::PeerState::kOnline;
   }));
 }
 
@@ -253,10 +253,10 @@ std::vector<const core::PeerInfo*> UiState::nearby() const {
   for (const auto& [fingerprint, peer] : peers) {
     const bool known = std::any_of(contacts.begin(), contacts.end(),
                                    [&](const auto& c) { return c.fingerprint == fingerprint; });
-    if (!known && peer.state != net::PeerState::kOffline) out.push_back(&peer);
+    if (!known && peer.state != core::PeerState::kOffline) out.push_back(&peer);
   }
   std::stable_sort(out.begin(), out.end(), [](const core::PeerInfo* a, const core::PeerInfo* b) {
-    return (a->state == net::PeerState::kOnline) > (b->state == net::PeerState::kOnline);
+    return (a->state == core::PeerState::kOnline) > (b->state == core::PeerState::kOnline);
   });
   return out;
 }

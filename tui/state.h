@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sotto/core/events.h"
+#include "sotto/core/peer_state.h"
 
 namespace sotto::tui {
 

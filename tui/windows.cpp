@@ -51,6 +51,31 @@ std::string channel_name_of(const std::string& title) {
   return !title.empty() && title[0] == '#' ? title.substr(1) : title;
 }
 
+// The byte offset where a dialog line's second column starts: the text after its first gap of
+// two or more spaces ("Ctrl-N    next conversation"); npos when it has none.
+size_t second_column(const std::string& line) {
+  const size_t text = line.find_first_not_of(' ');
+  if (text == std::string::npos) return std::string::npos;
+  const size_t gap = line.find("  ", text);
+  if (gap == std::string::npos) return std::string::npos;
+  return line.find_first_not_of(' ', gap);
+}
+
+// A dialog line as rows of at most `width` columns, broken between words. Continuation rows
+// hang under the second column, so a key's or a command's description keeps to its column; a
+// line without one, or whose first column takes half the width, wraps flush left.
+std::vector<std::string> dialog_rows(const std::string& line, int width) {
+  const size_t column = second_column(line);
+  const int hang = column == std::string::npos ? 0 : text_width(line.substr(0, column));
+  if (hang == 0 || hang > width / 2) return wrap(line, width);
+  std::vector<std::string> rows = wrap(line.substr(column), width - hang);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i] =
+        (i == 0 ? line.substr(0, column) : std::string(static_cast<size_t>(hang), ' ')) + rows[i];
+  }
+  return rows;
+}
+
 }  // namespace
 
 std::string clock_time(int64_t wall_ms) {
@@ -151,7 +176,7 @@ void draw_sidebar(Canvas& canvas, Rect rect, const UiState& state) {
     canvas.put(rect.x + 1, y++, "(nobody new)", kDim, rect.w - 1);
   for (const core::PeerInfo* p : strangers) {
     if (y >= rect.bottom()) break;
-    const bool on = p->state == net::PeerState::kOnline;
+    const bool on = p->state == core::PeerState::kOnline;
     int x = put_at(canvas, rect.x + 1, y, on ? "●" : "○", on ? kGood : kDim, right);
     x = put_at(canvas, x + 1, y, p->name.empty() ? "?" : p->name, kPlain, right);
     put_at(canvas, x + 1, y, short_fingerprint(p->fingerprint), kDim, right);
@@ -356,8 +381,13 @@ void Dialog::draw(Canvas& canvas) const {
   int content_w = std::max(text_width(title) + 4, text_width(footer));
   for (const std::string& l : lines) content_w = std::max(content_w, text_width(l));
   const int w = std::min(content_w + 4, canvas.width());
+  // Lines wider than the box wrap rather than lose their ends; scrolling counts screen rows.
+  std::vector<std::string> wrapped;
+  for (const std::string& l : lines) {
+    for (std::string& row : dialog_rows(l, std::max(w - 4, 1))) wrapped.push_back(std::move(row));
+  }
   const int max_rows = std::max(canvas.height() - 4, 1);
-  const int rows = std::min(static_cast<int>(lines.size()), max_rows);
+  const int rows = std::min(static_cast<int>(wrapped.size()), max_rows);
   const int h = std::min(rows + 4, canvas.height());
   const Rect box{(canvas.width() - w) / 2, (canvas.height() - h) / 2, w, h};
   canvas.fill(box);
@@ -375,9 +405,9 @@ void Dialog::draw(Canvas& canvas) const {
     canvas.put(box.right() - 1, y, "│", kDim);
   }
   canvas.put(box.x + 2, box.y, " " + title + " ", kTitle, w - 4);
-  const int first = std::clamp(scroll, 0, std::max(static_cast<int>(lines.size()) - rows, 0));
+  const int first = std::clamp(scroll, 0, std::max(static_cast<int>(wrapped.size()) - rows, 0));
   for (int i = 0; i < rows; ++i) {
-    canvas.put(box.x + 2, box.y + 1 + i, lines[static_cast<size_t>(first + i)], kPlain, w - 4);
+    canvas.put(box.x + 2, box.y + 1 + i, wrapped[static_cast<size_t>(first + i)], kPlain, w - 4);
   }
   canvas.put(box.x + 2, box.bottom() - 2, footer, kBold, w - 4);
 }

@@ -96,9 +96,10 @@ int run(int argc, char** argv) {
   CLI::App* send = app.add_subcommand("send", "send a text (TEXT '-' reads it from stdin)");
   send->add_option("TO", to, "contact name, fingerprint prefix or #channel")->required();
   send->add_option("TEXT", text, "the message, or - for stdin")->required();
-  CLI::App* history = app.add_subcommand("history", "archived messages, oldest first");
+  CLI::App* history = app.add_subcommand(
+      "history", "archived messages, oldest first: the newest 50 unless --limit says otherwise");
   history->add_option("TO", to, "only this conversation");
-  history->add_option("--limit", limit, "at most N messages (the newest)")
+  history->add_option("--limit", limit, "at most N messages, the newest (default 50)")
       ->check(CLI::PositiveNumber);
   CLI::App* contacts = app.add_subcommand("contacts", "contacts with trust and online state");
 

@@ -63,7 +63,7 @@ int fail(const Status& status) {
 }
 
 int run_init(const GlobalOptions& options, const std::string& name, const std::string& kdf_name) {
-  auto kdf = storage::KdfParams::by_name(kdf_name);
+  auto kdf = core::parse_kdf_cost(kdf_name);
   if (!kdf) {
     return fail(Status::invalid_argument("--kdf must be interactive, moderate or sensitive"));
   }

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sotto/crypto/held_signal_state.h"
+#include "sotto/crypto/signal_engine.h"
 #include "sotto/crypto/sql_signal_state.h"
 #include "sotto/storage/identity_repo.h"
+#include "sotto/storage/profile.h"
 
 namespace sotto::core {
 namespace {
@@ -27,6 +30,39 @@ Bytes transport_binding_message(ByteView transport_public) {
   return message;
 }
 
+std::string_view to_string(KdfCost cost) {
+  switch (cost) {
+    case KdfCost::kInteractive:
+      return "interactive";
+    case KdfCost::kModerate:
+      return "moderate";
+    case KdfCost::kSensitive:
+      return "sensitive";
+  }
+  return "unknown";
+}
+
+std::optional<KdfCost> parse_kdf_cost(std::string_view name) {
+  for (KdfCost cost : {KdfCost::kInteractive, KdfCost::kModerate, KdfCost::kSensitive}) {
+    if (to_string(cost) == name) return cost;
+  }
+  return std::nullopt;
+}
+
+Account::~Account() = default;
+
+const Bytes& Account::identity_key() const {
+  return signal_->identity().public_key;
+}
+
+storage::Database& Account::db() {
+  return profile_->db();
+}
+
+Status Account::change_passphrase(const SecretBytes& new_passphrase) {
+  return profile_->change_passphrase(new_passphrase);
+}
+
 Status Account::validate_name(const std::string& name) {
   if (name.empty()) return Status::invalid_argument("the name must not be empty");
   if (name.size() > kMaxNameBytes) {
@@ -39,6 +75,14 @@ Status Account::validate_name(const std::string& name) {
     }
   }
   return Status::ok();
+}
+
+Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
+                                                 const SecretBytes& passphrase,
+                                                 const std::string& name, KdfCost cost) {
+  std::optional<storage::KdfParams> kdf = storage::KdfParams::by_name(to_string(cost));
+  if (!kdf) return Status::invalid_argument("unknown KDF cost");
+  return create(dir, passphrase, name, *kdf);
 }
 
 Result<std::unique_ptr<Account>> Account::create(const std::string& dir,

@@ -19,6 +19,7 @@
 #include "sotto/storage/search_repo.h"
 #include "sotto/storage/voice_clip_repo.h"
 #include "sotto/voice/wav.h"
+#include "src/core/account_internals.h"
 #include "src/core/clip_player.h"
 
 namespace sotto::core {
@@ -85,8 +86,9 @@ Result<std::vector<SearchHit>> search_archive(Messenger& messenger, Account& acc
                                     std::to_string(kMaxSearchLimit));
   }
   SOTTO_ASSIGN_OR_RETURN(std::string conversation, messenger.conversation_key(in));
-  SOTTO_ASSIGN_OR_RETURN(auto matches,
-                         storage::SearchRepo(account.db()).search(query, conversation, limit));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto matches,
+      storage::SearchRepo(AccountInternals::db(account)).search(query, conversation, limit));
   std::vector<storage::MessageRecord> rows;
   rows.reserve(matches.size());
   for (const auto& match : matches) rows.push_back(match.message);
@@ -120,7 +122,7 @@ Result<std::unique_ptr<ArchiveExport>> ArchiveExport::begin(Messenger& messenger
   }
   std::unique_ptr<ArchiveExport> job(new ArchiveExport(messenger, account, options));
   SOTTO_ASSIGN_OR_RETURN(job->conversation_, messenger.conversation_key(options.in));
-  SOTTO_ASSIGN_OR_RETURN(auto span, storage::MessageRepo(account.db()).row_span());
+  SOTTO_ASSIGN_OR_RETURN(auto span, storage::MessageRepo(AccountInternals::db(account)).row_span());
   job->first_row_ = span.first;
   job->last_row_ = span.second;
   job->cursor_ = span.first - 1;
@@ -159,7 +161,8 @@ Status ArchiveExport::write_out(const std::string& text) {
 // Decodes the clip of message row `row` into FILE.voice/ID.wav (0600); its path relative to
 // FILE's directory, or "" when the archive holds no clip for it.
 Result<std::string> ArchiveExport::export_clip(const MessageInfo& message, int64_t row) {
-  SOTTO_ASSIGN_OR_RETURN(auto clip, storage::VoiceClipRepo(account_.db()).find(row));
+  SOTTO_ASSIGN_OR_RETURN(auto clip,
+                         storage::VoiceClipRepo(AccountInternals::db(account_)).find(row));
   if (!clip) return std::string();
   const std::string dir = options_.out + ".voice";
   if (!made_voice_dir_ && summary_.voice_dir.empty()) {
@@ -193,7 +196,7 @@ Result<std::string> ArchiveExport::export_clip(const MessageInfo& message, int64
 Result<bool> ArchiveExport::step(int64_t max_messages) {
   if (done_) return true;
   SOTTO_ASSIGN_OR_RETURN(
-      auto rows, storage::MessageRepo(account_.db())
+      auto rows, storage::MessageRepo(AccountInternals::db(account_))
                      .page_after(cursor_, conversation_, std::max<int64_t>(max_messages, 1)));
   // Only what was archived when the export began.
   while (!rows.empty() && rows.back().row_id > last_row_) rows.pop_back();

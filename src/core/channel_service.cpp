@@ -1,4 +1,5 @@
 #include "src/core/channel_service.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 
@@ -76,7 +77,8 @@ ChannelService::ChannelService(Account& account, const Clock& clock, const Messe
 Result<storage::ChannelRecord> ChannelService::resolve(const std::string& name) {
   const std::string bare = bare_name(name);
   if (bare.empty()) return Status::invalid_argument("no channel given");
-  SOTTO_ASSIGN_OR_RETURN(auto channel, storage::ChannelRepo(account_.db()).find_by_name(bare));
+  SOTTO_ASSIGN_OR_RETURN(auto channel,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find_by_name(bare));
   if (!channel) {
     return Status::invalid_argument("unknown channel #" + bare + " (see sotto channel list)");
   }
@@ -93,7 +95,8 @@ Result<ChannelMember> ChannelService::member_view(const storage::ChannelRecord& 
   member.identity_key = m.identity_key;
   member.admin = m.fingerprint == channel.admin;
   member.online = is_online(hooks_.peer(m.fingerprint));
-  SOTTO_ASSIGN_OR_RETURN(auto contact, storage::ContactRepo(account_.db()).find(m.fingerprint));
+  SOTTO_ASSIGN_OR_RETURN(auto contact,
+                         storage::ContactRepo(AccountInternals::db(account_)).find(m.fingerprint));
   if (contact) member.name = contact->name;
   if (m.fingerprint == account_.fingerprint()) {
     member.trust = "me";
@@ -112,7 +115,8 @@ Result<ChannelMember> ChannelService::member_view(const storage::ChannelRecord& 
 }
 
 Result<ChannelInfo> ChannelService::info(const storage::ChannelRecord& channel) {
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   ChannelInfo info;
   info.id = to_hex(channel.id);
   info.name = channel.name;
@@ -130,14 +134,14 @@ Result<ChannelInfo> ChannelService::info(const storage::ChannelRecord& channel) 
   }
   info.security_code = roster_security_code(channel, info.epoch, members);
   info.free_voice = channel.free_voice;
-  auto expiry = storage::ExpiryRepo(account_.db()).get(conversation_of(channel));
+  auto expiry = storage::ExpiryRepo(AccountInternals::db(account_)).get(conversation_of(channel));
   if (expiry.is_ok() && expiry.value()) info.expire_ms = expiry.value()->expire_ms;
   if (hooks_.describe_channel) hooks_.describe_channel(info);
   return info;
 }
 
 Result<std::vector<ChannelInfo>> ChannelService::list() {
-  SOTTO_ASSIGN_OR_RETURN(auto records, storage::ChannelRepo(account_.db()).list());
+  SOTTO_ASSIGN_OR_RETURN(auto records, storage::ChannelRepo(AccountInternals::db(account_)).list());
   std::vector<ChannelInfo> out;
   for (const auto& c : records) {
     SOTTO_ASSIGN_OR_RETURN(ChannelInfo channel_info, info(c));
@@ -148,7 +152,8 @@ Result<std::vector<ChannelInfo>> ChannelService::list() {
 
 Result<bool> ChannelService::verified(const std::string& fingerprint, const Bytes& identity_key) {
   if (fingerprint == account_.fingerprint()) return true;
-  SOTTO_ASSIGN_OR_RETURN(auto contact, storage::ContactRepo(account_.db()).find(fingerprint));
+  SOTTO_ASSIGN_OR_RETURN(auto contact,
+                         storage::ContactRepo(AccountInternals::db(account_)).find(fingerprint));
   return contact && contact->trust == storage::Trust::kVerified &&
          contact->identity_key == identity_key;
 }
@@ -162,7 +167,8 @@ Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict,
     return Status::invalid_argument("bad channel name '" + name +
                                     "': 1 to 64 bytes of UTF-8, no spaces or '#'");
   }
-  SOTTO_ASSIGN_OR_RETURN(auto existing, storage::ChannelRepo(account_.db()).find_by_name(bare));
+  SOTTO_ASSIGN_OR_RETURN(auto existing,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find_by_name(bare));
   if (existing) return Status::invalid_argument("a channel named #" + bare + " already exists");
   storage::ChannelRecord channel;
   channel.id_nonce = crypto::random_bytes(kChannelNonceSize);
@@ -192,8 +198,8 @@ Status ChannelService::issue_roster(storage::ChannelRecord& channel,
       next_roster(channel, members, change, account_.identity_key(), clock_.wall_ms());
   wire::ChannelUpdate update;
   update.set_roster(roster.SerializeAsString());
-  SOTTO_ASSIGN_OR_RETURN(Bytes signature,
-                         account_.signal().sign(roster_signing_input(as_bytes(update.roster()))));
+  SOTTO_ASSIGN_OR_RETURN(Bytes signature, AccountInternals::signal(account_).sign(
+                                              roster_signing_input(as_bytes(update.roster()))));
   update.set_signature(as_chars(signature).data(), signature.size());
   const std::string update_blob = update.SerializeAsString();
   SOTTO_RETURN_IF_ERROR(apply_roster(roster, as_bytes(update_blob), false, effects));
@@ -202,7 +208,8 @@ Status ChannelService::issue_roster(storage::ChannelRecord& channel,
     *content.mutable_channel_update() = update;
     SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(recipient, std::move(content), effects.out));
   }
-  SOTTO_ASSIGN_OR_RETURN(auto stored, storage::ChannelRepo(account_.db()).find(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto stored,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(channel.id));
   if (stored) channel = *stored;
   return keys_.share_own(channel, effects);
 }
@@ -226,12 +233,13 @@ Status ChannelService::check_invitee(const storage::ChannelRecord& channel,
                                     "with 'sotto verify " +
                                     contact.name + "', then add --confirm");
   }
-  SOTTO_ASSIGN_OR_RETURN(
-      bool already, storage::ChannelRepo(account_.db()).is_member(channel.id, contact.fingerprint));
+  SOTTO_ASSIGN_OR_RETURN(bool already, storage::ChannelRepo(AccountInternals::db(account_))
+                                           .is_member(channel.id, contact.fingerprint));
   if (already) {
     return Status::invalid_argument(contact.name + " is already a member of #" + channel.name);
   }
-  SOTTO_ASSIGN_OR_RETURN(bool has_session, account_.signal().has_session(contact.fingerprint));
+  SOTTO_ASSIGN_OR_RETURN(bool has_session,
+                         AccountInternals::signal(account_).has_session(contact.fingerprint));
   if (!has_session) {
     return Status::invalid_argument("no session with " + contact.name + " yet; run: sotto add " +
                                     contact.name);
@@ -244,7 +252,8 @@ Result<ChannelInfo> ChannelService::invite(const std::string& name, const std::s
   SOTTO_RETURN_IF_ERROR(check_admin(channel));
   SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(peer));
   SOTTO_RETURN_IF_ERROR(check_invitee(channel, contact));
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   if (members.size() >= kMaxChannelMembers) {
     return Status::invalid_argument("#" + channel.name + " is full: a channel has at most " +
                                     std::to_string(kMaxChannelMembers) + " members");
@@ -266,7 +275,8 @@ Result<ChannelInfo> ChannelService::invite(const std::string& name, const std::s
 Result<ChannelInfo> ChannelService::remove(const std::string& name, const std::string& peer) {
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve(name));
   SOTTO_RETURN_IF_ERROR(check_admin(channel));
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   std::vector<storage::ChannelMemberRecord> matches;
   for (const auto& m : members) {
     const bool by_prefix = peer.size() >= 4 && m.fingerprint.rfind(peer, 0) == 0;
@@ -313,7 +323,8 @@ Result<ChannelInfo> ChannelService::accept(const std::string& name) {
                         account_.name() + " accepted the invitation to #" + channel.name, effects);
   });
   if (!changed.is_ok()) return changed;
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   introduce_new_members(members, {});
   return info(channel);
 }
@@ -336,7 +347,8 @@ Result<ChannelInfo> ChannelService::leave(const std::string& name) {
     return quit(channel, "left", account_.name() + " left #" + channel.name);
   }
   // Without its admin nobody could change the roster any more: the channel closes.
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   std::vector<std::string> recipients;
   for (const auto& m : members) {
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
@@ -365,19 +377,19 @@ Status ChannelService::send_leave(storage::ChannelRecord& channel, Effects& effe
   leave->set_channel_id(as_chars(channel.id).data(), channel.id.size());
   leave->set_epoch(static_cast<uint64_t>(channel.epoch));
   SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(channel.admin, std::move(content), effects.out));
-  SOTTO_RETURN_IF_ERROR(
-      storage::OutboxRepo(account_.db()).remove_for_conversation(conversation_of(channel)));
+  SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(AccountInternals::db(account_))
+                            .remove_for_conversation(conversation_of(channel)));
   channel.state = storage::ChannelState::kLeft;
   // Gone from here at once: our transmission and what we hear on the channel end with it.
   if (hooks_.roster_changed) hooks_.roster_changed(channel.id, {}, false);
-  return storage::ChannelRepo(account_.db()).save(channel);
+  return storage::ChannelRepo(AccountInternals::db(account_)).save(channel);
 }
 
 // --- membership (every member) ------------------------------------------------------------------
 
 Status ChannelService::apply_roster(const wire::Roster& roster, ByteView update_blob,
                                     bool invitation, Effects& effects) {
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   const Bytes channel_id = bytes_of(roster.channel_id());
   SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(channel_id));
   storage::ChannelRecord channel;
@@ -410,8 +422,8 @@ Status ChannelService::apply_roster(const wire::Roster& roster, ByteView update_
     // opens nothing sent from now on, and a new member cannot read what came before.
     SOTTO_RETURN_IF_ERROR(keys_.rotate_own(channel));
   } else if (previous == storage::ChannelState::kMember) {
-    SOTTO_RETURN_IF_ERROR(
-        storage::OutboxRepo(account_.db()).remove_for_conversation(conversation_of(channel)));
+    SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(AccountInternals::db(account_))
+                              .remove_for_conversation(conversation_of(channel)));
   }
   SOTTO_RETURN_IF_ERROR(
       record_roster(channel, existing.has_value(), roster, members, before, effects));
@@ -437,7 +449,7 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
   if (subject_fingerprint == account_.fingerprint()) {
     subject_name = account_.name();
   } else if (!subject_fingerprint.empty()) {
-    auto contact = storage::ContactRepo(account_.db()).find(subject_fingerprint);
+    auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(subject_fingerprint);
     if (contact.is_ok() && contact.value()) subject_name = contact.value()->name;
   }
   const std::string admin_name = contacts_.name_of(channel.admin);
@@ -490,7 +502,7 @@ Result<std::optional<bool>> ChannelService::invitation_of(const std::string& fro
   const Bytes admin_key = bytes_of(roster.admin_key());
   // The admin sends its rosters itself: one relayed by anyone else is a replay.
   if (crypto::fingerprint_of(admin_key) != from) return std::optional<bool>();
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(bytes_of(roster.channel_id())));
   if (existing) {
     // Signed by someone else than the admin, or an old epoch: refused.
@@ -523,14 +535,14 @@ Status ChannelService::apply_update(const std::string& from, const wire::Channel
   }
   SOTTO_RETURN_IF_ERROR(
       apply_roster(roster.value(), as_bytes(update.SerializeAsString()), *invitation, effects));
-  SOTTO_ASSIGN_OR_RETURN(
-      auto stored, storage::ChannelRepo(account_.db()).find(bytes_of(roster.value().channel_id())));
+  SOTTO_ASSIGN_OR_RETURN(auto stored, storage::ChannelRepo(AccountInternals::db(account_))
+                                          .find(bytes_of(roster.value().channel_id())));
   return stored ? keys_.share_own(*stored, effects) : Status::ok();
 }
 
 Status ChannelService::apply_leave(const std::string& from, const wire::ChannelLeave& leave,
                                    Effects& effects) {
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(bytes_of(leave.channel_id())));
   if (!channel || channel->admin != account_.fingerprint() ||
       channel->state != storage::ChannelState::kMember) {
@@ -582,7 +594,7 @@ Status ChannelService::record_event(const storage::ChannelRecord& channel, const
   record.sent_at = at_ms > 0 ? at_ms : record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(record));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
   (void)row;
   effects.events.push_back(
       Event{clock_.wall_ms(), MessageEvent{message_info(record, contacts_.name_of(actor),

@@ -1,4 +1,5 @@
 #include "src/core/contact_book.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 
@@ -77,7 +78,7 @@ ContactBook::ContactBook(Account& account, const Clock& clock, const MessengerOp
 // --- reading ------------------------------------------------------------------------------------
 
 Result<std::vector<storage::ContactRecord>> ContactBook::records() {
-  return storage::ContactRepo(account_.db()).list();
+  return storage::ContactRepo(AccountInternals::db(account_)).list();
 }
 
 ContactInfo ContactBook::info_of(const storage::ContactRecord& contact) {
@@ -93,7 +94,7 @@ ContactInfo ContactBook::info_of(const storage::ContactRecord& contact) {
 
 Result<storage::ContactRecord> ContactBook::resolve(const std::string& to) {
   if (to.empty()) return Status::invalid_argument("no recipient given");
-  storage::ContactRepo contacts(account_.db());
+  storage::ContactRepo contacts(AccountInternals::db(account_));
   // A name finds the contact that had it first, never a namesake: taking someone's name
   // captures nothing.
   SOTTO_ASSIGN_OR_RETURN(auto named, contacts.with_name(to));
@@ -140,12 +141,12 @@ Result<std::vector<ContactInfo>> ContactBook::list() {
 
 std::string ContactBook::name_of(const std::string& fingerprint) {
   if (fingerprint == account_.fingerprint()) return account_.name();
-  auto contact = storage::ContactRepo(account_.db()).find(fingerprint);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(fingerprint);
   if (contact.is_ok() && contact.value()) return contact.value()->name;
-  auto channels = storage::ChannelRepo(account_.db()).list();
+  auto channels = storage::ChannelRepo(AccountInternals::db(account_)).list();
   if (channels.is_ok()) {
     for (const auto& c : channels.value()) {
-      auto members = storage::ChannelRepo(account_.db()).members(c.id);
+      auto members = storage::ChannelRepo(AccountInternals::db(account_)).members(c.id);
       if (!members.is_ok()) continue;
       for (const auto& m : members.value()) {
         if (m.fingerprint == fingerprint && !m.name.empty()) return m.name;
@@ -156,9 +157,9 @@ std::string ContactBook::name_of(const std::string& fingerprint) {
 }
 
 bool ContactBook::knows(const std::string& fingerprint) {
-  auto contact = storage::ContactRepo(account_.db()).find(fingerprint);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(fingerprint);
   if (contact.is_ok() && contact.value()) return true;
-  auto member = storage::ChannelRepo(account_.db()).shares_channel(fingerprint);
+  auto member = storage::ChannelRepo(AccountInternals::db(account_)).shares_channel(fingerprint);
   return member.is_ok() && member.value();
 }
 
@@ -202,7 +203,7 @@ void ContactBook::add(const std::string& peer_query, const std::string& name, Ad
   PendingAdd add{peer.fingerprint, contact_name, crypto::random_bytes(16),
                  clock_.now_ms() + options_.bundle_timeout_ms, std::move(done)};
   // With a session already in place (they wrote first), no new X3DH is needed.
-  auto has = account_.signal().has_session(peer.fingerprint);
+  auto has = AccountInternals::signal(account_).has_session(peer.fingerprint);
   if (has.is_ok() && has.value()) {
     const storage::ContactRecord record =
         new_contact(peer.fingerprint, contact_name, peer.identity_key, clock_.wall_ms());
@@ -221,7 +222,7 @@ void ContactBook::add(const std::string& peer_query, const std::string& name, Ad
 }
 
 Status ContactBook::save_keeping_trust(const storage::ContactRecord& record) {
-  storage::ContactRepo repo(account_.db());
+  storage::ContactRepo repo(AccountInternals::db(account_));
   storage::ContactRecord saved = record;
   auto existing = repo.find(record.fingerprint);
   if (existing.is_ok() && existing.value()) saved.trust = existing.value()->trust;
@@ -275,10 +276,11 @@ bool ContactBook::bundle_request_allowed(const std::string& from) {
 
 void ContactBook::on_bundle_request(const std::string& from, const wire::BundleRequest& request) {
   if (!bundle_request_allowed(from)) return;
-  storage::Transaction tx(account_.db());
+  storage::Transaction tx(AccountInternals::db(account_));
   if (!tx.begin_status().is_ok()) return;
-  auto bundle = account_.signal().bundle();
-  if (!bundle.is_ok() || !account_.signal().replenish_pre_keys().is_ok() || !tx.commit().is_ok()) {
+  auto bundle = AccountInternals::signal(account_).bundle();
+  if (!bundle.is_ok() || !AccountInternals::signal(account_).replenish_pre_keys().is_ok() ||
+      !tx.commit().is_ok()) {
     hooks_.count(Counter::bundle_request_failed, 1);
     return;
   }
@@ -304,9 +306,9 @@ void ContactBook::on_bundle(const std::string& from, const wire::Bundle& bundle)
     return finish_add(std::move(add),
                       Status::untrusted("the bundle's identity key is not the peer's; refused"));
   }
-  storage::Transaction tx(account_.db());
+  storage::Transaction tx(AccountInternals::db(account_));
   Status status = tx.begin_status();
-  if (status.is_ok()) status = account_.signal().process_bundle(from, b);
+  if (status.is_ok()) status = AccountInternals::signal(account_).process_bundle(from, b);
   if (status.is_ok()) confirmed_sessions_.erase(from);  // a new session, not yet answered
   const storage::ContactRecord record =
       new_contact(from, add.name, b.identity_key, clock_.wall_ms());
@@ -320,14 +322,14 @@ void ContactBook::on_bundle(const std::string& from, const wire::Bundle& bundle)
 
 Result<std::string> ContactBook::safety_number(const std::string& to) {
   SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, resolve(to));
-  return account_.signal().safety_number(account_.fingerprint(), contact.fingerprint,
-                                         contact.identity_key);
+  return AccountInternals::signal(account_).safety_number(
+      account_.fingerprint(), contact.fingerprint, contact.identity_key);
 }
 
 void ContactBook::confirm(const std::string& to, AddDone done) {
   auto contact = resolve(to);
   if (!contact.is_ok()) return done(contact.status());
-  storage::ContactRepo repo(account_.db());
+  storage::ContactRepo repo(AccountInternals::db(account_));
   const std::string fingerprint = contact.value().fingerprint;
   Status status = repo.set_trust(fingerprint, storage::Trust::kVerified);
   if (!status.is_ok()) return done(status);
@@ -335,7 +337,7 @@ void ContactBook::confirm(const std::string& to, AddDone done) {
   if (!updated.is_ok() || !updated.value()) return done(Status::internal("contact vanished"));
   ContactInfo info = info_of(*updated.value());
   hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, "verified"}});
-  auto has = account_.signal().has_session(fingerprint);
+  auto has = AccountInternals::signal(account_).has_session(fingerprint);
   if (has.is_ok() && has.value()) return done(info);
   // A contact made from a roster or by hand without a session yet: one now.
   add(fingerprint, info.name, [info, done = std::move(done)](Result<ContactInfo> added) {
@@ -357,7 +359,7 @@ Result<ContactInfo> ContactBook::replace(const std::string& old_contact,
                                     new_record.fingerprint.substr(0, 16) +
                                     ", then again with --confirm if they match");
   }
-  storage::ContactRepo repo(account_.db());
+  storage::ContactRepo repo(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(repo.take_name(new_record.fingerprint, old_record.name));
   SOTTO_ASSIGN_OR_RETURN(auto updated, repo.find(new_record.fingerprint));
   if (!updated) return Status::internal("contact vanished");
@@ -369,7 +371,7 @@ Result<ContactInfo> ContactBook::replace(const std::string& old_contact,
 // --- receiving ----------------------------------------------------------------------------------
 
 Status ContactBook::ensure(const std::string& fingerprint, std::vector<Event>& events) {
-  storage::ContactRepo repo(account_.db());
+  storage::ContactRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto existing, repo.find(fingerprint));
   if (existing) return Status::ok();
   auto peer = hooks_.peer(fingerprint);
@@ -385,10 +387,11 @@ Status ContactBook::ensure(const std::string& fingerprint, std::vector<Event>& e
 
 Status ContactBook::confirm_session_by_receipt(const std::string& from, int64_t row) {
   if (confirmed_sessions_.count(from) != 0) return Status::ok();
-  SOTTO_ASSIGN_OR_RETURN(auto message, storage::MessageRepo(account_.db()).get(row));
+  SOTTO_ASSIGN_OR_RETURN(auto message,
+                         storage::MessageRepo(AccountInternals::db(account_)).get(row));
   // A channel message travels under a sender key: its receipt says nothing of the session.
   if (!message || message->conversation != from) return Status::ok();
-  SOTTO_RETURN_IF_ERROR(account_.signal().confirm_session(from));
+  SOTTO_RETURN_IF_ERROR(AccountInternals::signal(account_).confirm_session(from));
   confirmed_sessions_.insert(from);
   return Status::ok();
 }

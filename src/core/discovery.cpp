@@ -1,4 +1,5 @@
 #include "src/core/discovery.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 
@@ -92,10 +93,12 @@ Status Discovery::announce(uint16_t port) {
   own.port = port;
   own.transport_key = account_.transport_public();
   own.identity_key = account_.identity_key();
-  SOTTO_ASSIGN_OR_RETURN(net::Beacon announce, net::sign_beacon(own, account_.signal()));
+  SOTTO_ASSIGN_OR_RETURN(net::Beacon announce,
+                         net::sign_beacon(own, AccountInternals::signal(account_)));
   beacon_ = net::encode_beacon(announce);
   own.reply = true;
-  SOTTO_ASSIGN_OR_RETURN(net::Beacon reply, net::sign_beacon(own, account_.signal()));
+  SOTTO_ASSIGN_OR_RETURN(net::Beacon reply,
+                         net::sign_beacon(own, AccountInternals::signal(account_)));
   reply_beacon_ = net::encode_beacon(reply);
   if (broadcast_) {
     broadcast_->publish(sealer_ ? sealer_->seal(beacon_) : beacon_, options_.beacon_interval_ms);

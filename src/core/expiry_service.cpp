@@ -1,4 +1,5 @@
 #include "src/core/expiry_service.h"
+#include "src/core/account_internals.h"
 
 #include "sotto/base/duration.h"
 #include "sotto/crypto/primitives.h"
@@ -52,7 +53,7 @@ Status ExpiryService::record_direct_event(const std::string& conversation, const
   record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(record));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
   if (row) record.row_id = *row;
   MessageInfo message = message_info(record, contacts_.name_of(actor), Trust::kUnverified, "");
   if (info) *info = message;
@@ -78,9 +79,10 @@ Result<MessageInfo> ExpiryService::set(const std::string& to, int64_t expire_ms)
                                       " decides how long its messages are kept");
     }
     done = ledger_.in_transaction([&](Effects& effects) {
-      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(AccountInternals::db(account_))
                                 .set({conversation_of(channel), expire_ms, me, clock_.wall_ms()}));
-      SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+      SOTTO_ASSIGN_OR_RETURN(
+          auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
       for (const auto& m : members) {
         if (m.fingerprint == me) continue;
         wire::Content content;
@@ -98,7 +100,7 @@ Result<MessageInfo> ExpiryService::set(const std::string& to, int64_t expire_ms)
   } else {
     SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(to));
     done = ledger_.in_transaction([&](Effects& effects) {
-      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+      SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(AccountInternals::db(account_))
                                 .set({contact.fingerprint, expire_ms, me, clock_.wall_ms()}));
       wire::Content content;
       content.mutable_expiry()->set_expire_ms(static_cast<uint64_t>(expire_ms));
@@ -116,28 +118,29 @@ Status ExpiryService::apply(const std::string& from, const wire::Expiry& expiry,
   const auto expire_ms = static_cast<int64_t>(expiry.expire_ms());
   const std::string text = expiry_text(contacts_.name_of(from), expire_ms);
   if (expiry.channel_id().empty()) {
-    SOTTO_RETURN_IF_ERROR(
-        storage::ExpiryRepo(account_.db()).set({from, expire_ms, from, clock_.wall_ms()}));
+    SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(AccountInternals::db(account_))
+                              .set({from, expire_ms, from, clock_.wall_ms()}));
     expire_at_ms_ = 0;  // apply it on the next timer
     return record_direct_event(from, from, text, effects, nullptr);
   }
-  SOTTO_ASSIGN_OR_RETURN(auto channel,
-                         storage::ChannelRepo(account_.db()).find(bytes_of(expiry.channel_id())));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto channel,
+      storage::ChannelRepo(AccountInternals::db(account_)).find(bytes_of(expiry.channel_id())));
   if (!channel || channel->state != storage::ChannelState::kMember || channel->admin != from) {
     hooks_.count(Counter::expiry_rejected, 1);
     return Status::ok();  // acknowledged (it was delivered), not applied
   }
-  SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(account_.db())
+  SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(AccountInternals::db(account_))
                             .set({conversation_of(*channel), expire_ms, from, clock_.wall_ms()}));
   expire_at_ms_ = 0;
   return channels_.record_event(*channel, from, "expiry", "", text, effects);
 }
 
 void ExpiryService::expire_due() {
-  storage::ExpiryRepo repo(account_.db());
+  storage::ExpiryRepo repo(AccountInternals::db(account_));
   auto active = repo.active();
   if (!active.is_ok() || active.value().empty()) return;
-  storage::Transaction tx(account_.db());
+  storage::Transaction tx(AccountInternals::db(account_));
   if (!tx.begin_status().is_ok()) return;
   const int64_t now = clock_.wall_ms();
   int64_t deleted = 0;
@@ -149,9 +152,12 @@ void ExpiryService::expire_due() {
   if (deleted == 0) return;
   // Nothing of them may stay behind: not their words in the search index, not the pages that
   // held them in the write-ahead log or, before the checkpoint, in the database file.
-  if (!storage::SearchRepo(account_.db()).forget_expired().is_ok() || !tx.commit().is_ok()) return;
+  if (!storage::SearchRepo(AccountInternals::db(account_)).forget_expired().is_ok() ||
+      !tx.commit().is_ok())
+    return;
   hooks_.count(Counter::messages_expired, static_cast<uint64_t>(deleted));
-  if (!account_.db().checkpoint().is_ok()) hooks_.count(Counter::checkpoint_failed, 1);
+  if (!AccountInternals::db(account_).checkpoint().is_ok())
+    hooks_.count(Counter::checkpoint_failed, 1);
 }
 
 }  // namespace sotto::core

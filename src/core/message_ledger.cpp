@@ -1,4 +1,5 @@
 #include "src/core/message_ledger.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -44,8 +45,8 @@ MessageLedger::MessageLedger(Account& account, const Clock& clock, const Messeng
 // --- transactions -------------------------------------------------------------------------------
 
 Status MessageLedger::commit_items(size_t count, const BatchSteps& steps) {
-  storage::Database& db = account_.db();
-  crypto::HeldSignalState& held = account_.held_signal();
+  storage::Database& db = AccountInternals::db(account_);
+  crypto::HeldSignalState& held = AccountInternals::held_signal(account_);
   for (bool savepoint_each : {false, true}) {
     storage::Transaction tx(db);
     SOTTO_RETURN_IF_ERROR(tx.begin_status());
@@ -71,8 +72,8 @@ Status MessageLedger::commit_items(size_t count, const BatchSteps& steps) {
 }
 
 bool MessageLedger::run_item(size_t i, bool savepoint, const BatchSteps& steps, Status& status) {
-  storage::Database& db = account_.db();
-  crypto::HeldSignalState& held = account_.held_signal();
+  storage::Database& db = AccountInternals::db(account_);
+  crypto::HeldSignalState& held = AccountInternals::held_signal(account_);
   if (savepoint) {
     status = db.savepoint();
     if (!status.is_ok()) return false;
@@ -95,7 +96,7 @@ bool MessageLedger::run_item(size_t i, bool savepoint, const BatchSteps& steps, 
 }
 
 Status MessageLedger::in_savepoint(const std::function<Status()>& body) {
-  storage::Database& db = account_.db();
+  storage::Database& db = AccountInternals::db(account_);
   SOTTO_RETURN_IF_ERROR(db.savepoint());
   Status status = body();
   Status ended = status.is_ok() ? db.release_savepoint() : db.rollback_to_savepoint();
@@ -104,7 +105,7 @@ Status MessageLedger::in_savepoint(const std::function<Status()>& body) {
 
 Status MessageLedger::in_transaction(const std::function<Status(Effects&)>& body) {
   Effects effects;
-  storage::Transaction tx(account_.db());
+  storage::Transaction tx(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(tx.begin_status());
   SOTTO_RETURN_IF_ERROR(body(effects));
   SOTTO_RETURN_IF_ERROR(tx.commit());
@@ -222,11 +223,11 @@ Status MessageLedger::commit_signal(const std::string& to, storage::MessageRecor
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
   // Encrypted first: what can refuse the message (no session, an identity no longer trusted)
   // refuses it here, before any row is written (see commit_items).
-  auto ciphertext = account_.signal().encrypt(to, plaintext);
+  auto ciphertext = AccountInternals::signal(account_).encrypt(to, plaintext);
   wipe(plaintext.data(), plaintext.size());
   if (!ciphertext.is_ok()) return ciphertext.status();
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(message));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
   // Tests kill us here: the ratchet step must roll back with the message (DESIGN §6).
   crash_point(CrashPoint::kAfterEncryptBeforeCommit);
@@ -237,7 +238,7 @@ Status MessageLedger::commit_signal(const std::string& to, storage::MessageRecor
   signal->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
   SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id,
-                         storage::OutboxRepo(account_.db()).add(*row, to, frame));
+                         storage::OutboxRepo(AccountInternals::db(account_)).add(*row, to, frame));
   out.push_back({to, outbox_id, *row, std::move(frame)});
   return Status::ok();
 }
@@ -261,7 +262,7 @@ void MessageLedger::receive_batch(const std::vector<Received>& batch,
   const bool receipts_only = std::all_of(batch.begin(), batch.end(), [](const Received& r) {
     return r.envelope.body_case() == wire::Envelope::kReceipt;
   });
-  RelaxedSync relaxed(account_.db(), receipts_only);
+  RelaxedSync relaxed(AccountInternals::db(account_), receipts_only);
   BatchSteps steps;
   // A PreKey message may write the sender's identity and use up a pre-key before it fails.
   steps.risky = [&](size_t i) {
@@ -298,11 +299,11 @@ void MessageLedger::receive_batch(const std::vector<Received>& batch,
 }
 
 Status MessageLedger::admit_sender(const std::string& from) {
-  auto contact = storage::ContactRepo(account_.db()).find(from);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(from);
   if (!contact.is_ok()) return contact.status();
   if (contact.value() || options_.accept_unknown) return Status::ok();
   // A fellow member of a channel is known through the admin's signed roster.
-  auto member = storage::ChannelRepo(account_.db()).shares_channel(from);
+  auto member = storage::ChannelRepo(AccountInternals::db(account_)).shares_channel(from);
   if (member.is_ok() && member.value()) return Status::ok();
   hooks_.count(Counter::message_refused_unknown, 1);
   return Status::permission_denied("message from an unknown identity refused");
@@ -332,7 +333,7 @@ void MessageLedger::acknowledge_duplicate(const std::string& from, const Bytes& 
   // Decrypted before, so committed before: acknowledge it again from the archive.
   hooks_.count(Counter::message_duplicates, 1);
   if (message_id.size() != net::kMessageIdSize) return;
-  auto row = storage::MessageRepo(account_.db()).find_row(from, message_id);
+  auto row = storage::MessageRepo(AccountInternals::db(account_)).find_row(from, message_id);
   if (row.is_ok() && row.value()) effects.receipts[from].push_back(message_id);
 }
 
@@ -358,7 +359,7 @@ Status MessageLedger::receive_direct(const Received& item, Effects& effects,
   const Bytes message_id(m.message_id().begin(), m.message_id().end());
   SOTTO_RETURN_IF_ERROR(admit_sender(item.from));
   SOTTO_ASSIGN_OR_RETURN(crypto::Ciphertext ciphertext, ciphertext_of(item));
-  auto plaintext = account_.signal().decrypt(item.from, ciphertext);
+  auto plaintext = AccountInternals::signal(account_).decrypt(item.from, ciphertext);
   if (!plaintext.is_ok()) {
     return refuse_undecrypted(item.from, message_id, plaintext.status(), effects);
   }
@@ -410,7 +411,7 @@ Status MessageLedger::archive_direct(const std::string& from, const Bytes& messa
   if (!is_text) record.sent_at = record.received_at;
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(record));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
   if (!row) {
     effects.receipts[from].push_back(message_id);
     hooks_.count(Counter::message_duplicates, 1);
@@ -420,7 +421,7 @@ Status MessageLedger::archive_direct(const std::string& from, const Bytes& messa
     SOTTO_RETURN_IF_ERROR(apply_control(from, content, effects));
   } else {
     hooks_.count(Counter::messages_received, 1);
-    auto c = storage::ContactRepo(account_.db()).find(from);
+    auto c = storage::ContactRepo(AccountInternals::db(account_)).find(from);
     const bool known = c.is_ok() && c.value();
     effects.events.push_back(Event{
         clock_.wall_ms(),
@@ -437,8 +438,8 @@ Status MessageLedger::apply_receipt(const std::string& from, const wire::Receipt
     hooks_.count(Counter::receipt_dropped_oversized, 1);
     return Status::ok();  // not ours: our receipts are split to fit
   }
-  storage::MessageRepo messages(account_.db());
-  storage::OutboxRepo outbox(account_.db());
+  storage::MessageRepo messages(AccountInternals::db(account_));
+  storage::OutboxRepo outbox(AccountInternals::db(account_));
   bool progress = false;
   for (const auto& id : receipt.ids()) {
     if (id.size() != net::kMessageIdSize) {

@@ -1,4 +1,5 @@
 #include "src/core/messenger.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 
@@ -32,7 +33,7 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
       options_(options),
       hooks_(std::move(hooks)),
       contacts_(account_, clock_, options_, hooks_),
-      outbox_(account_.db(), clock_, flow_options(options_), hooks_),
+      outbox_(AccountInternals::db(account_), clock_, flow_options(options_), hooks_),
       ledger_(account_, clock_, options_, hooks_, contacts_, outbox_),
       keys_(account_, hooks_, contacts_, ledger_),
       channels_(account_, clock_, hooks_, contacts_, ledger_, keys_),
@@ -40,7 +41,8 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.
-  SOTTO_RETURN_IF_ERROR(account_.db().set_synchronous(storage::Synchronous::kFull));
+  SOTTO_RETURN_IF_ERROR(
+      AccountInternals::db(account_).set_synchronous(storage::Synchronous::kFull));
   return outbox_.start();
 }
 
@@ -91,7 +93,7 @@ void Messenger::send_text(const std::string& to, const std::string& text, SendDo
   }
   auto contact = contacts_.resolve(to);
   if (!contact.is_ok()) return done(contact.status());
-  auto has_session = account_.signal().has_session(contact.value().fingerprint);
+  auto has_session = AccountInternals::signal(account_).has_session(contact.value().fingerprint);
   if (!has_session.is_ok()) return done(has_session.status());
   if (!has_session.value()) {
     return done(Status::unavailable("no session with " + contact.value().name +
@@ -223,13 +225,14 @@ std::optional<int64_t> Messenger::tidy_at_ms() const {
   // Busy: tidy_when_quiet would not run, and a time already past would make the loop spin for
   // as long as a flow stays blocked; busy() brings the loop back soon anyway.
   if (busy()) return std::nullopt;
-  if (!index_due_ && account_.db().wal_frames() < kQuietCheckpointFrames) return std::nullopt;
+  if (!index_due_ && AccountInternals::db(account_).wal_frames() < kQuietCheckpointFrames)
+    return std::nullopt;
   return last_activity_ms_ + kQuietMs;
 }
 
 void Messenger::tidy_when_quiet() {
   if (busy() || clock_.now_ms() - last_activity_ms_ < kQuietMs) return;
-  storage::Database& db = account_.db();
+  storage::Database& db = AccountInternals::db(account_);
   if (std::exchange(index_due_, false)) {
     // Lost in a power cut, the index is caught up again: its watermark is in the same commit.
     RelaxedSync relaxed(db, true);
@@ -258,10 +261,12 @@ Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64
   SOTTO_ASSIGN_OR_RETURN(auto contacts, contacts_.records());
   for (const auto& c : contacts) names[c.fingerprint] = {c.name, trust_of(c.trust)};
   std::map<std::string, std::string> channel_names;  // conversation -> name
-  SOTTO_ASSIGN_OR_RETURN(auto channels, storage::ChannelRepo(account_.db()).list());
+  SOTTO_ASSIGN_OR_RETURN(auto channels,
+                         storage::ChannelRepo(AccountInternals::db(account_)).list());
   for (const auto& c : channels) {
     channel_names["#" + to_hex(c.id)] = c.name;
-    SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(c.id));
+    SOTTO_ASSIGN_OR_RETURN(auto members,
+                           storage::ChannelRepo(AccountInternals::db(account_)).members(c.id));
     for (const auto& m : members) {
       if (names.count(m.fingerprint) == 0) names[m.fingerprint] = {m.name, Trust::kUnverified};
     }
@@ -269,8 +274,8 @@ Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64
   if (!to.empty()) {
     SOTTO_ASSIGN_OR_RETURN(conversation, conversation_key(to));
   }
-  SOTTO_ASSIGN_OR_RETURN(auto rows,
-                         storage::MessageRepo(account_.db()).recent(conversation, limit));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto rows, storage::MessageRepo(AccountInternals::db(account_)).recent(conversation, limit));
   std::vector<MessageInfo> out;
   for (const auto& r : rows) {
     auto channel = channel_names.find(r.conversation);

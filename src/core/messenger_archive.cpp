@@ -2,6 +2,7 @@
 // conversation, and how archive rows are shown (names, channels, trust) as history() shows them.
 #include <map>
 
+#include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
 
@@ -24,7 +25,7 @@ Result<std::vector<MessageInfo>> Messenger::describe(
   SOTTO_ASSIGN_OR_RETURN(auto contacts, contacts_.records());
   for (const auto& c : contacts) people[c.fingerprint] = {c.name, trust_of(c.trust)};
   std::map<std::string, std::string> channel_names;  // conversation -> name
-  storage::ChannelRepo channel_repo(account_.db());
+  storage::ChannelRepo channel_repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto channels, channel_repo.list());
   for (const auto& c : channels) {
     channel_names[conversation_of(c)] = c.name;

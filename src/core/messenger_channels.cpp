@@ -6,6 +6,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
+#include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
 #include "src/net/content.h"
@@ -107,7 +108,7 @@ Status Messenger::check_channel_send(const storage::ChannelRecord& channel) {
 }
 
 Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto fresh, repo.find(send.channel->id));
   if (!fresh || fresh->state != storage::ChannelState::kMember) {
     return Status::invalid_argument("you are no longer a member of #" + send.channel->name);
@@ -133,11 +134,11 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   t->set_body(send.text);
   t->set_channel_id(as_chars(channel.id).data(), channel.id.size());
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(message));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, group_frame(channel, message.message_id, std::move(content)));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
-  storage::OutboxRepo outbox(account_.db());
+  storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
   for (const auto& m : members) {
     if (m.fingerprint == account_.fingerprint()) continue;
@@ -156,7 +157,7 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     hooks_.count(Counter::group_dropped_malformed, 1);
     return Status::corruption("channel message without channel or id");
   }
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
   // Not acknowledged, so the author tries again: its roster or key may still be on the way.
   if (!channel || channel->state != storage::ChannelState::kMember) {
@@ -170,15 +171,16 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   }
   // A retry of a message already archived: acknowledged again without the signature check
   // and decryption (the costly part), which would only find the same duplicate.
-  SOTTO_ASSIGN_OR_RETURN(auto archived,
-                         storage::MessageRepo(account_.db()).find_row(item.from, message_id));
+  SOTTO_ASSIGN_OR_RETURN(
+      auto archived,
+      storage::MessageRepo(AccountInternals::db(account_)).find_row(item.from, message_id));
   if (archived) {
     hooks_.count(Counter::message_duplicates, 1);
     effects.receipts[item.from].push_back(message_id);
     return Status::ok();
   }
-  auto plaintext = account_.signal().group_decrypt(sender_key_group(channel_id, g.generation()),
-                                                   item.from, as_bytes(g.body()));
+  auto plaintext = AccountInternals::signal(account_).group_decrypt(
+      sender_key_group(channel_id, g.generation()), item.from, as_bytes(g.body()));
   if (!plaintext.is_ok()) {
     if (crypto::is_duplicate(plaintext.status())) {
       ledger_.acknowledge_duplicate(item.from, message_id, effects);
@@ -216,14 +218,14 @@ Status Messenger::archive_group(const Received& item, const storage::ChannelReco
   record.received_at = clock_.wall_ms();
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(record));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
   effects.receipts[item.from].push_back(record.message_id);
   if (!row) {
     hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
   hooks_.count(Counter::group_messages_received, 1);
-  auto contact = storage::ContactRepo(account_.db()).find(item.from);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(item.from);
   const bool known = contact.is_ok() && contact.value();
   const Trust trust = known ? trust_of(contact.value()->trust) : Trust::kUnverified;
   const std::string name = known ? contact.value()->name : name_of(item.from);

@@ -17,6 +17,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/outbox_repo.h"
 #include "sotto/voice/clip.h"
+#include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
 #include "src/core/voice_clip_content.h"
@@ -44,7 +45,7 @@ Result<VoiceChannel> Messenger::voice_channel(const std::string& channel_name) {
 }
 
 bool Messenger::is_voice_member(ByteView channel_id, const std::string& fingerprint) {
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   auto channel = repo.find(channel_id);
   if (!channel.is_ok() || !channel.value() ||
       channel.value()->state != storage::ChannelState::kMember) {
@@ -62,7 +63,8 @@ Result<TransmissionStart> Messenger::open_transmission(const std::string& channe
                                                        uint32_t frame_ms, uint32_t bitrate,
                                                        int64_t started_at_us) {
   SOTTO_ASSIGN_OR_RETURN(VoiceChannel checked, voice_channel(channel_name));
-  SOTTO_ASSIGN_OR_RETURN(auto found, storage::ChannelRepo(account_.db()).find(checked.id));
+  SOTTO_ASSIGN_OR_RETURN(auto found,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(checked.id));
   if (!found) return Status::internal("channel vanished");
   storage::ChannelRecord channel = *found;
   TransmissionStart opened;
@@ -79,7 +81,8 @@ Result<TransmissionStart> Messenger::open_transmission(const std::string& channe
     content.mutable_voice_start()->set_key(opened.key.chars().data(), opened.key.size());
     SOTTO_ASSIGN_OR_RETURN(Bytes frame,
                            group_frame(channel, opened.transmission_id, std::move(content)));
-    SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+    SOTTO_ASSIGN_OR_RETURN(
+        auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
     for (const auto& m : members) {
       if (m.fingerprint == account_.fingerprint()) continue;
       opened.members.push_back(m.fingerprint);
@@ -96,7 +99,8 @@ Result<TransmissionStart> Messenger::open_transmission(const std::string& channe
 
 Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
   if (end.packets.empty()) return Status::invalid_argument("the transmission has no audio");
-  SOTTO_ASSIGN_OR_RETURN(auto fresh, storage::ChannelRepo(account_.db()).find(end.channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto fresh,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(end.channel.id));
   if (!fresh || fresh->state != storage::ChannelState::kMember) {
     return Status::invalid_argument("you are no longer a member of #" + end.channel.name);
   }
@@ -105,8 +109,8 @@ Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
   const wire::VoiceStart start =
       voice_start_of(channel.id, end.transmission_id, end.frame_ms, end.bitrate, end.started_at_us);
   const Bytes encoded = voice::encode_packets(end.packets);
-  SOTTO_ASSIGN_OR_RETURN(Bytes signature,
-                         account_.signal().sign(clip_signing_input(start, frames, encoded)));
+  SOTTO_ASSIGN_OR_RETURN(Bytes signature, AccountInternals::signal(account_).sign(
+                                              clip_signing_input(start, frames, encoded)));
   storage::MessageRecord message = clip_message(start, frames);
   message.conversation = conversation_of(channel);
   message.sender = account_.fingerprint();
@@ -115,10 +119,10 @@ Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
   message.state = storage::MessageState::kPending;
   Status done = in_transaction([&](Effects& effects) {
     SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                           storage::MessageRepo(account_.db()).insert(message));
+                           storage::MessageRepo(AccountInternals::db(account_)).insert(message));
     if (!row) return Status::internal("transmission id collision");
     message.row_id = *row;
-    SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(account_.db())
+    SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(AccountInternals::db(account_))
                               .insert(clip_record(*row, start, account_.identity_key(), frames,
                                                   encoded, end.timing, signature)));
     SOTTO_RETURN_IF_ERROR(rotate_if_worn(channel, effects));
@@ -142,9 +146,10 @@ Status Messenger::send_clip(const storage::ChannelRecord& channel, const Transmi
   SOTTO_ASSIGN_OR_RETURN(Bytes clip_frame,
                          group_frame(channel, end.transmission_id,
                                      voice_clip_content(start, encoded, frames, signature)));
-  storage::OutboxRepo outbox(account_.db());
+  storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   for (const auto& m : members) {
     // Only who may hear it from its start to its end: a member invited meanwhile would get
     // what was said before it joined, and one removed meanwhile is no longer a member.
@@ -205,7 +210,8 @@ Result<std::optional<ArchivedClip>> Messenger::archive_heard_clip(const std::str
                                                                   ByteView channel_id,
                                                                   const HeardClip& clip,
                                                                   ByteView signature) {
-  SOTTO_ASSIGN_OR_RETURN(auto channel, storage::ChannelRepo(account_.db()).find(channel_id));
+  SOTTO_ASSIGN_OR_RETURN(auto channel,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(channel_id));
   if (!channel || channel->state != storage::ChannelState::kMember) {
     return Status::unavailable("no longer a member of the channel the clip was heard on");
   }
@@ -221,7 +227,8 @@ Result<std::optional<ArchivedClip>> Messenger::archive_heard_clip(const std::str
 Result<std::optional<ArchivedClip>> Messenger::archive_clip(
     const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
     const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects) {
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(account_.db()).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   auto talker = std::find_if(members.begin(), members.end(),
                              [&](const auto& m) { return m.fingerprint == from; });
   if (talker == members.end()) return Status::unavailable("the talker is not on the roster");
@@ -238,7 +245,7 @@ Result<std::optional<ArchivedClip>> Messenger::archive_clip(
   record.received_at = clock_.wall_ms();
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(account_.db()).insert(record));
+                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
   effects.receipts[from].push_back(record.message_id);
   if (!row) {
     hooks_.count(Counter::message_duplicates, 1);
@@ -248,9 +255,10 @@ Result<std::optional<ArchivedClip>> Messenger::archive_clip(
   ArchivedClip archived;
   archived.clip =
       clip_record(*row, start, talker->identity_key, frames, std::move(encoded), timing, signature);
-  SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(account_.db()).insert(archived.clip));
+  SOTTO_RETURN_IF_ERROR(
+      storage::VoiceClipRepo(AccountInternals::db(account_)).insert(archived.clip));
   hooks_.count(Counter::voice_clips_archived, 1);
-  auto contact = storage::ContactRepo(account_.db()).find(from);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(from);
   const Trust trust =
       contact.is_ok() && contact.value() ? trust_of(contact.value()->trust) : Trust::kUnverified;
   archived.message = message_info(record, name_of(from), trust, channel.name);
@@ -265,7 +273,7 @@ Result<ArchivedClip> Messenger::find_clip(const std::string& id_prefix) {
       })) {
     return Status::invalid_argument("a message id is hex digits: '" + id_prefix + "' is not");
   }
-  storage::VoiceClipRepo clips(account_.db());
+  storage::VoiceClipRepo clips(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto rows, clips.rows_with_id_prefix(id_prefix));
   if (rows.empty()) return Status::invalid_argument("no voice clip with id " + id_prefix);
   if (rows.size() > 1) {
@@ -274,11 +282,12 @@ Result<ArchivedClip> Messenger::find_clip(const std::string& id_prefix) {
   }
   ArchivedClip out;
   SOTTO_ASSIGN_OR_RETURN(auto clip, clips.find(rows.front()));
-  SOTTO_ASSIGN_OR_RETURN(auto message, storage::MessageRepo(account_.db()).get(rows.front()));
+  SOTTO_ASSIGN_OR_RETURN(auto message,
+                         storage::MessageRepo(AccountInternals::db(account_)).get(rows.front()));
   if (!clip || !message) return Status::not_found("no voice clip with id " + id_prefix);
   out.clip = std::move(*clip);
   std::string channel_name;
-  auto channel = storage::ChannelRepo(account_.db()).find(out.clip.channel_id);
+  auto channel = storage::ChannelRepo(AccountInternals::db(account_)).find(out.clip.channel_id);
   if (channel.is_ok() && channel.value()) channel_name = channel.value()->name;
   out.message = message_info(*message, name_of(message->sender), Trust::kUnverified, channel_name);
   out.signature_valid = clip_signature_valid(out.clip);

@@ -7,6 +7,7 @@
 #include "sotto/net/udp_socket.h"
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/opus_codec.h"
+#include "src/core/account_internals.h"
 #include "src/core/clip_player.h"
 #include "src/core/node_impl.h"
 #include "src/net/hello.h"
@@ -133,7 +134,7 @@ Status Node::Impl::start() {
   SOTTO_RETURN_IF_ERROR(voice->start().with_context("--audio-out"));
   if (options.control_socket) {
     dispatcher = std::make_unique<ControlDispatcher>(*this);
-    control_path = account.profile().dir() + "/control.sock";
+    control_path = AccountInternals::profile(account).dir() + "/control.sock";
     SOTTO_ASSIGN_OR_RETURN(
         control, ControlServer::start(context, poller, control_path, make_control_handlers()));
   }
@@ -203,7 +204,7 @@ bool Node::Impl::send_hello(PeerTable::Peer& peer) {
   }
   hello->set_protocol_version(net::kProtocolVersion);
   hello->add_capabilities("text");
-  if (!net::sign_hello(*hello, account.signal(), account.transport_public(),
+  if (!net::sign_hello(*hello, AccountInternals::signal(account), account.transport_public(),
                        peer.info.transport_key)
            .is_ok()) {
     count(Counter::hello_sign_failed);

@@ -1,4 +1,5 @@
 #include "src/core/sender_keys.h"
+#include "src/core/account_internals.h"
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/contact_repo.h"
@@ -23,20 +24,22 @@ SenderKeys::SenderKeys(Account& account, const MessengerHooks& hooks, ContactBoo
 Status SenderKeys::rotate_own(storage::ChannelRecord& channel) {
   channel.key_generation += 1;
   channel.key_uses = 0;
-  SOTTO_ASSIGN_OR_RETURN(channel.own_key, account_.signal().own_sender_key(sender_key_group(
-                                              channel.id, channel.key_generation)));
-  return storage::ChannelRepo(account_.db()).save(channel);
+  SOTTO_ASSIGN_OR_RETURN(channel.own_key,
+                         AccountInternals::signal(account_).own_sender_key(
+                             sender_key_group(channel.id, channel.key_generation)));
+  return storage::ChannelRepo(AccountInternals::db(account_)).save(channel);
 }
 
 Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& effects) {
   if (channel.state != storage::ChannelState::kMember || channel.own_key.empty()) {
     return Status::ok();
   }
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   for (const auto& m : members) {
     if (m.fingerprint == account_.fingerprint() || m.key_shared >= channel.key_generation) continue;
-    SOTTO_ASSIGN_OR_RETURN(bool has_session, account_.signal().has_session(m.fingerprint));
+    SOTTO_ASSIGN_OR_RETURN(bool has_session,
+                           AccountInternals::signal(account_).has_session(m.fingerprint));
     if (!has_session) continue;  // upkeep_if_due starts one
     wire::Content content;
     auto* key = content.mutable_sender_key();
@@ -51,7 +54,7 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
 }
 
 Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
-  storage::ChannelRepo repo(account_.db());
+  storage::ChannelRepo repo(AccountInternals::db(account_));
   const Bytes channel_id = bytes_of(key.channel_id());
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
   // The roster naming this sender may still be on its way: not acknowledged, so it comes again.
@@ -63,7 +66,7 @@ Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
   }
   SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, from));
   if (!member) return Status::unavailable("sender key from someone not (yet) on the roster");
-  Status stored = account_.signal().process_sender_key(
+  Status stored = AccountInternals::signal(account_).process_sender_key(
       sender_key_group(channel_id, key.generation()), from, as_bytes(key.distribution()));
   if (!stored.is_ok()) {
     hooks_.count(Counter::sender_key_rejected, 1);
@@ -76,7 +79,7 @@ Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
 Result<Bytes> SenderKeys::group_frame(const storage::ChannelRecord& channel, ByteView message_id,
                                       wire::Content content) {
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
-  auto ciphertext = account_.signal().group_encrypt(
+  auto ciphertext = AccountInternals::signal(account_).group_encrypt(
       sender_key_group(channel.id, channel.key_generation), plaintext);
   wipe(plaintext.data(), plaintext.size());
   if (!ciphertext.is_ok()) return ciphertext.status();
@@ -86,14 +89,15 @@ Result<Bytes> SenderKeys::group_frame(const storage::ChannelRecord& channel, Byt
   group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
   group->set_message_id(as_chars(message_id).data(), message_id.size());
   group->set_generation(static_cast<uint32_t>(channel.key_generation));
-  SOTTO_RETURN_IF_ERROR(storage::ChannelRepo(account_.db()).add_key_use(channel.id));
+  SOTTO_RETURN_IF_ERROR(
+      storage::ChannelRepo(AccountInternals::db(account_)).add_key_use(channel.id));
   return net::encode_frame(std::move(envelope));
 }
 
 void SenderKeys::upkeep_if_due(int64_t now_ms) {
   if (now_ms < upkeep_at_ms_) return;
   upkeep_at_ms_ = now_ms + kUpkeepIntervalMs;
-  auto channels = storage::ChannelRepo(account_.db()).list();
+  auto channels = storage::ChannelRepo(AccountInternals::db(account_)).list();
   if (!channels.is_ok()) return;
   bool share = false;
   for (const auto& channel : channels.value()) {
@@ -110,14 +114,14 @@ void SenderKeys::upkeep_if_due(int64_t now_ms) {
 }
 
 bool SenderKeys::needs_key(const storage::ChannelRecord& channel) {
-  auto members = storage::ChannelRepo(account_.db()).members(channel.id);
+  auto members = storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id);
   if (!members.is_ok()) return false;
   bool share = false;
   for (const auto& m : members.value()) {
     if (m.fingerprint == account_.fingerprint() || m.key_shared >= channel.key_generation) {
       continue;
     }
-    auto has_session = account_.signal().has_session(m.fingerprint);
+    auto has_session = AccountInternals::signal(account_).has_session(m.fingerprint);
     if (!has_session.is_ok()) continue;
     if (has_session.value()) {
       share = true;
@@ -137,7 +141,7 @@ void SenderKeys::start_session(const storage::ChannelMemberRecord& member) {
   auto peer = hooks_.peer(member.fingerprint);
   if (!is_online(peer) || peer->identity_key != member.identity_key) return;
   member_sessions_pending_.insert(member.fingerprint);
-  auto contact = storage::ContactRepo(account_.db()).find(member.fingerprint);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(member.fingerprint);
   const std::string name = contact.is_ok() && contact.value() ? contact.value()->name : member.name;
   const std::string fingerprint = member.fingerprint;
   contacts_.add(fingerprint, name, [this, fingerprint](Result<ContactInfo> added) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "sotto/core/control_client.h"
+#include "src/core/account_internals.h"
 #include "tests/support/daemon.h"
 #include "tests/support/flood.h"
 #include "tests/support/private_tmpfs.h"
@@ -157,7 +158,7 @@ TEST_CASE(
   }
   CHECK(full_lines == 1);
   auto account = open_account(bob.dir(), "pw");
-  auto check = account->db().prepare("PRAGMA integrity_check");
+  auto check = core::AccountInternals::db(*account).prepare("PRAGMA integrity_check");
   REQUIRE(check.is_ok());
   auto row = check.value()->step();
   REQUIRE(row.is_ok());

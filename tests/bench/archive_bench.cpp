@@ -35,6 +35,7 @@
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
 #include "sotto/storage/search_repo.h"
+#include "src/core/account_internals.h"
 #include "storage/profile_header.h"
 #include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
@@ -116,7 +117,7 @@ std::unique_ptr<Archive> build_archive() {
   const auto started = Clock::now();
   auto account =
       must(core::Account::create(archive->dir, pass(), "bench", minimal_kdf()), "create profile");
-  storage::Database& db = account->db();
+  storage::Database& db = core::AccountInternals::db(*account);
   // A larger cache while building: index pages stay decrypted between batches.
   if (!db.exec_script("PRAGMA cache_size = -262144;").is_ok()) std::exit(1);
 
@@ -331,7 +332,7 @@ const ExpiryFigures& expiry_figures() {
     const Archive& a = archive();
     ExpiryFigures out;
     auto account = open_account();
-    storage::Database& db = account->db();
+    storage::Database& db = core::AccountInternals::db(*account);
     storage::ExpiryRepo expiry(db);
     auto start = Clock::now();
     {

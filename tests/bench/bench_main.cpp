@@ -21,6 +21,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/profile.h"
+#include "src/core/account_internals.h"
 #include "storage/profile_header.h"
 #include "tests/bench/bare_sqlcipher.h"
 #include "tests/bench/bench.h"
@@ -287,7 +288,8 @@ double bench_signal_roundtrip() {
         must(core::Account::create(tmp / "b", pass("b"), "bob", storage::KdfParams::interactive()),
              "bob");
     for (core::Account* account : {alice.get(), bob.get()}) {
-      must(account->db().set_synchronous(storage::Synchronous::kFull), "synchronous");
+      must(core::AccountInternals::db(*account).set_synchronous(storage::Synchronous::kFull),
+           "synchronous");
     }
     must(alice->signal().process_bundle(bob->fingerprint(), must(bob->signal().bundle(), "bundle")),
          "process bundle");

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "sotto/storage/profile.h"
 #include "tests/support/process.h"
 #include "tests/support/profiles.h"
 #include "tests/support/temp_dir.h"

@@ -8,6 +8,7 @@
 #include "sotto/core/account.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "src/core/account_internals.h"
 #include "tests/support/adversary.h"
 #include "tests/support/daemon.h"
 #include "tests/support/sanitizers.h"
@@ -28,7 +29,7 @@ constexpr uint64_t kKeptBoundKib = 48 * 1024;
 void fill_archive(const DaemonProfile& profile) {
   auto account = core::Account::open(profile.dir(), SecretBytes::copy_of(profile.passphrase()));
   REQUIRE(account.is_ok());
-  storage::Database& db = account.value()->db();
+  storage::Database& db = core::AccountInternals::db(*account.value());
   storage::ContactRecord contact;
   contact.fingerprint = std::string(64, 'c');
   contact.name = "carol";

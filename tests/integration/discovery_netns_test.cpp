@@ -14,6 +14,7 @@
 #include "sotto/crypto/primitives.h"
 #include "sotto/net/beacon.h"
 #include "sotto/net/udp_socket.h"
+#include "src/core/account_internals.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
 #include "tests/support/profiles.h"
@@ -480,7 +481,8 @@ TEST_CASE("a replayed or re-signed beacon from another host does not move or fak
     forged.port = attacker_port;
     forged.transport_key = a_transport;
     forged.identity_key = a_identity;
-    forged.signature = mallory->signal().sign(net::beacon_signed_part(forged)).value();
+    forged.signature =
+        core::AccountInternals::signal(*mallory).sign(net::beacon_signed_part(forged)).value();
     const Bytes resigned = net::encode_beacon(forged);
     // A's recorded beacon with only the port changed: A's signature no longer covers it.
     Bytes moved = recorded->data;

@@ -10,6 +10,7 @@
 #include "sotto/net/beacon.h"
 #include "sotto/net/udp_socket.h"
 #include "sotto/net/zmq_socket.h"
+#include "src/core/account_internals.h"
 #include "src/net/hello.h"
 #include "src/net/wire.h"
 #include "tests/support/adversary.h"
@@ -54,7 +55,7 @@ struct Intruder {
     net::Beacon b;
     b.port = port;
     b.transport_key = identity.transport_public();
-    auto signed_beacon = net::sign_beacon(b, identity.signal());
+    auto signed_beacon = net::sign_beacon(b, core::AccountInternals::signal(identity));
     REQUIRE(signed_beacon.is_ok());
     return signed_beacon.value();
   }
@@ -163,7 +164,9 @@ TEST_CASE("a forged unicast beacon is ignored and counted", "[node][integration]
   forged.port = intruder.udp_port;
   forged.transport_key = victim->transport_public();
   forged.identity_key = victim->identity_key();
-  forged.signature = intruder.account->signal().sign(net::beacon_signed_part(forged)).value();
+  forged.signature = core::AccountInternals::signal(*intruder.account)
+                         .sign(net::beacon_signed_part(forged))
+                         .value();
   intruder.send(node, net::encode_beacon(forged));
 
   REQUIRE(wait_until([&] { return node.counter("beacon_dropped_signature") == 1; }, 2s));

@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "sotto/net/beacon.h"
+#include "src/core/account_internals.h"
 #include "src/net/hello.h"
 #include "src/net/wire.h"
 #include "tests/support/profiles.h"
@@ -250,7 +251,7 @@ void HostileInsider::announce_claiming(uint16_t port, const Bytes& transport_key
   net::Beacon beacon;
   beacon.port = udp_port_;
   beacon.transport_key = transport_key;
-  auto signed_beacon = net::sign_beacon(beacon, account_->signal());
+  auto signed_beacon = net::sign_beacon(beacon, core::AccountInternals::signal(*account_));
   if (!signed_beacon.is_ok()) throw std::runtime_error("signing the insider's beacon");
   send_datagram(port, net::encode_beacon(signed_beacon.value()));
 }
@@ -289,7 +290,9 @@ Bytes hello_frame(core::Account& account, ByteView server_key, const std::string
   wire::Hello* hello = envelope.mutable_hello();
   hello->set_name(name);
   hello->set_protocol_version(net::kProtocolVersion);
-  if (!net::sign_hello(*hello, account.signal(), account.transport_public(), server_key).is_ok()) {
+  if (!net::sign_hello(*hello, core::AccountInternals::signal(account), account.transport_public(),
+                       server_key)
+           .is_ok()) {
     throw std::runtime_error("signing a hello");
   }
   auto frame = net::encode_frame(std::move(envelope));

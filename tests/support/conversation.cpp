@@ -7,6 +7,7 @@
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/voice_clip_repo.h"
 #include "sotto/voice/clip.h"
+#include "src/core/account_internals.h"
 #include "tests/support/adversary.h"
 #include "tests/support/profiles.h"
 #include "tests/support/speech.h"
@@ -127,12 +128,13 @@ std::vector<std::string> OverheardConversation::user_strings() const {
 std::vector<Bytes> OverheardConversation::voice_packets() {
   alice_->stop();
   auto account = open_account(alice_->profile_dir());
-  storage::MessageRepo messages(account->db());
+  storage::MessageRepo messages(core::AccountInternals::db(*account));
   const auto id = from_hex(voice_id_);
   require(id.has_value(), "bad voice id " + voice_id_);
   auto row = must(messages.find_row(alice_->fingerprint(), *id), "finding the clip's row");
   require(row.has_value(), "alice has no row for her clip");
-  auto clip = must(storage::VoiceClipRepo(account->db()).find(*row), "reading the clip");
+  auto clip = must(storage::VoiceClipRepo(core::AccountInternals::db(*account)).find(*row),
+                   "reading the clip");
   require(clip.has_value(), "alice has no clip for her voice message");
   return must(voice::decode_packets(clip->packets), "decoding the clip's packets");
 }

@@ -17,6 +17,7 @@
 
 #include "sotto/core/account.h"
 #include "sotto/storage/profile.h"
+#include "src/core/account_internals.h"
 #include "storage/profile_header.h"
 #include "tests/support/sanitizers.h"
 
@@ -154,7 +155,8 @@ ProfileSecrets profile_secrets(const std::string& profile_dir, const std::string
   secrets.database_key.assign(key->view().begin(), key->view().end());
   auto account = core::Account::open(profile_dir, pass);
   REQUIRE(account.is_ok());
-  const SecretBytes& private_key = account.value()->signal().identity().private_key;
+  const SecretBytes& private_key =
+      core::AccountInternals::signal(*account.value()).identity().private_key;
   // Its last 32 bytes: the scalar itself, whatever prefix a serialisation puts before it.
   REQUIRE(private_key.size() >= 32);
   secrets.private_key.assign(private_key.view().end() - 32, private_key.view().end());

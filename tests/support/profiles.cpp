@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "sotto/storage/message_repo.h"
+#include "src/core/account_internals.h"
 
 namespace sotto::test {
 
@@ -22,8 +23,8 @@ std::unique_ptr<core::Account> open_account(const std::string& dir, const std::s
 
 void insert_texts(core::Account& account, int64_t count,
                   const std::function<std::string(int64_t)>& body) {
-  storage::MessageRepo repo(account.db());
-  storage::Transaction tx(account.db());
+  storage::MessageRepo repo(core::AccountInternals::db(account));
+  storage::Transaction tx(core::AccountInternals::db(account));
   if (!tx.begin_status().is_ok()) throw std::runtime_error("insert_texts: cannot begin");
   for (int64_t n = 0; n < count; ++n) {
     storage::MessageRecord m;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sotto/net/beacon.h"
+#include "src/core/account_internals.h"
 #include "tests/support/profiles.h"
 #include "tests/support/wait.h"
 
@@ -49,7 +50,7 @@ void RogueServer::announce_to(uint16_t node_port) {
   net::Beacon beacon;
   beacon.port = port_;
   beacon.transport_key = account_->transport_public();
-  auto signed_beacon = net::sign_beacon(beacon, account_->signal());
+  auto signed_beacon = net::sign_beacon(beacon, core::AccountInternals::signal(*account_));
   if (!signed_beacon.is_ok()) throw std::runtime_error("signing the rogue's beacon");
   Status sent = udp_.send_to("127.0.0.1", node_port, net::encode_beacon(signed_beacon.value()));
   if (!sent.is_ok()) throw std::runtime_error("rogue beacon: " + sent.message());

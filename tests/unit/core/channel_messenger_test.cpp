@@ -9,6 +9,7 @@
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/channel_repo.h"
+#include "src/core/account_internals.h"
 #include "src/core/channel_roster.h"
 #include "src/core/messenger.h"
 #include "src/net/content.h"
@@ -171,7 +172,8 @@ class Lab {
   static Bytes direct_frame(Party& from, Party& to, wire::Content content) {
     auto plaintext = net::encode_content(std::move(content));
     REQUIRE(plaintext.is_ok());
-    auto ciphertext = from.account->signal().encrypt(to.fp(), plaintext.value());
+    auto ciphertext =
+        core::AccountInternals::signal(*from.account).encrypt(to.fp(), plaintext.value());
     REQUIRE(ciphertext.is_ok());
     wire::Envelope envelope;
     auto* signal = envelope.mutable_signal();
@@ -325,8 +327,7 @@ TEST_CASE("a channel message does not decrypt outside the roster, nor after a re
   Lab::deliver(lab["alice"], lab["dave"], {frames.front().bytes});
   CHECK(lab["dave"].counter("group_dropped_not_member") == 1);
   CHECK(count_body(lab["dave"].history(""), "members only") == 0);
-  CHECK_FALSE(lab["dave"]
-                  .account->signal()
+  CHECK_FALSE(core::AccountInternals::signal(*lab["dave"].account)
                   .group_decrypt(group_of(ops.id, group.generation()), lab["alice"].fp(),
                                  as_bytes(group.body()))
                   .is_ok());
@@ -353,8 +354,7 @@ TEST_CASE("a channel message does not decrypt outside the roster, nor after a re
     found = true;
     const auto& g = e.value().group();
     CHECK_FALSE(
-        lab["carol"]
-            .account->signal()
+        core::AccountInternals::signal(*lab["carol"].account)
             .group_decrypt(group_of(ops.id, g.generation()), lab["bob"].fp(), as_bytes(g.body()))
             .is_ok());
     Lab::deliver(lab["bob"], lab["carol"], {f.bytes});
@@ -369,7 +369,7 @@ TEST_CASE("membership changes not signed by the admin, or from an old epoch, are
   Ops ops;
   Lab& lab = ops.lab;
   const core::ChannelInfo before = lab["carol"].channel("ops");
-  storage::ChannelRepo alice_repo(lab["alice"].account->db());
+  storage::ChannelRepo alice_repo(core::AccountInternals::db(*lab["alice"].account));
   auto stored = alice_repo.find(*from_hex(ops.id));
   REQUIRE(stored.is_ok());
   REQUIRE(stored.value());
@@ -390,8 +390,8 @@ TEST_CASE("membership changes not signed by the admin, or from an old epoch, are
   }
   wire::ChannelUpdate forged_update;
   forged_update.set_roster(forged.SerializeAsString());
-  auto signature = lab["bob"].account->signal().sign(
-      core::roster_signing_input(as_bytes(forged_update.roster())));
+  auto signature = core::AccountInternals::signal(*lab["bob"].account)
+                       .sign(core::roster_signing_input(as_bytes(forged_update.roster())));
   REQUIRE(signature.is_ok());
   forged_update.set_signature(as_chars(signature.value()).data(), signature.value().size());
   wire::Content content;
@@ -424,7 +424,8 @@ namespace {
 
 // The admin's current roster of `channel`, as alice stored it (what she last signed).
 wire::Roster stored_roster(Party& admin, const std::string& channel_id_hex) {
-  auto stored = storage::ChannelRepo(admin.account->db()).find(*from_hex(channel_id_hex));
+  auto stored = storage::ChannelRepo(core::AccountInternals::db(*admin.account))
+                    .find(*from_hex(channel_id_hex));
   REQUIRE(stored.is_ok());
   REQUIRE(stored.value());
   wire::ChannelUpdate update;
@@ -439,8 +440,8 @@ wire::Roster stored_roster(Party& admin, const std::string& channel_id_hex) {
 Bytes signed_roster_frame(Party& signer, Party& to, const wire::Roster& roster) {
   wire::ChannelUpdate update;
   update.set_roster(roster.SerializeAsString());
-  auto signature =
-      signer.account->signal().sign(core::roster_signing_input(as_bytes(update.roster())));
+  auto signature = core::AccountInternals::signal(*signer.account)
+                       .sign(core::roster_signing_input(as_bytes(update.roster())));
   REQUIRE(signature.is_ok());
   update.set_signature(as_chars(signature.value()).data(), signature.value().size());
   wire::Content content;
@@ -761,8 +762,7 @@ TEST_CASE(
     INFO(outsider);
     Lab::deliver(lab["alice"], lab[outsider], {starts.front().bytes});
     CHECK(lab[outsider].counter("voice_starts_received") == 0);
-    CHECK_FALSE(lab[outsider]
-                    .account->signal()
+    CHECK_FALSE(core::AccountInternals::signal(*lab[outsider].account)
                     .group_decrypt(group_of(ops.id, group.generation()), lab["alice"].fp(),
                                    as_bytes(group.body()))
                     .is_ok());

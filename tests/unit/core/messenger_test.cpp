@@ -10,6 +10,7 @@
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/contact_repo.h"
+#include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/net/content.h"
 #include "src/net/wire.h"
@@ -368,7 +369,9 @@ TEST_CASE(
     "[core][messenger][search]") {
   Pair p;
   p.add_bob();
-  auto unindexed = [&] { return test::unindexed_messages(p.bob.account->db()); };
+  auto unindexed = [&] {
+    return test::unindexed_messages(core::AccountInternals::db(*p.bob.account));
+  };
   Pair::deliver(p.alice, p.bob, {p.alice_sends("rendezvous at the quiet hour").second});
   REQUIRE(count_body(p.bob.history(), "rendezvous at the quiet hour") == 1);
   CHECK(unindexed() > 0);  // the message's commit left the index alone
@@ -439,7 +442,7 @@ TEST_CASE(
   twin.fingerprint = carol->fingerprint();
   twin.name = "bob";
   twin.identity_key = carol->identity_key();
-  REQUIRE(storage::ContactRepo(p.alice.account->db()).upsert(twin).is_ok());
+  REQUIRE(storage::ContactRepo(core::AccountInternals::db(*p.alice.account)).upsert(twin).is_ok());
   auto still_bob = send_now(*p.alice.messenger, "bob", "to the first bob");
   REQUIRE(still_bob.is_ok());
   CHECK(still_bob.value().conversation == bob);
@@ -457,7 +460,8 @@ TEST_CASE(
   hexname.fingerprint = dave->fingerprint();
   hexname.name = bob.substr(0, 8);
   hexname.identity_key = dave->identity_key();
-  REQUIRE(storage::ContactRepo(p.alice.account->db()).upsert(hexname).is_ok());
+  REQUIRE(
+      storage::ContactRepo(core::AccountInternals::db(*p.alice.account)).upsert(hexname).is_ok());
   auto ambiguous = send_now(*p.alice.messenger, bob.substr(0, 8), "hi");
   REQUIRE_FALSE(ambiguous.is_ok());
   CHECK_THAT(ambiguous.status().message(), Catch::Contains("ambiguous") &&
@@ -478,16 +482,16 @@ TEST_CASE(
   // Eve builds a pre-key message to Alice with her own identity key; it travels over the
   // connection Bob authenticated (Bob is the attacker, or Eve borrowed his link).
   auto eve = test::create_account(p.tmp / "eve", "eve");
-  auto bundle = p.alice.account->signal().bundle();
+  auto bundle = core::AccountInternals::signal(*p.alice.account).bundle();
   REQUIRE(bundle.is_ok());
-  REQUIRE(eve->signal().process_bundle(alice_fp, bundle.value()).is_ok());
+  REQUIRE(core::AccountInternals::signal(*eve).process_bundle(alice_fp, bundle.value()).is_ok());
   const Bytes id = crypto::random_bytes(net::kMessageIdSize);
   wire::Content content;
   content.mutable_text()->set_id(as_chars(id).data(), id.size());
   content.mutable_text()->set_body("it's bob, honest");
   auto plaintext = net::encode_content(content);
   REQUIRE(plaintext.is_ok());
-  auto ciphertext = eve->signal().encrypt(alice_fp, plaintext.value());
+  auto ciphertext = core::AccountInternals::signal(*eve).encrypt(alice_fp, plaintext.value());
   REQUIRE(ciphertext.is_ok());
   REQUIRE(ciphertext.value().type == crypto::Ciphertext::Type::kPreKey);
   wire::Envelope envelope;
@@ -499,7 +503,9 @@ TEST_CASE(
   CHECK(p.alice.counter("message_refused_identity_mismatch") == 1);
   CHECK(count_body(p.alice.history(), "it's bob, honest") == 0);
   // Nothing was kept under Bob's address: no session, no identity to trip the real Bob.
-  CHECK_FALSE(p.alice.account->signal().has_session(p.bob.account->fingerprint()).value());
+  CHECK_FALSE(core::AccountInternals::signal(*p.alice.account)
+                  .has_session(p.bob.account->fingerprint())
+                  .value());
 
   // The real Bob writes first: his own identity, accepted.
   std::optional<Result<core::ContactInfo>> added;

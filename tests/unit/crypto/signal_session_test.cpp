@@ -4,6 +4,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/database.h"
 #include "sotto/storage/signal_repo.h"
+#include "src/core/account_internals.h"
 #include "tests/support/profiles.h"
 #include "tests/support/temp_dir.h"
 
@@ -23,9 +24,11 @@ struct Pair {
   std::unique_ptr<core::Account> bob = test::create_account(tmp / "bob", "bob");
 
   void connect() {
-    auto bundle = bob->signal().bundle();
+    auto bundle = core::AccountInternals::signal(*bob).bundle();
     REQUIRE(bundle.is_ok());
-    REQUIRE(alice->signal().process_bundle(bob->fingerprint(), bundle.value()).is_ok());
+    REQUIRE(core::AccountInternals::signal(*alice)
+                .process_bundle(bob->fingerprint(), bundle.value())
+                .is_ok());
   }
   void reopen() {
     alice.reset();
@@ -36,13 +39,13 @@ struct Pair {
 };
 
 crypto::Ciphertext send(core::Account& from, core::Account& to, const std::string& text) {
-  auto ciphertext = from.signal().encrypt(to.fingerprint(), as_bytes(text));
+  auto ciphertext = core::AccountInternals::signal(from).encrypt(to.fingerprint(), as_bytes(text));
   REQUIRE(ciphertext.is_ok());
   return std::move(ciphertext).value();
 }
 
 std::string receive(core::Account& at, core::Account& from, const crypto::Ciphertext& c) {
-  auto plaintext = at.signal().decrypt(from.fingerprint(), c);
+  auto plaintext = core::AccountInternals::signal(at).decrypt(from.fingerprint(), c);
   INFO(plaintext.status().message());
   REQUIRE(plaintext.is_ok());
   return text_of(plaintext.value());
@@ -72,10 +75,11 @@ TEST_CASE("two profiles exchange messages both ways and continue after both are 
 TEST_CASE("encrypting for an address without a session is refused as not found",
           "[crypto][signal]") {
   Pair p;
-  auto c = p.alice->signal().encrypt(p.bob->fingerprint(), as_bytes("hello?"));
+  auto c =
+      core::AccountInternals::signal(*p.alice).encrypt(p.bob->fingerprint(), as_bytes("hello?"));
   REQUIRE_FALSE(c.is_ok());
   CHECK(c.status().code() == StatusCode::kNotFound);
-  CHECK_FALSE(p.alice->signal().has_session(p.bob->fingerprint()).value());
+  CHECK_FALSE(core::AccountInternals::signal(*p.alice).has_session(p.bob->fingerprint()).value());
 }
 
 TEST_CASE("a message decrypted once is reported as a duplicate the second time",
@@ -84,7 +88,7 @@ TEST_CASE("a message decrypted once is reported as a duplicate the second time",
   p.connect();
   auto c = send(*p.alice, *p.bob, "once");
   CHECK(receive(*p.bob, *p.alice, c) == "once");
-  auto again = p.bob->signal().decrypt(p.alice->fingerprint(), c);
+  auto again = core::AccountInternals::signal(*p.bob).decrypt(p.alice->fingerprint(), c);
   REQUIRE_FALSE(again.is_ok());
   CHECK(crypto::is_duplicate(again.status()));
 }
@@ -94,7 +98,7 @@ TEST_CASE("a decrypt rolled back with its transaction can be decrypted again", "
   p.connect();
   auto c = send(*p.alice, *p.bob, "crash before commit");
   {
-    storage::Transaction tx(p.bob->db());
+    storage::Transaction tx(core::AccountInternals::db(*p.bob));
     REQUIRE(tx.begin_status().is_ok());
     CHECK(receive(*p.bob, *p.alice, c) == "crash before commit");
     // no commit: the ratchet step is rolled back, as after a crash
@@ -112,7 +116,8 @@ TEST_CASE("a tampered ciphertext is refused", "[crypto][signal]") {
     auto tampered = c;
     tampered.bytes[i] ^= 0x01;
     INFO("byte " << i);
-    CHECK_FALSE(p.bob->signal().decrypt(p.alice->fingerprint(), tampered).is_ok());
+    CHECK_FALSE(
+        core::AccountInternals::signal(*p.bob).decrypt(p.alice->fingerprint(), tampered).is_ok());
   }
   CHECK(receive(*p.bob, *p.alice, c) == "do not touch");
 }
@@ -120,26 +125,30 @@ TEST_CASE("a tampered ciphertext is refused", "[crypto][signal]") {
 TEST_CASE("a bundle without a one-time pre-key or with a bad signature is refused",
           "[crypto][signal]") {
   Pair p;
-  auto bundle = p.bob->signal().bundle();
+  auto bundle = core::AccountInternals::signal(*p.bob).bundle();
   REQUIRE(bundle.is_ok());
   SECTION("no one-time pre-key") {
     auto without = bundle.value();
     without.pre_key.clear();
-    auto status = p.alice->signal().process_bundle(p.bob->fingerprint(), without);
+    auto status =
+        core::AccountInternals::signal(*p.alice).process_bundle(p.bob->fingerprint(), without);
     CHECK(status.code() == StatusCode::kInvalidArgument);
   }
   SECTION("signed pre-key signature broken") {
     auto forged = bundle.value();
     forged.signed_pre_key_signature[5] ^= 0x40;
-    auto status = p.alice->signal().process_bundle(p.bob->fingerprint(), forged);
+    auto status =
+        core::AccountInternals::signal(*p.alice).process_bundle(p.bob->fingerprint(), forged);
     CHECK(status.code() == StatusCode::kInvalidArgument);
   }
   SECTION("signed pre-key swapped for another key") {
     auto forged = bundle.value();
     forged.signed_pre_key = forged.pre_key;
-    CHECK_FALSE(p.alice->signal().process_bundle(p.bob->fingerprint(), forged).is_ok());
+    CHECK_FALSE(core::AccountInternals::signal(*p.alice)
+                    .process_bundle(p.bob->fingerprint(), forged)
+                    .is_ok());
   }
-  CHECK_FALSE(p.alice->signal().has_session(p.bob->fingerprint()).value());
+  CHECK_FALSE(core::AccountInternals::signal(*p.alice).has_session(p.bob->fingerprint()).value());
 }
 
 TEST_CASE("a changed identity key for a known address is refused, never silently accepted",
@@ -148,12 +157,14 @@ TEST_CASE("a changed identity key for a known address is refused, never silently
   p.connect();
   TempDir other;
   auto mallory = test::create_account(other / "mallory", "mallory");
-  auto bundle = mallory->signal().bundle();
+  auto bundle = core::AccountInternals::signal(*mallory).bundle();
   REQUIRE(bundle.is_ok());
   // Mallory's bundle presented under Bob's address.
-  auto status = p.alice->signal().process_bundle(p.bob->fingerprint(), bundle.value());
+  auto status =
+      core::AccountInternals::signal(*p.alice).process_bundle(p.bob->fingerprint(), bundle.value());
   CHECK(status.code() == StatusCode::kUntrusted);
-  auto identity = storage::SignalRepo(p.alice->db()).load_identity(p.bob->fingerprint());
+  auto identity =
+      storage::SignalRepo(core::AccountInternals::db(*p.alice)).load_identity(p.bob->fingerprint());
   REQUIRE(identity.is_ok());
   REQUIRE(identity.value().has_value());
   CHECK(identity.value()->trusted_key == p.bob->identity_key());
@@ -166,15 +177,17 @@ TEST_CASE("a changed identity key for a known address is refused, never silently
 TEST_CASE("one-time pre-keys are handed out once each, deleted when used, and replenished",
           "[crypto][signal]") {
   Pair p;
-  storage::SignalRepo bob_keys(p.bob->db());
+  storage::SignalRepo bob_keys(core::AccountInternals::db(*p.bob));
   REQUIRE(bob_keys.count_pre_keys().value() == 100);
-  auto first = p.bob->signal().bundle();
-  auto second = p.bob->signal().bundle();
+  auto first = core::AccountInternals::signal(*p.bob).bundle();
+  auto second = core::AccountInternals::signal(*p.bob).bundle();
   REQUIRE(first.is_ok());
   REQUIRE(second.is_ok());
   CHECK(first.value().pre_key_id != second.value().pre_key_id);
 
-  REQUIRE(p.alice->signal().process_bundle(p.bob->fingerprint(), first.value()).is_ok());
+  REQUIRE(core::AccountInternals::signal(*p.alice)
+              .process_bundle(p.bob->fingerprint(), first.value())
+              .is_ok());
   receive(*p.bob, *p.alice, send(*p.alice, *p.bob, "consumes a pre-key"));
   CHECK(bob_keys.count_pre_keys().value() == 99);
   CHECK_FALSE(bob_keys.contains_pre_key(first.value().pre_key_id).value());
@@ -184,19 +197,19 @@ TEST_CASE("one-time pre-keys are handed out once each, deleted when used, and re
     if (bob_keys.count_pre_keys().value() <= 19) break;
     REQUIRE(bob_keys.remove_pre_key(id).is_ok());
   }
-  auto added = p.bob->signal().replenish_pre_keys();
+  auto added = core::AccountInternals::signal(*p.bob).replenish_pre_keys();
   REQUIRE(added.is_ok());
   CHECK(added.value() == 81);
   CHECK(bob_keys.count_pre_keys().value() == 100);
-  CHECK(p.bob->signal().replenish_pre_keys().value() == 0);
+  CHECK(core::AccountInternals::signal(*p.bob).replenish_pre_keys().value() == 0);
 }
 
 TEST_CASE("both sides compute the same 60-digit safety number", "[crypto][signal]") {
   Pair p;
-  auto at_alice = p.alice->signal().safety_number(p.alice->fingerprint(), p.bob->fingerprint(),
-                                                  p.bob->identity_key());
-  auto at_bob = p.bob->signal().safety_number(p.bob->fingerprint(), p.alice->fingerprint(),
-                                              p.alice->identity_key());
+  auto at_alice = core::AccountInternals::signal(*p.alice).safety_number(
+      p.alice->fingerprint(), p.bob->fingerprint(), p.bob->identity_key());
+  auto at_bob = core::AccountInternals::signal(*p.bob).safety_number(
+      p.bob->fingerprint(), p.alice->fingerprint(), p.alice->identity_key());
   REQUIRE(at_alice.is_ok());
   REQUIRE(at_bob.is_ok());
   CHECK(at_alice.value() == at_bob.value());
@@ -211,8 +224,8 @@ TEST_CASE("both sides compute the same 60-digit safety number", "[crypto][signal
   }
   TempDir other;
   auto mallory = test::create_account(other / "m", "mallory");
-  auto with_mallory = p.alice->signal().safety_number(p.alice->fingerprint(), p.bob->fingerprint(),
-                                                      mallory->identity_key());
+  auto with_mallory = core::AccountInternals::signal(*p.alice).safety_number(
+      p.alice->fingerprint(), p.bob->fingerprint(), mallory->identity_key());
   CHECK(with_mallory.value() != at_alice.value());
 }
 
@@ -267,7 +280,8 @@ namespace {
 
 // Bob's stored session with Alice, as the database holds it.
 Bytes stored_session(Pair& p) {
-  auto blob = storage::SignalRepo(p.bob->db()).load_session(p.alice->fingerprint(), 1);
+  auto blob = storage::SignalRepo(core::AccountInternals::db(*p.bob))
+                  .load_session(p.alice->fingerprint(), 1);
   REQUIRE(blob.is_ok());
   REQUIRE(blob.value());
   return blob.value()->record;
@@ -283,7 +297,7 @@ TEST_CASE("held ratchet writes reach the database only on release, and a dropped
   auto second = send(*p.alice, *p.bob, "second");
   auto third = send(*p.alice, *p.bob, "third");
   const Bytes before = stored_session(p);
-  crypto::HeldSignalState& held = p.bob->held_signal();
+  crypto::HeldSignalState& held = core::AccountInternals::held_signal(*p.bob);
 
   held.hold();
   CHECK(receive(*p.bob, *p.alice, second) == "second");
@@ -293,14 +307,15 @@ TEST_CASE("held ratchet writes reach the database only on release, and a dropped
   CHECK(receive(*p.bob, *p.alice, third) == "third");
   held.keep_item();
   CHECK(stored_session(p) == before);  // still held
-  auto again = p.bob->signal().decrypt(p.alice->fingerprint(), second);
+  auto again = core::AccountInternals::signal(*p.bob).decrypt(p.alice->fingerprint(), second);
   CHECK(crypto::is_duplicate(again.status()));  // but the held state is what decrypts
 
   REQUIRE(held.release().is_ok());
   CHECK_FALSE(held.holding());
   CHECK(stored_session(p) != before);
   p.reopen();
-  CHECK(crypto::is_duplicate(p.bob->signal().decrypt(p.alice->fingerprint(), third).status()));
+  CHECK(crypto::is_duplicate(
+      core::AccountInternals::signal(*p.bob).decrypt(p.alice->fingerprint(), third).status()));
 }
 
 TEST_CASE("discarded ratchet writes never reach the database", "[crypto][signal]") {
@@ -309,10 +324,11 @@ TEST_CASE("discarded ratchet writes never reach the database", "[crypto][signal]
   CHECK(receive(*p.bob, *p.alice, send(*p.alice, *p.bob, "first")) == "first");
   auto second = send(*p.alice, *p.bob, "second");
   const Bytes before = stored_session(p);
-  p.bob->held_signal().hold();
+  core::AccountInternals::held_signal(*p.bob).hold();
   CHECK(receive(*p.bob, *p.alice, second) == "second");
-  p.bob->held_signal().keep_item();
-  p.bob->held_signal().discard();  // the transaction around it was rolled back
+  core::AccountInternals::held_signal(*p.bob).keep_item();
+  core::AccountInternals::held_signal(*p.bob)
+      .discard();  // the transaction around it was rolled back
   CHECK(stored_session(p) == before);
   CHECK(receive(*p.bob, *p.alice, second) == "second");
 }
@@ -327,7 +343,7 @@ TEST_CASE("a confirmed session stops sending PreKey messages, and the peer still
   CHECK(first.type == crypto::Ciphertext::Type::kPreKey);
   CHECK(second.type == crypto::Ciphertext::Type::kPreKey);
   CHECK(receive(*p.bob, *p.alice, first) == "one");
-  REQUIRE(p.alice->signal().confirm_session(p.bob->fingerprint()).is_ok());
+  REQUIRE(core::AccountInternals::signal(*p.alice).confirm_session(p.bob->fingerprint()).is_ok());
   auto third = send(*p.alice, *p.bob, "three");
   CHECK(third.type == crypto::Ciphertext::Type::kWhisper);
   CHECK(receive(*p.bob, *p.alice, third) == "three");
@@ -335,6 +351,6 @@ TEST_CASE("a confirmed session stops sending PreKey messages, and the peer still
   p.reopen();
   CHECK(send(*p.alice, *p.bob, "four").type == crypto::Ciphertext::Type::kWhisper);
   // Confirming again, or with no pending header at all, changes nothing.
-  CHECK(p.alice->signal().confirm_session(p.bob->fingerprint()).is_ok());
-  CHECK(p.bob->signal().confirm_session(p.alice->fingerprint()).is_ok());
+  CHECK(core::AccountInternals::signal(*p.alice).confirm_session(p.bob->fingerprint()).is_ok());
+  CHECK(core::AccountInternals::signal(*p.bob).confirm_session(p.alice->fingerprint()).is_ok());
 }

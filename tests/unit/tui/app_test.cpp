@@ -6,29 +6,17 @@
 #include <chrono>
 
 #include "tests/support/test_node.h"
+#include "tests/support/tui_driver.h"
 #include "tests/support/wait.h"
-#include "tui/canvas.h"
-#include "tui/utf8.h"
+#include "tui/node_backend.h"
 
 using namespace sotto;
 using namespace sotto::tui;
+using sotto::test::screen;
+using sotto::test::type;
 using namespace std::chrono_literals;
 
 namespace {
-
-void type(App& app, const std::string& text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const char32_t c = decode_utf8(text, pos);
-    app.on_key(c == '\n' ? Key::special(Key::Code::kEnter) : Key::character(c));
-  }
-}
-
-std::string screen(const App& app, int w = 80, int h = 24) {
-  Canvas canvas(w, h);
-  app.draw(canvas);
-  return canvas.text();
-}
 
 // Feeds the node's events to the app until the screen shows `needle` (or 10 s pass).
 bool shows(App& app, core::EventQueue& events, const std::string& needle) {
@@ -50,7 +38,8 @@ TEST_CASE("the App adds, verifies and writes to a peer, and shows its replies", 
   REQUIRE(test::wait_until([&] { return bob.sees_online(alice); }, 10s));
 
   auto events = bob.node().subscribe();
-  App app(bob.node(), bob.profile_dir(), "bob", bob.fingerprint());
+  NodeBackend backend(bob.node());
+  App app(backend, bob.profile_dir(), "bob", bob.fingerprint());
   app.load();
   // Nearby and nameless (Alice names herself only to contacts and the nodes she dialled).
   CHECK(shows(app, *events, "● ? " + alice.fingerprint().substr(0, 8)));

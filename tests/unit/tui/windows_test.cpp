@@ -249,3 +249,56 @@ TEST_CASE("events keep the state current: peers, contacts, channels, receipts", 
   CHECK(state.conversations.at("#c0ffee").lines.back().state == "delivered");
   CHECK_FALSE(state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "nope", "delivered"}}));
 }
+
+namespace {
+
+std::string collapse_spaces(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// The inside of a dialog drawn on `canvas`: its rows between the frame's side bars, joined by
+// spaces, so a line wrapped over rows reads as it was written.
+std::string dialog_text(const Canvas& canvas) {
+  const std::string bar = "│";
+  std::string text;
+  for (int y = 0; y < canvas.height(); ++y) {
+    const std::string row = canvas.row_text(y);
+    const size_t left = row.find(bar);
+    const size_t right = row.rfind(bar);
+    if (left == std::string::npos || right == left) continue;
+    text += row.substr(left + bar.size(), right - left - bar.size()) + " ";
+  }
+  return collapse_spaces(text);
+}
+
+}  // namespace
+
+TEST_CASE("the help box wraps its lines between words at 80 columns, cutting none", "[tui]") {
+  const Dialog help = help_dialog(Keymap());
+  Canvas canvas(80, 200);  // tall enough to show every row at once
+  help.draw(canvas);
+  const std::string shown = dialog_text(canvas);
+  for (const std::string& line : help.lines) {
+    INFO(line);
+    CHECK(shown.find(collapse_spaces(line)) != std::string::npos);
+  }
+  // What a new user saw cut: "lock: close the archive, wipe the keys, back to the u…".
+  CHECK(shown.find("back to the unlock screen") != std::string::npos);
+}
+
+TEST_CASE("a wrapped help line continues under its description, not under its key", "[tui]") {
+  Dialog d;
+  d.title = "help";
+  d.lines.push_back("F12     lock: close the archive, wipe the keys, back to the unlock screen");
+  Canvas canvas(40, 10);
+  d.draw(canvas);
+  CHECK(canvas.row_text(2).rfind("│ F12     lock: close the archive, ", 0) == 0);
+  CHECK(canvas.row_text(3).rfind("│         wipe the keys, back to the ", 0) == 0);
+  CHECK(canvas.row_text(4).rfind("│         unlock screen ", 0) == 0);
+}
