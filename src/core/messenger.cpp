@@ -37,7 +37,8 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
       ledger_(account_, clock_, options_, hooks_, contacts_, outbox_),
       keys_(account_, hooks_, contacts_, ledger_),
       channels_(account_, clock_, hooks_, contacts_, ledger_, keys_),
-      expiry_(account_, clock_, hooks_, contacts_, ledger_, channels_) {}
+      expiry_(account_, clock_, hooks_, contacts_, ledger_, channels_),
+      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_) {}
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.

@@ -9,6 +9,7 @@
 //   ChannelService  rosters, invitations, joining and leaving, the audit trail
 //   SenderKeys      our sender key per channel and the members' keys
 //   ExpiryService   disappearing messages: the setting, and deleting what expired
+//   VoiceClips      voice transmissions' keys, archive and outbox (the voice side's messaging)
 //
 // Frames are queued by on_envelope and handled together in after_poll; texts are queued by
 // send_text and committed together in flush_sends.
@@ -40,6 +41,7 @@
 #include "src/core/message_view.h"
 #include "src/core/outbox.h"
 #include "src/core/sender_keys.h"
+#include "src/core/voice_clips.h"
 #include "src/core/voice_messaging.h"
 #include "src/core/voice_types.h"
 
@@ -65,7 +67,7 @@ struct MessengerHooks {
   std::function<void(Counter counter, uint64_t n)> count;
   // `fingerprint` became a contact or co-member: it may now learn our name (a new Hello).
   std::function<void(const std::string& fingerprint)> introduce;
-  // Voice content decrypted for a channel (messenger_voice.cpp): a member's VoiceStart or
+  // Voice content decrypted for a channel (VoiceClips): a member's VoiceStart or
   // VoiceEnd, or a clip archived from the outbox. Emitted inside the receive transaction, for
   // the node to route; the receiver must not call back into the Messenger. Optional.
   std::function<void(VoiceSignal signal)> voice_signal;
@@ -126,7 +128,8 @@ class Messenger : public VoiceMessaging {
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 
-  // --- voice (messenger_voice.cpp, DESIGN §8): what the voice side may ask (voice_messaging.h) ---
+  // --- voice (messenger_voice.cpp, DESIGN §8): what the voice side may ask (voice_messaging.h),
+  // handed on to VoiceClips ---
   Result<TransmissionStart> open_transmission(const std::string& channel, uint32_t frame_ms,
                                               uint32_t bitrate, int64_t started_at_us) override;
   Result<MessageInfo> close_transmission(const TransmissionEnd& end) override;
@@ -189,37 +192,8 @@ class Messenger : public VoiceMessaging {
   // A batch was committed (or tried): quiet time starts over.
   void note_activity();
 
-  // --- channels (messenger_channels.cpp), as messenger_voice.cpp needs them ---
+  // "#name" or "name" (ChannelService::resolve).
   Result<storage::ChannelRecord> resolve_channel(const std::string& name);
-  // Runs `body` in a transaction; after the commit, transmits and publishes what it produced.
-  Status in_transaction(const std::function<Status(Effects&)>& body);
-  // Before we encrypt under our sender key: a new one after kRotateAfterMessages uses.
-  Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
-
-  // --- voice (messenger_voice.cpp) ---
-  // A member's voice content on `channel`: checked against the channel and handed on as a
-  // VoiceSignal; a clip from the outbox archived first.
-  Status receive_voice(const std::string& from, const storage::ChannelRecord& channel,
-                       const wire::Content& content, Effects& effects);
-  // Checks the talker's signature and archives the clip once (nullopt: it was already);
-  // acknowledges it.
-  Result<std::optional<ArchivedClip>> archive_clip(
-      const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
-      const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects);
-  // Inside close_transmission's transaction: VoiceEnd to the live members, the whole clip into
-  // the outbox for the members since the start.
-  Status send_clip(const storage::ChannelRecord& channel, const TransmissionEnd& end, int64_t row,
-                   const wire::VoiceStart& start, const Bytes& encoded, ByteView signature,
-                   Effects& effects);
-  // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
-  Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
-                            wire::Content content);
-  // Queues our current sender key to every member with a session who lacks it.
-  Status share_own_key(const storage::ChannelRecord& channel, Effects& effects);
-  // Audit trail: a system row in the channel's history, and an event.
-  Status record_channel_event(const storage::ChannelRecord& channel, const std::string& actor,
-                              const std::string& change, const std::string& subject,
-                              const std::string& text, Effects& effects, int64_t at_ms = 0);
   // On the timer: hands out sender keys, starts sessions with fellow members.
   void channel_upkeep();
 
@@ -233,6 +207,7 @@ class Messenger : public VoiceMessaging {
   SenderKeys keys_;
   ChannelService channels_;
   ExpiryService expiry_;
+  VoiceClips clips_;
   std::vector<Received> batch_;
   std::vector<QueuedSend> sends_;
   int64_t last_activity_ms_ = 0;  // a batch sent or received

@@ -56,34 +56,10 @@ std::string Messenger::name_of(const std::string& fingerprint) {
   return contacts_.name_of(fingerprint);
 }
 
-// --- what messenger_voice.cpp uses --------------------------------------------------------------
+// --- shared with the other Messenger files --------------------------------------------------
 
 Result<storage::ChannelRecord> Messenger::resolve_channel(const std::string& name) {
   return channels_.resolve(name);
-}
-
-Status Messenger::in_transaction(const std::function<Status(Effects&)>& body) {
-  return ledger_.in_transaction(body);
-}
-
-Status Messenger::rotate_if_worn(storage::ChannelRecord& channel, Effects& effects) {
-  return channels_.rotate_if_worn(channel, effects);
-}
-
-Result<Bytes> Messenger::group_frame(const storage::ChannelRecord& channel, ByteView message_id,
-                                     wire::Content content) {
-  return keys_.group_frame(channel, message_id, std::move(content));
-}
-
-Status Messenger::share_own_key(const storage::ChannelRecord& channel, Effects& effects) {
-  return keys_.share_own(channel, effects);
-}
-
-Status Messenger::record_channel_event(const storage::ChannelRecord& channel,
-                                       const std::string& actor, const std::string& change,
-                                       const std::string& subject, const std::string& text,
-                                       Effects& effects, int64_t at_ms) {
-  return channels_.record_event(channel, actor, change, subject, text, effects, at_ms);
 }
 
 void Messenger::channel_upkeep() {
@@ -115,7 +91,7 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   }
   storage::ChannelRecord channel = *fresh;
   Effects effects;
-  SOTTO_RETURN_IF_ERROR(rotate_if_worn(channel, effects));
+  SOTTO_RETURN_IF_ERROR(channels_.rotate_if_worn(channel, effects));
   for (auto& o : effects.out) out.out.push_back(std::move(o));
   for (auto& e : effects.events) out.events.push_back(std::move(e));
   storage::MessageRecord message;
@@ -136,7 +112,8 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
-  SOTTO_ASSIGN_OR_RETURN(Bytes frame, group_frame(channel, message.message_id, std::move(content)));
+  SOTTO_ASSIGN_OR_RETURN(Bytes frame,
+                         keys_.group_frame(channel, message.message_id, std::move(content)));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
@@ -203,7 +180,7 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
 
 Status Messenger::archive_group(const Received& item, const storage::ChannelRecord& channel,
                                 const wire::Content& content, Effects& effects) {
-  if (!content.has_text()) return receive_voice(item.from, channel, content, effects);
+  if (!content.has_text()) return clips_.receive(item.from, channel, content, effects);
   const wire::GroupMessage& g = item.envelope.group();
   if (content.text().id() != g.message_id() || content.text().channel_id() != g.channel_id()) {
     hooks_.count(Counter::group_dropped_content, 1);

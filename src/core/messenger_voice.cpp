@@ -1,58 +1,16 @@
-// Voice transmissions (DESIGN §8), messaging's side: what the voice side may ask of it
-// (voice_messaging.h) — keys, the archive, the outbox. The live audio is the voice side's, and
-// the Messenger knows nothing of it: what it decrypts for voice leaves as a VoiceSignal.
-//
-//   start:  VoiceStart (the fresh transmission key) under our channel sender key, straight to
-//           the members online now — a transmission is live, it is not queued.
-//   end:    the talker signs the clip (voice/clip.h) and archives it; VoiceEnd goes to the live
-//           members; the whole clip (VoiceClip) is queued in the outbox for every member who
-//           was one at the start and still is, and counted as already sent to the live ones. Each
-//           listener who heard every frame archives the clip after VoiceEnd and acknowledges it,
-//           so the retry never goes to them; members who were offline, or lost frames, get the
-//           clip from the outbox like text.
-//   archive: a clip is stored only with a valid talker signature, once per (talker, id).
-#include <algorithm>
-
-#include "sotto/crypto/primitives.h"
-#include "sotto/crypto/signal_engine.h"
-#include "sotto/storage/outbox_repo.h"
-#include "sotto/voice/clip.h"
-#include "src/core/account_internals.h"
+// Messenger: what the voice side may ask of messaging (voice_messaging.h, DESIGN §8). VoiceClips
+// (voice_clips.h) owns the keys, the archive and the outbox behind it; the Messenger only hands
+// on, and sends live frames through the node.
 #include "src/core/messenger.h"
-#include "src/core/messenger_internal.h"
-#include "src/core/voice_clip_content.h"
-#include "src/net/content.h"
 
 namespace sotto::core {
-namespace {
-
-VoiceChannel to_voice_channel(const storage::ChannelRecord& channel) {
-  return VoiceChannel{channel.id, channel.name, channel.free_voice};
-}
-
-bool contains(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-}  // namespace
 
 Result<VoiceChannel> Messenger::voice_channel(const std::string& channel_name) {
-  SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve_channel(channel_name));
-  if (channel.state != storage::ChannelState::kMember) {
-    return Status::invalid_argument("you are not a member of #" + channel.name);
-  }
-  return to_voice_channel(channel);
+  return clips_.member_channel(channel_name);
 }
 
 bool Messenger::is_voice_member(ByteView channel_id, const std::string& fingerprint) {
-  storage::ChannelRepo repo(AccountInternals::db(account_));
-  auto channel = repo.find(channel_id);
-  if (!channel.is_ok() || !channel.value() ||
-      channel.value()->state != storage::ChannelState::kMember) {
-    return false;
-  }
-  auto member = repo.is_member(channel_id, fingerprint);
-  return member.is_ok() && member.value();
+  return clips_.is_member(channel_id, fingerprint);
 }
 
 bool Messenger::send_live(const std::string& fingerprint, ByteView frame) {
@@ -62,236 +20,22 @@ bool Messenger::send_live(const std::string& fingerprint, ByteView frame) {
 Result<TransmissionStart> Messenger::open_transmission(const std::string& channel_name,
                                                        uint32_t frame_ms, uint32_t bitrate,
                                                        int64_t started_at_us) {
-  SOTTO_ASSIGN_OR_RETURN(VoiceChannel checked, voice_channel(channel_name));
-  SOTTO_ASSIGN_OR_RETURN(auto found,
-                         storage::ChannelRepo(AccountInternals::db(account_)).find(checked.id));
-  if (!found) return Status::internal("channel vanished");
-  storage::ChannelRecord channel = *found;
-  TransmissionStart opened;
-  opened.channel = to_voice_channel(channel);
-  opened.transmission_id = crypto::random_bytes(net::kMessageIdSize);
-  opened.key = SecretBytes(net::kVoiceKeySize);
-  crypto::random_bytes(std::span<uint8_t>(opened.key.data(), opened.key.size()));
-  opened.started_at_us = started_at_us;
-  Status done = in_transaction([&](Effects& effects) {
-    SOTTO_RETURN_IF_ERROR(rotate_if_worn(channel, effects));
-    wire::Content content;
-    *content.mutable_voice_start() =
-        voice_start_of(channel.id, opened.transmission_id, frame_ms, bitrate, started_at_us);
-    content.mutable_voice_start()->set_key(opened.key.chars().data(), opened.key.size());
-    SOTTO_ASSIGN_OR_RETURN(Bytes frame,
-                           group_frame(channel, opened.transmission_id, std::move(content)));
-    SOTTO_ASSIGN_OR_RETURN(
-        auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
-    for (const auto& m : members) {
-      if (m.fingerprint == account_.fingerprint()) continue;
-      opened.members.push_back(m.fingerprint);
-      if (!is_online(hooks_.peer(m.fingerprint))) continue;
-      opened.recipients.push_back(m.fingerprint);
-      effects.live.emplace_back(m.fingerprint, frame);
-    }
-    return Status::ok();
-  });
-  if (!done.is_ok()) return done;
-  hooks_.count(Counter::voice_transmissions_started, 1);
-  return opened;
+  return clips_.open(channel_name, frame_ms, bitrate, started_at_us);
 }
 
 Result<MessageInfo> Messenger::close_transmission(const TransmissionEnd& end) {
-  if (end.packets.empty()) return Status::invalid_argument("the transmission has no audio");
-  SOTTO_ASSIGN_OR_RETURN(auto fresh,
-                         storage::ChannelRepo(AccountInternals::db(account_)).find(end.channel.id));
-  if (!fresh || fresh->state != storage::ChannelState::kMember) {
-    return Status::invalid_argument("you are no longer a member of #" + end.channel.name);
-  }
-  storage::ChannelRecord channel = *fresh;
-  const auto frames = static_cast<uint32_t>(end.packets.size());
-  const wire::VoiceStart start =
-      voice_start_of(channel.id, end.transmission_id, end.frame_ms, end.bitrate, end.started_at_us);
-  const Bytes encoded = voice::encode_packets(end.packets);
-  SOTTO_ASSIGN_OR_RETURN(Bytes signature, AccountInternals::signal(account_).sign(
-                                              clip_signing_input(start, frames, encoded)));
-  storage::MessageRecord message = clip_message(start, frames);
-  message.conversation = conversation_of(channel);
-  message.sender = account_.fingerprint();
-  message.outgoing = true;
-  message.received_at = clock_.wall_ms();
-  message.state = storage::MessageState::kPending;
-  Status done = in_transaction([&](Effects& effects) {
-    SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                           storage::MessageRepo(AccountInternals::db(account_)).insert(message));
-    if (!row) return Status::internal("transmission id collision");
-    message.row_id = *row;
-    SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(AccountInternals::db(account_))
-                              .insert(clip_record(*row, start, account_.identity_key(), frames,
-                                                  encoded, end.timing, signature)));
-    SOTTO_RETURN_IF_ERROR(rotate_if_worn(channel, effects));
-    SOTTO_RETURN_IF_ERROR(send_clip(channel, end, *row, start, encoded, signature, effects));
-    effects.events.push_back(Event{
-        clock_.wall_ms(),
-        MessageEvent{message_info(message, account_.name(), Trust::kVerified, channel.name)}});
-    return Status::ok();
-  });
-  if (!done.is_ok()) return done;
-  hooks_.count(Counter::voice_clips_archived, 1);
-  return message_info(message, account_.name(), Trust::kVerified, channel.name);
-}
-
-Status Messenger::send_clip(const storage::ChannelRecord& channel, const TransmissionEnd& end,
-                            int64_t row, const wire::VoiceStart& start, const Bytes& encoded,
-                            ByteView signature, Effects& effects) {
-  const auto frames = static_cast<uint32_t>(end.packets.size());
-  SOTTO_ASSIGN_OR_RETURN(Bytes end_frame, group_frame(channel, end.transmission_id,
-                                                      voice_end_content(start, frames, signature)));
-  SOTTO_ASSIGN_OR_RETURN(Bytes clip_frame,
-                         group_frame(channel, end.transmission_id,
-                                     voice_clip_content(start, encoded, frames, signature)));
-  storage::OutboxRepo outbox(AccountInternals::db(account_));
-  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
-  SOTTO_ASSIGN_OR_RETURN(auto members,
-                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
-  for (const auto& m : members) {
-    // Only who may hear it from its start to its end: a member invited meanwhile would get
-    // what was said before it joined, and one removed meanwhile is no longer a member.
-    if (m.fingerprint == account_.fingerprint() || !contains(end.members, m.fingerprint)) continue;
-    const bool live = contains(end.live, m.fingerprint);
-    if (live) effects.live.emplace_back(m.fingerprint, end_frame);
-    SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add_shared_to(row, m.fingerprint));
-    effects.out.push_back({m.fingerprint, outbox_id, row, clip_frame, live});
-  }
-  return Status::ok();
-}
-
-Status Messenger::receive_voice(const std::string& from, const storage::ChannelRecord& channel,
-                                const wire::Content& content, Effects& effects) {
-  auto wrong_channel = [&](const std::string& channel_id, const std::string& transmission_id) {
-    return channel_id != as_chars(channel.id) || transmission_id.size() != net::kMessageIdSize;
-  };
-  auto signal = [&](auto voice_content) {
-    if (hooks_.voice_signal) {
-      hooks_.voice_signal(VoiceSignal{from, to_voice_channel(channel), std::move(voice_content)});
-    }
-    return Status::ok();  // VoiceStart and VoiceEnd are not archived: nothing to acknowledge
-  };
-  switch (content.body_case()) {
-    case wire::Content::kVoiceStart: {
-      const wire::VoiceStart& start = content.voice_start();
-      if (wrong_channel(start.channel_id(), start.transmission_id())) break;
-      hooks_.count(Counter::voice_starts_received, 1);
-      return signal(start);
-    }
-    case wire::Content::kVoiceEnd: {
-      const wire::VoiceEnd& end = content.voice_end();
-      if (wrong_channel(end.channel_id(), end.transmission_id())) break;
-      return signal(end);
-    }
-    case wire::Content::kVoiceClip: {
-      const wire::VoiceClip& clip = content.voice_clip();
-      if (wrong_channel(clip.start().channel_id(), clip.start().transmission_id())) break;
-      auto packets = voice::decode_packets(as_bytes(clip.packets()));
-      if (!packets.is_ok() || packets.value().size() != clip.frames()) {
-        hooks_.count(Counter::voice_clips_rejected, 1);
-        return Status::corruption("voice clip packets do not match its frame count");
-      }
-      SOTTO_ASSIGN_OR_RETURN(auto archived,
-                             archive_clip(from, channel, clip.start(), packets.value(),
-                                          nominal_timing(clip.frames(), clip.start().frame_ms()),
-                                          as_bytes(clip.signature()), effects));
-      return archived ? signal(std::move(*archived)) : Status::ok();
-    }
-    default:
-      break;
-  }
-  hooks_.count(Counter::group_dropped_content, 1);
-  return Status::corruption("voice message does not match its channel");
+  return clips_.close(end);
 }
 
 Result<std::optional<ArchivedClip>> Messenger::archive_heard_clip(const std::string& from,
                                                                   ByteView channel_id,
                                                                   const HeardClip& clip,
                                                                   ByteView signature) {
-  SOTTO_ASSIGN_OR_RETURN(auto channel,
-                         storage::ChannelRepo(AccountInternals::db(account_)).find(channel_id));
-  if (!channel || channel->state != storage::ChannelState::kMember) {
-    return Status::unavailable("no longer a member of the channel the clip was heard on");
-  }
-  std::optional<ArchivedClip> archived;
-  SOTTO_RETURN_IF_ERROR(in_transaction([&](Effects& effects) {
-    SOTTO_ASSIGN_OR_RETURN(archived, archive_clip(from, *channel, clip.start, clip.packets,
-                                                  clip.timing, signature, effects));
-    return Status::ok();
-  }));
-  return archived;
-}
-
-Result<std::optional<ArchivedClip>> Messenger::archive_clip(
-    const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
-    const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects) {
-  SOTTO_ASSIGN_OR_RETURN(auto members,
-                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
-  auto talker = std::find_if(members.begin(), members.end(),
-                             [&](const auto& m) { return m.fingerprint == from; });
-  if (talker == members.end()) return Status::unavailable("the talker is not on the roster");
-  Bytes encoded = voice::encode_packets(packets);
-  const auto frames = static_cast<uint32_t>(packets.size());
-  if (!crypto::SignalEngine::verify(talker->identity_key,
-                                    clip_signing_input(start, frames, encoded), signature)) {
-    hooks_.count(Counter::voice_clips_rejected, 1);
-    return Status::corruption("voice clip signature does not verify with the talker's key");
-  }
-  storage::MessageRecord record = clip_message(start, frames);
-  record.conversation = conversation_of(channel);
-  record.sender = from;
-  record.received_at = clock_.wall_ms();
-  record.state = storage::MessageState::kReceived;
-  SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
-                         storage::MessageRepo(AccountInternals::db(account_)).insert(record));
-  effects.receipts[from].push_back(record.message_id);
-  if (!row) {
-    hooks_.count(Counter::message_duplicates, 1);
-    return std::optional<ArchivedClip>();
-  }
-  record.row_id = *row;
-  ArchivedClip archived;
-  archived.clip =
-      clip_record(*row, start, talker->identity_key, frames, std::move(encoded), timing, signature);
-  SOTTO_RETURN_IF_ERROR(
-      storage::VoiceClipRepo(AccountInternals::db(account_)).insert(archived.clip));
-  hooks_.count(Counter::voice_clips_archived, 1);
-  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(from);
-  const Trust trust =
-      contact.is_ok() && contact.value() ? trust_of(contact.value()->trust) : Trust::kUnverified;
-  archived.message = message_info(record, name_of(from), trust, channel.name);
-  archived.signature_valid = true;
-  effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{archived.message}});
-  return std::optional<ArchivedClip>(std::move(archived));
+  return clips_.archive_heard(from, channel_id, clip, signature);
 }
 
 Result<ArchivedClip> Messenger::find_clip(const std::string& id_prefix) {
-  if (id_prefix.empty() || !std::all_of(id_prefix.begin(), id_prefix.end(), [](char c) {
-        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-      })) {
-    return Status::invalid_argument("a message id is hex digits: '" + id_prefix + "' is not");
-  }
-  storage::VoiceClipRepo clips(AccountInternals::db(account_));
-  SOTTO_ASSIGN_OR_RETURN(auto rows, clips.rows_with_id_prefix(id_prefix));
-  if (rows.empty()) return Status::invalid_argument("no voice clip with id " + id_prefix);
-  if (rows.size() > 1) {
-    return Status::invalid_argument("id " + id_prefix + " matches " + std::to_string(rows.size()) +
-                                    " voice clips: give more digits");
-  }
-  ArchivedClip out;
-  SOTTO_ASSIGN_OR_RETURN(auto clip, clips.find(rows.front()));
-  SOTTO_ASSIGN_OR_RETURN(auto message,
-                         storage::MessageRepo(AccountInternals::db(account_)).get(rows.front()));
-  if (!clip || !message) return Status::not_found("no voice clip with id " + id_prefix);
-  out.clip = std::move(*clip);
-  std::string channel_name;
-  auto channel = storage::ChannelRepo(AccountInternals::db(account_)).find(out.clip.channel_id);
-  if (channel.is_ok() && channel.value()) channel_name = channel.value()->name;
-  out.message = message_info(*message, name_of(message->sender), Trust::kUnverified, channel_name);
-  out.signature_valid = clip_signature_valid(out.clip);
-  return out;
+  return clips_.find(id_prefix);
 }
 
 }  // namespace sotto::core

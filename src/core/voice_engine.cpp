@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <variant>
 
-#include "sotto/crypto/frame_cipher.h"
 #include "sotto/voice/clip.h"
 #include "src/net/content.h"
 #include "src/net/wire.h"
@@ -15,7 +14,6 @@ namespace {
 // the VoiceClip fields around them.
 constexpr size_t kClipBudgetBytes = net::kContentBuckets.back() - 1024;
 constexpr size_t kRecentPerChannel = 8;
-constexpr size_t kMaxReceptions = 64;
 
 std::string hex_of(const std::string& bytes) {
   return to_hex(as_bytes(bytes));
@@ -154,8 +152,8 @@ std::optional<FloorClaim> VoiceEngine::floor_holder(const std::string& channel_h
   if (auto it = transmissions_.find(channel_hex); it != transmissions_.end()) {
     floor.consider(it->second->floor_rank(), own_fingerprint_);
   }
-  for (const auto& [key, r] : receptions_) {
-    if (r->live() && to_hex(r->channel.id) == channel_hex) floor.consider(r->floor_rank, r->talker);
+  for (const Reception* r : receptions_.live_on(channel_hex)) {
+    floor.consider(r->floor_rank, r->talker);
   }
   return floor.holder();
 }
@@ -164,7 +162,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
                                  const wire::VoiceStart& start) {
   const ReceptionKey key{from, hex_of(start.transmission_id())};
   if (receptions_.contains(key) || heard_.contains(key) || from == own_fingerprint_) return;
-  if (receptions_.size() >= kMaxReceptions) {
+  if (receptions_.full()) {
     hooks_.count(Counter::voice_starts_dropped_too_many, 1);
     return;
   }
@@ -178,9 +176,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
   r.stats.talker_name = messaging_.name_of(from);
   if (!channel.free_voice) settle_floor(r);
   if (!r.refused) publish("started", r.stats);
-  receptions_[key] = std::move(created).value();
-  // Frames that overtook their VoiceStart (it waits for a database commit, they do not).
-  for (const auto& frame : early_.take(from, start.transmission_id())) on_frame(from, frame);
+  receptions_.add(key, std::move(created).value());
 }
 
 void VoiceEngine::settle_floor(Reception& r) {
@@ -198,12 +194,10 @@ void VoiceEngine::settle_floor(Reception& r) {
                         Status::busy("#" + r.channel.name + ": " + r.stats.talker_name +
                                      " started talking first; try again"));
   }
-  for (auto& [other_key, other] : receptions_) {
-    if (other->live() && to_hex(other->channel.id) == channel_hex) {
-      other->refused = true;
-      hooks_.count(Counter::voice_transmissions_refused, 1);
-      publish("dropped", other->stats);
-    }
+  for (Reception* other : receptions_.live_on(channel_hex)) {
+    other->refused = true;
+    hooks_.count(Counter::voice_transmissions_refused, 1);
+    publish("dropped", other->stats);
   }
 }
 
@@ -230,56 +224,29 @@ void VoiceEngine::on_roster(const Bytes& channel_id, const std::vector<std::stri
 
 void VoiceEngine::drop_removed(const Bytes& channel_id,
                                const std::function<bool(const std::string&)>& listed) {
-  std::vector<ReceptionKey> dropped;
-  for (const auto& [key, r] : receptions_) {
-    if (r->channel.id == channel_id && !listed(r->talker)) dropped.push_back(key);
-  }
-  for (const auto& key : dropped) {
-    std::unique_ptr<Reception> r = std::move(receptions_[key]);
-    receptions_.erase(key);
+  for (const auto& r : receptions_.take_unlisted(channel_id, listed)) {
     hooks_.count(Counter::voice_receptions_dropped_removed, 1);
     if (!r->refused) publish("dropped", r->stats);
   }
-  const size_t early = early_.drop_unless(std::string(as_chars(channel_id)), listed);
-  if (early > 0) hooks_.count(Counter::voice_frames_dropped_not_member, early);
+  receptions_.drop_early_unlisted(channel_id, listed);
 }
 
 void VoiceEngine::on_frame(const std::string& from, const wire::VoiceFrame& frame) {
-  const int64_t now = clock_.now_ms();
-  if (frame.channel_id().size() != net::kChannelIdSize ||
-      frame.transmission_id().size() != net::kMessageIdSize ||
-      frame.body().size() > voice::kMaxPacketBytes + crypto::kFrameTagSize ||
-      frame.seq() >= net::kVoiceMaxFrames) {
-    hooks_.count(Counter::voice_frames_dropped_malformed, 1);
-    return;
-  }
-  auto it = receptions_.find({from, hex_of(frame.transmission_id())});
-  if (it == receptions_.end()) return hold_early(from, frame, now);
-  it->second->on_frame(frame, now, env_);
-}
-
-void VoiceEngine::hold_early(const std::string& from, const wire::VoiceFrame& frame,
-                             int64_t now_ms) {
-  early_.expire(now_ms, hooks_.count);
-  if (!messaging_.is_voice_member(as_bytes(frame.channel_id()), from)) {
-    hooks_.count(Counter::voice_frames_dropped_not_member, 1);
-    return;
-  }
-  early_.hold(from, frame, now_ms, hooks_.count);
+  receptions_.on_frame(from, frame);
 }
 
 std::optional<HeardClip> VoiceEngine::on_voice_end(const std::string& from,
                                                    const wire::VoiceEnd& end) {
-  auto it = receptions_.find({from, hex_of(end.transmission_id())});
-  if (it == receptions_.end() || it->second->refused) return std::nullopt;
-  return it->second->end(end.frames(), clock_.now_ms());
+  Reception* r = receptions_.find({from, hex_of(end.transmission_id())});
+  if (r == nullptr || r->refused) return std::nullopt;
+  return r->end(end.frames(), clock_.now_ms());
 }
 
 void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& channel,
                               const ArchivedClip& clip) {
   const ReceptionKey key{from, to_hex(clip.clip.transmission_id)};
-  if (auto it = receptions_.find(key); it != receptions_.end() && it->second->complete) {
-    it->second->stats.archived = true;
+  if (Reception* r = receptions_.find(key); r != nullptr && r->complete) {
+    r->stats.archived = true;
     return;
   }
   if (heard_.heard_whole(key)) return;
@@ -301,11 +268,8 @@ void VoiceEngine::note_wav(Result<std::string> path, VoiceStats& stats) {
 }
 
 void VoiceEngine::finish_reception(const ReceptionKey& key) {
-  auto it = receptions_.find(key);
-  if (it == receptions_.end()) return;
-  std::unique_ptr<Reception> r = std::move(it->second);
-  receptions_.erase(it);
-  if (r->refused) return;
+  std::unique_ptr<Reception> r = receptions_.take(key);
+  if (!r || r->refused) return;
   const std::vector<int16_t> samples = r->finish();
   if (output_.kind() == VoiceOutput::Kind::kFiles && !samples.empty()) {
     note_wav(output_.write_file(r->stats, samples), r->stats);
@@ -327,16 +291,11 @@ void VoiceEngine::tick() {
   }
   for (const auto& channel_hex : finished) finish_transmission(channel_hex, Status::ok());
 
-  std::vector<ReceptionKey> ended;
-  for (auto& [key, r] : receptions_) {
-    r->play_due(now, env_);
-    if (r->over(now, options_.reception_timeout_ms)) ended.push_back(key);
-  }
+  const auto ended = receptions_.play_due(now, options_.reception_timeout_ms);
   if (output_.kind() == VoiceOutput::Kind::kDevice && now >= output_.device_due_ms()) {
     mix_to_device(now);
   }
   for (const auto& key : ended) finish_reception(key);
-  early_.expire(now, hooks_.count);
 }
 
 void VoiceEngine::archive_heard() {
@@ -349,10 +308,7 @@ void VoiceEngine::archive_heard() {
 }
 
 void VoiceEngine::mix_to_device(int64_t now_ms) {
-  for (auto& [key, r] : receptions_) {
-    if (auto frame = r->take_playout())
-      output_.add(key.first + "/" + key.second, frame->first, frame->second);
-  }
+  receptions_.mix_into(output_);
   if (!output_.play_mix(now_ms).is_ok()) hooks_.count(Counter::voice_output_failures, 1);
 }
 
@@ -364,13 +320,10 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
   };
   if (!to_archive_.empty()) sooner(now);
   for (const auto& [channel_hex, t] : transmissions_) sooner(t->next_due_ms());
-  for (const auto& [key, r] : receptions_) {
-    sooner(r->next_deadline_ms(now, options_.reception_timeout_ms));
-    if (output_.kind() == VoiceOutput::Kind::kDevice && r->has_playout()) {
-      sooner(output_.device_due_ms());
-    }
-  }
-  sooner(early_.next_expiry_ms());
+  const bool device = output_.kind() == VoiceOutput::Kind::kDevice;
+  sooner(
+      receptions_.next_deadline_ms(now, options_.reception_timeout_ms,
+                                   device ? std::optional(output_.device_due_ms()) : std::nullopt));
   return next;
 }
 
@@ -394,24 +347,18 @@ PttState VoiceEngine::ptt_state() const {
     state.level_dbfs = t->level_dbfs();
     state.elapsed_ms = static_cast<int64_t>(t->frames()) * options_.frame_ms;
   }
-  for (const auto& [key, r] : receptions_) {
-    if (r->live() && !r->channel.free_voice &&
-        std::find(state.busy.begin(), state.busy.end(), r->channel.name) == state.busy.end()) {
-      state.busy.push_back(r->channel.name);
-    }
-  }
+  state.busy = receptions_.busy_channels();
   return state;
 }
 
 void VoiceEngine::describe(ChannelInfo& info) const {
   const bool talking = transmissions_.contains(info.id);
+  const std::vector<Reception*> live = receptions_.live_on(info.id);
   for (auto& member : info.members) {
-    member.on_air = talking && member.fingerprint == own_fingerprint_;
-    for (const auto& [key, r] : receptions_) {
-      if (r->live() && r->talker == member.fingerprint && to_hex(r->channel.id) == info.id) {
-        member.on_air = true;
-      }
-    }
+    member.on_air = (talking && member.fingerprint == own_fingerprint_) ||
+                    std::any_of(live.begin(), live.end(), [&](const Reception* r) {
+                      return r->talker == member.fingerprint;
+                    });
   }
   if (auto it = recent_.find(info.name); it != recent_.end()) info.voice = it->second;
 }

@@ -4,7 +4,8 @@
 //   Transmission (voice_transmission.h)  our own transmissions, paced frame by frame;
 //   CaptureFeed  (voice_capture.h)       their frames, from a file or from a device's thread;
 //   Reception    (voice_reception.h)     a member's transmission: replay window, jitter, decoder;
-//   EarlyFrames  (voice_early_frames.h)  frames that overtook their VoiceStart;
+//   Receptions   (voice_receptions.h)    all those we hear now, by talker and transmission;
+//   EarlyFrames  (voice_early_frames.h)  frames that overtook their VoiceStart (Receptions');
 //   the floor    (voice_floor.h)         who may talk on a channel that is not free;
 //   VoiceOutput  (voice_output.h)        where received audio goes: device, files or nowhere.
 //
@@ -43,10 +44,10 @@
 #include "sotto/voice/audio_device.h"
 #include "sotto/voice/jitter_buffer.h"
 #include "src/core/counters.h"
-#include "src/core/voice_early_frames.h"
 #include "src/core/voice_messaging.h"
 #include "src/core/voice_output.h"
 #include "src/core/voice_reception.h"
+#include "src/core/voice_receptions.h"
 #include "src/core/voice_transmission.h"
 #include "src/core/voice_types.h"
 
@@ -125,7 +126,7 @@ class VoiceEngine {
   void describe(ChannelInfo& info) const;
 
  private:
-  using ReceptionKey = HeardLog::Key;
+  using ReceptionKey = Receptions::Key;
   // A clip heard whole, to archive once the transaction that brought its VoiceEnd is over.
   struct HeardWhole {
     std::string from;
@@ -140,7 +141,6 @@ class VoiceEngine {
   void finish_transmission(const std::string& channel_hex, Status why);
   // The floor for a member's new reception: refused, or it takes the floor from whoever holds it.
   void settle_floor(Reception& r);
-  void hold_early(const std::string& from, const wire::VoiceFrame& frame, int64_t now_ms);
   void finish_reception(const ReceptionKey& key);
   void drop_removed(const Bytes& channel_id, const std::function<bool(const std::string&)>& listed);
   void archive_heard();
@@ -161,10 +161,9 @@ class VoiceEngine {
   VoiceEnv env_;
   VoiceOutput output_;
   std::map<std::string, std::unique_ptr<Transmission>> transmissions_;  // by channel id (hex)
-  std::map<ReceptionKey, std::unique_ptr<Reception>> receptions_;
+  Receptions receptions_{env_, messaging_};
   std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
   HeardLog heard_;
-  EarlyFrames early_;
   std::vector<HeardWhole> to_archive_;
 };
 

@@ -66,6 +66,8 @@ class Reception {
   // Still talking: its VoiceStart came and its VoiceEnd did not, and it holds the floor or
   // contends for it.
   bool live() const { return !refused && !end_frames; }
+  // Its transmission id (raw bytes), as its VoiceStart gave it.
+  const std::string& transmission_id() const { return start_.transmission_id(); }
 
   const std::string talker;
   const VoiceChannel channel;
