@@ -8,7 +8,7 @@
 #
 # "What a minimal Debian 12 lacks" is resolved by apt, never listed by hand: apt resolves, as
 # if on an empty system, the install of the minimal system (the packages of priority required,
-# and apt; what debootstrap --variant=minbase installs), and then of the same plus sotto and
+# and apt: what debootstrap --variant=minbase installs), and then of the same plus sotto and
 # man-db (the manual is all the documentation an air-gapped host has); the packages the second
 # adds are the bundle's. Both use this machine's package lists (Debian 12's archive).
 set -eu
@@ -40,15 +40,19 @@ resolve() {
 }
 required=$(apt-cache dumpavail |
   awk '/^Package:/ { p = $2 } /^Priority: required/ { print p }' | sort -u)
+# debootstrap satisfies init-system-helpers' "usrmerge | usr-is-merged" with the second (it
+# merges /usr itself); left to choose, apt takes usrmerge and perl with it, which a minimal
+# system lacks.
+minimal="$required apt usr-is-merged"
 # shellcheck disable=SC2086 # one package a word
-resolve $required apt >"$tmp/minimal"
+resolve $minimal >"$tmp/minimal"
 # shellcheck disable=SC2086
-resolve $required apt man-db "$deb" >"$tmp/with-sotto"
+resolve $minimal man-db "$deb" >"$tmp/with-sotto"
 comm -13 "$tmp/minimal" "$tmp/with-sotto" | grep -v '^sotto=' >"$tmp/needed" || true
 [ -s "$tmp/with-sotto" ] || { echo "make-bundle: apt resolved nothing" >&2; exit 1; }
 
 cp "$deb" "$bundle/debs/"
-(cd "$bundle/debs" && xargs apt-get download -q <"$tmp/needed" >/dev/null)
+(cd "$bundle/debs" && xargs apt-get download -q -o APT::Sandbox::User=root <"$tmp/needed" >/dev/null)
 echo "make-bundle: sotto and $(wc -l <"$tmp/needed") packages a minimal Debian 12 lacks"
 
 (cd "$bundle" && dpkg-scanpackages -m debs /dev/null 2>/dev/null >Packages)
