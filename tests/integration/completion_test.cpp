@@ -41,6 +41,12 @@ class CompletingShell {
 
   void type(const std::string& text) { tmux({"send-keys", "-l", text}); }
   void tab() { tmux({"send-keys", "Tab"}); }
+  // Types `text` and asks bash for the list of what may follow (the second Tab lists).
+  void list_after(const std::string& text) {
+    type(text);
+    tab();
+    tab();
+  }
   // Ends the line being typed without running it.
   void cancel() { tmux({"send-keys", "C-c"}); }
   std::string screen() { return tmux({"capture-pane", "-p"}).out; }
@@ -88,25 +94,19 @@ TEST_CASE("in bash, Tab completes sotto's commands, options and the node's names
   shell.cancel();
 
   // Several: the second Tab lists them, contacts and #channels alike.
-  shell.type(profile + "send ");
-  shell.tab();
-  shell.tab();
+  shell.list_after(profile + "send ");
   CHECK(shell.shows("bob"));
   CHECK(shell.shows("\\#ops"));
   shell.cancel();
 
-  shell.type(profile + "export --for");
-  shell.tab();
-  shell.tab();
+  shell.list_after(profile + "export --for");
   CHECK(shell.shows("--force"));
   CHECK(shell.shows("--format"));
   shell.cancel();
 
   // Without a running node, no names and no passphrase prompt: Tab offers nothing.
   bob.stop();
-  shell.type("sotto --profile " + bob.dir() + " send ");
-  shell.tab();
-  shell.tab();
+  shell.list_after("sotto --profile " + bob.dir() + " send ");
   shell.type("x");
   CHECK(shell.shows(bob.dir() + " send x"));
   CHECK(shell.screen().find("assphrase") == std::string::npos);

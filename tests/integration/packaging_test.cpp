@@ -9,7 +9,6 @@
 #include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,17 +18,11 @@
 #include "tests/support/source_tree.h"
 
 using namespace sotto;
+using test::lines_of;
 using test::run_command;
 using test::run_sotto;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // The long options and the subcommands one `sotto ... --help` lists.
 struct HelpEntries {
