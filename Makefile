@@ -264,6 +264,10 @@ PACKAGE_CXXFLAGS ?=
 PACKAGE_LDFLAGS ?=
 CXXFLAGS += $(PACKAGE_CXXFLAGS)
 LDFLAGS += $(PACKAGE_LDFLAGS)
+# The generated protobuf code has a compile rule of its own, without CXXFLAGS, whose command line
+# ends in SANITIZE: Debian's flags reach it that way (without -ffile-prefix-map its line table
+# would name the build directory, and two builds in two places would differ).
+$(BUILD)/obj/$(BUILD)/gen/sotto.pb.o: SANITIZE += $(PACKAGE_CXXFLAGS)
 # The man-page lint in `make test` (tests/unit/packaging_test.cpp).
 DEB_PACKAGES += mandoc
 # What `make deb`, `make bundle` and `make bundle-test` need beyond `make deps`.
