@@ -6,6 +6,7 @@
 #include "sotto/base/display_text.h"
 #include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
+#include "src/cli/version.h"
 
 namespace sotto::cli {
 namespace {
@@ -29,7 +30,10 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
 int run(int argc, char** argv) {
   remember_invocation(argc, argv);
   CLI::App app{"sotto: end-to-end encrypted text and push-to-talk voice for isolated LANs"};
-  app.set_version_flag("--version", "sotto 0.1");
+  // Called only when asked: finding the library versions opens a database.
+  app.set_version_flag(
+      "--version", [] { return version_text(); },
+      "sotto's version and the library versions it runs with");
   app.require_subcommand(0, 1);
   app.fallthrough();
 

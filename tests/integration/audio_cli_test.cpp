@@ -4,7 +4,6 @@
 // machine, sound card or not.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,18 +12,10 @@
 #include "tests/support/process.h"
 
 using namespace sotto;
+using sotto::test::lines_of;
 using sotto::test::run_sotto;
 
-namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("sotto audio devices says to use WAV files when there is no device", "[cli][audio]") {
   test::AlsaConfig alsa;  // no device, sound card or not; the sotto started here sees the same

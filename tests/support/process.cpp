@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -184,6 +185,13 @@ int BackgroundProcess::stop(int signal, int timeout_ms) {
 }  // namespace sotto::test
 
 namespace sotto::test {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
 
 bool one_line_error(const CommandResult& result) {
   return result.out.empty() && !result.err.empty() && result.err.back() == '\n' &&

@@ -22,6 +22,8 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
 CommandResult run_sotto(const std::vector<std::string>& args);
 // The CLI's contract for bad input: nothing on stdout, exactly one line on stderr.
 bool one_line_error(const CommandResult& result);
+// What a command printed, one entry a line, without the line ends.
+std::vector<std::string> lines_of(const std::string& text);
 
 }  // namespace sotto::test
 

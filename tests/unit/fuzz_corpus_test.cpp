@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "tests/support/fuzz_targets.h"
+#include "tests/support/source_tree.h"
 #include "tests/support/temp_dir.h"
 
 using namespace sotto;
@@ -17,17 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// tests/fuzz/corpus of this source tree: from the repository root (where `make test` runs), or
-// above the test binary (build/.../sotto-tests) when started from elsewhere.
 fs::path corpus_root() {
-  const fs::path relative = "tests/fuzz/corpus";
-  if (fs::is_directory(relative)) return relative;
-  for (fs::path dir = fs::read_symlink("/proc/self/exe").parent_path(); !dir.empty();
-       dir = dir.parent_path()) {
-    if (fs::is_directory(dir / relative)) return dir / relative;
-    if (dir == dir.root_path()) break;
-  }
-  return relative;
+  return test::source_path("tests/fuzz/corpus");
 }
 
 std::vector<fs::path> corpus_files(const fs::path& dir) {
