@@ -68,7 +68,8 @@ Result<std::vector<MessageRecord>> MessageRepo::recent(const std::string& conver
                                                        int64_t limit) {
   // Two statements, not one with "(?1 = '' OR conversation = ?1)": the planner picks its plan
   // before the value is bound, and that OR keeps it off messages_by_conversation, so a quiet
-  // conversation's page would cost a walk back through everything said since (DESIGN §12).
+  // conversation's page would cost a walk back through everything said since (doc/architecture.md,
+  // What the libraries taught us).
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
       conversation.empty()

@@ -3,7 +3,7 @@
 # other/analysis/check_includes). Run from anywhere; `make check-includes` runs it, and so does
 # `make test`.
 #
-# The layers, bottom up, and what each may include (doc: /work/shared/STYLE.md's table):
+# The layers, bottom up, and what each may include (doc/architecture.md, Layers):
 #   base                    the standard library
 #   storage                 base
 #   crypto                  base, storage (the Signal store lives in the profile's database)

@@ -1,4 +1,4 @@
-// The command line: parses arguments per DESIGN §10 and runs one command.
+// The command line: parses arguments per man sotto and runs one command.
 #pragma once
 
 namespace sotto::cli {

@@ -1,4 +1,4 @@
-// `sotto search QUERY` and `sotto export --out FILE` (DESIGN §10, issue 8): through the running
+// `sotto search QUERY` and `sotto export --out FILE` (man sotto, issue 8): through the running
 // node when there is one (it holds the database), else on the profile unlocked here.
 #include <sys/stat.h>
 #include <unistd.h>

@@ -50,7 +50,7 @@ std::string GlobalOptions::dir() const {
   return profile_dir.empty() ? core::default_profile_dir() : profile_dir;
 }
 
-// Exit codes per DESIGN §10: 2 for usage or bad input (a wrong passphrase included), 1 otherwise.
+// Exit codes per man sotto: 2 for usage or bad input (a wrong passphrase included), 1 otherwise.
 int fail(const Status& status) {
   std::fprintf(stderr, "sotto: %s\n", display_text(status.message()).c_str());
   switch (status.code()) {

@@ -1,4 +1,5 @@
-// `sotto talk CHANNEL --wav FILE` and `sotto play MSGID --wav OUT` (DESIGN §8, §10).
+// `sotto talk CHANNEL --wav FILE` and `sotto play MSGID --wav OUT` (doc/guide.md, Push-to-talk
+// voice, man sotto).
 #include <unistd.h>
 
 #include <climits>

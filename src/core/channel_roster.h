@@ -1,5 +1,5 @@
-// The signed roster of a channel (DESIGN §7): what the admin signs, how a member checks it,
-// and the security code people read aloud to prove they all see the same members.
+// The signed roster of a channel (doc/guide.md, Channels): what the admin signs, how a member
+// checks it, and the security code people read aloud to prove they all see the same members.
 // Thread-safety: stateless functions.
 #pragma once
 

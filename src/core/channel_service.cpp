@@ -464,7 +464,8 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
                                        static_cast<int64_t>(roster.created_at())));
   }
   if (hooks_.roster_changed) {
-    // Nobody off the roster may go on hearing or talking in a live transmission (DESIGN §7).
+    // Nobody off the roster may go on hearing or talking in a live transmission (doc/guide.md,
+    // Channels).
     std::vector<std::string> fingerprints;
     for (const auto& m : members) fingerprints.push_back(m.fingerprint);
     hooks_.roster_changed(channel.id, fingerprints,

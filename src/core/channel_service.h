@@ -1,5 +1,5 @@
-// ChannelService: channels (DESIGN §7) — the admin's signed roster, invitations, joining and
-// leaving, and the audit trail each change leaves in the channel's history.
+// ChannelService: channels (doc/guide.md, Channels) — the admin's signed roster, invitations,
+// joining and leaving, and the audit trail each change leaves in the channel's history.
 //
 //   membership: the admin signs the roster of the next epoch and sends it to every member (and
 //               to whoever was removed) over the 1:1 sessions, through the outbox like text. A

@@ -1,5 +1,6 @@
 // What the Messenger's owners hand each other around a transaction: the frames it committed and
-// what it produced to do only after its commit (DESIGN §6: nothing leaves before the fsync).
+// what it produced to do only after its commit (doc/guide.md, Text: nothing leaves before the
+// fsync).
 #pragma once
 
 #include <map>

@@ -1,8 +1,8 @@
-// ContactBook: the people we write to 1:1 (DESIGN §6) — adding one through its bundle (X3DH),
-// serving our own bundle, resolving what a user types (a name, never a namesake's; a fingerprint
-// prefix), verification and following a contact to a new key. Also knows whose session is
-// confirmed (our pre-key header can stop) and who may learn our name.
-// Thread-safety: the node's loop thread only.
+// ContactBook: the people we write to 1:1 (doc/guide.md, Text) — adding one through its bundle
+// (X3DH), serving our own bundle, resolving what a user types (a name, never a namesake's; a
+// fingerprint prefix), verification and following a contact to a new key. Also knows whose session
+// is confirmed (our pre-key header can stop) and who may learn our name. Thread-safety: the node's
+// loop thread only.
 #pragma once
 
 #include <functional>

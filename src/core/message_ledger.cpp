@@ -229,7 +229,7 @@ Status MessageLedger::commit_signal(const std::string& to, storage::MessageRecor
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
-  // Tests kill us here: the ratchet step must roll back with the message (DESIGN §6).
+  // Tests kill us here: the ratchet step must roll back with the message (doc/guide.md, Text).
   crash_point(CrashPoint::kAfterEncryptBeforeCommit);
   wire::Envelope envelope;
   auto* signal = envelope.mutable_signal();

@@ -1,4 +1,4 @@
-// MessageLedger: the exactly-once path of 1:1 and channel messages (DESIGN §6) — what one
+// MessageLedger: the exactly-once path of 1:1 and channel messages (doc/guide.md, Text) — what one
 // transaction commits, and what leaves only after that commit.
 //
 //   send:    one transaction commits the plaintext into the archive, the Signal ciphertext (with

@@ -1,5 +1,5 @@
-// Messenger: 1:1 text and channels on top of the node's links (DESIGN §6, §7). A facade that
-// wires the owners together and keeps the signatures the node calls:
+// Messenger: 1:1 text and channels on top of the node's links (doc/guide.md, Text, doc/guide.md,
+// Channels). A facade that wires the owners together and keeps the signatures the node calls:
 //
 //   ContactBook     contacts, bundles (X3DH), resolve, verify and replace
 //   MessageLedger   the exactly-once path: archive + ciphertext + outbox in one commit, then
@@ -117,7 +117,7 @@ class Messenger : public VoiceMessaging {
   Result<std::vector<MessageInfo>> describe(const std::vector<storage::MessageRecord>& rows,
                                             std::vector<std::string>* labels = nullptr);
 
-  // --- channels (messenger_channels.cpp, DESIGN §7) ---
+  // --- channels (messenger_channels.cpp, doc/guide.md, Channels) ---
   Result<ChannelInfo> create_channel(const std::string& name, bool strict, bool free_voice = false);
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
@@ -128,8 +128,8 @@ class Messenger : public VoiceMessaging {
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 
-  // --- voice (messenger_voice.cpp, DESIGN §8): what the voice side may ask (voice_messaging.h),
-  // handed on to VoiceClips ---
+  // --- voice (messenger_voice.cpp, doc/guide.md, Push-to-talk voice): what the voice side may ask
+  // (voice_messaging.h), handed on to VoiceClips ---
   Result<TransmissionStart> open_transmission(const std::string& channel, uint32_t frame_ms,
                                               uint32_t bitrate, int64_t started_at_us) override;
   Result<MessageInfo> close_transmission(const TransmissionEnd& end) override;

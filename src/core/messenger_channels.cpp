@@ -1,6 +1,6 @@
-// Messenger: channels (DESIGN §7). The ChannelService owns rosters and invitations, SenderKeys
-// the keys; here are the front ends' calls, and channel text on its way through the ledger:
-// encrypted once under the author's sender key, one outbox entry per member, a receipt from
+// Messenger: channels (doc/guide.md, Channels). The ChannelService owns rosters and invitations,
+// SenderKeys the keys; here are the front ends' calls, and channel text on its way through the
+// ledger: encrypted once under the author's sender key, one outbox entry per member, a receipt from
 // each; "delivered" when every member has acknowledged it.
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"

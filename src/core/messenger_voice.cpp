@@ -1,6 +1,6 @@
-// Messenger: what the voice side may ask of messaging (voice_messaging.h, DESIGN §8). VoiceClips
-// (voice_clips.h) owns the keys, the archive and the outbox behind it; the Messenger only hands
-// on, and sends live frames through the node.
+// Messenger: what the voice side may ask of messaging (voice_messaging.h, doc/guide.md,
+// Push-to-talk voice). VoiceClips (voice_clips.h) owns the keys, the archive and the outbox behind
+// it; the Messenger only hands on, and sends live frames through the node.
 #include "src/core/messenger.h"
 
 namespace sotto::core {

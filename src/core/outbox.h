@@ -1,6 +1,6 @@
 // Outbox: committed frames on their way to each recipient, in order, until a receipt removes
-// them (DESIGN §6). One OutboxFlow per recipient decides when to send, wait and resend; this
-// class does the sending and reads the stored outbox. Frames reach it only after their commit.
+// them (doc/guide.md, Text). One OutboxFlow per recipient decides when to send, wait and resend;
+// this class does the sending and reads the stored outbox. Frames reach it only after their commit.
 // Thread-safety: the node's loop thread only.
 #pragma once
 

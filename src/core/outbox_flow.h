@@ -1,4 +1,4 @@
-// OutboxFlow: when the outbox towards one recipient sends, waits and resends (DESIGN §6).
+// OutboxFlow: when the outbox towards one recipient sends, waits and resends (doc/guide.md, Text).
 //
 //   idle --a frame handed to the socket--> awaiting: a retry is armed after the peer's patience
 //   awaiting --a receipt, frames still waiting--> awaiting, the retry re-armed from now

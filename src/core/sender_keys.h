@@ -1,4 +1,4 @@
-// SenderKeys: our sender key in each channel and the members' keys (DESIGN §7).
+// SenderKeys: our sender key in each channel and the members' keys (doc/guide.md, Channels).
 //
 //   each member hands its key to every other member over the 1:1 session, through the outbox
 //   like text; with a member it has no session with yet, the one with the lower fingerprint

@@ -1,4 +1,4 @@
-// CaptureFeed: where a transmission's frames come from (DESIGN §8).
+// CaptureFeed: where a transmission's frames come from (doc/guide.md, Push-to-talk voice).
 //
 //   paced:     a WAV file or the null source. Reading never blocks, so the loop reads one frame
 //              whenever the node's clock says one is due; under a FakeClock that is

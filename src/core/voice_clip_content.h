@@ -1,6 +1,7 @@
-// The pieces a voice clip is made of (DESIGN §8): the VoiceStart that announces it, the talker's
-// signature input, the archive's rows, and the VoiceEnd and VoiceClip that carry it. Pure
-// functions: the Messenger (messenger_voice.cpp) encrypts, stores and sends them.
+// The pieces a voice clip is made of (doc/guide.md, Push-to-talk voice): the VoiceStart that
+// announces it, the talker's signature input, the archive's rows, and the VoiceEnd and VoiceClip
+// that carry it. Pure functions: the Messenger (messenger_voice.cpp) encrypts, stores and sends
+// them.
 //
 // Thread-safety: any thread.
 #pragma once

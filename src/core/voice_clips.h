@@ -1,6 +1,7 @@
-// VoiceClips: voice transmissions (DESIGN §8), messaging's side — the keys, the archive and the
-// outbox behind what the voice side may ask (voice_messaging.h). The live audio is the voice
-// side's, and messaging knows nothing of it: what it decrypts for voice leaves as a VoiceSignal.
+// VoiceClips: voice transmissions (doc/guide.md, Push-to-talk voice), messaging's side — the keys,
+// the archive and the outbox behind what the voice side may ask (voice_messaging.h). The live audio
+// is the voice side's, and messaging knows nothing of it: what it decrypts for voice leaves as a
+// VoiceSignal.
 //
 //   start:   VoiceStart (the fresh transmission key) under our channel sender key, straight to
 //            the members online now — a transmission is live, it is not queued.

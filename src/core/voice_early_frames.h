@@ -1,6 +1,7 @@
-// EarlyFrames: frames that overtook their VoiceStart, held until it comes (DESIGN §8). The talker
-// sends VoiceStart after a commit (an fsync) and then catches up with the frames captured
-// meanwhile, and a listener handles them at once but VoiceStart only after its poll round.
+// EarlyFrames: frames that overtook their VoiceStart, held until it comes (doc/guide.md,
+// Push-to-talk voice). The talker sends VoiceStart after a commit (an fsync) and then catches up
+// with the frames captured meanwhile, and a listener handles them at once but VoiceStart only after
+// its poll round.
 //
 // 32 frames a talker are 640 ms of 20 ms frames (320 ms of 10 ms ones), far more than such a
 // commit takes; the total holds two talkers crossing with room for two more, at most 128 sealed

@@ -1,5 +1,5 @@
-// VoiceEngine: live push-to-talk on the node's loop (DESIGN §8), the owner of the voice side. It
-// wires the parts that each have one job:
+// VoiceEngine: live push-to-talk on the node's loop (doc/guide.md, Push-to-talk voice), the owner
+// of the voice side. It wires the parts that each have one job:
 //
 //   Transmission (voice_transmission.h)  our own transmissions, paced frame by frame;
 //   CaptureFeed  (voice_capture.h)       their frames, from a file or from a device's thread;

@@ -1,8 +1,8 @@
-// The floor of a channel (DESIGN §6, §8): a channel carries one talker at a time unless it is
-// `free`. A PTT while someone talks is refused; starts that cross on the network are settled the
-// same way on every member, in any arrival order: of the overlapping transmissions (our own
-// included) the one with the smaller SHA-256(channel id ‖ transmission id) wins. started_at_us is
-// the talker's wall clock, shown and used to measure delay, never to order.
+// The floor of a channel (doc/guide.md, Text, doc/guide.md, Push-to-talk voice): a channel carries
+// one talker at a time unless it is `free`. A PTT while someone talks is refused; starts that cross
+// on the network are settled the same way on every member, in any arrival order: of the overlapping
+// transmissions (our own included) the one with the smaller SHA-256(channel id ‖ transmission id)
+// wins. started_at_us is the talker's wall clock, shown and used to measure delay, never to order.
 //
 // Thread-safety: values and a pure function; any thread.
 #pragma once

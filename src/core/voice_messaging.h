@@ -1,7 +1,8 @@
-// VoiceMessaging: what the voice side needs of messaging, and all it may ask of it (DESIGN §8).
-// Voice depends on messaging in this one direction: the channel and its members, VoiceStart and
-// the clip under our sender key, archiving a clip heard whole, and frames to members. Messaging
-// never calls voice; what it decrypts for voice leaves it as a VoiceSignal that the node routes.
+// VoiceMessaging: what the voice side needs of messaging, and all it may ask of it (doc/guide.md,
+// Push-to-talk voice). Voice depends on messaging in this one direction: the channel and its
+// members, VoiceStart and the clip under our sender key, archiving a clip heard whole, and frames
+// to members. Messaging never calls voice; what it decrypts for voice leaves it as a VoiceSignal
+// that the node routes.
 //
 // Thread-safety: the node's loop thread only. REQUIRES: no call from inside a Messenger
 // transaction (a VoiceSignal or a roster change is delivered inside one).

@@ -1,9 +1,9 @@
-// Reception: one member's transmission as we hear it (DESIGN §8) — replay window, jitter buffer
-// (adaptive 1–4 frames), Opus decoder. Each frame is played as soon as it is the next one due; a
-// frame that has not come by its deadline is concealed. Played frames go to the output (a device
-// through the mixer, or one WAV file per transmission) and their packets into the clip that
-// VoiceEnd lets us archive. Receptions are keyed by (talker, transmission id): a member reusing
-// another's id gets a reception of its own, not the other's frames.
+// Reception: one member's transmission as we hear it (doc/guide.md, Push-to-talk voice) — replay
+// window, jitter buffer (adaptive 1–4 frames), Opus decoder. Each frame is played as soon as it is
+// the next one due; a frame that has not come by its deadline is concealed. Played frames go to the
+// output (a device through the mixer, or one WAV file per transmission) and their packets into the
+// clip that VoiceEnd lets us archive. Receptions are keyed by (talker, transmission id): a member
+// reusing another's id gets a reception of its own, not the other's frames.
 //
 // Thread-safety: the node's loop thread only.
 #pragma once

@@ -1,8 +1,8 @@
 // Receptions: the members' transmissions we hear now, keyed by (talker, transmission id), at
-// most kMax of them, and the frames that overtook their VoiceStart (EarlyFrames) (DESIGN §8).
-// Frames are checked at the door and routed here. What the engine asks of the receptions all at
-// once: who is live on a channel (its floor, who is on air), whom a roster removed, what the
-// clock has made due, and the next frames for the device's mix.
+// most kMax of them, and the frames that overtook their VoiceStart (EarlyFrames) (doc/guide.md,
+// Push-to-talk voice). Frames are checked at the door and routed here. What the engine asks of the
+// receptions all at once: who is live on a channel (its floor, who is on air), whom a roster
+// removed, what the clock has made due, and the next frames for the device's mix.
 //
 // Thread-safety: the node's loop thread only.
 #pragma once

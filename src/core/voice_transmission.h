@@ -1,8 +1,8 @@
-// Transmission: one of ours on a channel (DESIGN §8). VoiceStart has gone (under our sender key)
-// to the members online; every frame period one frame from the capture feed is Opus-encoded,
-// sealed with the transmission key (crypto::FrameCipher) and sent as one VoiceFrame to each of
-// them without waiting (a slow peer's queue drops, it never grows without bound); the packets
-// are kept for the clip archived at the end.
+// Transmission: one of ours on a channel (doc/guide.md, Push-to-talk voice). VoiceStart has gone
+// (under our sender key) to the members online; every frame period one frame from the capture feed
+// is Opus-encoded, sealed with the transmission key (crypto::FrameCipher) and sent as one
+// VoiceFrame to each of them without waiting (a slow peer's queue drops, it never grows without
+// bound); the packets are kept for the clip archived at the end.
 //
 // Thread-safety: the node's loop thread only (a threaded capture feed reads on its own).
 #pragma once

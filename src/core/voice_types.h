@@ -1,5 +1,5 @@
 // What messaging (keys, archive, outbox) and the voice side (live audio) hand each other about a
-// voice transmission (DESIGN §8). Not an interface outside src/core.
+// voice transmission (doc/guide.md, Push-to-talk voice). Not an interface outside src/core.
 #pragma once
 
 #include <cstdint>

@@ -12,7 +12,8 @@ size_t padding_overhead(size_t padding) {
   return 1 + varint;
 }
 
-// The codec parameters a VoiceStart may carry (DESIGN §8); `key_size` is 32 live, 0 in a clip.
+// The codec parameters a VoiceStart may carry (doc/guide.md, Push-to-talk voice); `key_size` is 32
+// live, 0 in a clip.
 Status check_voice_start(const wire::VoiceStart& start, size_t key_size) {
   if (start.transmission_id().size() != kMessageIdSize ||
       start.channel_id().size() != kChannelIdSize) {

@@ -23,7 +23,8 @@ constexpr size_t kMaxTextBytes = 64 * 1024;
 // The largest bucket holds a voice clip: it and the sender-key ciphertext around it still fit in
 // one frame (kMaxFrameSize, 256 KiB).
 constexpr std::array<size_t, 6> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024, 240 * 1024};
-// Voice (DESIGN §8): what a VoiceStart may announce, and the longest transmission a clip holds.
+// Voice (doc/guide.md, Push-to-talk voice): what a VoiceStart may announce, and the longest
+// transmission a clip holds.
 constexpr uint32_t kVoiceSampleRate = 48'000;
 constexpr uint32_t kVoiceMinBitrate = 8'000;
 constexpr uint32_t kVoiceMaxBitrate = 64'000;

@@ -1,4 +1,4 @@
-// The Hello that opens every connection (DESIGN §4, doc/protocol.md): who holds the CURVE key
+// The Hello that opens every connection (doc/protocol.md, doc/protocol.md): who holds the CURVE key
 // a connection was authenticated with.
 //
 // A beacon is a claim anyone can make: Mallory may sign a beacon that names Victim's transport

@@ -3,7 +3,7 @@
 //   payload length (4, big-endian) | serialized Envelope | zero padding to a size bucket
 //
 // Frames come in a few sizes only (256 B ... 256 KiB, see kFrameBuckets) so their length says
-// little about what was said (DESIGN §4). Decoding is strict and total: any bytes give an
+// little about what was said (doc/protocol.md). Decoding is strict and total: any bytes give an
 // Envelope or a Corruption status with a drop reason, never a crash. Layout in doc/protocol.md.
 // Thread-safety: pure functions.
 #pragma once

@@ -1,4 +1,4 @@
--- Channels (DESIGN §7): the roster as the admin signed it, and where each sender key stands.
+-- Channels (doc/guide.md, Channels): the roster as the admin signed it, and where each sender key stands.
 CREATE TABLE channels (
   id BLOB PRIMARY KEY,               -- 16 random bytes chosen by the admin
   name TEXT NOT NULL UNIQUE,         -- local name (the admin's, suffixed on a clash)

@@ -1,4 +1,4 @@
--- Voice (DESIGN §8). A channel may mix simultaneous talkers ("free") instead of one at a time.
+-- Voice (doc/guide.md, Push-to-talk voice). A channel may mix simultaneous talkers ("free") instead of one at a time.
 ALTER TABLE channels ADD COLUMN free_voice INTEGER NOT NULL DEFAULT 0;
 
 -- Every transmission, sent or received, archived as a clip: its message row (kind 2) is in the

@@ -18,7 +18,7 @@ CREATE VIRTUAL TABLE message_search USING fts4(
 -- before every search, so a search always sees the whole archive. FTS4 writes an index segment
 -- per transaction (and per statement savepoint: an AFTER INSERT trigger would write one per
 -- message); indexed one commit at a time, the archive took 40 % fewer single-message commits per
--- second and the node 20 % fewer messages per second (measured; DESIGN §6's group commit).
+-- second and the node 20 % fewer messages per second (measured; doc/guide.md, Text's group commit).
 CREATE TABLE message_search_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   indexed_through INTEGER NOT NULL

@@ -1,4 +1,4 @@
-// Issue 9, scenario 2: an active attacker on the LAN (DESIGN §1 promises 2, 3 and 6). It replays
+// Issue 9, scenario 2: an active attacker on the LAN (promise 2, 3 and 6). It replays
 // what it recorded, at the byte level into fresh connections and at the message level through a
 // node that sends the very same stored frames again; it answers for a peer with an identity of
 // its own; it speaks older or weaker ZeroMQ to get around CURVE.

@@ -1,4 +1,4 @@
-// Issue 9, scenario 8: the air gap (DESIGN §1 promise 1). A daemon runs under strace in a network
+// Issue 9, scenario 8: the air gap (promise 1). A daemon runs under strace in a network
 // namespace of its own on a private LAN (tests/support/netns.h) — broadcast discovery on, two
 // peers given by --peer (one that exists, one that does not) — and does real work: it finds a
 // peer by broadcast, reaches the other by unicast beacon, adds both and texts them. Every address

@@ -1,9 +1,9 @@
-// Issue 9, scenario 7 (DESIGN §1, §9): at rest and in memory. A canary text goes both ways
-// between two daemons; afterwards no file of either profile (database, WAL, logs, sockets'
-// neighbours), nothing a daemon printed and no file anyone wrote under /tmp meanwhile holds it.
-// While they run, core dumps are off and the identity key sits in memory that is locked into RAM
-// and excluded from dumps, as /proc shows of the mapping it is found in. (After
-// `sotto lock` no key or passphrase byte is in the node's memory at all:
+// Issue 9, scenario 7 (doc/security.md, the promises, doc/guide.md, What is on disk): at rest and
+// in memory. A canary text goes both ways between two daemons; afterwards no file of either profile
+// (database, WAL, logs, sockets' neighbours), nothing a daemon printed and no file anyone wrote
+// under /tmp meanwhile holds it. While they run, core dumps are off and the identity key sits in
+// memory that is locked into RAM and excluded from dumps, as /proc shows of the mapping it is found
+// in. (After `sotto lock` no key or passphrase byte is in the node's memory at all:
 // tests/integration/lock_test.cpp searches /proc/PID/mem for them.)
 #include <catch2/catch.hpp>
 #include <chrono>

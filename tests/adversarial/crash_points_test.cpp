@@ -1,5 +1,5 @@
-// Adversarial scenario 4 (issue 9): crash points. DESIGN §6 names four moments where a crash
-// could cost a message or desynchronise a ratchet. A daemon that is this test binary
+// Adversarial scenario 4 (issue 9): crash points. doc/guide.md, Text names four moments where a
+// crash could cost a message or desynchronise a ratchet. A daemon that is this test binary
 // (`sotto-tests --as-sotto`, tests/support/crash_points.h) kills itself (SIGKILL) at one of them
 // on a hit drawn from the run's seed, in the middle of a flood of 1,000 texts; it is started
 // again armed at the next point, and the flood goes on:

@@ -1,6 +1,6 @@
 // Adversarial scenario 6 (issue 9): a full disk. Bob's profile lives on a tiny tmpfs in a mount
 // namespace of its own (tests/support/private_tmpfs.h), shrunk to just above what it holds once
-// the pair is talking; then Alice floods him. DESIGN §6: "Storage full or I/O error: no
+// the pair is talking; then Alice floods him. doc/guide.md, Text: "Storage full or I/O error: no
 // receipt, a clear `storage full` event, nothing corrupted; delivery resumes when space
 // returns." So: nothing Alice shows delivered is missing from Bob's archive, Bob's node says
 // storage-full once (event stream and its output), every text arrives exactly once after the

@@ -1,9 +1,9 @@
-// Issue 9, scenario 1: a passive eavesdropper on the LAN (DESIGN §1 promise 3, §4, §8). Every
-// byte between two nodes crosses a relay that keeps it, while they hold a conversation with every
-// kind of traffic (tests/support/conversation.h): 1:1 text, channel text and a push-to-talk
-// transmission. What the relay recorded must not contain anything a user typed or said, and
-// what it can see — greetings, beacons, frame sizes — must be what the protocol promises and
-// nothing more.
+// Issue 9, scenario 1: a passive eavesdropper on the LAN (promise 3, doc/protocol.md, doc/guide.md,
+// Push-to-talk voice). Every byte between two nodes crosses a relay that keeps it, while they hold
+// a conversation with every kind of traffic (tests/support/conversation.h): 1:1 text, channel text
+// and a push-to-talk transmission. What the relay recorded must not contain anything a user typed
+// or said, and what it can see — greetings, beacons, frame sizes — must be what the protocol
+// promises and nothing more.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>

@@ -1,9 +1,9 @@
-// Issue 9, scenario 3: floods and malformed input against a real daemon (DESIGN §1 promise 6, §4).
-// While it is attacked, a well-behaved peer keeps texting it every 50 ms and times each delivery
-// receipt (tests/support/adversary.h, DeliveryProbe), and the daemon's resident memory is sampled
-// from /proc. The daemon must stay up, keep its memory within twice what it grew by at a steady
-// point of the attack (Memory below), and deliver the good peer's texts within 500 ms at the
-// 95th percentile.
+// Issue 9, scenario 3: floods and malformed input against a real daemon (promise 6,
+// doc/protocol.md). While it is attacked, a well-behaved peer keeps texting it every 50 ms and
+// times each delivery receipt (tests/support/adversary.h, DeliveryProbe), and the daemon's resident
+// memory is sampled from /proc. The daemon must stay up, keep its memory within twice what it grew
+// by at a steady point of the attack (Memory below), and deliver the good peer's texts within 500
+// ms at the 95th percentile.
 //
 // SOTTO_SOAK=1 runs the long variants: ten waves of half-open connections, a 60 s flood.
 #include <signal.h>

@@ -2,9 +2,9 @@
 // bridge (tests/support/netns.h); while Alice is flooded with texts for Bob, Bob's cable is
 // pulled out of the bridge again and again, for seeded lengths after seeded gaps. Each outage
 // must be noticed (evasive after 2.5 s of silence; offline on both sides past the 5 s of
-// DESIGN §4), Alice's node must keep taking texts into its outbox, and after the last one heals
-// the outbox drains: every text archived at Bob exactly once, and neither daemon's memory grows
-// with the backlog (VmRSS from /proc).
+// doc/protocol.md), Alice's node must keep taking texts into its outbox, and after the last one
+// heals the outbox drains: every text archived at Bob exactly once, and neither daemon's memory
+// grows with the backlog (VmRSS from /proc).
 //
 // By default two outages, one under the offline timeout and one past it (~20 s in all); with
 // SOTTO_SOAK=1 the full version: ten outages of 30 s.

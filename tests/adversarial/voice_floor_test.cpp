@@ -1,8 +1,8 @@
-// Floor control under a member who lies (DESIGN §6, §8): overlapping VoiceStarts on a half-duplex
-// channel are settled by the smaller H(channel id ‖ transmission id), never by the talker's
-// started_at_us, identically on every member whatever order the starts arrive in; and a member
-// who reuses another talker's transmission id cannot shadow that talker's transmission.
-// Engines only, the test is their network; time is a FakeClock.
+// Floor control under a member who lies (doc/guide.md, Text, doc/guide.md, Push-to-talk voice):
+// overlapping VoiceStarts on a half-duplex channel are settled by the smaller H(channel id ‖
+// transmission id), never by the talker's started_at_us, identically on every member whatever order
+// the starts arrive in; and a member who reuses another talker's transmission id cannot shadow that
+// talker's transmission. Engines only, the test is their network; time is a FakeClock.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>

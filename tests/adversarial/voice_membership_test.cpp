@@ -1,10 +1,10 @@
-// Voice and the roster (DESIGN §7, §8): only members take part in a transmission, and the
-// roster of the moment decides. Frames that overtake their VoiceStart wait in a few slots: a
-// stranger gets none of them and a member only its share, so neither can crowd out the frames of
-// a member who really talks. A roster change ends our transmission if it removed someone who
-// could hear it, and cuts off whoever it removed at once; the clip goes only to those who were
-// members at its start and still are. Engines with the test as their network first (FakeClock),
-// then real nodes on 127.0.0.1 with recorded speech.
+// Voice and the roster (doc/guide.md, Channels, doc/guide.md, Push-to-talk voice): only members
+// take part in a transmission, and the roster of the moment decides. Frames that overtake their
+// VoiceStart wait in a few slots: a stranger gets none of them and a member only its share, so
+// neither can crowd out the frames of a member who really talks. A roster change ends our
+// transmission if it removed someone who could hear it, and cuts off whoever it removed at once;
+// the clip goes only to those who were members at its start and still are. Engines with the test as
+// their network first (FakeClock), then real nodes on 127.0.0.1 with recorded speech.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>

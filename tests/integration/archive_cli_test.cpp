@@ -1,4 +1,4 @@
-// The archive commands of the CLI contract (DESIGN §10, issue 8) against real daemons and
+// The archive commands of the CLI contract (man sotto, issue 8) against real daemons and
 // offline: `sotto search QUERY [--in TO] [--limit N]` and `sotto export --out FILE [--format
 // json|text] [--in TO] [--since DATE] [--force]`. Search finds a marker and respects --in; export
 // round-trips (every archived message in the JSON with sender, time and state; voice clips as

@@ -1,4 +1,4 @@
-// The channel commands of the CLI contract (DESIGN §10, issue 5) against real daemons:
+// The channel commands of the CLI contract (man sotto, issue 5) against real daemons:
 // `sotto channel create|invite|remove|leave|list|roster`, `send '#NAME'`, `history '#NAME'`, their
 // --json output and the control socket's {"cmd":"channel"} requests; bad input refused with one
 // line on stderr, exit 2, and nothing changed.

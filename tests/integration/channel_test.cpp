@@ -1,6 +1,6 @@
-// Channels between real in-process nodes on 127.0.0.1 (DESIGN §7, issue 5): a locked, strict
-// channel with an admin; channel text fanned out and archived once per member; a contact that is
-// not a member hears nothing; the same roster and security code on every member; a removed
+// Channels between real in-process nodes on 127.0.0.1 (doc/guide.md, Channels, issue 5): a locked,
+// strict channel with an admin; channel text fanned out and archived once per member; a contact
+// that is not a member hears nothing; the same roster and security code on every member; a removed
 // member hears nothing more; an offline member catches up; rosters say who vouched for whom;
 // refused changes change nothing.
 #include <algorithm>

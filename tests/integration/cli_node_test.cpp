@@ -1,4 +1,4 @@
-// The daemon and the commands that talk to it, through the real binary (DESIGN §10).
+// The daemon and the commands that talk to it, through the real binary (man sotto).
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>

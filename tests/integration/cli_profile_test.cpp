@@ -1,4 +1,4 @@
-// The CLI contract for profiles (DESIGN §10), exercised through the real build/sotto binary.
+// The CLI contract for profiles (man sotto), exercised through the real build/sotto binary.
 #include <sys/stat.h>
 #include <unistd.h>
 

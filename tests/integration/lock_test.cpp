@@ -1,5 +1,6 @@
-// `sotto lock` (issue 8, DESIGN §9): the running node closes the archive and keeps no key
-// material in its memory until `sotto unlock`. Checked the hard way: the daemon's whole memory
+// `sotto lock` (issue 8, doc/guide.md, What is on disk): the running node closes the archive and
+// keeps no key material in its memory until `sotto unlock`. Checked the hard way: the daemon's
+// whole memory
 // (/proc/PID/mem) is searched for the database key, the passphrase and the identity private key,
 // first while unlocked (they must be found: the search works) and then while locked.
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// DESIGN §1 promise 4 with the real binary: "a message shown as delivered is committed in the
+// promise 4 with the real binary: "a message shown as delivered is committed in the
 // receiver's archive exactly once, across crashes (kill -9) and restarts", and nothing the
 // sender acknowledged is lost. Alice's daemon is flooded through its control socket (as `sotto
 // send` would do, minus a process per text); one daemon is SIGKILLed at a moment drawn from the

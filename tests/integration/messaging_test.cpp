@@ -1,5 +1,5 @@
-// 1:1 text between real nodes on 127.0.0.1 (DESIGN §1 promises 3-6, §6, §10): contacts and
-// safety numbers, receipts, the durable outbox across a restart, duplicates, what an
+// 1:1 text between real nodes on 127.0.0.1 (promise 3-6, doc/guide.md, Text, man sotto): contacts
+// and safety numbers, receipts, the durable outbox across a restart, duplicates, what an
 // eavesdropper and the disk see, changed identities, bad input, and unknown senders.
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -292,9 +292,9 @@ TEST_CASE(
   CHECK(bob.counter("messages_received") == 100);
 }
 
-// The duplicate path of DESIGN §6 with real nodes: Bob commits a text and acknowledges it, but
-// the relay between them holds everything Bob sends towards Alice (his DEALER to her ROUTER), so
-// no receipt reaches her. After ~2 s Alice's outbox resends the *stored* frame; Bob's libsignal
+// The duplicate path of doc/guide.md, Text with real nodes: Bob commits a text and acknowledges it,
+// but the relay between them holds everything Bob sends towards Alice (his DEALER to her ROUTER),
+// so no receipt reaches her. After ~2 s Alice's outbox resends the *stored* frame; Bob's libsignal
 // reports the ciphertext as already decrypted, Bob counts a duplicate, acknowledges it again
 // from the archive and stores nothing. Once the relay lets go, the receipts arrive and the text
 // is delivered — archived once. (tests/unit/core/messenger_test.cpp drives the same path with a

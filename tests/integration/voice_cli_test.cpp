@@ -1,4 +1,4 @@
-// The voice commands of the CLI contract (DESIGN §10, issue 6) against real daemons:
+// The voice commands of the CLI contract (man sotto, issue 6) against real daemons:
 // `sotto talk CHANNEL --wav FILE`, the daemon's `--audio-out DIR`, `sotto play MSGID --wav OUT`
 // with a node and without, the transmission figures in `sotto channel roster`; bad input refused
 // with one line on stderr and exit 2; no node: exit 1.

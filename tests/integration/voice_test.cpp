@@ -1,8 +1,8 @@
-// Push-to-talk between real in-process nodes on 127.0.0.1 (DESIGN §8, issue 6): real recorded
-// speech from alsa-utils, transmitted in real time; what the listeners write out equals the
-// talker's own decode of the same Opus packets; the clip is archived by everyone, reaches an
-// offline member later exactly once, and plays back with a valid signature; the floor of a
-// half-duplex channel is held by exactly one talker on every member's screen; a free channel
+// Push-to-talk between real in-process nodes on 127.0.0.1 (doc/guide.md, Push-to-talk voice, issue
+// 6): real recorded speech from alsa-utils, transmitted in real time; what the listeners write out
+// equals the talker's own decode of the same Opus packets; the clip is archived by everyone,
+// reaches an offline member later exactly once, and plays back with a valid signature; the floor of
+// a half-duplex channel is held by exactly one talker on every member's screen; a free channel
 // carries two talkers at once.
 #include <algorithm>
 #include <atomic>

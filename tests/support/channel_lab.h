@@ -1,6 +1,6 @@
 // ChannelLab: a few in-process nodes on 127.0.0.1 that all reach each other, for channel tests
-// (DESIGN §7), and small views of channel state — rosters, codes, audit events — that the tests
-// compare across members.
+// (doc/guide.md, Channels), and small views of channel state — rosters, codes, audit events — that
+// the tests compare across members.
 //
 // Thread-safety: one test thread drives it. Errors in the helpers throw std::runtime_error with
 // the node's message (Catch2 reports it), so use them from the test's main thread only.

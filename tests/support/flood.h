@@ -1,6 +1,6 @@
 // Floods of 1:1 texts through a daemon's control socket (as `sotto send` would send them, minus
 // a process per text), and what the archives say about them afterwards: the helpers of the
-// crash, partition and disk-full tests (DESIGN §6 "exactly once in the archive").
+// crash, partition and disk-full tests (doc/guide.md, Text "exactly once in the archive").
 // Text i is text_of(i) ("m<i>"), so archives can be compared by body.
 // Thread-safety: flood() may run on a thread of its own; the rest use Catch2 (main thread).
 #pragma once

@@ -1,5 +1,5 @@
 // PrivateTmpfs: a small tmpfs in a mount namespace of its own, for tests that need a disk that
-// fills up (DESIGN §6 "storage full") without touching the host's mounts.
+// fills up (doc/guide.md, Text "storage full") without touching the host's mounts.
 //
 // A child process holds the namespace: it unshares its mount namespace, mounts the tmpfs on an
 // empty temporary directory there and then only serves resize requests. Any process reaches the

@@ -1,7 +1,7 @@
 // RogueServer: a host that makes up an identity and announces its own CURVE key with a validly
 // signed unicast beacon, so a node opens a DEALER to it, and then, as the server of that
 // connection, pushes whatever it likes down it: what no honest sotto node ever does (messages
-// flow DEALER -> ROUTER only, DESIGN §4). A ROUTER with CURVE on and no ZAP handler: it takes
+// flow DEALER -> ROUTER only, doc/protocol.md). A ROUTER with CURVE on and no ZAP handler: it takes
 // any client, as an attacker's server would.
 //
 // Thread-safety: one test thread.

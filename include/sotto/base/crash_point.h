@@ -1,5 +1,5 @@
 // Crash points: named places on the 1:1 text paths where a fault-injection test may end the
-// process, to show that DESIGN §6 holds across a kill -9 at exactly the worst moments.
+// process, to show that doc/guide.md, Text holds across a kill -9 at exactly the worst moments.
 //
 // Production never arms them: crash_point() calls a handler that is null unless a test installed
 // one with set_crash_handler(), which only the test binary does (tests/support/crash_points.h,

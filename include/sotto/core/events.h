@@ -93,7 +93,8 @@ struct ChannelMember {
   std::string vouched_by;  // the admin's name, when vouched
 };
 
-// One voice transmission as this node saw it (DESIGN §8): the figures behind "how did it sound".
+// One voice transmission as this node saw it (doc/guide.md, Push-to-talk voice): the figures behind
+// "how did it sound".
 struct VoiceStats {
   std::string id;  // transmission id = the archived clip's message id (hex)
   std::string channel;

@@ -72,9 +72,9 @@ struct NodeOptions {
   double stranger_burst = 2000;
   double frames_per_s_total = 100000;
   bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
-  // Voice (DESIGN §8). audio_out: empty = received audio is archived only; an existing
-  // directory = one WAV file per received transmission; FILE.wav = everything heard, mixed;
-  // else an output device (name or index, see `sotto audio devices`).
+  // Voice (doc/guide.md, Push-to-talk voice). audio_out: empty = received audio is archived only;
+  // an existing directory = one WAV file per received transmission; FILE.wav = everything heard,
+  // mixed; else an output device (name or index, see `sotto audio devices`).
   std::string audio_out;
   std::string audio_in;  // capture device for PTT (or FILE.wav)
   int voice_frame_ms = 20;
@@ -117,9 +117,9 @@ class Node {
   // A queue of events from now on; the front end drains it (its fd() turns readable).
   std::shared_ptr<EventQueue> subscribe();
 
-  // 1:1 messaging (DESIGN §6), answered by the loop like the calls above. `to` is a contact name or
-  // a fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a changed
-  // identity, Unavailable when a peer must be online and is not.
+  // 1:1 messaging (doc/guide.md, Text), answered by the loop like the calls above. `to` is a
+  // contact name or a fingerprint prefix; errors are InvalidArgument for bad input, Untrusted for a
+  // changed identity, Unavailable when a peer must be online and is not.
   Result<MessageInfo> send_text(const std::string& to, const std::string& text);
   // The same without waiting: sends queued together share one transaction (group commit).
   std::future<Result<MessageInfo>> send_text_async(const std::string& to, const std::string& text);
@@ -133,8 +133,8 @@ class Node {
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
 
-  // Channels (DESIGN §7). CHANNEL is a channel's name, with or without the leading '#'.
-  // Text to a channel: send_text("#NAME", text); its history: history("#NAME", n).
+  // Channels (doc/guide.md, Channels). CHANNEL is a channel's name, with or without the leading
+  // '#'. Text to a channel: send_text("#NAME", text); its history: history("#NAME", n).
   // `free_voice`: simultaneous talkers are mixed instead of one holding the floor.
   Result<ChannelInfo> create_channel(const std::string& name, bool strict = true,
                                      bool free_voice = false);
@@ -148,9 +148,9 @@ class Node {
   Result<std::vector<ChannelInfo>> channels();
   Result<ChannelInfo> channel(const std::string& channel);
 
-  // Voice (DESIGN §8). Transmits the WAV recording at `wav_path` to CHANNEL in real time as one
-  // push-to-talk transmission and waits for its end; the archived clip's message. Busy when
-  // someone else is talking on a half-duplex channel.
+  // Voice (doc/guide.md, Push-to-talk voice). Transmits the WAV recording at `wav_path` to CHANNEL
+  // in real time as one push-to-talk transmission and waits for its end; the archived clip's
+  // message. Busy when someone else is talking on a half-duplex channel.
   Result<MessageInfo> talk(const std::string& channel, const std::string& wav_path);
   // Push-to-talk from the capture device (NodeOptions::audio_in; the default device when empty):
   // on, the transmission starts (Busy when the floor is taken); off, it ends and is archived.

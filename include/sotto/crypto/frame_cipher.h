@@ -1,5 +1,5 @@
-// FrameCipher: seals and opens the frames of one voice transmission (DESIGN §8, after SFrame,
-// RFC 9605).
+// FrameCipher: seals and opens the frames of one voice transmission (doc/guide.md, Push-to-talk
+// voice, after SFrame, RFC 9605).
 //
 // Each transmission has its own random 32-byte key, handed to the members inside VoiceStart under
 // the channel's sender key. A frame is ChaCha20-Poly1305 (IETF, libsodium) with

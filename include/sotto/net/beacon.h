@@ -1,5 +1,5 @@
-// The signed discovery beacon (DESIGN §4, doc/protocol.md): a fixed-length binary record a node
-// sends by UDP so peers learn its CurveZMQ transport key and the identity that vouches for it.
+// The signed discovery beacon (doc/protocol.md, doc/protocol.md): a fixed-length binary record a
+// node sends by UDP so peers learn its CurveZMQ transport key and the identity that vouches for it.
 //
 //   magic "STO1" | version (1) | flags (1) | TCP port (2, big-endian) | transport key (32) |
 //   identity key (33, 0x05 first) | XEdDSA signature (64) over the 73 bytes before it

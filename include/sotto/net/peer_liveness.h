@@ -22,7 +22,7 @@ std::string_view to_string(PeerState state);
 
 struct LivenessTimeouts {
   int64_t evasive_ms = 2500;  // heartbeats go every 1 s: two missed ones
-  int64_t offline_ms = 5000;  // DESIGN §4: offline after 5 s of silence
+  int64_t offline_ms = 5000;  // doc/protocol.md: offline after 5 s of silence
 };
 
 class PeerLiveness {

@@ -1,4 +1,4 @@
-// Transport: CurveZMQ links between nodes (DESIGN §4).
+// Transport: CurveZMQ links between nodes (doc/protocol.md).
 //
 // One ROUTER per node is the inbox (CURVE server, bound once); one DEALER per peer (CURVE client,
 // pinned to the peer's transport key) carries our messages to that peer. Messages flow

@@ -1,5 +1,5 @@
-// VoiceClipRepo: the archived voice clips (DESIGN §8, migration 0005), one per transmission, each
-// tied to its message row (kind kVoice) in the channel's history.
+// VoiceClipRepo: the archived voice clips (doc/guide.md, Push-to-talk voice, migration 0005), one
+// per transmission, each tied to its message row (kind kVoice) in the channel's history.
 // Thread-safety: as the Database it uses.
 #pragma once
 

@@ -1,6 +1,7 @@
 // AudioSource / AudioSink: where voice enters and leaves sotto, always as frames of 48 kHz mono
 // int16 samples. The node codes against these two interfaces only, so tests and headless machines
-// use WAV files or null devices and production uses a sound card through PortAudio (DESIGN §8).
+// use WAV files or null devices and production uses a sound card through PortAudio (doc/guide.md,
+// Push-to-talk voice).
 //
 // Backends:
 //   - WAV files: a source plays a recording (any WAV that wav.h reads, converted to 48 kHz mono);

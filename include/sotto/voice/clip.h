@@ -1,4 +1,5 @@
-// A voice clip: the Opus packets of one transmission, as archived and as signed (DESIGN §8).
+// A voice clip: the Opus packets of one transmission, as archived and as signed (doc/guide.md,
+// Push-to-talk voice).
 //
 // Packet encoding (VoiceClip.packets and the archive's blob), frame after frame in seq order:
 //   length (2, big-endian) | Opus packet

@@ -1,4 +1,5 @@
-// OpusEncoder / OpusDecoder: the voice codec, fixed to sotto's wire profile (DESIGN §8).
+// OpusEncoder / OpusDecoder: the voice codec, fixed to sotto's wire profile (doc/guide.md,
+// Push-to-talk voice).
 //
 // 48 kHz mono, 20 ms frames (10 ms selectable), OPUS_APPLICATION_VOIP, hard CBR, DTX off. Hard CBR
 // matters for privacy: with VBR the packet sizes reveal which phrases were spoken (RFC 6562); with

@@ -1,6 +1,6 @@
-// Voice frame sealing (DESIGN §8): a frame opens only with its transmission's key, at its own
-// position, in its own channel and transmission; the replay window refuses repeats and frames
-// too old to tell.
+// Voice frame sealing (doc/guide.md, Push-to-talk voice): a frame opens only with its
+// transmission's key, at its own position, in its own channel and transmission; the replay window
+// refuses repeats and frames too old to tell.
 #include <catch2/catch.hpp>
 
 #include "sotto/crypto/frame_cipher.h"
