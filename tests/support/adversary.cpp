@@ -309,6 +309,7 @@ struct DeliveryProbe::State {
   int watch_pid;
   std::shared_ptr<core::EventQueue> events;
   std::atomic<bool> stopping{false};
+  std::atomic<size_t> texts_sent{0};
   Figures figures;
   std::map<std::string, std::chrono::steady_clock::time_point> pending;  // id -> sent at
   std::thread thread;
@@ -345,6 +346,7 @@ struct DeliveryProbe::State {
       const auto sent_at = std::chrono::steady_clock::now();
       auto sent = from.send_text(to, "probe " + std::to_string(figures.sent));
       ++figures.sent;
+      ++texts_sent;
       if (sent.is_ok()) {
         pending[sent.value().id] = sent_at;
       } else if (figures.error.empty()) {
@@ -367,6 +369,10 @@ DeliveryProbe::DeliveryProbe(core::Node& from, std::string to, std::chrono::mill
 DeliveryProbe::~DeliveryProbe() {
   state_->stopping = true;
   if (state_->thread.joinable()) state_->thread.join();
+}
+
+size_t DeliveryProbe::sent() const {
+  return state_->texts_sent;
 }
 
 DeliveryProbe::Figures DeliveryProbe::finish(std::chrono::milliseconds grace) {

@@ -161,6 +161,8 @@ class DeliveryProbe {
   DeliveryProbe(const DeliveryProbe&) = delete;
   DeliveryProbe& operator=(const DeliveryProbe&) = delete;
 
+  // Texts sent so far (thread-safe): a test can wait for enough of them instead of a duration.
+  size_t sent() const;
   // Stops sending, waits up to `grace` for the receipts still due, and returns the figures.
   Figures finish(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
 
