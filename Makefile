@@ -99,9 +99,15 @@ help:
 	@echo "                  (BENCH_REPEAT=N: median and range of N runs; BENCH_ARGS=--markdown)"
 	@echo "  make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS=60 each"
 	@echo "  make fmt        clang-format every source file"
-	@echo "  make install    install binary and man page (PREFIX=$(PREFIX), DESTDIR=...)"
+	@echo "  make install    install binary, man pages and shell completion (PREFIX=$(PREFIX), DESTDIR=...)"
 	@echo "  make uninstall  remove what install put there"
 	@echo "  make clean      remove build/"
+	@echo "  make deb        a reproducible sotto_VERSION_amd64.deb (debian/), checked by lintian"
+	@echo "  make deb-repro  two clean builds in different places and times: byte-identical .debs"
+	@echo "  make bundle     the offline bundle: the .deb, its dependencies, index, SHA256SUMS, install.sh"
+	@echo "  make bundle-test  install the bundle in a minimal Debian 12 root with no network (minutes)"
+	@echo "  make units      systemd-analyze verify and security on the service units"
+	@echo "  make man-lint   mandoc -T lint on every man page"
 
 deps:
 	@missing=""; \
@@ -195,12 +201,21 @@ man: man/sotto.1
 	@man -l --warnings -E UTF-8 man/sotto.1 >/dev/null
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sotto
 	install -m 0644 man/sotto.1 $(DESTDIR)$(PREFIX)/share/man/man1/sotto.1
+	install -m 0644 man/sotto.toml.5 $(DESTDIR)$(PREFIX)/share/man/man5/sotto.toml.5
+	install -m 0644 man/sotto-security.7 $(DESTDIR)$(PREFIX)/share/man/man7/sotto-security.7
+	install -m 0644 packaging/completion/bash/sotto $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sotto
+	install -m 0644 packaging/completion/zsh/_sotto $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sotto
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sotto $(DESTDIR)$(PREFIX)/share/man/man1/sotto.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/sotto $(DESTDIR)$(PREFIX)/share/man/man1/sotto.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5/sotto.toml.5 $(DESTDIR)$(PREFIX)/share/man/man7/sotto-security.7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sotto \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sotto
 
 clean:
 	rm -rf build
