@@ -1,5 +1,5 @@
-#include "src/core/account_internals.h"
 #include "src/core/voice_clips.h"
+#include "src/core/account_internals.h"
 
 #include <algorithm>
 #include <cctype>
@@ -64,7 +64,8 @@ bool VoiceClips::is_member(ByteView channel_id, const std::string& fingerprint) 
 Result<TransmissionStart> VoiceClips::open(const std::string& channel_name, uint32_t frame_ms,
                                            uint32_t bitrate, int64_t started_at_us) {
   SOTTO_ASSIGN_OR_RETURN(VoiceChannel checked, member_channel(channel_name));
-  SOTTO_ASSIGN_OR_RETURN(auto found, storage::ChannelRepo(AccountInternals::db(account_)).find(checked.id));
+  SOTTO_ASSIGN_OR_RETURN(auto found,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(checked.id));
   if (!found) return Status::internal("channel vanished");
   storage::ChannelRecord channel = *found;
   TransmissionStart opened;
@@ -81,7 +82,8 @@ Result<TransmissionStart> VoiceClips::open(const std::string& channel_name, uint
     content.mutable_voice_start()->set_key(opened.key.chars().data(), opened.key.size());
     SOTTO_ASSIGN_OR_RETURN(Bytes frame,
                            keys_.group_frame(channel, opened.transmission_id, std::move(content)));
-    SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
+    SOTTO_ASSIGN_OR_RETURN(
+        auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
     for (const auto& m : members) {
       if (m.fingerprint == account_.fingerprint()) continue;
       opened.members.push_back(m.fingerprint);
@@ -98,7 +100,8 @@ Result<TransmissionStart> VoiceClips::open(const std::string& channel_name, uint
 
 Result<MessageInfo> VoiceClips::close(const TransmissionEnd& end) {
   if (end.packets.empty()) return Status::invalid_argument("the transmission has no audio");
-  SOTTO_ASSIGN_OR_RETURN(auto fresh, storage::ChannelRepo(AccountInternals::db(account_)).find(end.channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto fresh,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(end.channel.id));
   if (!fresh || fresh->state != storage::ChannelState::kMember) {
     return Status::invalid_argument("you are no longer a member of #" + end.channel.name);
   }
@@ -107,8 +110,8 @@ Result<MessageInfo> VoiceClips::close(const TransmissionEnd& end) {
   const wire::VoiceStart start =
       voice_start_of(channel.id, end.transmission_id, end.frame_ms, end.bitrate, end.started_at_us);
   const Bytes encoded = voice::encode_packets(end.packets);
-  SOTTO_ASSIGN_OR_RETURN(Bytes signature,
-                         AccountInternals::signal(account_).sign(clip_signing_input(start, frames, encoded)));
+  SOTTO_ASSIGN_OR_RETURN(Bytes signature, AccountInternals::signal(account_).sign(
+                                              clip_signing_input(start, frames, encoded)));
   storage::MessageRecord message = clip_message(start, frames);
   message.conversation = conversation_of(channel);
   message.sender = account_.fingerprint();
@@ -147,7 +150,8 @@ Status VoiceClips::send_clip(const storage::ChannelRecord& channel, const Transm
                                            voice_clip_content(start, encoded, frames, signature)));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   for (const auto& m : members) {
     // Only who may hear it from its start to its end: a member invited meanwhile would get
     // what was said before it joined, and one removed meanwhile is no longer a member.
@@ -208,7 +212,8 @@ Result<std::optional<ArchivedClip>> VoiceClips::archive_heard(const std::string&
                                                               ByteView channel_id,
                                                               const HeardClip& clip,
                                                               ByteView signature) {
-  SOTTO_ASSIGN_OR_RETURN(auto channel, storage::ChannelRepo(AccountInternals::db(account_)).find(channel_id));
+  SOTTO_ASSIGN_OR_RETURN(auto channel,
+                         storage::ChannelRepo(AccountInternals::db(account_)).find(channel_id));
   if (!channel || channel->state != storage::ChannelState::kMember) {
     return Status::unavailable("no longer a member of the channel the clip was heard on");
   }
@@ -224,7 +229,8 @@ Result<std::optional<ArchivedClip>> VoiceClips::archive_heard(const std::string&
 Result<std::optional<ArchivedClip>> VoiceClips::archive(
     const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
     const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects) {
-  SOTTO_ASSIGN_OR_RETURN(auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto members,
+                         storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   auto talker = std::find_if(members.begin(), members.end(),
                              [&](const auto& m) { return m.fingerprint == from; });
   if (talker == members.end()) return Status::unavailable("the talker is not on the roster");
@@ -251,7 +257,8 @@ Result<std::optional<ArchivedClip>> VoiceClips::archive(
   ArchivedClip archived;
   archived.clip =
       clip_record(*row, start, talker->identity_key, frames, std::move(encoded), timing, signature);
-  SOTTO_RETURN_IF_ERROR(storage::VoiceClipRepo(AccountInternals::db(account_)).insert(archived.clip));
+  SOTTO_RETURN_IF_ERROR(
+      storage::VoiceClipRepo(AccountInternals::db(account_)).insert(archived.clip));
   hooks_.count(Counter::voice_clips_archived, 1);
   auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(from);
   const Trust trust =
@@ -277,7 +284,8 @@ Result<ArchivedClip> VoiceClips::find(const std::string& id_prefix) {
   }
   ArchivedClip out;
   SOTTO_ASSIGN_OR_RETURN(auto clip, clips.find(rows.front()));
-  SOTTO_ASSIGN_OR_RETURN(auto message, storage::MessageRepo(AccountInternals::db(account_)).get(rows.front()));
+  SOTTO_ASSIGN_OR_RETURN(auto message,
+                         storage::MessageRepo(AccountInternals::db(account_)).get(rows.front()));
   if (!clip || !message) return Status::not_found("no voice clip with id " + id_prefix);
   out.clip = std::move(*clip);
   std::string channel_name;
