@@ -223,11 +223,11 @@ void App::load_history(Conversation& conv) {
   if (!history.is_ok()) return;  // e.g. a conversation with nothing archived yet
   conv.loaded = true;
   const int unread = conv.unread;
-  const std::vector<core::MessageInfo> newer = std::move(conv.lines);
+  const std::vector<ConversationLine> newer = std::move(conv.lines);
   conv.lines.clear();
   for (const core::MessageInfo& m : history.value()) conv.lines.push_back(m);
   // Lines that arrived before the history was read (events, notices) stay, once.
-  for (const core::MessageInfo& m : newer) {
+  for (const ConversationLine& m : newer) {
     const bool seen = !m.id.empty() && std::any_of(conv.lines.begin(), conv.lines.end(),
                                                    [&](const auto& l) { return l.id == m.id; });
     if (!seen) conv.lines.push_back(m);
@@ -424,8 +424,8 @@ void App::roster(const std::string& name) {
   for (const core::ChannelMember& m : ch.members) {
     std::string line = std::string(m.online ? "● " : "○ ") + display_name(m.name, m.fingerprint);
     if (m.admin) line += " (admin)";
-    std::string trust = m.trust;
-    if (trust == "vouched") trust = "vouched by " + m.vouched_by;
+    std::string trust(core::to_string(m.trust));
+    if (m.trust == core::MemberTrust::kVouched) trust += " by " + m.vouched_by;
     line += "  " + trust + "  " + short_fingerprint(m.fingerprint, 16);
     if (m.on_air || state_.on_air[ch.name].count(m.name) > 0) line += "  ON AIR";
     d.lines.push_back(line);

@@ -33,7 +33,7 @@ bool UiState::apply(const core::Event& event) {
           // A channel message's receipt names the member, not the channel: look everywhere.
           bool found = false;
           for (auto& [key, conv] : conversations) {
-            for (core::MessageInfo& line : conv.lines) {
+            for (ConversationLine& line : conv.lines) {
               if (line.id == body.id) {
                 line.state = body.state;
                 found = true;
@@ -43,7 +43,7 @@ bool UiState::apply(const core::Event& event) {
           return found;
         } else if constexpr (std::is_same_v<T, core::ContactEvent>) {
           upsert_contact(body.contact);
-          if (body.change == "added" && !body.contact.namesake_of.empty()) {
+          if (body.change == core::ContactChange::kAdded && !body.contact.namesake_of.empty()) {
             contact_conversation(body.contact.fingerprint);
             notice("≈ a new identity also calls itself " + body.contact.name + ": it is not the " +
                        body.contact.name + " you know (" +
@@ -54,18 +54,18 @@ bool UiState::apply(const core::Event& event) {
         } else if constexpr (std::is_same_v<T, core::ChannelEvent>) {
           upsert_channel(body.channel);
         } else if constexpr (std::is_same_v<T, core::AlertEvent>) {
-          notice(body.kind + ": " + body.message, true);
+          notice(std::string(core::to_string(body.kind)) + ": " + body.message, true);
         } else if constexpr (std::is_same_v<T, core::VoiceEvent>) {
           const std::string talker = body.voice.outgoing
                                          ? own_name
                                          : display_name(body.voice.talker_name, body.voice.talker);
-          if (body.phase == "started") {
+          if (body.phase == core::VoicePhase::kStarted) {
             on_air[body.voice.channel].insert(talker);
-          } else if (body.phase == "refused") {
+          } else if (body.phase == core::VoicePhase::kRefused) {
             notice("#" + body.voice.channel + " is busy: someone else holds the floor", true);
           } else {
             on_air[body.voice.channel].erase(talker);
-            if (body.phase == "interrupted") {
+            if (body.phase == core::VoicePhase::kInterrupted) {
               notice("your transmission on #" + body.voice.channel +
                          " lost the floor to an earlier talker",
                      true);
@@ -95,7 +95,7 @@ void UiState::add_message(const core::MessageInfo& message) {
       conv->title = message.sender_name;
     }
   }
-  for (core::MessageInfo& line : conv->lines) {
+  for (ConversationLine& line : conv->lines) {
     if (!line.id.empty() && line.id == message.id) {
       line = message;
       return;
@@ -109,8 +109,8 @@ void UiState::add_message(const core::MessageInfo& message) {
 void UiState::notice(const std::string& text, bool error, const std::string& key) {
   auto it = conversations.find(key == "#current" ? current : key);
   if (it == conversations.end()) it = conversations.find(kHome);
-  core::MessageInfo line;
-  line.kind = error ? "error" : "notice";
+  ConversationLine line;
+  line.origin = error ? LineOrigin::kError : LineOrigin::kNotice;
   line.body = text;
   line.sent_at = 0;
   it->second.lines.push_back(std::move(line));
@@ -263,8 +263,9 @@ std::vector<const core::PeerInfo*> UiState::nearby() const {
 
 int UiState::unverified_members(const core::ChannelInfo& channel) {
   return static_cast<int>(std::count_if(
-      channel.members.begin(), channel.members.end(),
-      [](const core::ChannelMember& m) { return m.trust != "me" && m.trust != "verified"; }));
+      channel.members.begin(), channel.members.end(), [](const core::ChannelMember& m) {
+        return m.trust != core::MemberTrust::kMe && m.trust != core::MemberTrust::kVerified;
+      }));
 }
 
 std::vector<std::string> UiState::conversation_order() const {

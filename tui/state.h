@@ -14,15 +14,26 @@
 
 namespace sotto::tui {
 
+// Where a conversation line comes from: the archive, or the TUI itself (a notice or an error of
+// its own, never archived, with no id).
+enum class LineOrigin { kArchive, kNotice, kError };
+
+// A line of a conversation: a message as the node describes it, and where it comes from.
+struct ConversationLine : core::MessageInfo {
+  ConversationLine() = default;
+  // Implicit: an archived message is shown as it is.
+  ConversationLine(core::MessageInfo message) : core::MessageInfo(std::move(message)) {}
+  LineOrigin origin = LineOrigin::kArchive;
+};
+
 // One conversation: a contact's (key = its fingerprint) or a channel's (key = '#' + channel id).
-// Lines are archived messages plus local notices (kind "notice" or "error", never archived).
 struct Conversation {
   std::string key;
   std::string target;  // what Node calls take: the contact's fingerprint, or "#NAME"
   std::string title;   // "alice", "#ops"
   bool channel = false;
   bool loaded = false;  // history fetched from the archive
-  std::vector<core::MessageInfo> lines;
+  std::vector<ConversationLine> lines;
   int unread = 0;
   int scroll = 0;  // screen lines scrolled back from the newest
 };
@@ -55,7 +66,7 @@ class UiState {
   // Adds (or updates, by id) an archived message in its conversation; counts it unread when it
   // is incoming and not in the open conversation.
   void add_message(const core::MessageInfo& message);
-  // A local line in conversation `key` (the open one when empty): kind "notice" or "error".
+  // A local line in conversation `key` (the open one when empty): a notice, or an error.
   void notice(const std::string& text, bool error = false, const std::string& key = "#current");
 
   void set_contacts(std::vector<core::ContactInfo> list);

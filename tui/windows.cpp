@@ -36,9 +36,16 @@ Style trust_style(const core::ContactInfo& contact) {
 
 std::string state_mark(const core::MessageInfo& m) {
   if (!m.outgoing) return "";
-  if (m.state == "pending") return " …";
-  if (m.state == "sent") return " ✓";
-  if (m.state == "delivered") return " ✓✓";
+  switch (m.state) {
+    case core::MessageState::kPending:
+      return " …";
+    case core::MessageState::kSent:
+      return " ✓";
+    case core::MessageState::kDelivered:
+      return " ✓✓";
+    case core::MessageState::kReceived:
+      return "";
+  }
   return "";
 }
 
@@ -142,8 +149,8 @@ void draw_sidebar(Canvas& canvas, Rect rect, const UiState& state) {
       const int suffix_w = text_width(suffix) + (air ? 2 : 0);
       int x = put_at(canvas, rect.x + 1, y, "#" + ch.name, base, right - suffix_w);
       if (unread > 0) x = put_at(canvas, x, y, suffix, Style{Style::kBold, base.fg}, right);
-      if (ch.state != "member" && !ch.state.empty()) {
-        x = put_at(canvas, x, y, " (" + ch.state + ")", kDim, right);
+      if (ch.state != core::ChannelState::kMember) {
+        x = put_at(canvas, x, y, " (" + std::string(core::to_string(ch.state)) + ")", kDim, right);
       }
       if (air) put_at(canvas, x, y, " ◉", selected ? kSelected : kError, right);
     });
@@ -205,7 +212,8 @@ void draw_header(Canvas& canvas, Rect rect, const UiState& state) {
     std::string info = " · " + std::to_string(ch->members.size()) + " members · admin " +
                        display_name(ch->admin_name, ch->admin) +
                        (ch->free_voice ? " · free voice" : "");
-    if (ch->state != "member") info += " · " + ch->state;
+    if (ch->state != core::ChannelState::kMember)
+      info += " · " + std::string(core::to_string(ch->state));
     x = put_at(canvas, x, rect.y, info, kPlain, right);
     auto air = state.on_air.find(ch->name);
     if (air != state.on_air.end() && !air->second.empty()) {
@@ -242,7 +250,7 @@ void draw_header(Canvas& canvas, Rect rect, const UiState& state) {
   put_at(canvas, x, y2, " · " + short_fingerprint(contact->fingerprint, 16), kDim, right);
 }
 
-std::vector<Line> format_message(const core::MessageInfo& m, int width) {
+std::vector<Line> format_message(const ConversationLine& m, int width) {
   std::vector<Line> out;
   if (width <= 0) return out;
   const std::string time = clock_time(m.sent_at != 0 ? m.sent_at : m.received_at);
@@ -250,20 +258,22 @@ std::vector<Line> format_message(const core::MessageInfo& m, int width) {
   // below, so none starts where a message's time does. Names, notices, and the audit lines core
   // writes with names in them, stay on one line ("↵").
   const std::string body =
-      display_text(m.body, m.kind == "text" ? LineBreaks::kKeep : LineBreaks::kEscape);
+      display_text(m.body, m.origin == LineOrigin::kArchive && m.kind == core::MessageKind::kText
+                               ? LineBreaks::kKeep
+                               : LineBreaks::kEscape);
   const std::string who = m.outgoing ? "me" : display_text(display_name(m.sender_name, m.sender));
   std::string head;
   Style style = kPlain;
-  if (m.kind == "notice") {
+  if (m.origin == LineOrigin::kNotice) {
     head = "   -- " + body;
     style = kDim;
-  } else if (m.kind == "error") {
+  } else if (m.origin == LineOrigin::kError) {
     head = "   !! " + body;
     style = kError;
-  } else if (m.kind == "system") {
+  } else if (m.kind == core::MessageKind::kSystem) {
     head = time + " * " + body;
     style = kSystem;
-  } else if (m.kind == "voice") {
+  } else if (m.kind == core::MessageKind::kVoice) {
     head = time + " ▶ " + who + ": " + body + "  /play " + m.id.substr(0, 8) + state_mark(m);
     style = Style{0, Color::kCyan};
   } else {
@@ -304,7 +314,7 @@ void draw_conversation(Canvas& canvas, Rect rect, const UiState& state) {
       for (std::string& l : wrap(text, width)) lines.push_back({std::move(l), kDim});
     }
   }
-  for (const core::MessageInfo& m : conv.lines) {
+  for (const ConversationLine& m : conv.lines) {
     for (Line& l : format_message(m, width)) lines.push_back(std::move(l));
   }
   const int visible = rect.h;

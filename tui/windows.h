@@ -45,7 +45,7 @@ struct Line {
   Style style;
 };
 // One archived message (or local notice) as screen lines `width` columns wide.
-std::vector<Line> format_message(const core::MessageInfo& message, int width);
+std::vector<Line> format_message(const ConversationLine& line, int width);
 // "19:23" in local time for wall-clock milliseconds; blanks for 0 (a local notice).
 std::string clock_time(int64_t wall_ms);
 // "▮▮▮▮▯▯▯▯" for an input level in dBFS (-60 dB and below: empty, 0 dB: full).

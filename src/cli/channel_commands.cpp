@@ -9,6 +9,10 @@ namespace {
 
 using nlohmann::json;
 
+std::optional<core::MemberTrust> member_trust(const json& member) {
+  return core::parse_member_trust(member.value("trust", std::string()));
+}
+
 // "✔ alice (admin)  online  verified" and so on: one member per line.
 void print_roster(const json& channel) {
   std::cout << "#" << shown(channel, "name") << "  (" << shown(channel, "state") << ", epoch "
@@ -18,7 +22,7 @@ void print_roster(const json& channel) {
             << "security code: " << shown(channel, "security_code") << "\n";
   for (const auto& m : channel.value("members", json::array())) {
     std::string trust = shown(m, "trust");
-    if (trust == "vouched") trust = "vouched by " + shown(m, "vouched_by");
+    if (member_trust(m) == core::MemberTrust::kVouched) trust += " by " + shown(m, "vouched_by");
     std::cout << "  " << (m.value("online", false) ? "online " : "offline") << "  "
               << (m.value("on_air", false) ? "ON AIR  " : "        ") << shown(m, "name")
               << (m.value("admin", false) ? " (admin)" : "") << "  " << trust << "  "
@@ -39,8 +43,8 @@ void print_roster(const json& channel) {
 void print_summary(const json& channel) {
   size_t unverified = 0;
   for (const auto& m : channel.value("members", json::array())) {
-    const std::string trust = m.value("trust", std::string());
-    if (trust != "me" && trust != "verified") ++unverified;
+    const std::optional<core::MemberTrust> trust = member_trust(m);
+    if (trust != core::MemberTrust::kMe && trust != core::MemberTrust::kVerified) ++unverified;
   }
   std::cout << "#" << shown(channel, "name") << "  "
             << channel.value("members", json::array()).size() << " members (" << unverified

@@ -19,13 +19,15 @@ namespace {
 using nlohmann::json;
 
 void print_message(const json& m) {
-  if (m.value("kind", std::string()) == "system") {
+  if (core::parse_message_kind(m.value("kind", std::string())) == core::MessageKind::kSystem) {
     std::cout << local_time_text(m.value("time", int64_t{0})) << "  * " << shown(m, "body") << "\n";
     return;
   }
   const bool outgoing = m.value("outgoing", false);
   std::string who = outgoing ? "me" : shown(m, "sender_name");
-  if (!outgoing && m.value("trust", std::string()) != "verified") who += " (unverified)";
+  if (!outgoing && core::parse_trust(m.value("trust", std::string())) != core::Trust::kVerified) {
+    who += " (unverified)";
+  }
   std::cout << local_time_text(m.value("time", int64_t{0})) << "  " << who << ": "
             << shown(m, "body") << "  [" << shown(m, "state") << "]\n";
 }

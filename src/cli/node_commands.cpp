@@ -234,7 +234,8 @@ int run_events(const GlobalOptions& options) {
       const nlohmann::json& v = parsed["voice"];
       std::cout << "voice " << shown(parsed, "phase") << " #" << shown(v, "channel") << " "
                 << shown(v, "talker_name") << " " << shown(v, "id").substr(0, 8);
-      if (parsed.value("phase", "") == "ended" && !v.value("outgoing", false)) {
+      if (core::parse_voice_phase(parsed.value("phase", "")) == core::VoicePhase::kEnded &&
+          !v.value("outgoing", false)) {
         std::cout << "  received " << v.value("frames_received", 0) << "/"
                   << v.value("frames_sent", 0) << ", concealed " << v.value("frames_concealed", 0)
                   << ", delay p50 " << v.value("delay_p50_ms", 0.0) << " ms";

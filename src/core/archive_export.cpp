@@ -69,9 +69,9 @@ std::string indented(const std::string& body) {
 std::string text_line(const MessageInfo& m, const std::string& label, const std::string& wav) {
   const std::string body = indented(display_text(m.body, LineBreaks::kKeep));
   std::string line = local_time_text(m.sent_at) + "  " + display_text(label) + "  ";
-  if (m.kind == "system") return line + "* " + body + "\n";
+  if (m.kind == MessageKind::kSystem) return line + "* " + body + "\n";
   line += (m.outgoing ? std::string("me") : display_text(m.sender_name)) + ": " + body + "  [" +
-          m.state + "]";
+          std::string(to_string(m.state)) + "]";
   if (!wav.empty()) line += "  " + wav;
   return line + "\n";
 }
@@ -215,7 +215,7 @@ Result<bool> ArchiveExport::step(int64_t max_messages) {
   for (size_t i = 0; i < infos.size(); ++i) {
     const MessageInfo& m = infos[i];
     std::string wav;
-    if (m.kind == "voice") {
+    if (m.kind == MessageKind::kVoice) {
       SOTTO_ASSIGN_OR_RETURN(wav, export_clip(m, wanted[i].row_id));
     }
     if (options_.format == ExportFormat::kText) {
@@ -223,7 +223,8 @@ Result<bool> ArchiveExport::step(int64_t max_messages) {
     } else {
       nlohmann::json object = message_object(m);
       object["conversation_name"] = labels[i];
-      if (m.kind == "voice") object["wav"] = wav.empty() ? nlohmann::json() : nlohmann::json(wav);
+      if (m.kind == MessageKind::kVoice)
+        object["wav"] = wav.empty() ? nlohmann::json() : nlohmann::json(wav);
       // Text that is not valid UTF-8 (it came from a peer) is kept readable rather than refused.
       text += object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }

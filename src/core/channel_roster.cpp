@@ -135,7 +135,7 @@ wire::Roster next_roster(const storage::ChannelRecord& channel,
     member->set_identity_key(as_chars(m.identity_key).data(), m.identity_key.size());
     member->set_name(m.name);
   }
-  roster.set_change(change.change);
+  roster.set_change(std::string(to_string(change.change)));
   roster.set_subject_key(as_chars(change.subject_key).data(), change.subject_key.size());
   roster.set_dissolved(change.dissolved);
   roster.set_issued_at(static_cast<uint64_t>(issued_at_ms));
@@ -161,16 +161,22 @@ std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t
                                epoch, std::move(keys));
 }
 
-std::string roster_change_text(const std::string& change, const std::string& admin_name,
+std::string roster_change_text(ChannelChange change, const std::string& admin_name,
                                const std::string& subject_name, const std::string& channel_name) {
-  if (change == "created") return admin_name + " created #" + channel_name;
-  if (change == "invited") return admin_name + " invited " + subject_name;
-  if (change == "removed") {
-    return admin_name + " removed " + subject_name + "; every member's sender key rotates";
+  switch (change) {
+    case ChannelChange::kCreated:
+      return admin_name + " created #" + channel_name;
+    case ChannelChange::kInvited:
+      return admin_name + " invited " + subject_name;
+    case ChannelChange::kRemoved:
+      return admin_name + " removed " + subject_name + "; every member's sender key rotates";
+    case ChannelChange::kLeft:
+      return subject_name + " left; every member's sender key rotates";
+    case ChannelChange::kDissolved:
+      return admin_name + " closed #" + channel_name;
+    default:
+      return admin_name + " changed the members of #" + channel_name;
   }
-  if (change == "left") return subject_name + " left; every member's sender key rotates";
-  if (change == "dissolved") return admin_name + " closed #" + channel_name;
-  return admin_name + " changed the members of #" + channel_name;
 }
 
 }  // namespace sotto::core

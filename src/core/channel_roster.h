@@ -10,6 +10,7 @@
 #include "sotto.pb.h"
 #include "sotto/base/bytes.h"
 #include "sotto/base/status.h"
+#include "sotto/core/events.h"
 #include "sotto/storage/channel_repo.h"
 
 namespace sotto::core {
@@ -46,8 +47,8 @@ Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update);
 
 // What a new roster changes, as its admin states it (the audit trail's words).
 struct RosterChange {
-  std::string change;  // "created", "invited", "removed", "left" or "dissolved"
-  Bytes subject_key;   // whom it concerns: the member invited, removed or gone
+  ChannelChange change = ChannelChange::kChanged;  // created, invited, removed, left, dissolved
+  Bytes subject_key;  // whom it concerns: the member invited, removed or gone
   bool dissolved = false;
 };
 
@@ -64,7 +65,7 @@ std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t
                                  const std::vector<storage::ChannelMemberRecord>& members);
 
 // The audit line of a roster change, before its security code.
-std::string roster_change_text(const std::string& change, const std::string& admin_name,
+std::string roster_change_text(ChannelChange change, const std::string& admin_name,
                                const std::string& subject_name, const std::string& channel_name);
 
 }  // namespace sotto::core

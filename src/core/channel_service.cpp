@@ -26,20 +26,20 @@ std::string bare_name(const std::string& name) {
   return !name.empty() && name.front() == '#' ? name.substr(1) : name;
 }
 
-std::string state_name(storage::ChannelState state) {
+ChannelState state_of(storage::ChannelState state) {
   switch (state) {
     case storage::ChannelState::kMember:
-      return "member";
+      return ChannelState::kMember;
     case storage::ChannelState::kRemoved:
-      return "removed";
+      return ChannelState::kRemoved;
     case storage::ChannelState::kLeft:
-      return "left";
+      return ChannelState::kLeft;
     case storage::ChannelState::kDissolved:
-      return "dissolved";
+      return ChannelState::kDissolved;
     case storage::ChannelState::kInvited:
-      return "invited";
+      return ChannelState::kInvited;
   }
-  return "unknown";
+  return ChannelState::kRemoved;
 }
 
 // The roster's fields on our record of the channel (its state is decided apart).
@@ -99,17 +99,17 @@ Result<ChannelMember> ChannelService::member_view(const storage::ChannelRecord& 
                          storage::ContactRepo(AccountInternals::db(account_)).find(m.fingerprint));
   if (contact) member.name = contact->name;
   if (m.fingerprint == account_.fingerprint()) {
-    member.trust = "me";
+    member.trust = MemberTrust::kMe;
     member.online = true;
   } else if (contact && contact->trust == storage::Trust::kVerified &&
              contact->identity_key == m.identity_key) {
-    member.trust = "verified";
+    member.trust = MemberTrust::kVerified;
   } else if (admin_verified && channel.admin != account_.fingerprint() && !member.admin) {
     // We did not check this key ourselves: it came in the roster an admin we verified signed.
-    member.trust = "vouched";
+    member.trust = MemberTrust::kVouched;
     member.vouched_by = admin_name;
   } else {
-    member.trust = "unverified";
+    member.trust = MemberTrust::kUnverified;
   }
   return member;
 }
@@ -125,7 +125,7 @@ Result<ChannelInfo> ChannelService::info(const storage::ChannelRecord& channel) 
   info.epoch = static_cast<uint64_t>(channel.epoch);
   info.locked = channel.locked;
   info.strict = channel.strict;
-  info.state = state_name(channel.state);
+  info.state = state_of(channel.state);
   SOTTO_ASSIGN_OR_RETURN(const bool admin_verified, verified(channel.admin, channel.admin_key));
   for (const auto& m : members) {
     SOTTO_ASSIGN_OR_RETURN(ChannelMember member,
@@ -183,7 +183,7 @@ Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict,
   const std::vector<storage::ChannelMemberRecord> members = {
       {account_.fingerprint(), account_.name(), account_.identity_key(), 0}};
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, {"created", {}, false}, {}, effects);
+    return issue_roster(channel, members, {ChannelChange::kCreated, {}, false}, {}, effects);
   });
   if (!changed.is_ok()) return changed;
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord created, resolve(bare));
@@ -265,8 +265,8 @@ Result<ChannelInfo> ChannelService::invite(const std::string& name, const std::s
   members.push_back({contact.fingerprint, contact.name, contact.identity_key, 0});
   recipients.push_back(contact.fingerprint);
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, {"invited", contact.identity_key, false}, recipients,
-                        effects);
+    return issue_roster(channel, members, {ChannelChange::kInvited, contact.identity_key, false},
+                        recipients, effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
@@ -303,8 +303,8 @@ Result<ChannelInfo> ChannelService::remove(const std::string& name, const std::s
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, remaining, {"removed", subject.identity_key, false}, recipients,
-                        effects);
+    return issue_roster(channel, remaining, {ChannelChange::kRemoved, subject.identity_key, false},
+                        recipients, effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
@@ -319,7 +319,8 @@ Result<ChannelInfo> ChannelService::accept(const std::string& name) {
     channel.state = storage::ChannelState::kMember;
     SOTTO_RETURN_IF_ERROR(keys_.rotate_own(channel));  // saves the new state too
     SOTTO_RETURN_IF_ERROR(keys_.share_own(channel, effects));
-    return record_event(channel, account_.fingerprint(), "joined", account_.fingerprint(),
+    return record_event(channel, account_.fingerprint(), ChannelChange::kJoined,
+                        account_.fingerprint(),
                         account_.name() + " accepted the invitation to #" + channel.name, effects);
   });
   if (!changed.is_ok()) return changed;
@@ -334,7 +335,7 @@ Result<ChannelInfo> ChannelService::decline(const std::string& name) {
   if (channel.state != storage::ChannelState::kInvited) {
     return Status::invalid_argument("#" + channel.name + " is not an invitation waiting for you");
   }
-  return quit(channel, "declined",
+  return quit(channel, ChannelChange::kDeclined,
               account_.name() + " declined the invitation to #" + channel.name);
 }
 
@@ -344,7 +345,7 @@ Result<ChannelInfo> ChannelService::leave(const std::string& name) {
     return Status::invalid_argument("you are no longer a member of #" + channel.name);
   }
   if (channel.admin != account_.fingerprint()) {
-    return quit(channel, "left", account_.name() + " left #" + channel.name);
+    return quit(channel, ChannelChange::kLeft, account_.name() + " left #" + channel.name);
   }
   // Without its admin nobody could change the roster any more: the channel closes.
   SOTTO_ASSIGN_OR_RETURN(auto members,
@@ -354,13 +355,14 @@ Result<ChannelInfo> ChannelService::leave(const std::string& name) {
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, {"dissolved", {}, true}, recipients, effects);
+    return issue_roster(channel, members, {ChannelChange::kDissolved, {}, true}, recipients,
+                        effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
 }
 
-Result<ChannelInfo> ChannelService::quit(storage::ChannelRecord& channel, const std::string& change,
+Result<ChannelInfo> ChannelService::quit(storage::ChannelRecord& channel, ChannelChange change,
                                          const std::string& text) {
   Status changed = ledger_.in_transaction([&](Effects& effects) -> Status {
     SOTTO_RETURN_IF_ERROR(send_leave(channel, effects));
@@ -453,15 +455,17 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
     if (contact.is_ok() && contact.value()) subject_name = contact.value()->name;
   }
   const std::string admin_name = contacts_.name_of(channel.admin);
-  const std::string& change = roster.change();
+  // A change this node has no name for (a newer peer's) is still a change of the members.
+  const ChannelChange change =
+      parse_channel_change(roster.change()).value_or(ChannelChange::kChanged);
   std::string text = roster_change_text(change, admin_name, subject_name, channel.name);
   if (!roster.dissolved())
     text += " (security code " + roster_security_code(channel, roster.epoch(), members) + ")";
-  if (!existed && change != "created") {
+  if (!existed && change != ChannelChange::kCreated) {
     // A newcomer's trail starts where the channel did.
-    SOTTO_RETURN_IF_ERROR(record_event(channel, channel.admin, "created", channel.admin,
-                                       admin_name + " created #" + roster.name(), effects,
-                                       static_cast<int64_t>(roster.created_at())));
+    SOTTO_RETURN_IF_ERROR(record_event(channel, channel.admin, ChannelChange::kCreated,
+                                       channel.admin, admin_name + " created #" + roster.name(),
+                                       effects, static_cast<int64_t>(roster.created_at())));
   }
   if (hooks_.roster_changed) {
     // Nobody off the roster may go on hearing or talking in a live transmission (doc/guide.md,
@@ -471,18 +475,17 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
     hooks_.roster_changed(channel.id, fingerprints,
                           channel.state == storage::ChannelState::kMember);
   }
-  SOTTO_RETURN_IF_ERROR(record_event(channel, channel.admin, change.empty() ? "changed" : change,
-                                     subject_fingerprint, text, effects,
-                                     static_cast<int64_t>(roster.issued_at())));
+  SOTTO_RETURN_IF_ERROR(record_event(channel, channel.admin, change, subject_fingerprint, text,
+                                     effects, static_cast<int64_t>(roster.issued_at())));
   if (channel.state != storage::ChannelState::kInvited || existed) return Status::ok();
   // Not joined: an admin we have not verified asks. The user decides (accept or decline).
-  effects.events.push_back(Event{
-      clock_.wall_ms(),
-      AlertEvent{"channel-invitation", admin_name + " (not verified by you) invites you to #" +
-                                           channel.name + ": sotto channel accept " + channel.name +
-                                           ", or decline"}});
+  effects.events.push_back(
+      Event{clock_.wall_ms(),
+            AlertEvent{AlertKind::kChannelInvitation,
+                       admin_name + " (not verified by you) invites you to #" + channel.name +
+                           ": sotto channel accept " + channel.name + ", or decline"}});
   return record_event(
-      channel, channel.admin, "invitation", account_.fingerprint(),
+      channel, channel.admin, ChannelChange::kInvitation, account_.fingerprint(),
       admin_name + " invites you to #" + channel.name + "; nothing is sent to it until you accept",
       effects);
 }
@@ -566,7 +569,8 @@ Status ChannelService::apply_leave(const std::string& from, const wire::ChannelL
     hooks_.count(Counter::channel_leave_ignored, 1);
     return Status::ok();
   }
-  return issue_roster(*channel, remaining, {"left", subject_key, false}, recipients, effects);
+  return issue_roster(*channel, remaining, {ChannelChange::kLeft, subject_key, false}, recipients,
+                      effects);
 }
 
 // --- sender keys and the audit trail ------------------------------------------------------------
@@ -575,14 +579,15 @@ Status ChannelService::rotate_if_worn(storage::ChannelRecord& channel, Effects& 
   if (channel.key_uses < kRotateAfterMessages) return Status::ok();
   SOTTO_RETURN_IF_ERROR(keys_.rotate_own(channel));
   SOTTO_RETURN_IF_ERROR(keys_.share_own(channel, effects));
-  return record_event(channel, account_.fingerprint(), "rotated", account_.fingerprint(),
+  return record_event(channel, account_.fingerprint(), ChannelChange::kRotated,
+                      account_.fingerprint(),
                       account_.name() + "'s sender key rotated after " +
                           std::to_string(kRotateAfterMessages) + " messages",
                       effects);
 }
 
 Status ChannelService::record_event(const storage::ChannelRecord& channel, const std::string& actor,
-                                    const std::string& change, const std::string& subject,
+                                    ChannelChange change, const std::string& subject,
                                     const std::string& text, Effects& effects, int64_t at_ms) {
   storage::MessageRecord record;
   record.message_id = crypto::random_bytes(net::kMessageIdSize);

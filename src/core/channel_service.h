@@ -59,8 +59,8 @@ class ChannelService {
   Status rotate_if_worn(storage::ChannelRecord& channel, Effects& effects);
   // Audit trail: a system row in the channel's history, and an event.
   Status record_event(const storage::ChannelRecord& channel, const std::string& actor,
-                      const std::string& change, const std::string& subject,
-                      const std::string& text, Effects& effects, int64_t at_ms = 0);
+                      ChannelChange change, const std::string& subject, const std::string& text,
+                      Effects& effects, int64_t at_ms = 0);
 
  private:
   // Checks that we administer `channel` (and are still in it) before a membership change.
@@ -95,7 +95,7 @@ class ChannelService {
   // A ChannelLeave to the admin; the channel is left here at once.
   Status send_leave(storage::ChannelRecord& channel, Effects& effects);
   // Leaves the channel we were only a member of, or declines its invitation.
-  Result<ChannelInfo> quit(storage::ChannelRecord& channel, const std::string& change,
+  Result<ChannelInfo> quit(storage::ChannelRecord& channel, ChannelChange change,
                            const std::string& text);
 
   Account& account_;

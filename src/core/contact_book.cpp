@@ -231,7 +231,7 @@ Status ContactBook::save_keeping_trust(const storage::ContactRecord& record) {
 
 void ContactBook::finish_add(PendingAdd add, Result<ContactInfo> result) {
   if (result.is_ok()) {
-    hooks_.publish(Event{clock_.wall_ms(), ContactEvent{result.value(), "added"}});
+    hooks_.publish(Event{clock_.wall_ms(), ContactEvent{result.value(), ContactChange::kAdded}});
     if (hooks_.introduce) hooks_.introduce(add.fingerprint);
   }
   add.done(std::move(result));
@@ -336,7 +336,7 @@ void ContactBook::confirm(const std::string& to, AddDone done) {
   auto updated = repo.find(fingerprint);
   if (!updated.is_ok() || !updated.value()) return done(Status::internal("contact vanished"));
   ContactInfo info = info_of(*updated.value());
-  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, "verified"}});
+  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, ContactChange::kVerified}});
   auto has = AccountInternals::signal(account_).has_session(fingerprint);
   if (has.is_ok() && has.value()) return done(info);
   // A contact made from a roster or by hand without a session yet: one now.
@@ -364,7 +364,7 @@ Result<ContactInfo> ContactBook::replace(const std::string& old_contact,
   SOTTO_ASSIGN_OR_RETURN(auto updated, repo.find(new_record.fingerprint));
   if (!updated) return Status::internal("contact vanished");
   ContactInfo info = info_of(*updated);
-  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, "replaced"}});
+  hooks_.publish(Event{clock_.wall_ms(), ContactEvent{info, ContactChange::kReplaced}});
   return info;
 }
 
@@ -380,7 +380,7 @@ Status ContactBook::ensure(const std::string& fingerprint, std::vector<Event>& e
       new_contact(fingerprint, peer->name.empty() ? fingerprint.substr(0, 16) : peer->name,
                   peer->identity_key, clock_.wall_ms());
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
-  events.push_back(Event{clock_.wall_ms(), ContactEvent{info_of(record), "added"}});
+  events.push_back(Event{clock_.wall_ms(), ContactEvent{info_of(record), ContactChange::kAdded}});
   if (hooks_.introduce) hooks_.introduce(fingerprint);
   return Status::ok();
 }

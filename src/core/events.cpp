@@ -7,16 +7,6 @@
 
 namespace sotto::core {
 
-std::string_view to_string(Trust trust) {
-  switch (trust) {
-    case Trust::kUnverified:
-      return "unverified";
-    case Trust::kVerified:
-      return "verified";
-  }
-  return "unknown";
-}
-
 EventQueue::EventQueue() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 EventQueue::~EventQueue() {

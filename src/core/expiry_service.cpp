@@ -91,7 +91,8 @@ Result<MessageInfo> ExpiryService::set(const std::string& to, int64_t expire_ms)
         SOTTO_RETURN_IF_ERROR(
             ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
       }
-      SOTTO_RETURN_IF_ERROR(channels_.record_event(channel, me, "expiry", "", text, effects));
+      SOTTO_RETURN_IF_ERROR(
+          channels_.record_event(channel, me, ChannelChange::kExpiry, "", text, effects));
       for (const auto& e : effects.events) {
         if (auto* m = std::get_if<MessageEvent>(&e.body)) audit = m->message;
       }
@@ -133,7 +134,7 @@ Status ExpiryService::apply(const std::string& from, const wire::Expiry& expiry,
   SOTTO_RETURN_IF_ERROR(storage::ExpiryRepo(AccountInternals::db(account_))
                             .set({conversation_of(*channel), expire_ms, from, clock_.wall_ms()}));
   expire_at_ms_ = 0;
-  return channels_.record_event(*channel, from, "expiry", "", text, effects);
+  return channels_.record_event(*channel, from, ChannelChange::kExpiry, "", text, effects);
 }
 
 void ExpiryService::expire_due() {

@@ -28,14 +28,14 @@ json contact_object(const ContactInfo& contact) {
 json message_object(const MessageInfo& m) {
   json out{{"id", m.id},
            {"conversation", m.conversation},
-           {"kind", m.kind},
+           {"kind", std::string(to_string(m.kind))},
            {"sender", m.sender},
            {"sender_name", m.sender_name},
            {"outgoing", m.outgoing},
            {"body", m.body},
            {"time", m.sent_at},
            {"received_at", m.received_at},
-           {"state", m.state},
+           {"state", std::string(to_string(m.state))},
            {"trust", std::string(to_string(m.trust))}};
   if (!m.channel.empty()) out["channel"] = m.channel;
   return out;
@@ -71,7 +71,7 @@ json channel_object(const ChannelInfo& c) {
                 {"admin", m.admin},
                 {"online", m.online},
                 {"on_air", m.on_air},
-                {"trust", m.trust}};
+                {"trust", std::string(to_string(m.trust))}};
     if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
     members.push_back(std::move(member));
   }
@@ -87,7 +87,7 @@ json channel_object(const ChannelInfo& c) {
               {"free_voice", c.free_voice},
               {"expire_ms", c.expire_ms},
               {"security_code", c.security_code},
-              {"state", c.state},
+              {"state", std::string(to_string(c.state))},
               {"members", members},
               {"voice", voice}};
 }
@@ -107,24 +107,24 @@ json event_object(const Event& event) {
           out["event"] = "receipt";
           out["conversation"] = body.conversation;
           out["id"] = body.id;
-          out["state"] = body.state;
+          out["state"] = std::string(to_string(body.state));
         } else if constexpr (std::is_same_v<T, ContactEvent>) {
           out["event"] = "contact";
-          out["change"] = body.change;
+          out["change"] = std::string(to_string(body.change));
           out["contact"] = contact_object(body.contact);
         } else if constexpr (std::is_same_v<T, ChannelEvent>) {
           out["event"] = "channel";
-          out["change"] = body.change;
+          out["change"] = std::string(to_string(body.change));
           out["actor"] = body.actor;
           out["subject"] = body.subject;
           out["channel"] = channel_object(body.channel);
         } else if constexpr (std::is_same_v<T, VoiceEvent>) {
           out["event"] = "voice";
-          out["phase"] = body.phase;
+          out["phase"] = std::string(to_string(body.phase));
           out["voice"] = voice_object(body.voice);
         } else if constexpr (std::is_same_v<T, AlertEvent>) {
           out["event"] = "alert";
-          out["kind"] = body.kind;
+          out["kind"] = std::string(to_string(body.kind));
           out["message"] = body.message;
         }
       },

@@ -139,11 +139,11 @@ void MessageLedger::note_storage(const Status& status) {
   if (full == storage_full_ || (!full && !status.is_ok())) return;
   storage_full_ = full;
   AlertEvent alert =
-      full ? AlertEvent{"storage-full",
+      full ? AlertEvent{AlertKind::kStorageFull,
                         status.message() +
                             "; nothing more is received or sent until space is freed (senders "
                             "keep their messages and retry)"}
-           : AlertEvent{"storage-recovered", "storage available again; delivery resumes"};
+           : AlertEvent{AlertKind::kStorageRecovered, "storage available again; delivery resumes"};
   // stderr is the node's log (the daemon's output; the TUI sends it to the profile's tui.log):
   // one line there too, for whoever looks after a headless node.
   std::fprintf(stderr, "sotto: %s\n", alert.message.c_str());
@@ -203,7 +203,7 @@ void MessageLedger::report_sends(std::vector<QueuedSend>& sends, std::vector<Com
     const bool all_out = first < last && std::all_of(first, last, [&](const Outgoing& o) {
                            return outbox_.handed_over(o);
                          });
-    if (all_out) c.info.state = "sent";
+    if (all_out) c.info.state = MessageState::kSent;
     for (auto& event : c.events) hooks_.publish(std::move(event));
     hooks_.publish(Event{clock_.wall_ms(), MessageEvent{c.info}});
     sends[i].done(c.info);
@@ -346,7 +346,7 @@ Status MessageLedger::refuse_undecrypted(const std::string& from, const Bytes& m
   if (why.code() == StatusCode::kUntrusted) {
     hooks_.count(Counter::message_refused_untrusted, 1);
     effects.events.push_back(
-        Event{clock_.wall_ms(), AlertEvent{"untrusted-identity", why.message()}});
+        Event{clock_.wall_ms(), AlertEvent{AlertKind::kUntrustedIdentity, why.message()}});
   } else {
     hooks_.count(Counter::message_dropped_invalid, 1);
   }
@@ -460,7 +460,8 @@ Status MessageLedger::apply_receipt(const std::string& from, const wire::Receipt
     if (waiting != 0) continue;
     SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
     SOTTO_RETURN_IF_ERROR(outbox.remove_for_message(*row));  // a shared frame, if any
-    events.push_back(Event{clock_.wall_ms(), ReceiptEvent{from, to_hex(bytes), "delivered"}});
+    events.push_back(
+        Event{clock_.wall_ms(), ReceiptEvent{from, to_hex(bytes), MessageState::kDelivered}});
   }
   if (progress) outbox_.on_progress(from);
   return Status::ok();

@@ -3,18 +3,32 @@
 namespace sotto::core {
 namespace {
 
-std::string state_name(storage::MessageState state) {
+MessageState state_of(storage::MessageState state) {
   switch (state) {
     case storage::MessageState::kPending:
-      return "pending";
+      return MessageState::kPending;
     case storage::MessageState::kSent:
-      return "sent";
+      return MessageState::kSent;
     case storage::MessageState::kDelivered:
-      return "delivered";
+      return MessageState::kDelivered;
     case storage::MessageState::kReceived:
-      return "received";
+      return MessageState::kReceived;
   }
-  return "unknown";
+  return MessageState::kReceived;
+}
+
+// Control rows (storage::MessageKind::kControl) are never shown as such: they read as text.
+MessageKind kind_of(storage::MessageKind kind) {
+  switch (kind) {
+    case storage::MessageKind::kSystem:
+      return MessageKind::kSystem;
+    case storage::MessageKind::kVoice:
+      return MessageKind::kVoice;
+    case storage::MessageKind::kText:
+    case storage::MessageKind::kControl:
+      return MessageKind::kText;
+  }
+  return MessageKind::kText;
 }
 
 }  // namespace
@@ -29,16 +43,14 @@ MessageInfo message_info(const storage::MessageRecord& record, const std::string
   info.id = to_hex(record.message_id);
   info.conversation = record.conversation;
   info.channel = channel_name;
-  info.kind = record.kind == storage::MessageKind::kSystem  ? "system"
-              : record.kind == storage::MessageKind::kVoice ? "voice"
-                                                            : "text";
+  info.kind = kind_of(record.kind);
   info.sender = record.sender;
   info.sender_name = sender_name;
   info.outgoing = record.outgoing;
   info.body = record.body;
   info.sent_at = record.sent_at;
   info.received_at = record.received_at;
-  info.state = state_name(record.state);
+  info.state = state_of(record.state);
   info.trust = trust;
   return info;
 }

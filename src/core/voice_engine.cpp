@@ -69,7 +69,7 @@ void VoiceEngine::talk(const std::string& channel_name, std::unique_ptr<voice::A
   t.done = std::move(done);
   t.stats.talker = own_fingerprint_;
   t.stats.talker_name = messaging_.name_of(own_fingerprint_);
-  publish("started", t.stats);
+  publish(VoicePhase::kStarted, t.stats);
   transmissions_[to_hex(t.opened().channel.id)] = std::move(created).value();
 }
 
@@ -84,7 +84,7 @@ std::optional<Status> VoiceEngine::refuse_talk(const VoiceChannel& channel) {
   refused.channel = channel.name;
   refused.talker = own_fingerprint_;
   refused.outgoing = true;
-  publish("refused", refused);
+  publish(VoicePhase::kRefused, refused);
   return Status::busy("#" + channel.name + " is busy: " + messaging_.name_of(holder->second) +
                       " is talking");
 }
@@ -112,17 +112,17 @@ void VoiceEngine::finish_transmission(const std::string& channel_hex, Status why
   transmissions_.erase(it);
   t->stats.duration_ms = static_cast<int64_t>(t->frames()) * options_.frame_ms;
   if (!why.is_ok()) {
-    publish("interrupted", t->stats);
+    publish(VoicePhase::kInterrupted, t->stats);
     return t->done(why);
   }
   if (t->frames() == 0) {
-    publish("ended", t->stats);
+    publish(VoicePhase::kEnded, t->stats);
     return t->done(Status::invalid_argument("nothing to transmit: the recording is empty"));
   }
   auto closed = messaging_.close_transmission(t->end(codec()));
   t->stats.archived = closed.is_ok();
   remember(t->stats);
-  publish("ended", t->stats);
+  publish(VoicePhase::kEnded, t->stats);
   t->done(std::move(closed));
 }
 
@@ -175,7 +175,7 @@ void VoiceEngine::on_voice_start(const std::string& from, const VoiceChannel& ch
   Reception& r = *created.value();
   r.stats.talker_name = messaging_.name_of(from);
   if (!channel.free_voice) settle_floor(r);
-  if (!r.refused) publish("started", r.stats);
+  if (!r.refused) publish(VoicePhase::kStarted, r.stats);
   receptions_.add(key, std::move(created).value());
 }
 
@@ -186,7 +186,7 @@ void VoiceEngine::settle_floor(Reception& r) {
       holder && *holder < FloorClaim{r.floor_rank, r.talker}) {
     r.refused = true;
     hooks_.count(Counter::voice_transmissions_refused, 1);
-    publish("dropped", r.stats);
+    publish(VoicePhase::kDropped, r.stats);
     return;
   }
   if (transmissions_.contains(channel_hex)) {
@@ -197,7 +197,7 @@ void VoiceEngine::settle_floor(Reception& r) {
   for (Reception* other : receptions_.live_on(channel_hex)) {
     other->refused = true;
     hooks_.count(Counter::voice_transmissions_refused, 1);
-    publish("dropped", other->stats);
+    publish(VoicePhase::kDropped, other->stats);
   }
 }
 
@@ -226,7 +226,7 @@ void VoiceEngine::drop_removed(const Bytes& channel_id,
                                const std::function<bool(const std::string&)>& listed) {
   for (const auto& r : receptions_.take_unlisted(channel_id, listed)) {
     hooks_.count(Counter::voice_receptions_dropped_removed, 1);
-    if (!r->refused) publish("dropped", r->stats);
+    if (!r->refused) publish(VoicePhase::kDropped, r->stats);
   }
   receptions_.drop_early_unlisted(channel_id, listed);
 }
@@ -256,7 +256,7 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
     note_wav(output_.write_clip(stats, clip.clip), stats);
   heard_.note(key, true);
   remember(stats);
-  publish("delivered", stats);
+  publish(VoicePhase::kDelivered, stats);
 }
 
 void VoiceEngine::note_wav(Result<std::string> path, VoiceStats& stats) {
@@ -276,7 +276,7 @@ void VoiceEngine::finish_reception(const ReceptionKey& key) {
   }
   heard_.note(key, r->complete);
   remember(r->stats);
-  publish("ended", r->stats);
+  publish(VoicePhase::kEnded, r->stats);
 }
 
 // --- the clock -----------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ void VoiceEngine::remember(const VoiceStats& stats) {
   if (list.size() > kRecentPerChannel) list.erase(list.begin());
 }
 
-void VoiceEngine::publish(const std::string& phase, const VoiceStats& stats) {
+void VoiceEngine::publish(VoicePhase phase, const VoiceStats& stats) {
   hooks_.publish(Event{clock_.wall_ms(), VoiceEvent{phase, stats}});
 }
 

@@ -148,7 +148,7 @@ class VoiceEngine {
   // The file written for `stats` (kFiles), or a failure counted.
   void note_wav(Result<std::string> path, VoiceStats& stats);
   void remember(const VoiceStats& stats);
-  void publish(const std::string& phase, const VoiceStats& stats);
+  void publish(VoicePhase phase, const VoiceStats& stats);
   // The transmission holding `channel`'s floor (own or heard), if any.
   std::optional<FloorClaim> floor_holder(const std::string& channel_hex) const;
   voice::CodecOptions codec() const { return {options_.frame_ms, options_.bitrate_bps}; }

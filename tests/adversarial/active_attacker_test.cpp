@@ -34,7 +34,8 @@ namespace {
 std::vector<std::string> archive_of(ProfileNode& node) {
   std::vector<std::string> out;
   for (const auto& m : node.history())
-    out.push_back(m.id + " " + m.kind + " " + m.conversation + " " + m.body);
+    out.push_back(m.id + " " + std::string(core::to_string(m.kind)) + " " + m.conversation + " " +
+                  m.body);
   return out;
 }
 
@@ -62,7 +63,8 @@ bool online_pair(ProfileNode& a, ProfileNode& b) {
 bool all_delivered(ProfileNode& node) {
   auto history = node.history();  // every conversation, channels included
   return std::all_of(history.begin(), history.end(), [](const core::MessageInfo& m) {
-    return !m.outgoing || m.kind == "system" || m.state == "delivered";
+    return !m.outgoing || m.kind == core::MessageKind::kSystem ||
+           m.state == core::MessageState::kDelivered;
   });
 }
 
@@ -71,8 +73,9 @@ std::string describe(ProfileNode& node) {
   std::string text = "at " + node.fingerprint().substr(0, 8) + ":\n";
   auto history = node.history();  // every conversation, channels included
   for (const auto& m : history) {
-    text += "  " + m.id.substr(0, 8) + " " + m.kind + " " + m.state + " " +
-            m.conversation.substr(0, 8) + " " + m.body + "\n";
+    text += "  " + m.id.substr(0, 8) + " " + std::string(core::to_string(m.kind)) + " " +
+            std::string(core::to_string(m.state)) + " " + m.conversation.substr(0, 8) + " " +
+            m.body + "\n";
   }
   return text;
 }

@@ -79,7 +79,7 @@ struct Target {
     REQUIRE(wait_until(
         [&] {
           auto history = good.history();
-          return !history.empty() && history.back().state == "delivered";
+          return !history.empty() && history.back().state == core::MessageState::kDelivered;
         },
         5s));
   }

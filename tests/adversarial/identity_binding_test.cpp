@@ -42,7 +42,7 @@ std::optional<core::PeerInfo> peer_of(ProfileNode& node, const std::string& fing
 
 bool delivered(ProfileNode& from, const std::string& id) {
   for (const auto& m : from.history()) {
-    if (m.id == id) return m.state == "delivered";
+    if (m.id == id) return m.state == core::MessageState::kDelivered;
   }
   return false;
 }

@@ -256,11 +256,11 @@ TEST_CASE(
   channel.name = kHostileChannel;
   channel.admin = fp;
   channel.admin_name = kHostileName;
-  channel.state = "member";
+  channel.state = core::ChannelState::kMember;
   core::ChannelMember member;
   member.fingerprint = fp;
   member.name = kHostileAlias;
-  member.trust = "vouched";
+  member.trust = core::MemberTrust::kVouched;
   member.vouched_by = kHostileName;
   channel.members = {member};
   state.set_channels({channel});
@@ -272,7 +272,7 @@ TEST_CASE(
   text.sender_name = kHostileName;
   text.body = kHostileBody;
   text.sent_at = 1'700'000'000'000;
-  text.state = "received";
+  text.state = core::MessageState::kReceived;
   state.add_message(text);
   core::MessageInfo in_channel = text;
   in_channel.id = "02";
@@ -281,13 +281,16 @@ TEST_CASE(
   state.add_message(in_channel);
   core::MessageInfo system = in_channel;
   system.id = "03";
-  system.kind = "system";
+  system.kind = core::MessageKind::kSystem;
   system.body = kHostileName + " created #" + kHostileChannel;
   state.add_message(system);
-  state.apply(core::Event{0, core::AlertEvent{"identity", kHostileName + " " + kHostileBody}, {}});
-  state.apply(core::Event{0, core::ContactEvent{contact, "changed"}, {}});
+  state.apply(core::Event{
+      0,
+      core::AlertEvent{core::AlertKind::kUntrustedIdentity, kHostileName + " " + kHostileBody},
+      {}});
+  state.apply(core::Event{0, core::ContactEvent{contact, core::ContactChange::kReplaced}, {}});
   core::VoiceEvent voice;
-  voice.phase = "started";
+  voice.phase = core::VoicePhase::kStarted;
   voice.voice.channel = kHostileChannel;
   voice.voice.talker = fp;
   voice.voice.talker_name = kHostileAlias;

@@ -152,7 +152,7 @@ namespace {
 
 size_t clips_in(const std::vector<core::MessageInfo>& history, const std::string& id) {
   return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
-    return m.kind == "voice" && m.id == id;
+    return m.kind == core::MessageKind::kVoice && m.id == id;
   }));
 }
 
@@ -235,6 +235,6 @@ TEST_CASE(
   for (const char* name : {"alice", "bob"}) {
     auto history = lab[name].history("#ops");
     CHECK(std::none_of(history.begin(), history.end(),
-                       [&](const auto& m) { return m.kind == "voice"; }));
+                       [&](const auto& m) { return m.kind == core::MessageKind::kVoice; }));
   }
 }

@@ -41,8 +41,8 @@ const char* const kChannel = "#bench";
 
 bool is_channel_text(const core::Event& event) {
   const auto* message = std::get_if<core::MessageEvent>(&event.body);
-  return message != nullptr && !message->message.outgoing && message->message.kind == "text" &&
-         !message->message.channel.empty();
+  return message != nullptr && !message->message.outgoing &&
+         message->message.kind == core::MessageKind::kText && !message->message.channel.empty();
 }
 
 class Fanout {
@@ -157,7 +157,7 @@ class Fanout {
       if (!history.is_ok()) return fail("history", history.status());
       std::multiset<std::string> bodies;
       for (const auto& m : history.value()) {
-        if (m.kind == "text") bodies.insert(m.body);
+        if (m.kind == core::MessageKind::kText) bodies.insert(m.body);
       }
       for (const auto& tag : tags) {
         for (int n = 0; n < count; ++n) {
@@ -254,7 +254,7 @@ bool accept_invitation(test::TestNode& member, const std::string& admin_fingerpr
   const bool arrived = test::wait_until(
       [&] {
         auto seen = member.node().channel(channel);
-        state = seen.is_ok() ? seen.value().state : "";
+        state = seen.is_ok() ? std::string(core::to_string(seen.value().state)) : "";
         return state == "invited" || state == "member";
       },
       std::chrono::seconds(10));

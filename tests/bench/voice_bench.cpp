@@ -349,7 +349,9 @@ class VoiceLab {
           for (int i = 1; i <= size; ++i) {
             while (auto event = queues_[static_cast<size_t>(i)]->pop()) {
               const auto* voice = std::get_if<core::VoiceEvent>(&event->body);
-              if (voice == nullptr || voice->voice.id != id || voice->phase != "ended") continue;
+              if (voice == nullptr || voice->voice.id != id ||
+                  voice->phase != core::VoicePhase::kEnded)
+                continue;
               ended[static_cast<size_t>(i - 1)] = true;
               const core::VoiceStats& s = voice->voice;
               if (s.frames_lost != 0 || s.frames_concealed != 0 || s.frames_dropped != 0) {

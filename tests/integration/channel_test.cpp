@@ -50,7 +50,7 @@ namespace {
 bool converged(const std::vector<ProfileNode*>& members, const core::ChannelInfo& reference) {
   for (ProfileNode* node : members) {
     auto seen = channel_of(*node, "ops");
-    if (!seen || seen->state != "member" || seen->epoch != reference.epoch ||
+    if (!seen || seen->state != core::ChannelState::kMember || seen->epoch != reference.epoch ||
         seen->security_code != reference.security_code ||
         test::member_fingerprints(*seen) != test::member_fingerprints(reference)) {
       return false;
@@ -90,7 +90,8 @@ std::string audit_trail(const std::vector<core::MessageInfo>& history) {
 std::string trust_of(const std::optional<core::ChannelInfo>& channel, const std::string& name) {
   const core::ChannelMember* m = channel ? member_named(*channel, name) : nullptr;
   if (!m) return "(absent)";
-  return m->vouched_by.empty() ? m->trust : m->trust + " by " + m->vouched_by;
+  const std::string trust(core::to_string(m->trust));
+  return m->vouched_by.empty() ? trust : trust + " by " + m->vouched_by;
 }
 
 bool is_bad_input(StatusCode code) {
@@ -158,12 +159,12 @@ TEST_CASE(
   CHECK(fresh.admin_name == "alice");
   CHECK(fresh.locked);
   CHECK(fresh.strict);
-  CHECK(fresh.state == "member");
+  CHECK(fresh.state == core::ChannelState::kMember);
   CHECK(test::is_security_code(fresh.security_code));
   REQUIRE(fresh.members.size() == 1);
   CHECK(fresh.members.front().fingerprint == alice.fingerprint());
   CHECK(fresh.members.front().admin);
-  CHECK(fresh.members.front().trust == "me");
+  CHECK(fresh.members.front().trust == core::MemberTrust::kMe);
   const std::string channel_id = fresh.id;
 
   auto with_bob = alice.node().invite_to_channel("ops", "bob");
@@ -200,7 +201,7 @@ TEST_CASE(
     CHECK(seen->strict);
     for (const auto& m : seen->members) {
       CHECK(m.admin == (m.fingerprint == alice.fingerprint()));
-      CHECK((m.trust == "me") == (m.fingerprint == node->fingerprint()));
+      CHECK((m.trust == core::MemberTrust::kMe) == (m.fingerprint == node->fingerprint()));
     }
     auto listed = node->node().channels();
     REQUIRE(listed.is_ok());
@@ -225,7 +226,7 @@ TEST_CASE(
       REQUIRE(sent.is_ok());
       CHECK(sent.value().conversation == "#" + channel_id);
       CHECK(sent.value().channel == "ops");
-      CHECK(sent.value().kind == "text");
+      CHECK(sent.value().kind == core::MessageKind::kText);
       CHECK(sent.value().outgoing);
       before.push_back(body);
     }
@@ -237,13 +238,13 @@ TEST_CASE(
   // Archived once per member with one id everywhere; incoming ones name their sender.
   std::map<std::string, std::string> id_of;
   for (const auto& m : alice.history("#ops")) {
-    if (m.kind == "text") id_of[m.body] = m.id;
+    if (m.kind == core::MessageKind::kText) id_of[m.body] = m.id;
   }
   for (ProfileNode* node : members) {
     auto history = node->history("#ops");
     CHECK(test::text_bodies(history).size() == before.size());
     for (const auto& m : history) {
-      if (m.kind != "text") continue;
+      if (m.kind != core::MessageKind::kText) continue;
       INFO(m.body);
       CHECK(m.conversation == "#" + channel_id);
       CHECK(m.channel == "ops");
@@ -254,7 +255,7 @@ TEST_CASE(
                                      0) == 0;
       CHECK(m.outgoing == mine);
       if (!mine) {
-        CHECK(m.state == "received");
+        CHECK(m.state == core::MessageState::kReceived);
         CHECK(m.sender_name == m.body.substr(0, m.body.find(' ')));
       }
     }
@@ -292,7 +293,7 @@ TEST_CASE(
     REQUIRE(wait_until(
         [&] {
           auto seen = channel_of(carol, "ops");
-          return seen && seen->state == "removed";
+          return seen && seen->state == core::ChannelState::kRemoved;
         },
         8s));
   }
@@ -422,7 +423,7 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return everyone_has({&alice, &carol}, queued); }, 8s));
   auto waiting = alice.history("#ops");
   CHECK(std::none_of(waiting.begin(), waiting.end(), [](const core::MessageInfo& m) {
-    return m.body.rfind("alice queued", 0) == 0 && m.state == "delivered";
+    return m.body.rfind("alice queued", 0) == 0 && m.state == core::MessageState::kDelivered;
   }));
 
   // Bob comes back on the same profile (and a new port).
@@ -435,7 +436,7 @@ TEST_CASE(
   auto at_bob = bob.history("#ops");
   std::vector<std::string> alice_order, carol_order;
   for (const auto& m : at_bob) {
-    if (m.kind != "text") continue;
+    if (m.kind != core::MessageKind::kText) continue;
     if (m.body.rfind("alice queued", 0) == 0) alice_order.push_back(m.body);
     if (m.body.rfind("carol queued", 0) == 0) carol_order.push_back(m.body);
   }
@@ -445,7 +446,7 @@ TEST_CASE(
   CHECK(count_text(at_bob, "before the outage") == 1);
   auto roster = channel_of(bob, "ops");
   REQUIRE(roster);
-  CHECK(roster->state == "member");
+  CHECK(roster->state == core::ChannelState::kMember);
   CHECK(roster->security_code == invited.security_code);
 
   // Every sender's texts turn delivered once Bob acknowledges them.
@@ -473,12 +474,12 @@ TEST_CASE(
   const core::ChannelMember* bob_at_carol = member_named(*at_carol, "bob");
   REQUIRE(bob_at_carol);
   CHECK(bob_at_carol->fingerprint == bob.fingerprint());
-  CHECK(bob_at_carol->trust == "vouched");
+  CHECK(bob_at_carol->trust == core::MemberTrust::kVouched);
   CHECK(bob_at_carol->vouched_by == "alice");
   CHECK_FALSE(bob_at_carol->admin);
   const core::ChannelMember* carol_at_carol = member_named(*at_carol, "carol");
   REQUIRE(carol_at_carol);
-  CHECK(carol_at_carol->trust == "me");
+  CHECK(carol_at_carol->trust == core::MemberTrust::kMe);
   const core::ChannelMember* alice_at_carol = member_named(*at_carol, "alice");
   REQUIRE(alice_at_carol);
   CHECK(alice_at_carol->admin);

@@ -55,7 +55,7 @@ TEST_CASE(
   auto set = alice.set_expiry("bob", 1000);
   INFO(set.status().message());
   REQUIRE(set.is_ok());
-  CHECK(set.value().kind == "system");
+  CHECK(set.value().kind == core::MessageKind::kSystem);
   CHECK(set.value().body.find("1 s") != std::string::npos);
   REQUIRE(
       wait_until([&] { return has_body(lab["bob"], "", "set disappearing messages to 1 s"); }, 5s));

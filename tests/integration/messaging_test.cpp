@@ -54,14 +54,14 @@ bool outgoing_delivered(const std::vector<core::MessageInfo>& history, size_t n)
   for (const auto& m : history) {
     if (!m.outgoing) continue;
     ++outgoing;
-    if (m.state == "delivered") ++delivered;
+    if (m.state == core::MessageState::kDelivered) ++delivered;
   }
   return outgoing == n && delivered == n;
 }
 
 std::string state_of(const std::vector<core::MessageInfo>& history, const std::string& id) {
   for (const auto& m : history) {
-    if (m.id == id) return m.state;
+    if (m.id == id) return std::string(core::to_string(m.state));
   }
   return "";
 }
@@ -266,7 +266,7 @@ TEST_CASE(
   }
   auto waiting = alice.history();
   CHECK(std::none_of(waiting.begin(), waiting.end(), [&](const core::MessageInfo& m) {
-    return m.body.rfind("queued ", 0) == 0 && m.state == "delivered";
+    return m.body.rfind("queued ", 0) == 0 && m.state == core::MessageState::kDelivered;
   }));
 
   // Bob comes back on the same profile and a new ephemeral port; Alice finds him by his beacon.

@@ -51,7 +51,7 @@ std::vector<int16_t> samples_of(const std::string& path) {
 
 size_t count_voice(const std::vector<core::MessageInfo>& history, const std::string& id) {
   return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
-    return m.kind == "voice" && m.id == id;
+    return m.kind == core::MessageKind::kVoice && m.id == id;
   }));
 }
 
@@ -95,7 +95,7 @@ TEST_CASE(
   // Transmitted in real time, not as fast as possible.
   CHECK(std::chrono::steady_clock::now() - started >= 4s);
   const core::MessageInfo message = sent.value();
-  CHECK(message.kind == "voice");
+  CHECK(message.kind == core::MessageKind::kVoice);
   CHECK(message.channel == "ops");
   CHECK(message.outgoing);
   const size_t frames = (speech.size() + kFrameSamples - 1) / kFrameSamples;
@@ -142,7 +142,7 @@ TEST_CASE(
       [&] {
         auto history = lab["alice"].history("#ops");
         return std::any_of(history.begin(), history.end(), [&](const auto& m) {
-          return m.id == message.id && m.state == "delivered";
+          return m.id == message.id && m.state == core::MessageState::kDelivered;
         });
       },
       15s));
@@ -263,14 +263,15 @@ TEST_CASE(
   REQUIRE(wait_until(
       [&] {
         auto history = lab["bob"].history("#ops");
-        return std::any_of(history.begin(), history.end(),
-                           [](const auto& m) { return m.kind == "voice" && !m.outgoing; });
+        return std::any_of(history.begin(), history.end(), [](const auto& m) {
+          return m.kind == core::MessageKind::kVoice && !m.outgoing;
+        });
       },
       5s));
   // Released after a second of audio: the clip is about a second long, not the whole input.
   auto history = lab["bob"].history("#ops");
-  auto clip =
-      std::find_if(history.begin(), history.end(), [](const auto& m) { return m.kind == "voice"; });
+  auto clip = std::find_if(history.begin(), history.end(),
+                           [](const auto& m) { return m.kind == core::MessageKind::kVoice; });
   auto played = lab["bob"].node().play(clip->id, out / "bob.wav");
   REQUIRE(played.is_ok());
   CHECK(played.value().signature_valid);

@@ -71,7 +71,7 @@ void ChannelLab::accept_invitation(const std::string& member, const std::string&
   ProfileNode& node = (*this)[member];
   auto invited = [&] {
     auto seen = channel_of(node, channel);
-    return seen && seen->state == "invited";
+    return seen && seen->state == core::ChannelState::kInvited;
   };
   if (!wait_until(invited, 8s)) {
     throw std::runtime_error(member + " never got the invitation to #" + channel + ": " +
@@ -146,10 +146,11 @@ std::set<std::string> member_fingerprints(const core::ChannelInfo& channel) {
 std::string describe(const std::optional<core::ChannelInfo>& channel) {
   if (!channel) return "(no such channel)";
   std::ostringstream out;
-  out << "#" << channel->name << " state=" << channel->state << " epoch=" << channel->epoch
-      << " admin=" << channel->admin_name << " code=[" << channel->security_code << "] members:";
+  out << "#" << channel->name << " state=" << core::to_string(channel->state)
+      << " epoch=" << channel->epoch << " admin=" << channel->admin_name << " code=["
+      << channel->security_code << "] members:";
   for (const auto& m : channel->members) {
-    out << " " << m.name << "(" << m.fingerprint.substr(0, 8) << "," << m.trust;
+    out << " " << m.name << "(" << m.fingerprint.substr(0, 8) << "," << core::to_string(m.trust);
     if (!m.vouched_by.empty()) out << " by " << m.vouched_by;
     if (m.admin) out << ",admin";
     if (m.online) out << ",online";
@@ -172,30 +173,30 @@ bool is_security_code(const std::string& code) {
 
 size_t count_text(const std::vector<core::MessageInfo>& history, const std::string& body) {
   return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
-    return m.kind == "text" && m.body == body;
+    return m.kind == core::MessageKind::kText && m.body == body;
   }));
 }
 
 std::vector<core::MessageInfo> system_events(const std::vector<core::MessageInfo>& history) {
   std::vector<core::MessageInfo> out;
   for (const auto& m : history) {
-    if (m.kind == "system") out.push_back(m);
+    if (m.kind == core::MessageKind::kSystem) out.push_back(m);
   }
   return out;
 }
 
 size_t count_system(const std::vector<core::MessageInfo>& history, const std::string& needle) {
   return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
-    return m.kind == "system" && m.body.find(needle) != std::string::npos;
+    return m.kind == core::MessageKind::kSystem && m.body.find(needle) != std::string::npos;
   }));
 }
 
 bool outgoing_delivered(const std::vector<core::MessageInfo>& history, size_t n) {
   size_t outgoing = 0, delivered = 0;
   for (const auto& m : history) {
-    if (!m.outgoing || m.kind != "text") continue;
+    if (!m.outgoing || m.kind != core::MessageKind::kText) continue;
     ++outgoing;
-    if (m.state == "delivered") ++delivered;
+    if (m.state == core::MessageState::kDelivered) ++delivered;
   }
   return outgoing == n && delivered == n;
 }
@@ -203,7 +204,7 @@ bool outgoing_delivered(const std::vector<core::MessageInfo>& history, size_t n)
 std::vector<std::string> text_bodies(const std::vector<core::MessageInfo>& history) {
   std::vector<std::string> out;
   for (const auto& m : history) {
-    if (m.kind == "text") out.push_back(m.body);
+    if (m.kind == core::MessageKind::kText) out.push_back(m.body);
   }
   return out;
 }

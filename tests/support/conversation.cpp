@@ -33,7 +33,8 @@ bool archived(ProfileNode& node, const std::string& to, const std::string& body)
 bool all_delivered(ProfileNode& node) {
   auto history = node.history();
   return std::all_of(history.begin(), history.end(), [](const core::MessageInfo& m) {
-    return !m.outgoing || m.kind == "system" || m.state == "delivered";
+    return !m.outgoing || m.kind == core::MessageKind::kSystem ||
+           m.state == core::MessageState::kDelivered;
   });
 }
 
@@ -102,7 +103,7 @@ OverheardConversation::OverheardConversation()
               [&] {
                 auto history = bob_->history(channel_);
                 return std::any_of(history.begin(), history.end(), [&](const auto& m) {
-                  return m.kind == "voice" && m.id == voice_id_;
+                  return m.kind == core::MessageKind::kVoice && m.id == voice_id_;
                 });
               },
               5s),

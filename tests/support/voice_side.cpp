@@ -35,7 +35,8 @@ std::vector<std::string> VoiceSide::phases(const std::string& talker,
   std::vector<std::string> out;
   for (const auto& e : events) {
     const auto* v = std::get_if<core::VoiceEvent>(&e.body);
-    if (v && v->voice.talker == talker && v->voice.id == id_hex) out.push_back(v->phase);
+    if (v && v->voice.talker == talker && v->voice.id == id_hex)
+      out.emplace_back(core::to_string(v->phase));
   }
   return out;
 }
@@ -69,7 +70,7 @@ class SideMessaging : public core::VoiceMessaging {
   Result<core::MessageInfo> close_transmission(const core::TransmissionEnd& end) override {
     side_.closed = end;
     core::MessageInfo info;
-    info.kind = "voice";
+    info.kind = core::MessageKind::kVoice;
     return info;
   }
   Result<std::optional<core::ArchivedClip>> archive_heard_clip(const std::string&, ByteView,
@@ -198,7 +199,8 @@ std::set<std::string> on_air(const core::VoiceEngine& engine, const core::VoiceC
   core::ChannelInfo info;
   info.id = to_hex(channel.id);
   info.name = channel.name;
-  for (const auto& fp : members) info.members.push_back({fp, fp, {}, false, false, false, "", ""});
+  for (const auto& fp : members)
+    info.members.push_back({fp, fp, {}, false, false, false, core::MemberTrust::kUnverified, ""});
   engine.describe(info);
   std::set<std::string> out;
   for (const auto& m : info.members) {

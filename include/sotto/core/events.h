@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -46,9 +47,14 @@ struct PeerEvent {
   PeerInfo peer;  // its new state
 };
 
+// The states and kinds below are enums inside the process. Each has one to_string, whose
+// spellings are what JSON, the wire and the CLI print (man/sotto.1), and one parse_... that
+// takes those spellings back (nullopt for any other name).
+
 // A contact's key never changes (the fingerprint is its hash): a new key is a new contact.
 enum class Trust { kUnverified, kVerified };
 std::string_view to_string(Trust trust);
+std::optional<Trust> parse_trust(std::string_view name);
 
 struct ContactInfo {
   std::string fingerprint;
@@ -61,24 +67,40 @@ struct ContactInfo {
   bool online = false;
 };
 
+// text, system (an audit event: joins, removals...), or voice
+enum class MessageKind { kText, kSystem, kVoice };
+std::string_view to_string(MessageKind kind);
+std::optional<MessageKind> parse_message_kind(std::string_view name);
+
+// pending, sent, delivered (outgoing), received (incoming)
+enum class MessageState { kPending, kSent, kDelivered, kReceived };
+std::string_view to_string(MessageState state);
+std::optional<MessageState> parse_message_state(std::string_view name);
+
 struct MessageInfo {
-  std::string id;             // hex of the 16-byte message id
-  std::string conversation;   // peer fingerprint, or '#' + channel id (hex) for a channel
-  std::string channel;        // the channel's name, for channel messages
-  std::string kind = "text";  // text, system (an audit event: joins, removals...), or voice
-  std::string sender;         // author fingerprint
+  std::string id;            // hex of the 16-byte message id
+  std::string conversation;  // peer fingerprint, or '#' + channel id (hex) for a channel
+  std::string channel;       // the channel's name, for channel messages
+  MessageKind kind = MessageKind::kText;
+  std::string sender;  // author fingerprint
   std::string sender_name;
   bool outgoing = false;
   std::string body;
   int64_t sent_at = 0;
   int64_t received_at = 0;
-  std::string state;                 // pending, sent, delivered, received
+  MessageState state = MessageState::kReceived;
   Trust trust = Trust::kUnverified;  // of the conversation's contact
 };
 
 struct MessageEvent {
   MessageInfo message;
 };
+
+// me, verified (personally), vouched (key from the roster a verified admin signed, not verified
+// by us), unverified (anyone else)
+enum class MemberTrust { kMe, kVerified, kVouched, kUnverified };
+std::string_view to_string(MemberTrust trust);
+std::optional<MemberTrust> parse_member_trust(std::string_view name);
 
 struct ChannelMember {
   std::string fingerprint;
@@ -87,9 +109,7 @@ struct ChannelMember {
   bool admin = false;
   bool online = false;
   bool on_air = false;
-  // me, verified (personally), vouched (key from the roster a verified admin signed, not
-  // verified by us), unverified (anyone else)
-  std::string trust;
+  MemberTrust trust = MemberTrust::kUnverified;
   std::string vouched_by;  // the admin's name, when vouched
 };
 
@@ -115,6 +135,11 @@ struct VoiceStats {
   std::string wav;        // the file written for it (daemon --audio-out DIR)
 };
 
+// member, invited (not joined yet), removed, left, dissolved
+enum class ChannelState { kMember, kRemoved, kLeft, kDissolved, kInvited };
+std::string_view to_string(ChannelState state);
+std::optional<ChannelState> parse_channel_state(std::string_view name);
+
 struct ChannelInfo {
   std::string id;  // hex of the 16-byte channel id
   std::string name;
@@ -124,7 +149,7 @@ struct ChannelInfo {
   bool locked = true;         // only the admin changes membership
   bool strict = true;         // only verified contacts may be invited
   std::string security_code;  // 6 groups of 5 digits; the same on every member's screen
-  std::string state;          // member, removed, left, dissolved
+  ChannelState state = ChannelState::kMember;
   std::vector<ChannelMember> members;
   bool free_voice = false;        // voice: simultaneous talkers mixed (else one talker at a time)
   int64_t expire_ms = 0;          // disappearing messages: kept this long (0: for ever)
@@ -159,16 +184,41 @@ struct VoiceTrace {
   double delay_ms = 0;  // kDecoded: capture of the frame's last sample -> decoded
 };
 
+// started, ended; refused (our PTT: the floor is taken), interrupted (our transmission lost a
+// simultaneous start), dropped (a talker that lost the floor, not played), delivered (a clip
+// that came later through the outbox: archived, not played)
+enum class VoicePhase { kStarted, kEnded, kRefused, kInterrupted, kDropped, kDelivered };
+std::string_view to_string(VoicePhase phase);
+std::optional<VoicePhase> parse_voice_phase(std::string_view name);
+
 struct VoiceEvent {
-  // started, ended; refused (our PTT: the floor is taken), interrupted (our transmission lost
-  // a simultaneous start), dropped (a talker that lost the floor, not played)
-  std::string phase;
+  VoicePhase phase = VoicePhase::kStarted;
   VoiceStats voice;
 };
 
+// The audit trail's events. A roster's admin states created, invited, removed, left or
+// dissolved; changed stands for any other roster change. Our own: joined (we accepted an
+// invitation), invitation (one waits for us), declined, left, rotated (our sender key), expiry
+// (the disappearing-message time set).
+enum class ChannelChange {
+  kCreated,
+  kInvited,
+  kJoined,
+  kRemoved,
+  kLeft,
+  kDissolved,
+  kRotated,
+  kDeclined,
+  kInvitation,
+  kExpiry,
+  kChanged
+};
+std::string_view to_string(ChannelChange change);
+std::optional<ChannelChange> parse_channel_change(std::string_view name);
+
 struct ChannelEvent {
   ChannelInfo channel;
-  std::string change;   // created, invited, joined, removed, left, dissolved, rotated
+  ChannelChange change = ChannelChange::kChanged;
   std::string actor;    // fingerprint
   std::string subject;  // fingerprint of the member concerned, if any
 };
@@ -176,17 +226,28 @@ struct ChannelEvent {
 struct ReceiptEvent {
   std::string conversation;
   std::string id;
-  std::string state;  // delivered
+  MessageState state = MessageState::kDelivered;
 };
+
+// added, verified, replaced (it took over another contact's name)
+enum class ContactChange { kAdded, kVerified, kReplaced };
+std::string_view to_string(ContactChange change);
+std::optional<ContactChange> parse_contact_change(std::string_view name);
 
 struct ContactEvent {
   ContactInfo contact;
-  std::string change;  // added, verified, replaced (it took over another contact's name)
+  ContactChange change = ContactChange::kAdded;
 };
+
+// storage-full, storage-recovered, untrusted-identity (a peer's key refused), channel-invitation
+// (from an admin we have not verified)
+enum class AlertKind { kStorageFull, kStorageRecovered, kUntrustedIdentity, kChannelInvitation };
+std::string_view to_string(AlertKind kind);
+std::optional<AlertKind> parse_alert_kind(std::string_view name);
 
 // Something a user must know: storage full, an identity refused.
 struct AlertEvent {
-  std::string kind;
+  AlertKind kind = AlertKind::kStorageFull;
   std::string message;
 };
 

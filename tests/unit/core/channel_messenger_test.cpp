@@ -261,7 +261,7 @@ TEST_CASE("members of a channel share one roster and security code, and exchange
   CHECK(at_alice.security_code.size() == 35);
   for (const char* member : {"bob", "carol"}) {
     const core::ChannelInfo there = lab[member].channel("ops");
-    CHECK(there.state == "member");
+    CHECK(there.state == core::ChannelState::kMember);
     CHECK(there.security_code == at_alice.security_code);
     CHECK(there.epoch == at_alice.epoch);
     CHECK(there.admin == lab["alice"].fp());
@@ -269,7 +269,7 @@ TEST_CASE("members of a channel share one roster and security code, and exchange
   // Bob never verified carol himself: her key is vouched for by the admin's signature.
   for (const auto& m : lab["bob"].channel("ops").members) {
     if (m.fingerprint == lab["carol"].fp()) {
-      CHECK(m.trust == "vouched");
+      CHECK(m.trust == core::MemberTrust::kVouched);
       CHECK(m.vouched_by == "alice");
     }
   }
@@ -288,7 +288,7 @@ TEST_CASE("members of a channel share one roster and security code, and exchange
   }
   // Every member acknowledged: the author sees its message delivered.
   for (const auto& m : lab["bob"].history("#ops")) {
-    if (m.body == "from bob") CHECK(m.state == "delivered");
+    if (m.body == "from bob") CHECK(m.state == core::MessageState::kDelivered);
   }
   CHECK(count_body(lab["dave"].history(""), "from alice") == 0);
 
@@ -296,7 +296,7 @@ TEST_CASE("members of a channel share one roster and security code, and exchange
   auto system_lines = [&](const std::string& member) {
     std::vector<std::string> out;
     for (const auto& m : lab[member].history("#ops")) {
-      if (m.kind == "system") out.push_back(m.body);
+      if (m.kind == core::MessageKind::kSystem) out.push_back(m.body);
     }
     return out;
   };
@@ -335,7 +335,7 @@ TEST_CASE("a channel message does not decrypt outside the roster, nor after a re
   // Alice removes carol: carol learns it, the code changes, and what follows is not for her.
   REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
   lab.settle();
-  CHECK(lab["carol"].channel("ops").state == "removed");
+  CHECK(lab["carol"].channel("ops").state == core::ChannelState::kRemoved);
   const std::string code_after = lab["alice"].channel("ops").security_code;
   CHECK(code_after != code_before);
   CHECK(lab["bob"].channel("ops").security_code == code_after);
@@ -410,7 +410,7 @@ TEST_CASE("membership changes not signed by the admin, or from an old epoch, are
   CHECK(lab["carol"].counter("channel_update_rejected") == 3);
 
   const core::ChannelInfo after = lab["carol"].channel("ops");
-  CHECK(after.state == "member");
+  CHECK(after.state == core::ChannelState::kMember);
   CHECK(after.epoch == before.epoch);
   CHECK(after.security_code == before.security_code);
   CHECK(after.members.size() == 3);
@@ -505,7 +505,7 @@ TEST_CASE(
   }
   lab.settle();
   for (const char* member : {"bob", "carol"}) {
-    CHECK(lab[member].channel("ops").state == "invited");
+    CHECK(lab[member].channel("ops").state == core::ChannelState::kInvited);
     // Not joined: no sender key of its own went out, and it cannot write to the channel.
     CHECK(lab[member].counter("sender_keys_shared") == 0);
     CHECK_FALSE(lab.send(member, "#ops", "too early").is_ok());
@@ -518,15 +518,16 @@ TEST_CASE(
   // Bob accepts without verifying alice: he joins, and alice's text arrives once.
   REQUIRE(lab["bob"].messenger->accept_channel("ops").is_ok());
   lab.settle_after_ms(5000);  // alice's retry
-  CHECK(lab["bob"].channel("ops").state == "member");
+  CHECK(lab["bob"].channel("ops").state == core::ChannelState::kMember);
   CHECK(count_body(lab["bob"].history("#ops"), "welcome") == 1);
   // The admin is not verified by bob, so nobody is "vouched" in his roster.
-  for (const auto& m : lab["bob"].channel("ops").members) CHECK(m.trust != "vouched");
+  for (const auto& m : lab["bob"].channel("ops").members)
+    CHECK(m.trust != core::MemberTrust::kVouched);
 
   // Carol declines: alice takes her off, and her state says so.
   REQUIRE(lab["carol"].messenger->decline_channel("ops").is_ok());
   lab.settle();
-  CHECK(lab["carol"].channel("ops").state == "left");
+  CHECK(lab["carol"].channel("ops").state == core::ChannelState::kLeft);
   CHECK(lab["alice"].channel("ops").members.size() == 2);
   CHECK_FALSE(lab["carol"].messenger->accept_channel("ops").is_ok());
 }
@@ -612,20 +613,20 @@ TEST_CASE("a member who leaves is taken off by the admin; the admin leaving clos
   Ops ops;
   Lab& lab = ops.lab;
   REQUIRE(lab["carol"].messenger->leave_channel("ops").is_ok());
-  CHECK(lab["carol"].channel("ops").state == "left");
+  CHECK(lab["carol"].channel("ops").state == core::ChannelState::kLeft);
   lab.settle();
   CHECK(lab["alice"].channel("ops").members.size() == 2);
   CHECK(lab["bob"].channel("ops").members.size() == 2);
-  CHECK(lab["carol"].channel("ops").state == "left");
+  CHECK(lab["carol"].channel("ops").state == core::ChannelState::kLeft);
   auto history = lab["bob"].history("#ops");
   CHECK(std::any_of(history.begin(), history.end(), [](const core::MessageInfo& m) {
-    return m.kind == "system" && m.body.find("carol left") != std::string::npos;
+    return m.kind == core::MessageKind::kSystem && m.body.find("carol left") != std::string::npos;
   }));
 
   REQUIRE(lab["alice"].messenger->leave_channel("ops").is_ok());
   lab.settle();
-  CHECK(lab["alice"].channel("ops").state == "dissolved");
-  CHECK(lab["bob"].channel("ops").state == "dissolved");
+  CHECK(lab["alice"].channel("ops").state == core::ChannelState::kDissolved);
+  CHECK(lab["bob"].channel("ops").state == core::ChannelState::kDissolved);
 }
 
 TEST_CASE(
@@ -742,7 +743,7 @@ TEST_CASE(
   Lab& lab = ops.lab;
   REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
   lab.settle();
-  REQUIRE(lab["carol"].channel("ops").state == "removed");
+  REQUIRE(lab["carol"].channel("ops").state == core::ChannelState::kRemoved);
 
   auto opened = lab["alice"].messenger->open_transmission("#ops", 20, 24000, 1'000'000);
   INFO(opened.status().message());
@@ -782,13 +783,14 @@ TEST_CASE(
   auto closed = lab["alice"].messenger->close_transmission(end);
   INFO(closed.status().message());
   REQUIRE(closed.is_ok());
-  CHECK(closed.value().kind == "voice");
+  CHECK(closed.value().kind == core::MessageKind::kVoice);
   const std::string id = closed.value().id;
   for (int i = 0; i < 3; ++i) lab.settle();  // the held clip goes out on the retry timer
   auto voice_rows = [&](const std::string& who) {
     auto history = lab[who].history("");
-    return std::count_if(history.begin(), history.end(),
-                         [&](const auto& m) { return m.kind == "voice" && m.id == id; });
+    return std::count_if(history.begin(), history.end(), [&](const auto& m) {
+      return m.kind == core::MessageKind::kVoice && m.id == id;
+    });
   };
   CHECK(voice_rows("alice") == 1);
   CHECK(voice_rows("bob") == 1);
@@ -801,7 +803,7 @@ TEST_CASE(
   CHECK(at_bob.value().clip.talker_key == lab["alice"].account->identity_key());
   // Delivered: bob acknowledged it, so alice's copy is no longer waiting for anyone.
   for (const auto& m : lab["alice"].history("#ops")) {
-    if (m.id == id) CHECK(m.state == "delivered");
+    if (m.id == id) CHECK(m.state == core::MessageState::kDelivered);
   }
 }
 
@@ -823,8 +825,8 @@ TEST_CASE(
   REQUIRE(lab["alice"].messenger->remove_from_channel("ops", "carol").is_ok());
   lab.settle();
   lab.join("dave", "alice", "ops");
-  REQUIRE(lab["dave"].channel("ops").state == "member");
-  REQUIRE(lab["carol"].channel("ops").state == "removed");
+  REQUIRE(lab["dave"].channel("ops").state == core::ChannelState::kMember);
+  REQUIRE(lab["carol"].channel("ops").state == core::ChannelState::kRemoved);
 
   core::TransmissionEnd end;
   end.channel = opened.value().channel;
@@ -841,14 +843,14 @@ TEST_CASE(
   auto clips_at = [&](const std::string& who) {
     auto history = lab[who].history("");
     return std::count_if(history.begin(), history.end(),
-                         [&](const auto& m) { return m.kind == "voice"; });
+                         [&](const auto& m) { return m.kind == core::MessageKind::kVoice; });
   };
   CHECK(clips_at("bob") == 1);
   CHECK(clips_at("carol") == 0);
   CHECK(clips_at("dave") == 0);
   // Nothing waits in alice's outbox for someone who will never acknowledge it.
   for (const auto& m : lab["alice"].history("#ops")) {
-    if (m.id == closed.value().id) CHECK(m.state == "delivered");
+    if (m.id == closed.value().id) CHECK(m.state == core::MessageState::kDelivered);
   }
 }
 
@@ -876,7 +878,7 @@ TEST_CASE(
   Lab::deliver(alice, bob, {frames.rbegin(), frames.rend()});
   CHECK(count_body(bob.history("alice"), "around the invitation") == 1);
   CHECK(bob.counter("sender_keys_received") == 0);
-  CHECK(bob.channel("ops").state == "invited");  // bob never verified alice
+  CHECK(bob.channel("ops").state == core::ChannelState::kInvited);  // bob never verified alice
 
   // The refused one was not acknowledged: alice's retry brings it again, and it decrypts (were
   // its ratchet step kept, it would be a duplicate now, and bob would never have her key).

@@ -146,7 +146,7 @@ size_t count_body(const std::vector<core::MessageInfo>& history, const std::stri
 
 std::string state_of(Party& party, const std::string& id) {
   for (const auto& m : party.history()) {
-    if (m.id == id) return m.state;
+    if (m.id == id) return std::string(core::to_string(m.state));
   }
   return "";
 }

@@ -198,7 +198,7 @@ TEST_CASE("a lost frame is concealed once its deadline passes; the stats say so"
   CHECK(side.counter("voice_frames_received") == frames - 1);
   const core::VoiceStats* ended = nullptr;
   for (const auto& e : side.events) {
-    if (auto* v = std::get_if<core::VoiceEvent>(&e.body); v && v->phase == "ended")
+    if (auto* v = std::get_if<core::VoiceEvent>(&e.body); v && v->phase == core::VoicePhase::kEnded)
       ended = &v->voice;
   }
   REQUIRE(ended);

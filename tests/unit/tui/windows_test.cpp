@@ -35,23 +35,24 @@ core::ChannelInfo ops_channel() {
   ch.name = "ops";
   ch.admin = "aaaa1111";
   ch.admin_name = "alice";
-  ch.state = "member";
+  ch.state = core::ChannelState::kMember;
   ch.security_code = "27513 08841 93306 55120 71942 30668";
   core::ChannelMember me;
   me.name = "alice";
-  me.trust = "me";
+  me.trust = core::MemberTrust::kMe;
   core::ChannelMember bob;
   bob.name = "bob";
-  bob.trust = "verified";
+  bob.trust = core::MemberTrust::kVerified;
   core::ChannelMember carol;
   carol.name = "carol";
-  carol.trust = "vouched";
+  carol.trust = core::MemberTrust::kVouched;
   ch.members = {me, bob, carol};
   return ch;
 }
 
 core::MessageInfo text(const std::string& conversation, const std::string& id, bool outgoing,
-                       const std::string& body, const std::string& state = "received") {
+                       const std::string& body,
+                       core::MessageState state = core::MessageState::kReceived) {
   core::MessageInfo m;
   m.id = id;
   m.conversation = conversation;
@@ -139,14 +140,14 @@ TEST_CASE("the conversation shows time, sender, delivery state, system and voice
   UiState state = sample_state();
   state.current = "bbbb2222";
   state.add_message(text("bbbb2222", "m1", false, "hello alice"));
-  state.add_message(text("bbbb2222", "m2", true, "hi bob", "sent"));
+  state.add_message(text("bbbb2222", "m2", true, "hi bob", core::MessageState::kSent));
   core::MessageInfo voice = text("bbbb2222", "5f3a09c1aa", false, "voice clip, 4.4 s");
-  voice.kind = "voice";
+  voice.kind = core::MessageKind::kVoice;
   state.add_message(voice);
   core::MessageInfo system = text("bbbb2222", "m4", false, "bob joined #ops");
-  system.kind = "system";
+  system.kind = core::MessageKind::kSystem;
   state.add_message(system);
-  state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "m2", "delivered"}});
+  state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "m2", core::MessageState::kDelivered}});
   state.notice("wrote /tmp/x.wav");
   Canvas canvas(80, 24);
   draw_main(canvas, state, InputLine());
@@ -204,7 +205,7 @@ TEST_CASE("voice events put talkers on air in the channel header", "[tui]") {
   UiState state = sample_state();
   state.current = state.channel_conversation(*state.find_channel("ops")).key;
   core::VoiceEvent started;
-  started.phase = "started";
+  started.phase = core::VoicePhase::kStarted;
   started.voice.channel = "ops";
   started.voice.talker_name = "bob";
   state.apply(core::Event{0, started});
@@ -212,7 +213,7 @@ TEST_CASE("voice events put talkers on air in the channel header", "[tui]") {
   draw_main(canvas, state, InputLine());
   CHECK(canvas.row_text(0).find("ON AIR: bob") != std::string::npos);
   core::VoiceEvent ended = started;
-  ended.phase = "ended";
+  ended.phase = core::VoicePhase::kEnded;
   state.apply(core::Event{0, ended});
   CHECK_FALSE(state.channel_on_air("ops"));
 }
@@ -233,10 +234,10 @@ TEST_CASE("events keep the state current: peers, contacts, channels, receipts", 
   CHECK(state.nearby().empty());
   // A new identity that took bob's name: a separate contact, announced as what it is.
   core::ContactEvent namesake{contact("bob", "ffff6666", core::Trust::kUnverified, "bbbb2222"),
-                              "added"};
+                              core::ContactChange::kAdded};
   state.apply(core::Event{0, namesake});
   CHECK(state.find_contact("bob")->fingerprint == "bbbb2222");
-  CHECK(state.conversations.at("ffff6666").lines.back().kind == "error");
+  CHECK(state.conversations.at("ffff6666").lines.back().origin == LineOrigin::kError);
   CHECK(state.find_contact("bbbb") != nullptr);  // a fingerprint prefix
   CHECK(state.find_channel("#ops") != nullptr);
   // Namesakes complete to their fingerprint: typing a name never picks one.
@@ -244,10 +245,12 @@ TEST_CASE("events keep the state current: peers, contacts, channels, receipts", 
         std::vector<std::string>{"bob", "ffff6666", "carol", "dddd4444", "#ops"});
   CHECK(state.conversation_order().front() == UiState::kHome);
   // A channel message's receipt names the member who acknowledged it, not the channel.
-  state.add_message(text("#c0ffee", "c1", true, "radio check", "sent"));
-  CHECK(state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "c1", "delivered"}}));
-  CHECK(state.conversations.at("#c0ffee").lines.back().state == "delivered");
-  CHECK_FALSE(state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "nope", "delivered"}}));
+  state.add_message(text("#c0ffee", "c1", true, "radio check", core::MessageState::kSent));
+  CHECK(state.apply(
+      core::Event{0, core::ReceiptEvent{"bbbb2222", "c1", core::MessageState::kDelivered}}));
+  CHECK(state.conversations.at("#c0ffee").lines.back().state == core::MessageState::kDelivered);
+  CHECK_FALSE(state.apply(
+      core::Event{0, core::ReceiptEvent{"bbbb2222", "nope", core::MessageState::kDelivered}}));
 }
 
 namespace {
