@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sotto/core/events.h"
+#include "sotto/core/json.h"
 
 using namespace sotto;
 
@@ -117,4 +118,36 @@ TEST_CASE("alert kinds: storage full and recovered, untrusted identity, invitati
                                     {core::AlertKind::kUntrustedIdentity, "untrusted-identity"},
                                     {core::AlertKind::kChannelInvitation, "channel-invitation"}},
                                    core::parse_alert_kind);
+}
+
+TEST_CASE("the JSON of events and their objects carries the spellings", "[core][names]") {
+  core::MessageInfo message;
+  message.kind = core::MessageKind::kVoice;
+  message.state = core::MessageState::kPending;
+  message.trust = core::Trust::kVerified;
+  const auto message_json = core::message_object(message);
+  CHECK(message_json["kind"] == "voice");
+  CHECK(message_json["state"] == "pending");
+  CHECK(message_json["trust"] == "verified");
+
+  core::ChannelEvent changed;
+  changed.change = core::ChannelChange::kInvitation;
+  changed.channel.state = core::ChannelState::kInvited;
+  core::ChannelMember member;
+  member.trust = core::MemberTrust::kVouched;
+  changed.channel.members.push_back(member);
+  const auto channel_json = core::event_object(core::Event{0, changed, {}});
+  CHECK(channel_json["change"] == "invitation");
+  CHECK(channel_json["channel"]["state"] == "invited");
+  CHECK(channel_json["channel"]["members"][0]["trust"] == "vouched");
+
+  core::VoiceEvent voice;
+  voice.phase = core::VoicePhase::kDelivered;
+  CHECK(core::event_object(core::Event{0, voice, {}})["phase"] == "delivered");
+  const core::ReceiptEvent receipt{"c", "id", core::MessageState::kDelivered};
+  CHECK(core::event_object(core::Event{0, receipt, {}})["state"] == "delivered");
+  const core::ContactEvent contact{{}, core::ContactChange::kReplaced};
+  CHECK(core::event_object(core::Event{0, contact, {}})["change"] == "replaced");
+  const core::AlertEvent alert{core::AlertKind::kUntrustedIdentity, "refused"};
+  CHECK(core::event_object(core::Event{0, alert, {}})["kind"] == "untrusted-identity");
 }
