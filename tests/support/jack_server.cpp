@@ -87,8 +87,16 @@ void JackServer::start_tone() {
   }
 }
 
-std::string JackServer::output() const {
-  return jackd_->output();
+std::vector<std::string> JackServer::xrun_reports() {
+  std::vector<std::string> reports;
+  for (const std::string& line : lines_of(jackd_->read_available())) {
+    if (line.find("XRun") != std::string::npos) reports.push_back(line);
+  }
+  return reports;
+}
+
+std::string JackServer::output() {
+  return jackd_->read_available();
 }
 
 bool JackServer::has_port(const std::string& port) const {

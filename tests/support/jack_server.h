@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.h"
 
@@ -43,8 +44,12 @@ class JackServer {
   const std::string& name() const { return name_; }
   // Starts the beeping client kToneDevice (jack_metro) and returns once its port is there.
   void start_tone();
+  // The xruns jackd has reported so far, a line each: "JackEngine::XRun: client = NAME was not
+  // finished" (that client's callback made the period late) or "JackTimedDriver::Process XRun"
+  // (the server's own thread woke too late: the machine did not give it the CPU in time).
+  std::vector<std::string> xrun_reports();
   // What jackd has printed so far (for failure messages).
-  std::string output() const;
+  std::string output();
 
  private:
   // Whether `jack_lsp` on this server lists a port containing `port`.
