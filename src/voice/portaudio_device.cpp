@@ -393,8 +393,15 @@ Result<OpenStream> open_stream(const std::string& spec, Direction direction, int
     error = Pa_IsFormatSupported(in_params, out_params, kSampleRateHz);
   }
   if (error == paInvalidSampleRate) {
-    return Status::invalid_argument(label + " cannot run at 48 kHz (its default rate is " +
-                                    std::to_string(static_cast<int>(info.defaultSampleRate)) +
+    const std::string rate = std::to_string(static_cast<int>(info.defaultSampleRate));
+    // JACK runs every client at the server's one rate, so no other JACK device would do.
+    const PaHostApiInfo* host = Pa_GetHostApiInfo(info.hostApi);
+    if (host != nullptr && host->type == paJACK) {
+      return Status::invalid_argument(label + ": the JACK server runs at " + rate +
+                                      " Hz and sotto at 48 kHz; restart JACK at 48000 Hz " +
+                                      "(jackd -r 48000), or " + hint);
+    }
+    return Status::invalid_argument(label + " cannot run at 48 kHz (its default rate is " + rate +
                                     " Hz); choose another device from `sotto audio devices`, or " +
                                     hint);
   }

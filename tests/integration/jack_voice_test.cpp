@@ -121,11 +121,10 @@ TEST_CASE(
   const int64_t talk_ms = std::chrono::duration_cast<std::chrono::milliseconds>(talked).count();
   INFO("talked " << talk_ms << " ms, the clip is " << clip_ms << " ms");
   CHECK(clip.value().frames >= static_cast<int64_t>(kTalkFrames));
-  // What the device had captured but the node had not yet sent when the key was released: at
-  // most the device's start-up and a few frames in flight.
-  CHECK(clip_ms <= talk_ms);
-  CHECK(clip_ms >= talk_ms - 500);
+  CHECK(static_cast<uint64_t>(clip.value().frames) == alice.counter("voice_frames_sent"));
   CHECK(bob.counter("voice_frames_received") == static_cast<uint64_t>(clip.value().frames));
+  // The device captures in real time, so the clip is never longer than the key was held.
+  CHECK(clip_ms <= talk_ms);
 
   // The talker's capture callback ran once per JACK period of the talk, quickly, and the beeps
   // went through it; the listener's playback callback ran all along and played sound.
@@ -151,9 +150,15 @@ TEST_CASE(
                        << ", jackd " << reports.size());
   CHECK(alice.counter("audio_xruns") <= reports.size());
   CHECK(bob.counter("audio_xruns") <= reports.size());
-  if (!reports.empty()) {
-    test::unchecked("no xrun over the talk: jackd reported " + std::to_string(reports.size()) +
-                    " (the machine was too busy for JACK's 20 ms period)");
+  // Each xrun also costs the server's clock the time it was late, so only a run without them
+  // shows the clip as long as the talk, short of the device's start-up and the frames in flight
+  // when the key was released.
+  if (reports.empty()) {
+    CHECK(clip_ms >= talk_ms - 500);
+  } else {
+    test::unchecked("no xrun over the talk, and a clip as long as the talk: jackd reported " +
+                    std::to_string(reports.size()) +
+                    " xruns (the machine was too busy for JACK's 20 ms period)");
   }
 }
 
