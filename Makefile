@@ -28,7 +28,7 @@ DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libso
                 libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev portaudio19-dev \
                 libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux iproute2 \
-                procps strace clang-14 libclang-rt-14-dev ccache
+                procps strace clang-14 libclang-rt-14-dev ccache jackd2
 
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
@@ -109,6 +109,8 @@ help:
 	@echo "  make units      systemd-analyze verify and security on the service units"
 	@echo "  make man-lint   mandoc -T lint on every man page"
 
+# jackd2 (the JACK server the real-audio tests start) asks whether to raise realtime limits; the
+# answer is preseeded "no", so the install never stops at a prompt and changes no system limits.
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -117,6 +119,7 @@ deps:
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
 	echo "deps: installing$$missing"; \
 	if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	echo "jackd2 jackd/tweak_rt_limits boolean false" | $$sudo debconf-set-selections && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
 

@@ -341,6 +341,15 @@ NodeStats Node::Impl::collect_stats() const {
   stats.counters["peers"] = peers.size();
   stats.counters["outbox_waiting"] = messenger->outbox_waiting();
   if (control) stats.counters["control_requests_malformed"] = control->malformed();
+  // The sound devices' callbacks (audio_device.h), once a device has run.
+  const voice::AudioDeviceStats audio = voice ? voice->audio_stats() : voice::AudioDeviceStats{};
+  if (audio.callbacks > 0) {
+    stats.counters["audio_callbacks"] = audio.callbacks;
+    stats.counters["audio_xruns"] = audio.xruns;
+    stats.counters["audio_callback_max_us"] =
+        static_cast<uint64_t>(audio.longest_callback_ns / 1000);
+    stats.counters["audio_peak_sample"] = static_cast<uint64_t>(audio.peak_sample);
+  }
   return stats;
 }
 

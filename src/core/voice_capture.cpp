@@ -20,6 +20,7 @@ class PacedFeed : public CaptureFeed {
     return more.is_ok() && more.value() ? Next::kFrame : Next::kEnd;
   }
   bool ready() const override { return true; }
+  voice::AudioDeviceStats device_stats() const override { return source_->device_stats(); }
 
  private:
   std::unique_ptr<voice::AudioSource> source_;
@@ -53,6 +54,8 @@ class ThreadedFeed : public CaptureFeed {
     std::lock_guard<std::mutex> lock(mutex_);
     return ended_ || !frames_.empty();
   }
+
+  voice::AudioDeviceStats device_stats() const override { return source_->device_stats(); }
 
  private:
   void read_until_stopped() {

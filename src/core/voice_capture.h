@@ -11,7 +11,8 @@
 // ones), far longer than any round of the loop, so a full queue means the loop stalled; the
 // newest frame is then dropped, as the device's own ring drops the newest samples.
 //
-// Thread-safety: next(), ready() and the destructor on the loop thread; the reader thread only
+// Thread-safety: next(), ready(), device_stats() and the destructor on the loop thread (a device's
+// stats are atomics, read while the reader thread reads the device); the reader thread only
 // touches the source and the queue. The destructor stops the reader and joins it. REQUIRES: the
 // source's read() returns within about a frame period (a device does), or the join waits for it.
 #pragma once
@@ -42,6 +43,8 @@ class CaptureFeed {
   virtual Next next(std::span<int16_t> frame) = 0;
   // next() would not say kNotYet. When false, the loop is woken once it would.
   virtual bool ready() const = 0;
+  // The source's device callbacks so far (all zero for a file).
+  virtual voice::AudioDeviceStats device_stats() const = 0;
 };
 
 }  // namespace sotto::core

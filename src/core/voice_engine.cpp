@@ -110,6 +110,7 @@ void VoiceEngine::finish_transmission(const std::string& channel_hex, Status why
   if (it == transmissions_.end()) return;
   std::unique_ptr<Transmission> t = std::move(it->second);
   transmissions_.erase(it);
+  captured_ += t->device_stats();
   t->stats.duration_ms = static_cast<int64_t>(t->frames()) * options_.frame_ms;
   if (!why.is_ok()) {
     publish(VoicePhase::kInterrupted, t->stats);
@@ -328,6 +329,13 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
 }
 
 // --- reporting -----------------------------------------------------------------------------------
+
+voice::AudioDeviceStats VoiceEngine::audio_stats() const {
+  voice::AudioDeviceStats total = captured_;
+  total += output_.device_stats();
+  for (const auto& [channel_hex, t] : transmissions_) total += t->device_stats();
+  return total;
+}
 
 void VoiceEngine::remember(const VoiceStats& stats) {
   auto& list = recent_[stats.channel];

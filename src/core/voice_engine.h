@@ -122,6 +122,9 @@ class VoiceEngine {
   // buffer holds).
   bool on_air() const { return !transmissions_.empty() || !receptions_.empty(); }
   PttState ptt_state() const;
+  // The sound devices' callbacks since the engine started: the output device's and those of
+  // every capture device a transmission used, finished or live.
+  voice::AudioDeviceStats audio_stats() const;
   // Who is on air, and the latest transmissions, for a channel's description.
   void describe(ChannelInfo& info) const;
 
@@ -165,6 +168,7 @@ class VoiceEngine {
   std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
   HeardLog heard_;
   std::vector<HeardWhole> to_archive_;
+  voice::AudioDeviceStats captured_;  // the capture devices of finished transmissions
 };
 
 }  // namespace sotto::core

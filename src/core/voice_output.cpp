@@ -83,6 +83,10 @@ Status VoiceOutput::open() {
   return Status::ok();
 }
 
+voice::AudioDeviceStats VoiceOutput::device_stats() const {
+  return device_ ? device_->device_stats() : voice::AudioDeviceStats{};
+}
+
 Result<std::string> VoiceOutput::write_file(const VoiceStats& stats,
                                             std::span<const int16_t> samples) const {
   const std::string path = wav_path(stats);

@@ -44,6 +44,8 @@ class VoiceOutput {
   // kDevice: plays what was added since the last one (nothing when nothing was), and sets the
   // next period's beat.
   Status play_mix(int64_t now_ms);
+  // kDevice: the device's callbacks so far; all zero otherwise.
+  voice::AudioDeviceStats device_stats() const;
 
  private:
   std::string wav_path(const VoiceStats& stats) const;

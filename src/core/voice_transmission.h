@@ -46,6 +46,7 @@ class Transmission {
   const Bytes& floor_rank() const { return floor_rank_; }
   size_t frames() const { return packets_.size(); }
   double level_dbfs() const { return level_dbfs_; }
+  voice::AudioDeviceStats device_stats() const { return feed_->device_stats(); }
 
   VoiceStats stats;
   bool stopping = false;  // no frame more: finished at the next tick

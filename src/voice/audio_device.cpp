@@ -156,6 +156,19 @@ class NullSink final : public AudioSink {
 
 }  // namespace
 
+AudioDeviceStats& AudioDeviceStats::operator+=(const AudioDeviceStats& other) {
+  callbacks += other.callbacks;
+  xruns += other.xruns;
+  input_overflows += other.input_overflows;
+  input_underflows += other.input_underflows;
+  output_overflows += other.output_overflows;
+  output_underflows += other.output_underflows;
+  priming_callbacks += other.priming_callbacks;
+  longest_callback_ns = std::max(longest_callback_ns, other.longest_callback_ns);
+  peak_sample = std::max(peak_sample, other.peak_sample);
+  return *this;
+}
+
 Result<std::unique_ptr<AudioSource>> open_wav_source(const std::string& path, int frame_samples,
                                                      Pacing pacing) {
   if (frame_samples <= 0) {

@@ -3,7 +3,7 @@
 // Ownership: a DeviceSource/DeviceSink holds, in destruction order, the stream (closed first, so
 // the callback has stopped), the Shared block the callback works on, and a reference to the
 // initialised library (Pa_Terminate after the last one goes). The callback touches nothing but
-// Shared: the SPSC ring and a relaxed atomic counter.
+// Shared: the SPSC ring and relaxed atomic counters (dropped samples, CallbackStats).
 //
 // PortAudio's own calls (initialise, list, open, close) are not thread-safe, so they run under
 // one module mutex; the audio callback never takes it.
@@ -149,27 +149,85 @@ struct CloseStream {
 };
 using Stream = std::unique_ptr<PaStream, CloseStream>;
 
+// What the callbacks tell about themselves (AudioDeviceStats), as relaxed atomics: each value is
+// a tally or a maximum on its own, and nothing orders other memory by them.
+class CallbackStats {
+ public:
+  // Real-time thread: a few relaxed atomic operations, no lock, no allocation.
+  void note(PaStreamCallbackFlags flags, std::chrono::steady_clock::duration took,
+            std::span<const int16_t> samples) {
+    callbacks_.fetch_add(1, std::memory_order_relaxed);
+    if (flags & (paInputOverflow | paInputUnderflow | paOutputOverflow | paOutputUnderflow)) {
+      xruns_.fetch_add(1, std::memory_order_relaxed);
+    }
+    count_if(flags, paInputOverflow, input_overflows_);
+    count_if(flags, paInputUnderflow, input_underflows_);
+    count_if(flags, paOutputOverflow, output_overflows_);
+    count_if(flags, paOutputUnderflow, output_underflows_);
+    count_if(flags, paPrimingOutput, priming_);
+    raise(longest_ns_, std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+    int peak = 0;
+    for (int16_t s : samples) peak = std::max(peak, std::abs(static_cast<int>(s)));
+    raise(peak_, peak);
+  }
+
+  AudioDeviceStats snapshot() const {
+    AudioDeviceStats stats;
+    stats.callbacks = callbacks_.load(std::memory_order_relaxed);
+    stats.xruns = xruns_.load(std::memory_order_relaxed);
+    stats.input_overflows = input_overflows_.load(std::memory_order_relaxed);
+    stats.input_underflows = input_underflows_.load(std::memory_order_relaxed);
+    stats.output_overflows = output_overflows_.load(std::memory_order_relaxed);
+    stats.output_underflows = output_underflows_.load(std::memory_order_relaxed);
+    stats.priming_callbacks = priming_.load(std::memory_order_relaxed);
+    stats.longest_callback_ns = longest_ns_.load(std::memory_order_relaxed);
+    stats.peak_sample = peak_.load(std::memory_order_relaxed);
+    return stats;
+  }
+
+ private:
+  static void count_if(PaStreamCallbackFlags flags, PaStreamCallbackFlags flag,
+                       std::atomic<uint64_t>& counter) {
+    if (flags & flag) counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  template <typename T>
+  static void raise(std::atomic<T>& maximum, T value) {
+    T seen = maximum.load(std::memory_order_relaxed);
+    while (value > seen && !maximum.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+    }
+  }
+
+  std::atomic<uint64_t> callbacks_{0};
+  std::atomic<uint64_t> xruns_{0};
+  std::atomic<uint64_t> input_overflows_{0};
+  std::atomic<uint64_t> input_underflows_{0};
+  std::atomic<uint64_t> output_overflows_{0};
+  std::atomic<uint64_t> output_underflows_{0};
+  std::atomic<uint64_t> priming_{0};
+  std::atomic<int64_t> longest_ns_{0};
+  std::atomic<int> peak_{0};
+  static_assert(std::atomic<uint64_t>::is_always_lock_free);
+  static_assert(std::atomic<int64_t>::is_always_lock_free);
+};
+
 // Everything the audio callback touches. Heap-allocated so its address stays fixed.
 struct Shared {
   explicit Shared(size_t capacity, int channel_count) : ring(capacity), channels(channel_count) {}
   RingBuffer ring;
   const int channels;  // 1, or 2 for a device that cannot do mono
   std::atomic<uint64_t> dropped{0};
+  CallbackStats stats;
 };
 
 // Stereo devices are converted through a small stack buffer, in chunks of this many frames.
 constexpr size_t kChunk = 256;
 
-// Real-time thread: only moves samples (see the file comment).
-int capture_callback(const void* input, void*, unsigned long frames,
-                     const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags, void* user) {
-  auto* shared = static_cast<Shared*>(user);
-  const auto* in = static_cast<const int16_t*>(input);
-  if (in == nullptr) return paContinue;
-  if (shared->channels == 1) {
-    const size_t pushed = shared->ring.push({in, frames});
-    if (pushed < frames) shared->dropped.fetch_add(frames - pushed, std::memory_order_relaxed);
-    return paContinue;
+// Real-time thread, as are the three functions below: only moves samples (see the file comment).
+void move_captured(Shared& shared, const int16_t* in, size_t frames) {
+  if (shared.channels == 1) {
+    const size_t pushed = shared.ring.push({in, frames});
+    if (pushed < frames) shared.dropped.fetch_add(frames - pushed, std::memory_order_relaxed);
+    return;
   }
   int16_t mono[kChunk];
   for (size_t done = 0; done < frames;) {
@@ -179,31 +237,48 @@ int capture_callback(const void* input, void*, unsigned long frames,
       const int right = in[2 * (done + i) + 1];
       mono[i] = static_cast<int16_t>((left + right) / 2);
     }
-    const size_t pushed = shared->ring.push({mono, n});
-    if (pushed < n) shared->dropped.fetch_add(n - pushed, std::memory_order_relaxed);
+    const size_t pushed = shared.ring.push({mono, n});
+    if (pushed < n) shared.dropped.fetch_add(n - pushed, std::memory_order_relaxed);
     done += n;
   }
-  return paContinue;
 }
 
-// Real-time thread: only moves samples; what the ring does not hold is played as silence.
-int playback_callback(const void*, void* output, unsigned long frames,
-                      const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags, void* user) {
-  auto* shared = static_cast<Shared*>(user);
-  auto* out = static_cast<int16_t*>(output);
-  if (shared->channels == 1) {
-    const size_t got = shared->ring.pop({out, frames});
+// What the ring does not hold is played as silence.
+void move_to_play(Shared& shared, int16_t* out, size_t frames) {
+  if (shared.channels == 1) {
+    const size_t got = shared.ring.pop({out, frames});
     std::fill(out + got, out + frames, int16_t{0});
-    return paContinue;
+    return;
   }
   int16_t mono[kChunk];
   for (size_t done = 0; done < frames;) {
     const size_t n = std::min<size_t>(kChunk, frames - done);
-    const size_t got = shared->ring.pop({mono, n});
+    const size_t got = shared.ring.pop({mono, n});
     std::fill(mono + got, mono + n, int16_t{0});
     for (size_t i = 0; i < n; ++i) out[2 * (done + i)] = out[2 * (done + i) + 1] = mono[i];
     done += n;
   }
+}
+
+int capture_callback(const void* input, void*, unsigned long frames,
+                     const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags flags, void* user) {
+  const auto began = std::chrono::steady_clock::now();
+  auto& shared = *static_cast<Shared*>(user);
+  const auto* in = static_cast<const int16_t*>(input);
+  const size_t samples = in == nullptr ? 0 : frames * static_cast<size_t>(shared.channels);
+  if (in != nullptr) move_captured(shared, in, frames);
+  shared.stats.note(flags, std::chrono::steady_clock::now() - began, {in, samples});
+  return paContinue;
+}
+
+int playback_callback(const void*, void* output, unsigned long frames,
+                      const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags flags, void* user) {
+  const auto began = std::chrono::steady_clock::now();
+  auto& shared = *static_cast<Shared*>(user);
+  auto* out = static_cast<int16_t*>(output);
+  move_to_play(shared, out, frames);
+  shared.stats.note(flags, std::chrono::steady_clock::now() - began,
+                    {out, frames * static_cast<size_t>(shared.channels)});
   return paContinue;
 }
 
@@ -318,8 +393,15 @@ Result<OpenStream> open_stream(const std::string& spec, Direction direction, int
     error = Pa_IsFormatSupported(in_params, out_params, kSampleRateHz);
   }
   if (error == paInvalidSampleRate) {
-    return Status::invalid_argument(label + " cannot run at 48 kHz (its default rate is " +
-                                    std::to_string(static_cast<int>(info.defaultSampleRate)) +
+    const std::string rate = std::to_string(static_cast<int>(info.defaultSampleRate));
+    // JACK runs every client at the server's one rate, so no other JACK device would do.
+    const PaHostApiInfo* host = Pa_GetHostApiInfo(info.hostApi);
+    if (host != nullptr && host->type == paJACK) {
+      return Status::invalid_argument(label + ": the JACK server runs at " + rate +
+                                      " Hz and sotto at 48 kHz; restart JACK at 48000 Hz " +
+                                      "(jackd -r 48000), or " + hint);
+    }
+    return Status::invalid_argument(label + " cannot run at 48 kHz (its default rate is " + rate +
                                     " Hz); choose another device from `sotto audio devices`, or " +
                                     hint);
   }
@@ -394,6 +476,7 @@ class DeviceSource final : public AudioSource {
   uint64_t dropped_samples() const override {
     return open_.shared->dropped.load(std::memory_order_relaxed);
   }
+  AudioDeviceStats device_stats() const override { return open_.shared->stats.snapshot(); }
 
  private:
   OpenStream open_;
@@ -445,6 +528,7 @@ class DeviceSink final : public AudioSink {
   uint64_t dropped_samples() const override {
     return open_.shared->dropped.load(std::memory_order_relaxed);
   }
+  AudioDeviceStats device_stats() const override { return open_.shared->stats.snapshot(); }
 
  private:
   OpenStream open_;

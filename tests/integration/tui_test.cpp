@@ -17,6 +17,7 @@
 #include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tmux_session.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -25,70 +26,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kTmux = "/usr/bin/tmux";
-constexpr const char* kNoTmux = "tmux is missing (run make deps)";
-
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-// A tmux server of our own (its own socket), one session running a command in one pane. The
-// command's exit code is printed into the pane afterwards ("sotto exited N"), so a test can see
-// that the program ended and that the terminal was given back.
-class Tmux {
- public:
-  Tmux(const std::vector<std::string>& argv, int width, int height) {
-    static std::atomic<int> counter{0};
-    socket_ = "sotto-tui-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-    std::string command = "env LANG=C.UTF-8 LC_ALL=C.UTF-8";
-    for (const std::string& arg : argv) command += " " + shell_quote(arg);
-    command += "; echo \"sotto exited $?\"; exec sleep 600";
-    auto started = tmux({"-f", "/dev/null", "new-session", "-d", "-s", "ui", "-x",
-                         std::to_string(width), "-y", std::to_string(height), "sh", "-c", command});
-    if (started.exit_code != 0) throw std::runtime_error("tmux failed: " + started.err);
-  }
-  ~Tmux() { tmux({"kill-server"}); }
-  Tmux(const Tmux&) = delete;
-  Tmux& operator=(const Tmux&) = delete;
-
-  std::string screen() { return tmux({"capture-pane", "-p", "-t", "ui"}).out; }
-  // Keys by tmux name ("Enter", "F5", "Escape").
-  void key(const std::string& name) { tmux({"send-keys", "-t", "ui", name}); }
-  // Text typed as is.
-  void type(const std::string& text) { tmux({"send-keys", "-t", "ui", "-l", text}); }
-  void line(const std::string& text) {
-    type(text);
-    key("Enter");
-  }
-  void resize(int width, int height) {
-    tmux({"resize-window", "-t", "ui", "-x", std::to_string(width), "-y", std::to_string(height)});
-  }
-  // Waits until the screen contains `needle`; on timeout the last screen goes into the report.
-  bool wait_for(const std::string& needle, std::chrono::milliseconds deadline = 10s) {
-    const bool found = test::wait_until(
-        [&] { return (last_ = screen()).find(needle) != std::string::npos; }, deadline);
-    if (!found) UNSCOPED_INFO("waited for '" << needle << "'; the screen:\n" << last_);
-    return found;
-  }
-  const std::string& last() const { return last_; }
-
- private:
-  test::CommandResult tmux(std::vector<std::string> args) {
-    args.insert(args.begin(), {"-u", "-L", socket_});
-    return test::run_command(kTmux, args);
-  }
-
-  std::string socket_;
-  std::string last_;
-};
+constexpr const char* kTmux = test::TmuxSession::kTmux;
+constexpr const char* kNoTmux = test::TmuxSession::kMissing;
+using Tmux = test::TmuxSession;
 
 // False also while `to` is not yet known to the node (history refuses an unknown name).
 bool has_message(const test::DaemonProfile& node, const std::string& to, const std::string& kind,

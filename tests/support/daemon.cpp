@@ -7,6 +7,7 @@
 
 #include "sotto/core/control_client.h"
 #include "tests/support/sanitizers.h"
+#include "tests/support/wait.h"
 
 namespace sotto::test {
 
@@ -184,6 +185,39 @@ std::string DaemonProfile::passphrase() const {
   std::string pass(raw.begin(), raw.end());
   while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
   return pass;
+}
+
+void open_channel(DaemonProfile& admin, DaemonProfile& member, const std::string& member_name,
+                  const std::string& channel) {
+  const std::string hash = "#" + channel;
+  auto has_text = [&](const DaemonProfile& node, const std::string& body) {
+    for (const json& m : node.history(hash)) {
+      if (m.value("body", "") == body) return true;
+    }
+    return false;
+  };
+  if (!wait_until([&] { return admin.peer_state(member_name) == "online"; },
+                  std::chrono::seconds(8))) {
+    throw std::runtime_error(member_name + " is not online for the admin");
+  }
+  admin.sotto_ok({"add", member_name});
+  admin.sotto_ok({"verify", member_name, "--confirm"});
+  admin.sotto_ok({"channel", "create", channel});
+  admin.sotto_ok({"channel", "invite", channel, member_name});
+  member.accept_invitation(admin.fingerprint(), channel);
+  // A text each way: sessions and sender keys are in place before anyone talks.
+  if (!wait_until(
+          [&] {
+            return member.sotto({"send", hash, "member here"}).exit_code == 0;
+          },
+          std::chrono::seconds(8)) ||
+      !wait_until([&] { return has_text(admin, "member here"); }, std::chrono::seconds(8))) {
+    throw std::runtime_error("the member's text did not reach the admin on " + hash);
+  }
+  admin.sotto_ok({"send", hash, "admin here"});
+  if (!wait_until([&] { return has_text(member, "admin here"); }, std::chrono::seconds(8))) {
+    throw std::runtime_error("the admin's text did not reach the member on " + hash);
+  }
 }
 
 }  // namespace sotto::test

@@ -97,6 +97,12 @@ class DaemonProfile {
   std::string last_output_;
 };
 
+// Both daemons running, `member` pointed at `admin` (--peer): `admin` adds `member_name` as a
+// verified contact, creates #`channel` and invites it; the member accepts, and a text each way
+// goes through, so sessions and sender keys are in place. Throws when a step fails or stalls.
+void open_channel(DaemonProfile& admin, DaemonProfile& member, const std::string& member_name,
+                  const std::string& channel);
+
 // Parses output with one JSON object per line.
 std::vector<nlohmann::json> json_lines(const std::string& text);
 

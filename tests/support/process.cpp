@@ -169,17 +169,20 @@ int BackgroundProcess::stop(int signal, int timeout_ms) {
     usleep(5000);
   }
   pid_ = -1;
-  // Keep what it printed for the test's messages.
-  if (out_fd_ >= 0) {
-    char buffer[4096];
-    pollfd fd{out_fd_, POLLIN, 0};
-    while (poll(&fd, 1, 0) > 0) {
-      ssize_t n = read(out_fd_, buffer, sizeof buffer);
-      if (n <= 0) break;
-      output_.append(buffer, static_cast<size_t>(n));
-    }
-  }
+  read_available();  // keep what it printed for the test's messages
   return result;
+}
+
+const std::string& BackgroundProcess::read_available() {
+  if (out_fd_ < 0) return output_;
+  char buffer[4096];
+  pollfd fd{out_fd_, POLLIN, 0};
+  while (poll(&fd, 1, 0) > 0) {
+    ssize_t n = read(out_fd_, buffer, sizeof buffer);
+    if (n <= 0) break;
+    output_.append(buffer, static_cast<size_t>(n));
+  }
+  return output_;
 }
 
 }  // namespace sotto::test

@@ -46,6 +46,8 @@ class BackgroundProcess {
   int stop(int signal, int timeout_ms = 10000);
   bool running();
   const std::string& output() const { return output_; }
+  // What it has printed so far, without waiting for more.
+  const std::string& read_available();
 
  private:
   int pid_ = -1;

@@ -10,14 +10,16 @@
 //   - null: silence forever / discard everything.
 //   - PortAudio devices, chosen by name or index. The stream callback only moves samples through
 //     a lock-free RingBuffer; it never allocates, locks or logs. Capture overflow drops the newest
-//     samples and counts them; playback underflow plays silence.
+//     samples and counts them; playback underflow plays silence. The callback also counts
+//     itself, the host's xruns and its own longest run (device_stats()), with relaxed atomics.
 //
 // With no usable sound device (a server, a container) every device open fails with one line
 // that points at `--audio-in FILE.wav` / `--audio-out FILE.wav|DIR`. ALSA's and JACK's own
 // messages on stderr are silenced (the environment variable SOTTO_AUDIO_DEBUG=1 keeps them).
 //
-// Thread-safety: one source or sink is used by one thread at a time (the node's audio thread);
-// different instances are independent. The free functions may be called from any thread.
+// Thread-safety: one source or sink is used by one thread at a time (the node's audio thread),
+// except device_stats(), which any thread may call; different instances are independent. The free
+// functions may be called from any thread.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,26 @@
 #include "sotto/base/status.h"
 
 namespace sotto::voice {
+
+// What a device's real-time callback has seen since the device was opened. A file or null device
+// has no callback: all zero. Each field is read on its own (a snapshot is not atomic as a whole).
+struct AudioDeviceStats {
+  uint64_t callbacks = 0;
+  // Callbacks PortAudio flagged with an over- or underflow: audio the host lost or made up
+  // because a callback came too late (the host's xruns), each callback counted once.
+  uint64_t xruns = 0;
+  // The flags one by one (a callback may carry several).
+  uint64_t input_overflows = 0;
+  uint64_t input_underflows = 0;
+  uint64_t output_overflows = 0;
+  uint64_t output_underflows = 0;
+  uint64_t priming_callbacks = 0;  // playback callbacks that filled the host's initial buffers
+  int64_t longest_callback_ns = 0;
+  int peak_sample = 0;  // the largest |sample| a callback moved: 0 means only silence went by
+
+  // Adds `other`'s counts; the longest callback and the peak are the larger of the two.
+  AudioDeviceStats& operator+=(const AudioDeviceStats& other);
+};
 
 // A source of 48 kHz mono int16 frames (capture).
 class AudioSource {
@@ -44,6 +66,8 @@ class AudioSource {
   virtual std::string description() const = 0;
   // Captured samples thrown away because the reader fell behind (devices only).
   virtual uint64_t dropped_samples() const { return 0; }
+  // May be called from any thread while another reads.
+  virtual AudioDeviceStats device_stats() const { return {}; }
 };
 
 // A consumer of 48 kHz mono int16 frames (playback).
@@ -60,6 +84,8 @@ class AudioSink {
   virtual std::string description() const = 0;
   // Samples refused by write() because the device's queue was full (devices only).
   virtual uint64_t dropped_samples() const { return 0; }
+  // May be called from any thread while another writes.
+  virtual AudioDeviceStats device_stats() const { return {}; }
 };
 
 struct AudioDeviceInfo {

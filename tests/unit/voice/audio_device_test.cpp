@@ -285,6 +285,10 @@ TEST_CASE("a device is listed, opened by name and number, records its input and 
       in_order = in_order && frame[i] == frame[i - 1] % kPeriod + 1;
     }
     CHECK(in_order);
+    // The callback counted itself and saw the recording go by.
+    const AudioDeviceStats stats = (*source)->device_stats();
+    CHECK(stats.callbacks > 0);
+    CHECK(stats.peak_sample >= frame.front());
   }
 
   // Played: three frames (the queue holds four), each in full and in order among the silence
@@ -298,6 +302,9 @@ TEST_CASE("a device is listed, opened by name and number, records its input and 
     }
     REQUIRE((*sink)->close().is_ok());
     CHECK((*sink)->dropped_samples() == 0);
+    const AudioDeviceStats stats = (*sink)->device_stats();
+    CHECK(stats.callbacks >= 3);
+    CHECK(stats.peak_sample == 10000);  // ramp()'s loudest: -10000
   }
   const std::vector<int16_t> played = alsa.played();
   auto from = played.begin();
