@@ -26,7 +26,6 @@ using namespace sotto;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using test::DaemonProfile;
-using test::wait_until;
 
 namespace {
 
@@ -101,7 +100,7 @@ TEST_CASE(
   const json message = json::parse(alice.sotto_ok({"--json", "talk", "#ops", "--wav", speech}));
   const std::string id = message.value("id", "");
   REQUIRE(id.size() == 32);
-  REQUIRE(wait_until(
+  REQUIRE(test::wait_until(
       [&] {
         auto history = bob.history("#ops");
         return std::any_of(history.begin(), history.end(),
