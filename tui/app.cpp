@@ -33,6 +33,7 @@ void App::load() {
   refresh_contacts();
   refresh_channels();
   state_.ptt = backend_.ptt_state();
+  state_.playback = backend_.playback_state();
   dirty_ = true;
 }
 
@@ -53,11 +54,25 @@ void App::on_event(const core::Event& event) {
 }
 
 bool App::tick() {
+  const bool played = tick_playback();
   core::PttState ptt = backend_.ptt_state();
   const bool changed = ptt.on_air != state_.ptt.on_air || ptt.busy != state_.ptt.busy ||
                        (ptt.on_air && (ptt.elapsed_ms / 100 != state_.ptt.elapsed_ms / 100 ||
                                        ptt.level_dbfs != state_.ptt.level_dbfs));
   state_.ptt = std::move(ptt);
+  if (changed) dirty_ = true;
+  return changed || played;
+}
+
+bool App::tick_playback() {
+  if (!state_.playback.playing) return false;
+  core::PlaybackState now = backend_.playback_state();
+  const bool ended = !now.playing;
+  const bool changed = ended || now.elapsed_ms / 100 != state_.playback.elapsed_ms / 100;
+  state_.playback = std::move(now);
+  if (ended && !state_.playback.error.empty()) {
+    state_.notice("cannot play the clip: " + state_.playback.error, true);
+  }
   if (changed) dirty_ = true;
   return changed;
 }
@@ -96,7 +111,11 @@ void App::on_key(const Key& key) {
     }
     case Operation::kSubmit: {
       const std::string line = input_.submit();
-      if (!line.empty()) run_line(line);
+      if (!line.empty()) {
+        run_line(line);
+      } else {
+        play_newest_clip();
+      }
       state_.working.clear();
       break;
     }
@@ -168,7 +187,11 @@ void App::on_key(const Key& key) {
       conv.scroll = std::max(conv.scroll - 10, 0);
       break;
     case Operation::kCancel:
-      input_.clear();
+      if (state_.playback.playing) {
+        stop_playback();
+      } else {
+        input_.clear();
+      }
       break;
     default:
       break;
@@ -328,7 +351,7 @@ void App::run_command(const Command& command) {
   } else if (name == "ptt") {
     toggle_ptt();
   } else if (name == "play") {
-    play(arg(0));
+    play(command);
   } else if (name == "search") {
     search(arg(0));
   } else if (name == "help") {
@@ -482,10 +505,55 @@ void App::toggle_ptt() {
   state_.ptt = backend_.ptt_state();
 }
 
-void App::play(const std::string& id) {
-  const std::string dir = dir_ + "/played";
-  ::mkdir(dir.c_str(), 0700);
-  const std::string out = dir + "/" + id + ".wav";
+void App::play(const Command& command) {
+  const std::vector<std::string>& args = command.args;
+  if (args.size() == 1) {
+    play_out(args[0]);
+    return;
+  }
+  if (args.size() != 3 || args[1] != "--wav") {
+    state_.notice("usage: /play ID (on the output device) or /play ID --wav FILE", true);
+    return;
+  }
+  write_wav(args[0], args[2]);
+}
+
+void App::play_out(const std::string& id) {
+  auto started = backend_.play_out(id);
+  if (!started.is_ok()) {
+    error(started.status());
+    return;
+  }
+  state_.playback = std::move(started).value();
+  const core::PlaybackState& p = state_.playback;
+  if (!p.signature_valid) {
+    state_.notice("the clip's SIGNATURE DOES NOT VERIFY: it was altered", true);
+  }
+}
+
+void App::play_newest_clip() {
+  const std::vector<ConversationLine>& lines = state_.current_conversation().lines;
+  const auto clip = std::find_if(lines.rbegin(), lines.rend(), [](const ConversationLine& m) {
+    return m.origin == LineOrigin::kArchive && m.kind == core::MessageKind::kVoice;
+  });
+  if (clip != lines.rend()) play_out(clip->id);
+}
+
+void App::stop_playback() {
+  backend_.stop_playback();
+  state_.playback.playing = false;
+  state_.playback.stopped = true;
+}
+
+// A relative FILE goes into the profile's own played/ directory (0700), where /play has always
+// put its WAV files: a decrypted clip stays private unless the user names a place for it.
+void App::write_wav(const std::string& id, const std::string& file) {
+  std::string out = file;
+  if (out.front() != '/') {
+    const std::string dir = dir_ + "/played";
+    ::mkdir(dir.c_str(), 0700);
+    out = dir + "/" + file;
+  }
   working("decoding " + id + "…");
   auto played = backend_.play(id, out);
   if (!played.is_ok()) {
@@ -497,8 +565,7 @@ void App::play(const std::string& id) {
                 (clip.message.outgoing
                      ? std::string("me")
                      : display_name(clip.message.sender_name, clip.message.sender)) +
-                (clip.signature_valid ? "; signature valid" : "; SIGNATURE INVALID") +
-                " (playing on a device is not built yet: open the file)");
+                (clip.signature_valid ? "; signature valid" : "; SIGNATURE INVALID"));
 }
 
 }  // namespace sotto::tui

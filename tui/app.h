@@ -25,17 +25,19 @@ namespace sotto::tui {
 
 class App {
  public:
-  // REQUIRES: `backend` outlives the App. `profile_dir` is where /play writes its WAV files.
+  // REQUIRES: `backend` outlives the App. `profile_dir` holds played/, where `/play ID --wav
+  // FILE` writes a relative FILE.
   App(Backend& backend, std::string profile_dir, std::string own_name, std::string own_fingerprint);
 
   // Reads contacts, channels and peers from the backend (after subscribing to its events).
   void load();
   void on_key(const Key& key);
   void on_event(const core::Event& event);
-  // Polls the PTT state (ON AIR meter, busy channels); returns true when the screen changed.
+  // Polls the PTT state (ON AIR meter, busy channels) and a clip playing (its progress);
+  // returns true when the screen changed.
   bool tick();
   // How soon tick() wants to run again.
-  int tick_interval_ms() const { return state_.ptt.on_air ? 100 : 500; }
+  int tick_interval_ms() const { return state_.ptt.on_air || state_.playback.playing ? 100 : 500; }
 
   void draw(Canvas& canvas) const;
   // The user quit, or asked to lock (then lock() is true as well).
@@ -61,7 +63,12 @@ class App {
   void toggle_ptt();
   void verify(const std::string& name);
   void roster(const std::string& name);
-  void play(const std::string& id);
+  void play(const Command& command);
+  void play_out(const std::string& id);
+  void play_newest_clip();
+  void stop_playback();
+  void write_wav(const std::string& id, const std::string& file);
+  bool tick_playback();
   void search(const std::string& query);
   void channel_command(const Command& command);
   void refresh_contacts();

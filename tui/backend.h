@@ -47,6 +47,9 @@ class Backend {
   virtual Status push_to_talk(const std::string& channel, bool on) = 0;
   virtual core::PttState ptt_state() = 0;
   virtual Result<core::PlayedClip> play(const std::string& id, const std::string& out) = 0;
+  virtual Result<core::PlaybackState> play_out(const std::string& id) = 0;
+  virtual void stop_playback() = 0;
+  virtual core::PlaybackState playback_state() = 0;
   virtual Result<std::vector<core::SearchHit>> search(
       const std::string& query, const std::string& in = "",
       int64_t limit = core::kDefaultSearchLimit) = 0;

@@ -62,7 +62,7 @@ std::string describe(Operation op) {
     case Operation::kInsert:
       return "type a character";
     case Operation::kSubmit:
-      return "send the line (or run the /command)";
+      return "send the line (or run the /command); on an empty line, play the newest clip";
     case Operation::kBackspace:
       return "delete the character before the caret";
     case Operation::kDeleteForward:
@@ -104,7 +104,7 @@ std::string describe(Operation op) {
     case Operation::kScrollDown:
       return "scroll the conversation forward";
     case Operation::kCancel:
-      return "close a dialog, or clear the line";
+      return "close a dialog, stop the clip playing, or clear the line";
     case Operation::kRedraw:
       return "redraw the screen";
     case Operation::kLock:

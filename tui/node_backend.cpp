@@ -79,7 +79,19 @@ core::PttState NodeBackend::ptt_state() {
 }
 
 Result<core::PlayedClip> NodeBackend::play(const std::string& id, const std::string& out) {
-  return node_.play(id, out);
+  return node_.play(id, out, core::VoiceFileFormat::kWav);
+}
+
+Result<core::PlaybackState> NodeBackend::play_out(const std::string& id) {
+  return node_.play_out(id);
+}
+
+void NodeBackend::stop_playback() {
+  node_.stop_playback();
+}
+
+core::PlaybackState NodeBackend::playback_state() {
+  return node_.playback_state();
 }
 
 Result<std::vector<core::SearchHit>> NodeBackend::search(const std::string& query,

@@ -37,6 +37,9 @@ class NodeBackend final : public Backend {
   Status push_to_talk(const std::string& channel, bool on) override;
   core::PttState ptt_state() override;
   Result<core::PlayedClip> play(const std::string& id, const std::string& out) override;
+  Result<core::PlaybackState> play_out(const std::string& id) override;
+  void stop_playback() override;
+  core::PlaybackState playback_state() override;
   Result<std::vector<core::SearchHit>> search(const std::string& query, const std::string& in,
                                               int64_t limit) override;
 

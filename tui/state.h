@@ -54,6 +54,7 @@ class UiState {
   std::map<std::string, Conversation> conversations;  // by key; kHome always exists
   std::string current = kHome;
   core::PttState ptt;
+  core::PlaybackState playback;  // the clip /play plays on the output device
   std::string working;  // what a slow command is doing ("adding alice…"), shown in the status bar
   // Who is on air on each channel (by channel name), from voice events: talker names.
   std::map<std::string, std::set<std::string>> on_air;

@@ -341,15 +341,20 @@ std::string level_meter(double dbfs, int cells) {
   return out;
 }
 
+// "4.2": seconds to the tenth.
+std::string tenths_text(int64_t ms) {
+  const int64_t tenths = ms / 100;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
 void draw_status(Canvas& canvas, Rect rect, const UiState& state) {
   if (rect.empty()) return;
   canvas.fill(rect, kBar);
   const int right = rect.right();
   int x = rect.x;
   if (state.ptt.on_air) {
-    const int64_t tenths = state.ptt.elapsed_ms / 100;
     const std::string air = " ON AIR #" + channel_name_of(state.ptt.channel) + " " +
-                            std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s " +
+                            tenths_text(state.ptt.elapsed_ms) + "s " +
                             level_meter(state.ptt.level_dbfs, 8) + " ";
     x = put_at(canvas, x, rect.y, air, kOnAir, right);
   } else if (!state.ptt.busy.empty()) {
@@ -363,6 +368,14 @@ void draw_status(Canvas& canvas, Rect rect, const UiState& state) {
   if (!state.working.empty()) {
     x = put_at(canvas, x, rect.y, " " + state.working + " ", Style{Style::kBold | Style::kReverse},
                right);
+  }
+  if (state.playback.playing) {
+    const core::MessageInfo& m = state.playback.message;
+    const std::string who = m.outgoing ? "me" : display_name(m.sender_name, m.sender);
+    x = put_at(canvas, x, rect.y,
+               " ▶ " + who + " " + tenths_text(state.playback.elapsed_ms) + " / " +
+                   tenths_text(state.playback.total_ms) + " s  Esc stops ",
+               Style{Style::kBold | Style::kReverse, Color::kGreen}, right);
   }
   const int online = state.peers_online();
   std::string text = " " + state.own_name + " " + short_fingerprint(state.own_fingerprint) + " │ " +

@@ -118,7 +118,7 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   ExportArgs export_args;
   CLI::App* export_cmd =
-      app.add_subcommand("export", "write the archive to a plaintext file (voice clips as WAV)");
+      app.add_subcommand("export", "write the archive to a plaintext file (and the voice clips)");
   export_cmd->add_option("--out", export_args.out, "the file to write (created 0600)")->required();
   export_cmd->add_option("--format", export_args.format, "json (one object per line) or text")
       ->check(CLI::IsMember({"json", "text"}));
@@ -126,6 +126,10 @@ int run(int argc, char** argv) {
   export_cmd->add_option("--since", export_args.since,
                          "only messages sent since DATE (YYYY-MM-DD [HH:MM], local time)");
   export_cmd->add_flag("--force", export_args.force, "overwrite FILE if it exists");
+  export_cmd
+      ->add_option("--voice", export_args.voice,
+                   "voice clips as ogg (Ogg Opus, the default) or wav (decoded)")
+      ->check(CLI::IsMember({"ogg", "wav"}));
 
   std::string channel_name, member;
   bool open_channel = false;
@@ -165,10 +169,15 @@ int run(int argc, char** argv) {
   talk->add_option("CHANNEL", channel_name, "the channel (#NAME or NAME)")->required();
   talk->add_option("--wav", wav, "the recording (any WAV: converted to 48 kHz mono)")->required();
   std::string message_id;
-  CLI::App* play = app.add_subcommand("play", "decode an archived voice clip to a WAV file");
+  std::string ogg;
+  CLI::App* play =
+      app.add_subcommand("play", "write an archived voice clip to an Ogg Opus or WAV file");
   play->add_option("MSGID", message_id, "the clip's message id (or its first hex digits)")
       ->required();
-  play->add_option("--wav", wav, "the WAV file to write")->required();
+  CLI::Option* play_wav = play->add_option("--wav", wav, "the WAV file to write (decoded)");
+  CLI::Option* play_ogg =
+      play->add_option("--ogg", ogg, "the Ogg Opus file to write (the packets, not re-encoded)");
+  play_wav->excludes(play_ogg);
 
   CLI::App* audio = app.add_subcommand("audio", "sound devices (no profile needed)");
   audio->require_subcommand(1);
@@ -211,7 +220,14 @@ int run(int argc, char** argv) {
   }
   if (*talk) return run_talk(options, channel_name, wav);
   if (*expire) return run_expire(options, to, duration);
-  if (*play) return run_play(options, message_id, wav);
+  if (*play) {
+    if (!*play_ogg && !*play_wav) {
+      std::fprintf(stderr, "sotto: play needs the file to write: --ogg FILE or --wav FILE\n");
+      return kExitUsage;
+    }
+    return *play_ogg ? run_play(options, message_id, ogg, core::VoiceFileFormat::kOgg)
+                     : run_play(options, message_id, wav, core::VoiceFileFormat::kWav);
+  }
   if (*audio_devices) return run_audio_devices(options);
   return run_default(options, node_args);
 }

@@ -157,6 +157,9 @@ int run_export(const GlobalOptions& options, const ExportArgs& args) {
   request.format = *format;
   request.in = args.in;
   request.force = args.force;
+  auto voice = core::voice_file_format_named(args.voice);
+  if (!voice) return fail(Status::invalid_argument("--voice must be ogg or wav"));
+  request.voice = *voice;
   if (!args.since.empty()) {
     auto since = parse_since(args.since);
     if (!since.is_ok()) return fail(since.status());
@@ -174,11 +177,8 @@ int run_export(const GlobalOptions& options, const ExportArgs& args) {
   json summary;
   ProgressBar bar;
   if (core::node_running(options.dir())) {
-    json message{{"cmd", "export"},
-                 {"out", request.out},
-                 {"format", args.format},
-                 {"in", request.in},
-                 {"force", request.force}};
+    json message{{"cmd", "export"},  {"out", request.out},     {"format", args.format},
+                 {"in", request.in}, {"force", request.force}, {"voice", args.voice}};
     if (request.since_ms) message["since"] = *request.since_ms;
     auto reply = export_through_node(options, message, bar);
     bar.clear();

@@ -93,7 +93,8 @@ int run_channel(const GlobalOptions& options, const std::string& action, const s
                 const std::string& peer, bool open, bool free_voice = false);
 int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration);
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
-int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav);
+int run_play(const GlobalOptions& options, const std::string& id, const std::string& out,
+             core::VoiceFileFormat format);
 
 // `sotto search QUERY [--in TO] [--limit N]` and `sotto export --out FILE ...`
 // (archive_commands.cpp).
@@ -103,6 +104,7 @@ struct ExportArgs {
   std::string in;
   std::string since;  // a local date, as typed
   bool force = false;
+  std::string voice = "ogg";
 };
 int run_search(const GlobalOptions& options, const std::string& query, const std::string& in,
                int64_t limit);

@@ -1,5 +1,5 @@
-// `sotto talk CHANNEL --wav FILE` and `sotto play MSGID --wav OUT` (doc/guide.md, Push-to-talk
-// voice, man sotto).
+// `sotto talk CHANNEL --wav FILE` and `sotto play MSGID --ogg|--wav OUT` (doc/guide.md,
+// Push-to-talk voice, man sotto).
 #include <unistd.h>
 
 #include <climits>
@@ -57,16 +57,18 @@ int run_talk(const GlobalOptions& options, const std::string& channel, const std
   return kExitOk;
 }
 
-int run_play(const GlobalOptions& options, const std::string& id, const std::string& wav) {
+int run_play(const GlobalOptions& options, const std::string& id, const std::string& out,
+             core::VoiceFileFormat format) {
   json played;
   if (core::node_running(options.dir())) {
-    auto reply = ask_node(options, {{"cmd", "play"}, {"id", id}, {"wav", absolute(wav)}});
+    const char* key = format == core::VoiceFileFormat::kOgg ? "ogg" : "wav";
+    auto reply = ask_node(options, {{"cmd", "play"}, {"id", id}, {key, absolute(out)}});
     if (!reply.is_ok()) return fail(reply.status());
     played = reply.value()["played"];
   } else {
     auto account = unlock_offline(options);
     if (!account.is_ok()) return fail(account.status());
-    auto result = core::offline_play(*account.value(), id, wav);
+    auto result = core::offline_play(*account.value(), id, out, format);
     if (!result.is_ok()) return fail(result.status());
     played = core::played_object(result.value());
   }
@@ -75,7 +77,7 @@ int run_play(const GlobalOptions& options, const std::string& id, const std::str
   if (options.json) {
     std::cout << json_line(played) << "\n";
   } else {
-    std::cout << "wrote " << display_text(wav) << ": " << shown(message, "body") << " from "
+    std::cout << "wrote " << display_text(out) << ": " << shown(message, "body") << " from "
               << shown(message, "sender_name") << " on #" << shown(message, "channel")
               << "; signature " << (valid ? "valid" : "DOES NOT VERIFY") << "\n";
   }

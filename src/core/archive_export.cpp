@@ -21,6 +21,7 @@
 #include "sotto/voice/wav.h"
 #include "src/core/account_internals.h"
 #include "src/core/clip_player.h"
+#include "src/core/voice_clip_content.h"
 
 namespace sotto::core {
 namespace {
@@ -66,13 +67,13 @@ std::string indented(const std::string& body) {
 // One line of the text export, as `sotto history` shows a message, with its conversation. The
 // file is read with cat and less: what peers chose (names, bodies) goes in neutralised, their
 // line breaks kept but indented so that none starts a record (the JSON export keeps them raw).
-std::string text_line(const MessageInfo& m, const std::string& label, const std::string& wav) {
+std::string text_line(const MessageInfo& m, const std::string& label, const std::string& clip) {
   const std::string body = indented(display_text(m.body, LineBreaks::kKeep));
   std::string line = local_time_text(m.sent_at) + "  " + display_text(label) + "  ";
   if (m.kind == MessageKind::kSystem) return line + "* " + body + "\n";
   line += (m.outgoing ? std::string("me") : display_text(m.sender_name)) + ": " + body + "  [" +
           std::string(to_string(m.state)) + "]";
-  if (!wav.empty()) line += "  " + wav;
+  if (!clip.empty()) line += "  " + clip;
   return line + "\n";
 }
 
@@ -150,7 +151,7 @@ ArchiveExport::~ArchiveExport() {
   if (fd_ >= 0) ::close(fd_);
   if (done_) return;
   if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
-  for (const auto& wav : wav_files_) ::unlink(wav.c_str());
+  for (const auto& clip : clip_files_) ::unlink(clip.c_str());
   if (made_voice_dir_) ::rmdir((options_.out + ".voice").c_str());
 }
 
@@ -158,8 +159,8 @@ Status ArchiveExport::write_out(const std::string& text) {
   return write_all(fd_, text.data(), text.size(), options_.out);
 }
 
-// Decodes the clip of message row `row` into FILE.voice/ID.wav (0600); its path relative to
-// FILE's directory, or "" when the archive holds no clip for it.
+// Writes the clip of message row `row` to FILE.voice/ID.opus or ID.wav (0600); its path relative
+// to FILE's directory, or "" when the archive holds no clip for it.
 Result<std::string> ArchiveExport::export_clip(const MessageInfo& message, int64_t row) {
   SOTTO_ASSIGN_OR_RETURN(auto clip,
                          storage::VoiceClipRepo(AccountInternals::db(account_)).find(row));
@@ -175,16 +176,25 @@ Result<std::string> ArchiveExport::export_clip(const MessageInfo& message, int64
     }
     summary_.voice_dir = dir;
   }
-  SOTTO_ASSIGN_OR_RETURN(std::vector<int16_t> pcm, decode_clip(*clip));
-  SOTTO_ASSIGN_OR_RETURN(Bytes wav, voice::encode_wav(pcm));
-  const std::string name = message.id + ".wav";
+  Bytes file;
+  std::string name = message.id;
+  if (options_.voice == VoiceFileFormat::kWav) {
+    SOTTO_ASSIGN_OR_RETURN(std::vector<int16_t> pcm, decode_clip(*clip));
+    SOTTO_ASSIGN_OR_RETURN(file, voice::encode_wav(pcm));
+    name += ".wav";
+  } else {
+    ArchivedClip archived{message, std::move(*clip), false};
+    archived.signature_valid = clip_signature_valid(archived.clip);
+    SOTTO_ASSIGN_OR_RETURN(file, encode_ogg_clip(archived));
+    name += ".opus";  // RFC 7845 §9
+  }
   const std::string path = dir + "/" + name;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create", path, errno);
-  wav_files_.push_back(path);
+  clip_files_.push_back(path);
   Status written = ::fchmod(fd, 0600) == 0 ? Status::ok() : io_error("cannot chmod", path, errno);
   if (written.is_ok()) {
-    written = write_all(fd, reinterpret_cast<const char*>(wav.data()), wav.size(), path);
+    written = write_all(fd, reinterpret_cast<const char*>(file.data()), file.size(), path);
   }
   if (written.is_ok() && ::fsync(fd) != 0) written = io_error("syncing", path, errno);
   ::close(fd);
@@ -214,17 +224,19 @@ Result<bool> ArchiveExport::step(int64_t max_messages) {
   std::string text;
   for (size_t i = 0; i < infos.size(); ++i) {
     const MessageInfo& m = infos[i];
-    std::string wav;
+    std::string clip;
     if (m.kind == MessageKind::kVoice) {
-      SOTTO_ASSIGN_OR_RETURN(wav, export_clip(m, wanted[i].row_id));
+      SOTTO_ASSIGN_OR_RETURN(clip, export_clip(m, wanted[i].row_id));
     }
     if (options_.format == ExportFormat::kText) {
-      text += text_line(m, labels[i], wav);
+      text += text_line(m, labels[i], clip);
     } else {
       nlohmann::json object = message_object(m);
       object["conversation_name"] = labels[i];
-      if (m.kind == MessageKind::kVoice)
-        object["wav"] = wav.empty() ? nlohmann::json() : nlohmann::json(wav);
+      if (m.kind == MessageKind::kVoice) {
+        object[options_.voice == VoiceFileFormat::kWav ? "wav" : "ogg"] =
+            clip.empty() ? nlohmann::json() : nlohmann::json(clip);
+      }
       // Text that is not valid UTF-8 (it came from a peer) is kept readable rather than refused.
       text += object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
@@ -279,6 +291,12 @@ std::optional<ExportFormat> export_format_named(const std::string& name) {
 
 const char* export_format_name(ExportFormat format) {
   return format == ExportFormat::kText ? "text" : "json";
+}
+
+std::optional<VoiceFileFormat> voice_file_format_named(const std::string& name) {
+  if (name == "ogg") return VoiceFileFormat::kOgg;
+  if (name == "wav") return VoiceFileFormat::kWav;
+  return std::nullopt;
 }
 
 }  // namespace sotto::core

@@ -63,7 +63,7 @@ class ArchiveExport {
   int64_t cursor_ = 0;    // the last row gone through
   bool done_ = false;
   bool made_voice_dir_ = false;
-  std::vector<std::string> wav_files_;  // written, removed again if the export fails
+  std::vector<std::string> clip_files_;  // written, removed again if the export fails
   ExportProgress progress_;
   ExportSummary summary_;
 };

@@ -110,7 +110,7 @@ struct ControlDispatcher::Visitor {
     reply(done.is_ok() ? json{{"ok", true}}.dump() : error_reply(done));
   }
   void operator()(const control::Play& r) {
-    answer(reply, self.target_.play(r.id, r.wav), "played", played_object);
+    answer(reply, self.target_.play(r.id, r.out, r.format), "played", played_object);
   }
   void operator()(const control::Search& r) {
     answer_list(reply, self.target_.archive().search(r.query, r.in, r.limit), "hits",

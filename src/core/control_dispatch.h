@@ -30,7 +30,8 @@ class ControlTarget {
   virtual void talk(const std::string& channel, const std::string& wav,
                     VoiceEngine::TalkDone done) = 0;
   virtual Status push_to_talk(const std::string& channel, bool on) = 0;
-  virtual Result<PlayedClip> play(const std::string& id, const std::string& wav) = 0;
+  virtual Result<PlayedClip> play(const std::string& id, const std::string& out,
+                                  VoiceFileFormat format) = 0;
   // Hands the profile to the front end's lock: whether the locked process will answer on the
   // control socket, or nullopt when this node cannot lock.
   virtual std::optional<bool> lock() = 0;

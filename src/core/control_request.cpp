@@ -61,7 +61,25 @@ Result<ControlRequest> parse_export(const json& request) {
   options.in = text(request, "in");
   options.since_ms = integer(request, "since");
   options.force = flag(request, "force", false);
+  const std::string voice = text(request, "voice");
+  auto voice_format = voice_file_format_named(voice.empty() ? "ogg" : voice);
+  if (!voice_format) {
+    return Status::invalid_argument("unknown voice format '" + voice + "' (ogg or wav)");
+  }
+  options.voice = *voice_format;
   return ControlRequest(control::Export{std::move(options)});
+}
+
+// The file to write is "ogg" (Ogg Opus) or "wav" (decoded), not both.
+Result<ControlRequest> parse_play(const json& request) {
+  const std::string ogg = text(request, "ogg");
+  const std::string wav = text(request, "wav");
+  if (!ogg.empty() && !wav.empty()) {
+    return Status::invalid_argument("play writes one file: ogg or wav, not both");
+  }
+  if (!ogg.empty())
+    return ControlRequest(control::Play{text(request, "id"), ogg, VoiceFileFormat::kOgg});
+  return ControlRequest(control::Play{text(request, "id"), wav, VoiceFileFormat::kWav});
 }
 
 Result<ControlRequest> parse_expire(const json& request) {
@@ -116,10 +134,7 @@ const std::map<std::string, Parser, std::less<>>& parsers() {
        }},
       {"expire", parse_expire},
       {"ptt", parse_ptt},
-      {"play",
-       [](const json& r) -> Result<ControlRequest> {
-         return ControlRequest(control::Play{text(r, "id"), text(r, "wav")});
-       }},
+      {"play", parse_play},
       {"search",
        [](const json& r) -> Result<ControlRequest> {
          return ControlRequest(control::Search{text(r, "query"), text(r, "in"),

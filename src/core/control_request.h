@@ -62,7 +62,8 @@ struct Ptt {
   bool on = false;
 };
 struct Play {
-  std::string id, wav;
+  std::string id, out;
+  VoiceFileFormat format = VoiceFileFormat::kWav;
 };
 struct Search {
   std::string query, in;

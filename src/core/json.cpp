@@ -133,11 +133,16 @@ json event_object(const Event& event) {
 }
 
 json played_object(const PlayedClip& p) {
-  return json{{"message", message_object(p.message)},
-              {"signature_valid", p.signature_valid},
-              {"frames", p.frames},
-              {"duration_ms", p.duration_ms},
-              {"wav", p.wav}};
+  json out{{"message", message_object(p.message)},
+           {"signature_valid", p.signature_valid},
+           {"frames", p.frames},
+           {"duration_ms", p.duration_ms}};
+  if (!p.ogg.empty()) {
+    out["ogg"] = p.ogg;
+  } else {
+    out["wav"] = p.wav;
+  }
+  return out;
 }
 
 json search_hit_object(const SearchHit& hit) {

@@ -446,9 +446,21 @@ Status Node::Impl::push_to_talk(const std::string& channel, bool on) {
   return refused->value_or(Status::ok());
 }
 
-Result<PlayedClip> Node::Impl::play(const std::string& id, const std::string& out) {
+Result<PlayedClip> Node::Impl::play(const std::string& id, const std::string& out,
+                                    VoiceFileFormat format) {
   SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
-  return play_clip(clip, out);
+  return play_clip(clip, out, format);
+}
+
+Result<PlaybackState> Node::Impl::play_out(const std::string& id) {
+  SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, messenger->find_clip(id));
+  if (!playback) {
+    playback = std::make_unique<ClipPlayback>(
+        [playback_out = options.playback_out, audio_out = options.audio_out](int frame_samples) {
+          return open_playback_sink(playback_out, audio_out, frame_samples);
+        });
+  }
+  return playback->start(clip);
 }
 
 std::optional<bool> Node::Impl::lock() {

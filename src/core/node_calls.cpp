@@ -218,8 +218,33 @@ Status Node::push_to_talk(const std::string& channel, bool on) {
       .status();
 }
 
-Result<PlayedClip> Node::play(const std::string& id, const std::string& out) {
-  return impl_->ask<PlayedClip>([impl = impl_.get(), id, out] { return impl->play(id, out); });
+Result<PlayedClip> Node::play(const std::string& id, const std::string& out,
+                              VoiceFileFormat format) {
+  return impl_->ask<PlayedClip>(
+      [impl = impl_.get(), id, out, format] { return impl->play(id, out, format); });
+}
+
+Result<PlaybackState> Node::play_out(const std::string& id) {
+  return impl_->ask<PlaybackState>([impl = impl_.get(), id] { return impl->play_out(id); });
+}
+
+void Node::stop_playback() {
+  (void)impl_->loop->call<bool>(
+      [impl = impl_.get()] {
+        if (impl->playback) impl->playback->stop();
+        return true;
+      },
+      kCallTimeout);
+}
+
+PlaybackState Node::playback_state() {
+  return impl_->loop
+      ->call<PlaybackState>(
+          [impl = impl_.get()] {
+            return impl->playback ? impl->playback->state() : PlaybackState{};
+          },
+          kCallTimeout)
+      .value_or(PlaybackState{});
 }
 
 Result<std::vector<SearchHit>> Node::search(const std::string& query, const std::string& in,

@@ -17,6 +17,7 @@
 #include "sotto/net/transport.h"
 #include "sotto/net/zmq_socket.h"
 #include "src/core/archive_service.h"
+#include "src/core/clip_playback.h"
 #include "src/core/control_dispatch.h"
 #include "src/core/control_server.h"
 #include "src/core/counters.h"
@@ -53,6 +54,7 @@ struct Node::Impl final : LinkControl, ControlTarget {
   std::unique_ptr<net::Transport> transport;
   std::unique_ptr<Messenger> messenger;
   std::unique_ptr<VoiceEngine> voice;
+  std::unique_ptr<ClipPlayback> playback;           // made on first use
   std::unique_ptr<ArchiveService> archive_service;  // search and export; made on first use
   std::unique_ptr<ControlDispatcher> dispatcher;
   std::unique_ptr<ControlServer> control;
@@ -114,7 +116,9 @@ struct Node::Impl final : LinkControl, ControlTarget {
   void talk(const std::string& channel, const std::string& wav_path,
             VoiceEngine::TalkDone done) override;
   Status push_to_talk(const std::string& channel, bool on) override;
-  Result<PlayedClip> play(const std::string& id, const std::string& out) override;
+  Result<PlaybackState> play_out(const std::string& id);
+  Result<PlayedClip> play(const std::string& id, const std::string& out,
+                          VoiceFileFormat format) override;
   std::optional<bool> lock() override;
 
   // --- calls from other threads (the timeout policy in node.h)

@@ -42,9 +42,10 @@ Result<ContactInfo> offline_confirm(Account& account, const std::string& to) {
   return std::move(*result);
 }
 
-Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out) {
+Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out,
+                                VoiceFileFormat format) {
   SOTTO_ASSIGN_OR_RETURN(ArchivedClip clip, offline_messenger(account).find_clip(id));
-  return play_clip(clip, out);
+  return play_clip(clip, out, format);
 }
 
 Result<std::vector<SearchHit>> offline_search(Account& account, const std::string& query,

@@ -44,6 +44,14 @@ int cbr_packet_bytes(const CodecOptions& options) {
   return options.bitrate_bps * options.frame_ms / 1000 / 8;
 }
 
+Result<int> packet_samples(ByteView packet) {
+  if (packet.empty()) return Status::corruption("empty voice packet");
+  const int n = opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()),
+                                           kSampleRateHz);
+  if (n < 0) return status_from_opus(n, "reading a voice packet's length");
+  return n;
+}
+
 namespace {
 struct FreeEncoder {
   void operator()(::OpusEncoder* encoder) const { opus_encoder_destroy(encoder); }

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "sotto/voice/opus_codec.h"
+#include "src/voice/file_out.h"
 
 namespace sotto::voice {
 namespace {
@@ -197,15 +198,7 @@ Result<Bytes> encode_wav(std::span<const int16_t> samples) {
 
 Status write_wav(const std::string& path, std::span<const int16_t> samples) {
   SOTTO_ASSIGN_OR_RETURN(Bytes bytes, encode_wav(samples));
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) return Status::io_error("creating " + path + ": " + std::strerror(errno));
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
-    return Status::io_error("writing " + path + ": " + std::strerror(errno));
-  }
-  FILE* raw = f.release();
-  if (std::fclose(raw) != 0)
-    return Status::io_error("closing " + path + ": " + std::strerror(errno));
-  return Status::ok();
+  return write_file(path, bytes);
 }
 
 }  // namespace sotto::voice

@@ -189,7 +189,7 @@ TEST_CASE(
     // --- export, JSON ---
     const std::string file = tmp / (tag + ".jsonl");
     const std::string voice_dir = file + ".voice";
-    auto exported = run(alice, {"--json", "export", "--out", file}, offline);
+    auto exported = run(alice, {"--json", "export", "--out", file, "--voice", "wav"}, offline);
     INFO(exported.err);
     REQUIRE(exported.exit_code == 0);
     CHECK(exported.err.find("plaintext") != std::string::npos);
@@ -227,7 +227,7 @@ TEST_CASE(
 
     // --- export, text; --since ---
     const std::string text_file = tmp / (tag + ".txt");
-    alice.sotto_ok({"export", "--out", text_file, "--format", "text"}, offline);
+    alice.sotto_ok({"export", "--out", text_file, "--format", "text", "--voice", "wav"}, offline);
     const std::string contents = read_text(text_file);
     CHECK(contents.rfind("# sotto archive of alice", 0) == 0);
     CHECK(contents.find("  bob  me: the zebracorn lands at dawn  [delivered]") !=

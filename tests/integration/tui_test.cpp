@@ -168,7 +168,7 @@ TEST_CASE(
     if (m.value("kind", "") == "voice" && m.value("outgoing", false)) clip = m.value("id", "");
   }
   REQUIRE(clip.size() >= 8);
-  ui.line("/play " + clip.substr(0, 8));
+  ui.line("/play " + clip.substr(0, 8) + " --wav " + clip.substr(0, 8) + ".wav");
   REQUIRE(ui.wait_for("signature valid"));
   CHECK(std::filesystem::exists(dir + "/played/" + clip.substr(0, 8) + ".wav"));
 

@@ -180,6 +180,45 @@ void DaemonProfile::accept_invitation(const std::string& admin_fingerprint,
   sotto_ok({"channel", "accept", channel});
 }
 
+namespace {
+
+bool has_body(const DaemonProfile& node, const std::string& to, const std::string& body) {
+  for (const json& m : node.history(to)) {
+    if (m.value("body", "") == body) return true;
+  }
+  return false;
+}
+
+void require(bool done, const std::string& what) {
+  if (!done) throw std::runtime_error("share_channel: " + what + " did not happen in time");
+}
+
+}  // namespace
+
+void share_channel(const DaemonProfile& admin, const DaemonProfile& member,
+                   const std::string& member_name, const std::string& channel) {
+  using namespace std::chrono_literals;
+  const std::string to = "#" + channel;
+  require(wait_until([&] { return admin.peer_state(member_name) == "online"; }, 8s),
+          "seeing the member online");
+  admin.sotto_ok({"add", member_name});
+  admin.sotto_ok({"verify", member_name, "--confirm"});
+  admin.sotto_ok({"channel", "create", channel});
+  admin.sotto_ok({"channel", "invite", channel, member_name});
+  member.accept_invitation(admin.fingerprint(), channel);
+  require(wait_until(
+              [&] {
+                return member.sotto({"send", to, "member here"}).exit_code == 0;
+              },
+              8s),
+          "the member's first text");
+  require(wait_until([&] { return has_body(admin, to, "member here"); }, 8s),
+          "the member's text arriving");
+  admin.sotto_ok({"send", to, "admin here"});
+  require(wait_until([&] { return has_body(member, to, "admin here"); }, 8s),
+          "the admin's text arriving");
+}
+
 std::string DaemonProfile::passphrase() const {
   const Bytes raw = read_file(pass_);
   std::string pass(raw.begin(), raw.end());

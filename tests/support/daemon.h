@@ -106,4 +106,11 @@ void open_channel(DaemonProfile& admin, DaemonProfile& member, const std::string
 // Parses output with one JSON object per line.
 std::vector<nlohmann::json> json_lines(const std::string& text);
 
+// Two running daemons, `member` (named `member_name`) started with --peer at `admin`, on one
+// #`channel`: `admin` verifies `member`, creates the channel and invites it; `member` accepts; a
+// text each way arrives, so sessions and sender keys are in place. Throws std::runtime_error
+// when a step stalls.
+void share_channel(const DaemonProfile& admin, const DaemonProfile& member,
+                   const std::string& member_name, const std::string& channel);
+
 }  // namespace sotto::test

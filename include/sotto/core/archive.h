@@ -25,12 +25,14 @@ constexpr int64_t kMaxSearchLimit = 1000;
 //
 //   json   FILE holds one JSON object per line, one per message, oldest first, with the fields of
 //          `sotto history --json` (message_object) plus "conversation_name" and, for a voice
-//          clip, "wav": the clip's WAV file, relative to FILE's directory.
+//          clip, "ogg" (or "wav", by the voice format): the clip's file, relative to FILE's
+//          directory.
 //   text   FILE holds a header line, then one line per message as people read it (continuation
 //          lines of a message indented by four spaces).
 //
-// Voice clips are decoded to 48 kHz mono WAV files in the directory FILE.voice/ (created 0700),
-// one per clip, named by the clip's message id. FILE is written beside itself under a temporary
+// Voice clips go into the directory FILE.voice/ (created 0700), one file (0600) per clip, named by
+// the clip's message id: ID.opus, Ogg Opus holding the archived packets as they are (the
+// default), or ID.wav, decoded to 48 kHz mono. FILE is written beside itself under a temporary
 // name (0600) and renamed into place once complete: an interrupted export leaves no half file.
 enum class ExportFormat { kJson, kText };
 
@@ -40,6 +42,7 @@ struct ExportOptions {
   std::string in;                   // one conversation (contact or #channel); empty: all of them
   std::optional<int64_t> since_ms;  // only messages sent at or after (the author's clock)
   bool force = false;               // replace an existing FILE (else InvalidArgument)
+  VoiceFileFormat voice = VoiceFileFormat::kOgg;  // the voice clips' files
 };
 
 struct ExportProgress {
@@ -58,5 +61,7 @@ struct ExportSummary {
 // "json" or "text"; nullopt for anything else.
 std::optional<ExportFormat> export_format_named(const std::string& name);
 const char* export_format_name(ExportFormat format);
+// "ogg" or "wav"; nullopt for anything else.
+std::optional<VoiceFileFormat> voice_file_format_named(const std::string& name);
 
 }  // namespace sotto::core

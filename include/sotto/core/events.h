@@ -165,13 +165,29 @@ struct PttState {
   std::vector<std::string> busy;  // channels where someone else holds the floor
 };
 
-// `sotto play`: an archived clip decoded to a WAV file, and whether its signature holds.
+// How an archived clip leaves sotto as a file: Ogg Opus (the archived packets as they are, no
+// re-encoding) or WAV (decoded to 48 kHz mono 16-bit PCM).
+enum class VoiceFileFormat { kOgg, kWav };
+
+// `sotto play`: an archived clip written to a file, and whether its signature holds.
 struct PlayedClip {
   MessageInfo message;
   bool signature_valid = false;
   int64_t frames = 0;
   int64_t duration_ms = 0;
-  std::string wav;
+  std::string wav;  // the file written, when it is a WAV file
+  std::string ogg;  // the file written, when it is an Ogg Opus file
+};
+
+// An archived clip playing on the output device (Node::play_out), for a UI's progress line.
+struct PlaybackState {
+  bool playing = false;  // false before the first clip, once it ended, and after a stop
+  MessageInfo message;   // the clip's message (its id is the clip's)
+  bool signature_valid = false;
+  int64_t elapsed_ms = 0;  // played so far
+  int64_t total_ms = 0;
+  bool stopped = false;  // ended by stop_playback(), not by its end
+  std::string error;     // why it could not play (the device would not open), else empty
 };
 
 // One step of a voice frame on its way, for measuring the pipeline (NodeOptions::voice_trace).

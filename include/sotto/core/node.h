@@ -77,6 +77,9 @@ struct NodeOptions {
   // mixed; else an output device (name or index, see `sotto audio devices`).
   std::string audio_out;
   std::string audio_in;  // capture device for PTT (or FILE.wav)
+  // Where play_out plays archived clips: an output device (name or index), or FILE.wav (written
+  // anew for each clip). Empty: the device audio_out names, else the default output device.
+  std::string playback_out;
   int voice_frame_ms = 20;
   int voice_bitrate_bps = 24'000;
   std::function<void(const VoiceTrace&)> voice_trace;  // instrumentation (benchmarks)
@@ -158,8 +161,16 @@ class Node {
   PttState ptt_state();
   // Disappearing messages for a contact or #channel (0: off); the audit line it wrote.
   Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
-  // Decodes the archived clip whose message id starts with `id` into the WAV file `out`.
-  Result<PlayedClip> play(const std::string& id, const std::string& out);
+  // Writes the archived clip whose message id starts with `id` to the file `out`, decoded to WAV
+  // or as Ogg Opus.
+  Result<PlayedClip> play(const std::string& id, const std::string& out,
+                          VoiceFileFormat format = VoiceFileFormat::kWav);
+  // Plays that clip on the output device (NodeOptions::playback_out) and returns once it has
+  // begun; the decoding and the device are another thread's, the loop never waits on them. A clip
+  // already playing stops first. Whether the device opened shows in playback_state().
+  Result<PlaybackState> play_out(const std::string& id);
+  void stop_playback();
+  PlaybackState playback_state();
 
   // The archive (archive.h). The newest `limit` text messages matching `query`, newest first,
   // of conversation `in` (all when empty); InvalidArgument for a malformed query.

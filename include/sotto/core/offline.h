@@ -21,8 +21,9 @@ Result<std::string> offline_safety_number(Account& account, const std::string& t
 // Marks the contact verified (a changed one adopts its new identity). Without a node no session
 // can be built for a new identity; `sotto add` does that once both are online.
 Result<ContactInfo> offline_confirm(Account& account, const std::string& to);
-// Decodes the archived voice clip `id` (a hex prefix of its message id) into the WAV file `out`.
-Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out);
+// Writes the archived voice clip `id` (a hex prefix of its message id) to the file `out`.
+Result<PlayedClip> offline_play(Account& account, const std::string& id, const std::string& out,
+                                VoiceFileFormat format);
 // Full-text search and export of the archive (archive.h); `progress` is called after every page.
 Result<std::vector<SearchHit>> offline_search(Account& account, const std::string& query,
                                               const std::string& in, int64_t limit);

@@ -57,6 +57,10 @@ Status validate(const CodecOptions& options);
 // Bytes in every packet of a hard-CBR stream with these options: bitrate * frame / 8.
 int cbr_packet_bytes(const CodecOptions& options);
 
+// The samples one packet decodes to at 48 kHz, read from its TOC byte (no decoding).
+// Corruption for an empty or malformed packet.
+Result<int> packet_samples(ByteView packet);
+
 class OpusEncoder {
  public:
   static Result<OpusEncoder> create(const CodecOptions& options = {});

@@ -17,6 +17,16 @@ namespace {
 
 const std::string kAliceFp(64, 'a');
 
+core::MessageInfo from_alice(const std::string& id, const std::string& body) {
+  core::MessageInfo m;
+  m.id = id;
+  m.conversation = kAliceFp;
+  m.sender = kAliceFp;
+  m.sender_name = "alice";
+  m.body = body;
+  return m;
+}
+
 // Answers from fields a test sets; remembers what it was asked to do.
 class FakeBackend final : public Backend {
  public:
@@ -31,6 +41,9 @@ class FakeBackend final : public Backend {
   std::vector<std::pair<std::string, std::string>> sent;  // (to, text)
   std::vector<std::string> confirmed;
   std::vector<std::pair<std::string, bool>> ptt_calls;  // (channel, on)
+  core::PlaybackState playback;                         // what the output device is playing
+  std::vector<std::string> played_ids;                  // asked to play_out
+  int playback_stops = 0;
 
   const std::string& endpoint() const override { return endpoint_; }
   std::vector<core::PeerInfo> peers() override { return peer_list; }
@@ -85,6 +98,21 @@ class FakeBackend final : public Backend {
   Result<core::PlayedClip> play(const std::string&, const std::string&) override {
     return unused();
   }
+  Result<core::PlaybackState> play_out(const std::string& id) override {
+    played_ids.push_back(id);
+    playback = core::PlaybackState{};
+    playback.playing = true;
+    playback.message = from_alice(id, "voice clip, 4.4 s");
+    playback.signature_valid = true;
+    playback.total_ms = 4400;
+    return playback;
+  }
+  void stop_playback() override {
+    ++playback_stops;
+    playback.playing = false;
+    playback.stopped = true;
+  }
+  core::PlaybackState playback_state() override { return playback; }
   Result<std::vector<core::SearchHit>> search(const std::string&, const std::string&,
                                               int64_t) override {
     return unused();
@@ -102,16 +130,6 @@ core::ContactInfo alice() {
   c.name = "alice";
   c.online = true;
   return c;
-}
-
-core::MessageInfo from_alice(const std::string& id, const std::string& body) {
-  core::MessageInfo m;
-  m.id = id;
-  m.conversation = kAliceFp;
-  m.sender = kAliceFp;
-  m.sender_name = "alice";
-  m.body = body;
-  return m;
 }
 
 bool shows(const App& app, const std::string& needle) {
@@ -206,4 +224,51 @@ TEST_CASE("F1 opens the help over the main screen and Esc closes it", "[tui][app
   CHECK(shows(f.app, "keys and commands"));
   f.app.on_key(Key::special(Key::Code::kEscape));
   CHECK_FALSE(shows(f.app, "keys and commands"));
+}
+
+TEST_CASE("/play plays a clip on the output, shows its progress, and Esc stops it", "[tui][app]") {
+  Fixture f;
+  core::MessageInfo clip = from_alice("5f3a09c1aa", "voice clip, 4.4 s");
+  clip.kind = "voice";
+  f.backend.archive[kAliceFp] = {from_alice("m0", "before the clip"), clip,
+                                 from_alice("m1", "after the clip")};
+  f.app.load();
+  type(f.app, "/open alice\n/play 5f3a09c1\n");
+  CHECK(f.backend.played_ids == std::vector<std::string>{"5f3a09c1"});
+  CHECK(f.app.tick_interval_ms() == 100);
+  CHECK(shows(f.app, "▶ alice 0.0 / 4.4 s  Esc stops"));
+
+  f.backend.playback.elapsed_ms = 1250;
+  CHECK(f.app.tick());
+  CHECK(shows(f.app, "▶ alice 1.2 / 4.4 s"));
+  CHECK_FALSE(f.app.tick());  // no news, no redraw
+
+  type(f.app, "typed");
+  f.app.on_key(Key::special(Key::Code::kEscape));
+  CHECK(f.backend.playback_stops == 1);
+  CHECK_FALSE(shows(f.app, "Esc stops"));
+  CHECK(shows(f.app, "typed"));  // Esc stopped the clip; the line stays
+  CHECK(f.app.tick_interval_ms() == 500);
+
+  // Enter on an empty line plays the newest ▶ clip of the conversation; it ends by itself.
+  f.app.on_key(Key::special(Key::Code::kEscape));
+  f.app.on_key(Key::special(Key::Code::kEnter));
+  CHECK(f.backend.played_ids.back() == "5f3a09c1aa");
+  f.backend.playback.playing = false;
+  CHECK(f.app.tick());
+  CHECK_FALSE(shows(f.app, "Esc stops"));
+}
+
+TEST_CASE("/play says why a clip cannot play and how --wav is written", "[tui][app]") {
+  Fixture f;
+  f.app.load();
+  type(f.app, "/play 5f3a09c1 --mp3 x\n");
+  CHECK(shows(f.app, "usage: /play ID"));
+  CHECK(f.backend.played_ids.empty());
+
+  type(f.app, "/play 5f3a09c1\n");
+  f.backend.playback.playing = false;
+  f.backend.playback.error = "no sound device";
+  CHECK(f.app.tick());
+  CHECK(shows(f.app, "cannot play the clip: no sound device"));
 }
