@@ -12,8 +12,8 @@
 // newest frame is then dropped, as the device's own ring drops the newest samples.
 //
 // Thread-safety: next(), ready() and the destructor on the loop thread; the reader thread only
-// touches the source and the queue. The destructor stops the reader and joins it. REQUIRES: the
-// source's read() returns within about a frame period (a device does), or the join waits for it.
+// touches the source and the queue. The destructor interrupts the source's read (a stalled
+// device would hold it for seconds) and joins the reader, which takes a few milliseconds.
 #pragma once
 
 #include <cstdint>
