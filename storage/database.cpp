@@ -438,7 +438,9 @@ bool Database::in_transaction() const {
 }
 
 Status Database::checkpoint() {
-  return exec_script("PRAGMA wal_checkpoint(TRUNCATE);");
+  SOTTO_RETURN_IF_ERROR(exec_script("PRAGMA wal_checkpoint(TRUNCATE);"));
+  wal_frames_ = 0;  // the log is empty now
+  return Status::ok();
 }
 
 Status Database::set_synchronous(Synchronous mode) {

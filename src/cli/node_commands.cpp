@@ -76,9 +76,7 @@ Result<nlohmann::json> ask(const GlobalOptions& options, const std::string& cmd)
   SOTTO_ASSIGN_OR_RETURN(std::string reply, client->request(nlohmann::json{{"cmd", cmd}}.dump()));
   auto parsed = nlohmann::json::parse(reply, nullptr, false);
   if (!parsed.is_object()) return Status::internal("unexpected reply from the node");
-  if (!parsed.value("ok", false)) {
-    return Status::internal(parsed.value("error", std::string("the node refused")));
-  }
+  if (!parsed.value("ok", false)) return status_of_reply(parsed);
   return parsed;
 }
 

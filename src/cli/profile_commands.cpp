@@ -88,9 +88,8 @@ int run_id(const GlobalOptions& options) {
     auto reply = client.value()->request(R"({"cmd":"id"})");
     if (!reply.is_ok()) return fail(reply.status());
     auto id = nlohmann::json::parse(reply.value(), nullptr, false);
-    if (!id.is_object() || !id.value("ok", false)) {
-      return fail(Status::internal("unexpected reply from the node"));
-    }
+    if (!id.is_object()) return fail(Status::internal("unexpected reply from the node"));
+    if (!id.value("ok", false)) return fail(status_of_reply(id));
     id.erase("ok");
     print_identity(id, options.json);
     return kExitOk;

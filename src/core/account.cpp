@@ -1,7 +1,6 @@
 #include "sotto/core/account.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "sotto/crypto/held_signal_state.h"
 #include "sotto/crypto/signal_engine.h"
@@ -13,12 +12,6 @@ namespace sotto::core {
 namespace {
 
 constexpr std::string_view kTransportBindingLabel = "sotto transport key v1";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -79,16 +72,18 @@ Status Account::validate_name(const std::string& name) {
 
 Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
                                                  const SecretBytes& passphrase,
-                                                 const std::string& name, KdfCost cost) {
+                                                 const std::string& name, KdfCost cost,
+                                                 const Clock& clock) {
   std::optional<storage::KdfParams> kdf = storage::KdfParams::by_name(to_string(cost));
   if (!kdf) return Status::invalid_argument("unknown KDF cost");
-  return create(dir, passphrase, name, *kdf);
+  return create(dir, passphrase, name, *kdf, clock);
 }
 
 Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
                                                  const SecretBytes& passphrase,
                                                  const std::string& name,
-                                                 const storage::KdfParams& kdf) {
+                                                 const storage::KdfParams& kdf,
+                                                 const Clock& clock) {
   SOTTO_RETURN_IF_ERROR(validate_name(name));
   std::unique_ptr<Account> account(new Account());
   SOTTO_ASSIGN_OR_RETURN(account->profile_, storage::Profile::create(dir, passphrase, kdf));
@@ -100,7 +95,7 @@ Result<std::unique_ptr<Account>> Account::create(const std::string& dir,
   record.public_key = own.public_key;
   record.private_key = SecretBytes::copy_of(own.private_key.view());
   record.registration_id = own.registration_id;
-  record.created_at = now_ms();
+  record.created_at = clock.wall_ms();
 
   storage::Transaction tx(db);
   SOTTO_RETURN_IF_ERROR(tx.begin_status());

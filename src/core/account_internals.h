@@ -1,5 +1,6 @@
 // AccountInternals: core's way to the parts of an Account the front ends never get, the
 // profile's database and the Signal engine, for core code and the tests.
+// Thread-safety: as the Account's; in a node, the loop thread only.
 #pragma once
 
 #include "sotto/core/account.h"

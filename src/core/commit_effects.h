@@ -1,6 +1,7 @@
 // What the Messenger's owners hand each other around a transaction: the frames it committed and
 // what it produced to do only after its commit (doc/guide.md, Text: nothing leaves before the
 // fsync).
+// Thread-safety: values, built and used on the node's loop thread.
 #pragma once
 
 #include <map>

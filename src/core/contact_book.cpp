@@ -2,6 +2,7 @@
 #include "src/core/account_internals.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
@@ -205,11 +206,10 @@ void ContactBook::add(const std::string& peer_query, const std::string& name, Ad
   // With a session already in place (they wrote first), no new X3DH is needed.
   auto has = AccountInternals::signal(account_).has_session(peer.fingerprint);
   if (has.is_ok() && has.value()) {
-    const storage::ContactRecord record =
-        new_contact(peer.fingerprint, contact_name, peer.identity_key, clock_.wall_ms());
-    Status saved = save_keeping_trust(record);
-    if (!saved.is_ok()) return finish_add(std::move(add), saved);
-    return finish_add(std::move(add), info_of(record));
+    auto saved =
+        save(new_contact(peer.fingerprint, contact_name, peer.identity_key, clock_.wall_ms()));
+    if (!saved.is_ok()) return finish_add(std::move(add), saved.status());
+    return finish_add(std::move(add), info_of(saved.value()));
   }
   wire::Envelope envelope;
   envelope.mutable_bundle_request()->set_request_id(as_chars(add.request_id).data(),
@@ -221,12 +221,19 @@ void ContactBook::add(const std::string& peer_query, const std::string& name, Ad
   pending_adds_.push_back(std::move(add));
 }
 
-Status ContactBook::save_keeping_trust(const storage::ContactRecord& record) {
+Result<storage::ContactRecord> ContactBook::save(const storage::ContactRecord& record) {
   storage::ContactRepo repo(AccountInternals::db(account_));
-  storage::ContactRecord saved = record;
-  auto existing = repo.find(record.fingerprint);
-  if (existing.is_ok() && existing.value()) saved.trust = existing.value()->trust;
-  return repo.upsert(saved);
+  SOTTO_RETURN_IF_ERROR(repo.upsert(record));
+  return stored(repo, record.fingerprint);
+}
+
+// The row as the repository keeps it (trust and namesake_of are its own), which is what the
+// reply and the event must say.
+Result<storage::ContactRecord> ContactBook::stored(storage::ContactRepo& repo,
+                                                   const std::string& fingerprint) {
+  SOTTO_ASSIGN_OR_RETURN(auto found, repo.find(fingerprint));
+  if (!found) return Status::internal("contact vanished");
+  return std::move(*found);
 }
 
 void ContactBook::finish_add(PendingAdd add, Result<ContactInfo> result) {
@@ -247,6 +254,13 @@ void ContactBook::expire_adds() {
     } else {
       ++it;
     }
+  }
+}
+
+void ContactBook::abandon_adds() {
+  std::vector<PendingAdd> adds = std::exchange(pending_adds_, {});
+  for (PendingAdd& add : adds) {
+    finish_add(std::move(add), Status::unavailable("the node stopped before the peer answered"));
   }
 }
 
@@ -310,12 +324,11 @@ void ContactBook::on_bundle(const std::string& from, const wire::Bundle& bundle)
   Status status = tx.begin_status();
   if (status.is_ok()) status = AccountInternals::signal(account_).process_bundle(from, b);
   if (status.is_ok()) confirmed_sessions_.erase(from);  // a new session, not yet answered
-  const storage::ContactRecord record =
-      new_contact(from, add.name, b.identity_key, clock_.wall_ms());
-  if (status.is_ok()) status = save_keeping_trust(record);
-  if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) return finish_add(std::move(add), status);
-  finish_add(std::move(add), info_of(record));
+  auto saved = save(new_contact(from, add.name, b.identity_key, clock_.wall_ms()));
+  status = saved.is_ok() ? tx.commit() : saved.status();
+  if (!status.is_ok()) return finish_add(std::move(add), status);
+  finish_add(std::move(add), info_of(saved.value()));
 }
 
 // --- trust --------------------------------------------------------------------------------------
@@ -380,7 +393,8 @@ Status ContactBook::ensure(const std::string& fingerprint, std::vector<Event>& e
       new_contact(fingerprint, peer->name.empty() ? fingerprint.substr(0, 16) : peer->name,
                   peer->identity_key, clock_.wall_ms());
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
-  events.push_back(Event{clock_.wall_ms(), ContactEvent{info_of(record), ContactChange::kAdded}});
+  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord saved, stored(repo, fingerprint));
+  events.push_back(Event{clock_.wall_ms(), ContactEvent{info_of(saved), ContactChange::kAdded}});
   if (hooks_.introduce) hooks_.introduce(fingerprint);
   return Status::ok();
 }

@@ -55,6 +55,8 @@ class ContactBook {
   void on_bundle(const std::string& from, const wire::Bundle& bundle);
   // On the timer: adds whose peer never answered fail.
   void expire_adds();
+  // The node stops: every add still waiting for its bundle fails now.
+  void abandon_adds();
   // A receipt for message `row` from `from`: if it was a 1:1 message, the peer holds our
   // session, and SignalEngine::confirm_session stops the pre-key header (once per peer and run).
   Status confirm_session_by_receipt(const std::string& from, int64_t row);
@@ -69,8 +71,11 @@ class ContactBook {
   };
   // The one peer online now that `peer_query` names (by its name or a fingerprint prefix).
   Result<PeerInfo> find_peer(const std::string& peer_query, const Bytes& typed_digest);
-  // Stores the contact, keeping a trust the user already gave its key.
-  Status save_keeping_trust(const storage::ContactRecord& record);
+  // Inserts or renames the contact (its trust and namesake_of stay the repository's); the row
+  // as stored.
+  Result<storage::ContactRecord> save(const storage::ContactRecord& record);
+  static Result<storage::ContactRecord> stored(storage::ContactRepo& repo,
+                                               const std::string& fingerprint);
   void finish_add(PendingAdd add, Result<ContactInfo> result);
   bool bundle_request_allowed(const std::string& from);
 

@@ -10,10 +10,8 @@ namespace {
 using nlohmann::json;
 using Reply = ControlServer::Reply;
 
-// The one place a reply becomes text. Invalid UTF-8 (a snippet cut inside a character, bytes a
-// peer sent) is replaced rather than thrown: nothing thrown may cross the node's loop.
 void send(const Reply& reply, const json& object) {
-  reply(object.dump(-1, ' ', false, json::error_handler_t::replace));
+  reply(to_text(object));
 }
 
 json ok(const char* key, json value) {
@@ -45,10 +43,7 @@ void answer_list(const Reply& reply, const Result<std::vector<T>>& result, const
 }  // namespace
 
 std::string ControlDispatcher::error_reply(const Status& status) {
-  return json{{"ok", false},
-              {"error", status.message()},
-              {"code", std::string(status_code_name(status.code()))}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+  return to_text(error_object(status));
 }
 
 // One overload per command; each answers its reply exactly once.
@@ -107,7 +102,7 @@ struct ControlDispatcher::Visitor {
   }
   void operator()(const control::Ptt& r) {
     const Status done = self.target_.push_to_talk(r.channel, r.on);
-    reply(done.is_ok() ? json{{"ok", true}}.dump() : error_reply(done));
+    reply(done.is_ok() ? to_text(json{{"ok", true}}) : error_reply(done));
   }
   void operator()(const control::Play& r) {
     answer(reply, self.target_.play(r.id, r.out, r.format), "played", played_object);

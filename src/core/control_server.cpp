@@ -17,8 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string error_reply(const std::string& message) {
-  return json{{"ok", false}, {"error", message}}.dump();
+std::string error_reply(const Status& status) {
+  return to_text(error_object(status));
 }
 
 // Takes the value of "passphrase_hex" out of a request's text, overwriting its hex digits with
@@ -71,26 +71,26 @@ void keep_allocator_thresholds_fixed() {
 }  // namespace
 
 std::string peer_json(const PeerInfo& peer) {
-  return peer_object(peer).dump();
+  return to_text(peer_object(peer));
 }
 std::string event_json(const Event& event) {
-  return event_object(event).dump();
+  return to_text(event_object(event));
 }
 
 std::string message_json(const MessageInfo& message) {
-  return message_object(message).dump();
+  return to_text(message_object(message));
 }
 std::string channel_json(const ChannelInfo& channel) {
-  return channel_object(channel).dump();
+  return to_text(channel_object(channel));
 }
 std::string contact_json(const ContactInfo& contact) {
-  return contact_object(contact).dump();
+  return to_text(contact_object(contact));
 }
 std::string ok_json() {
-  return json{{"ok", true}}.dump();
+  return to_text(json{{"ok", true}});
 }
 std::string error_json(const std::string& message) {
-  return error_reply(message);
+  return error_reply(Status::invalid_argument(message));
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(net::ZmqContext& context,
@@ -186,39 +186,38 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("cmd") ||
       !parsed["cmd"].is_string()) {
     ++malformed_;
-    return error_reply("malformed request: expected {\"cmd\": \"...\"}");
+    return error_reply(Status::invalid_argument("malformed request: expected {\"cmd\": \"...\"}"));
   }
   const std::string cmd = parsed["cmd"].get<std::string>();
   if (cmd == "id" && handlers_.identity) {
     IdentityInfo id = handlers_.identity();
-    return json{{"ok", true},
-                {"name", id.name},
-                {"fingerprint", id.fingerprint},
-                {"identity_key", to_hex(id.identity_key)},
-                {"transport_key", to_z85(id.transport_key)},
-                {"endpoint", id.endpoint}}
-        .dump();
+    return to_text(json{{"ok", true},
+                        {"name", id.name},
+                        {"fingerprint", id.fingerprint},
+                        {"identity_key", to_hex(id.identity_key)},
+                        {"transport_key", to_z85(id.transport_key)},
+                        {"endpoint", id.endpoint}});
   }
   if (cmd == "peers" && handlers_.peers) {
     json peers = json::array();
     for (const PeerInfo& peer : handlers_.peers()) peers.push_back(peer_object(peer));
-    return json{{"ok", true}, {"peers", peers}}.dump();
+    return to_text(json{{"ok", true}, {"peers", peers}});
   }
   if (cmd == "stats" && handlers_.stats) {
     json counters = json::object();
     for (const auto& [name, value] : handlers_.stats().counters) counters[name] = value;
-    return json{{"ok", true}, {"counters", counters}}.dump();
+    return to_text(json{{"ok", true}, {"counters", counters}});
   }
   if (cmd == "subscribe") {
     if (subscribers_.size() >= kMaxSubscribers && !subscribers_.count(routing_id)) {
-      return error_reply("too many event subscribers");
+      return error_reply(Status::busy("too many event subscribers"));
     }
     subscribers_.insert(routing_id);
-    return json{{"ok", true}}.dump();
+    return to_text(json{{"ok", true}});
   }
   if (cmd == "unsubscribe") {
     subscribers_.erase(routing_id);
-    return json{{"ok", true}}.dump();
+    return to_text(json{{"ok", true}});
   }
   if (cmd == "unlock" && handlers_.unlock) {
     // The key seen by take_passphrase may have been part of another (a "x\"passphrase_hex").
@@ -229,7 +228,7 @@ std::optional<std::string> ControlServer::handle(const Bytes& routing_id,
   if (handlers_.request && handlers_.request(cmd, parsed, reply)) return std::nullopt;
   if (handlers_.command && handlers_.command(cmd, request, reply)) return std::nullopt;
   ++malformed_;
-  return error_reply("unknown command: " + cmd);
+  return error_reply(Status::invalid_argument("unknown command: " + cmd));
 }
 
 void ControlServer::deliver_replies_on_close(int timeout_ms) {

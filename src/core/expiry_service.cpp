@@ -33,10 +33,10 @@ ExpiryService::ExpiryService(Account& account, const Clock& clock, const Messeng
       ledger_(ledger),
       channels_(channels) {}
 
-void ExpiryService::expire_if_due(int64_t now_ms) {
+void ExpiryService::expire_if_due(int64_t now_ms, bool on_air) {
   if (now_ms < expire_at_ms_) return;
   expire_at_ms_ = now_ms + kExpireIntervalMs;
-  expire_due();
+  expire_due(on_air);
 }
 
 Status ExpiryService::record_direct_event(const std::string& conversation, const std::string& actor,
@@ -111,7 +111,7 @@ Result<MessageInfo> ExpiryService::set(const std::string& to, int64_t expire_ms)
     });
   }
   if (!done.is_ok()) return done;
-  expire_due();
+  expire_at_ms_ = 0;  // on the loop's next round
   return audit;
 }
 
@@ -137,7 +137,7 @@ Status ExpiryService::apply(const std::string& from, const wire::Expiry& expiry,
   return channels_.record_event(*channel, from, ChannelChange::kExpiry, "", text, effects);
 }
 
-void ExpiryService::expire_due() {
+void ExpiryService::expire_due(bool on_air) {
   storage::ExpiryRepo repo(AccountInternals::db(account_));
   auto active = repo.active();
   if (!active.is_ok() || active.value().empty()) return;
@@ -157,8 +157,11 @@ void ExpiryService::expire_due() {
       !tx.commit().is_ok())
     return;
   hooks_.count(Counter::messages_expired, static_cast<uint64_t>(deleted));
-  if (!AccountInternals::db(account_).checkpoint().is_ok())
+  if (on_air) {
+    checkpoint_due_ = true;
+  } else if (!AccountInternals::db(account_).checkpoint().is_ok()) {
     hooks_.count(Counter::checkpoint_failed, 1);
+  }
 }
 
 }  // namespace sotto::core

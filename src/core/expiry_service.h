@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "sotto.pb.h"
 #include "sotto/base/clock.h"
@@ -40,10 +41,13 @@ class ExpiryService {
   Result<MessageInfo> set(const std::string& to, int64_t expire_ms);
   // Inside the receive transaction: a setting from a peer (or a channel's admin).
   Status apply(const std::string& from, const wire::Expiry& expiry, Effects& effects);
-  // Deletes what has expired.
-  void expire_due();
-  // On the timer: expire_due once a second, or at once after a setting changed.
-  void expire_if_due(int64_t now_ms);
+  // On the timer: deletes what has expired, once a second or at once after a setting changed.
+  // The log pages that held it are checkpointed away at once, or, while a voice transmission is
+  // live (`on_air`; a checkpoint takes longer than the jitter buffer holds), by the next quiet
+  // tidy: take_checkpoint_due() says when that is owed.
+  void expire_if_due(int64_t now_ms, bool on_air);
+  bool checkpoint_due() const { return checkpoint_due_; }
+  bool take_checkpoint_due() { return std::exchange(checkpoint_due_, false); }
 
  private:
   // A system row (and event) in a 1:1 conversation.
@@ -56,7 +60,10 @@ class ExpiryService {
   ContactBook& contacts_;
   MessageLedger& ledger_;
   ChannelService& channels_;
+  void expire_due(bool on_air);
+
   int64_t expire_at_ms_ = 0;
+  bool checkpoint_due_ = false;
 };
 
 }  // namespace sotto::core

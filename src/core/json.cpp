@@ -165,4 +165,14 @@ json export_progress_object(const ExportProgress& progress) {
               {"fraction", progress.fraction}};
 }
 
+json error_object(const Status& status) {
+  return json{{"ok", false},
+              {"error", status.message()},
+              {"code", std::string(status_code_name(status.code()))}};
+}
+
+std::string to_text(const json& object) {
+  return object.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace sotto::core

@@ -202,17 +202,18 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
   return expiry_.set(to, expire_ms);
 }
 
-void Messenger::expire_due() {
-  expiry_.expire_due();
-}
-
 // --- timers and housekeeping --------------------------------------------------------------------
 
-void Messenger::on_timer() {
+void Messenger::on_stop() {
+  flush_sends();
+  contacts_.abandon_adds();
+}
+
+void Messenger::on_timer(bool on_air) {
   const int64_t now = clock_.now_ms();
   contacts_.expire_adds();
   outbox_.mark_sent_if_due();
-  expiry_.expire_if_due(now);
+  expiry_.expire_if_due(now, on_air);
   channel_upkeep();
   outbox_.resend_due();
 }
@@ -226,7 +227,8 @@ std::optional<int64_t> Messenger::tidy_at_ms() const {
   // Busy: tidy_when_quiet would not run, and a time already past would make the loop spin for
   // as long as a flow stays blocked; busy() brings the loop back soon anyway.
   if (busy()) return std::nullopt;
-  if (!index_due_ && AccountInternals::db(account_).wal_frames() < kQuietCheckpointFrames)
+  if (!index_due_ && !expiry_.checkpoint_due() &&
+      AccountInternals::db(account_).wal_frames() < kQuietCheckpointFrames)
     return std::nullopt;
   return last_activity_ms_ + kQuietMs;
 }
@@ -239,7 +241,11 @@ void Messenger::tidy_when_quiet() {
     RelaxedSync relaxed(db, true);
     (void)storage::SearchRepo(db).catch_up();
   }
-  (void)db.checkpoint_if_grown(kQuietCheckpointFrames);
+  if (expiry_.take_checkpoint_due()) {
+    if (!db.checkpoint().is_ok()) hooks_.count(Counter::checkpoint_failed, 1);
+  } else {
+    (void)db.checkpoint_if_grown(kQuietCheckpointFrames);
+  }
 }
 
 bool Messenger::has_queued_work() const {
@@ -257,35 +263,10 @@ uint64_t Messenger::outbox_waiting() {
 // --- reading ------------------------------------------------------------------------------------
 
 Result<std::vector<MessageInfo>> Messenger::history(const std::string& to, int64_t limit) {
-  std::string conversation;
-  std::map<std::string, std::pair<std::string, Trust>> names;
-  SOTTO_ASSIGN_OR_RETURN(auto contacts, contacts_.records());
-  for (const auto& c : contacts) names[c.fingerprint] = {c.name, trust_of(c.trust)};
-  std::map<std::string, std::string> channel_names;  // conversation -> name
-  SOTTO_ASSIGN_OR_RETURN(auto channels,
-                         storage::ChannelRepo(AccountInternals::db(account_)).list());
-  for (const auto& c : channels) {
-    channel_names["#" + to_hex(c.id)] = c.name;
-    SOTTO_ASSIGN_OR_RETURN(auto members,
-                           storage::ChannelRepo(AccountInternals::db(account_)).members(c.id));
-    for (const auto& m : members) {
-      if (names.count(m.fingerprint) == 0) names[m.fingerprint] = {m.name, Trust::kUnverified};
-    }
-  }
-  if (!to.empty()) {
-    SOTTO_ASSIGN_OR_RETURN(conversation, conversation_key(to));
-  }
+  SOTTO_ASSIGN_OR_RETURN(std::string conversation, conversation_key(to));
   SOTTO_ASSIGN_OR_RETURN(
       auto rows, storage::MessageRepo(AccountInternals::db(account_)).recent(conversation, limit));
-  std::vector<MessageInfo> out;
-  for (const auto& r : rows) {
-    auto channel = channel_names.find(r.conversation);
-    const bool in_channel = channel != channel_names.end();
-    const std::string sender_name = r.outgoing ? account_.name() : names[r.sender].first;
-    const Trust trust = in_channel ? names[r.sender].second : names[r.conversation].second;
-    out.push_back(message_info(r, sender_name, trust, in_channel ? channel->second : ""));
-  }
-  return out;
+  return describe(rows, nullptr);
 }
 
 }  // namespace sotto::core

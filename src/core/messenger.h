@@ -148,8 +148,6 @@ class Messenger : public VoiceMessaging {
   // the channel's admin, every member) and writes the change into the conversation's history.
   // InvalidArgument for an unknown conversation or a channel we do not administer.
   Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
-  // Deletes what has expired; runs on the timer.
-  void expire_due();
 
   // --- network ---
   void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
@@ -160,7 +158,11 @@ class Messenger : public VoiceMessaging {
   bool knows(const std::string& fingerprint);
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();
-  void on_timer();
+  // The loop's last act: sends queued in its final round are committed (they were accepted, and
+  // the outbox delivers them later), adds still waiting fail, so no caller waits in vain.
+  void on_stop();
+  // `on_air`: a voice transmission is live, so nothing slow (a checkpoint) may run now.
+  void on_timer(bool on_air = false);
   // Housekeeping that would otherwise land on some message's path (indexing new messages for
   // search, copying the write-ahead log into the database): once nothing was sent or received
   // for kQuietMs. A node never quiet still gets both, inside a commit, at their hard limits

@@ -138,7 +138,7 @@ Status Node::Impl::start() {
     SOTTO_ASSIGN_OR_RETURN(
         control, ControlServer::start(context, poller, control_path, make_control_handlers()));
   }
-  loop->start([this] { return round(); });
+  loop->start([this] { return round(); }, [this] { messenger->on_stop(); });
   return Status::ok();
 }
 
@@ -290,7 +290,7 @@ void Node::Impl::on_timers() {
     drain_at_ms = now() + kLinkDrainIntervalMs;
     transport->drain_links();
   }
-  messenger->on_timer();
+  messenger->on_timer(on_air());
   voice->tick();
 }
 

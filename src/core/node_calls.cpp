@@ -9,15 +9,20 @@
 namespace sotto::core {
 namespace {
 
-// The result `start` handed its callback, waited for up to `timeout`.
+// The result the work handed its Done, waited for up to `timeout`. On the loop's own thread
+// (an event handler calling back into the node) the work cannot finish while we wait: the
+// answer is then what it already is, or a refusal at once, never a stalled loop.
 template <typename T>
-Result<T> await(std::future<Result<T>>& result, std::chrono::milliseconds timeout) {
-  if (result.wait_for(timeout) != std::future_status::ready) return unanswered();
-  try {
-    return result.get();
-  } catch (const std::future_error&) {  // the node stopped with the work unfinished
-    return Status::unavailable("the node stopped before it finished");
+Result<T> await(const NodeLoop& loop, std::future<Result<T>>& result,
+                std::chrono::milliseconds timeout) {
+  if (loop.on_loop_thread()) timeout = std::chrono::milliseconds(0);
+  if (result.wait_for(timeout) != std::future_status::ready) {
+    if (loop.on_loop_thread()) {
+      return Status::busy("this call cannot finish on the node's own thread; use the async form");
+    }
+    return unanswered();
   }
+  return result.get();  // Answer: a value even when the node stopped first
 }
 
 }  // namespace
@@ -83,21 +88,21 @@ std::future<Result<MessageInfo>> Node::send_text_async(const std::string& to,
 
 Result<MessageInfo> Node::send_text(const std::string& to, const std::string& text) {
   auto sent = send_text_async(to, text);
-  return await(sent, kCallTimeout);
+  return await(*impl_->loop, sent, kCallTimeout);
 }
 
 Result<ContactInfo> Node::add_contact(const std::string& peer, const std::string& name) {
   auto added = impl_->begin<ContactInfo>([impl = impl_.get(), peer, name](Done<ContactInfo> done) {
     impl->messenger->add_contact(peer, name, std::move(done));
   });
-  return await(added, kCallTimeout);
+  return await(*impl_->loop, added, kCallTimeout);
 }
 
 Result<ContactInfo> Node::confirm_contact(const std::string& to) {
   auto confirmed = impl_->begin<ContactInfo>([impl = impl_.get(), to](Done<ContactInfo> done) {
     impl->messenger->confirm_contact(to, std::move(done));
   });
-  return await(confirmed, kCallTimeout);
+  return await(*impl_->loop, confirmed, kCallTimeout);
 }
 
 Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wav_path) {
@@ -106,7 +111,7 @@ Result<MessageInfo> Node::talk(const std::string& channel, const std::string& wa
         impl->talk(channel, wav_path, std::move(done));
       });
   const auto longest_clip = std::chrono::milliseconds(VoiceOptions{}.max_transmission_ms);
-  return await(spoken, longest_clip + kCallTimeout);
+  return await(*impl_->loop, spoken, longest_clip + kCallTimeout);
 }
 
 Result<ExportSummary> Node::export_archive(const ExportOptions& options) {
@@ -128,7 +133,7 @@ Result<ExportSummary> Node::export_archive(const ExportOptions& options) {
     last_messages = progress.value().messages;
     last_fraction = progress.value().fraction;
   }
-  return await(written, std::chrono::milliseconds(0));
+  return await(*impl->loop, written, std::chrono::milliseconds(0));
 }
 
 // The calls answered by the loop at once.

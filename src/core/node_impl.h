@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sotto/core/node.h"
@@ -32,6 +33,29 @@ namespace sotto::core {
 
 template <typename T>
 using Done = std::function<void(Result<T>)>;
+
+// The promise behind a call's Done. Work that ends without answering (the node stopped, the
+// owner that queued it went away) still answers, so a caller never waits in vain and get()
+// never throws.
+template <typename T>
+class Answer {
+ public:
+  Answer() = default;
+  Answer(const Answer&) = delete;
+  Answer& operator=(const Answer&) = delete;
+  ~Answer() {
+    if (!answered_) promise_.set_value(Status::unavailable("the node stopped before it finished"));
+  }
+  std::future<Result<T>> future() { return promise_.get_future(); }
+  void set(Result<T> result) {
+    if (std::exchange(answered_, true)) return;
+    promise_.set_value(std::move(result));
+  }
+
+ private:
+  std::promise<Result<T>> promise_;
+  bool answered_ = false;  // set on the loop thread; read by the last owner, after it
+};
 
 // A call the loop did not answer within its time.
 Status unanswered();
@@ -127,22 +151,23 @@ struct Node::Impl final : LinkControl, ControlTarget {
   template <typename T>
   Result<T> ask(std::function<Result<T>()> fn) {
     auto answer = loop->call<Result<T>>(std::move(fn), kCallTimeout);
-    if (!answer) return unanswered();
+    if (!answer)
+      return loop->stopping() ? Status::unavailable("the node has stopped") : unanswered();
     return std::move(*answer);
   }
 
   // Starts `work` on the loop; it hands its result to the callback it is given, now or later.
   template <typename T>
   std::future<Result<T>> begin(std::function<void(Done<T>)> work) {
-    auto promise = std::make_shared<std::promise<Result<T>>>();
-    std::future<Result<T>> result = promise->get_future();
-    auto task = [promise, work = std::move(work)] {
-      work([promise](Result<T> r) { promise->set_value(std::move(r)); });
+    auto answer = std::make_shared<Answer<T>>();
+    std::future<Result<T>> result = answer->future();
+    auto task = [answer, work = std::move(work)] {
+      work([answer](Result<T> r) { answer->set(std::move(r)); });
     };
     if (loop->on_loop_thread()) {
       task();
     } else if (!loop->post(task)) {
-      promise->set_value(Status::unavailable("the node has stopped"));
+      answer->set(Status::unavailable("the node has stopped"));
     }
     return result;
   }

@@ -25,11 +25,12 @@ NodeLoop::~NodeLoop() {
   ::close(wake_fd_);
 }
 
-void NodeLoop::start(std::function<Status()> round) {
-  thread_ = std::thread([this, round = std::move(round)] { body(round); });
+void NodeLoop::start(std::function<Status()> round, std::function<void()> on_end) {
+  thread_ = std::thread(
+      [this, round = std::move(round), on_end = std::move(on_end)] { body(round, on_end); });
 }
 
-void NodeLoop::body(const std::function<Status()>& round) {
+void NodeLoop::body(const std::function<Status()>& round, const std::function<void()>& on_end) {
   loop_thread_ = std::this_thread::get_id();
   while (!stop_requested_.load()) {
     run_tasks();
@@ -39,11 +40,13 @@ void NodeLoop::body(const std::function<Status()>& round) {
       break;
     }
   }
+  stop_requested_ = true;  // also after a failed round: calls are refused as stopped
   {
     std::lock_guard<std::mutex> lock(tasks_mutex_);
     closed_ = true;
   }
   run_tasks();  // nobody waits in vain on a call queued while the loop was ending
+  if (on_end) on_end();
   loop_thread_ = std::thread::id();
 }
 

@@ -33,13 +33,17 @@ class NodeLoop {
 
   // Starts the thread: the queued tasks, then one `round` (which polls), over and over until
   // stop() or a round fails. Once.
-  void start(std::function<Status()> round);
+  // `on_end` runs on the loop thread after the last task: what it leaves unanswered, nobody
+  // would ever answer.
+  void start(std::function<Status()> round, std::function<void()> on_end = {});
   // Ends the loop after its current round. Async-signal-safe.
   void stop();
   // Blocks until the thread has ended; the failed round's status, else ok.
   Status join();
 
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_.load(); }
+  // Asked to stop, or ended: why a call went unanswered, when it did.
+  bool stopping() const { return stop_requested_.load(); }
   // Queues `task` for the loop without waiting; false (the task dropped) once the loop ended.
   bool post(std::function<void()> task);
   // Ends the round's wait at once (another thread has something for the loop, e.g. a captured
@@ -53,7 +57,7 @@ class NodeLoop {
  private:
   NodeLoop(net::Poller& poller, int wake_fd);
   void run_tasks();
-  void body(const std::function<Status()>& round);
+  void body(const std::function<Status()>& round, const std::function<void()>& on_end);
 
   net::Poller& poller_;
   const int wake_fd_;

@@ -9,14 +9,13 @@ namespace {
 
 // A messenger with no network around it: no peers, nothing to send to, events nowhere.
 Messenger offline_messenger(Account& account) {
-  static const SteadyClock clock;
   MessengerHooks hooks;
   hooks.send_frame = [](const std::string&, ByteView) { return false; };
   hooks.peer = [](const std::string&) { return std::optional<PeerInfo>(); };
   hooks.peers = [] { return std::vector<PeerInfo>(); };
   hooks.publish = [](Event) {};
   hooks.count = [](Counter, uint64_t) {};
-  return Messenger(account, clock, MessengerOptions{}, std::move(hooks));
+  return Messenger(account, machine_clock(), MessengerOptions{}, std::move(hooks));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // RelaxedSync: commits made while it lives skip the fsync (synchronous=NORMAL; still safe from a
 // killed process) when `relax`: for writes that a power cut may undo without losing a message,
 // because the peer resends and the archive dedups. Received messages always commit with FULL.
+// Thread-safety: as the Database's; the thread that owns it.
 #pragma once
 
 #include "sotto/storage/database.h"

@@ -37,6 +37,7 @@ class ThreadedFeed : public CaptureFeed {
 
   ~ThreadedFeed() override {
     stop_ = true;
+    source_->interrupt();  // a stalled device would otherwise hold the join for seconds
     reader_.join();
   }
 

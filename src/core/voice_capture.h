@@ -13,8 +13,8 @@
 //
 // Thread-safety: next(), ready(), device_stats() and the destructor on the loop thread (a device's
 // stats are atomics, read while the reader thread reads the device); the reader thread only
-// touches the source and the queue. The destructor stops the reader and joins it. REQUIRES: the
-// source's read() returns within about a frame period (a device does), or the join waits for it.
+// touches the source and the queue. The destructor interrupts the source's read (a stalled
+// device would hold it for seconds) and joins the reader, which takes a few milliseconds.
 #pragma once
 
 #include <cstdint>

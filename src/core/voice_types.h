@@ -38,9 +38,11 @@ struct TransmissionEnd {
   uint32_t frame_ms = 20;
   uint32_t bitrate = 24'000;
   int64_t started_at_us = 0;
-  std::vector<Bytes> packets;        // seq order, every frame
-  Bytes timing;                      // 4 bytes LE per frame: ms after the first
-  std::vector<std::string> live;     // members that were sent every frame
+  std::vector<Bytes> packets;  // seq order, every frame
+  Bytes timing;                // 4 bytes LE per frame: ms after the first
+  // Members online at the start, sent each frame (one their socket refused is counted, not
+  // tracked: the clip from the outbox, acknowledged, is what makes up for it).
+  std::vector<std::string> live;
   std::vector<std::string> members;  // every member at the start but us (TransmissionStart)
 };
 

@@ -455,6 +455,7 @@ class DeviceSource final : public AudioSource {
     auto last_progress = std::chrono::steady_clock::now();
     size_t last_readable = ring.readable();
     while (ring.readable() < n) {
+      if (interrupted_.load(std::memory_order_relaxed)) return false;
       const auto now = std::chrono::steady_clock::now();
       if (ring.readable() != last_readable) {
         last_readable = ring.readable();
@@ -472,6 +473,7 @@ class DeviceSource final : public AudioSource {
     return true;
   }
 
+  void interrupt() override { interrupted_.store(true, std::memory_order_relaxed); }
   std::string description() const override { return open_.description; }
   uint64_t dropped_samples() const override {
     return open_.shared->dropped.load(std::memory_order_relaxed);
@@ -481,6 +483,7 @@ class DeviceSource final : public AudioSource {
  private:
   OpenStream open_;
   int frame_samples_;
+  std::atomic<bool> interrupted_{false};
 };
 
 // Playback queue: at most kQueueFrames (80 ms at 20 ms frames) waiting for the device. The jitter

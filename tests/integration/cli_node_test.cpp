@@ -171,6 +171,8 @@ TEST_CASE("malformed control requests get an error reply and the node keeps serv
     auto parsed = nlohmann::json::parse(reply.value());
     CHECK(parsed["ok"] == false);
     CHECK_FALSE(parsed["error"].get<std::string>().empty());
+    // A code the CLI can turn back into its exit status, not "internal".
+    CHECK(parsed.value("code", std::string()) == "invalid_argument");
   }
   // An oversized request is refused by the socket; the node still answers others.
   {

@@ -34,6 +34,13 @@ class SteadyClock final : public Clock {
   }
 };
 
+// The machine's clocks, for the entry points that build everything else (a program's main, the
+// offline commands); everything below them is handed a Clock.
+inline const Clock& machine_clock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
 // Time that moves only when told to; the wall clock moves with it from a fixed date. Thread-safe.
 class FakeClock final : public Clock {
  public:

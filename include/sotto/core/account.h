@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "sotto/base/bytes.h"
+#include "sotto/base/clock.h"
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
 
@@ -51,14 +52,17 @@ class Account {
   static constexpr size_t kMaxNameBytes = 64;
 
   // Errors: InvalidArgument for an unusable name or an existing profile; as Profile::create.
+  // `clock` dates the identity (wall time, shown only).
   static Result<std::unique_ptr<Account>> create(const std::string& dir,
                                                  const SecretBytes& passphrase,
-                                                 const std::string& name, KdfCost cost);
+                                                 const std::string& name, KdfCost cost,
+                                                 const Clock& clock = machine_clock());
   // As above with explicit parameters (tests and benchmarks use cheaper ones).
   static Result<std::unique_ptr<Account>> create(const std::string& dir,
                                                  const SecretBytes& passphrase,
                                                  const std::string& name,
-                                                 const storage::KdfParams& kdf);
+                                                 const storage::KdfParams& kdf,
+                                                 const Clock& clock = machine_clock());
   // Errors: as Profile::open; Corruption when the profile has no identity.
   static Result<std::unique_ptr<Account>> open(const std::string& dir,
                                                const SecretBytes& passphrase);

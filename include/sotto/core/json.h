@@ -5,6 +5,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "sotto/base/status.h"
 
 #include "sotto/core/archive.h"
 #include "sotto/core/events.h"
@@ -22,5 +25,12 @@ nlohmann::json played_object(const PlayedClip& played);
 nlohmann::json search_hit_object(const SearchHit& hit);
 nlohmann::json export_summary_object(const ExportSummary& summary);
 nlohmann::json export_progress_object(const ExportProgress& progress);
+// {"ok": false, "error": message, "code": status_code_name}: what every failed request answers.
+nlohmann::json error_object(const Status& status);
+
+// The one place a reply or an event becomes text. Invalid UTF-8 (a snippet cut inside a
+// character, bytes a peer sent, a directory name) is replaced rather than thrown: nothing thrown
+// may cross the node's loop.
+std::string to_text(const nlohmann::json& object);
 
 }  // namespace sotto::core

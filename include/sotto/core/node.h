@@ -1,14 +1,17 @@
 // Node: a running sotto peer — discovery, authenticated transport, the peer table, and the
 // control socket front ends talk to.
 //
-// Threading contract. One thread owns the node: its loop (one zmq_poll over the ROUTER inbox,
-// the ZAP handler, link monitors, the beacon sockets, the control socket and a wake-up fd; the
-// poll timeout comes from the next timer). Every socket and all protocol state belong to it. The
-// node starts that thread itself: it is running when create() returns. Every other method is
-// safe from any thread: a call from another thread is posted to the loop and waits for its
-// answer there, never runs on the caller's thread; once the loop has ended, calls are refused
-// (Unavailable, or an empty value). Called on the loop's own thread (from NodeOptions::on_lock),
-// a call runs at once.
+// Threading contract. One thread owns the node: its loop (one poll(2), net::Poller, over the
+// ROUTER inbox, the ZAP handler, link monitors, the beacon sockets, the control socket and a
+// wake-up fd; the wait's timeout comes from the next timer). Every socket and all protocol state
+// belong to it. The node starts that thread itself: it is running when create() returns. Every
+// other method is safe from any thread: a call from another thread is posted to the loop and
+// waits for its answer there, never runs on the caller's thread; once the loop has ended, calls
+// are refused (Unavailable, or an empty value), and a call the loop accepted but could not finish
+// is answered Unavailable as it stops. Called on the loop's own thread (from
+// NodeOptions::on_lock), a call runs at once; one that needs another round (send_text,
+// add_contact, confirm_contact, talk) answers Busy at once instead of stalling the loop: use
+// send_text_async there.
 //
 // Timeout policy: a synchronous call waits at most kCallTimeout for the loop's answer, then
 // returns Unavailable ("the node did not finish in time"; peers(), stats() and ptt_state()

@@ -63,6 +63,10 @@ class AudioSource {
   // sleep unless it was opened with Pacing::kRealTime: pacing is the caller's job (the node's
   // clock).
   virtual Result<bool> read(std::span<int16_t> frame) = 0;
+  // From another thread: a read that is waiting, and every later one, returns false (as at end of
+  // input) within a few milliseconds instead of waiting for audio, so the thread reading a
+  // stalled device can be stopped.
+  virtual void interrupt() {}
   virtual std::string description() const = 0;
   // Captured samples thrown away because the reader fell behind (devices only).
   virtual uint64_t dropped_samples() const { return 0; }

@@ -28,6 +28,7 @@ struct Party {
   std::vector<Bytes> outgoing;  // frames handed to the transport, towards the other party
   std::map<std::string, uint64_t> counters;
   std::map<std::string, core::PeerInfo> peers;
+  std::vector<core::ContactEvent> contact_events;
   bool socket_full = false;  // the transport refuses frames, as a full ZeroMQ queue does
 
   uint64_t counter(const std::string& name) const {
@@ -92,7 +93,11 @@ struct Pair {
       for (const auto& [fp, peer] : me->peers) out.push_back(peer);
       return out;
     };
-    hooks.publish = [](core::Event) {};
+    hooks.publish = [me](core::Event event) {
+      if (auto* contact = std::get_if<core::ContactEvent>(&event.body)) {
+        me->contact_events.push_back(*contact);
+      }
+    };
     hooks.count = [me](core::Counter c, uint64_t n) {
       me->counters[std::string(to_string(c))] += n;
     };
@@ -517,4 +522,65 @@ TEST_CASE(
   REQUIRE(send_now(*p.bob.messenger, "alice", "the real bob").is_ok());
   Pair::flush(p.bob, p.alice);
   CHECK(count_body(p.alice.history(), "the real bob") == 1);
+}
+
+TEST_CASE("adding a contact again keeps the trust already given, in the reply and the event",
+          "[core][messenger]") {
+  Pair p;
+  p.add_bob();
+  std::optional<Result<core::ContactInfo>> confirmed;
+  p.alice.messenger->confirm_contact("bob", [&](Result<core::ContactInfo> r) { confirmed = r; });
+  REQUIRE(confirmed.has_value());
+  REQUIRE(confirmed->is_ok());
+  REQUIRE(confirmed->value().trust == core::Trust::kVerified);
+
+  // With the session in place (no bundle round trip) and with a new bundle asked for.
+  for (bool new_session : {false, true}) {
+    if (new_session) {
+      p.clock.advance_ms(p.options.bundle_request_interval_ms);  // Bob serves one bundle per
+                                                                 // interval and peer
+      REQUIRE(core::AccountInternals::signal(*p.alice.account)
+                  .store()
+                  .delete_session(p.bob.account->fingerprint(), crypto::SignalEngine::kDeviceId)
+                  .is_ok());
+    }
+    p.alice.contact_events.clear();
+    std::optional<Result<core::ContactInfo>> again;
+    p.alice.messenger->add_contact("bob", "", [&](Result<core::ContactInfo> r) { again = r; });
+    Pair::flush(p.alice, p.bob);
+    Pair::flush(p.bob, p.alice);
+    REQUIRE(again.has_value());
+    INFO("new session: " << new_session << ", " << again->status().message());
+    REQUIRE(again->is_ok());
+    CHECK(again->value().trust == core::Trust::kVerified);
+    REQUIRE(p.alice.contact_events.size() == 1);
+    CHECK(p.alice.contact_events[0].change == core::ContactChange::kAdded);
+    CHECK(p.alice.contact_events[0].contact.trust == core::Trust::kVerified);
+  }
+}
+
+TEST_CASE("what expires during a live transmission leaves the log at the next quiet tidy",
+          "[core][messenger][archive]") {
+  Pair p;
+  p.add_bob();
+  p.alice_sends("soon gone");
+  REQUIRE(p.alice.messenger->set_expiry("bob", 1000).is_ok());
+  p.alice.outgoing.clear();
+  p.clock.advance_ms(2000);
+  storage::Database& db = core::AccountInternals::db(*p.alice.account);
+  REQUIRE(db.checkpoint().is_ok());
+
+  // On air: the text goes from the archive, but the copy of the log (tens of milliseconds)
+  // waits; the log still holds the deletion's pages.
+  p.alice.messenger->on_timer(/*on_air=*/true);
+  CHECK(count_body(p.alice.history(), "soon gone") == 0);
+  CHECK(p.alice.counter("messages_expired") >= 1);  // the text, and the audit line before it
+  CHECK(db.wal_frames() > 0);
+  REQUIRE(p.alice.messenger->tidy_at_ms().has_value());
+
+  // The first quiet tidy after the transmission copies it away.
+  p.clock.advance_ms(1000);
+  p.alice.messenger->tidy_when_quiet();
+  CHECK(db.wal_frames() == 0);
+  CHECK_FALSE(p.alice.messenger->tidy_at_ms().has_value());
 }

@@ -42,6 +42,8 @@ class GatedSource : public voice::AudioSource {
     for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<int16_t>((i % 48) * 400);
     return true;
   }
+  // As a device's: the waiting read gives up.
+  void interrupt() override { close(); }
   std::string description() const override { return "gated test device"; }
 
  private:
@@ -127,4 +129,16 @@ TEST_CASE(
   REQUIRE(done->is_ok());
   REQUIRE(side.closed);
   CHECK(side.closed->packets.size() == 3);
+}
+
+TEST_CASE("a capture feed over a device that stalled is closed without waiting for audio",
+          "[core][voice][capture]") {
+  auto source = std::make_unique<GatedSource>();
+  GatedSource& gate = *source;
+  auto feed = core::CaptureFeed::threaded(std::move(source), 960, [] {});
+  REQUIRE(test::wait_until([&] { return gate.reads_started() == 1; }, 5s));
+  // The device gives nothing and nobody closes it: without the interrupt, the reader's join in
+  // the destructor would wait on the loop thread for as long as the read does (here: for ever).
+  feed.reset();
+  CHECK(gate.reads_started() == 1);
 }
