@@ -278,8 +278,9 @@ Status Node::Impl::round() {
   const bool timed = options.voice_trace && on_air();
   using Steady = std::chrono::steady_clock;
   const Steady::time_point began = timed ? Steady::now() : Steady::time_point{};
-  messenger->flush_sends();  // every send queued since the last round: one transaction
-  on_timers();               // first: the first probes and beacons go out at once
+  VoiceTrace trace;
+  messenger->flush_sends();             // every send queued since the last round: one transaction
+  on_timers(timed ? &trace : nullptr);  // first: the first probes and beacons go out at once
   const Steady::time_point waiting = timed ? Steady::now() : Steady::time_point{};
   poller.note_wakes(timed);
   SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
@@ -292,7 +293,6 @@ Status Node::Impl::round() {
     auto us = [](Steady::duration d) {
       return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
     };
-    VoiceTrace trace;
     trace.kind = VoiceTrace::Kind::kLoopRound;
     trace.wall_us = clock.wall_us();
     trace.timers_us = us(waiting - began);
@@ -304,15 +304,28 @@ Status Node::Impl::round() {
   return Status::ok();
 }
 
-void Node::Impl::on_timers() {
-  peers.tick();
-  discovery->tick();
+void Node::Impl::on_timers(VoiceTrace* timed) {
+  // Instrumentation: with `timed`, the slowest of the timers is noted in it.
+  auto run = [timed](const char* name, const std::function<void()>& timer) {
+    if (timed == nullptr) return timer();
+    const auto began = std::chrono::steady_clock::now();
+    timer();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count();
+    if (us > timed->slowest_timer_us) {
+      timed->slowest_timer = name;
+      timed->slowest_timer_us = us;
+    }
+  };
+  run("peers", [&] { peers.tick(); });
+  run("discovery", [&] { discovery->tick(); });
   if (now() >= drain_at_ms) {
     drain_at_ms = now() + kLinkDrainIntervalMs;
-    transport->drain_links();
+    run("drain_links", [&] { transport->drain_links(); });
   }
-  messenger->on_timer();
-  voice->tick();
+  run("messenger", [&] { messenger->on_timer(); });
+  run("voice", [&] { voice->tick(); });
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {

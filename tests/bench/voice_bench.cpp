@@ -616,13 +616,14 @@ void explain(TraceCollector& traces, const std::string& id, uint32_t frames, con
   std::string longest_text;
   for (size_t i = 0; i < std::min<size_t>(longest.size(), 6); ++i) {
     const auto& t = longest[i].trace;
-    char text[160];
-    std::snprintf(text, sizeof text, " [%s%d at +%.0f ms: timers %.1f handlers %.1f after %.1f]",
-                  longest[i].node < 0 ? "talker" : "l", std::max(longest[i].node, 0),
-                  static_cast<double>(t.wall_us - first_us) / 1000.0,
-                  static_cast<double>(t.timers_us) / 1000.0,
-                  static_cast<double>(t.handlers_us) / 1000.0,
-                  static_cast<double>(t.after_us) / 1000.0);
+    char text[200];
+    std::snprintf(
+        text, sizeof text, " [%s%d at +%.0f ms: timers %.1f (%s %.1f) handlers %.1f after %.1f]",
+        longest[i].node < 0 ? "talker" : "l", std::max(longest[i].node, 0),
+        static_cast<double>(t.wall_us - first_us) / 1000.0,
+        static_cast<double>(t.timers_us) / 1000.0, t.slowest_timer.c_str(),
+        static_cast<double>(t.slowest_timer_us) / 1000.0,
+        static_cast<double>(t.handlers_us) / 1000.0, static_cast<double>(t.after_us) / 1000.0);
     longest_text += text;
   }
   std::fprintf(stderr,

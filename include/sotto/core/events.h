@@ -176,6 +176,8 @@ struct VoiceTrace {
   int64_t handlers_us = 0;
   int64_t after_us = 0;
   int64_t waited_us = 0;
+  std::string slowest_timer;  // the timer that took longest before the wait, and its time
+  int64_t slowest_timer_us = 0;
 };
 
 struct VoiceEvent {
