@@ -3,6 +3,7 @@
 #include "sotto/core/node.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "sotto/net/udp_socket.h"
 #include "sotto/voice/audio_device.h"
@@ -273,25 +274,58 @@ void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
 }
 
 Status Node::Impl::round() {
-  messenger->flush_sends();  // every send queued since the last round: one transaction
-  on_timers();               // first: the first probes and beacons go out at once
+  // Instrumentation: with a voice trace set, a round while on air is timed stage by stage.
+  const bool timed = options.voice_trace && on_air();
+  using Steady = std::chrono::steady_clock;
+  const Steady::time_point began = timed ? Steady::now() : Steady::time_point{};
+  VoiceTrace trace;
+  messenger->flush_sends();             // every send queued since the last round: one transaction
+  on_timers(timed ? &trace : nullptr);  // first: the first probes and beacons go out at once
+  const Steady::time_point waiting = timed ? Steady::now() : Steady::time_point{};
+  poller.note_wakes(timed);
   SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
+  const Steady::time_point handled = timed ? Steady::now() : Steady::time_point{};
   // Everything that arrived in this round shares one transaction and one fsync.
   messenger->after_poll();
   messenger->flush_sends();
   if (!on_air()) messenger->tidy_when_quiet();  // after the transmission otherwise
+  if (timed) {
+    auto us = [](Steady::duration d) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    };
+    trace.kind = VoiceTrace::Kind::kLoopRound;
+    trace.wall_us = clock.wall_us();
+    trace.timers_us = us(waiting - began);
+    trace.waited_us = us(poller.woke_at() - waiting);
+    trace.handlers_us = us(handled - poller.woke_at());
+    trace.after_us = us(Steady::now() - handled);
+    options.voice_trace(trace);
+  }
   return Status::ok();
 }
 
-void Node::Impl::on_timers() {
-  peers.tick();
-  discovery->tick();
+void Node::Impl::on_timers(VoiceTrace* timed) {
+  // Instrumentation: with `timed`, the slowest of the timers is noted in it.
+  auto run = [timed](const char* name, const std::function<void()>& timer) {
+    if (timed == nullptr) return timer();
+    const auto began = std::chrono::steady_clock::now();
+    timer();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count();
+    if (us > timed->slowest_timer_us) {
+      timed->slowest_timer = name;
+      timed->slowest_timer_us = us;
+    }
+  };
+  run("peers", [&] { peers.tick(); });
+  run("discovery", [&] { discovery->tick(); });
   if (now() >= drain_at_ms) {
     drain_at_ms = now() + kLinkDrainIntervalMs;
-    transport->drain_links();
+    run("drain_links", [&] { transport->drain_links(); });
   }
-  messenger->on_timer(on_air());
-  voice->tick();
+  run("messenger", [&] { messenger->on_timer(on_air()); });
+  run("voice", [&] { voice->tick(); });
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {

@@ -117,7 +117,8 @@ struct Node::Impl final : LinkControl, ControlTarget {
   // --- the loop
 
   Status round();
-  void on_timers();
+  // `timed` (instrumentation, may be null) gets the slowest timer's name and time.
+  void on_timers(VoiceTrace* timed);
   bool on_air() const { return voice && voice->on_air(); }
   int64_t poll_timeout_ms() const;
 

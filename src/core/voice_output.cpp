@@ -107,8 +107,14 @@ void VoiceOutput::add(const std::string& talker, std::span<const int16_t> frame,
 }
 
 Status VoiceOutput::play_mix(int64_t now_ms) {
+  if (!mixed_any_) {
+    // Nothing playing: no beat to keep. The next frame goes out as soon as it is decoded and
+    // starts a beat of its own, instead of waiting for the phase of a beat set by an earlier
+    // frame (up to a whole frame period, for the rest of the talk spurt).
+    device_due_ms_ = now_ms;
+    return Status::ok();
+  }
   device_due_ms_ = now_ms + frame_ms_;
-  if (!mixed_any_) return Status::ok();
   mixed_any_ = false;
   const auto mixed = mixer_->mix();
   return device_->write(mixed);

@@ -86,6 +86,7 @@ void Reception::on_frame(const wire::VoiceFrame& frame, int64_t now_ms, const Vo
   }
   if (jitter_.push(seq, std::move(*packet), now_ms) == voice::PushResult::kLate) {
     env.count(Counter::voice_frames_late, 1);
+    if (env.trace) trace(VoiceTrace::Kind::kLate, seq, env);
   }
   drain(env);
 }
@@ -146,18 +147,42 @@ Result<std::vector<int16_t>> Reception::decode(const voice::JitterFrame& frame,
                                   (int64_t{frame.seq} + 1) * stats.frame_ms * 1000;
       const double delay_ms = static_cast<double>(now_us - captured_us) / 1000.0;
       delays_ms_.push_back(delay_ms);
-      if (env.trace) {
-        env.trace({VoiceTrace::Kind::kDecoded, stats.id, frame.seq, now_us, delay_ms});
-      }
+      if (env.trace) trace_decoded(frame.seq, now_us, delay_ms, env);
       return pcm;
     }
   }
+  if (env.trace) trace(VoiceTrace::Kind::kConcealed, frame.seq, env);
   auto pcm = decoder_.conceal();
   if (pcm.is_ok()) {
     ++stats.frames_concealed;
     env.count(Counter::voice_frames_concealed, 1);
   }
   return pcm;
+}
+
+VoiceTrace Reception::trace_of(VoiceTrace::Kind kind, uint32_t seq, const VoiceEnv& env) const {
+  VoiceTrace t;
+  t.kind = kind;
+  t.transmission = stats.id;
+  t.seq = seq;
+  t.wall_us = env.clock->wall_us();
+  t.target_depth = jitter_.target_depth();
+  t.jitter_ms = jitter_.jitter_ms();
+  return t;
+}
+
+void Reception::trace(VoiceTrace::Kind kind, uint32_t seq, const VoiceEnv& env) const {
+  env.trace(trace_of(kind, seq, env));
+}
+
+void Reception::trace_decoded(uint32_t seq, int64_t now_us, double delay_ms,
+                              const VoiceEnv& env) const {
+  VoiceTrace t = trace_of(VoiceTrace::Kind::kDecoded, seq, env);
+  t.wall_us = now_us;
+  t.delay_ms = delay_ms;
+  // Arrivals are kept in monotonic ms: their wall time, to the millisecond.
+  t.arrived_us = now_us - (env.clock->now_ms() - arrival_ms_[seq]) * 1000;
+  env.trace(t);
 }
 
 void Reception::play(const voice::JitterFrame& frame, const VoiceEnv& env) {

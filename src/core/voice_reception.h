@@ -87,6 +87,10 @@ class Reception {
   void play(const voice::JitterFrame& frame, const VoiceEnv& env);
   Result<std::vector<int16_t>> decode(const voice::JitterFrame& frame, const VoiceEnv& env);
   int64_t late_allowance_ms() const;
+  // Instrumentation (env.trace set): the buffer's state with a frame's step.
+  VoiceTrace trace_of(VoiceTrace::Kind kind, uint32_t seq, const VoiceEnv& env) const;
+  void trace(VoiceTrace::Kind kind, uint32_t seq, const VoiceEnv& env) const;
+  void trace_decoded(uint32_t seq, int64_t now_us, double delay_ms, const VoiceEnv& env) const;
 
   wire::VoiceStart start_;  // key cleared
   crypto::FrameCipher cipher_;

@@ -76,8 +76,14 @@ void Transmission::send_due(int64_t now_ms, VoiceMessaging& messaging, const Voi
 void Transmission::send(VoiceMessaging& messaging, const VoiceEnv& env) {
   const auto seq = static_cast<uint32_t>(packets_.size());
   level_dbfs_ = level_of(pcm_);
-  if (env.trace)
-    env.trace({VoiceTrace::Kind::kEncodeStart, stats.id, seq, env.clock->wall_us(), 0});
+  if (env.trace) {
+    VoiceTrace trace;
+    trace.kind = VoiceTrace::Kind::kEncodeStart;
+    trace.transmission = stats.id;
+    trace.seq = seq;
+    trace.wall_us = env.clock->wall_us();
+    env.trace(trace);
+  }
   auto packet = encoder_.encode(pcm_);
   if (!packet.is_ok()) {
     env.count(Counter::voice_encode_failures, 1);

@@ -80,6 +80,7 @@ Result<int> Poller::poll(long timeout_ms) {
     owner.push_back(i);
   }
   const int waited = ::poll(fds.data(), fds.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
+  if (note_wakes_) woke_at_ = std::chrono::steady_clock::now();
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
   if (waited == 0 && count == 0) {
     for (auto& item : items_) item.ask = item.socket != nullptr;

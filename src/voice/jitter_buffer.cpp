@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace sotto::voice {
 
@@ -12,6 +13,8 @@ JitterBuffer::JitterBuffer(const JitterOptions& options)
   options_.max_depth = std::max(options_.max_depth, options_.min_depth);
   options_.capacity = std::max(options_.capacity, options_.max_depth);
   options_.jitter_window = std::max(options_.jitter_window, 1);
+  if (options_.jitter_outliers < 0) options_.jitter_outliers = options_.jitter_window / 16;
+  options_.jitter_outliers = std::min(options_.jitter_outliers, options_.jitter_window - 1);
 }
 
 PushResult JitterBuffer::push(uint32_t seq, Bytes payload, int64_t arrival_ms) {
@@ -34,10 +37,29 @@ PushResult JitterBuffer::push(uint32_t seq, Bytes payload, int64_t arrival_ms) {
 void JitterBuffer::observe_arrival(uint32_t seq, int64_t arrival_ms) {
   transit_.push_back(arrival_ms - static_cast<int64_t>(seq) * options_.frame_ms);
   while (transit_.size() > static_cast<size_t>(options_.jitter_window)) transit_.pop_front();
-  const auto [lo, hi] = std::minmax_element(transit_.begin(), transit_.end());
-  jitter_ms_ = static_cast<int>(std::min<int64_t>(*hi - *lo, 60'000));
-  const int depth = 1 + (jitter_ms_ + options_.frame_ms - 1) / options_.frame_ms;
-  target_depth_ = std::clamp(depth, options_.min_depth, options_.max_depth);
+  // One arrival ignored per 16 in the window, up to the option: a window still filling trusts
+  // what it has.
+  const size_t ignored =
+      std::min(transit_.size() / 16, static_cast<size_t>(options_.jitter_outliers));
+  std::vector<int64_t>& sorted = scratch_;
+  sorted.assign(transit_.begin(), transit_.end());
+  const auto slowest_kept = sorted.end() - 1 - static_cast<ptrdiff_t>(ignored);
+  std::nth_element(sorted.begin(), slowest_kept, sorted.end());
+  const int64_t fastest = *std::min_element(sorted.begin(), slowest_kept + 1);
+  jitter_ms_ = static_cast<int>(std::min<int64_t>(*slowest_kept - fastest, 60'000));
+  const int needed = depth_for(jitter_ms_);
+  if (needed > target_depth_) {
+    target_depth_ = needed;
+  } else if (needed < target_depth_) {
+    // Down only with a quarter frame to spare (or no jitter at all), so it does not flap.
+    const int spared = jitter_ms_ == 0 ? needed : depth_for(jitter_ms_ + options_.frame_ms / 4);
+    target_depth_ = std::min(target_depth_, spared);
+  }
+}
+
+int JitterBuffer::depth_for(int jitter_ms) const {
+  const int depth = 1 + (jitter_ms + options_.frame_ms - 1) / options_.frame_ms;
+  return std::clamp(depth, options_.min_depth, options_.max_depth);
 }
 
 void JitterBuffer::enforce_capacity() {

@@ -291,7 +291,9 @@ double bench_signal_roundtrip() {
       must(core::AccountInternals::db(*account).set_synchronous(storage::Synchronous::kFull),
            "synchronous");
     }
-    must(alice->signal().process_bundle(bob->fingerprint(), must(bob->signal().bundle(), "bundle")),
+    using Internals = core::AccountInternals;
+    must(Internals::signal(*alice).process_bundle(bob->fingerprint(),
+                                                  must(Internals::signal(*bob).bundle(), "bundle")),
          "process bundle");
     auto in_transaction = [](storage::Database& db) {
       return [&db](const std::function<void()>& work) {
@@ -300,8 +302,8 @@ double bench_signal_roundtrip() {
         must(tx.commit(), "commit");
       };
     };
-    Side a{alice->signal(), alice->fingerprint(), in_transaction(alice->db())};
-    Side b{bob->signal(), bob->fingerprint(), in_transaction(bob->db())};
+    Side a{Internals::signal(*alice), alice->fingerprint(), in_transaction(Internals::db(*alice))};
+    Side b{Internals::signal(*bob), bob->fingerprint(), in_transaction(Internals::db(*bob))};
     return time_roundtrips(a, b);
   });
 }

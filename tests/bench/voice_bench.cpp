@@ -186,6 +186,20 @@ class TraceCollector {
     uint32_t seq;
     int64_t wall_us;
     double delay_ms;
+    int64_t arrived_us;
+    int target_depth;
+  };
+  // A listener's slot concealed, or a frame dropped as late (kConcealed, kLate).
+  struct Missed {
+    int listener;
+    core::VoiceTrace::Kind kind;
+    std::string transmission;
+    uint32_t seq;
+  };
+  // A round of a node's loop while it was on air (node -1 is the talker).
+  struct Round {
+    int node;
+    core::VoiceTrace trace;
   };
 
   TraceCollector() {
@@ -227,22 +241,53 @@ class TraceCollector {
     }
     return out;
   }
+  std::vector<Missed> missed(const std::string& transmission) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Missed> out;
+    for (const auto& m : missed_) {
+      if (m.transmission == transmission) out.push_back(m);
+    }
+    return out;
+  }
+  // The loop rounds that began between `from_us` and `to_us` (wall clock).
+  std::vector<Round> rounds(int64_t from_us, int64_t to_us) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Round> out;
+    for (const auto& r : rounds_) {
+      if (r.trace.wall_us >= from_us && r.trace.wall_us <= to_us) out.push_back(r);
+    }
+    return out;
+  }
 
  private:
   void record(int listener, const core::VoiceTrace& trace) {
+    using Kind = core::VoiceTrace::Kind;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (trace.kind == core::VoiceTrace::Kind::kEncodeStart) {
-      if (sampler_ && trace.seq == mark_first_) first_ = sampler_();
-      if (sampler_ && trace.seq == mark_last_) last_ = sampler_();
-      encoded_.push_back({trace.transmission, trace.seq, trace.wall_us});
-    } else {
-      decoded_.push_back({listener, trace.transmission, trace.seq, trace.wall_us, trace.delay_ms});
+    switch (trace.kind) {
+      case Kind::kEncodeStart:
+        if (sampler_ && trace.seq == mark_first_) first_ = sampler_();
+        if (sampler_ && trace.seq == mark_last_) last_ = sampler_();
+        encoded_.push_back({trace.transmission, trace.seq, trace.wall_us});
+        break;
+      case Kind::kDecoded:
+        decoded_.push_back({listener, trace.transmission, trace.seq, trace.wall_us, trace.delay_ms,
+                            trace.arrived_us, trace.target_depth});
+        break;
+      case Kind::kConcealed:
+      case Kind::kLate:
+        missed_.push_back({listener, trace.kind, trace.transmission, trace.seq});
+        break;
+      case Kind::kLoopRound:
+        rounds_.push_back({listener, trace});
+        break;
     }
   }
 
   std::mutex mutex_;
   std::vector<Encoded> encoded_;
   std::vector<Decoded> decoded_;
+  std::vector<Missed> missed_;
+  std::vector<Round> rounds_;
   uint32_t mark_first_ = 0;
   uint32_t mark_last_ = 0;
   std::function<Sample()> sampler_;
@@ -487,6 +532,114 @@ std::pair<std::string, uint32_t> write_clip(const test::TempDir& dir, int ms, in
   return {path, static_cast<uint32_t>((samples.size() + per_frame - 1) / per_frame)};
 }
 
+// Where one transmission's delay went, to stderr: the talker's pacing, the network (encode start
+// -> arrival in the jitter buffer), the buffer (arrival -> decoded) and its target depth, slots
+// concealed and frames dropped late, the worst frames, and what ran on the loops meanwhile.
+void explain(TraceCollector& traces, const std::string& id, uint32_t frames, const char* label) {
+  const auto encoded = traces.encoded(id);
+  const auto decoded = traces.decoded(id);
+  if (encoded.empty() || decoded.empty()) return;
+  std::vector<int64_t> encode_us(frames, -1);
+  for (const auto& e : encoded) {
+    if (e.seq < frames) encode_us[e.seq] = e.wall_us;
+  }
+  std::vector<double> network, buffer, early_pacing, steady_pacing;
+  int depth_count[6] = {};
+  struct Worst {
+    double delay, pacing, network, buffer;
+    int listener, depth;
+    uint32_t seq;
+  };
+  std::vector<Worst> worst;
+  int64_t last_us = 0;
+  for (const auto& d : decoded) {
+    last_us = std::max(last_us, d.wall_us);
+    if (d.seq >= frames || encode_us[d.seq] < 0) continue;
+    const double net_ms = static_cast<double>(d.arrived_us - encode_us[d.seq]) / 1000.0;
+    const double buf_ms = static_cast<double>(d.wall_us - d.arrived_us) / 1000.0;
+    const double pacing_ms =
+        d.delay_ms - static_cast<double>(d.wall_us - encode_us[d.seq]) / 1000.0;
+    network.push_back(net_ms);
+    buffer.push_back(buf_ms);
+    (d.seq < kSkipFrames ? early_pacing : steady_pacing).push_back(pacing_ms);
+    ++depth_count[std::clamp(d.target_depth, 0, 5)];
+    worst.push_back({d.delay_ms, pacing_ms, net_ms, buf_ms, d.listener, d.target_depth, d.seq});
+  }
+  std::sort(worst.begin(), worst.end(),
+            [](const Worst& a, const Worst& b) { return a.delay > b.delay; });
+  std::string worst_text;
+  for (size_t i = 0; i < std::min<size_t>(worst.size(), 6); ++i) {
+    char text[160];
+    std::snprintf(text, sizeof text, " [l%d #%u %.1f = pacing %.1f + net %.1f + buffer %.1f, d%d]",
+                  worst[i].listener, worst[i].seq, worst[i].delay, worst[i].pacing,
+                  worst[i].network, worst[i].buffer, worst[i].depth);
+    worst_text += text;
+  }
+  const auto missed = traces.missed(id);
+  const auto concealed = std::count_if(missed.begin(), missed.end(), [](const auto& m) {
+    return m.kind == core::VoiceTrace::Kind::kConcealed;
+  });
+  std::string missed_text;
+  for (size_t i = 0; i < std::min<size_t>(missed.size(), 12); ++i) {
+    missed_text += (missed[i].kind == core::VoiceTrace::Kind::kLate ? " late:l" : " concealed:l") +
+                   std::to_string(missed[i].listener) + "#" + std::to_string(missed[i].seq);
+  }
+  std::fprintf(stderr,
+               "bench: voice: %s: explain: pacing p50 %.2f max %.2f ms (frames 0..%u) p50 %.2f "
+               "p99 %.2f (after); network p50 %.2f p99 %.2f max %.2f; buffer p50 %.2f p99 %.2f "
+               "max %.2f; target depth at decode 1:%d 2:%d 3:%d 4:%d; %zu concealed, %zu late:%s\n"
+               "bench: voice: %s: explain: worst:%s\n",
+               label, percentile(early_pacing, 0.5), percentile(early_pacing, 1.0), kSkipFrames - 1,
+               percentile(steady_pacing, 0.5), percentile(steady_pacing, 0.99),
+               percentile(network, 0.5), percentile(network, 0.99), percentile(network, 1.0),
+               percentile(buffer, 0.5), percentile(buffer, 0.99), percentile(buffer, 1.0),
+               depth_count[1], depth_count[2], depth_count[3], depth_count[4],
+               static_cast<size_t>(concealed), missed.size() - static_cast<size_t>(concealed),
+               missed_text.c_str(), label, worst_text.c_str());
+
+  // The loops while the transmission was live: rounds per frame, and the longest rounds' work.
+  const int64_t first_us = encoded.front().wall_us;
+  const auto rounds = traces.rounds(first_us, last_us);
+  std::vector<double> talker_busy, listener_busy;
+  size_t talker_rounds = 0;
+  std::vector<TraceCollector::Round> longest = rounds;
+  auto busy_us = [](const core::VoiceTrace& t) { return t.timers_us + t.handlers_us + t.after_us; };
+  for (const auto& r : rounds) {
+    const auto busy = static_cast<double>(busy_us(r.trace)) / 1000.0;
+    if (r.node < 0) {
+      ++talker_rounds;
+      talker_busy.push_back(busy);
+    } else {
+      listener_busy.push_back(busy);
+    }
+  }
+  std::sort(longest.begin(), longest.end(),
+            [&](const auto& a, const auto& b) { return busy_us(a.trace) > busy_us(b.trace); });
+  std::string longest_text;
+  for (size_t i = 0; i < std::min<size_t>(longest.size(), 6); ++i) {
+    const auto& t = longest[i].trace;
+    char text[200];
+    std::snprintf(
+        text, sizeof text, " [%s%d at +%.0f ms: timers %.1f (%s %.1f) handlers %.1f after %.1f]",
+        longest[i].node < 0 ? "talker" : "l", std::max(longest[i].node, 0),
+        static_cast<double>(t.wall_us - first_us) / 1000.0,
+        static_cast<double>(t.timers_us) / 1000.0, t.slowest_timer.c_str(),
+        static_cast<double>(t.slowest_timer_us) / 1000.0,
+        static_cast<double>(t.handlers_us) / 1000.0, static_cast<double>(t.after_us) / 1000.0);
+    longest_text += text;
+  }
+  std::fprintf(stderr,
+               "bench: voice: %s: explain: loop rounds per frame: talker %.1f, each listener "
+               "%.1f; busy per round p99/max ms: talker %.2f/%.2f, listeners %.2f/%.2f; "
+               "longest:%s\n",
+               label, static_cast<double>(talker_rounds) / frames,
+               static_cast<double>(rounds.size() - talker_rounds) / frames /
+                   std::max<double>(1, static_cast<double>(decoded.size()) / frames),
+               percentile(talker_busy, 0.99), percentile(talker_busy, 1.0),
+               percentile(listener_busy, 0.99), percentile(listener_busy, 1.0),
+               longest_text.c_str());
+}
+
 // Delay and pipeline percentiles of one transmission, over all its listeners.
 struct Delays {
   double delay_p50_ms = NAN;
@@ -515,6 +668,7 @@ Delays delays_of(TraceCollector& traces, const std::string& id, int listeners, u
       pacing.push_back((static_cast<double>(encode_us[d.seq]) - captured_us) / 1000.0);
     }
   }
+  explain(traces, id, frames, label);
   out.delay_p50_ms = percentile(delays, 0.5);
   out.delay_p99_ms = percentile(delays, 0.99);
   out.pipeline_p50_ms = percentile(pipeline, 0.5);

@@ -190,14 +190,35 @@ struct PlaybackState {
   std::string error;     // why it could not play (the device would not open), else empty
 };
 
-// One step of a voice frame on its way, for measuring the pipeline (NodeOptions::voice_trace).
+// One step of a voice frame on its way, for measuring the pipeline and explaining its delays
+// (NodeOptions::voice_trace; nothing is measured or built when no trace is set).
 struct VoiceTrace {
-  enum class Kind { kEncodeStart, kDecoded };
+  enum class Kind {
+    kEncodeStart,  // the talker, before a frame is encoded
+    kDecoded,      // a listener, a frame decoded and ready for playout
+    kConcealed,    // a listener, a slot played as concealment (its frame missing or late)
+    kLate,         // a listener, a frame that came after its slot was concealed: dropped
+    kLoopRound,    // a node's loop, one round while a transmission is live there
+  };
   Kind kind = Kind::kEncodeStart;
-  std::string transmission;  // hex id
+  std::string transmission;  // hex id; empty for kLoopRound
   uint32_t seq = 0;
   int64_t wall_us = 0;
   double delay_ms = 0;  // kDecoded: capture of the frame's last sample -> decoded
+  // kDecoded: when the frame reached the jitter buffer (wall clock), and the buffer's target
+  // depth and jitter estimate then.
+  int64_t arrived_us = 0;
+  int target_depth = 0;
+  int jitter_ms = 0;
+  // kLoopRound: microseconds of work before the wait (sends queued, timers: voice's pacing and
+  // playout among them), in the handlers of what the wait brought, and after them (the received
+  // batch's transaction, tidying); and how long the wait was.
+  int64_t timers_us = 0;
+  int64_t handlers_us = 0;
+  int64_t after_us = 0;
+  int64_t waited_us = 0;
+  std::string slowest_timer;  // the timer that took longest before the wait, and its time
+  int64_t slowest_timer_us = 0;
 };
 
 // started, ended; refused (our PTT: the floor is taken), interrupted (our transmission lost a

@@ -14,6 +14,7 @@
 // Thread-safety: one thread, the loop's.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -35,6 +36,9 @@ class Poller {
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
   // Returns how many were ready; an interrupted wait (EINTR) returns 0.
   Result<int> poll(long timeout_ms);
+  // Instrumentation: when on, each poll() notes when its wait ended (before any handler ran).
+  void note_wakes(bool on) { note_wakes_ = on; }
+  std::chrono::steady_clock::time_point woke_at() const { return woke_at_; }
   size_t size() const { return items_.size(); }
 
  private:
@@ -46,6 +50,8 @@ class Poller {
     bool ask = true;  // a socket that may have input: ask its ZMQ_EVENTS before waiting
   };
   std::vector<Item> items_;
+  bool note_wakes_ = false;
+  std::chrono::steady_clock::time_point woke_at_;
 };
 
 }  // namespace sotto::net

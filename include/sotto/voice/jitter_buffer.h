@@ -8,9 +8,15 @@
 // counted.
 //
 // Depth adapts to jitter: each arrival's time minus its nominal send time (seq * frame_ms) is kept
-// for the last `jitter_window` frames, and the spread of those values (max - min) is the jitter.
-// The target depth is 1 + ceil(jitter / frame_ms) frames, clamped to [min_depth, max_depth]: with
-// 20 ms frames, jitter up to 20 ms needs 2 frames, up to 60 ms the maximum of 4 (80 ms of audio).
+// for the last `jitter_window` frames. The jitter is the spread of those values from the fastest
+// to the slowest but one in 16 of them (up to `jitter_outliers`, 3 of 50): a hiccup of a few
+// frames, such as the first frames of a talk spurt held until its VoiceStart is read, is not jitter
+// the rest of the transmission must pay for. The target depth is 1 + ceil(jitter / frame_ms)
+// frames, clamped to [min_depth, max_depth]: with 20 ms frames, jitter up to 20 ms needs 2 frames,
+// up to 60 ms the maximum of 4 (80 ms of audio). It rises at once to what the jitter needs and
+// falls (hysteresis) only once the jitter is a quarter frame inside what the lower depth allows, or
+// gone, so a jitter near a boundary does not flap; a spike is forgotten after `jitter_window`
+// arrivals (1 s), a few sooner.
 // A new target takes effect when playout (re)starts: at the start of the talk spurt, or after an
 // underrun longer than `max_concealed` frames sends the buffer back to filling.
 //
@@ -22,6 +28,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 
@@ -35,6 +42,8 @@ struct JitterOptions {
   // playout forward, dropping the oldest, so latency stays bounded: 8 * 20 ms = 160 ms.
   int capacity = 8;
   int jitter_window = 50;  // arrivals the jitter estimate looks back over: 1 s of 20 ms frames
+  // The most of the window's slowest arrivals the estimate ignores; -1: jitter_window / 16.
+  int jitter_outliers = -1;
   // Consecutive frames concealed when the buffer runs dry before playout stops and refills.
   // 3 * 20 ms: Opus concealment fades out over about that long anyway.
   int max_concealed = 3;
@@ -89,11 +98,14 @@ class JitterBuffer {
 
  private:
   void observe_arrival(uint32_t seq, int64_t arrival_ms);
+  // The depth a jitter of `jitter_ms` calls for, within [min_depth, max_depth].
+  int depth_for(int jitter_ms) const;
   void enforce_capacity();
 
   JitterOptions options_;
   std::map<uint32_t, Bytes> frames_;
-  std::deque<int64_t> transit_;  // arrival_ms - seq * frame_ms, oldest first
+  std::deque<int64_t> transit_;   // arrival_ms - seq * frame_ms, oldest first
+  std::vector<int64_t> scratch_;  // transit_, reordered to find the spread
   bool playing_ = false;
   bool finished_ = false;
   bool has_next_ = false;  // next_seq_ is set once playout has started

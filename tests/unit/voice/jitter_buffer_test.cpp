@@ -244,3 +244,61 @@ TEST_CASE("under random network jitter and loss every frame is accounted for exa
   CHECK(s.late < kFrames / 50);
   CHECK(s.played > kFrames * 9 / 10);
 }
+
+TEST_CASE("a first frame held back does not keep the target depth up for a whole window",
+          "[voice][jitter]") {
+  // Frame 0 waited 60 ms for its VoiceStart; every frame after it came on time. The estimate
+  // ignores one arrival in 16, so the 16th arrival forgets the hiccup, not the window's 50th.
+  JitterBuffer jb;
+  REQUIRE(jb.push(0, payload_of(0), 1060) == PushResult::kAccepted);
+  for (uint32_t seq = 1; seq < 15; ++seq) (void)jb.push(seq, payload_of(seq), 1000 + 20 * seq);
+  CHECK(jb.target_depth() == 4);
+  (void)jb.push(15, payload_of(15), 1000 + 20 * 15);
+  CHECK(jb.jitter_ms() == 0);
+  CHECK(jb.target_depth() == 1);
+}
+
+TEST_CASE("after a burst of late frames at the start the depth returns to the minimum",
+          "[voice][jitter]") {
+  // Frames 0..2 came 70, 50 and 30 ms late (a start-up stall), then steady arrivals: within 48
+  // of them (3 x 16) the target is back at 1, and a refill after an underrun uses it.
+  JitterBuffer jb;
+  for (uint32_t seq = 0; seq < 3; ++seq) {
+    (void)jb.push(seq, payload_of(seq), 1070);
+    (void)jb.pop();
+  }
+  CHECK(jb.target_depth() == 3);
+  for (uint32_t seq = 3; seq < 48; ++seq) {
+    (void)jb.push(seq, payload_of(seq), 1000 + 20 * int64_t{seq});
+    CHECK(describe(jb.pop()) == "frame " + std::to_string(seq));
+  }
+  CHECK(jb.target_depth() == 1);
+  // Dry for a while: concealment, then refilling at the minimum depth: the first frame plays.
+  CHECK(pop_n(jb, 4) == Seq{"lost 48", "lost 49", "lost 50", "none"});
+  REQUIRE(jb.push(60, payload_of(60), 1000 + 20 * 60) == PushResult::kAccepted);
+  CHECK(describe(jb.pop()) == "frame 60");
+}
+
+TEST_CASE("the target depth falls only with a quarter frame to spare, so it does not flap",
+          "[voice][jitter]") {
+  JitterOptions options;
+  options.jitter_window = 10;
+  JitterBuffer jb(options);
+  uint32_t seq = 0;
+  auto feed = [&](int count, std::initializer_list<int> delays) {
+    for (int i = 0; i < count; ++i) {
+      const int delay = *(delays.begin() + i % delays.size());
+      (void)jb.push(seq, payload_of(seq), 1000 + 20 * int64_t{seq} + delay);
+      (void)jb.pop();
+      ++seq;
+    }
+  };
+  feed(10, {0, 22});  // 22 ms: 3 frames
+  CHECK(jb.target_depth() == 3);
+  feed(10, {0, 18});  // 2 frames would do, but only just: stays
+  CHECK(jb.target_depth() == 3);
+  feed(10, {0, 14});  // a quarter frame inside: down
+  CHECK(jb.target_depth() == 2);
+  feed(10, {0, 22});  // up again at once
+  CHECK(jb.target_depth() == 3);
+}
