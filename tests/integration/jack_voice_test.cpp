@@ -60,8 +60,9 @@ std::string listed_jack_device(const std::string& name, const std::string& direc
 }
 
 std::optional<core::MessageInfo> voice_message(const std::vector<core::MessageInfo>& history) {
-  auto it = std::find_if(history.begin(), history.end(),
-                         [](const core::MessageInfo& m) { return m.kind == "voice"; });
+  auto it = std::find_if(history.begin(), history.end(), [](const core::MessageInfo& m) {
+    return m.kind == core::MessageKind::kVoice;
+  });
   if (it == history.end()) return std::nullopt;
   return *it;
 }

@@ -19,6 +19,7 @@
 #include "sotto/voice/wav.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/sanitizers.h"
 #include "tests/support/skip.h"
 #include "tests/support/speech.h"
 #include "tests/support/temp_dir.h"
@@ -114,10 +115,13 @@ TEST_CASE(
     REQUIRE(wait_until([&] { return wav_files(dirs[name]).size() == 1; }, 5s));
     const auto heard = samples_of(wav_files(dirs[name]).front());
     REQUIRE(heard.size() == reference.size());
-    // Sample for sample, apart from the fade-in of the first frame and fade-out of the last.
-    CHECK(std::equal(heard.begin() + kFrameSamples, heard.end() - kFrameSamples,
-                     reference.begin() + kFrameSamples));
-    CHECK(listener.counter("voice_frames_concealed") == 0);
+    // Sample for sample, apart from the fade-in of the first frame and fade-out of the last. Live
+    // audio is real time: under ThreadSanitizer's slowdown frames come late and are concealed.
+    CHECK_UNLESS(test::kSlowSanitizer, "live voice sample for sample under ThreadSanitizer",
+                 std::equal(heard.begin() + kFrameSamples, heard.end() - kFrameSamples,
+                            reference.begin() + kFrameSamples));
+    CHECK_UNLESS(test::kSlowSanitizer, "no frame concealed under ThreadSanitizer",
+                 listener.counter("voice_frames_concealed") == 0);
     CHECK(listener.counter("voice_frames_received") == frames);
     REQUIRE(wait_until([&] { return count_voice(listener.history("#ops"), message.id) == 1; }, 5s));
     auto played =
@@ -206,7 +210,8 @@ TEST_CASE(
       REQUIRE(
           wait_until([&] { return count_voice(lab["carol"].history("#ops"), sent.id) == 1; }, 5s));
     }
-    CHECK(lab["carol"].counter("voice_frames_concealed") == 0);
+    CHECK_UNLESS(test::kSlowSanitizer, "no frame concealed under ThreadSanitizer",
+                 lab["carol"].counter("voice_frames_concealed") == 0);
     auto energy = [](const std::vector<int16_t>& pcm) {
       double sum = 0;
       for (int16_t x : pcm) sum += static_cast<double>(x) * x;
@@ -218,7 +223,8 @@ TEST_CASE(
                                   energy(samples_of(out / "b_decoded.wav")));
     REQUIRE(wait_until([&] { return std::filesystem::exists(mixed); }, 5s));
     lab["carol"].stop();  // closes the output file
-    CHECK(energy(samples_of(mixed)) > 1.3 * alone);
+    CHECK_UNLESS(test::kSlowSanitizer, "the live mix under ThreadSanitizer",
+                 energy(samples_of(mixed)) > 1.3 * alone);
   } else {
     // Exactly one got through; the other was refused or interrupted, with a reason.
     CHECK(a.is_ok() != b.is_ok());

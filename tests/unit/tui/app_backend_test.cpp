@@ -229,7 +229,7 @@ TEST_CASE("F1 opens the help over the main screen and Esc closes it", "[tui][app
 TEST_CASE("/play plays a clip on the output, shows its progress, and Esc stops it", "[tui][app]") {
   Fixture f;
   core::MessageInfo clip = from_alice("5f3a09c1aa", "voice clip, 4.4 s");
-  clip.kind = "voice";
+  clip.kind = core::MessageKind::kVoice;
   f.backend.archive[kAliceFp] = {from_alice("m0", "before the clip"), clip,
                                  from_alice("m1", "after the clip")};
   f.app.load();
