@@ -1,6 +1,7 @@
 #include "src/core/voice_engine.h"
 
 #include <algorithm>
+#include <utility>
 #include <variant>
 
 #include "sotto/voice/clip.h"
@@ -133,8 +134,9 @@ void VoiceEngine::on_signal(const VoiceSignal& signal) {
   if (const auto* start = std::get_if<wire::VoiceStart>(&signal.content)) {
     return on_voice_start(signal.from, signal.channel, *start);
   }
-  if (const auto* clip = std::get_if<ArchivedClip>(&signal.content)) {
-    return on_archived(signal.from, signal.channel, *clip);
+  if (std::holds_alternative<ArchivedClip>(signal.content)) {
+    delivered_.push_back(signal);
+    return;
   }
   const auto& end = std::get<wire::VoiceEnd>(signal.content);
   auto heard = on_voice_end(signal.from, end);
@@ -285,6 +287,9 @@ void VoiceEngine::finish_reception(const ReceptionKey& key) {
 void VoiceEngine::tick() {
   const int64_t now = clock_.now_ms();
   archive_heard();
+  for (const VoiceSignal& d : std::exchange(delivered_, {})) {
+    on_archived(d.from, d.channel, std::get<ArchivedClip>(d.content));
+  }
   std::vector<std::string> finished;
   for (auto& [channel_hex, t] : transmissions_) {
     t->send_due(now, messaging_, env_);
@@ -319,7 +324,7 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
   auto sooner = [&](std::optional<int64_t> at) {
     if (at) next = next ? std::min(*next, *at) : *at;
   };
-  if (!to_archive_.empty()) sooner(now);
+  if (!to_archive_.empty() || !delivered_.empty()) sooner(now);
   for (const auto& [channel_hex, t] : transmissions_) sooner(t->next_due_ms());
   const bool device = output_.kind() == VoiceOutput::Kind::kDevice;
   sooner(

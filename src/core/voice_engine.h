@@ -14,8 +14,9 @@
 // archiving of a clip heard whole; the Messenger knows nothing of the engine. What the
 // Messenger decrypts for voice leaves it as a VoiceSignal, and roster changes as a roster hook;
 // the node routes both here (on_signal, on_roster), as it routes VoiceFrames (on_frame). Both
-// arrive inside a Messenger transaction, so the engine answers them without calling messaging
-// back: a clip heard whole is archived at the next tick, in a transaction of its own.
+// arrive inside a Messenger transaction, so the engine answers them without writing through
+// messaging (it may read names): a clip heard whole is archived at the next tick, in a
+// transaction of its own, and a clip the outbox delivered is shown (and written out) then too.
 //
 //   talk:    open_transmission (VoiceStart) → a frame per period → close_transmission (the
 //            signed clip archived, VoiceEnd, outbox).
@@ -103,6 +104,7 @@ class VoiceEngine {
                       const wire::VoiceStart& start);
   // The whole clip when every frame was heard, else nullopt (the clip comes from the outbox).
   std::optional<HeardClip> on_voice_end(const std::string& from, const wire::VoiceEnd& end);
+  // On the tick: a clip archived (heard whole by us, or delivered by the outbox) is shown.
   void on_archived(const std::string& from, const VoiceChannel& channel, const ArchivedClip& clip);
   // From the Messenger, inside the transaction applying a roster of the channel: `members` is
   // its roster now, `still_member` whether we are on it. Our transmission stops going to anyone
@@ -168,6 +170,9 @@ class VoiceEngine {
   std::map<std::string, std::vector<VoiceStats>> recent_;  // by channel name
   HeardLog heard_;
   std::vector<HeardWhole> to_archive_;
+  // Clips the outbox delivered, archived inside a receive transaction: shown (and written out
+  // with --audio-out DIR, a whole clip decoded) at the next tick, after that commit.
+  std::vector<VoiceSignal> delivered_;
   voice::AudioDeviceStats captured_;  // the capture devices of finished transmissions
 };
 

@@ -1,11 +1,13 @@
 // VoiceMessaging: what the voice side needs of messaging, and all it may ask of it (doc/guide.md,
 // Push-to-talk voice). Voice depends on messaging in this one direction: the channel and its
 // members, VoiceStart and the clip under our sender key, archiving a clip heard whole, and frames
-// to members. Messaging never calls voice; what it decrypts for voice leaves it as a VoiceSignal
-// that the node routes.
+// to members. Messaging holds no reference to voice; what it decrypts for voice leaves it as a
+// VoiceSignal that the node routes, and a roster change reaches voice through the node's roster
+// hook (both inside a Messenger transaction).
 //
-// Thread-safety: the node's loop thread only. REQUIRES: no call from inside a Messenger
-// transaction (a VoiceSignal or a roster change is delivered inside one).
+// Thread-safety: the node's loop thread only. REQUIRES: nothing that writes (opening or closing
+// a transmission, archiving a clip) from inside a Messenger transaction; reads (name_of,
+// is_member) may be asked there.
 #pragma once
 
 #include <cstdint>

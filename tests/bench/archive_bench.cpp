@@ -44,7 +44,7 @@
 namespace sotto::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Stopwatch = std::chrono::steady_clock;
 
 constexpr int64_t kMessages = 1'000'000;
 constexpr int64_t kBatch = 100'000;
@@ -54,8 +54,8 @@ constexpr int kQueryRank = 100;  // the search word: ~1.1 % of messages hold it
 constexpr int kRepeats = 5;
 constexpr const char* kPassphrase = "bench";
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+double ms_since(Stopwatch::time_point start) {
+  return std::chrono::duration<double, std::milli>(Stopwatch::now() - start).count();
 }
 
 double median(std::vector<double> values) {
@@ -114,7 +114,7 @@ std::unique_ptr<Archive> build_archive() {
   auto archive = std::make_unique<Archive>();
   archive->dir = archive->tmp / "p";
   archive->db_path = archive->dir + "/" + storage::Profile::kDatabaseFile;
-  const auto started = Clock::now();
+  const auto started = Stopwatch::now();
   auto account =
       must(core::Account::create(archive->dir, pass(), "bench", minimal_kdf()), "create profile");
   storage::Database& db = core::AccountInternals::db(*account);
@@ -267,7 +267,7 @@ void check_count(size_t got, size_t want, const char* what) {
 double search_1m_ms() {
   const Archive& a = archive();
   return median_fresh<std::unique_ptr<core::Account>>(open_account, [&](auto& account) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     auto hits = must(core::offline_search(*account, a.query, "", 50), "search");
     const double took = ms_since(start);
     check_count(hits.size(), 50, "search");
@@ -278,7 +278,7 @@ double search_1m_ms() {
 double search_1m_ms_bare() {
   const Archive& a = archive();
   return median_fresh<std::unique_ptr<Bare>>(open_bare, [&](auto& bare) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     const size_t rows = bare_query(*bare, kBareSearch, a.query, 50);
     const double took = ms_since(start);
     check_count(rows, 50, "bare search");
@@ -289,7 +289,7 @@ double search_1m_ms_bare() {
 double history_page_ms() {
   const Archive& a = archive();
   return median_fresh<std::unique_ptr<core::Account>>(open_account, [&](auto& account) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     auto page = must(core::offline_history(*account, a.quiet, 100), "history");
     const double took = ms_since(start);
     check_count(page.size(), 100, "history");
@@ -300,7 +300,7 @@ double history_page_ms() {
 double history_page_ms_bare() {
   const Archive& a = archive();
   return median_fresh<std::unique_ptr<Bare>>(open_bare, [&](auto& bare) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     const size_t rows = bare_query(*bare, kBareHistory, a.quiet_fingerprint, 100);
     const double took = ms_since(start);
     check_count(rows, 100, "bare history");
@@ -315,10 +315,10 @@ double open_1m_ms() {
     // The KDF alone, with the profile's own salt and parameters, then the whole unlock.
     const auto header = must(
         storage::ProfileHeader::read_file(a.dir + "/" + storage::Profile::kHeaderFile), "header");
-    const auto kdf_start = Clock::now();
+    const auto kdf_start = Stopwatch::now();
     must(storage::derive_key(pass(), header.salt, header.kdf), "kdf");
     const double kdf = ms_since(kdf_start);
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     auto account = open_account();
     runs.push_back(ms_since(start) - kdf);
   }
@@ -334,7 +334,7 @@ const ExpiryFigures& expiry_figures() {
     auto account = open_account();
     storage::Database& db = core::AccountInternals::db(*account);
     storage::ExpiryRepo expiry(db);
-    auto start = Clock::now();
+    auto start = Stopwatch::now();
     {
       storage::Transaction tx(db);
       must(tx.begin_status(), "begin");
@@ -346,7 +346,7 @@ const ExpiryFigures& expiry_figures() {
     std::vector<double> runs;
     for (int i = 0; i < kRepeats; ++i) {
       const int64_t cutoff = 1'700'000'000'020 + (500 + 1000 * int64_t{50} * (i + 1)) * 1000;
-      start = Clock::now();
+      start = Stopwatch::now();
       storage::Transaction tx(db);
       must(tx.begin_status(), "begin");
       check_count(
@@ -367,7 +367,7 @@ double open_1m_ms_bare() {
   archive();
   std::vector<double> runs;
   for (int i = 0; i < kRepeats; ++i) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     auto bare = open_bare();
     runs.push_back(ms_since(start));
   }

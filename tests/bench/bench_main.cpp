@@ -30,7 +30,7 @@
 #include "tests/support/temp_dir.h"
 
 using namespace sotto;
-using Clock = std::chrono::steady_clock;
+using Stopwatch = std::chrono::steady_clock;
 
 namespace {
 
@@ -41,8 +41,8 @@ constexpr int kSignalMessages = 500;  // each one two fsyncs (synchronous=FULL)
 constexpr int kRepeats = 3;
 const std::string kBody(180, 'm');  // a typical chat line plus framing
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+double seconds_since(Stopwatch::time_point start) {
+  return std::chrono::duration<double>(Stopwatch::now() - start).count();
 }
 
 double median(std::vector<double> values) {
@@ -148,7 +148,7 @@ double bench_kdf_open_ms() {
   must(storage::Profile::create(dir, pass("bench"), storage::KdfParams::moderate()).status(),
        "create");
   return median_of([&] {
-    auto start = Clock::now();
+    auto start = Stopwatch::now();
     auto profile = must(storage::Profile::open(dir, pass("bench")), "open");
     return seconds_since(start) * 1000.0;
   });
@@ -165,7 +165,7 @@ double bench_kdf_open_ms_bare() {
       must(storage::ProfileHeader::read_file(dir + "/" + storage::Profile::kHeaderFile), "header");
   const std::string passphrase = "bench";
   return median_of([&] {
-    auto start = Clock::now();
+    auto start = Stopwatch::now();
     Bytes key(32);
     if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(),
                       header.salt.data(), header.kdf.opslimit, header.kdf.memlimit,
@@ -186,7 +186,7 @@ double bench_kdf_open_ms_bare() {
 // the caches: sotto and its twin both get them.
 double inserts_per_s(const std::function<void(int)>& insert_row, int rows) {
   for (int i = 0; i < kWarmupRows; ++i) insert_row(-1 - i);
-  const auto start = Clock::now();
+  const auto start = Stopwatch::now();
   for (int i = 0; i < rows; ++i) insert_row(i);
   return rows / seconds_since(start);
 }
@@ -273,7 +273,7 @@ double time_roundtrips(Side& alice, Side& bob) {
   };
   step(alice, bob);
   step(bob, alice);
-  auto start = Clock::now();
+  auto start = Stopwatch::now();
   for (int i = 0; i < kSignalMessages; ++i) step(alice, bob);
   return seconds_since(start) * 1e6 / kSignalMessages;
 }
@@ -454,10 +454,10 @@ DiscoveryFigures measure_discovery() {
   for (const char* name : {"one", "two", "three"}) three.push_back(prepare(name));
   for (Daemon& d : three) spawn(d);
   for (Daemon& d : three) listening(d);
-  const auto settle_by = Clock::now() + std::chrono::seconds(5);
+  const auto settle_by = Stopwatch::now() + std::chrono::seconds(5);
   while (!std::all_of(three.begin(), three.end(),
                       [&](const Daemon& d) { return online_peers(d) == 2; })) {
-    if (Clock::now() > settle_by) {
+    if (Stopwatch::now() > settle_by) {
       unavailable("discovery: the first three nodes did not find each other");
       return figures;
     }
@@ -476,14 +476,14 @@ DiscoveryFigures measure_discovery() {
   std::vector<double> unlock_runs, discovery_runs;
   for (int run = 0; run < kRepeats; ++run) {
     Daemon fourth = prepare("newcomer" + std::to_string(run));
-    const auto spawned = Clock::now();
+    const auto spawned = Stopwatch::now();
     spawn(fourth);
     const auto line_at = listening(fourth);
     std::vector<bool> seen(three.size(), false);
     auto last_seen = line_at;
     const auto give_up = line_at + std::chrono::seconds(5);
     while (std::find(seen.begin(), seen.end(), false) != seen.end()) {
-      if (Clock::now() > give_up) {
+      if (Stopwatch::now() > give_up) {
         unavailable("discovery: not every node saw the newcomer within 5 s");
         return figures;
       }
@@ -499,7 +499,7 @@ DiscoveryFigures measure_discovery() {
               parsed["peer"].value("fingerprint", "") == fourth.fingerprint &&
               parsed["peer"].value("state", "") == "online" && !seen[i]) {
             seen[i] = true;
-            last_seen = Clock::now();
+            last_seen = Stopwatch::now();
           }
         }
       }

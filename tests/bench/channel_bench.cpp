@@ -31,7 +31,7 @@
 namespace sotto::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Stopwatch = std::chrono::steady_clock;
 constexpr int kMembers = 8;
 constexpr int kRuns = 5;
 constexpr int kMessages = 2000;  // per run; sender keys rotate every 1,000, so twice per run
@@ -102,7 +102,7 @@ class Fanout {
     size_t members_done = 0;
     std::vector<std::future<Result<core::MessageInfo>>> sends;
     sends.reserve(static_cast<size_t>(count));
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     for (int i = 0; i < count; ++i) {
       sends.push_back(sender.send_text_async(kChannel, tag + " " + std::to_string(i)));
     }
@@ -110,7 +110,7 @@ class Fanout {
     std::vector<pollfd> fds;
     for (const auto& queue : queues_) fds.push_back(pollfd{queue->fd(), POLLIN, 0});
     while (members_done < queues_.size()) {
-      if (Clock::now() - start > kRunDeadline) {
+      if (Stopwatch::now() - start > kRunDeadline) {
         std::string had;
         for (int n : received) had += " " + std::to_string(n);
         unavailable("channel: after " + std::to_string(kRunDeadline.count()) +
@@ -123,7 +123,7 @@ class Fanout {
           if (!is_channel_text(*event)) continue;
           if (++received[m] == count) {
             ++members_done;
-            last = Clock::now();
+            last = Stopwatch::now();
           }
         }
       }
@@ -141,13 +141,13 @@ class Fanout {
   // How long after `flood` returned the sender holds all receipts (one per member per message),
   // or a negative number when they do not come within 30 s.
   double receipts_after(int count) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     const uint64_t want = receipts_before_ + static_cast<uint64_t>(count) * kMembers;
     if (!test::wait_until([&] { return nodes_[0]->counter("receipts_received") >= want; },
                           std::chrono::seconds(30))) {
       return -1;
     }
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return std::chrono::duration<double, std::milli>(Stopwatch::now() - start).count();
   }
 
   // Every member's archive holds each of the `count` messages tagged `tag` exactly once.

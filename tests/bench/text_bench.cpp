@@ -59,7 +59,7 @@
 namespace sotto::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Stopwatch = std::chrono::steady_clock;
 constexpr int kThroughputRuns = 3;
 constexpr int kThroughputMessages = 10000;  // per run
 constexpr int kWarmupMessages = 100;
@@ -94,7 +94,7 @@ struct Pair {
   // their receipts. Returns the seconds from the first send to the last receipt.
   std::optional<double> flood(int count, const std::string& tag) {
     const uint64_t before = alice.counter("receipts_received");
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     std::vector<std::future<Result<core::MessageInfo>>> sends;
     sends.reserve(static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) {
@@ -115,7 +115,7 @@ struct Pair {
       (void)unavailable("text: receipts missing after 120 s");
       return std::nullopt;
     }
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    return std::chrono::duration<double>(Stopwatch::now() - start).count();
   }
 };
 
@@ -185,7 +185,7 @@ std::optional<Latencies> measure_latency() {
   auto events = pair.bob.node().subscribe();
   // When bob published his next MessageEvent, which he does once it is committed; receipts and
   // peer events in between are skipped.
-  auto committed_at_bob = [&]() -> std::optional<Clock::time_point> {
+  auto committed_at_bob = [&]() -> std::optional<Stopwatch::time_point> {
     for (;;) {
       auto event = events->wait_pop(5000);
       if (!event) {
@@ -197,7 +197,7 @@ std::optional<Latencies> measure_latency() {
   };
   auto one = [&](const std::string& text) -> std::optional<double> {
     const uint64_t receipts_before = pair.alice.counter("receipts_received");
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     auto sent = pair.alice.node().send_text("bob", text);
     if (!sent.is_ok()) {
       (void)unavailable("text: a send failed: " + sent.status().message());
@@ -338,20 +338,20 @@ class BareFlood {
 
   // Microseconds from one message's send until Bob has committed it, then waits for its receipt.
   std::optional<double> one_latency_us(const std::string& text) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     alice_db_.begin();
     const std::string frame = seal(text);
     alice_db_.store_session(alice_, bob_id_);
     alice_db_.commit();
     zmq_send(dealer_, frame.data(), frame.size(), 0);
     if (take_receipts(5000) != 1) return std::nullopt;
-    const Clock::time_point committed{Clock::duration(bob_committed_at_.load())};
+    const Stopwatch::time_point committed{Stopwatch::duration(bob_committed_at_.load())};
     return std::chrono::duration<double, std::micro>(committed - start).count();
   }
 
   // Seconds from the first send to the last receipt.
   std::optional<double> flood(int count, const std::string& tag) {
-    const auto start = Clock::now();
+    const auto start = Stopwatch::now();
     int sent = 0;
     int delivered = 0;
     std::vector<std::string> frames;
@@ -370,7 +370,7 @@ class BareFlood {
       if (got < 0) return std::nullopt;
       delivered += got;
     }
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    return std::chrono::duration<double>(Stopwatch::now() - start).count();
   }
 
  private:
@@ -452,7 +452,7 @@ class BareFlood {
       }
       if (!receipt.empty()) bob_db_.store_session(bob_, alice_id_);
       bob_db_.commit();
-      bob_committed_at_ = Clock::now().time_since_epoch().count();
+      bob_committed_at_ = Stopwatch::now().time_since_epoch().count();
       if (receipt.empty()) continue;
       zmq_send(router_, peer, static_cast<size_t>(peer_size), ZMQ_SNDMORE);
       zmq_send(router_, receipt.data(), receipt.size(), 0);
@@ -472,7 +472,7 @@ class BareFlood {
   sqlite3_stmt* add_to_outbox_ = nullptr;
   sqlite3_stmt* mark_delivered_ = nullptr;
   sqlite3_stmt* clear_outbox_ = nullptr;
-  std::atomic<Clock::rep> bob_committed_at_{0};
+  std::atomic<Stopwatch::rep> bob_committed_at_{0};
   std::atomic<bool> stop_{false};
   std::thread receiver_;
 };

@@ -31,6 +31,21 @@ std::vector<std::string> pop_n(JitterBuffer& jb, int n) {
 
 using Seq = std::vector<std::string>;
 
+// Frames one per 20 ms, each late by the next of `delays` in turn, each popped as it arrives (a
+// playout that keeps up).
+struct SteadyFeed {
+  JitterBuffer& jb;
+  uint32_t seq = 0;
+  void operator()(int count, std::initializer_list<int> delays) {
+    for (int i = 0; i < count; ++i) {
+      const int delay = *(delays.begin() + i % delays.size());
+      (void)jb.push(seq, payload_of(seq), 1000 + 20 * int64_t{seq} + delay);
+      (void)jb.pop();
+      ++seq;
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a steady stream plays in order with one frame of delay", "[voice][jitter]") {
@@ -130,15 +145,7 @@ TEST_CASE("the target depth follows the observed jitter between 1 and 4 frames",
   JitterOptions options;
   options.jitter_window = 10;
   JitterBuffer jb(options);
-  uint32_t seq = 0;
-  auto feed = [&](int count, std::initializer_list<int> delays) {
-    for (int i = 0; i < count; ++i) {
-      const int delay = *(delays.begin() + i % delays.size());
-      (void)jb.push(seq, payload_of(seq), 1000 + 20 * int64_t{seq} + delay);
-      (void)jb.pop();
-      ++seq;
-    }
-  };
+  SteadyFeed feed{jb};
   feed(10, {5});
   CHECK(jb.jitter_ms() == 0);
   CHECK(jb.target_depth() == 1);
@@ -284,15 +291,7 @@ TEST_CASE("the target depth falls only with a quarter frame to spare, so it does
   JitterOptions options;
   options.jitter_window = 10;
   JitterBuffer jb(options);
-  uint32_t seq = 0;
-  auto feed = [&](int count, std::initializer_list<int> delays) {
-    for (int i = 0; i < count; ++i) {
-      const int delay = *(delays.begin() + i % delays.size());
-      (void)jb.push(seq, payload_of(seq), 1000 + 20 * int64_t{seq} + delay);
-      (void)jb.pop();
-      ++seq;
-    }
-  };
+  SteadyFeed feed{jb};
   feed(10, {0, 22});  // 22 ms: 3 frames
   CHECK(jb.target_depth() == 3);
   feed(10, {0, 18});  // 2 frames would do, but only just: stays
