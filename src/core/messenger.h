@@ -109,7 +109,7 @@ class Messenger : public VoiceMessaging {
                                       const std::string& new_contact);
   Result<std::vector<ContactInfo>> contacts();
   Result<std::vector<MessageInfo>> history(const std::string& to, int64_t limit);
-  // --- archive reads (messenger_archive.cpp; search and export in src/core/archive.h) ---
+  // --- archive reads (search and export in src/core/archive.h) ---
   // The archive's conversation key for TO (contact name, fingerprint prefix or #channel).
   Result<std::string> conversation_key(const std::string& to);
   // Archive rows as history() shows them; `labels`, when given, gets each row's conversation

@@ -263,11 +263,8 @@ void VoiceEngine::on_archived(const std::string& from, const VoiceChannel& chann
 }
 
 void VoiceEngine::note_wav(Result<std::string> path, VoiceStats& stats) {
-  if (path.is_ok()) {
-    stats.wav = path.value();
-  } else {
-    hooks_.count(Counter::voice_wav_write_failures, 1);
-  }
+  if (!path.is_ok()) return hooks_.count(Counter::voice_wav_write_failures, 1);
+  stats.wav = path.value();
 }
 
 void VoiceEngine::finish_reception(const ReceptionKey& key) {

@@ -210,8 +210,12 @@ TEST_CASE(
       REQUIRE(
           wait_until([&] { return count_voice(lab["carol"].history("#ops"), sent.id) == 1; }, 5s));
     }
-    CHECK_UNLESS(test::kSlowSanitizer, "no frame concealed under ThreadSanitizer",
-                 lab["carol"].counter("voice_frames_concealed") == 0);
+    // A frame late beyond the jitter buffer's depth is concealed rather than delaying the rest
+    // of the talk spurt (the depth ignores one late arrival in 16): on a loaded machine one or
+    // two of the ~200 frames may be. Many would make the sum below fail.
+    CHECK_UNLESS(test::kSlowSanitizer, "few frames concealed under ThreadSanitizer",
+                 lab["carol"].counter("voice_frames_concealed") * 50 <=
+                     lab["carol"].counter("voice_frames_received"));
     auto energy = [](const std::vector<int16_t>& pcm) {
       double sum = 0;
       for (int16_t x : pcm) sum += static_cast<double>(x) * x;
