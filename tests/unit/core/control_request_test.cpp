@@ -101,3 +101,23 @@ TEST_CASE("an error reply carries the message and the status code's name", "[cor
       json::parse(core::ControlDispatcher::error_reply(Status::busy("someone is talking")));
   CHECK(reply == json{{"ok", false}, {"error", "someone is talking"}, {"code", "busy"}});
 }
+
+TEST_CASE("play writes one file and export one voice format; anything else is refused",
+          "[core][control][ogg]") {
+  CHECK(refusal("play", {{"id", "ab"}, {"ogg", "/x.opus"}, {"wav", "/x.wav"}}).message() ==
+        "play writes one file: ogg or wav, not both");
+  const auto ogg = parsed_as<control::Play>("play", {{"id", "ab"}, {"ogg", "/x.opus"}});
+  CHECK(ogg.format == core::VoiceFileFormat::kOgg);
+  CHECK(ogg.out == "/x.opus");
+  // A wrong type reads as missing, as for every request: then it is a WAV request.
+  CHECK(parsed_as<control::Play>("play", {{"id", "ab"}, {"ogg", 7}}).format ==
+        core::VoiceFileFormat::kWav);
+  CHECK(refusal("export", {{"out", "/x"}, {"voice", "mp3"}}).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(refusal("export", {{"out", "/x"}, {"voice", std::string(5000, 'o')}}).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(parsed_as<control::Export>("export", json::object()).options.voice ==
+        core::VoiceFileFormat::kOgg);
+  CHECK(parsed_as<control::Export>("export", {{"voice", "wav"}}).options.voice ==
+        core::VoiceFileFormat::kWav);
+}
