@@ -33,6 +33,12 @@ void Poller::touched(void* socket) {
   }
 }
 
+void Poller::drained(void* socket) {
+  for (auto& item : items_) {
+    if (item.socket == socket) item.ask = false;
+  }
+}
+
 void Poller::remove_fd(int fd) {
   for (auto& item : items_) {
     if (item.socket == nullptr && item.fd == fd) item.removed = true;
@@ -52,6 +58,15 @@ Result<bool> has_input(void* socket) {
 }
 
 }  // namespace
+
+// Asking costs two system calls per socket; a loop whose timer fires every voice frame would
+// otherwise ask every socket (one per link) 50 times a second for nothing.
+void Poller::sweep_if_due() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_sweep_ < kSweepInterval) return;
+  last_sweep_ = now;
+  for (auto& item : items_) item.ask = item.socket != nullptr;
+}
 
 Result<int> Poller::poll(long timeout_ms) {
   items_.erase(
@@ -82,9 +97,7 @@ Result<int> Poller::poll(long timeout_ms) {
   const int waited = ::poll(fds.data(), fds.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
   if (note_wakes_) woke_at_ = std::chrono::steady_clock::now();
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
-  if (waited == 0 && count == 0) {
-    for (auto& item : items_) item.ask = item.socket != nullptr;
-  }
+  if (waited == 0 && count == 0) sweep_if_due();
   for (size_t k = 0; waited > 0 && k < fds.size(); ++k) {
     if (fds[k].revents == 0) continue;
     Item& item = items_[owner[k]];

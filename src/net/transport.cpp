@@ -160,7 +160,10 @@ void Transport::on_inbox() {
       ++stats_.inbound_dropped;
       continue;
     }
-    if (!message.value()) return;
+    if (!message.value()) {
+      poller_.drained(inbox_.get());
+      return;
+    }
     auto& parts = *message.value();
     // [routing id][frame]: anything else did not come from a sotto DEALER.
     if (parts.size() != 2 || parts[1].user_id.empty()) {

@@ -10,7 +10,8 @@
 // after that, or after its handler ran (it may have left input unread, which does not signal
 // again): the idle ones cost nothing. A send on a socket outside its handler can take the
 // signal of input that was already waiting, so whoever does that calls touched(). As a safety
-// net, a wait that times out with nothing ready asks every socket once.
+// net, a wait that times out with nothing ready asks every socket once, at most once a second
+// (kSweepInterval): a loop on a 20 ms voice timer times out every frame.
 // Thread-safety: one thread, the loop's.
 #pragma once
 
@@ -32,6 +33,9 @@ class Poller {
   void remove_fd(int fd);
   // `socket` was used outside its handler (e.g. a reply sent later): ask it on the next poll.
   void touched(void* socket);
+  // Called by a socket's handler that read until ZeroMQ said EAGAIN: the socket's descriptor
+  // signals the next input, so it need not be asked again before the wait.
+  void drained(void* socket);
 
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
   // Returns how many were ready; an interrupted wait (EINTR) returns 0.
@@ -49,7 +53,11 @@ class Poller {
     bool removed = false;
     bool ask = true;  // a socket that may have input: ask its ZMQ_EVENTS before waiting
   };
+  static constexpr std::chrono::milliseconds kSweepInterval{1000};
+  void sweep_if_due();
+
   std::vector<Item> items_;
+  std::chrono::steady_clock::time_point last_sweep_{};
   bool note_wakes_ = false;
   std::chrono::steady_clock::time_point woke_at_;
 };
