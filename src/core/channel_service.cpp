@@ -273,7 +273,7 @@ Result<std::vector<storage::ContactRecord>> ChannelService::invitees(
   const size_t room = kMaxChannelMembers - std::min(member_count, kMaxChannelMembers);
   if (peers.size() > room) {
     return Status::invalid_argument("#" + channel.name + " has room for " + std::to_string(room) +
-                                    " more members (a channel " + "holds at most " +
+                                    " more members (a channel holds at most " +
                                     std::to_string(kMaxChannelMembers) + "); " +
                                     std::to_string(peers.size()) + " named");
   }
