@@ -121,3 +121,27 @@ TEST_CASE("play writes one file and export one voice format; anything else is re
   CHECK(parsed_as<control::Export>("export", {{"voice", "wav"}}).options.voice ==
         core::VoiceFileFormat::kWav);
 }
+
+TEST_CASE("a channel create or invite names its members as a list; peer is the one-member form",
+          "[core][control]") {
+  const auto create = parsed_as<control::Channel>(
+      "channel", {{"action", "create"}, {"name", "ops"}, {"members", {"bob", "carol"}}});
+  CHECK(create.members == std::vector<std::string>{"bob", "carol"});
+  const auto one = parsed_as<control::Channel>(
+      "channel", {{"action", "invite"}, {"name", "ops"}, {"peer", "bob"}});
+  CHECK(one.members == std::vector<std::string>{"bob"});
+  const auto both = parsed_as<control::Channel>(
+      "channel",
+      {{"action", "invite"}, {"name", "ops"}, {"peer", "bob"}, {"members", {"carol", "dave"}}});
+  CHECK(both.members == std::vector<std::string>{"bob", "carol", "dave"});
+  // Not a list: read as missing, like any field of the wrong type (the node then asks for one).
+  CHECK(parsed_as<control::Channel>(
+            "channel", {{"action", "invite"}, {"name", "ops"}, {"members", "bob,carol"}})
+            .members.empty());
+  // A list with anything but strings in it is refused whole: acting on part would add the
+  // wrong members.
+  const Status mixed =
+      refusal("channel", {{"action", "invite"}, {"name", "ops"}, {"members", {"bob", 7}}});
+  CHECK(mixed.code() == StatusCode::kInvalidArgument);
+  CHECK(mixed.message() == "members must be a list of strings");
+}
