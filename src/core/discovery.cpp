@@ -270,7 +270,10 @@ bool Discovery::prove_live(const net::Beacon& b, const std::string& fp) {
 
 void Discovery::answer(const net::Beacon& b, PeerTable::Peer& peer, const net::Datagram& datagram,
                        bool need_proof) {
-  if (!should_reply(datagram.from_address, b.port)) return;
+  // An echo is owed to whoever challenged us, at once: the exchange that proves two nodes to
+  // each other is three beacons in a row to the same address. The per-identity limit (in
+  // claim_allowed) and the answer budget bound it.
+  if (b.nonce == 0 && !should_reply(datagram.from_address, b.port)) return;
   if (!answers_.take(now())) {
     count(Counter::beacon_reply_suppressed);
     return;

@@ -261,6 +261,9 @@ void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
   switch (e.body_case()) {
     case wire::Envelope::kHello:
       changed = discovery->on_hello(key, *peer, e.hello()) || changed;
+      // Someone who dialled us hears who we are in return (a name digest unless we know it,
+      // as from anyone): over a link opened for that, closed again once idle.
+      peers.open_on_demand(*peer);
       break;
     case wire::Envelope::kHeartbeat:
       break;
