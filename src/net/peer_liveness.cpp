@@ -46,9 +46,15 @@ bool PeerLiveness::traffic_counts() const {
   return heard_ && (!linked_ || authenticated_);
 }
 
+// While we hold a link, the peer is online once the link works both ways (as before beacons
+// counted): after that its live beacons keep it online as its traffic does.
+bool PeerLiveness::beacons_count() const {
+  return beacon_interval_ms_ > 0 && (!linked_ || (authenticated_ && heard_));
+}
+
 int64_t PeerLiveness::online_until_ms() const {
   int64_t until = traffic_counts() ? last_traffic_ms_ + timeouts_.evasive_ms : kNever;
-  if (beacon_interval_ms_ > 0) {
+  if (beacons_count()) {
     until = std::max(until, live_beacon_ms_ + beacon_interval_ms_ * kBeaconOnlineHalves / 2);
   }
   return until;
@@ -56,7 +62,7 @@ int64_t PeerLiveness::online_until_ms() const {
 
 int64_t PeerLiveness::evasive_until_ms() const {
   int64_t until = traffic_counts() ? last_traffic_ms_ + timeouts_.offline_ms : kNever;
-  if (beacon_interval_ms_ > 0) {
+  if (beacons_count()) {
     until = std::max(until, live_beacon_ms_ + beacon_interval_ms_ * kBeaconEvasiveHalves / 2);
   }
   return until;

@@ -14,7 +14,8 @@
 //   evasive_ms (then offline_ms).
 // - a live beacon: one the table proved fresh (net/beacon_freshness.h); a beacon alone, replayed
 //   or not, is only a hint (on_beacon). Lasts 2.5 (then 3.5) of the intervals it announced: the
-//   peer missed about three beacons when it goes offline.
+//   peer missed about three beacons when it goes offline. While linked, live beacons count only
+//   once the link has worked both ways (handshake and traffic), so online still means that.
 // "Handshake" is our DEALER authenticating the peer's pinned transport key (CURVE). Our link
 // going down (not closed by us) takes every sign of life with it: the peer may be gone, and only
 // a new one brings it back.
@@ -66,6 +67,7 @@ class PeerLiveness {
  private:
   bool set(PeerState state);
   bool traffic_counts() const;
+  bool beacons_count() const;
   int64_t online_until_ms() const;
   int64_t evasive_until_ms() const;
   // The state the signs of life give at `now_ms`: online, evasive, or (none left) offline.

@@ -24,7 +24,8 @@ namespace {
 
 constexpr int kSlowMembers = 250;
 constexpr int kSendHwm = 16;
-constexpr size_t kFrameBytes = 8 * 1024;
+constexpr size_t kFrameBytes = 1024;  // a text; a voice frame is ~100 bytes
+constexpr int kSendBuffer = 16 * 1024;
 
 // A channel member's inbox: a CURVE server (every client admitted: no ZAP handler in its
 // context) whose socket queue holds one message and whose kernel buffer is small, so a member
@@ -71,6 +72,7 @@ TEST_CASE("a frame to 250 members goes out in one pass that never waits; a membe
   REQUIRE(keys.is_ok());
   net::TransportOptions options;
   options.send_hwm = kSendHwm;
+  options.link_send_buffer_bytes = kSendBuffer;
   size_t handshakes = 0;
   net::Transport::Callbacks callbacks;
   callbacks.on_link = [&](const std::string&, net::LinkEvent event) {
@@ -93,8 +95,9 @@ TEST_CASE("a frame to 250 members goes out in one pass that never waits; a membe
       if (message->size() == 2) ++read;
     }
   };
-  // Enough passes for every slow member's link to fill (its queue, ZeroMQ's batch and the
-  // kernel's buffers, ~200 KiB at most here) and then refuse frames for a good while.
+  // Enough passes for every slow member's link to fill (16 frames queued, ZeroMQ's 8 KiB batch,
+  // 16 KiB and 4 KiB of kernel buffers at the two ends: ~45 frames) and then refuse frames for
+  // a good while.
   constexpr int kPasses = 400;
   Steady::duration slowest_pass{};
   uint64_t sent_to_reader = 0;
@@ -121,11 +124,11 @@ TEST_CASE("a frame to 250 members goes out in one pass that never waits; a membe
 
   // Queuing 251 frames is a few microseconds each; a pass that waited for any member would take
   // as long as that member takes to read, which here is for ever. The bound leaves room for a
-  // loaded machine.
+  // machine shared with other work.
   const auto slowest_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(slowest_pass).count();
   INFO("slowest pass " << slowest_ms << " ms");
-  CHECK(slowest_ms < 250);
+  CHECK(slowest_ms < 1000);
   // The reader lost nothing, and every frame it was sent arrived.
   CHECK(reader.refused == 0);
   CHECK(read == kPasses);
