@@ -41,7 +41,8 @@ struct Member {
 Member make_member(net::ZmqContext& context, const std::string& fingerprint, bool reads) {
   auto keys = crypto::SignalEngine::generate_curve_key_pair();
   REQUIRE(keys.is_ok());
-  Member member{fingerprint, keys.value().first, "", net::ZmqSocket::create(context, ZMQ_ROUTER).value()};
+  Member member{fingerprint, keys.value().first, "",
+                net::ZmqSocket::create(context, ZMQ_ROUTER).value()};
   REQUIRE(member.inbox.set(ZMQ_CURVE_SERVER, 1).is_ok());
   REQUIRE(member.inbox.set(ZMQ_CURVE_SECRETKEY, keys.value().second.view()).is_ok());
   if (!reads) {
@@ -55,9 +56,10 @@ Member make_member(net::ZmqContext& context, const std::string& fingerprint, boo
 
 }  // namespace
 
-TEST_CASE("a frame to 250 members goes out in one pass that never waits; a member that stops "
-          "reading loses only its own frames, counted",
-          "[net][transport][scale]") {
+TEST_CASE(
+    "a frame to 250 members goes out in one pass that never waits; a member that stops "
+    "reading loses only its own frames, counted",
+    "[net][transport][scale]") {
   net::ZmqContext members_context;
   std::vector<Member> members;
   for (int i = 0; i <= kSlowMembers; ++i) {
