@@ -37,7 +37,7 @@ struct NodeArgs {
   std::string interface;
   std::vector<std::string> peers;
   bool no_discovery = false;
-  int beacon_port = 0;  // 0: not given
+  int beacon_port = 0;             // 0: not given
   int beacon_interval_ms = 0;      // 0: not given
   int beacon_interval_max_ms = 0;  // 0: not given
   int link_idle_ms = 0;            // 0: not given

@@ -115,10 +115,8 @@ Status Discovery::announce(uint16_t port) {
   sent_at_base_ms_ = clock_.wall_ms();
   interval_ms_ = options_.beacon_interval_ms;
   next_broadcast_ms_ = now();  // the first at once, on the loop's first round
-  // Signs once now, so a key that cannot sign fails the start, not every beacon.
-  SOTTO_ASSIGN_OR_RETURN(net::Beacon test, net::sign_beacon(own_, AccountInternals::signal(account_)));
-  (void)test;
-  return Status::ok();
+  // Signed once now, so a key that cannot sign fails the start rather than every beacon.
+  return net::sign_beacon(own_, AccountInternals::signal(account_)).status();
 }
 
 Bytes Discovery::signed_beacon(bool reply, uint64_t echo, uint64_t nonce) {
@@ -139,7 +137,8 @@ Bytes Discovery::signed_beacon(bool reply, uint64_t echo, uint64_t nonce) {
 
 void Discovery::broadcast_now() {
   // A whole interval without a change: the next beacon may come later (doubling up to the max).
-  if (!changed_) interval_ms_ = std::min<int64_t>(interval_ms_ * 2, options_.beacon_interval_max_ms);
+  if (!changed_)
+    interval_ms_ = std::min<int64_t>(interval_ms_ * 2, options_.beacon_interval_max_ms);
   changed_ = false;
   const Bytes beacon = signed_beacon(false, 0, 0);
   last_broadcast_ms_ = now();

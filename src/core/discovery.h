@@ -42,8 +42,8 @@ namespace sotto::core {
 struct DiscoveryOptions {
   std::vector<PeerSpec> peers;             // --peer hosts: probed until online, pins checked
   std::optional<SecretBytes> network_key;  // seals every beacon (--network-key-file)
-  int beacon_interval_ms = 1000;       // the broadcast interval at start and after a change
-  int beacon_interval_max_ms = 10'000;  // ... and once the LAN has been quiet for a while
+  int beacon_interval_ms = 1000;           // the broadcast interval at start and after a change
+  int beacon_interval_max_ms = 10'000;     // ... and once the LAN has been quiet for a while
 };
 
 class Discovery {
@@ -117,7 +117,7 @@ class Discovery {
   std::optional<net::BeaconSealer> sealer_;
   std::unique_ptr<net::BroadcastBeacon> broadcast_;
   net::UdpSocket udp_;
-  net::Beacon own_;               // our beacon's fixed fields (port, keys); set by announce()
+  net::Beacon own_;              // our beacon's fixed fields (port, keys); set by announce()
   int64_t sent_at_base_ms_ = 0;  // our beacons' clock: wall time at announce, then monotonic
   int64_t started_ms_ = 0;
   int64_t interval_ms_ = 0;

@@ -59,8 +59,8 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
   peer.info.configured = peer.info.configured || configured;
   links_.admit(transport_key, fingerprint);
   if (move || peer.info.endpoint.empty()) peer.info.endpoint = endpoint;
-  const bool relink = links_.has_link(fingerprint) ? move || key_changed
-                                                   : peer.known || peer.info.configured;
+  const bool relink =
+      links_.has_link(fingerprint) ? move || key_changed : peer.known || peer.info.configured;
   if (relink && !open_link(peer, peer.info.endpoint)) return &peer;
   peer.liveness.on_beacon(now());
   return &peer;

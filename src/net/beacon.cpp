@@ -23,10 +23,10 @@ constexpr size_t kPortAt = 6;
 constexpr size_t kTransportKeyAt = 8;
 constexpr size_t kIdentityKeyAt = kTransportKeyAt + kBeaconTransportKeySize;  // 40
 constexpr size_t kIntervalAt = kIdentityKeyAt + kBeaconIdentityKeySize;       // 73
-constexpr size_t kSentAtAt = kIntervalAt + 4;                                  // 77
-constexpr size_t kNonceAt = kSentAtAt + 8;                                     // 85
-constexpr size_t kEchoAt = kNonceAt + 8;                                       // 93
-constexpr size_t kSignatureAt = kEchoAt + 8;                                   // 101
+constexpr size_t kSentAtAt = kIntervalAt + 4;                                 // 77
+constexpr size_t kNonceAt = kSentAtAt + 8;                                    // 85
+constexpr size_t kEchoAt = kNonceAt + 8;                                      // 93
+constexpr size_t kSignatureAt = kEchoAt + 8;                                  // 101
 static_assert(kSignatureAt == kBeaconSignedSize);
 
 constexpr std::string_view kSealInfo = "sotto beacon seal v1";

@@ -95,8 +95,8 @@ Bytes encode_beacon(const Beacon& beacon);
 Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine);
 
 // Checks, in this order, size, magic, version, flags, port (non-zero), identity key prefix, the
-// interval (1 ms to kMaxBeaconIntervalMs) and the signature. Every refusal is Corruption ("beacon: bad magic", ...); when `drop` is given it
-// receives the reason. It is safe on any bytes.
+// interval (1 ms to kMaxBeaconIntervalMs) and the signature. Every refusal is Corruption ("beacon:
+// bad magic", ...); when `drop` is given it receives the reason. It is safe on any bytes.
 // `check_signature` false: only for bytes identical to a beacon this process verified before.
 Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr,
                              bool check_signature = true);
