@@ -43,13 +43,14 @@ bool PeerLiveness::set(PeerState state) {
 }
 
 bool PeerLiveness::traffic_counts() const {
-  return heard_ && (!linked_ || authenticated_);
+  return heard_ && (!linked_ || authenticated_ || vouched_);
 }
 
 // While we hold a link, the peer is online once the link works both ways (as before beacons
-// counted): after that its live beacons keep it online as its traffic does.
+// counted), or if it was online already when we opened the link: after that its live beacons
+// keep it online as its traffic does.
 bool PeerLiveness::beacons_count() const {
-  return beacon_interval_ms_ > 0 && (!linked_ || (authenticated_ && heard_));
+  return beacon_interval_ms_ > 0 && (!linked_ || (authenticated_ && heard_) || vouched_);
 }
 
 int64_t PeerLiveness::online_until_ms() const {
@@ -73,11 +74,14 @@ bool PeerLiveness::update(int64_t now_ms) {
   if (!is_online()) return false;
   if (now_ms < evasive_until_ms()) return set(PeerState::kEvasive);
   heard_ = false;
+  vouched_ = false;
   beacon_interval_ms_ = 0;
   return set(PeerState::kOffline);
 }
 
 bool PeerLiveness::on_connecting(int64_t) {
+  // A peer online without our link stays so while the link comes up: opening one is ours.
+  if (!linked_ && is_online()) vouched_ = true;
   linked_ = true;
   if (state_ == PeerState::kDiscovered) return set(PeerState::kConnecting);
   return false;
@@ -92,11 +96,13 @@ bool PeerLiveness::on_handshake(int64_t now_ms) {
 
 bool PeerLiveness::on_handshake_failed(int64_t now_ms) {
   authenticated_ = false;
+  vouched_ = false;
   return update(now_ms);
 }
 
 bool PeerLiveness::on_link_down(int64_t) {
   authenticated_ = false;
+  vouched_ = false;
   heard_ = false;
   beacon_interval_ms_ = 0;
   if (is_online()) return set(PeerState::kOffline);
@@ -106,6 +112,7 @@ bool PeerLiveness::on_link_down(int64_t) {
 bool PeerLiveness::on_link_closed(int64_t now_ms) {
   linked_ = false;
   authenticated_ = false;
+  vouched_ = false;
   return update(now_ms);
 }
 

@@ -15,7 +15,8 @@
 // - a live beacon: one the table proved fresh (net/beacon_freshness.h); a beacon alone, replayed
 //   or not, is only a hint (on_beacon). Lasts 2.5 (then 3.5) of the intervals it announced: the
 //   peer missed about three beacons when it goes offline. While linked, live beacons count only
-//   once the link has worked both ways (handshake and traffic), so online still means that.
+//   once the link has worked both ways (handshake and traffic), so online still means that;
+//   a peer already online when we open a link to it stays online unless the link fails.
 // "Handshake" is our DEALER authenticating the peer's pinned transport key (CURVE). Our link
 // going down (not closed by us) takes every sign of life with it: the peer may be gone, and only
 // a new one brings it back.
@@ -77,6 +78,7 @@ class PeerLiveness {
   PeerState state_ = PeerState::kDiscovered;
   bool linked_ = false;         // we hold a link (connect called, not closed since)
   bool authenticated_ = false;  // our link's handshake succeeded and has not dropped since
+  bool vouched_ = false;        // online without our link when we opened it; not failed since
   bool heard_ = false;          // traffic since the last handshake, drop or offline
   int64_t last_heard_ms_ = 0;
   int64_t last_traffic_ms_ = 0;
