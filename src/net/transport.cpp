@@ -191,6 +191,7 @@ Status Transport::apply_link_options(ZmqSocket& socket) {
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_PUBLICKEY, public_key_));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_CURVE_SECRETKEY, secret_key_.view()));
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_SNDHWM, options_.send_hwm));
+  SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_SNDBUF, options_.link_send_buffer_bytes));
   // Nothing legitimate flows server -> client: a server may push only what fits the
   // handshake's own commands, and only a few of them wait before libzmq stops reading.
   SOTTO_RETURN_IF_ERROR(socket.set(ZMQ_MAXMSGSIZE, options_.link_max_inbound_bytes));

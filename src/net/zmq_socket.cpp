@@ -69,6 +69,9 @@ Status status_from_zmq(int err, const std::string& what) {
 ZmqContext::ZmqContext() : ctx_(zmq_ctx_new()) {
   // No blocking on close: unsent messages to vanished peers must not hold up shutdown.
   zmq_ctx_set(ctx_, ZMQ_BLOCKY, 0);
+  // A link costs three sockets (the DEALER, its monitor's two ends): libzmq's default of 1023
+  // would stop a node at ~330 contacts and co-members, short of a channel of 250 plus the rest.
+  zmq_ctx_set(ctx_, ZMQ_MAX_SOCKETS, kMaxSockets);
 }
 
 ZmqContext::~ZmqContext() {

@@ -76,8 +76,11 @@ TEST_CASE(
     "a rogue server that pushes large and many frames down a node's link: dropped and counted, "
     "the node's memory stays flat and its other peers still exchange texts",
     "[adversarial][transport]") {
+  // The rogue makes up an identity and serves CURVE with its own key. A stranger's beacon opens
+  // no link, so the target is given the rogue's address by hand (--peer), as a user dials a host.
+  test::RogueServer rogue("rogue");
   test::DaemonProfile target("target");
-  target.start();
+  target.start({"--peer", "tcp://127.0.0.1:" + std::to_string(rogue.port())});
   ProfileNode good("good");
   good.start(test::loopback_with_peers({target.endpoint()}));
   REQUIRE(wait_until(
@@ -87,8 +90,7 @@ TEST_CASE(
   const int pid = target.pid();
   const uint64_t baseline_rss = test::rss_kib(pid);
 
-  // The rogue makes up an identity, beacons its own CURVE key, and the target connects to it.
-  test::RogueServer rogue("rogue");
+  // The rogue beacons its own CURVE key, and the target connects to it.
   rogue.announce_to(target.port());
   REQUIRE(rogue.wait_for_client(5s));
   test::DeliveryProbe probe(good.node(), "target", 50ms, pid);

@@ -765,6 +765,24 @@ std::vector<FuzzSeed> fuzz_seeds() {
   add("channel", "invited", roster_update("invited", 2, false));
   add("channel", "removed", roster_update("removed", 1, false));
   add("channel", "dissolved", roster_update("dissolved", 0, true));
+
+  // beacon: a broadcast and an answer (a challenge echoed), plain and sealed with the fuzz key.
+  static const net::BeaconSealer sealer = net::BeaconSealer::from_secret(as_bytes(kFuzzNetworkKey));
+  net::Beacon beacon;
+  beacon.port = 47001;
+  beacon.transport_key = Bytes(net::kBeaconTransportKeySize, 0x42);
+  beacon.interval_ms = 4000;
+  beacon.sent_at_ms = 1'700'000'000'000;
+  for (bool reply : {false, true}) {
+    beacon.reply = reply;
+    beacon.nonce = reply ? 0x0123456789abcdef : 0;
+    beacon.echo = reply ? 0xfedcba9876543210 : 0;
+    auto signed_beacon = net::sign_beacon(beacon, *fuzz_admin().engine);
+    if (!signed_beacon.is_ok()) std::abort();
+    const Bytes plain = net::encode_beacon(signed_beacon.value());
+    add("beacon", reply ? "plain_reply" : "plain_announce", plain);
+    add("beacon", reply ? "sealed_reply" : "sealed_announce", sealer.seal(plain));
+  }
   return seeds;
 }
 

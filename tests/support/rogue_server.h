@@ -29,6 +29,8 @@ class RogueServer {
   // Sends its signed beacon to the node's unicast beacon socket (127.0.0.1:node_port), from the
   // UDP port that matches its TCP port, as an honest node does.
   void announce_to(uint16_t node_port);
+  // Its TCP port, which is also its beacon socket's.
+  uint16_t port() const { return port_; }
   // Waits until a node's DEALER has connected and sent something (its Hello), which tells the
   // ROUTER where to push. False at the deadline.
   bool wait_for_client(std::chrono::milliseconds deadline);

@@ -42,6 +42,11 @@ struct TransportOptions {
   int heartbeat_ivl_ms = 1000;  // ZMTP pings keep links honest about being alive
   int heartbeat_timeout_ms = 5000;
   int send_hwm = 1000;  // frames queued per peer before new ones are dropped
+  // The kernel's send buffer per link. Left to itself it grows to 4 MiB for a peer that stops
+  // reading; fixed, a slow member of a channel of 250 holds at most this plus send_hwm frames
+  // (the rest it loses, counted), and a LAN link still runs at full speed (a LAN's
+  // bandwidth-delay product is a few KiB).
+  int link_send_buffer_bytes = 256 * 1024;
   int recv_hwm = 1000;
   // Our DEALERs receive nothing legitimate: messages larger than a handshake command close
   // the connection, and at most this many others wait to be drained (and counted).
@@ -111,6 +116,7 @@ class Transport {
                  const Bytes& server_key);
   void disconnect(const std::string& fingerprint);
   bool has_link(const std::string& fingerprint) const { return links_.count(fingerprint) > 0; }
+  size_t links_open() const { return links_.size(); }
 
   // Reads and drops whatever servers pushed down our DEALERs, reporting each such link as
   // kMisbehaved. Called on the node's timer: the receive side is bounded by link_recv_hwm.

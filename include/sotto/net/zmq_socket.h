@@ -17,6 +17,7 @@ Status status_from_zmq(int err, const std::string& what);
 
 class ZmqContext {
  public:
+  static constexpr int kMaxSockets = 8192;
   ZmqContext();
   ~ZmqContext();
   ZmqContext(const ZmqContext&) = delete;

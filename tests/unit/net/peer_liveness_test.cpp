@@ -96,3 +96,54 @@ TEST_CASE("a failed handshake takes an online peer offline", "[net][liveness]") 
   CHECK(peer.on_handshake_failed(clock.now_ms()));
   CHECK(peer.state() == PeerState::kOffline);
 }
+
+TEST_CASE("live beacons keep a peer we hold no link to online for about three intervals",
+          "[net][liveness]") {
+  FakeClock clock;
+  net::PeerLiveness peer({}, clock.now_ms());
+  CHECK(peer.on_live_beacon(clock.now_ms(), 1000));
+  CHECK(peer.state() == PeerState::kOnline);
+  clock.advance_ms(2499);
+  CHECK_FALSE(peer.tick(clock.now_ms()));
+  clock.advance_ms(1);
+  CHECK(peer.tick(clock.now_ms()));
+  CHECK(peer.state() == PeerState::kEvasive);
+  CHECK(peer.on_live_beacon(clock.now_ms(), 10'000));  // the sender slowed down, and said so
+  clock.advance_ms(24'999);
+  CHECK_FALSE(peer.tick(clock.now_ms()));
+  clock.advance_ms(10'000);
+  peer.tick(clock.now_ms());
+  CHECK(peer.state() == PeerState::kEvasive);
+  clock.advance_ms(1);
+  CHECK(peer.tick(clock.now_ms()));
+  CHECK(peer.state() == PeerState::kOffline);
+  CHECK_FALSE(peer.on_beacon(clock.now_ms()));  // a beacon not proved live changes nothing
+}
+
+TEST_CASE(
+    "a peer online on its beacons stays online while our link to it comes up, and goes "
+    "offline if the link fails",
+    "[net][liveness]") {
+  FakeClock clock;
+  net::PeerLiveness peer({}, clock.now_ms());
+  peer.on_live_beacon(clock.now_ms(), 1000);
+  CHECK_FALSE(peer.on_connecting(clock.now_ms()));
+  clock.advance_ms(100);
+  CHECK_FALSE(peer.tick(clock.now_ms()));
+  CHECK(peer.state() == PeerState::kOnline);
+  CHECK(peer.on_handshake_failed(clock.now_ms()));
+  CHECK(peer.state() == PeerState::kOffline);
+}
+
+TEST_CASE("closing our idle link leaves a peer online on its own traffic", "[net][liveness]") {
+  FakeClock clock;
+  net::PeerLiveness peer({}, clock.now_ms());
+  peer.on_connecting(clock.now_ms());
+  peer.on_handshake(clock.now_ms());
+  peer.on_traffic(clock.now_ms());
+  REQUIRE(peer.state() == PeerState::kOnline);
+  CHECK_FALSE(peer.on_link_closed(clock.now_ms()));
+  clock.advance_ms(1000);
+  CHECK_FALSE(peer.on_traffic(clock.now_ms()));
+  CHECK(peer.state() == PeerState::kOnline);
+}
