@@ -73,7 +73,7 @@ BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/suppo
 # The scale harness's phases are in the test binary too (the [scale] test runs a short variant);
 # its main() is the program `make scale` runs.
 SCALE_SRC   := $(call src_of,tests/scale) tests/support/daemon.cpp tests/support/process.cpp \
-               tests/support/temp_dir.cpp
+               tests/support/temp_dir.cpp tests/support/proc_probe.cpp
 
 obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.

@@ -16,9 +16,9 @@
 
 #include "sotto/core/control_client.h"
 #include "tests/scale/neighbour_table.h"
-#include "tests/scale/proc_probe.h"
 #include "tests/support/daemon.h"
 #include "tests/support/netns.h"
+#include "tests/support/proc_probe.h"
 
 namespace sotto::test {
 namespace {
@@ -199,7 +199,7 @@ class ScaleLab {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       cpu_pct.push_back(100.0 * (after[i].cpu_s - before[i].cpu_s) / seconds);
       beacons_per_s.push_back((after[i].beacons - before[i].beacons) / seconds);
-      rss_mib.push_back(static_cast<double>(rss_kib(nodes_[i]->profile.pid()).value_or(0)) / 1024);
+      rss_mib.push_back(static_cast<double>(rss_kib(nodes_[i]->profile.pid())) / 1024);
       links.push_back(static_cast<double>(established_remotes(nodes_[i]->profile.pid()).size()));
     }
     figure("scale_idle_cpu_per_node_pct", mean(cpu_pct), "%");

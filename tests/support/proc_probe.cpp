@@ -1,4 +1,4 @@
-#include "tests/scale/proc_probe.h"
+#include "tests/support/proc_probe.h"
 
 #include <unistd.h>
 
@@ -58,18 +58,13 @@ std::optional<double> cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-std::optional<uint64_t> rss_kib(pid_t pid) {
-  std::ifstream in(proc_path(pid, "status"));
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      uint64_t kib = 0;
-      if (in >> kib) return kib;
-      return std::nullopt;
-    }
-    in.ignore(4096, '\n');
+uint64_t rss_kib(int pid) {
+  std::ifstream status(proc_path(pid, "status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
   }
-  return std::nullopt;
+  return 0;
 }
 
 std::set<std::string> established_remotes(pid_t pid) {
