@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <cstdio>
 #include <iostream>
 #include <string>
 
@@ -71,8 +70,7 @@ int main(int argc, char** argv) {
   options.interrupted = &g_interrupted;
   options.note = [](const std::string& line) { std::cerr << line << std::endl; };
   options.on_figure = [](const sotto::test::ScaleFigure& f) {
-    std::printf("%s %.*f %s\n", f.name.c_str(), f.value >= 100 ? 0 : 2, f.value, f.unit.c_str());
-    std::fflush(stdout);
+    std::cout << f.name << " " << sotto::test::format_value(f.value) << " " << f.unit << std::endl;
   };
   try {
     std::string why_not;

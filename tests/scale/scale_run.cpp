@@ -6,6 +6,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -512,6 +513,12 @@ std::optional<double> ScaleReport::figure(const std::string& name) const {
   return std::nullopt;
 }
 
+std::string format_value(double value) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(value >= 100 ? 0 : 2) << value;
+  return out.str();
+}
+
 std::optional<ScaleReport> run_scale(const ScaleOptions& options, std::string& why_not) {
   if (options.nodes < 2) throw std::runtime_error("the scale harness needs at least 2 nodes");
   auto lab = NetnsLab::create(why_not);
@@ -528,14 +535,12 @@ std::vector<std::string> threshold_failures(const ScaleReport& report, int nodes
     if (!value) {
       failures.push_back(name + ": not measured");
     } else if (!within(*value)) {
-      std::ostringstream line;
-      line << name << " " << *value << ": the limit is " << limit_text;
-      failures.push_back(line.str());
+      failures.push_back(name + " " + format_value(*value) + ": the limit is " + limit_text);
     }
   };
   const double beacon_limit = nodes / 5.0 + 5;
   check("scale_discovery_all_ms", "10000 ms", [](double v) { return v <= 10000; });
-  check("scale_beacons_rx_per_node_per_s", std::to_string(beacon_limit) + " (N/5 + 5)",
+  check("scale_beacons_rx_per_node_per_s", format_value(beacon_limit) + " (N/5 + 5)",
         [&](double v) { return v <= beacon_limit; });
   check("scale_links_per_node", "1 (its contacts)", [](double v) { return v == 1; });
   check("scale_links_admin", std::to_string(nodes - 1) + " (its contacts)",

@@ -70,6 +70,9 @@ struct ScaleInterrupted : std::runtime_error {
   ScaleInterrupted() : std::runtime_error("interrupted") {}
 };
 
+// `value` as a figure line shows it: whole numbers from 100 up, two decimals below.
+std::string format_value(double value);
+
 // Runs every phase and cleans up (daemons, namespaces, profiles, the neighbour-table thresholds)
 // before it returns or throws. nullopt, with the reason in `why_not`, when network namespaces
 // cannot be made here (not root, no iproute2): the caller skips. Other failures to set up throw
