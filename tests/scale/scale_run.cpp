@@ -89,7 +89,7 @@ class ScaleLab {
   ~ScaleLab() {
     // Every daemon is told at once, so their shutdowns overlap; the profiles then reap them.
     for (const auto& node : nodes_) {
-      if (node->profile.pid() > 0) ::kill(node->profile.pid(), SIGTERM);
+      if (node && node->profile.pid() > 0) ::kill(node->profile.pid(), SIGTERM);
     }
   }
   ScaleLab(const ScaleLab&) = delete;
