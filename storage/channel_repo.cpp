@@ -104,16 +104,18 @@ Result<std::vector<ChannelRecord>> ChannelRepo::list() {
 }
 
 Result<std::vector<ChannelMemberRecord>> ChannelRepo::members(ByteView channel_id) {
-  SOTTO_ASSIGN_OR_RETURN(Statement * select,
-                         db_.prepare("SELECT fingerprint, name, identity_key, key_shared FROM "
-                                     "channel_members WHERE channel_id = ?1 ORDER BY fingerprint"));
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT fingerprint, name, identity_key, key_shared, key_offer "
+                  "FROM channel_members WHERE channel_id = ?1 "
+                  "ORDER BY fingerprint"));
   select->bind(1, channel_id);
   std::vector<ChannelMemberRecord> out;
   for (;;) {
     SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
     if (!has_row) break;
     out.push_back({select->column_text(0), select->column_text(1), select->column_blob(2),
-                   select->column_int64(3)});
+                   select->column_int64(3), select->column_blob(4)});
   }
   select->reset();
   return out;
@@ -155,9 +157,26 @@ Status ChannelRepo::set_members(ByteView channel_id,
 Status ChannelRepo::set_key_shared(ByteView channel_id, const std::string& fingerprint,
                                    int64_t generation) {
   SOTTO_ASSIGN_OR_RETURN(Statement * update,
-                         db_.prepare("UPDATE channel_members SET key_shared = ?3 "
+                         db_.prepare("UPDATE channel_members SET key_shared = ?3, key_offer = NULL "
                                      "WHERE channel_id = ?1 AND fingerprint = ?2"));
   update->bind(1, channel_id).bind(2, fingerprint).bind(3, generation);
+  return update->run();
+}
+
+Status ChannelRepo::set_key_offer(ByteView channel_id, const std::string& fingerprint,
+                                  ByteView offer) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * update,
+                         db_.prepare("UPDATE channel_members SET key_offer = ?3 "
+                                     "WHERE channel_id = ?1 AND fingerprint = ?2"));
+  update->bind(1, channel_id).bind(2, fingerprint).bind(3, offer);
+  return update->run();
+}
+
+Status ChannelRepo::clear_key_offers(ByteView channel_id) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * update,
+      db_.prepare("UPDATE channel_members SET key_offer = NULL WHERE channel_id = ?1"));
+  update->bind(1, channel_id);
   return update->run();
 }
 

@@ -13,6 +13,13 @@ std::string bare_channel(const std::string& name) {
   return !name.empty() && name[0] == '#' ? name.substr(1) : name;
 }
 
+// "bob" or "bob, carol, dave": whom a /channel invite names (its arguments after the channel).
+std::string invitees(const Command& command) {
+  std::string names;
+  for (size_t i = 1; i < command.args.size(); ++i) names += (i > 1 ? ", " : "") + command.args[i];
+  return names;
+}
+
 std::string seconds_text(int64_t ms) {
   const int64_t tenths = ms / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
@@ -369,8 +376,9 @@ void App::channel_command(const Command& command) {
   if (action == "create") {
     result = backend_.create_channel(channel);
   } else if (action == "invite") {
-    working("inviting " + command.args.at(1) + " to #" + channel + "…");
-    result = backend_.invite_to_channel(channel, command.args.at(1));
+    working("inviting " + invitees(command) + " to #" + channel + "…");
+    result = backend_.invite_to_channel(
+        channel, std::vector<std::string>(command.args.begin() + 1, command.args.end()));
   } else if (action == "remove") {
     result = backend_.remove_from_channel(channel, command.args.at(1));
   } else if (action == "leave") {
@@ -390,7 +398,7 @@ void App::channel_command(const Command& command) {
     state_.notice("created #" + channel + "; invite verified contacts with /channel invite " +
                   channel + " NAME");
   } else if (action == "invite") {
-    state_.notice("invited " + command.args.at(1) + " to #" + channel + "; code " +
+    state_.notice("invited " + invitees(command) + " to #" + channel + "; code " +
                   result->security_code);
   }
 }

@@ -34,8 +34,9 @@ class Backend {
 
   virtual Result<core::ChannelInfo> create_channel(const std::string& name, bool strict = true,
                                                    bool free_voice = false) = 0;
+  // All of `peers` in one roster change, or none of them.
   virtual Result<core::ChannelInfo> invite_to_channel(const std::string& channel,
-                                                      const std::string& peer) = 0;
+                                                      const std::vector<std::string>& peers) = 0;
   virtual Result<core::ChannelInfo> remove_from_channel(const std::string& channel,
                                                         const std::string& peer) = 0;
   virtual Result<core::ChannelInfo> leave_channel(const std::string& channel) = 0;

@@ -59,7 +59,9 @@ const std::vector<CommandSpec>& command_specs() {
       {"add", "/add PEER [NAME]", "make a nearby peer a contact", 1, 2},
       {"verify", "/verify NAME", "compare safety numbers; confirm marks verified", 1, 1},
       {"channel create", "/channel create NAME", "a new channel; you are its admin", 1, 1},
-      {"channel invite", "/channel invite CHANNEL PEER", "add a verified contact", 2, 2},
+      // As many as a roster holds (the node refuses beyond the channel's room, naming why).
+      {"channel invite", "/channel invite CHANNEL PEER...",
+       "add verified contacts, all in one roster change", 2, 1001},
       {"channel remove", "/channel remove CHANNEL PEER", "take a member off", 2, 2},
       {"channel leave", "/channel leave CHANNEL", "leave (the admin's leaving closes it)", 1, 1},
       {"channel accept", "/channel accept CHANNEL", "join a channel an unverified admin offers", 1,

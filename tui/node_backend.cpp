@@ -41,8 +41,8 @@ Result<core::ChannelInfo> NodeBackend::create_channel(const std::string& name, b
 }
 
 Result<core::ChannelInfo> NodeBackend::invite_to_channel(const std::string& channel,
-                                                         const std::string& peer) {
-  return node_.invite_to_channel(channel, peer);
+                                                         const std::vector<std::string>& peers) {
+  return node_.invite_to_channel(channel, peers);
 }
 
 Result<core::ChannelInfo> NodeBackend::remove_from_channel(const std::string& channel,

@@ -25,7 +25,7 @@ class NodeBackend final : public Backend {
   Result<core::ChannelInfo> create_channel(const std::string& name, bool strict,
                                            bool free_voice) override;
   Result<core::ChannelInfo> invite_to_channel(const std::string& channel,
-                                              const std::string& peer) override;
+                                              const std::vector<std::string>& peers) override;
   Result<core::ChannelInfo> remove_from_channel(const std::string& channel,
                                                 const std::string& peer) override;
   Result<core::ChannelInfo> leave_channel(const std::string& channel) override;

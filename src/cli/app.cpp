@@ -131,23 +131,29 @@ int run(int argc, char** argv) {
                    "voice clips as ogg (Ogg Opus, the default) or wav (decoded)")
       ->check(CLI::IsMember({"ogg", "wav"}));
 
-  std::string channel_name, member;
-  bool open_channel = false;
-  bool free_voice = false;
+  ChannelArgs channel_args;
+  std::string& channel_name = channel_args.name;
   CLI::App* channel = app.add_subcommand("channel", "channels: create, invite, remove, leave, ...");
   channel->require_subcommand(1);
   CLI::App* channel_create = channel->add_subcommand("create", "a new channel; you are its admin");
   channel_create->add_option("NAME", channel_name, "the channel's name")->required();
-  channel_create->add_flag("--open", open_channel,
+  channel_create->add_flag("--open", channel_args.open,
                            "admit unverified contacts too (default: verified only)");
-  channel_create->add_flag("--free", free_voice,
+  channel_create->add_flag("--free", channel_args.free_voice,
                            "voice: talkers may overlap and are mixed (default: one at a time)");
-  CLI::App* channel_invite = channel->add_subcommand("invite", "add a contact (admin only)");
+  channel_create
+      ->add_option("--members", channel_args.peers,
+                   "A,B,...: contacts (names or fingerprint prefixes) in from the start")
+      ->delimiter(',');
+  CLI::App* channel_invite =
+      channel->add_subcommand("invite", "add contacts, all in one roster change (admin only)");
   channel_invite->add_option("NAME", channel_name, "the channel")->required();
-  channel_invite->add_option("PEER", member, "contact name or fingerprint prefix")->required();
+  channel_invite->add_option("PEER", channel_args.peers, "contact names or fingerprint prefixes")
+      ->required();
   CLI::App* channel_remove = channel->add_subcommand("remove", "take a member off (admin only)");
   channel_remove->add_option("NAME", channel_name, "the channel")->required();
-  channel_remove->add_option("PEER", member, "member name or fingerprint prefix")->required();
+  channel_remove->add_option("PEER", channel_args.member, "member name or fingerprint prefix")
+      ->required();
   CLI::App* channel_leave = channel->add_subcommand("leave", "leave (the admin leaving closes it)");
   channel_leave->add_option("NAME", channel_name, "the channel")->required();
   CLI::App* channel_accept = channel->add_subcommand(
@@ -215,7 +221,7 @@ int run(int argc, char** argv) {
   for (CLI::App* sub : {channel_create, channel_invite, channel_remove, channel_leave,
                         channel_accept, channel_decline, channel_list, channel_roster}) {
     if (*sub) {
-      return run_channel(options, sub->get_name(), channel_name, member, open_channel, free_voice);
+      return run_channel(options, sub->get_name(), channel_args);
     }
   }
   if (*talk) return run_talk(options, channel_name, wav);

@@ -54,12 +54,12 @@ void print_summary(const json& channel) {
 
 }  // namespace
 
-int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
-                const std::string& peer, bool open, bool free_voice) {
-  json request{{"cmd", "channel"}, {"action", action}, {"name", name}, {"peer", peer}};
+int run_channel(const GlobalOptions& options, const std::string& action, const ChannelArgs& args) {
+  json request{{"cmd", "channel"}, {"action", action}, {"name", args.name}, {"peer", args.member}};
+  if (!args.peers.empty()) request["members"] = args.peers;
   if (action == "create") {
-    request["strict"] = !open;
-    request["free"] = free_voice;
+    request["strict"] = !args.open;
+    request["free"] = args.free_voice;
   }
   auto reply = ask_node(options, request);
   if (!reply.is_ok()) return fail(reply.status());

@@ -89,8 +89,15 @@ int run_replace(const GlobalOptions& options, const std::string& old_contact,
 int run_send(const GlobalOptions& options, const std::string& to, const std::string& text);
 int run_history(const GlobalOptions& options, const std::string& to, int64_t limit);
 int run_contacts(const GlobalOptions& options);
-int run_channel(const GlobalOptions& options, const std::string& action, const std::string& name,
-                const std::string& peer, bool open, bool free_voice = false);
+// `sotto channel ACTION`: `peers` are the members create (--members) or invite adds, in one
+// roster change; `member` the one that remove takes off.
+struct ChannelArgs {
+  std::string name, member;
+  std::vector<std::string> peers;
+  bool open = false;
+  bool free_voice = false;
+};
+int run_channel(const GlobalOptions& options, const std::string& action, const ChannelArgs& args);
 int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration);
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
 int run_play(const GlobalOptions& options, const std::string& id, const std::string& out,

@@ -19,9 +19,24 @@ constexpr std::string_view kIdContext = "sotto channel id v1";
 constexpr size_t kIdentityKeySize = 33;  // type byte + Curve25519 point
 constexpr int kCodeGroups = 6;
 constexpr int kBytesPerGroup = 5;
+// An audit line names this many members of a change, then counts the rest: a channel built in
+// one invite of 250 would otherwise leave a line of a few kilobytes on every screen.
+constexpr size_t kNamesInAuditLine = 8;
 
 void append_u64(Bytes& out, uint64_t value) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+// "bob", "bob and carol", "bob, carol and dave", "bob, ... and 12 others".
+std::string listed(const std::vector<std::string>& names) {
+  const size_t shown = std::min(names.size(), kNamesInAuditLine);
+  std::string text;
+  for (size_t i = 0; i < shown; ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " and " : ", ";
+    text += names[i];
+  }
+  if (shown < names.size()) text += " and " + std::to_string(names.size() - shown) + " others";
+  return text;
 }
 
 }  // namespace
@@ -92,7 +107,8 @@ Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update) {
           Bytes(roster.channel_id().begin(), roster.channel_id().end())) {
     return Status::corruption("the roster's channel id is not its admin's");
   }
-  if (static_cast<size_t>(roster.members_size()) > kMaxChannelMembers) {
+  if (static_cast<size_t>(roster.members_size()) > kMaxChannelMembers ||
+      static_cast<size_t>(roster.subject_keys_size()) > kMaxChannelMembers) {
     return Status::corruption("roster lists more members than a channel may have");
   }
   std::set<std::string> seen;
@@ -136,18 +152,34 @@ wire::Roster next_roster(const storage::ChannelRecord& channel,
     member->set_name(m.name);
   }
   roster.set_change(std::string(to_string(change.change)));
-  roster.set_subject_key(as_chars(change.subject_key).data(), change.subject_key.size());
+  if (!change.subject_keys.empty()) {
+    const Bytes& first = change.subject_keys.front();
+    roster.set_subject_key(as_chars(first).data(), first.size());
+  }
+  if (change.subject_keys.size() > 1) {
+    for (const Bytes& key : change.subject_keys)
+      roster.add_subject_keys(as_chars(key).data(), key.size());
+  }
   roster.set_dissolved(change.dissolved);
   roster.set_issued_at(static_cast<uint64_t>(issued_at_ms));
   roster.set_created_at(static_cast<uint64_t>(channel.created_at));
   return roster;
 }
 
+std::vector<Bytes> roster_subject_keys(const wire::Roster& roster) {
+  std::vector<Bytes> keys;
+  for (const auto& key : roster.subject_keys()) keys.emplace_back(key.begin(), key.end());
+  if (keys.empty() && !roster.subject_key().empty()) {
+    keys.emplace_back(roster.subject_key().begin(), roster.subject_key().end());
+  }
+  return keys;
+}
+
 std::vector<storage::ChannelMemberRecord> roster_members(const wire::Roster& roster) {
   std::vector<storage::ChannelMemberRecord> members;
   for (const auto& m : roster.members()) {
     const Bytes key(m.identity_key().begin(), m.identity_key().end());
-    members.push_back({crypto::fingerprint_of(key), m.name(), key, 0});
+    members.push_back({crypto::fingerprint_of(key), m.name(), key, 0, {}});
   }
   return members;
 }
@@ -162,10 +194,13 @@ std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t
 }
 
 std::string roster_change_text(ChannelChange change, const std::string& admin_name,
-                               const std::string& subject_name, const std::string& channel_name) {
+                               const std::vector<std::string>& subject_names,
+                               const std::string& channel_name) {
+  const std::string subject_name = listed(subject_names);
   switch (change) {
     case ChannelChange::kCreated:
-      return admin_name + " created #" + channel_name;
+      return admin_name + " created #" + channel_name +
+             (subject_names.empty() ? "" : " with " + subject_name);
     case ChannelChange::kInvited:
       return admin_name + " invited " + subject_name;
     case ChannelChange::kRemoved:

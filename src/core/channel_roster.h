@@ -15,7 +15,8 @@
 
 namespace sotto::core {
 
-// A roster lists at most this many members: what one admin can make every member hold.
+// A roster lists at most this many members: what one admin can make every member hold. One
+// invite (or create) may name as many as there is room for, in one roster change.
 constexpr size_t kMaxChannelMembers = 500;
 constexpr size_t kChannelNonceSize = 16;
 
@@ -48,9 +49,12 @@ Result<wire::Roster> open_channel_update(const wire::ChannelUpdate& update);
 // What a new roster changes, as its admin states it (the audit trail's words).
 struct RosterChange {
   ChannelChange change = ChannelChange::kChanged;  // created, invited, removed, left, dissolved
-  Bytes subject_key;  // whom it concerns: the member invited, removed or gone
+  std::vector<Bytes> subject_keys;  // whom it concerns: the members invited, removed or gone
   bool dissolved = false;
 };
+
+// Whom a checked roster says its change concerns: subject_keys, or the one subject_key.
+std::vector<Bytes> roster_subject_keys(const wire::Roster& roster);
 
 // The next epoch's roster of `channel` listing `members`, issued now by `admin_key` (unsigned).
 wire::Roster next_roster(const storage::ChannelRecord& channel,
@@ -64,8 +68,10 @@ std::vector<storage::ChannelMemberRecord> roster_members(const wire::Roster& ros
 std::string roster_security_code(const storage::ChannelRecord& channel, uint64_t epoch,
                                  const std::vector<storage::ChannelMemberRecord>& members);
 
-// The audit line of a roster change, before its security code.
+// The audit line of a roster change, before its security code. `subject_names` are the members
+// it concerns (several for an invite or a create naming several; none for a plain create).
 std::string roster_change_text(ChannelChange change, const std::string& admin_name,
-                               const std::string& subject_name, const std::string& channel_name);
+                               const std::vector<std::string>& subject_names,
+                               const std::string& channel_name);
 
 }  // namespace sotto::core

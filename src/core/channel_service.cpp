@@ -2,6 +2,7 @@
 #include "src/core/account_internals.h"
 
 #include <algorithm>
+#include <set>
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
@@ -59,6 +60,17 @@ bool lists(const std::vector<storage::ChannelMemberRecord>& members,
            const std::string& fingerprint) {
   return std::any_of(members.begin(), members.end(),
                      [&](const auto& m) { return m.fingerprint == fingerprint; });
+}
+
+// `newcomers` join the roster `members` in `change`, and are told so (`recipients`).
+void admit(const std::vector<storage::ContactRecord>& newcomers,
+           std::vector<storage::ChannelMemberRecord>& members, std::vector<std::string>& recipients,
+           RosterChange& change) {
+  for (const auto& contact : newcomers) {
+    members.push_back({contact.fingerprint, contact.name, contact.identity_key, 0, {}});
+    recipients.push_back(contact.fingerprint);
+    change.subject_keys.push_back(contact.identity_key);
+  }
 }
 
 }  // namespace
@@ -160,7 +172,8 @@ Result<bool> ChannelService::verified(const std::string& fingerprint, const Byte
 
 // --- membership (admin) -------------------------------------------------------------------------
 
-Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict, bool free_voice) {
+Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict, bool free_voice,
+                                           const std::vector<std::string>& peers) {
   const std::string bare = bare_name(name);
   if (bare.empty() || bare.size() > Account::kMaxNameBytes || !net::is_valid_utf8(bare) ||
       bare.find_first_of(" \t\r\n#") != std::string::npos) {
@@ -180,10 +193,16 @@ Result<ChannelInfo> ChannelService::create(const std::string& name, bool strict,
   channel.strict = strict;
   channel.free_voice = free_voice;
   channel.created_at = clock_.wall_ms();
-  const std::vector<storage::ChannelMemberRecord> members = {
-      {account_.fingerprint(), account_.name(), account_.identity_key(), 0}};
+  std::vector<storage::ChannelMemberRecord> members = {
+      {account_.fingerprint(), account_.name(), account_.identity_key(), 0, {}}};
+  std::vector<std::string> recipients;
+  RosterChange change{ChannelChange::kCreated, {}, false};
+  if (!peers.empty()) {
+    SOTTO_ASSIGN_OR_RETURN(auto newcomers, invitees(channel, members.size(), peers));
+    admit(newcomers, members, recipients, change);
+  }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, {ChannelChange::kCreated, {}, false}, {}, effects);
+    return issue_roster(channel, members, change, recipients, effects);
   });
   if (!changed.is_ok()) return changed;
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord created, resolve(bare));
@@ -247,26 +266,60 @@ Status ChannelService::check_invitee(const storage::ChannelRecord& channel,
   return Status::ok();
 }
 
-Result<ChannelInfo> ChannelService::invite(const std::string& name, const std::string& peer) {
+Result<std::vector<storage::ContactRecord>> ChannelService::invitees(
+    const storage::ChannelRecord& channel, size_t member_count,
+    const std::vector<std::string>& peers) {
+  if (peers.empty()) return Status::invalid_argument("name at least one contact to invite");
+  const size_t room = kMaxChannelMembers - std::min(member_count, kMaxChannelMembers);
+  if (peers.size() > room) {
+    return Status::invalid_argument("#" + channel.name + " has room for " + std::to_string(room) +
+                                    " more members (a channel " + "holds at most " +
+                                    std::to_string(kMaxChannelMembers) + "); " +
+                                    std::to_string(peers.size()) + " named");
+  }
+  std::vector<storage::ContactRecord> out;
+  std::set<std::string> named;
+  for (const std::string& peer : peers) {
+    auto contact = contacts_.resolve(peer);
+    if (!contact.is_ok()) {
+      if (names_me(peer)) {
+        return Status::invalid_argument("'" + peer + "' is you: the admin is in #" + channel.name +
+                                        " from the start");
+      }
+      return contact.status();
+    }
+    if (!named.insert(contact.value().fingerprint).second) {
+      return Status::invalid_argument("'" + peer + "' names " + contact.value().name +
+                                      " a second time in one invite");
+    }
+    SOTTO_RETURN_IF_ERROR(check_invitee(channel, contact.value()));
+    out.push_back(std::move(contact).value());
+  }
+  return out;
+}
+
+bool ChannelService::names_me(const std::string& peer) const {
+  std::string lower = peer;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  const bool by_prefix = lower.size() >= 4 && account_.fingerprint().rfind(lower, 0) == 0;
+  return peer == account_.name() || by_prefix;
+}
+
+Result<ChannelInfo> ChannelService::invite(const std::string& name,
+                                           const std::vector<std::string>& peers) {
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, resolve(name));
   SOTTO_RETURN_IF_ERROR(check_admin(channel));
-  SOTTO_ASSIGN_OR_RETURN(storage::ContactRecord contact, contacts_.resolve(peer));
-  SOTTO_RETURN_IF_ERROR(check_invitee(channel, contact));
   SOTTO_ASSIGN_OR_RETURN(auto members,
                          storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
-  if (members.size() >= kMaxChannelMembers) {
-    return Status::invalid_argument("#" + channel.name + " is full: a channel has at most " +
-                                    std::to_string(kMaxChannelMembers) + " members");
-  }
+  SOTTO_ASSIGN_OR_RETURN(auto newcomers, invitees(channel, members.size(), peers));
   std::vector<std::string> recipients;
   for (const auto& m : members) {
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
-  members.push_back({contact.fingerprint, contact.name, contact.identity_key, 0});
-  recipients.push_back(contact.fingerprint);
+  RosterChange change{ChannelChange::kInvited, {}, false};
+  admit(newcomers, members, recipients, change);
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, members, {ChannelChange::kInvited, contact.identity_key, false},
-                        recipients, effects);
+    return issue_roster(channel, members, change, recipients, effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
@@ -303,8 +356,9 @@ Result<ChannelInfo> ChannelService::remove(const std::string& name, const std::s
     if (m.fingerprint != account_.fingerprint()) recipients.push_back(m.fingerprint);
   }
   Status changed = ledger_.in_transaction([&](Effects& effects) {
-    return issue_roster(channel, remaining, {ChannelChange::kRemoved, subject.identity_key, false},
-                        recipients, effects);
+    return issue_roster(channel, remaining,
+                        {ChannelChange::kRemoved, {subject.identity_key}, false}, recipients,
+                        effects);
   });
   if (!changed.is_ok()) return changed;
   return info(channel);
@@ -420,9 +474,18 @@ Status ChannelService::apply_roster(const wire::Roster& roster, ByteView update_
   SOTTO_RETURN_IF_ERROR(repo.save(channel));
   SOTTO_RETURN_IF_ERROR(repo.set_members(channel_id, members));
   if (channel.state == storage::ChannelState::kMember) {
-    // Every membership change starts a new sender key: a removed member's copy of the old one
-    // opens nothing sent from now on, and a new member cannot read what came before.
-    SOTTO_RETURN_IF_ERROR(keys_.rotate_own(channel));
+    // A removal starts a new sender key: the removed member's copy of the old one opens nothing
+    // sent from now on. A join does not: newcomers get the key from where its chain stands now,
+    // which opens nothing sent before (doc/security.md, Channels), so a join costs each member
+    // one message per newcomer, not one to every member.
+    const bool someone_gone = std::any_of(before.begin(), before.end(), [&](const auto& m) {
+      return !lists(members, m.fingerprint);
+    });
+    if (previous != storage::ChannelState::kMember || someone_gone || channel.own_key.empty()) {
+      SOTTO_RETURN_IF_ERROR(keys_.rotate_own(channel));
+    } else {
+      SOTTO_RETURN_IF_ERROR(keys_.offer_to_newcomers(channel, newcomers(members, before)));
+    }
   } else if (previous == storage::ChannelState::kMember) {
     SOTTO_RETURN_IF_ERROR(storage::OutboxRepo(AccountInternals::db(account_))
                               .remove_for_conversation(conversation_of(channel)));
@@ -438,27 +501,26 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
                                      const std::vector<storage::ChannelMemberRecord>& members,
                                      const std::vector<storage::ChannelMemberRecord>& before,
                                      Effects& effects) {
-  std::string subject_fingerprint;
-  std::string subject_name;
-  for (const auto* list : {&members, &before}) {
-    for (const auto& m : *list) {
-      if (!roster.subject_key().empty() && as_chars(m.identity_key) == roster.subject_key()) {
-        subject_fingerprint = m.fingerprint;
-        subject_name = m.name;
-      }
+  // Whom the change concerns, by the names we know them by (a contact's name before the admin's).
+  std::vector<std::string> subject_fingerprints;
+  std::vector<std::string> subject_names;
+  for (const Bytes& key : roster_subject_keys(roster)) {
+    for (const auto* list : {&members, &before}) {
+      auto it = std::find_if(list->begin(), list->end(),
+                             [&](const auto& m) { return m.identity_key == key; });
+      if (it == list->end()) continue;
+      subject_fingerprints.push_back(it->fingerprint);
+      subject_names.push_back(known_name(*it));
+      break;
     }
   }
-  if (subject_fingerprint == account_.fingerprint()) {
-    subject_name = account_.name();
-  } else if (!subject_fingerprint.empty()) {
-    auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(subject_fingerprint);
-    if (contact.is_ok() && contact.value()) subject_name = contact.value()->name;
-  }
+  const std::string subject_fingerprint =
+      subject_fingerprints.empty() ? std::string() : subject_fingerprints.front();
   const std::string admin_name = contacts_.name_of(channel.admin);
   // A change this node has no name for (a newer peer's) is still a change of the members.
   const ChannelChange change =
       parse_channel_change(roster.change()).value_or(ChannelChange::kChanged);
-  std::string text = roster_change_text(change, admin_name, subject_name, channel.name);
+  std::string text = roster_change_text(change, admin_name, subject_names, channel.name);
   if (!roster.dissolved())
     text += " (security code " + roster_security_code(channel, roster.epoch(), members) + ")";
   if (!existed && change != ChannelChange::kCreated) {
@@ -490,15 +552,29 @@ Status ChannelService::record_roster(const storage::ChannelRecord& channel, bool
       effects);
 }
 
+std::string ChannelService::known_name(const storage::ChannelMemberRecord& member) {
+  if (member.fingerprint == account_.fingerprint()) return account_.name();
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(member.fingerprint);
+  return contact.is_ok() && contact.value() ? contact.value()->name : member.name;
+}
+
+std::vector<std::string> ChannelService::newcomers(
+    const std::vector<storage::ChannelMemberRecord>& members,
+    const std::vector<storage::ChannelMemberRecord>& before) const {
+  std::vector<std::string> out;
+  for (const auto& m : members) {
+    if (m.fingerprint != account_.fingerprint() && !lists(before, m.fingerprint)) {
+      out.push_back(m.fingerprint);
+    }
+  }
+  return out;
+}
+
 void ChannelService::introduce_new_members(
     const std::vector<storage::ChannelMemberRecord>& members,
     const std::vector<storage::ChannelMemberRecord>& before) {
   if (!hooks_.introduce) return;
-  for (const auto& m : members) {
-    if (m.fingerprint != account_.fingerprint() && !lists(before, m.fingerprint)) {
-      hooks_.introduce(m.fingerprint);
-    }
-  }
+  for (const auto& fingerprint : newcomers(members, before)) hooks_.introduce(fingerprint);
 }
 
 Result<std::optional<bool>> ChannelService::invitation_of(const std::string& from,
@@ -569,7 +645,7 @@ Status ChannelService::apply_leave(const std::string& from, const wire::ChannelL
     hooks_.count(Counter::channel_leave_ignored, 1);
     return Status::ok();
   }
-  return issue_roster(*channel, remaining, {ChannelChange::kLeft, subject_key, false}, recipients,
+  return issue_roster(*channel, remaining, {ChannelChange::kLeft, {subject_key}, false}, recipients,
                       effects);
 }
 

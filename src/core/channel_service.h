@@ -4,7 +4,9 @@
 //   membership: the admin signs the roster of the next epoch and sends it to every member (and
 //               to whoever was removed) over the 1:1 sessions, through the outbox like text. A
 //               member applies a roster only when the admin's key signed it and its epoch is
-//               newer than the one it holds; then it starts a new sender key of its own.
+//               newer than the one it holds. One change may add many members (one epoch, one
+//               signature, one security code). After a removal every member starts a new sender
+//               key; after a join, each hands the newcomers its current one (SenderKeys).
 //   invitation: a roster that lists us from an admin we have not verified leaves the channel
 //               invited: nothing is sent to it until the user accepts (or declines: a leave).
 //   text:       encrypted once under the author's sender key (SenderKeys), one outbox entry per
@@ -45,8 +47,11 @@ class ChannelService {
   Result<std::vector<ChannelInfo>> list();
 
   // --- front ends ---
-  Result<ChannelInfo> create(const std::string& name, bool strict, bool free_voice);
-  Result<ChannelInfo> invite(const std::string& channel, const std::string& peer);
+  // `peers` (contact names or fingerprint prefixes) are members from the first roster on.
+  Result<ChannelInfo> create(const std::string& name, bool strict, bool free_voice,
+                             const std::vector<std::string>& peers = {});
+  // One roster change adds every one of `peers`, or, if any is refused, none.
+  Result<ChannelInfo> invite(const std::string& channel, const std::vector<std::string>& peers);
   Result<ChannelInfo> remove(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave(const std::string& channel);
   Result<ChannelInfo> accept(const std::string& channel);
@@ -67,6 +72,14 @@ class ChannelService {
   Status check_admin(const storage::ChannelRecord& channel);
   Status check_invitee(const storage::ChannelRecord& channel,
                        const storage::ContactRecord& contact);
+  // The contacts `peers` name as newcomers to `channel`, which has `member_count` members: every
+  // one passes check_invitee, none is named twice or is us, and the roster has room for all.
+  // The first refused is named in the error.
+  Result<std::vector<storage::ContactRecord>> invitees(const storage::ChannelRecord& channel,
+                                                       size_t member_count,
+                                                       const std::vector<std::string>& peers);
+  // `peer` is our own name or a prefix of our fingerprint.
+  bool names_me(const std::string& peer) const;
   Result<ChannelMember> member_view(const storage::ChannelRecord& channel,
                                     const storage::ChannelMemberRecord& m, bool admin_verified,
                                     const std::string& admin_name);
@@ -75,7 +88,8 @@ class ChannelService {
                       const std::vector<storage::ChannelMemberRecord>& members,
                       const RosterChange& change, const std::vector<std::string>& recipients,
                       Effects& effects);
-  // Member side of issue_roster: stores a checked roster, starts a new own sender key. With
+  // Member side of issue_roster: stores a checked roster; starts a new own sender key when
+  // someone left or we just joined, else offers the newcomers our current one. With
   // `invitation`, a roster that lists us leaves the channel invited, not joined.
   Status apply_roster(const wire::Roster& roster, ByteView update_blob, bool invitation,
                       Effects& effects);
@@ -87,6 +101,11 @@ class ChannelService {
   // Whether a checked roster from `from` is applied as an invitation; nullopt when it is refused
   // (not from the admin, an old epoch, a channel we are not in, too many from one admin).
   Result<std::optional<bool>> invitation_of(const std::string& from, const wire::Roster& roster);
+  // The members of `members` not in `before`, us excepted.
+  std::vector<std::string> newcomers(const std::vector<storage::ChannelMemberRecord>& members,
+                                     const std::vector<storage::ChannelMemberRecord>& before) const;
+  // A member's name as the audit trail shows it: ours, our contact's, or the admin's for it.
+  std::string known_name(const storage::ChannelMemberRecord& member);
   // Members not in `before` may now learn our name.
   void introduce_new_members(const std::vector<storage::ChannelMemberRecord>& members,
                              const std::vector<storage::ChannelMemberRecord>& before);

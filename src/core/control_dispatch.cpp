@@ -132,10 +132,11 @@ void ControlDispatcher::channel(const control::Channel& request, const Reply& re
       return answer_list(reply, messenger.channels(), "channels", channel_object);
     case Action::kCreate:
       return answer(reply,
-                    messenger.create_channel(request.name, request.strict, request.free_voice),
+                    messenger.create_channel(request.name, request.strict, request.free_voice,
+                                             request.members),
                     "channel", channel_object);
     case Action::kInvite:
-      return answer(reply, messenger.invite_to_channel(request.name, request.peer), "channel",
+      return answer(reply, messenger.invite_to_channel(request.name, request.members), "channel",
                     channel_object);
     case Action::kRemove:
       return answer(reply, messenger.remove_from_channel(request.name, request.peer), "channel",

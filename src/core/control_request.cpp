@@ -26,6 +26,21 @@ std::optional<int64_t> integer(const json& request, const char* key) {
   return it->get<int64_t>();
 }
 
+// The strings of the list under `key` (a missing or non-list field reads as none); a list that
+// holds anything but strings is refused, since acting on part of it would change the wrong thing.
+Result<std::vector<std::string>> texts(const json& request, const char* key) {
+  std::vector<std::string> out;
+  auto it = request.find(key);
+  if (it == request.end() || !it->is_array()) return out;
+  for (const json& item : *it) {
+    if (!item.is_string()) {
+      return Status::invalid_argument(std::string(key) + " must be a list of strings");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 Result<ControlRequest> parse_channel(const json& request) {
   static const std::map<std::string, control::ChannelAction, std::less<>> kActions = {
       {"create", control::ChannelAction::kCreate}, {"invite", control::ChannelAction::kInvite},
@@ -40,9 +55,17 @@ Result<ControlRequest> parse_channel(const json& request) {
         "unknown channel action '" + action +
         "' (create, invite, remove, leave, accept, decline, list or roster)");
   }
-  return ControlRequest(control::Channel{it->second, text(request, "name"), text(request, "peer"),
-                                         flag(request, "strict", true),
-                                         flag(request, "free", false)});
+  control::Channel channel{it->second,
+                           text(request, "name"),
+                           text(request, "peer"),
+                           flag(request, "strict", true),
+                           flag(request, "free", false),
+                           {}};
+  SOTTO_ASSIGN_OR_RETURN(channel.members, texts(request, "members"));
+  if (!channel.peer.empty() && channel.action == control::ChannelAction::kInvite) {
+    channel.members.insert(channel.members.begin(), channel.peer);
+  }
+  return ControlRequest(std::move(channel));
 }
 
 Result<ControlRequest> parse_export(const json& request) {

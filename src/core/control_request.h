@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "sotto/base/status.h"
 #include "sotto/core/archive.h"
@@ -43,11 +44,14 @@ struct History {
 };
 
 enum class ChannelAction { kCreate, kInvite, kRemove, kLeave, kAccept, kDecline, kList, kRoster };
+// "members" (a list of contact names or fingerprint prefixes) names whom create or invite adds,
+// all in one roster change; "peer" is the one-member form, added first.
 struct Channel {
   ChannelAction action = ChannelAction::kList;
   std::string name, peer;
   bool strict = true;
   bool free_voice = false;
+  std::vector<std::string> members;
 };
 
 struct Talk {

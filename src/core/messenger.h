@@ -118,8 +118,13 @@ class Messenger : public VoiceMessaging {
                                             std::vector<std::string>* labels = nullptr);
 
   // --- channels (messenger_channels.cpp, doc/guide.md, Channels) ---
-  Result<ChannelInfo> create_channel(const std::string& name, bool strict, bool free_voice = false);
+  // `members` join in the channel's first roster; each invite makes one roster change however
+  // many it names (ChannelService).
+  Result<ChannelInfo> create_channel(const std::string& name, bool strict, bool free_voice = false,
+                                     const std::vector<std::string>& members = {});
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> invite_to_channel(const std::string& channel,
+                                        const std::vector<std::string>& peers);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
   // An invitation (a roster from an admin we have not verified): join it, or tell the admin no.

@@ -16,14 +16,19 @@ namespace sotto::core {
 
 // --- front ends ---------------------------------------------------------------------------------
 
-Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool strict,
-                                              bool free_voice) {
-  return channels_.create(name, strict, free_voice);
+Result<ChannelInfo> Messenger::create_channel(const std::string& name, bool strict, bool free_voice,
+                                              const std::vector<std::string>& members) {
+  return channels_.create(name, strict, free_voice, members);
 }
 
 Result<ChannelInfo> Messenger::invite_to_channel(const std::string& channel,
                                                  const std::string& peer) {
-  return channels_.invite(channel, peer);
+  return channels_.invite(channel, {peer});
+}
+
+Result<ChannelInfo> Messenger::invite_to_channel(const std::string& channel,
+                                                 const std::vector<std::string>& peers) {
+  return channels_.invite(channel, peers);
 }
 
 Result<ChannelInfo> Messenger::remove_from_channel(const std::string& channel,

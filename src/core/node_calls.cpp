@@ -160,15 +160,21 @@ Result<std::vector<MessageInfo>> Node::history(const std::string& to, int64_t li
       [impl = impl_.get(), to, limit] { return impl->messenger->history(to, limit); });
 }
 
-Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict, bool free_voice) {
-  return impl_->ask<ChannelInfo>([impl = impl_.get(), name, strict, free_voice] {
-    return impl->messenger->create_channel(name, strict, free_voice);
+Result<ChannelInfo> Node::create_channel(const std::string& name, bool strict, bool free_voice,
+                                         const std::vector<std::string>& members) {
+  return impl_->ask<ChannelInfo>([impl = impl_.get(), name, strict, free_voice, members] {
+    return impl->messenger->create_channel(name, strict, free_voice, members);
   });
 }
 
 Result<ChannelInfo> Node::invite_to_channel(const std::string& channel, const std::string& peer) {
-  return impl_->ask<ChannelInfo>([impl = impl_.get(), channel, peer] {
-    return impl->messenger->invite_to_channel(channel, peer);
+  return invite_to_channel(channel, std::vector<std::string>{peer});
+}
+
+Result<ChannelInfo> Node::invite_to_channel(const std::string& channel,
+                                            const std::vector<std::string>& peers) {
+  return impl_->ask<ChannelInfo>([impl = impl_.get(), channel, peers] {
+    return impl->messenger->invite_to_channel(channel, peers);
   });
 }
 

@@ -27,7 +27,23 @@ Status SenderKeys::rotate_own(storage::ChannelRecord& channel) {
   SOTTO_ASSIGN_OR_RETURN(channel.own_key,
                          AccountInternals::signal(account_).own_sender_key(
                              sender_key_group(channel.id, channel.key_generation)));
-  return storage::ChannelRepo(AccountInternals::db(account_)).save(channel);
+  storage::ChannelRepo repo(AccountInternals::db(account_));
+  SOTTO_RETURN_IF_ERROR(repo.clear_key_offers(channel.id));
+  return repo.save(channel);
+}
+
+Status SenderKeys::offer_to_newcomers(const storage::ChannelRecord& channel,
+                                      const std::vector<std::string>& newcomers) {
+  if (newcomers.empty() || channel.own_key.empty()) return Status::ok();
+  // libsignal hands out an existing sender key from where its chain stands now (its iteration
+  // and that iteration's chain key), not from where it began.
+  SOTTO_ASSIGN_OR_RETURN(Bytes current, AccountInternals::signal(account_).own_sender_key(
+                                            sender_key_group(channel.id, channel.key_generation)));
+  storage::ChannelRepo repo(AccountInternals::db(account_));
+  for (const auto& fingerprint : newcomers) {
+    SOTTO_RETURN_IF_ERROR(repo.set_key_offer(channel.id, fingerprint, current));
+  }
+  return Status::ok();
 }
 
 Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& effects) {
@@ -45,7 +61,8 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
     auto* key = content.mutable_sender_key();
     key->set_channel_id(as_chars(channel.id).data(), channel.id.size());
     key->set_generation(static_cast<uint32_t>(channel.key_generation));
-    key->set_distribution(as_chars(channel.own_key).data(), channel.own_key.size());
+    const Bytes& distribution = m.key_offer.empty() ? channel.own_key : m.key_offer;
+    key->set_distribution(as_chars(distribution).data(), distribution.size());
     SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
     SOTTO_RETURN_IF_ERROR(repo.set_key_shared(channel.id, m.fingerprint, channel.key_generation));
     hooks_.count(Counter::sender_keys_shared, 1);

@@ -2,14 +2,17 @@
 //
 //   each member hands its key to every other member over the 1:1 session, through the outbox
 //   like text; with a member it has no session with yet, the one with the lower fingerprint
-//   fetches the other's bundle (so the two never start sessions at each other at once). Every
-//   membership change starts a new key of our own, and so do kRotateAfterMessages uses.
+//   fetches the other's bundle (so the two never start sessions at each other at once). A
+//   removal starts a new key of our own, and so do kRotateAfterMessages uses. A join does not:
+//   the newcomer gets our key as it stands at the join (offer_to_newcomers), and since the chain
+//   only ratchets forward it cannot open what we sent before (doc/security.md, Channels).
 // Thread-safety: the node's loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sotto.pb.h"
 #include "sotto/base/bytes.h"
@@ -32,8 +35,13 @@ class SenderKeys {
   SenderKeys(Account& account, const MessengerHooks& hooks, ContactBook& contacts,
              MessageLedger& ledger);
 
-  // Starts a new key of our own for `channel` and saves the channel with it.
+  // Starts a new key of our own for `channel` and saves the channel with it; every member is
+  // then given it from its first iteration.
   Status rotate_own(storage::ChannelRecord& channel);
+  // Inside the transaction that applies a roster: each of `newcomers` is to get our current key
+  // from its chain state now, not from iteration 0 (it is queued by share_own, maybe later).
+  Status offer_to_newcomers(const storage::ChannelRecord& channel,
+                            const std::vector<std::string>& newcomers);
   // Inside a transaction: queues our current key to every member with a session who lacks it.
   Status share_own(const storage::ChannelRecord& channel, Effects& effects);
   // Inside the receive transaction: a member's key (Unavailable while its roster is on the way).

@@ -355,3 +355,88 @@ TEST_CASE(
   CHECK(refused.exit_code != 0);
   CHECK(one_line_error(refused));
 }
+
+TEST_CASE(
+    "channel create --members and an invite of several are one roster change each; a bad list "
+    "is refused naming the member, and nothing changes",
+    "[channels][cli][integration]") {
+  DaemonProfile alice("alice");
+  DaemonProfile bob("bob");
+  DaemonProfile carol("carol");
+  DaemonProfile dave("dave");
+  alice.start();
+  bob.start({"--peer", alice.endpoint()});
+  carol.start({"--peer", alice.endpoint()});
+  dave.start({"--peer", alice.endpoint()});
+  REQUIRE(wait_until(
+      [&] { return online(alice, "bob") && online(alice, "carol") && online(alice, "dave"); }, 8s));
+  for (const char* member : {"bob", "carol", "dave"}) {
+    alice.sotto_ok({"add", member});
+    alice.sotto_ok({"verify", member, "--confirm"});
+  }
+
+  // create --members: epoch 1 already lists them.
+  const json ops =
+      json::parse(alice.sotto_ok({"--json", "channel", "create", "ops", "--members", "bob,carol"}));
+  CHECK(ops.value("epoch", uint64_t{0}) == 1);
+  CHECK(member_fingerprints(ops) ==
+        std::set<std::string>{alice.fingerprint(), bob.fingerprint(), carol.fingerprint()});
+
+  // invite A B C: one epoch more, whatever their number.
+  alice.sotto_ok({"channel", "create", "net"});
+  const json before = channel_of(alice, "net");
+  const json net = json::parse(alice.sotto_ok(
+      {"--json", "channel", "invite", "net", "bob", "carol", dave.fingerprint().substr(0, 12)}));
+  CHECK(net.value("epoch", uint64_t{0}) == before.value("epoch", uint64_t{0}) + 1);
+  CHECK(net.value("members", json::array()).size() == 4);
+  CHECK(net.value("security_code", "") != before.value("security_code", ""));
+
+  // Refused lists: exit 2, one line naming the member, nothing changed anywhere.
+  const auto channels = channels_summary(alice);
+  struct Case {
+    std::vector<std::string> args;
+    const char* names;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"channel", "invite", "ops", "dave", "dave"}, "dave"},
+           {{"channel", "invite", "ops", "dave", "zed"}, "zed"},
+           {{"channel", "invite", "ops", "dave", "alice"}, "alice"},
+           {{"channel", "invite", "ops", "dave", "bob"}, "bob is already a member"},
+           {{"channel", "create", "lobby", "--members", "bob,zed"}, "zed"},
+       }) {
+    INFO(c.args.back());
+    auto result = alice.sotto(c.args);
+    INFO("exit " << result.exit_code << ", stderr: " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK(one_line_error(result));
+    CHECK(result.err.find(c.names) != std::string::npos);
+  }
+  // The control socket's form of the same: a "members" list; a list of anything but strings is
+  // refused whole.
+  json refused = alice.request(
+      {{"cmd", "channel"}, {"action", "invite"}, {"name", "ops"}, {"members", {"dave", 7}}});
+  CHECK(refused.value("ok", true) == false);
+  CHECK(channels_summary(alice) == channels);
+
+  json invited = alice.request(
+      {{"cmd", "channel"}, {"action", "invite"}, {"name", "ops"}, {"members", {"dave"}}});
+  REQUIRE(invited.value("ok", false));
+  CHECK(invited["channel"].value("epoch", uint64_t{0}) == 2);
+
+  // The members accept; the admin's text reaches each of them.
+  for (const DaemonProfile* member : {&bob, &carol, &dave}) {
+    member->accept_invitation(alice.fingerprint(), "ops");
+  }
+  const json at_alice = channel_of(alice, "ops");
+  for (const DaemonProfile* member : {&bob, &carol, &dave}) {
+    REQUIRE(wait_until([&] { return joined(*member, at_alice); }, 8s));
+  }
+  alice.sotto_ok({"send", "#ops", "alice to all"});
+  REQUIRE(wait_until(
+      [&] {
+        return count_body(bob.history("#ops"), "alice to all") == 1 &&
+               count_body(carol.history("#ops"), "alice to all") == 1 &&
+               count_body(dave.history("#ops"), "alice to all") == 1;
+      },
+      10s));
+}

@@ -141,10 +141,16 @@ class Node {
 
   // Channels (doc/guide.md, Channels). CHANNEL is a channel's name, with or without the leading
   // '#'. Text to a channel: send_text("#NAME", text); its history: history("#NAME", n).
-  // `free_voice`: simultaneous talkers are mixed instead of one holding the floor.
+  // `free_voice`: simultaneous talkers are mixed instead of one holding the floor. `members`
+  // (contact names or fingerprint prefixes, each a verified contact in a strict channel) are in
+  // the channel's first roster. An invite of several is one roster change (one epoch, one
+  // signature, one security code); if any one is refused, nobody is added.
   Result<ChannelInfo> create_channel(const std::string& name, bool strict = true,
-                                     bool free_voice = false);
+                                     bool free_voice = false,
+                                     const std::vector<std::string>& members = {});
   Result<ChannelInfo> invite_to_channel(const std::string& channel, const std::string& peer);
+  Result<ChannelInfo> invite_to_channel(const std::string& channel,
+                                        const std::vector<std::string>& peers);
   Result<ChannelInfo> remove_from_channel(const std::string& channel, const std::string& peer);
   Result<ChannelInfo> leave_channel(const std::string& channel);
   // A channel from an admin we have not verified waits as an invitation (state "invited"):

@@ -46,6 +46,9 @@ struct ChannelMemberRecord {
   std::string name;
   Bytes identity_key;
   int64_t key_shared = 0;
+  // Our sender key's distribution as it stood when this member joined (empty: own_key, from
+  // iteration 0). Cleared once queued, and when our key rotates (schema 11).
+  Bytes key_offer;
 };
 
 class ChannelRepo {
@@ -60,7 +63,11 @@ class ChannelRepo {
   Result<std::vector<ChannelMemberRecord>> members(ByteView channel_id);
   // The roster becomes `members`; members who stay keep their key_shared.
   Status set_members(ByteView channel_id, const std::vector<ChannelMemberRecord>& members);
+  // Also drops the member's key_offer: it has been queued.
   Status set_key_shared(ByteView channel_id, const std::string& fingerprint, int64_t generation);
+  Status set_key_offer(ByteView channel_id, const std::string& fingerprint, ByteView offer);
+  // Our key rotated: every member gets the new one from its first iteration.
+  Status clear_key_offers(ByteView channel_id);
   Status add_key_use(ByteView channel_id);
   Result<bool> is_member(ByteView channel_id, const std::string& fingerprint);
   // True when `fingerprint` is on the roster of a channel we are a member of.

@@ -76,7 +76,8 @@ class FakeBackend final : public Backend {
   Result<core::ChannelInfo> create_channel(const std::string&, bool, bool) override {
     return unused();
   }
-  Result<core::ChannelInfo> invite_to_channel(const std::string&, const std::string&) override {
+  Result<core::ChannelInfo> invite_to_channel(const std::string&,
+                                              const std::vector<std::string>&) override {
     return unused();
   }
   Result<core::ChannelInfo> remove_from_channel(const std::string&, const std::string&) override {

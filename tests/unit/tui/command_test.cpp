@@ -74,3 +74,13 @@ TEST_CASE("completion never stops inside a UTF-8 character", "[tui]") {
   CHECK(c.line == "/open zo");
   CHECK(c.candidates.size() == 2);
 }
+
+TEST_CASE("/channel invite takes several peers, all handed on as one invite", "[tui]") {
+  auto invite = parse_command("/channel invite ops bob carol 3fa9c0de");
+  REQUIRE(invite.is_ok());
+  CHECK(invite->name == "channel invite");
+  CHECK(invite->args == std::vector<std::string>{"ops", "bob", "carol", "3fa9c0de"});
+  auto nobody = parse_command("/channel invite ops");
+  REQUIRE_FALSE(nobody.is_ok());
+  CHECK(nobody.status().message() == "usage: /channel invite CHANNEL PEER...");
+}
