@@ -18,6 +18,15 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
   app->add_flag("--no-discovery", args.no_discovery, "no UDP broadcast beacons");
   app->add_option("--beacon-port", args.beacon_port, "UDP port of broadcast beacons (47474)")
       ->check(CLI::Range(1, 65535));
+  app->add_option("--beacon-interval", args.beacon_interval_ms,
+                  "ms between our beacons at start and after a change (1000)")
+      ->check(CLI::Range(10, 600'000));
+  app->add_option("--beacon-interval-max", args.beacon_interval_max_ms,
+                  "ms between our beacons once the LAN is quiet (10000)")
+      ->check(CLI::Range(10, 600'000));
+  app->add_option("--link-idle", args.link_idle_ms,
+                  "ms before an unused link to a stranger is closed (30000)")
+      ->check(CLI::Range(10, 3'600'000));
   app->add_option("--network-key-file", args.network_key_file,
                   "seal beacons with a key from this shared file of 32+ random bytes");
   app->add_option("--audio-in", args.audio_in, "capture device (name or index) or FILE.wav");

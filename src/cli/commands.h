@@ -38,6 +38,9 @@ struct NodeArgs {
   std::vector<std::string> peers;
   bool no_discovery = false;
   int beacon_port = 0;  // 0: not given
+  int beacon_interval_ms = 0;      // 0: not given
+  int beacon_interval_max_ms = 0;  // 0: not given
+  int link_idle_ms = 0;            // 0: not given
   std::string network_key_file;
   std::string audio_in;   // DEV or FILE.wav
   std::string audio_out;  // DEV, FILE.wav or DIR (one WAV file per received transmission)

@@ -58,6 +58,9 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
   } else if (config.beacon_port) {
     out.beacon_port = *config.beacon_port;
   }
+  if (args.beacon_interval_ms != 0) out.beacon_interval_ms = args.beacon_interval_ms;
+  if (args.beacon_interval_max_ms != 0) out.beacon_interval_max_ms = args.beacon_interval_max_ms;
+  if (args.link_idle_ms != 0) out.link_idle_ms = args.link_idle_ms;
   const std::string key_file =
       !args.network_key_file.empty() ? args.network_key_file : config.network_key_file.value_or("");
   if (!key_file.empty()) {

@@ -33,6 +33,8 @@ Counter dropped(net::BeaconDrop drop) {
       return Counter::beacon_dropped_key;
     case net::BeaconDrop::kSignature:
       return Counter::beacon_dropped_signature;
+    case net::BeaconDrop::kInterval:
+      return Counter::beacon_dropped_interval;
     case net::BeaconDrop::kSeal:
       return Counter::beacon_dropped_seal;
   }

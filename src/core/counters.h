@@ -25,6 +25,7 @@ namespace sotto::core {
   X(beacon_dropped_busy) \
   X(beacon_dropped_flags) \
   X(beacon_dropped_identity_rate) \
+  X(beacon_dropped_interval) \
   X(beacon_dropped_key) \
   X(beacon_dropped_key_bound) \
   X(beacon_dropped_magic) \
@@ -37,9 +38,12 @@ namespace sotto::core {
   X(beacon_dropped_signature) \
   X(beacon_dropped_size) \
   X(beacon_dropped_version) \
+  X(beacon_echo_unmatched) \
   X(beacon_own_echo) \
+  X(beacon_proofs) \
   X(beacon_reply_suppressed) \
   X(beacon_send_failed) \
+  X(beacon_stale) \
   X(beacons_received) \
   X(beacons_sent) \
   X(bundle_request_failed) \
@@ -82,6 +86,8 @@ namespace sotto::core {
   X(link_handshake_failures) \
   X(link_handshakes) \
   X(link_misbehaved) \
+  X(links_closed_idle) \
+  X(links_opened_on_demand) \
   X(member_session_failed) \
   X(message_dropped_content) \
   X(message_dropped_id_mismatch) \

@@ -22,6 +22,24 @@ constexpr size_t kVerifiedBeaconCache = 4096;
 // costs ~0.1 ms, so this caps what a flood of forged ones can take from the loop (~5 %).
 constexpr double kSignatureChecksPerS = 500;
 constexpr double kSignatureCheckBurst = 1000;
+// Answers to beacons, from everyone together: each is a signature of ours (~0.1 ms). A LAN's
+// worth of new peers at once is a burst; a flood of fresh identities gets no more than this.
+constexpr double kAnswersPerS = 50;
+constexpr double kAnswerBurst = 500;
+// An echo of our challenge counts this long after we sent it; a LAN answers in milliseconds.
+constexpr int64_t kChallengeTimeoutMs = 5000;
+// zbeacon repeats what it was given at its own interval; we send each beacon ourselves (each is
+// signed anew), so its repeat is set far beyond ours and never comes while the loop runs.
+constexpr int kZbeaconRepeatMs = 24 * 3600 * 1000;
+
+uint64_t random_nonce() {
+  uint64_t nonce = 0;
+  while (nonce == 0) {
+    const Bytes bytes = crypto::random_bytes(sizeof nonce);
+    for (uint8_t b : bytes) nonce = (nonce << 8) | b;
+  }
+  return nonce;
+}
 
 bool valid_name(const std::string& name) {
   if (name.size() > Account::kMaxNameBytes) return false;
@@ -47,6 +65,7 @@ Discovery::Discovery(DiscoveryOptions options, Account& account, const Clock& cl
       peers_(peers),
       counters_(counters),
       signature_checks_(kSignatureChecksPerS, kSignatureCheckBurst, 0),
+      answers_(kAnswersPerS, kAnswerBurst, 0),
       last_reply_ms_(kMaxReplySources),
       source_limits_(kMaxReplySources),
       verified_beacons_(kVerifiedBeaconCache) {
@@ -89,21 +108,62 @@ Status Discovery::bind_unicast(const std::string& host, uint16_t port) {
 }
 
 Status Discovery::announce(uint16_t port) {
-  net::Beacon own;
-  own.port = port;
-  own.transport_key = account_.transport_public();
-  own.identity_key = account_.identity_key();
-  SOTTO_ASSIGN_OR_RETURN(net::Beacon announce,
-                         net::sign_beacon(own, AccountInternals::signal(account_)));
-  beacon_ = net::encode_beacon(announce);
-  own.reply = true;
-  SOTTO_ASSIGN_OR_RETURN(net::Beacon reply,
-                         net::sign_beacon(own, AccountInternals::signal(account_)));
-  reply_beacon_ = net::encode_beacon(reply);
-  if (broadcast_) {
-    broadcast_->publish(sealer_ ? sealer_->seal(beacon_) : beacon_, options_.beacon_interval_ms);
-  }
+  own_.port = port;
+  own_.transport_key = account_.transport_public();
+  own_.identity_key = account_.identity_key();
+  started_ms_ = now();
+  sent_at_base_ms_ = clock_.wall_ms();
+  interval_ms_ = options_.beacon_interval_ms;
+  next_broadcast_ms_ = now();  // the first at once, on the loop's first round
+  // Signs once now, so a key that cannot sign fails the start, not every beacon.
+  SOTTO_ASSIGN_OR_RETURN(net::Beacon test, net::sign_beacon(own_, AccountInternals::signal(account_)));
+  (void)test;
   return Status::ok();
+}
+
+Bytes Discovery::signed_beacon(bool reply, uint64_t echo, uint64_t nonce) {
+  net::Beacon beacon = own_;
+  beacon.reply = reply;
+  beacon.interval_ms = static_cast<uint32_t>(interval_ms_);
+  beacon.sent_at_ms = static_cast<uint64_t>(sent_at_base_ms_ + (now() - started_ms_));
+  beacon.echo = echo;
+  beacon.nonce = nonce;
+  auto signed_one = net::sign_beacon(beacon, AccountInternals::signal(account_));
+  if (!signed_one.is_ok()) {
+    count(Counter::beacon_send_failed);
+    return {};
+  }
+  const Bytes plain = net::encode_beacon(signed_one.value());
+  return sealer_ ? sealer_->seal(plain) : plain;
+}
+
+void Discovery::broadcast_now() {
+  // A whole interval without a change: the next beacon may come later (doubling up to the max).
+  if (!changed_) interval_ms_ = std::min<int64_t>(interval_ms_ * 2, options_.beacon_interval_max_ms);
+  changed_ = false;
+  const Bytes beacon = signed_beacon(false, 0, 0);
+  last_broadcast_ms_ = now();
+  next_broadcast_ms_ = now() + interval_ms_;
+  if (beacon.empty()) return;
+  broadcast_->publish(beacon, kZbeaconRepeatMs);
+  count(Counter::beacons_sent);
+}
+
+void Discovery::quicken() {
+  changed_ = true;
+  interval_ms_ = options_.beacon_interval_ms;
+  if (next_broadcast_ms_ != 0) {
+    next_broadcast_ms_ = std::min(next_broadcast_ms_, last_broadcast_ms_ + interval_ms_);
+  }
+}
+
+int64_t Discovery::next_deadline_ms() const {
+  int64_t next = INT64_MAX;
+  if (broadcast_ && next_broadcast_ms_ != 0) next = next_broadcast_ms_;
+  for (const auto& c : configured_) {
+    next = std::min(next, c.last_probe_ms ? *c.last_probe_ms + options_.beacon_interval_ms : now());
+  }
+  return next;
 }
 
 void Discovery::on_udp() {
@@ -118,9 +178,9 @@ void Discovery::on_udp() {
   }
 }
 
-void Discovery::send_beacon(const std::string& host, uint16_t port, bool reply) {
-  const Bytes& plain = reply ? reply_beacon_ : beacon_;
-  Status sent = udp_.send_to(host, port, sealer_ ? sealer_->seal(plain) : plain);
+void Discovery::send_beacon(const std::string& host, uint16_t port, const Bytes& beacon) {
+  if (beacon.empty()) return;
+  Status sent = udp_.send_to(host, port, beacon);
   count(sent.is_ok() ? Counter::beacons_sent : Counter::beacon_send_failed);
 }
 
@@ -175,12 +235,67 @@ void Discovery::on_beacon(net::Datagram datagram, bool unicast) {
   if (!claim_allowed(b, fp, datagram, unicast)) return;
   const std::string endpoint = "tcp://" + datagram.from_address + ":" + std::to_string(b.port);
   const bool configured = unicast && configured_for(datagram.from_address, b.port) != nullptr;
-  if (peers_.on_beacon(fp, b.identity_key, b.transport_key, endpoint, configured) == nullptr) {
+  const PeerTable::Peer* before = peers_.find(fp);
+  const bool is_new = before == nullptr;
+  const std::string old_endpoint = is_new ? std::string() : before->info.endpoint;
+  const bool live = prove_live(b, fp);
+  PeerTable::Peer* peer =
+      peers_.on_beacon(fp, b.identity_key, b.transport_key, endpoint, configured, live);
+  if (peer == nullptr) return;
+  if (is_new) quicken();
+  if (live) peers_.on_live_beacon(*peer, b.interval_ms);
+  const bool need_proof = !live && !peer->liveness.is_online();
+  const bool moved = !is_new && peer->info.endpoint != old_endpoint;
+  // A reply is answered only with what it asks for (an echo) or what we need (a proof), so two
+  // nodes never answer each other for ever: each exchange ends once both proved the other.
+  if (b.nonce != 0 || need_proof || (!b.reply && moved)) answer(b, *peer, datagram, need_proof);
+}
+
+bool Discovery::prove_live(const net::Beacon& b, const std::string& fp) {
+  PeerTable::Peer* peer = peers_.find(fp);
+  if (peer == nullptr) return false;
+  if (b.echo != 0) {
+    if (peer->challenge == b.echo && now() - peer->challenged_at_ms < kChallengeTimeoutMs) {
+      peer->challenge = 0;
+      peer->freshness.anchor(now(), b.sent_at_ms);
+      count(Counter::beacon_proofs);
+      return true;
+    }
+    count(Counter::beacon_echo_unmatched);
+  }
+  if (peer->freshness.live(now(), b.sent_at_ms)) return true;
+  if (peer->freshness.anchored()) count(Counter::beacon_stale);
+  return false;
+}
+
+void Discovery::answer(const net::Beacon& b, PeerTable::Peer& peer, const net::Datagram& datagram,
+                       bool need_proof) {
+  if (!should_reply(datagram.from_address, b.port)) return;
+  if (!answers_.take(now())) {
+    count(Counter::beacon_reply_suppressed);
     return;
   }
-  if (!b.reply && should_reply(datagram.from_address, b.port)) {
-    send_beacon(datagram.from_address, b.port, true);
+  send_beacon(datagram.from_address, b.port,
+              signed_beacon(true, b.nonce, need_proof ? challenge(peer) : 0));
+}
+
+uint64_t Discovery::challenge(PeerTable::Peer& peer) {
+  // One challenge at a time: a second would make the echo of the first arrive unmatched.
+  if (peer.challenge == 0 || now() - peer.challenged_at_ms >= kChallengeTimeoutMs) {
+    peer.challenge = random_nonce();
+    peer.challenged_at_ms = now();
   }
+  return peer.challenge;
+}
+
+void Discovery::probe(Configured& c) {
+  const int64_t now_ms = now();
+  if (c.last_probe_ms && now_ms - *c.last_probe_ms < options_.beacon_interval_ms) return;
+  PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint());
+  const int64_t traffic_ms = peer != nullptr ? peer->liveness.last_traffic_ms() : 0;
+  if (traffic_ms != 0 && now_ms - traffic_ms < options_.beacon_interval_ms) return;
+  c.last_probe_ms = now_ms;
+  send_beacon(c.spec.host, c.spec.port, signed_beacon(false, 0, peer ? challenge(*peer) : 0));
 }
 
 // A verified beacon is still only a claim: checked against what we already know.
@@ -231,14 +346,8 @@ bool Discovery::should_reply(const std::string& host, uint16_t port) {
 
 void Discovery::tick() {
   const int64_t now_ms = now();
-  for (auto& c : configured_) {
-    if (peers_.online_at(c.spec.endpoint()) ||
-        (c.last_probe_ms && now_ms - *c.last_probe_ms < options_.beacon_interval_ms)) {
-      continue;
-    }
-    c.last_probe_ms = now_ms;
-    send_beacon(c.spec.host, c.spec.port, false);
-  }
+  if (broadcast_ && next_broadcast_ms_ != 0 && now_ms >= next_broadcast_ms_) broadcast_now();
+  for (auto& c : configured_) probe(c);
 }
 
 std::optional<std::string> Discovery::prove(const Bytes& key, const wire::Hello& hello) {

@@ -5,6 +5,13 @@
 // our own key, a key another identity proved. What passes goes to the PeerTable. Hellos are the
 // proof of a transport key: checked against the same signature budget, then bound in the table.
 // Every drop is counted by reason (doc/protocol.md).
+//
+// What it costs a LAN of N nodes (doc/architecture.md, Discovery): a node answers a beacon only
+// when it has to (the sender is new to it, not online, or moved; or the beacon carries a
+// challenge to echo), and broadcasts its own at an interval that starts at beacon_interval_ms
+// and doubles per quiet interval up to beacon_interval_max_ms, back to the start on any change
+// (a new peer, a peer lost). Each beacon announces the interval to its next, so a peer we hold no
+// link to is online while its live beacons keep coming (net/beacon_freshness.h).
 // Thread-safety: none; the node's loop thread.
 #pragma once
 
@@ -35,7 +42,8 @@ namespace sotto::core {
 struct DiscoveryOptions {
   std::vector<PeerSpec> peers;             // --peer hosts: probed until online, pins checked
   std::optional<SecretBytes> network_key;  // seals every beacon (--network-key-file)
-  int beacon_interval_ms = 1000;
+  int beacon_interval_ms = 1000;       // the broadcast interval at start and after a change
+  int beacon_interval_max_ms = 10'000;  // ... and once the LAN has been quiet for a while
 };
 
 class Discovery {
@@ -55,8 +63,16 @@ class Discovery {
   // Signs our beacons for the transport's `port` and starts broadcasting them.
   Status announce(uint16_t port);
 
-  // Probes --peer hosts not yet online, once per beacon interval.
+  // Broadcasts our beacon when it is due. Probes each --peer host once per beacon_interval_ms
+  // while its own frames do not show it is there: until it is online, and after that (with a
+  // challenge, so its answer is a sign of life) when it holds no link to us.
   void tick();
+  // When tick() has something to do next.
+  int64_t next_deadline_ms() const;
+  // Something changed on the LAN (a peer lost): the next broadcast comes at the start interval.
+  void quicken();
+  // The broadcast interval now.
+  int64_t interval_ms() const { return interval_ms_; }
 
   // A Hello over a key nobody proved yet: the identity it proves (now bound to `key`), or
   // nullopt (counted) when it proves nothing.
@@ -75,8 +91,19 @@ class Discovery {
   bool claim_allowed(const net::Beacon& beacon, const std::string& fingerprint,
                      const net::Datagram& datagram, bool unicast);
   bool source_allowed(const std::string& source);
+  // Proves the beacon fresh (an echo of our challenge, or a live one from an anchored peer).
+  bool prove_live(const net::Beacon& beacon, const std::string& fingerprint);
+  // Answers: an echo of its challenge, our challenge when we need a proof, or just our beacon.
+  void answer(const net::Beacon& beacon, PeerTable::Peer& peer, const net::Datagram& datagram,
+              bool need_proof);
   bool should_reply(const std::string& host, uint16_t port);
-  void send_beacon(const std::string& host, uint16_t port, bool reply);
+  // The challenge pending for the peer, or a new one.
+  uint64_t challenge(PeerTable::Peer& peer);
+  void probe(Configured& configured);
+  // Our beacon, signed now: `reply` flag, `echo` of a challenge, our own `nonce` (0: none).
+  Bytes signed_beacon(bool reply, uint64_t echo, uint64_t nonce);
+  void broadcast_now();
+  void send_beacon(const std::string& host, uint16_t port, const Bytes& beacon);
   const Configured* configured_for(const std::string& host, uint16_t port) const;
   int64_t now() const { return clock_.now_ms(); }
   void count(Counter counter) { counters_.add(counter); }
@@ -90,10 +117,16 @@ class Discovery {
   std::optional<net::BeaconSealer> sealer_;
   std::unique_ptr<net::BroadcastBeacon> broadcast_;
   net::UdpSocket udp_;
-  Bytes beacon_;        // ours, encoded
-  Bytes reply_beacon_;  // the same with the reply flag
+  net::Beacon own_;               // our beacon's fixed fields (port, keys); set by announce()
+  int64_t sent_at_base_ms_ = 0;  // our beacons' clock: wall time at announce, then monotonic
+  int64_t started_ms_ = 0;
+  int64_t interval_ms_ = 0;
+  int64_t next_broadcast_ms_ = 0;  // 0: not announced yet
+  int64_t last_broadcast_ms_ = 0;
+  bool changed_ = true;  // since the last broadcast: the next one keeps the start interval
   std::vector<Configured> configured_;
   RateLimit signature_checks_;
+  RateLimit answers_;
   RecentTable<std::string, int64_t> last_reply_ms_;
   RecentTable<std::string, RateLimit> source_limits_;
   RecentTable<Bytes, bool> verified_beacons_;

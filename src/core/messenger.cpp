@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "sotto/storage/outbox_repo.h"
 #include "sotto/storage/search_repo.h"
 #include "src/core/messenger_internal.h"
 #include "src/core/relaxed_sync.h"
@@ -73,6 +74,12 @@ Result<ContactInfo> Messenger::replace_contact(const std::string& old_contact,
 
 bool Messenger::knows(const std::string& fingerprint) {
   return contacts_.knows(fingerprint);
+}
+
+bool Messenger::has_business_with(const std::string& fingerprint) {
+  if (knows(fingerprint)) return true;
+  auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
+  return !waiting.is_ok() || waiting.value();
 }
 
 // --- sending ------------------------------------------------------------------------------------

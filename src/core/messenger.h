@@ -161,6 +161,8 @@ class Messenger : public VoiceMessaging {
   void on_peer_online(const std::string& fingerprint, bool reconnected = true);
   // A contact or a fellow channel member: someone our display name may go to.
   bool knows(const std::string& fingerprint);
+  // Someone the node needs a link to: known, or with frames waiting for it in the outbox.
+  bool has_business_with(const std::string& fingerprint);
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();
   // The loop's last act: sends queued in its final round are committed (they were accepted, and

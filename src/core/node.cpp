@@ -47,6 +47,7 @@ Result<std::pair<std::string, uint16_t>> parse_tcp_endpoint(const std::string& t
 PeerTableOptions peer_table_options(const NodeOptions& options) {
   PeerTableOptions out;
   out.max_peers = options.max_peers;
+  out.link_idle_ms = options.link_idle_ms;
   out.heartbeat_ms = options.heartbeat_ms;
   out.liveness = options.liveness;
   out.peer_frames_per_s = options.peer_frames_per_s;
@@ -120,7 +121,8 @@ Status Node::Impl::start() {
   SOTTO_ASSIGN_OR_RETURN(loop, NodeLoop::create(poller));
   SOTTO_ASSIGN_OR_RETURN(
       discovery,
-      Discovery::create({options.peers, std::move(options.network_key), options.beacon_interval_ms},
+      Discovery::create({options.peers, std::move(options.network_key), options.beacon_interval_ms,
+                         std::max(options.beacon_interval_ms, options.beacon_interval_max_ms)},
                         account, clock, poller, peers, counters));
   if (options.discovery) {
     SOTTO_RETURN_IF_ERROR(discovery->open_broadcast(options.interface, options.beacon_port));
@@ -226,10 +228,17 @@ bool Node::Impl::send_heartbeat(const std::string& fp) {
   return transport->send(fp, frame.value()).is_ok();
 }
 
+bool Node::Impl::wants_link(const std::string& fp) {
+  return messenger && messenger->has_business_with(fp);
+}
+
 bool Node::Impl::send_to(const std::string& fp, ByteView frame) {
   PeerTable::Peer* peer = peers.find(fp);
-  if (peer == nullptr || !transport->send(fp, frame).is_ok()) return false;
+  if (peer == nullptr || !peers.open_on_demand(*peer) || !transport->send(fp, frame).is_ok()) {
+    return false;
+  }
   peer->last_sent_ms = now();
+  peers.note_used(*peer);
   return true;
 }
 
@@ -329,9 +338,10 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {
-  // Heartbeats and probes run on a fixed beat; liveness deadlines may come sooner.
-  int64_t next = now() + std::min<int64_t>(options.heartbeat_ms, options.beacon_interval_ms);
+  // Heartbeats run on a fixed beat; liveness deadlines and beacons may come sooner.
+  int64_t next = now() + options.heartbeat_ms;
   next = std::min(next, peers.next_deadline_ms());
+  next = std::min(next, discovery->next_deadline_ms());
   // Sends queued beyond one transaction's slice: only a look at the sockets before the next
   // slice (receipts are taken in between), no sleep. Frames still waiting for room in a
   // socket's queue: come back almost at once.
@@ -353,6 +363,8 @@ void Node::Impl::publish(Event event) {
 
 void Node::Impl::on_peer_changed(PeerTable::Peer& peer) {
   publish(Event{clock.wall_ms(), PeerEvent{peers.snapshot(peer)}});
+  // A peer lost is a change on the LAN: our beacons go fast again, so it finds us when back.
+  if (peer.liveness.state() == net::PeerState::kOffline && discovery) discovery->quicken();
   if (peer.liveness.state() == net::PeerState::kOnline && messenger) {
     messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
     peer.link_fresh = false;
@@ -373,6 +385,8 @@ NodeStats Node::Impl::collect_stats() const {
   stats.counters["inbound_handshake_failures"] = t.handshake_failures;
   stats.counters["link_frames_refused"] = t.link_frames_refused;
   stats.counters["peers"] = peers.size();
+  stats.counters["links_open"] = transport->links_open();
+  stats.counters["beacon_interval_ms"] = static_cast<uint64_t>(discovery->interval_ms());
   stats.counters["outbox_waiting"] = messenger->outbox_waiting();
   if (control) stats.counters["control_requests_malformed"] = control->malformed();
   // The sound devices' callbacks (audio_device.h), once a device has run.

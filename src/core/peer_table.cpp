@@ -38,7 +38,7 @@ PeerTable::Peer& PeerTable::make_peer(const std::string& fingerprint) {
 
 PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Bytes& identity_key,
                                       const Bytes& transport_key, const std::string& endpoint,
-                                      bool configured) {
+                                      bool configured, bool live) {
   Peer* found = find(fingerprint);
   if (found == nullptr) {
     if (peers_.size() >= options_.max_peers && !evict_idle_peer()) {
@@ -46,10 +46,11 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
       return nullptr;
     }
     found = &make_peer(fingerprint);
+    found->known = links_.wants_link(fingerprint);
   }
   Peer& peer = *found;
   const bool key_changed = peer.info.transport_key != transport_key;
-  const bool move = peer.info.endpoint != endpoint && !peer.liveness.is_online();
+  const bool move = peer.info.endpoint != endpoint && (live || !peer.liveness.is_online());
   if (key_changed && !peer.info.transport_key.empty()) {
     links_.revoke(peer.info.transport_key, fingerprint);
   }
@@ -57,13 +58,36 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
   peer.info.transport_key = transport_key;
   peer.info.configured = peer.info.configured || configured;
   links_.admit(transport_key, fingerprint);
-  const bool relink = move || key_changed || !links_.has_link(fingerprint);
-  if (relink &&
-      !open_link(peer, move || peer.info.endpoint.empty() ? endpoint : peer.info.endpoint)) {
-    return &peer;
-  }
+  if (move || peer.info.endpoint.empty()) peer.info.endpoint = endpoint;
+  const bool relink = links_.has_link(fingerprint) ? move || key_changed
+                                                   : peer.known || peer.info.configured;
+  if (relink && !open_link(peer, peer.info.endpoint)) return &peer;
   peer.liveness.on_beacon(now());
   return &peer;
+}
+
+void PeerTable::on_live_beacon(Peer& peer, int64_t interval_ms) {
+  if (peer.liveness.on_live_beacon(now(), interval_ms)) changed(peer);
+}
+
+bool PeerTable::open_on_demand(Peer& peer) {
+  if (links_.has_link(peer.info.fingerprint)) return true;
+  if (peer.info.endpoint.empty() || !open_link(peer, peer.info.endpoint)) return false;
+  counters_.add(Counter::links_opened_on_demand);
+  // Queued ahead of what the node sends next: a peer reads nothing from an unproved key but
+  // a Hello.
+  greet(peer);
+  return true;
+}
+
+void PeerTable::note_used(Peer& peer) {
+  peer.last_used_ms = now();
+}
+
+size_t PeerTable::links_open() const {
+  return static_cast<size_t>(std::count_if(peers_.begin(), peers_.end(), [&](const auto& entry) {
+    return links_.has_link(entry.first);
+  }));
 }
 
 bool PeerTable::open_link(Peer& peer, const std::string& endpoint) {
@@ -77,21 +101,49 @@ bool PeerTable::open_link(Peer& peer, const std::string& endpoint) {
   peer.relink_at_ms = 0;
   peer.relink_backoff_ms = 0;
   peer.hello_pending = true;
+  peer.last_used_ms = now();  // a fresh link gets its idle time before it is closed
   if (peer.liveness.on_connecting(now())) changed(peer);
   return true;
 }
 
-// Identities cost an attacker nothing, so a full table makes room by forgetting the peer that
-// has been quiet longest among those not online and not configured by hand.
+bool PeerTable::idle_link(Peer& peer, int64_t now_ms) {
+  if (peer.known || peer.info.configured || now_ms - peer.last_used_ms < options_.link_idle_ms) {
+    return false;
+  }
+  // Asked only now, once per idle period: the answer reads the database.
+  if (links_.wants_link(peer.info.fingerprint)) {
+    peer.known = true;
+    return false;
+  }
+  return true;
+}
+
+void PeerTable::close_link(Peer& peer) {
+  links_.disconnect(peer.info.fingerprint);
+  counters_.add(Counter::links_closed_idle);
+  peer.link_up = false;
+  peer.hello_pending = false;
+  peer.relink_at_ms = 0;
+  peer.relink_backoff_ms = 0;
+  if (peer.liveness.on_link_closed(now())) changed(peer);
+}
+
+// Identities cost an attacker nothing, so a full table makes room by forgetting a stranger we
+// hold no link to, offline ones first, then the one quiet longest. Contacts, co-members, --peer
+// hosts and peers we have a link to stay.
+bool PeerTable::evictable(const Peer& peer) const {
+  return !peer.known && !peer.info.configured && !links_.has_link(peer.info.fingerprint);
+}
+
 bool PeerTable::evict_idle_peer() {
   auto victim = peers_.end();
+  auto quieter = [](const Peer& a, const Peer& b) {
+    if (a.liveness.is_online() != b.liveness.is_online()) return !a.liveness.is_online();
+    return a.liveness.last_heard_ms() < b.liveness.last_heard_ms();
+  };
   for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-    const Peer& peer = it->second;
-    if (peer.liveness.is_online() || peer.info.configured) continue;
-    if (victim == peers_.end() ||
-        peer.liveness.last_heard_ms() < victim->second.liveness.last_heard_ms()) {
-      victim = it;
-    }
+    if (!evictable(it->second)) continue;
+    if (victim == peers_.end() || quieter(it->second, victim->second)) victim = it;
   }
   if (victim == peers_.end()) return false;
   forget(victim->first);
@@ -120,7 +172,9 @@ void PeerTable::on_link(const std::string& fingerprint, net::LinkEvent event) {
       peer->link_up = true;
       state_changed = peer->liveness.on_handshake(now());
       peer->link_fresh = true;
-      greet(*peer);  // before on_change: what the peer hears first is who we are
+      // Before on_change: what the peer hears first is who we are (a link opened on demand
+      // already queued its Hello).
+      if (peer->hello_pending) greet(*peer);
       break;
     case net::LinkEvent::kHandshakeFailed:
       counters_.add(Counter::link_handshake_failures);
@@ -194,7 +248,12 @@ void PeerTable::tick() {
   for (auto& [fingerprint, peer] : peers_) {
     if (peer.liveness.tick(now_ms)) changed(peer);
     if (peer.relink_at_ms != 0 && now_ms >= peer.relink_at_ms) relink(peer);
-    if (links_.has_link(fingerprint)) keep_alive(peer, now_ms);
+    if (!links_.has_link(fingerprint)) continue;
+    if (idle_link(peer, now_ms)) {
+      close_link(peer);
+    } else {
+      keep_alive(peer, now_ms);
+    }
   }
 }
 
@@ -217,7 +276,11 @@ void PeerTable::introduce(const std::string& fingerprint) {
   if (peer == nullptr) return;
   peer->known = true;
   // At once, ahead of whatever we send it next: the first text names its author.
-  if (links_.has_link(fingerprint)) greet(*peer);
+  if (links_.has_link(fingerprint)) {
+    greet(*peer);
+  } else if (!peer->info.endpoint.empty()) {
+    open_link(*peer, peer->info.endpoint);
+  }
 }
 
 void PeerTable::bind_key(const Bytes& key, const std::string& fingerprint) {
@@ -260,6 +323,12 @@ bool PeerTable::online_at(const std::string& endpoint) const {
   return std::any_of(peers_.begin(), peers_.end(), [&](const auto& entry) {
     return entry.second.info.endpoint == endpoint && entry.second.liveness.is_online();
   });
+}
+
+PeerTable::Peer* PeerTable::at_endpoint(const std::string& endpoint) {
+  auto it = std::find_if(peers_.begin(), peers_.end(),
+                         [&](const auto& entry) { return entry.second.info.endpoint == endpoint; });
+  return it == peers_.end() ? nullptr : &it->second;
 }
 
 PeerInfo PeerTable::snapshot(const Peer& peer) const {

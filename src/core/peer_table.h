@@ -1,6 +1,12 @@
 // PeerTable: the peers this node knows of. Discovery's verified beacons enter here; each peer's
-// reachability is its net::PeerLiveness; a full table makes room by forgetting the quietest idle
-// peer; a link that drops or whose handshake is refused is reopened, at once or with backoff.
+// reachability is its net::PeerLiveness; a full table makes room by forgetting the quietest
+// stranger we hold no link to; a link that drops or whose handshake is refused is reopened, at
+// once or with backoff.
+//
+// Links are on demand (doc/architecture.md, Links): the table keeps one to a peer the node has
+// business with (a contact or co-member, a --peer host: LinkControl::wants_link), opens one when
+// the node sends a peer something (open_on_demand), and closes a link to anyone else once it has
+// carried nothing of ours for link_idle_ms. A stranger's beacons and frames never open one.
 // It also remembers which identity proved which transport key (a signed Hello), the only proof
 // that credits a frame to anyone.
 //
@@ -21,6 +27,7 @@
 #include "sotto/base/clock.h"
 #include "sotto/base/status.h"
 #include "sotto/core/events.h"
+#include "sotto/net/beacon_freshness.h"
 #include "sotto/net/peer_liveness.h"
 #include "sotto/net/transport.h"
 #include "src/core/counters.h"
@@ -35,8 +42,14 @@ struct TablePeer {
   RateLimit stranger;  // anyone else: a first message, a bundle request, little more
   RateLimit hellos;
   RateLimit beacons;
-  bool known = false;  // a contact or co-member (as of our last Hello to it)
+  bool known = false;  // a contact or co-member (as of our last Hello or link check)
   int64_t last_sent_ms = 0;
+  int64_t last_used_ms = 0;  // our last frame to it other than a Hello or heartbeat
+  // Whether its beacons are signs of life (net/beacon_freshness.h), and the challenge we sent it
+  // to find out (0: none pending).
+  net::BeaconFreshness freshness{};
+  uint64_t challenge = 0;
+  int64_t challenged_at_ms = 0;
   bool hello_pending = false;
   // A refused handshake (often: our link reached the peer before it had our beacon) is not
   // retried by libzmq; the table reopens the link itself, with backoff.
@@ -63,10 +76,16 @@ class LinkControl {
   // Our signed Hello, or a heartbeat, over the peer's link; false when it could not go.
   virtual bool send_hello(TablePeer& peer) = 0;
   virtual bool send_heartbeat(const std::string& fingerprint) = 0;
+  // Whether the node has business with the peer that needs a standing link: a contact or
+  // co-member, frames waiting for it.
+  virtual bool wants_link(const std::string& fingerprint) = 0;
 };
 
 struct PeerTableOptions {
-  size_t max_peers = 256;
+  // A carrier's LAN: thousands of peers. A stranger costs its entry (~0.5 KiB: keys, endpoint,
+  // rate limits) and no link, so 8192 of them take ~4 MiB.
+  size_t max_peers = 8192;
+  int64_t link_idle_ms = 30'000;  // a link to a stranger that carried nothing of ours: closed
   int64_t heartbeat_ms = 1000;
   net::LivenessTimeouts liveness;
   double peer_frames_per_s = 20000;
@@ -87,18 +106,28 @@ class PeerTable {
             std::function<void(Peer&)> on_change);
 
   // A peer's verified beacon: its identity, transport key and where it listens. Makes the entry
-  // (evicting an idle one when full) and opens its link; nullptr when the table is full of peers
-  // it may not evict. An online peer keeps its address (a replayed beacon must not move it).
+  // (evicting a stranger when full) and opens its link if the node wants one; nullptr when the
+  // table is full of peers it may not evict. An online peer keeps its address unless the beacon
+  // is `live` (proved fresh: a replayed beacon must not move it).
   Peer* on_beacon(const std::string& fingerprint, const Bytes& identity_key,
-                  const Bytes& transport_key, const std::string& endpoint, bool configured);
+                  const Bytes& transport_key, const std::string& endpoint, bool configured,
+                  bool live = false);
+  // A live beacon from the peer, announcing its next within `interval_ms`: a sign of life.
+  void on_live_beacon(Peer& peer, int64_t interval_ms);
+  // The node is about to send the peer something: opens its link if there is none (our Hello
+  // goes first). False when no link can be opened.
+  bool open_on_demand(Peer& peer);
+  // A frame of ours (not a Hello or heartbeat) went over the peer's link: it is in use.
+  void note_used(Peer& peer);
+  size_t links_open() const;
   void on_link(const std::string& fingerprint, net::LinkEvent event);
-  // Liveness timeouts, relinks that are due, pending Hellos and heartbeats.
+  // Liveness timeouts, relinks that are due, pending Hellos and heartbeats, idle links closed.
   void tick();
   // The next time tick() has something to do on its own (liveness deadline or relink).
   int64_t next_deadline_ms() const;
   // Reports a change to the peer (its liveness after traffic, its name) through on_change.
   void changed(Peer& peer);
-  // The peer became a contact or co-member: it gets a Hello with our name at once.
+  // The peer became a contact or co-member: it gets a link and a Hello with our name at once.
   void introduce(const std::string& fingerprint);
   // Drops a peer with its link, its claim on the allow-list and what it proved.
   void forget(const std::string& fingerprint);
@@ -112,6 +141,7 @@ class PeerTable {
   Peer* find(const std::string& fingerprint);
   const Peer* find(const std::string& fingerprint) const;
   bool online_at(const std::string& endpoint) const;
+  Peer* at_endpoint(const std::string& endpoint);
   PeerInfo snapshot(const Peer& peer) const;
   std::vector<PeerInfo> list() const;
   size_t size() const { return peers_.size(); }
@@ -119,7 +149,11 @@ class PeerTable {
  private:
   Peer& make_peer(const std::string& fingerprint);
   bool evict_idle_peer();
+  bool evictable(const Peer& peer) const;
   bool open_link(Peer& peer, const std::string& endpoint);
+  // A link the node has no standing business on and that carried nothing of ours for a while.
+  bool idle_link(Peer& peer, int64_t now_ms);
+  void close_link(Peer& peer);
   void schedule_relink(Peer& peer);
   void relink(Peer& peer);
   void greet(Peer& peer);

@@ -22,7 +22,11 @@ constexpr size_t kFlagsAt = 5;
 constexpr size_t kPortAt = 6;
 constexpr size_t kTransportKeyAt = 8;
 constexpr size_t kIdentityKeyAt = kTransportKeyAt + kBeaconTransportKeySize;  // 40
-constexpr size_t kSignatureAt = kIdentityKeyAt + kBeaconIdentityKeySize;      // 73
+constexpr size_t kIntervalAt = kIdentityKeyAt + kBeaconIdentityKeySize;       // 73
+constexpr size_t kSentAtAt = kIntervalAt + 4;                                  // 77
+constexpr size_t kNonceAt = kSentAtAt + 8;                                     // 85
+constexpr size_t kEchoAt = kNonceAt + 8;                                       // 93
+constexpr size_t kSignatureAt = kEchoAt + 8;                                   // 101
 static_assert(kSignatureAt == kBeaconSignedSize);
 
 constexpr std::string_view kSealInfo = "sotto beacon seal v1";
@@ -33,6 +37,16 @@ void put_fixed(uint8_t* out, const Bytes& field, size_t size) {
   const size_t n = std::min(field.size(), size);
   if (n > 0) std::memcpy(out, field.data(), n);
   std::fill(out + n, out + size, uint8_t{0});
+}
+
+void put_big_endian(uint8_t* out, uint64_t value, size_t size) {
+  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(value >> (8 * (size - 1 - i)));
+}
+
+uint64_t get_big_endian(ByteView data, size_t at, size_t size) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < size; ++i) value = (value << 8) | data[at + i];
+  return value;
 }
 
 Status refuse(BeaconDrop reason, BeaconDrop* drop, const char* message) {
@@ -58,6 +72,8 @@ std::string_view beacon_drop_name(BeaconDrop drop) {
       return "key";
     case BeaconDrop::kSignature:
       return "signature";
+    case BeaconDrop::kInterval:
+      return "interval";
     case BeaconDrop::kSeal:
       return "seal";
   }
@@ -73,6 +89,10 @@ Bytes beacon_signed_part(const Beacon& beacon) {
   out[kPortAt + 1] = static_cast<uint8_t>(beacon.port & 0xff);
   put_fixed(out.data() + kTransportKeyAt, beacon.transport_key, kBeaconTransportKeySize);
   put_fixed(out.data() + kIdentityKeyAt, beacon.identity_key, kBeaconIdentityKeySize);
+  put_big_endian(out.data() + kIntervalAt, beacon.interval_ms, 4);
+  put_big_endian(out.data() + kSentAtAt, beacon.sent_at_ms, 8);
+  put_big_endian(out.data() + kNonceAt, beacon.nonce, 8);
+  put_big_endian(out.data() + kEchoAt, beacon.echo, 8);
   return out;
 }
 
@@ -108,6 +128,10 @@ Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop, bool check_signatu
     return refuse(BeaconDrop::kKey, drop, "beacon: bad key");
   }
   const ByteView identity_key = data.subspan(kIdentityKeyAt, kBeaconIdentityKeySize);
+  const auto interval_ms = static_cast<uint32_t>(get_big_endian(data, kIntervalAt, 4));
+  if (interval_ms == 0 || interval_ms > kMaxBeaconIntervalMs) {
+    return refuse(BeaconDrop::kInterval, drop, "beacon: bad interval");
+  }
   if (check_signature &&
       !crypto::SignalEngine::verify(identity_key, data.first(kBeaconSignedSize),
                                     data.subspan(kSignatureAt, kBeaconSignatureSize))) {
@@ -120,6 +144,10 @@ Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop, bool check_signatu
   const ByteView transport_key = data.subspan(kTransportKeyAt, kBeaconTransportKeySize);
   beacon.transport_key.assign(transport_key.begin(), transport_key.end());
   beacon.identity_key.assign(identity_key.begin(), identity_key.end());
+  beacon.interval_ms = interval_ms;
+  beacon.sent_at_ms = get_big_endian(data, kSentAtAt, 8);
+  beacon.nonce = get_big_endian(data, kNonceAt, 8);
+  beacon.echo = get_big_endian(data, kEchoAt, 8);
   const ByteView signature = data.subspan(kSignatureAt, kBeaconSignatureSize);
   beacon.signature.assign(signature.begin(), signature.end());
   return beacon;

@@ -1,8 +1,21 @@
 #include "sotto/net/peer_liveness.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace sotto::net {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+
+// A live beacon keeps its sender online for 2.5 of its announced intervals and evasive up to
+// 3.5: one lost beacon costs nothing, a peer that missed about three is gone. The half interval
+// is the slack for a beacon sent on time but delayed by the sender's loop or the LAN.
+constexpr int64_t kBeaconOnlineHalves = 5;
+constexpr int64_t kBeaconEvasiveHalves = 7;
+
+}  // namespace
 
 std::string_view to_string(PeerState state) {
   switch (state) {
@@ -29,41 +42,72 @@ bool PeerLiveness::set(PeerState state) {
   return true;
 }
 
-bool PeerLiveness::maybe_online(int64_t now_ms) {
-  if (authenticated_ && heard_since_handshake_ && now_ms - last_heard_ms_ < timeouts_.evasive_ms) {
-    return set(PeerState::kOnline);
+bool PeerLiveness::traffic_counts() const {
+  return heard_ && (!linked_ || authenticated_);
+}
+
+int64_t PeerLiveness::online_until_ms() const {
+  int64_t until = traffic_counts() ? last_traffic_ms_ + timeouts_.evasive_ms : kNever;
+  if (beacon_interval_ms_ > 0) {
+    until = std::max(until, live_beacon_ms_ + beacon_interval_ms_ * kBeaconOnlineHalves / 2);
   }
-  return false;
+  return until;
+}
+
+int64_t PeerLiveness::evasive_until_ms() const {
+  int64_t until = traffic_counts() ? last_traffic_ms_ + timeouts_.offline_ms : kNever;
+  if (beacon_interval_ms_ > 0) {
+    until = std::max(until, live_beacon_ms_ + beacon_interval_ms_ * kBeaconEvasiveHalves / 2);
+  }
+  return until;
+}
+
+bool PeerLiveness::update(int64_t now_ms) {
+  if (now_ms < online_until_ms()) return set(PeerState::kOnline);
+  if (!is_online()) return false;
+  if (now_ms < evasive_until_ms()) return set(PeerState::kEvasive);
+  heard_ = false;
+  beacon_interval_ms_ = 0;
+  return set(PeerState::kOffline);
 }
 
 bool PeerLiveness::on_connecting(int64_t) {
+  linked_ = true;
   if (state_ == PeerState::kDiscovered) return set(PeerState::kConnecting);
   return false;
 }
 
 bool PeerLiveness::on_handshake(int64_t now_ms) {
+  linked_ = true;
   authenticated_ = true;
   bool changed = state_ == PeerState::kDiscovered && set(PeerState::kConnecting);
-  return maybe_online(now_ms) || changed;
+  return update(now_ms) || changed;
 }
 
-bool PeerLiveness::on_handshake_failed(int64_t) {
+bool PeerLiveness::on_handshake_failed(int64_t now_ms) {
   authenticated_ = false;
-  if (is_online()) return set(PeerState::kOffline);
-  return false;
+  return update(now_ms);
 }
 
 bool PeerLiveness::on_link_down(int64_t) {
   authenticated_ = false;
-  heard_since_handshake_ = false;
+  heard_ = false;
+  beacon_interval_ms_ = 0;
   if (is_online()) return set(PeerState::kOffline);
   return false;
 }
 
+bool PeerLiveness::on_link_closed(int64_t now_ms) {
+  linked_ = false;
+  authenticated_ = false;
+  return update(now_ms);
+}
+
 bool PeerLiveness::on_traffic(int64_t now_ms) {
   last_heard_ms_ = now_ms;
-  heard_since_handshake_ = true;
-  return maybe_online(now_ms);
+  last_traffic_ms_ = now_ms;
+  heard_ = true;
+  return update(now_ms);
 }
 
 bool PeerLiveness::on_beacon(int64_t) {
@@ -71,21 +115,22 @@ bool PeerLiveness::on_beacon(int64_t) {
   return false;
 }
 
+bool PeerLiveness::on_live_beacon(int64_t now_ms, int64_t interval_ms) {
+  last_heard_ms_ = now_ms;
+  live_beacon_ms_ = now_ms;
+  beacon_interval_ms_ = std::max<int64_t>(interval_ms, 1);
+  return update(now_ms);
+}
+
 bool PeerLiveness::tick(int64_t now_ms) {
   if (!is_online()) return false;
-  const int64_t silent = now_ms - last_heard_ms_;
-  if (silent >= timeouts_.offline_ms) {
-    heard_since_handshake_ = false;
-    return set(PeerState::kOffline);
-  }
-  if (silent >= timeouts_.evasive_ms) return set(PeerState::kEvasive);
-  return false;
+  return update(now_ms);
 }
 
 int64_t PeerLiveness::next_deadline_ms() const {
-  if (state_ == PeerState::kOnline) return last_heard_ms_ + timeouts_.evasive_ms;
-  if (state_ == PeerState::kEvasive) return last_heard_ms_ + timeouts_.offline_ms;
-  return std::numeric_limits<int64_t>::max();
+  if (state_ == PeerState::kOnline) return online_until_ms();
+  if (state_ == PeerState::kEvasive) return evasive_until_ms();
+  return kNoDeadline;
 }
 
 }  // namespace sotto::net

@@ -62,10 +62,16 @@ struct NodeOptions {
   uint16_t beacon_port = 47474;
   std::optional<SecretBytes> network_key;  // contents of --network-key-file
   bool control_socket = true;              // serve DIR/control.sock
+  // Our broadcast interval: this at start and after a change on the LAN, doubling per quiet
+  // interval up to beacon_interval_max_ms.
   int beacon_interval_ms = 1000;
+  int beacon_interval_max_ms = 10'000;
   int heartbeat_ms = 1000;
   net::LivenessTimeouts liveness;
-  size_t max_peers = 256;
+  size_t max_peers = 8192;
+  // A link to a peer we have no standing business with (not a contact, co-member or --peer
+  // host) is closed once it carried nothing of ours for this long.
+  int64_t link_idle_ms = 30'000;
   // Inbound rate limits (token buckets), keyed by the identity that proved its transport key:
   // a contact or channel co-member, and anyone else (a stranger has little to say: a first
   // message, a bundle request, receipts); all peers together share frames_per_s_total.

@@ -2,7 +2,13 @@
 // node sends by UDP so peers learn its CurveZMQ transport key and the identity that vouches for it.
 //
 //   magic "STO1" | version (1) | flags (1) | TCP port (2, big-endian) | transport key (32) |
-//   identity key (33, 0x05 first) | XEdDSA signature (64) over the 73 bytes before it
+//   identity key (33, 0x05 first) | interval ms (4) | sent at ms (8) | nonce (8) | echo (8) |
+//   XEdDSA signature (64) over the 101 bytes before it
+//
+// Version 2 added the four fields after the identity key (all big-endian): how long until the
+// sender's next beacon, the sender's clock when it signed, a challenge for the receiver to echo,
+// and the challenge of the receiver's it answers. They let a receiver keep a peer it holds no
+// link to online on its beacons alone, without a replayed beacon doing the same (doc/protocol.md).
 //
 // There are no strings in it, so nothing a user typed leaks onto the LAN. A beacon is only a
 // hint: it says which transport key to expect, and the peer counts as online only after a CURVE
@@ -28,15 +34,19 @@ class SignalEngine;
 
 namespace sotto::net {
 
-constexpr uint8_t kBeaconVersion = 1;
+constexpr uint8_t kBeaconVersion = 2;
 constexpr size_t kBeaconTransportKeySize = 32;  // CurveZMQ (Curve25519) public key
 constexpr size_t kBeaconIdentityKeySize = 33;   // libsignal: type byte 0x05 + Curve25519 key
 constexpr size_t kBeaconSignatureSize = 64;     // XEdDSA
-// 4 magic + 1 version + 1 flags + 2 port + 32 + 33 = 73 signed bytes, then the signature.
+// 4 magic + 1 version + 1 flags + 2 port + 32 + 33 + 4 interval + 8 sent at + 8 nonce + 8 echo
+// = 101 signed bytes, then the signature.
 constexpr size_t kBeaconSignedSize =
-    4 + 1 + 1 + 2 + kBeaconTransportKeySize + kBeaconIdentityKeySize;
-constexpr size_t kBeaconSize = kBeaconSignedSize + kBeaconSignatureSize;  // 137
-// nonce || ciphertext of the whole beacon || Poly1305 tag = 12 + 137 + 16 = 165.
+    4 + 1 + 1 + 2 + kBeaconTransportKeySize + kBeaconIdentityKeySize + 4 + 8 + 8 + 8;
+constexpr size_t kBeaconSize = kBeaconSignedSize + kBeaconSignatureSize;  // 165
+// The announced interval: at least a millisecond, at most ten minutes (a receiver waits about
+// three of them before it holds the sender offline).
+constexpr uint32_t kMaxBeaconIntervalMs = 600'000;
+// nonce || ciphertext of the whole beacon || Poly1305 tag = 12 + 165 + 16 = 193.
 constexpr size_t kSealedBeaconSize = crypto::kAeadNonceSize + kBeaconSize + crypto::kAeadTagSize;
 // CZMQ's zbeacon carries at most UDP_FRAME_MAX (255) bytes per beacon.
 static_assert(kBeaconSize <= 255 && kSealedBeaconSize <= 255);
@@ -48,6 +58,12 @@ struct Beacon {
   uint16_t port = 0;  // the ROUTER's TCP port; the unicast beacon socket uses the same number
   Bytes transport_key;
   Bytes identity_key;
+  uint32_t interval_ms = 1000;  // the sender's next beacon comes within this
+  // The sender's clock when it signed (milliseconds; its own epoch, only ever compared with
+  // its own earlier beacons): a beacon older than one already seen proves nothing.
+  uint64_t sent_at_ms = 0;
+  uint64_t nonce = 0;  // a challenge the receiver answers with echo = nonce; 0: none
+  uint64_t echo = 0;   // the receiver's challenge this beacon answers; 0: none
   Bytes signature;
 };
 
@@ -60,6 +76,7 @@ enum class BeaconDrop : uint8_t {
   kPort,
   kKey,
   kSignature,
+  kInterval,
   // Never returned by decode_beacon: for the caller to count BeaconSealer::open failures
   // (no network key, another network key, or tampering) beside the others.
   kSeal,
@@ -77,8 +94,8 @@ Bytes encode_beacon(const Beacon& beacon);
 // Fills identity_key and signature of `beacon` from `engine` (the node's own identity).
 Result<Beacon> sign_beacon(Beacon beacon, crypto::SignalEngine& engine);
 
-// Checks, in this order, size, magic, version, flags, port (non-zero), identity key prefix and
-// the signature. Every refusal is Corruption ("beacon: bad magic", ...); when `drop` is given it
+// Checks, in this order, size, magic, version, flags, port (non-zero), identity key prefix, the
+// interval (1 ms to kMaxBeaconIntervalMs) and the signature. Every refusal is Corruption ("beacon: bad magic", ...); when `drop` is given it
 // receives the reason. It is safe on any bytes.
 // `check_signature` false: only for bytes identical to a beacon this process verified before.
 Result<Beacon> decode_beacon(ByteView data, BeaconDrop* drop = nullptr,

@@ -111,6 +111,7 @@ class Transport {
                  const Bytes& server_key);
   void disconnect(const std::string& fingerprint);
   bool has_link(const std::string& fingerprint) const { return links_.count(fingerprint) > 0; }
+  size_t links_open() const { return links_.size(); }
 
   // Reads and drops whatever servers pushed down our DEALERs, reporting each such link as
   // kMisbehaved. Called on the node's timer: the receive side is bounded by link_recv_hwm.

@@ -32,6 +32,7 @@ class FakeLinks final : public core::LinkControl {
     heartbeats.push_back(fp);
     return true;
   }
+  bool wants_link(const std::string& fp) override { return wants_all || wanted.contains(fp); }
 
   std::set<std::pair<Bytes, std::string>> claims;
   std::map<std::string, std::string> links;  // fingerprint -> endpoint
@@ -39,6 +40,8 @@ class FakeLinks final : public core::LinkControl {
   bool hellos_go = true;
   std::vector<std::string> hellos;
   std::vector<std::string> heartbeats;
+  bool wants_all = true;  // every peer a contact, unless a test says otherwise
+  std::set<std::string> wanted;
 };
 
 Bytes key_of(char c) {
@@ -145,24 +148,27 @@ TEST_CASE("an online peer keeps its address against a beacon from elsewhere",
   }
 }
 
-TEST_CASE("a full table forgets its quietest idle peer, never an online or configured one",
+TEST_CASE("a full table forgets a stranger without a link, never a contact or a configured peer",
           "[core][peer_table][security]") {
   Rig rig(3);
+  rig.links.wants_all = false;
+  rig.links.wanted = {"fp-b"};
   rig.beacon('a', 4000, /*configured=*/true);
   rig.clock.advance_ms(10);
-  rig.beacon('b', 4001);
+  rig.beacon('b', 4001);  // a contact
   rig.online('b');
   rig.clock.advance_ms(10);
-  rig.beacon('c', 4002);
+  rig.beacon('c', 4002);  // a stranger
+  CHECK_FALSE(rig.links.links.contains("fp-c"));
   rig.clock.advance_ms(10);
 
   REQUIRE(rig.beacon('d', 4003) != nullptr);
   CHECK(rig.table.find("fp-c") == nullptr);  // the only one that may go
-  CHECK_FALSE(rig.links.links.contains("fp-c"));
   CHECK_FALSE(rig.links.claims.contains({key_of('c'), "fp-c"}));
   CHECK(rig.counters.get(core::Counter::peers_evicted) == 1);
 
-  rig.online('d');
+  // A stranger we opened a link to (we sent it something) stays while the link does.
+  REQUIRE(rig.table.open_on_demand(*rig.table.find("fp-d")));
   CHECK(rig.beacon('e', 4004) == nullptr);  // nobody left to evict
   CHECK(rig.counters.get(core::Counter::peer_table_full) == 1);
   CHECK(rig.table.size() == 3);

@@ -36,13 +36,17 @@ Beacon signed_beacon(crypto::SignalEngine& engine, bool reply = false, uint16_t 
   beacon.port = port;
   beacon.transport_key = crypto::random_bytes(kBeaconTransportKeySize);
   beacon.identity_key = engine.identity().public_key;
+  beacon.interval_ms = 8000;
+  beacon.sent_at_ms = 0x0102030405060708;
+  beacon.nonce = 0x1112131415161718;
+  beacon.echo = 0x2122232425262728;
   auto signature = engine.sign(beacon_signed_part(beacon));
   REQUIRE(signature.is_ok());
   beacon.signature = std::move(signature).value();
   return beacon;
 }
 
-// Replaces the signature of an encoded beacon with `engine`'s over its first 73 bytes, so a
+// Replaces the signature of an encoded beacon with `engine`'s over its first 101 bytes, so a
 // test reaches the check it aims at rather than stopping at a bad signature.
 void resign(Bytes& encoded, crypto::SignalEngine& engine) {
   auto signature = engine.sign(ByteView(encoded).first(kBeaconSignedSize));
@@ -76,10 +80,16 @@ TEST_CASE("a signed beacon decodes to the same fields", "[net][beacon]") {
     const Bytes encoded = encode_beacon(beacon);
     REQUIRE(encoded.size() == kBeaconSize);
     CHECK(Bytes(encoded.begin(), encoded.begin() + 4) == Bytes{'S', 'T', 'O', '1'});
-    CHECK(encoded[4] == 1);
+    CHECK(encoded[4] == 2);
     CHECK(encoded[5] == (reply ? 0x01 : 0x00));
     CHECK(encoded[6] == 0xff);
     CHECK(encoded[7] == 0xff);
+    // After the identity key: interval, sent at, nonce, echo, all big-endian.
+    CHECK(Bytes(encoded.begin() + 73, encoded.begin() + 77) == Bytes{0, 0, 0x1f, 0x40});
+    CHECK(encoded[77] == 0x01);
+    CHECK(encoded[84] == 0x08);
+    CHECK(encoded[85] == 0x11);
+    CHECK(encoded[100] == 0x28);
     CHECK(Bytes(encoded.begin(), encoded.begin() + kBeaconSignedSize) ==
           beacon_signed_part(beacon));
 
@@ -90,6 +100,10 @@ TEST_CASE("a signed beacon decodes to the same fields", "[net][beacon]") {
     CHECK(decoded->port == 65535);
     CHECK(decoded->transport_key == beacon.transport_key);
     CHECK(decoded->identity_key == engine->identity().public_key);
+    CHECK(decoded->interval_ms == 8000);
+    CHECK(decoded->sent_at_ms == 0x0102030405060708);
+    CHECK(decoded->nonce == 0x1112131415161718);
+    CHECK(decoded->echo == 0x2122232425262728);
     CHECK(decoded->signature == beacon.signature);
   }
 }
@@ -157,7 +171,9 @@ TEST_CASE("a correctly signed beacon with a bad header field is refused with its
       {"magic STO2", 3, '2', BeaconDrop::kMagic, "beacon: bad magic"},
       {"magic sTO1", 0, 's', BeaconDrop::kMagic, "beacon: bad magic"},
       {"version 0", 4, 0, BeaconDrop::kVersion, "beacon: unsupported version"},
-      {"version 2", 4, 2, BeaconDrop::kVersion, "beacon: unsupported version"},
+      {"version 1 (before the interval)", 4, 1, BeaconDrop::kVersion,
+       "beacon: unsupported version"},
+      {"version 3", 4, 3, BeaconDrop::kVersion, "beacon: unsupported version"},
       {"flags bit 1", 5, 0x02, BeaconDrop::kFlags, "beacon: bad flags"},
       {"flags reply + bit 7", 5, 0x81, BeaconDrop::kFlags, "beacon: bad flags"},
       {"identity key type 0x06", 40, 0x06, BeaconDrop::kKey, "beacon: bad key"},
@@ -177,6 +193,16 @@ TEST_CASE("a correctly signed beacon with a bad header field is refused with its
     data[7] = 0;
     resign(data, *engine);
     CHECK(refusal(data, "beacon: bad port") == BeaconDrop::kPort);
+  }
+
+  SECTION("an interval of 0 or beyond ten minutes") {
+    for (uint32_t interval : {0u, kMaxBeaconIntervalMs + 1}) {
+      Bytes data = good;
+      for (int i = 0; i < 4; ++i) data[73 + i] = static_cast<uint8_t>(interval >> (24 - 8 * i));
+      resign(data, *engine);
+      INFO(interval);
+      CHECK(refusal(data, "beacon: bad interval") == BeaconDrop::kInterval);
+    }
   }
 }
 
@@ -219,7 +245,7 @@ TEST_CASE("a sealed beacon opens with the same network key and not with another"
 
   const Bytes sealed = sealer_a.seal(plain);
   REQUIRE(sealed.size() == kSealedBeaconSize);
-  CHECK(kSealedBeaconSize == 165);
+  CHECK(kSealedBeaconSize == 193);
   CHECK(kSealedBeaconSize <= 255);  // CZMQ's UDP_FRAME_MAX
 
   auto opened = sealer_a_again.open(sealed);
