@@ -66,9 +66,14 @@ voice_SRC   := $(call src_of,src/voice)
 core_SRC    := $(call src_of,src/core)
 tui_SRC     := $(call src_of,tui)
 cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
-TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' | sort)
+TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' \
+                 -not -path 'tests/scale/main.cpp' | sort)
 BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/support/profiles.cpp \
                tests/support/test_node.cpp tests/support/process.cpp tests/support/speech.cpp
+# The scale harness's phases are in the test binary too (the [scale] test runs a short variant);
+# its main() is the program `make scale` runs.
+SCALE_SRC   := $(call src_of,tests/scale) tests/support/daemon.cpp tests/support/process.cpp \
+               tests/support/temp_dir.cpp tests/support/proc_probe.cpp
 
 obj_of = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.cpp,$(BUILD)/obj/%.o,$(1)))
 # Link order: a layer before the layers it uses.
@@ -77,10 +82,11 @@ LIBS := $(foreach l,cli tui core voice net crypto storage base,$(BUILD)/lib/libs
 BIN       := $(BUILD)/sotto
 TEST_BIN  := $(BUILD)/sotto-tests
 BENCH_BIN := $(BUILD)/sotto-bench
+SCALE_BIN := $(BUILD)/sotto-scale
 MIGRATIONS := $(sort $(wildcard storage/migrations/*.sql))
 MIGRATIONS_INC := $(BUILD)/gen/sotto_migrations.inc
 
-.PHONY: all deps check-libs check-includes run test adversarial asan tsan bench fuzz fmt install uninstall man help clean
+.PHONY: all deps check-libs check-includes run test adversarial asan tsan bench scale fuzz fmt install uninstall man help clean
 .DEFAULT_GOAL := all
 
 all: check-libs $(BIN) $(TEST_BIN)
@@ -97,6 +103,8 @@ help:
 	@echo "  make tsan       the tests under ThreadSanitizer (TESTS='[tag]' narrows them)"
 	@echo "  make bench      build with optimisation and print figures as 'name value unit'"
 	@echo "                  (BENCH_REPEAT=N: median and range of N runs; BENCH_ARGS=--markdown)"
+	@echo "  make scale      N daemons (N=40) in network namespaces with real discovery: figures"
+	@echo "                  as 'name value unit', checked against issue 23's limits (root)"
 	@echo "  make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS=60 each"
 	@echo "  make fmt        clang-format every source file"
 	@echo "  make install    install binary, man pages and shell completion (PREFIX=$(PREFIX), DESTDIR=...)"
@@ -197,6 +205,15 @@ bench: check-libs
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench OPT="-O2 -DNDEBUG" build/bench/sotto-bench build/bench/sotto
 	@build/bench/sotto-bench --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
+# N daemons in network namespaces on one bridge (tests/scale/scale_run.h, doc/performance.md,
+# Scale); needs root. Built in $(BUILD), like the daemons it measures. SCALE_ARGS: more
+# arguments, e.g. --idle-window-s 30 or --parallel 2.
+N ?= 40
+SCALE_ARGS ?=
+scale: check-libs
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BIN) $(SCALE_BIN)
+	@$(SCALE_BIN) --nodes $(N) --check $(SCALE_ARGS)
+
 fmt:
 	clang-format -i $$(find include src storage tui tests -name '*.h' -o -name '*.cpp')
 
@@ -237,7 +254,8 @@ $(PROTO_CC) $(PROTO_H) &: $(PROTO)
 	@protoc --proto_path=$(dir $(PROTO)) --cpp_out=$(BUILD)/gen $(PROTO)
 
 # Everything that may include the generated header waits for it.
-$(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_SRC) src/cli/main.cpp \
+$(call obj_of,$(net_SRC) $(core_SRC) $(tui_SRC) $(cli_SRC) $(TEST_SRC) $(BENCH_SRC) $(SCALE_SRC) \
+  src/cli/main.cpp \
   $(wildcard tests/fuzz/*.cpp)): | $(PROTO_H)
 
 # Keep the fuzz targets' objects between runs.
@@ -280,6 +298,10 @@ $(TEST_BIN): $(call obj_of,$(TEST_SRC)) $(LIBS)
 	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BENCH_BIN): $(call obj_of,$(BENCH_SRC)) $(LIBS)
+	@echo "  LD   $@"
+	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SCALE_BIN): $(call obj_of,$(SCALE_SRC)) $(LIBS)
 	@echo "  LD   $@"
 	@$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -388,15 +388,6 @@ DeliveryProbe::Figures DeliveryProbe::finish(std::chrono::milliseconds grace) {
 
 // --- figures --------------------------------------------------------------------------------
 
-uint64_t rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-  }
-  return 0;
-}
-
 size_t open_fds(int pid) {
   const std::string path = "/proc/" + std::to_string(pid) + "/fd";
   DIR* dir = ::opendir(path.c_str());

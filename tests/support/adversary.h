@@ -17,6 +17,7 @@
 #include "sotto/core/account.h"
 #include "sotto/core/node.h"
 #include "sotto/net/udp_socket.h"
+#include "tests/support/proc_probe.h"
 #include "tests/support/temp_dir.h"
 
 namespace sotto::test {
@@ -173,8 +174,6 @@ class DeliveryProbe {
 
 // --- figures --------------------------------------------------------------------------------
 
-// Resident memory of process `pid` (VmRSS of /proc/PID/status) in KiB; 0 when it is gone.
-uint64_t rss_kib(int pid);
 // Open file descriptors of process `pid`.
 size_t open_fds(int pid);
 // The nearest-rank percentile `p` (0..100) of `values`; 0 when there are none.

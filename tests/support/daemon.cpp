@@ -51,9 +51,9 @@ void DaemonProfile::remove_profile() {
 
 void DaemonProfile::start(const std::vector<std::string>& extra, const std::string& listen) {
   if (daemon_) throw std::runtime_error("start: a daemon already runs");
-  std::vector<std::string> args = {"--profile", dir_,     "--passphrase-file",
-                                   pass_,       "--json", "daemon",
-                                   "--listen",  listen,   "--no-discovery"};
+  std::vector<std::string> args = {"--profile", dir_,     "--passphrase-file", pass_,
+                                   "--json",    "daemon", "--listen",          listen};
+  if (!discovery_) args.push_back("--no-discovery");
   args.insert(args.end(), extra.begin(), extra.end());
   if (!launcher_.empty()) args.insert(args.begin(), launcher_.begin() + 1, launcher_.end());
   daemon_ = std::make_unique<BackgroundProcess>(

@@ -36,8 +36,12 @@ class DaemonProfile {
   // test conditions: the test binary with a crash point armed (tests/support/crash_points.h),
   // or `ip netns exec NETNS build/sotto`. Empty: build/sotto again.
   void set_launcher(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
+  // Whether start() lets the daemon send and hear broadcast beacons; off by default, because
+  // loopback daemons find each other by --peer and beacons would only cost them CPU.
+  void set_discovery(bool on) { discovery_ = on; }
 
-  // `sotto --json daemon --listen LISTEN --no-discovery EXTRA...`; waits for its "started" line.
+  // `sotto --json daemon --listen LISTEN --no-discovery EXTRA...` (without --no-discovery after
+  // set_discovery(true)); waits for its "started" line.
   void start(const std::vector<std::string>& extra = {},
              const std::string& listen = "tcp://127.0.0.1:0");
   // Sends `signal` and reaps the daemon; returns its exit code (128 + signal when killed).
@@ -91,6 +95,7 @@ class DaemonProfile {
   std::string dir_;
   std::string pass_;
   std::vector<std::string> launcher_;
+  bool discovery_ = false;
   std::unique_ptr<BackgroundProcess> daemon_;
   std::string endpoint_;
   std::string fingerprint_;
