@@ -158,12 +158,17 @@ Status check_network_key(ByteView file_contents) {
     return Status::invalid_argument("it holds more than " + std::to_string(kMaxNetworkKeyBytes) +
                                     " bytes");
   }
+  // The whole file is the key (BeaconSealer::from_secret): 32 random bytes end in a line break
+  // one time in 128, and are still 32 bytes.
+  if (file_contents.size() < kMinNetworkKeyBytes) {
+    return Status::invalid_argument("it holds only " + std::to_string(file_contents.size()) +
+                                    " bytes");
+  }
+  // A text's line end adds nothing to it, and would hide that the text repeats.
   ByteView key = file_contents;
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r'))
     key = key.first(key.size() - 1);
-  if (key.size() < kMinNetworkKeyBytes) {
-    return Status::invalid_argument("it holds only " + std::to_string(key.size()) + " bytes");
-  }
+  if (key.empty()) return Status::invalid_argument("it holds only line breaks");
   // The shortest piece the key repeats (the whole key when it repeats none): n minus the
   // longest proper prefix that is also a suffix (Knuth-Morris-Pratt's failure function).
   std::vector<uint16_t> border(key.size(), 0);
@@ -172,8 +177,10 @@ Status check_network_key(ByteView file_contents) {
     while (k > 0 && key[i] != key[k]) k = border[k - 1];
     border[i] = static_cast<uint16_t>(key[i] == key[k] ? k + 1 : k);
   }
+  // Repeating means the piece comes at least twice: a random key whose first byte equals its
+  // last (one time in 256) has a "period" one shorter than itself and repeats nothing.
   const size_t period = key.size() - border.back();
-  if (period < kMinNetworkKeyBytes) {
+  if (period * 2 <= key.size()) {
     return Status::invalid_argument("it repeats the same " + std::to_string(period) +
                                     (period == 1 ? " byte" : " bytes"));
   }

@@ -91,6 +91,11 @@ double voice_delay_p99_ms_10ms();  // the same with 10 ms frames
 double voice_pipeline_p99_ms();    // encoder input -> decoded PCM, 8 listeners, 20 ms frames
 double voice_max_listeners();      // extrapolated from the talker's measured per-listener cost
 
+// What a node pays per beacon it hears (signature checked) and per beacon it sends (issue 23;
+// beacon_bench.cpp).
+double beacon_check_us();
+double beacon_sign_us();
+
 // The archive at a million messages (issue 8; archive_bench.cpp says how each is measured). The
 // archive is built once per process, by whichever is asked for first.
 double search_1m_ms();  // newest 50 hits of a word ~1 % of messages hold

@@ -595,6 +595,8 @@ const std::vector<Figure>& all_figures() {
       {{"channel_fanout_msgs_per_s", "msgs/s", {}}, bench::channel_fanout_msgs_per_s},
       {{"discovery_ms", "ms", {}}, bench_discovery_ms},
       {{"discovery_unlock_ms", "ms", {}}, bench_discovery_unlock_ms},
+      {{"beacon_check_us", "us", {}}, bench::beacon_check_us},
+      {{"beacon_sign_us", "us", {}}, bench::beacon_sign_us},
       {{"voice_frame_cpu_us", "us", {"voice_frame_cpu_us_bare_paced", "voice_frame_cpu_us_bare"}},
        bench::voice_frame_cpu_us},
       {{"voice_frame_cpu_us_steady", "us", {}}, bench::voice_frame_cpu_us_steady},

@@ -110,8 +110,9 @@ constexpr size_t kMaxNetworkKeyBytes = 4096;
 // message saying what is wrong): fewer than kMinNetworkKeyBytes (more than kMaxNetworkKeyBytes),
 // a text shorter than that repeated, or content that could hold no more than 128 bits whatever
 // it is (the length of the piece it repeats, or its whole length, times log2 of how many
-// different bytes it uses: a few characters over and over). Trailing newlines are not counted.
-// 32 random bytes pass, and so does their hex or base64 text.
+// different bytes it uses: a few characters over and over). Trailing newlines count towards the
+// length (a random key ends in one now and then) but not towards what the text holds.
+// 32 random bytes pass, whatever they are, and so does their hex or base64 text.
 //
 // A weak file is refused, not stretched with a slow hash: every node must derive the same key,
 // so the salt would be fixed and a captured beacon would let anyone guess a stretched phrase
