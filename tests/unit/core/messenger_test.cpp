@@ -615,110 +615,118 @@ TEST_CASE("what expires during a live transmission leaves the log at the next qu
   CHECK_FALSE(p.alice.messenger->tidy_at_ms().has_value());
 }
 
+// Alice, Bob as a stranger found by his beacons alone, Xavier another; Alice's add by name and
+// what it answered.
+struct LookupLab {
+  Pair p;
+  std::string bob;
+  std::string xavier;
+  std::optional<Result<core::ContactInfo>> added;
+
+  explicit LookupLab(uint8_t xavier_seed) {
+    make_bob_a_stranger(p);
+    bob = p.bob.account->fingerprint();
+    xavier = add_stranger(p, xavier_seed);
+  }
+  void add(const std::string& query) {
+    added.reset();
+    p.alice.messenger->add_contact(query, "", [this](Result<core::ContactInfo> r) { added = r; });
+  }
+  // Alice's bundle request reaches Bob, his bundle reaches her.
+  void bundle_round_trip() {
+    Pair::flush(p.alice, p.bob);
+    Pair::flush(p.bob, p.alice);
+  }
+  void require_bob_added() {
+    REQUIRE(added.has_value());
+    INFO(added->status().message());
+    REQUIRE(added->is_ok());
+    CHECK(added->value().fingerprint == bob);
+    CHECK(added->value().name == "bob");
+  }
+};
+
 TEST_CASE("an add by a name nobody showed greets the strangers once, then adds the match",
           "[core][messenger][lookup]") {
-  Pair p;
-  make_bob_a_stranger(p);
-  const std::string bob = p.bob.account->fingerprint();
-  const std::string xavier = add_stranger(p, 0x11);
-  std::optional<Result<core::ContactInfo>> added;
-  p.alice.messenger->add_contact("bob", "", [&](Result<core::ContactInfo> r) { added = r; });
+  LookupLab lab(0x11);
+  Pair& p = lab.p;
+  lab.add("bob");
   CHECK(p.alice.greeted.size() == 2);
   CHECK(p.alice.counter("name_lookup_greetings") == 2);
   // Bob answers first; Alice waits for Xavier too, who might also answer to "bob".
-  hello_to_alice(p, bob, "bob");
+  hello_to_alice(p, lab.bob, "bob");
   CHECK(p.alice.outgoing.empty());
-  CHECK_FALSE(added.has_value());
-  hello_to_alice(p, xavier, "xavier");
+  CHECK_FALSE(lab.added.has_value());
+  hello_to_alice(p, lab.xavier, "xavier");
   REQUIRE(p.alice.outgoing.size() == 1);  // the bundle request, to Bob
-  Pair::flush(p.alice, p.bob);
-  Pair::flush(p.bob, p.alice);
-  REQUIRE(added.has_value());
-  INFO(added->status().message());
-  REQUIRE(added->is_ok());
-  CHECK(added->value().fingerprint == bob);
-  CHECK(added->value().name == "bob");
+  lab.bundle_round_trip();
+  lab.require_bob_added();
   CHECK(p.alice.greeted.size() == 2);  // nobody twice
 }
 
 TEST_CASE("a lookup goes on at its deadline with the answers it has: one, several or none",
           "[core][messenger][lookup]") {
-  Pair p;
-  make_bob_a_stranger(p);
-  const std::string bob = p.bob.account->fingerprint();
-  const std::string xavier = add_stranger(p, 0x22);
-  std::optional<Result<core::ContactInfo>> added;
-  auto add = [&](const std::string& query) {
-    added.reset();
-    p.alice.messenger->add_contact(query, "", [&](Result<core::ContactInfo> r) { added = r; });
-  };
-
+  LookupLab lab(0x22);
+  Pair& p = lab.p;
   SECTION("none: no peer by that name nearby") {
-    add("nobody");
+    lab.add("nobody");
     p.clock.advance_ms(p.options.name_lookup_ms - 1);
     p.alice.messenger->on_timer();
-    CHECK_FALSE(added.has_value());
+    CHECK_FALSE(lab.added.has_value());
     p.clock.advance_ms(1);
     p.alice.messenger->on_timer();
-    REQUIRE(added.has_value());
-    CHECK(added->status().message().find("no peer 'nobody' nearby") != std::string::npos);
+    REQUIRE(lab.added.has_value());
+    CHECK(lab.added->status().message().find("no peer 'nobody' nearby") != std::string::npos);
   }
   SECTION("one: Xavier stayed silent, Bob is added") {
-    add("bob");
-    hello_to_alice(p, bob, "bob");
+    lab.add("bob");
+    hello_to_alice(p, lab.bob, "bob");
     p.clock.advance_ms(p.options.name_lookup_ms);
     p.alice.messenger->on_timer();
-    Pair::flush(p.alice, p.bob);
-    Pair::flush(p.bob, p.alice);
-    REQUIRE(added.has_value());
-    INFO(added->status().message());
-    REQUIRE(added->is_ok());
-    CHECK(added->value().fingerprint == bob);
+    lab.bundle_round_trip();
+    lab.require_bob_added();
   }
   SECTION("several: Xavier also calls himself bob") {
-    add("bob");
-    hello_to_alice(p, bob, "bob");
-    hello_to_alice(p, xavier, "bob");
-    REQUIRE(added.has_value());
-    CHECK(added->status().message().find("matches several peers") != std::string::npos);
+    lab.add("bob");
+    hello_to_alice(p, lab.bob, "bob");
+    hello_to_alice(p, lab.xavier, "bob");
+    REQUIRE(lab.added.has_value());
+    CHECK(lab.added->status().message().find("matches several peers") != std::string::npos);
   }
   CHECK(p.alice.greeted.size() == 2);
 }
 
 TEST_CASE("peers' Hellos and changes make us greet no one; only our own add by name does",
           "[core][messenger][lookup][security]") {
-  Pair p;
-  make_bob_a_stranger(p);
-  const std::string bob = p.bob.account->fingerprint();
-  const std::string xavier = add_stranger(p, 0x33);
+  LookupLab lab(0x33);
+  Pair& p = lab.p;
   const std::string yvonne = add_stranger(p, 0x44);
   // Strangers' Hellos, with nothing being looked up.
-  hello_to_alice(p, xavier, "bob");
-  p.alice.messenger->on_peer_changed(bob);
+  hello_to_alice(p, lab.xavier, "bob");
+  p.alice.messenger->on_peer_changed(lab.bob);
   p.alice.messenger->on_timer();
   CHECK(p.alice.greeted.empty());
-  // An add by fingerprint prefix, or by a name already shown, greets no one either.
+  // An add by fingerprint prefix, or by a name already shown (Xavier's digest), greets no one.
   p.alice.messenger->add_contact(yvonne.substr(0, 8), "", [](Result<core::ContactInfo>) {});
   p.alice.messenger->add_contact("bob", "", [](Result<core::ContactInfo>) {});
   CHECK(p.alice.greeted.empty());
   // An add by a name nobody shows: only the strangers without a digest, each once however
   // often they change.
-  std::optional<Result<core::ContactInfo>> added;
-  p.alice.messenger->add_contact("zed", "", [&](Result<core::ContactInfo> r) { added = r; });
-  std::vector<std::string> expected = {bob, yvonne};
+  lab.add("zed");
+  std::vector<std::string> expected = {lab.bob, yvonne};
   std::sort(expected.begin(), expected.end());
   std::vector<std::string> greeted = p.alice.greeted;
   std::sort(greeted.begin(), greeted.end());
   CHECK(greeted == expected);
   for (int i = 0; i < 5; ++i) {
-    p.alice.messenger->on_peer_changed(bob);
-    p.alice.messenger->on_peer_changed(xavier);
+    p.alice.messenger->on_peer_changed(lab.bob);
+    p.alice.messenger->on_peer_changed(lab.xavier);
   }
   CHECK(p.alice.greeted.size() == 2);
-  hello_to_alice(p, bob, "bob");
+  hello_to_alice(p, lab.bob, "bob");
   hello_to_alice(p, yvonne, "yvonne");
-  REQUIRE(added.has_value());
-  CHECK(added->status().message().find("no peer 'zed' nearby") != std::string::npos);
+  REQUIRE(lab.added.has_value());
+  CHECK(lab.added->status().message().find("no peer 'zed' nearby") != std::string::npos);
 }
 
 TEST_CASE("one lookup greets at most a few hundred strangers, and says it left the rest",
