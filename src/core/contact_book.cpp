@@ -166,13 +166,19 @@ bool ContactBook::knows(const std::string& fingerprint) {
 
 // --- adding -------------------------------------------------------------------------------------
 
-Result<PeerInfo> ContactBook::find_peer(const std::string& peer_query, const Bytes& typed_digest) {
+std::vector<PeerInfo> ContactBook::matching_peers(const std::string& peer_query,
+                                                  const Bytes& typed_digest) {
   std::vector<PeerInfo> matches;
-  for (const auto& peer : hooks_.peers()) {
+  for (auto& peer : hooks_.peers()) {
     const bool by_name = peer.name == peer_query || peer.name_digest == typed_digest;
     const bool by_prefix = is_hex_prefix(peer_query) && peer.fingerprint.rfind(peer_query, 0) == 0;
-    if (by_name || by_prefix) matches.push_back(peer);
+    if (by_name || by_prefix) matches.push_back(std::move(peer));
   }
+  return matches;
+}
+
+Result<PeerInfo> ContactBook::find_peer(const std::string& peer_query, const Bytes& typed_digest) {
+  std::vector<PeerInfo> matches = matching_peers(peer_query, typed_digest);
   if (matches.empty()) {
     return Status::invalid_argument("no peer '" + peer_query +
                                     "' nearby (see sotto peers); it must be online to add");
@@ -221,6 +227,67 @@ void ContactBook::add(const std::string& peer_query, const std::string& name, Ad
   pending_adds_.push_back(std::move(add));
 }
 
+// --- looking up a name --------------------------------------------------------------------------
+
+void ContactBook::look_up_and_add(const std::string& peer_query, const std::string& name,
+                                  AddDone done) {
+  const Bytes typed_digest = net::name_digest(account_.transport_public(), peer_query);
+  if (matching_peers(peer_query, typed_digest).empty()) {
+    std::vector<std::string> greeted = greet_strangers();
+    if (!greeted.empty()) {
+      lookups_.push_back({peer_query, name, clock_.now_ms() + options_.name_lookup_ms,
+                          std::move(done), std::move(greeted)});
+      return;
+    }
+  }
+  add(peer_query, name, std::move(done));
+}
+
+std::vector<std::string> ContactBook::greet_strangers() {
+  std::vector<std::string> greeted;
+  if (!hooks_.greet) return greeted;
+  for (const PeerInfo& peer : hooks_.peers()) {
+    if (!is_online(peer) || !peer.name.empty() || !peer.name_digest.empty()) continue;
+    if (greeted.size() == kMaxGreetingsPerLookup) {
+      hooks_.count(Counter::name_lookup_greetings_capped, 1);
+      break;
+    }
+    if (hooks_.greet(peer.fingerprint)) greeted.push_back(peer.fingerprint);
+  }
+  hooks_.count(Counter::name_lookup_greetings, greeted.size());
+  return greeted;
+}
+
+bool ContactBook::heard_from_all(const NameLookup& lookup) {
+  return std::all_of(lookup.greeted.begin(), lookup.greeted.end(), [&](const std::string& fp) {
+    auto peer = hooks_.peer(fp);
+    return !peer || peer->state == net::PeerState::kOffline || !peer->name.empty() ||
+           !peer->name_digest.empty();
+  });
+}
+
+void ContactBook::on_peer_changed(const std::string& fingerprint) {
+  go_on_with([&](const NameLookup& lookup) {
+    return std::find(lookup.greeted.begin(), lookup.greeted.end(), fingerprint) !=
+               lookup.greeted.end() &&
+           heard_from_all(lookup);
+  });
+}
+
+void ContactBook::go_on_with(const std::function<bool(const NameLookup&)>& ready) {
+  std::vector<NameLookup> settled;
+  for (auto it = lookups_.begin(); it != lookups_.end();) {
+    if (ready(*it)) {
+      settled.push_back(std::move(*it));
+      it = lookups_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Out of lookups_ first: going on sends a bundle request, which may report a peer change.
+  for (NameLookup& lookup : settled) add(lookup.query, lookup.name, std::move(lookup.done));
+}
+
 Result<storage::ContactRecord> ContactBook::save(const storage::ContactRecord& record) {
   storage::ContactRepo repo(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(repo.upsert(record));
@@ -246,6 +313,9 @@ void ContactBook::finish_add(PendingAdd add, Result<ContactInfo> result) {
 
 void ContactBook::expire_adds() {
   const int64_t now = clock_.now_ms();
+  // With the answers that came: a stranger that stayed silent is not the one typed, or is out
+  // of reach.
+  go_on_with([now](const NameLookup& lookup) { return now >= lookup.deadline_ms; });
   for (auto it = pending_adds_.begin(); it != pending_adds_.end();) {
     if (now >= it->deadline_ms) {
       PendingAdd add = std::move(*it);
@@ -258,6 +328,9 @@ void ContactBook::expire_adds() {
 }
 
 void ContactBook::abandon_adds() {
+  for (NameLookup& lookup : std::exchange(lookups_, {})) {
+    lookup.done(Status::unavailable("the node stopped before the peers answered"));
+  }
   std::vector<PendingAdd> adds = std::exchange(pending_adds_, {});
   for (PendingAdd& add : adds) {
     finish_add(std::move(add), Status::unavailable("the node stopped before the peer answered"));

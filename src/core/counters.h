@@ -99,6 +99,8 @@ namespace sotto::core {
   X(messages_expired) \
   X(messages_received) \
   X(messages_sent) \
+  X(name_lookup_greetings) \
+  X(name_lookup_greetings_capped) \
   X(outbox_frames_resent) \
   X(outbox_frames_sent) \
   X(outbox_retries) \

@@ -389,7 +389,12 @@ bool Discovery::on_hello(const Bytes& key, PeerTable::Peer& peer, const wire::He
     peer.info.name = hello.name();
     changed = true;
   }
-  peer.info.name_digest.assign(hello.name_digest().begin(), hello.name_digest().end());
+  // A new digest is news too: an add by name may be waiting for it (ContactBook).
+  Bytes digest(hello.name_digest().begin(), hello.name_digest().end());
+  if (peer.info.name_digest != digest) {
+    peer.info.name_digest = std::move(digest);
+    changed = true;
+  }
   return changed;
 }
 

@@ -78,7 +78,8 @@ class Discovery {
   // nullopt (counted) when it proves nothing.
   std::optional<std::string> prove(const Bytes& key, const wire::Hello& hello);
   // A Hello over a proved key: the proof again (one per connection; rate-limited, as each costs
-  // a signature check), then the name or the digest it carries. True when the name changed.
+  // a signature check), then the name or the digest it carries. True when the name or digest
+  // changed.
   bool on_hello(const Bytes& key, PeerTable::Peer& peer, const wire::Hello& hello);
 
  private:

@@ -56,7 +56,11 @@ Result<std::vector<ContactInfo>> Messenger::contacts() {
 }
 
 void Messenger::add_contact(const std::string& peer_query, const std::string& name, AddDone done) {
-  contacts_.add(peer_query, name, std::move(done));
+  contacts_.look_up_and_add(peer_query, name, std::move(done));
+}
+
+void Messenger::on_peer_changed(const std::string& fingerprint) {
+  contacts_.on_peer_changed(fingerprint);
 }
 
 Result<std::string> Messenger::safety_number(const std::string& to) {

@@ -55,6 +55,10 @@ struct MessengerOptions {
   // as receipts come back: a receiver that is merely slow must not be buried in duplicates.
   int64_t retry_window = 256;
   int64_t bundle_timeout_ms = 5000;
+  // How long an add by name waits for the strangers it greeted to answer (ContactBook): a LAN
+  // answers a Hello in milliseconds; this leaves room for a few relinks (50, 100, 200 ms...) to
+  // a peer that refused our first handshake because our beacon had not reached it yet.
+  int64_t name_lookup_ms = 3000;
   int64_t bundle_request_interval_ms = 1000;  // per requesting peer: each costs a pre-key
 };
 
@@ -67,6 +71,9 @@ struct MessengerHooks {
   std::function<void(Counter counter, uint64_t n)> count;
   // `fingerprint` became a contact or co-member: it may now learn our name (a new Hello).
   std::function<void(const std::string& fingerprint)> introduce;
+  // Sends `fingerprint` our Hello (a name digest, as to any stranger) over a link opened on
+  // demand, so that it answers with its own; false when no link could be opened. Optional.
+  std::function<bool(const std::string& fingerprint)> greet;
   // Voice content decrypted for a channel (VoiceClips): a member's VoiceStart or
   // VoiceEnd, or a clip archived from the outbox. Emitted inside the receive transaction, for
   // the node to route; the receiver must not call back into the Messenger. Optional.
@@ -98,7 +105,8 @@ class Messenger : public VoiceMessaging {
   // transaction (one fsync for all of them), transmits, then calls each `done`.
   void send_text(const std::string& to, const std::string& text, SendDone done);
   void flush_sends();
-  // Asks the peer for its bundle, builds the session, makes it a contact; `done` runs later.
+  // Asks the peer for its bundle, builds the session, makes it a contact; `done` runs later. A
+  // name no peer has shown us is first looked for (ContactBook::look_up_and_add).
   void add_contact(const std::string& peer_query, const std::string& name, AddDone done);
   // The safety number with a contact.
   Result<std::string> safety_number(const std::string& to);
@@ -159,6 +167,8 @@ class Messenger : public VoiceMessaging {
   // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
   // after a quiet spell (carry on where the outbox was).
   void on_peer_online(const std::string& fingerprint, bool reconnected = true);
+  // A peer's state, name or name digest changed.
+  void on_peer_changed(const std::string& fingerprint);
   // A contact or a fellow channel member: someone our display name may go to.
   bool knows(const std::string& fingerprint);
   // Someone the node needs a link to: known, or with frames waiting for it in the outbox.

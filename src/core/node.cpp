@@ -372,6 +372,7 @@ void Node::Impl::on_peer_changed(PeerTable::Peer& peer) {
     messenger->on_peer_online(peer.info.fingerprint, peer.link_fresh);
     peer.link_fresh = false;
   }
+  if (messenger) messenger->on_peer_changed(peer.info.fingerprint);
 }
 
 NodeStats Node::Impl::collect_stats() const {
@@ -436,6 +437,11 @@ MessengerHooks Node::Impl::make_messenger_hooks() {
   hooks.publish = [this](Event event) { publish(std::move(event)); };
   hooks.count = [this](Counter counter, uint64_t n) { count(counter, n); };
   hooks.introduce = [this](const std::string& fp) { peers.introduce(fp); };
+  // A lookup by name: the stranger answers our Hello with its own, which carries its digest.
+  hooks.greet = [this](const std::string& fp) {
+    PeerTable::Peer* peer = peers.find(fp);
+    return peer != nullptr && peers.open_on_demand(*peer);
+  };
   return hooks;
 }
 

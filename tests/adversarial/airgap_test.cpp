@@ -48,8 +48,7 @@ struct LanDaemon {
   std::string dir;
   std::string pass_file;
   std::unique_ptr<test::NetnsChild> child;
-  std::string endpoint;            // what the daemon printed: tcp://ADDRESS:PORT
-  std::string fingerprint_prefix;  // ...and its fingerprint's first 16 digits
+  std::string endpoint;  // what the daemon printed: tcp://ADDRESS:PORT
 
   LanDaemon(std::string n, test::NetnsLab::Host h, const test::TempDir& tmp)
       : name(std::move(n)), host(std::move(h)), dir(tmp / name), pass_file(tmp / (name + ".pass")) {
@@ -72,8 +71,6 @@ struct LanDaemon {
     INFO(name << " printed: " << child->output());
     REQUIRE(line);
     endpoint = line->text.substr(line->text.find("listening on ") + 13);
-    const size_t open = line->text.find('(');
-    fingerprint_prefix = line->text.substr(open + 1, line->text.find(')', open) - open - 1);
   }
   uint16_t port() const {
     return static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
@@ -178,8 +175,7 @@ TEST_CASE(
   INFO("alpha printed: " << alpha.child->output());
   REQUIRE(online);
   for (LanDaemon* peer : {&bravo, &charlie}) {
-    // By fingerprint: a stranger found by broadcast shows no name digest until someone dials.
-    auto added = alpha.sotto({"add", peer->fingerprint_prefix, "--name", peer->name});
+    auto added = alpha.sotto({"add", peer->name});
     INFO(added.err);
     REQUIRE(added.exit_code == 0);
     REQUIRE(alpha.sotto({"send", peer->name, "over the air gap to " + peer->name}).exit_code == 0);

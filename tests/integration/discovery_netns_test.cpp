@@ -559,3 +559,51 @@ TEST_CASE(
       3s));
   CHECK(a.counter("links_open") == 0);
 }
+
+TEST_CASE(
+    "add NAME finds a peer known by broadcast alone; a stranger it greeted hears no name, and "
+    "no stranger made it greet",
+    "[netns][integration][security]") {
+  auto lan = Lan::create_or_skip();
+  if (!lan) return;
+  LanNode& a = lan->add_node("alpha");
+  LanNode& b = lan->add_node("bravo");
+  LanNode& c = lan->add_node("charlie");
+  for (LanNode* node : {&a, &b, &c}) node->spawn();
+  for (LanNode* node : {&a, &b, &c}) node->wait_listening();
+  auto all_online = [&] {
+    return a.sees_online(b) && a.sees_online(c) && b.sees_online(a) && b.sees_online(c) &&
+           c.sees_online(a) && c.sees_online(b);
+  };
+  const bool online = wait_until(all_online, Millis(5000));
+  INFO(lan->describe());
+  REQUIRE(online);
+  // Strangers beaconing to one another: nobody greeted anybody.
+  for (LanNode* node : {&a, &b, &c}) {
+    CHECK(node->counter("name_lookup_greetings") == 0);
+    CHECK(node->counter("links_opened_on_demand") == 0);
+  }
+
+  // Bravo never sent alpha a Hello, so no digest to match: alpha's add greets both strangers.
+  auto added = a.sotto({"add", "bravo"});
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  CHECK(added.out.find("added bravo (" + b.fingerprint().substr(0, 16) + ")") != std::string::npos);
+  CHECK(a.counter("name_lookup_greetings") == 2);
+  // Charlie answered alpha's Hello over a link of its own, and learnt no name from it: alpha's
+  // Hello carried only the digest keyed to charlie's key.
+  CHECK(c.counter("links_opened_on_demand") >= 1);
+  auto alpha_at_charlie = c.peer(a.fingerprint());
+  REQUIRE(alpha_at_charlie);
+  CHECK((*alpha_at_charlie)["name"].get<std::string>().empty());
+  // Bravo is a contact now: the text goes through.
+  REQUIRE(a.sotto({"send", "bravo", "found by name"}).exit_code == 0);
+
+  // Everyone answered before: a name nobody has fails at once, greeting no one again.
+  const auto asked = std::chrono::steady_clock::now();
+  auto nobody = a.sotto({"add", "nobody"});
+  CHECK(nobody.exit_code != 0);
+  CHECK(nobody.err.find("no peer 'nobody' nearby") != std::string::npos);
+  CHECK(ms_since(asked) < 3000);
+  CHECK(a.counter("name_lookup_greetings") == 2);
+}

@@ -13,6 +13,7 @@
 #include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/net/content.h"
+#include "src/net/hello.h"
 #include "src/net/wire.h"
 #include "tests/support/profiles.h"
 #include "tests/support/search_state.h"
@@ -29,7 +30,8 @@ struct Party {
   std::map<std::string, uint64_t> counters;
   std::map<std::string, core::PeerInfo> peers;
   std::vector<core::ContactEvent> contact_events;
-  bool socket_full = false;  // the transport refuses frames, as a full ZeroMQ queue does
+  std::vector<std::string> greeted;  // peers sent our Hello for a lookup by name
+  bool socket_full = false;          // the transport refuses frames, as a full ZeroMQ queue does
 
   uint64_t counter(const std::string& name) const {
     auto it = counters.find(name);
@@ -101,6 +103,10 @@ struct Pair {
     hooks.count = [me](core::Counter c, uint64_t n) {
       me->counters[std::string(to_string(c))] += n;
     };
+    hooks.greet = [me](const std::string& fp) {
+      me->greeted.push_back(fp);
+      return true;
+    };
     self.messenger = std::make_unique<core::Messenger>(*self.account, clock, options, hooks);
     REQUIRE(self.messenger->start().is_ok());
   }
@@ -143,6 +149,30 @@ struct Pair {
     return {sent.value(), frame};
   }
 };
+
+// Bob as a stranger found by its beacons alone shows Alice: online, no name, no digest yet.
+void make_bob_a_stranger(Pair& p) {
+  core::PeerInfo& bob = p.alice.peers[p.bob.account->fingerprint()];
+  bob.name.clear();
+  bob.name_digest.clear();
+}
+
+// Another stranger online at Alice's: an identity nobody here holds the keys of.
+std::string add_stranger(Pair& p, uint8_t seed) {
+  core::PeerInfo info;
+  info.fingerprint = to_hex(Bytes(32, seed));
+  info.state = net::PeerState::kOnline;
+  info.endpoint = "tcp://127.0.0.1:2";
+  p.alice.peers[info.fingerprint] = info;
+  return info.fingerprint;
+}
+
+// `fingerprint`'s Hello reaches Alice: the digest of `name`, keyed to her transport key.
+void hello_to_alice(Pair& p, const std::string& fingerprint, const std::string& name) {
+  p.alice.peers[fingerprint].name_digest =
+      net::name_digest(p.alice.account->transport_public(), name);
+  p.alice.messenger->on_peer_changed(fingerprint);
+}
 
 size_t count_body(const std::vector<core::MessageInfo>& history, const std::string& body) {
   return static_cast<size_t>(
@@ -583,4 +613,132 @@ TEST_CASE("what expires during a live transmission leaves the log at the next qu
   p.alice.messenger->tidy_when_quiet();
   CHECK(db.wal_frames() == 0);
   CHECK_FALSE(p.alice.messenger->tidy_at_ms().has_value());
+}
+
+// Alice, Bob as a stranger found by his beacons alone, Xavier another; Alice's add by name and
+// what it answered.
+struct LookupLab {
+  Pair p;
+  std::string bob;
+  std::string xavier;
+  std::optional<Result<core::ContactInfo>> added;
+
+  explicit LookupLab(uint8_t xavier_seed) {
+    make_bob_a_stranger(p);
+    bob = p.bob.account->fingerprint();
+    xavier = add_stranger(p, xavier_seed);
+  }
+  void add(const std::string& query) {
+    added.reset();
+    p.alice.messenger->add_contact(query, "", [this](Result<core::ContactInfo> r) { added = r; });
+  }
+  // Alice's bundle request reaches Bob, his bundle reaches her.
+  void bundle_round_trip() {
+    Pair::flush(p.alice, p.bob);
+    Pair::flush(p.bob, p.alice);
+  }
+  void require_bob_added() {
+    REQUIRE(added.has_value());
+    INFO(added->status().message());
+    REQUIRE(added->is_ok());
+    CHECK(added->value().fingerprint == bob);
+    CHECK(added->value().name == "bob");
+  }
+};
+
+TEST_CASE("an add by a name nobody showed greets the strangers once, then adds the match",
+          "[core][messenger][lookup]") {
+  LookupLab lab(0x11);
+  Pair& p = lab.p;
+  lab.add("bob");
+  CHECK(p.alice.greeted.size() == 2);
+  CHECK(p.alice.counter("name_lookup_greetings") == 2);
+  // Bob answers first; Alice waits for Xavier too, who might also answer to "bob".
+  hello_to_alice(p, lab.bob, "bob");
+  CHECK(p.alice.outgoing.empty());
+  CHECK_FALSE(lab.added.has_value());
+  hello_to_alice(p, lab.xavier, "xavier");
+  REQUIRE(p.alice.outgoing.size() == 1);  // the bundle request, to Bob
+  lab.bundle_round_trip();
+  lab.require_bob_added();
+  CHECK(p.alice.greeted.size() == 2);  // nobody twice
+}
+
+TEST_CASE("a lookup goes on at its deadline with the answers it has: one, several or none",
+          "[core][messenger][lookup]") {
+  LookupLab lab(0x22);
+  Pair& p = lab.p;
+  SECTION("none: no peer by that name nearby") {
+    lab.add("nobody");
+    p.clock.advance_ms(p.options.name_lookup_ms - 1);
+    p.alice.messenger->on_timer();
+    CHECK_FALSE(lab.added.has_value());
+    p.clock.advance_ms(1);
+    p.alice.messenger->on_timer();
+    REQUIRE(lab.added.has_value());
+    CHECK(lab.added->status().message().find("no peer 'nobody' nearby") != std::string::npos);
+  }
+  SECTION("one: Xavier stayed silent, Bob is added") {
+    lab.add("bob");
+    hello_to_alice(p, lab.bob, "bob");
+    p.clock.advance_ms(p.options.name_lookup_ms);
+    p.alice.messenger->on_timer();
+    lab.bundle_round_trip();
+    lab.require_bob_added();
+  }
+  SECTION("several: Xavier also calls himself bob") {
+    lab.add("bob");
+    hello_to_alice(p, lab.bob, "bob");
+    hello_to_alice(p, lab.xavier, "bob");
+    REQUIRE(lab.added.has_value());
+    CHECK(lab.added->status().message().find("matches several peers") != std::string::npos);
+  }
+  CHECK(p.alice.greeted.size() == 2);
+}
+
+TEST_CASE("peers' Hellos and changes make us greet no one; only our own add by name does",
+          "[core][messenger][lookup][security]") {
+  LookupLab lab(0x33);
+  Pair& p = lab.p;
+  const std::string yvonne = add_stranger(p, 0x44);
+  // Strangers' Hellos, with nothing being looked up.
+  hello_to_alice(p, lab.xavier, "bob");
+  p.alice.messenger->on_peer_changed(lab.bob);
+  p.alice.messenger->on_timer();
+  CHECK(p.alice.greeted.empty());
+  // An add by fingerprint prefix, or by a name already shown (Xavier's digest), greets no one.
+  p.alice.messenger->add_contact(yvonne.substr(0, 8), "", [](Result<core::ContactInfo>) {});
+  p.alice.messenger->add_contact("bob", "", [](Result<core::ContactInfo>) {});
+  CHECK(p.alice.greeted.empty());
+  // An add by a name nobody shows: only the strangers without a digest, each once however
+  // often they change.
+  lab.add("zed");
+  std::vector<std::string> expected = {lab.bob, yvonne};
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> greeted = p.alice.greeted;
+  std::sort(greeted.begin(), greeted.end());
+  CHECK(greeted == expected);
+  for (int i = 0; i < 5; ++i) {
+    p.alice.messenger->on_peer_changed(lab.bob);
+    p.alice.messenger->on_peer_changed(lab.xavier);
+  }
+  CHECK(p.alice.greeted.size() == 2);
+  hello_to_alice(p, lab.bob, "bob");
+  hello_to_alice(p, yvonne, "yvonne");
+  REQUIRE(lab.added.has_value());
+  CHECK(lab.added->status().message().find("no peer 'zed' nearby") != std::string::npos);
+}
+
+TEST_CASE("one lookup greets at most a few hundred strangers, and says it left the rest",
+          "[core][messenger][lookup]") {
+  Pair p;
+  for (int i = 0; i < 300; ++i) {
+    core::PeerInfo info;
+    info.fingerprint = to_hex(crypto::random_bytes(32));
+    info.state = net::PeerState::kOnline;
+    p.alice.peers[info.fingerprint] = info;
+  }
+  p.alice.messenger->add_contact("someone", "", [](Result<core::ContactInfo>) {});
+  CHECK(p.alice.greeted.size() == core::ContactBook::kMaxGreetingsPerLookup);
+  CHECK(p.alice.counter("name_lookup_greetings_capped") == 1);
 }
