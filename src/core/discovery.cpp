@@ -159,9 +159,9 @@ void Discovery::quicken() {
 int64_t Discovery::next_deadline_ms() const {
   int64_t next = INT64_MAX;
   if (broadcast_ && next_broadcast_ms_ != 0) next = next_broadcast_ms_;
-  for (const auto& c : configured_) {
-    next = std::min(next, c.last_probe_ms ? *c.last_probe_ms + options_.beacon_interval_ms : now());
-  }
+  // The probe's own due time, never an earlier one: a peer sending traffic is not probed, and a
+  // deadline that passed without a probe would make the loop wait for nothing, every round.
+  for (const auto& c : configured_) next = std::min(next, probe_due_ms(c));
   return next;
 }
 
@@ -290,12 +290,19 @@ uint64_t Discovery::challenge(PeerTable::Peer& peer) {
   return peer.challenge;
 }
 
+int64_t Discovery::probe_due_ms(const Configured& c) const {
+  int64_t due = c.last_probe_ms ? *c.last_probe_ms + options_.beacon_interval_ms : 0;
+  if (const PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint()); peer != nullptr) {
+    const int64_t traffic_ms = peer->liveness.last_traffic_ms();
+    if (traffic_ms != 0) due = std::max(due, traffic_ms + options_.beacon_interval_ms);
+  }
+  return due;
+}
+
 void Discovery::probe(Configured& c) {
   const int64_t now_ms = now();
-  if (c.last_probe_ms && now_ms - *c.last_probe_ms < options_.beacon_interval_ms) return;
+  if (now_ms < probe_due_ms(c)) return;
   PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint());
-  const int64_t traffic_ms = peer != nullptr ? peer->liveness.last_traffic_ms() : 0;
-  if (traffic_ms != 0 && now_ms - traffic_ms < options_.beacon_interval_ms) return;
   c.last_probe_ms = now_ms;
   send_beacon(c.spec.host, c.spec.port, signed_beacon(false, 0, peer ? challenge(*peer) : 0));
 }

@@ -101,6 +101,9 @@ class Discovery {
   // The challenge pending for the peer, or a new one.
   uint64_t challenge(PeerTable::Peer& peer);
   void probe(Configured& configured);
+  // When `configured` is next probed: an interval after our last probe, or after the peer's
+  // own last frame, whichever is later (its traffic shows it is there).
+  int64_t probe_due_ms(const Configured& configured) const;
   // Our beacon, signed now: `reply` flag, `echo` of a challenge, our own `nonce` (0: none).
   Bytes signed_beacon(bool reply, uint64_t echo, uint64_t nonce);
   void broadcast_now();

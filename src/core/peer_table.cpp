@@ -326,6 +326,10 @@ bool PeerTable::online_at(const std::string& endpoint) const {
 }
 
 PeerTable::Peer* PeerTable::at_endpoint(const std::string& endpoint) {
+  return const_cast<Peer*>(std::as_const(*this).at_endpoint(endpoint));
+}
+
+const PeerTable::Peer* PeerTable::at_endpoint(const std::string& endpoint) const {
   auto it = std::find_if(peers_.begin(), peers_.end(),
                          [&](const auto& entry) { return entry.second.info.endpoint == endpoint; });
   return it == peers_.end() ? nullptr : &it->second;

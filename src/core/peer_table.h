@@ -142,6 +142,7 @@ class PeerTable {
   const Peer* find(const std::string& fingerprint) const;
   bool online_at(const std::string& endpoint) const;
   Peer* at_endpoint(const std::string& endpoint);
+  const Peer* at_endpoint(const std::string& endpoint) const;
   PeerInfo snapshot(const Peer& peer) const;
   std::vector<PeerInfo> list() const;
   size_t size() const { return peers_.size(); }

@@ -1,10 +1,12 @@
 // Real nodes on 127.0.0.1: unicast beacons, CurveZMQ with ZAP, liveness, and what an attacker
 // on the LAN can (not) do to them.
+#include <time.h>
 #include <zmq.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/net/beacon.h"
@@ -151,6 +153,38 @@ TEST_CASE("a peer that comes back is online again", "[node][integration]") {
   REQUIRE(wait_until([&] { return alice.sees_online(carol) && carol.sees_online(alice); }, 2s));
   CHECK(alice.node().peers().size() == 2);
   CHECK_FALSE(alice.peer(bob_fp)->state == net::PeerState::kOnline);
+}
+
+// A --peer host that sends us traffic is not probed, and its probe's due time must move with
+// that traffic: a deadline left in the past had the loop wait zero milliseconds every round,
+// a whole core for as long as the peer was talking (every listener during a transmission).
+TEST_CASE("a node dialling a --peer host that is online does not spin its loop",
+          "[node][integration]") {
+  TestNode alice("alice");
+  TestNode bob("bob", with_peers({alice.endpoint()}));
+  REQUIRE(wait_until([&] { return alice.sees_online(bob) && bob.sees_online(alice); }, 2s));
+  // A contact: alice keeps a link to bob too, and its heartbeats are traffic bob hears.
+  REQUIRE(alice.node().add_contact(bob.fingerprint()).is_ok());
+  auto cpu_ns = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  };
+  const int64_t before = cpu_ns();
+  const auto start = std::chrono::steady_clock::now();
+  // A measurement window with alice talking to bob all along (a text every 50 ms), as a
+  // talker's voice frames do: bob never needs to probe her.
+  while (std::chrono::steady_clock::now() - start < 2s) {
+    REQUIRE(alice.node().send_text(bob.fingerprint(), "still here").is_ok());
+    std::this_thread::sleep_for(50ms);
+  }
+  const double wall_ns = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  const double share = static_cast<double>(cpu_ns() - before) / wall_ns;
+  INFO("both nodes together used " << share * 100 << " % of a core");
+  CHECK(share < 0.3);  // ~8 % with the texts; the spinning loop took 56 %
+  CHECK(bob.sees_online(alice));
 }
 
 TEST_CASE("a forged unicast beacon is ignored and counted", "[node][integration][security]") {
