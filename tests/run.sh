@@ -43,5 +43,16 @@ if [ "$unchecked" -gt 0 ]; then
   echo "checks not made in this build ($unchecked; their test cases count as passed):"
   list unchecked | sed 's/	/: /; s/^/  /'
 fi
+# CI keeps only the tail of a run: name the failed test cases again just above the summary.
+# Catch2's console reporter heads each failure with its test case's name between two rules.
+failures=$(awk '
+  /^-----+$/ { if (inhead) { inhead = 0 } else { inhead = 1; name = "" } next }
+  inhead { sub(/^ +/, ""); name = name == "" ? $0 : name " " $0; next }
+  /FAILED:$/ && !(name in seen) { seen[name] = 1; print "  " name }
+' "$log")
+if [ -n "$failures" ]; then
+  echo "failed test cases:"
+  printf '%s\n' "$failures"
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ -n "$summary" ] || exit 1

@@ -75,6 +75,9 @@ namespace sotto::core {
   X(group_dropped_malformed) \
   X(group_dropped_no_key) \
   X(group_dropped_not_member) \
+  X(group_held_for_key) \
+  X(group_hold_expired) \
+  X(group_hold_full) \
   X(group_messages_received) \
   X(hello_dropped_name) \
   X(hello_dropped_own_identity) \

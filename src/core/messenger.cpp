@@ -174,8 +174,13 @@ void Messenger::after_poll() {
   std::vector<Received> batch;
   batch.swap(batch_);
   note_activity();
-  ledger_.receive_batch(
-      batch, [this](const Received& item, Effects& effects) { return receive_one(item, effects); });
+  auto receive = [this](const Received& item, Effects& effects) {
+    return receive_one(item, effects);
+  };
+  ledger_.receive_batch(batch, receive);
+  // Keys applied in that batch open what overtook them; once, so nothing loops.
+  std::vector<Received> unlocked = key_waits_.take_due();
+  if (!unlocked.empty()) ledger_.receive_batch(unlocked, receive);
 }
 
 Status Messenger::receive_one(const Received& item, Effects& effects) {
@@ -197,8 +202,11 @@ Status Messenger::apply_control(const std::string& from, const wire::Content& co
   switch (content.body_case()) {
     case wire::Content::kChannelUpdate:
       return channels_.apply_update(from, content.channel_update(), effects);
-    case wire::Content::kSenderKey:
-      return keys_.apply(from, content.sender_key());
+    case wire::Content::kSenderKey: {
+      SOTTO_RETURN_IF_ERROR(keys_.apply(from, content.sender_key()));
+      key_waits_.key_applied(from, content.sender_key().channel_id());
+      return Status::ok();
+    }
     case wire::Content::kChannelLeave:
       return channels_.apply_leave(from, content.channel_leave(), effects);
     case wire::Content::kExpiry:
@@ -226,6 +234,7 @@ void Messenger::on_timer(bool on_air) {
   contacts_.expire_adds();
   outbox_.mark_sent_if_due();
   expiry_.expire_if_due(now, on_air);
+  if (size_t expired = key_waits_.expire(now)) hooks_.count(Counter::group_hold_expired, expired);
   channel_upkeep();
   outbox_.resend_due();
 }

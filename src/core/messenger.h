@@ -37,6 +37,7 @@
 #include "src/core/contact_book.h"
 #include "src/core/counters.h"
 #include "src/core/expiry_service.h"
+#include "src/core/key_waits.h"
 #include "src/core/message_ledger.h"
 #include "src/core/message_view.h"
 #include "src/core/outbox.h"
@@ -228,6 +229,7 @@ class Messenger : public VoiceMessaging {
   ExpiryService expiry_;
   VoiceClips clips_;
   std::vector<Received> batch_;
+  KeyWaits key_waits_;  // channel messages that overtook their author's sender key
   std::vector<QueuedSend> sends_;
   int64_t last_activity_ms_ = 0;  // a batch sent or received
   bool index_due_ = false;        // messages archived since the search index last caught up

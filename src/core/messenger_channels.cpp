@@ -117,8 +117,10 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
-  SOTTO_ASSIGN_OR_RETURN(Bytes frame,
-                         keys_.group_frame(channel, message.message_id, std::move(content)));
+  Effects key_effects;  // our key, on its first use, goes out ahead of the text
+  SOTTO_ASSIGN_OR_RETURN(
+      Bytes frame, keys_.group_frame(channel, message.message_id, std::move(content), key_effects));
+  for (auto& o : key_effects.out) out.out.push_back(std::move(o));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
@@ -168,10 +170,14 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
       ledger_.acknowledge_duplicate(item.from, message_id, effects);
       return Status::ok();
     }
-    hooks_.count(plaintext.status().code() == StatusCode::kNotFound
-                     ? Counter::group_dropped_no_key
-                     : Counter::group_dropped_invalid,
-                 1);
+    if (plaintext.status().code() != StatusCode::kNotFound) {
+      hooks_.count(Counter::group_dropped_invalid, 1);
+    } else if (key_waits_.hold(item, clock_.now_ms())) {
+      hooks_.count(Counter::group_held_for_key, 1);  // the key is likely right behind it
+    } else {
+      hooks_.count(Counter::group_hold_full, 1);
+      hooks_.count(Counter::group_dropped_no_key, 1);
+    }
     return Status::unavailable(plaintext.status().message());
   }
   auto content = net::decode_content(plaintext.value());

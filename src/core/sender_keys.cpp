@@ -47,7 +47,8 @@ Status SenderKeys::offer_to_newcomers(const storage::ChannelRecord& channel,
 }
 
 Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& effects) {
-  if (channel.state != storage::ChannelState::kMember || channel.own_key.empty()) {
+  if (channel.state != storage::ChannelState::kMember || channel.own_key.empty() ||
+      channel.key_uses == 0) {
     return Status::ok();
   }
   storage::ChannelRepo repo(AccountInternals::db(account_));
@@ -93,8 +94,15 @@ Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
   return Status::ok();
 }
 
-Result<Bytes> SenderKeys::group_frame(const storage::ChannelRecord& channel, ByteView message_id,
-                                      wire::Content content) {
+Result<Bytes> SenderKeys::group_frame(storage::ChannelRecord& channel, ByteView message_id,
+                                      wire::Content content, Effects& effects) {
+  storage::ChannelRepo repo(AccountInternals::db(account_));
+  SOTTO_RETURN_IF_ERROR(repo.add_key_use(channel.id));
+  channel.key_uses += 1;
+  if (channel.key_uses == 1) {
+    SOTTO_RETURN_IF_ERROR(share_own(channel, effects));
+    share_soon();  // sessions with the members who have none
+  }
   SOTTO_ASSIGN_OR_RETURN(Bytes plaintext, net::encode_content(std::move(content)));
   auto ciphertext = AccountInternals::signal(account_).group_encrypt(
       sender_key_group(channel.id, channel.key_generation), plaintext);
@@ -106,8 +114,6 @@ Result<Bytes> SenderKeys::group_frame(const storage::ChannelRecord& channel, Byt
   group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
   group->set_message_id(as_chars(message_id).data(), message_id.size());
   group->set_generation(static_cast<uint32_t>(channel.key_generation));
-  SOTTO_RETURN_IF_ERROR(
-      storage::ChannelRepo(AccountInternals::db(account_)).add_key_use(channel.id));
   return net::encode_frame(std::move(envelope));
 }
 
@@ -131,6 +137,7 @@ void SenderKeys::upkeep_if_due(int64_t now_ms) {
 }
 
 bool SenderKeys::needs_key(const storage::ChannelRecord& channel) {
+  if (channel.key_uses == 0) return false;  // handed out on its first use
   auto members = storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id);
   if (!members.is_ok()) return false;
   bool share = false;
@@ -150,11 +157,7 @@ bool SenderKeys::needs_key(const storage::ChannelRecord& channel) {
 }
 
 void SenderKeys::start_session(const storage::ChannelMemberRecord& member) {
-  // The lower fingerprint starts the session; the other waits for its first message.
-  if (account_.fingerprint() > member.fingerprint ||
-      member_sessions_pending_.count(member.fingerprint)) {
-    return;
-  }
+  if (member_sessions_pending_.count(member.fingerprint)) return;
   auto peer = hooks_.peer(member.fingerprint);
   if (!is_online(peer) || peer->identity_key != member.identity_key) return;
   member_sessions_pending_.insert(member.fingerprint);

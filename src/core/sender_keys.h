@@ -1,11 +1,15 @@
 // SenderKeys: our sender key in each channel and the members' keys (doc/guide.md, Channels).
 //
 //   each member hands its key to every other member over the 1:1 session, through the outbox
-//   like text; with a member it has no session with yet, the one with the lower fingerprint
-//   fetches the other's bundle (so the two never start sessions at each other at once). A
-//   removal starts a new key of our own, and so do kRotateAfterMessages uses. A join does not:
-//   the newcomer gets our key as it stands at the join (offer_to_newcomers), and since the chain
-//   only ratchets forward it cannot open what we sent before (doc/security.md, Channels).
+//   like text, once it uses the key: its first message or transmission in the channel (and, from
+//   then on, to each newcomer). A member who only listens hands out nothing, so a channel of N
+//   costs sessions and keys for its speakers, not N(N-1) of each at the build. The key goes into
+//   the outbox ahead of the first message to every member with a session; with the others the
+//   speaker starts one (fetching the member's bundle) and the message waits at the member for
+//   the key (KeyWaits). A removal starts a new key of our own (handed out on its first use), and
+//   so do kRotateAfterMessages uses. A join does not: the newcomer gets our key as it stands at
+//   the join (offer_to_newcomers), and since the chain only ratchets forward it cannot open what
+//   we sent before (doc/security.md, Channels).
 // Thread-safety: the node's loop thread only.
 #pragma once
 
@@ -42,13 +46,16 @@ class SenderKeys {
   // from its chain state now, not from iteration 0 (it is queued by share_own, maybe later).
   Status offer_to_newcomers(const storage::ChannelRecord& channel,
                             const std::vector<std::string>& newcomers);
-  // Inside a transaction: queues our current key to every member with a session who lacks it.
+  // Inside a transaction, once our key is in use: queues it to every member with a session who
+  // lacks it.
   Status share_own(const storage::ChannelRecord& channel, Effects& effects);
   // Inside the receive transaction: a member's key (Unavailable while its roster is on the way).
   Status apply(const std::string& from, const wire::SenderKey& key);
-  // A Content encrypted under our current sender key for `channel`, as a GroupMessage frame.
-  Result<Bytes> group_frame(const storage::ChannelRecord& channel, ByteView message_id,
-                            wire::Content content);
+  // Inside a transaction: a Content encrypted under our current sender key for `channel`, as a
+  // GroupMessage frame. The key's first use queues it to the members first (`effects`), so the
+  // caller's frame follows it on every link; `channel` counts the use.
+  Result<Bytes> group_frame(storage::ChannelRecord& channel, ByteView message_id,
+                            wire::Content content, Effects& effects);
 
   // On the timer, every kUpkeepIntervalMs or sooner after share_soon(): hands out our keys,
   // starts sessions with fellow members.
@@ -57,9 +64,11 @@ class SenderKeys {
   void share_soon() { upkeep_at_ms_ = 0; }
 
  private:
-  // For each member still lacking our key: true when a session exists (its key can be shared).
+  // Whether a member lacking our key (in use) has a session to get it over; a session is started
+  // with those who have none.
   bool needs_key(const storage::ChannelRecord& channel);
-  // The lower fingerprint of the two asks for the member's bundle.
+  // Fetches the member's bundle; both ends may do so at once, and libsignal then keeps both
+  // sessions and settles on the one last used.
   void start_session(const storage::ChannelMemberRecord& member);
 
   Account& account_;

@@ -80,8 +80,8 @@ Result<TransmissionStart> VoiceClips::open(const std::string& channel_name, uint
     *content.mutable_voice_start() =
         voice_start_of(channel.id, opened.transmission_id, frame_ms, bitrate, started_at_us);
     content.mutable_voice_start()->set_key(opened.key.chars().data(), opened.key.size());
-    SOTTO_ASSIGN_OR_RETURN(Bytes frame,
-                           keys_.group_frame(channel, opened.transmission_id, std::move(content)));
+    SOTTO_ASSIGN_OR_RETURN(Bytes frame, keys_.group_frame(channel, opened.transmission_id,
+                                                          std::move(content), effects));
     SOTTO_ASSIGN_OR_RETURN(
         auto members, storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
     for (const auto& m : members) {
@@ -138,16 +138,17 @@ Result<MessageInfo> VoiceClips::close(const TransmissionEnd& end) {
   return message_info(message, account_.name(), Trust::kVerified, channel.name);
 }
 
-Status VoiceClips::send_clip(const storage::ChannelRecord& channel, const TransmissionEnd& end,
+Status VoiceClips::send_clip(storage::ChannelRecord& channel, const TransmissionEnd& end,
                              int64_t row, const wire::VoiceStart& start, const Bytes& encoded,
                              ByteView signature, Effects& effects) {
   const auto frames = static_cast<uint32_t>(end.packets.size());
-  SOTTO_ASSIGN_OR_RETURN(
-      Bytes end_frame,
-      keys_.group_frame(channel, end.transmission_id, voice_end_content(start, frames, signature)));
-  SOTTO_ASSIGN_OR_RETURN(Bytes clip_frame,
+  SOTTO_ASSIGN_OR_RETURN(Bytes end_frame,
                          keys_.group_frame(channel, end.transmission_id,
-                                           voice_clip_content(start, encoded, frames, signature)));
+                                           voice_end_content(start, frames, signature), effects));
+  SOTTO_ASSIGN_OR_RETURN(
+      Bytes clip_frame,
+      keys_.group_frame(channel, end.transmission_id,
+                        voice_clip_content(start, encoded, frames, signature), effects));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
   SOTTO_ASSIGN_OR_RETURN(auto members,

@@ -73,7 +73,7 @@ class VoiceClips {
       const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects);
   // Inside close's transaction: VoiceEnd to the live members, the whole clip into the outbox
   // for the members since the start.
-  Status send_clip(const storage::ChannelRecord& channel, const TransmissionEnd& end, int64_t row,
+  Status send_clip(storage::ChannelRecord& channel, const TransmissionEnd& end, int64_t row,
                    const wire::VoiceStart& start, const Bytes& encoded, ByteView signature,
                    Effects& effects);
 

@@ -57,6 +57,16 @@ size_t count_body(const std::vector<core::MessageInfo>& history, const std::stri
       std::count_if(history.begin(), history.end(), [&](const auto& m) { return m.body == body; }));
 }
 
+// The channel frames (GroupMessage) among `frames`, each with the member it was for.
+std::vector<Frame> group_frames(const std::vector<Frame>& frames) {
+  std::vector<Frame> out;
+  for (const auto& f : frames) {
+    auto envelope = net::decode_frame(f.bytes);
+    if (envelope.is_ok() && envelope.value().has_group()) out.push_back(f);
+  }
+  return out;
+}
+
 Bytes group_of(const std::string& channel_id_hex, uint32_t generation) {
   Bytes group = *from_hex(channel_id_hex);
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -66,7 +76,8 @@ Bytes group_of(const std::string& channel_id_hex, uint32_t generation) {
 
 class Lab {
  public:
-  explicit Lab(const std::vector<std::string>& names) {
+  explicit Lab(const std::vector<std::string>& names, core::MessengerOptions options = {})
+      : options_(options) {
     for (const auto& name : names) {
       parties_[name].account = test::create_account(tmp_ / name, name);
     }
@@ -221,11 +232,11 @@ class Lab {
     hooks.count = [me](core::Counter c, uint64_t n) {
       me->counters[std::string(to_string(c))] += n;
     };
-    self.messenger =
-        std::make_unique<core::Messenger>(*self.account, clock_, core::MessengerOptions{}, hooks);
+    self.messenger = std::make_unique<core::Messenger>(*self.account, clock_, options_, hooks);
     REQUIRE(self.messenger->start().is_ok());
   }
 
+  core::MessengerOptions options_;
   test::TempDir tmp_;
   FakeClock clock_;
   std::map<std::string, Party> parties_;
@@ -233,10 +244,13 @@ class Lab {
 
 // alice (admin) with bob and carol in #ops; dave is alice's contact but not a member.
 struct Ops {
-  Lab lab{{"alice", "bob", "carol", "dave"}};
+  Lab lab;
   std::string id;
 
-  Ops() {
+  // `spoken`: each member has sent a text, so every member holds every other member's key
+  // (a member hands out its key when it first speaks).
+  explicit Ops(core::MessengerOptions options = {}, bool spoken = true)
+      : lab({"alice", "bob", "carol", "dave"}, options) {
     for (const char* other : {"bob", "carol", "dave"}) lab.befriend("alice", other);
     auto created = lab["alice"].messenger->create_channel("ops", true);
     INFO(created.status().message());
@@ -249,6 +263,11 @@ struct Ops {
     }
     lab.settle();
     for (const char* member : {"bob", "carol"}) lab.join(member, "alice", "ops");
+    if (!spoken) return;
+    for (const char* member : {"alice", "bob", "carol"}) {
+      REQUIRE(lab.send(member, "#ops", std::string("hello from ") + member).is_ok());
+    }
+    lab.settle();
   }
 };
 
@@ -307,6 +326,71 @@ TEST_CASE("members of a channel share one roster and security code, and exchange
     CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
       return l.find("invited carol") != std::string::npos;
     }));
+  }
+}
+
+TEST_CASE(
+    "a member hands out its sender key when it first speaks; its first text, which overtakes the "
+    "key, opens the moment the key arrives, with no retry",
+    "[core][channels]") {
+  // No retry within the test: what arrives, arrives on the first try.
+  core::MessengerOptions options;
+  options.retry_initial_ms = 3'600'000;
+  options.retry_max_ms = 3'600'000;
+  Ops ops(options, false);
+  Lab& lab = ops.lab;
+  // Built, and nobody has spoken: no key went anywhere, and bob and carol have no session.
+  for (const char* member : {"alice", "bob", "carol"}) {
+    CHECK(lab[member].counter("sender_keys_shared") == 0);
+  }
+  REQUIRE_FALSE(
+      core::AccountInternals::signal(*lab["bob"].account).has_session(lab["carol"].fp()).value());
+
+  // Bob speaks first: his key goes to alice ahead of the text (they have a session); carol's
+  // copy waits for a session he starts, so his text reaches her first and waits for the key.
+  REQUIRE(lab.send("bob", "#ops", "first words").is_ok());
+  lab.settle();
+  for (const char* member : {"alice", "carol"}) {
+    INFO(member);
+    CHECK(count_body(lab[member].history("#ops"), "first words") == 1);
+    CHECK(lab[member].counter("group_dropped_no_key") == 0);
+  }
+  CHECK(lab["carol"].counter("group_held_for_key") >= 1);
+  CHECK(lab["bob"].counter("outbox_frames_resent") == 0);
+  CHECK(lab["bob"].counter("sender_keys_shared") == 2);
+  // Listening cost carol nothing of her own.
+  CHECK(lab["carol"].counter("sender_keys_shared") == 0);
+  for (const auto& m : lab["bob"].history("#ops")) {
+    if (m.body == "first words") CHECK(m.state == core::MessageState::kDelivered);
+  }
+
+  // Carol answers: the session bob started carries her key back.
+  REQUIRE(lab.send("carol", "#ops", "heard you").is_ok());
+  lab.settle();
+  CHECK(count_body(lab["bob"].history("#ops"), "heard you") == 1);
+  CHECK(count_body(lab["alice"].history("#ops"), "heard you") == 1);
+  CHECK(lab["carol"].counter("sender_keys_shared") == 2);
+  CHECK(lab["carol"].counter("outbox_frames_resent") == 0);
+}
+
+TEST_CASE(
+    "two members who never spoke send their first texts at once: each starts a session with the "
+    "other, and both texts arrive",
+    "[core][channels]") {
+  Ops ops({}, false);
+  Lab& lab = ops.lab;
+  REQUIRE(lab.send("bob", "#ops", "bob first").is_ok());
+  REQUIRE(lab.send("carol", "#ops", "carol first").is_ok());
+  lab.settle();
+  REQUIRE(lab.send("bob", "#ops", "bob again").is_ok());
+  REQUIRE(lab.send("carol", "#ops", "carol again").is_ok());
+  lab.settle();
+  for (const char* member : {"alice", "bob", "carol"}) {
+    auto history = lab[member].history("#ops");
+    for (const char* body : {"bob first", "carol first", "bob again", "carol again"}) {
+      INFO(member << " / " << body);
+      CHECK(count_body(history, body) == 1);
+    }
   }
 }
 
@@ -752,9 +836,12 @@ TEST_CASE(
   REQUIRE(opened.is_ok());
   CHECK(opened.value().recipients == std::vector<std::string>{lab["bob"].fp()});
   CHECK(opened.value().key.size() == 32);
-  const std::vector<Frame> starts = lab["alice"].outgoing;
+  // Her key, new since the removal, goes out on its first use, to bob alone, with the start.
+  const std::vector<Frame> starts = group_frames(lab["alice"].outgoing);
   REQUIRE(starts.size() == 1);
   CHECK(starts.front().to == lab["bob"].fp());
+  REQUIRE(lab["alice"].outgoing.size() == 2);
+  for (const auto& f : lab["alice"].outgoing) CHECK(f.to == lab["bob"].fp());
   auto envelope = net::decode_frame(starts.front().bytes);
   REQUIRE(envelope.is_ok());
   REQUIRE(envelope.value().has_group());
@@ -866,6 +953,7 @@ TEST_CASE(
   Party& alice = lab["alice"];
   Party& bob = lab["bob"];
   REQUIRE(alice.messenger->create_channel("ops", true).is_ok());
+  REQUIRE(lab.send("alice", "#ops", "alone").is_ok());  // her key is in use: handed to newcomers
   REQUIRE(alice.messenger->invite_to_channel("ops", "bob").is_ok());  // roster, then sender key
   REQUIRE(lab.send("alice", "bob", "around the invitation").is_ok());
   std::vector<Bytes> frames;
@@ -897,16 +985,6 @@ TEST_CASE(
 // --- channels built in one roster change; joins without rotation (issue 23) --------------------
 
 namespace {
-
-// The channel frames (GroupMessage) among `frames`, each with the member it was for.
-std::vector<Frame> group_frames(const std::vector<Frame>& frames) {
-  std::vector<Frame> out;
-  for (const auto& f : frames) {
-    auto envelope = net::decode_frame(f.bytes);
-    if (envelope.is_ok() && envelope.value().has_group()) out.push_back(f);
-  }
-  return out;
-}
 
 // Whether `reader`'s stored sender keys open `frame` (a GroupMessage `author` sent).
 bool opens(Party& reader, const std::string& channel_id_hex, Party& author, const Frame& frame) {
@@ -1120,8 +1198,8 @@ TEST_CASE(
   // Nobody rotated: the same generations, and no new key went to the old members.
   CHECK(stored_channel(lab["bob"], ops.id).key_generation == bob_generation);
   CHECK(stored_channel(lab["carol"], ops.id).key_generation == carol_generation);
-  CHECK(lab["carol"].counter("sender_keys_received") == carol_keys + 1);  // dave's own
-  CHECK(lab["bob"].counter("sender_keys_shared") == bob_shared + 1);      // to dave, once
+  CHECK(lab["carol"].counter("sender_keys_received") == carol_keys);  // dave has not spoken
+  CHECK(lab["bob"].counter("sender_keys_shared") == bob_shared + 1);  // to dave, once
 
   auto dave_history = lab["dave"].history("#ops");
   CHECK(count_body(dave_history, "first words after the join") == 1);
@@ -1218,8 +1296,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a channel of 12 built in one invite, or one invite at a time, costs each member one "
-    "sender key to each other member, N(N-1) in all, not N^3/3",
+    "a channel of 12 built in one invite, or one invite at a time, costs no sender key until "
+    "a member speaks, then one to each other member, N(N-1) once all spoke, not N^3/3",
     "[core][channels][scale]") {
   std::vector<std::string> names;
   for (int i = 0; i < 12; ++i) names.push_back("m" + std::to_string(10 + i));
@@ -1245,12 +1323,22 @@ TEST_CASE(
       }
     }
     lab.settle_after_ms(5000);
+    CHECK(total(lab, names, "sender_keys_shared") == 0);
     REQUIRE(lab.send(names.back(), "#ops", "everyone?").is_ok());
     lab.settle();
     for (const auto& name : names) {
       INFO(name);
       CHECK(count_body(lab[name].history("#ops"), "everyone?") == 1);
+      CHECK(lab[name].counter("sender_keys_shared") == (name == names.back() ? n - 1 : 0));
+    }
+    for (const auto& name : names) {
+      if (name != names.back()) REQUIRE(lab.send(name, "#ops", "me too, " + name).is_ok());
+    }
+    lab.settle();
+    for (const auto& name : names) {
+      INFO(name);
       CHECK(lab[name].counter("sender_keys_shared") == n - 1);
+      CHECK(count_body(lab[name].history("#ops"), "me too, " + names.front()) == 1);
     }
     CHECK(total(lab, names, "sender_keys_shared") == n * (n - 1));
     CHECK(total(lab, names, "sender_keys_received") == n * (n - 1));
