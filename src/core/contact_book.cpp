@@ -157,9 +157,13 @@ std::string ContactBook::name_of(const std::string& fingerprint) {
   return fingerprint.substr(0, 16);
 }
 
-bool ContactBook::knows(const std::string& fingerprint) {
+bool ContactBook::is_contact(const std::string& fingerprint) {
   auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(fingerprint);
-  if (contact.is_ok() && contact.value()) return true;
+  return contact.is_ok() && contact.value();
+}
+
+bool ContactBook::knows(const std::string& fingerprint) {
+  if (is_contact(fingerprint)) return true;
   auto member = storage::ChannelRepo(AccountInternals::db(account_)).shares_channel(fingerprint);
   return member.is_ok() && member.value();
 }

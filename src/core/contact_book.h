@@ -46,6 +46,7 @@ class ContactBook {
   std::string name_of(const std::string& fingerprint);
   // A contact or a fellow channel member: someone our display name may go to.
   bool knows(const std::string& fingerprint);
+  bool is_contact(const std::string& fingerprint);
 
   // Asks the peer for its bundle, builds the session, makes it a contact; `done` runs later.
   void add(const std::string& peer_query, const std::string& name, AddDone done);

@@ -81,7 +81,7 @@ bool Messenger::knows(const std::string& fingerprint) {
 }
 
 bool Messenger::has_business_with(const std::string& fingerprint) {
-  if (knows(fingerprint)) return true;
+  if (contacts_.is_contact(fingerprint)) return true;
   auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
   return !waiting.is_ok() || waiting.value();
 }

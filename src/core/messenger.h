@@ -172,7 +172,7 @@ class Messenger : public VoiceMessaging {
   void on_peer_changed(const std::string& fingerprint);
   // A contact or a fellow channel member: someone our display name may go to.
   bool knows(const std::string& fingerprint);
-  // Someone the node needs a link to: known, or with frames waiting for it in the outbox.
+  // Someone the node keeps a link to: a contact, or with frames waiting for it in the outbox.
   bool has_business_with(const std::string& fingerprint);
   // After each poll: commits the batch of received messages and sends their receipts.
   void after_poll();

@@ -232,6 +232,10 @@ bool Node::Impl::wants_link(const std::string& fp) {
   return messenger && messenger->has_business_with(fp);
 }
 
+bool Node::Impl::knows(const std::string& fp) {
+  return messenger && messenger->knows(fp);
+}
+
 bool Node::Impl::send_to(const std::string& fp, ByteView frame) {
   PeerTable::Peer* peer = peers.find(fp);
   if (peer == nullptr || !peers.open_on_demand(*peer) || !transport->send(fp, frame).is_ok()) {

@@ -106,6 +106,7 @@ struct Node::Impl final : LinkControl, ControlTarget {
   bool send_hello(PeerTable::Peer& peer) override;
   bool send_heartbeat(const std::string& fp) override;
   bool wants_link(const std::string& fp) override;
+  bool knows(const std::string& fp) override;
   // A frame to the peer over its link, opened on demand.
   bool send_to(const std::string& fp, ByteView frame);
 

@@ -46,7 +46,8 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
       return nullptr;
     }
     found = &make_peer(fingerprint);
-    found->known = links_.wants_link(fingerprint);
+    found->known = links_.knows(fingerprint);
+    found->keep_link = links_.wants_link(fingerprint);
   }
   Peer& peer = *found;
   const bool key_changed = peer.info.transport_key != transport_key;
@@ -60,7 +61,7 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
   links_.admit(transport_key, fingerprint);
   if (move || peer.info.endpoint.empty()) peer.info.endpoint = endpoint;
   const bool relink =
-      links_.has_link(fingerprint) ? move || key_changed : peer.known || peer.info.configured;
+      links_.has_link(fingerprint) ? move || key_changed : peer.keep_link || peer.info.configured;
   if (relink && !open_link(peer, peer.info.endpoint)) return &peer;
   peer.liveness.on_beacon(now());
   return &peer;
@@ -107,12 +108,13 @@ bool PeerTable::open_link(Peer& peer, const std::string& endpoint) {
 }
 
 bool PeerTable::idle_link(Peer& peer, int64_t now_ms) {
-  if (peer.known || peer.info.configured || now_ms - peer.last_used_ms < options_.link_idle_ms) {
+  if (peer.keep_link || peer.info.configured ||
+      now_ms - peer.last_used_ms < options_.link_idle_ms) {
     return false;
   }
   // Asked only now, once per idle period: the answer reads the database.
   if (links_.wants_link(peer.info.fingerprint)) {
-    peer.known = true;
+    peer.keep_link = true;
     return false;
   }
   return true;
@@ -275,10 +277,12 @@ void PeerTable::introduce(const std::string& fingerprint) {
   Peer* peer = find(fingerprint);
   if (peer == nullptr) return;
   peer->known = true;
-  // At once, ahead of whatever we send it next: the first text names its author.
+  peer->keep_link = links_.wants_link(fingerprint);
+  // At once, ahead of whatever we send it next: the first text names its author. A co-member
+  // without a link learns our name from the Hello that opens the next one.
   if (links_.has_link(fingerprint)) {
     greet(*peer);
-  } else if (!peer->info.endpoint.empty()) {
+  } else if (peer->keep_link && !peer->info.endpoint.empty()) {
     open_link(*peer, peer->info.endpoint);
   }
 }

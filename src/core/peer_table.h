@@ -4,9 +4,12 @@
 // once or with backoff.
 //
 // Links are on demand (doc/architecture.md, Links): the table keeps one to a peer the node has
-// business with (a contact or co-member, a --peer host: LinkControl::wants_link), opens one when
-// the node sends a peer something (open_on_demand), and closes a link to anyone else once it has
-// carried nothing of ours for link_idle_ms. A stranger's beacons and frames never open one.
+// standing business with (a contact, a --peer host, frames waiting: LinkControl::wants_link),
+// opens one when the node sends a peer something (open_on_demand), and closes a link to anyone
+// else once it has carried nothing of ours for link_idle_ms. A channel's co-members are known
+// (our name in the Hello, the members' rate limit, never evicted) but get no standing link: a
+// channel of hundreds would otherwise be a full mesh, its heartbeats growing with the channel.
+// A stranger's beacons and frames never open one.
 // It also remembers which identity proved which transport key (a signed Hello), the only proof
 // that credits a frame to anyone.
 //
@@ -42,7 +45,8 @@ struct TablePeer {
   RateLimit stranger;  // anyone else: a first message, a bundle request, little more
   RateLimit hellos;
   RateLimit beacons;
-  bool known = false;  // a contact or co-member (as of our last Hello or link check)
+  bool known = false;      // a contact or co-member (as of our last Hello or link check)
+  bool keep_link = false;  // LinkControl::wants_link, as of the last look
   int64_t last_sent_ms = 0;
   int64_t last_used_ms = 0;  // our last frame to it other than a Hello or heartbeat
   // Whether its beacons are signs of life (net/beacon_freshness.h), and the challenge we sent it
@@ -76,9 +80,11 @@ class LinkControl {
   // Our signed Hello, or a heartbeat, over the peer's link; false when it could not go.
   virtual bool send_hello(TablePeer& peer) = 0;
   virtual bool send_heartbeat(const std::string& fingerprint) = 0;
-  // Whether the node has business with the peer that needs a standing link: a contact or
-  // co-member, frames waiting for it.
+  // Whether the node has business with the peer that needs a standing link: a contact, frames
+  // waiting for it.
   virtual bool wants_link(const std::string& fingerprint) = 0;
+  // Whether the peer is a contact or a co-member: it may read our name, and is never evicted.
+  virtual bool knows(const std::string& fingerprint) = 0;
 };
 
 struct PeerTableOptions {

@@ -315,6 +315,8 @@ class ScaleLab {
     const std::string body = figure_name + " " + std::to_string(wall_ms());
     const int64_t start = wall_ms();
     nodes_.front()->profile.sotto_ok({"send", std::string("#") + kChannel, body});
+    options_.note("scale: " + figure_name + ": `sotto send` returned after " +
+                  std::to_string(wall_ms() - start) + " ms");
     const auto committed = wait_for_events(
         [&](const json& event) {
           return event.value("event", "") == "message" &&
@@ -400,9 +402,14 @@ class ScaleLab {
              " within the deadline of " + std::to_string(deadline.count()) + " ms");
       return false;
     }
-    int64_t last = start;
-    for (const auto& [i, at] : at_ms) last = std::max(last, at);
-    figure(name, static_cast<double>(last - start), "ms");
+    std::vector<int64_t> after;
+    for (const auto& [i, at] : at_ms) after.push_back(std::max<int64_t>(at - start, 0));
+    std::sort(after.begin(), after.end());
+    // How the arrivals spread tells a queue (a steady climb) from a straggler (one late).
+    options_.note("scale: " + name + ": first " + std::to_string(after.front()) + " ms, median " +
+                  std::to_string(after[after.size() / 2]) + " ms, last " +
+                  std::to_string(after.back()) + " ms");
+    figure(name, static_cast<double>(after.back()), "ms");
     return true;
   }
 

@@ -33,6 +33,7 @@ class FakeLinks final : public core::LinkControl {
     return true;
   }
   bool wants_link(const std::string& fp) override { return wants_all || wanted.contains(fp); }
+  bool knows(const std::string& fp) override { return wants_link(fp) || members.contains(fp); }
 
   std::set<std::pair<Bytes, std::string>> claims;
   std::map<std::string, std::string> links;  // fingerprint -> endpoint
@@ -42,6 +43,7 @@ class FakeLinks final : public core::LinkControl {
   std::vector<std::string> heartbeats;
   bool wants_all = true;  // every peer a contact, unless a test says otherwise
   std::set<std::string> wanted;
+  std::set<std::string> members;  // co-members: known, no standing link
 };
 
 Bytes key_of(char c) {
@@ -259,4 +261,41 @@ TEST_CASE("a peer introduced as a contact gets a Hello at once", "[core][peer_ta
   CHECK(rig.table.find("fp-a")->known);
   CHECK(rig.links.hellos.size() == 2);
   rig.table.introduce("fp-nobody");  // no entry: nothing to do
+}
+
+TEST_CASE(
+    "a co-member is known but gets no standing link: neither its beacons nor its introduction "
+    "open one, it is never evicted, and a link opened to send it something closes when idle",
+    "[core][peer_table][scale]") {
+  Rig rig(2);
+  rig.links.wants_all = false;
+  rig.links.members = {"fp-m"};
+  REQUIRE(rig.beacon('m') != nullptr);
+  CHECK(rig.table.find("fp-m")->known);
+  CHECK_FALSE(rig.links.links.contains("fp-m"));
+  rig.table.introduce("fp-m");  // the roster that made it a co-member
+  CHECK_FALSE(rig.links.links.contains("fp-m"));
+  rig.beacon('m');
+  CHECK_FALSE(rig.links.links.contains("fp-m"));
+
+  // A full table evicts the stranger, not the co-member.
+  rig.beacon('s', 4001);
+  REQUIRE(rig.beacon('t', 4002) != nullptr);
+  CHECK(rig.table.find("fp-m") != nullptr);
+  CHECK(rig.table.find("fp-s") == nullptr);
+
+  // We send it something: a link on demand, closed once idle, and not reopened by its beacons.
+  REQUIRE(rig.table.open_on_demand(*rig.table.find("fp-m")));
+  rig.online('m');
+  CHECK(rig.links.links.contains("fp-m"));
+  rig.clock.advance_ms(core::PeerTableOptions{}.link_idle_ms + 1000);
+  rig.table.tick();
+  CHECK_FALSE(rig.links.links.contains("fp-m"));
+  rig.beacon('m');
+  CHECK_FALSE(rig.links.links.contains("fp-m"));
+
+  // Once a contact, it keeps one.
+  rig.links.wanted = {"fp-m"};
+  rig.table.introduce("fp-m");
+  CHECK(rig.links.links.contains("fp-m"));
 }
