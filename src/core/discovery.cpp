@@ -31,6 +31,7 @@ constexpr int64_t kChallengeTimeoutMs = 5000;
 // zbeacon repeats what it was given at its own interval; we send each beacon ourselves (each is
 // signed anew), so its repeat is set far beyond ours and never comes while the loop runs.
 constexpr int kZbeaconRepeatMs = 24 * 3600 * 1000;
+constexpr int64_t kDeferredReadMs = 1000;
 
 uint64_t random_nonce() {
   uint64_t nonce = 0;
@@ -159,6 +160,7 @@ void Discovery::quicken() {
 int64_t Discovery::next_deadline_ms() const {
   int64_t next = INT64_MAX;
   if (broadcast_ && next_broadcast_ms_ != 0) next = next_broadcast_ms_;
+  if (next_deferred_read_ms_ != 0) next = std::min(next, next_deferred_read_ms_);
   // The probe's own due time, never an earlier one: a peer sending traffic is not probed, and a
   // deadline that passed without a probe would make the loop wait for nothing, every round.
   for (const auto& c : configured_) next = std::min(next, probe_due_ms(c));
@@ -356,7 +358,22 @@ bool Discovery::should_reply(const std::string& host, uint16_t port) {
 void Discovery::tick() {
   const int64_t now_ms = now();
   if (broadcast_ && next_broadcast_ms_ != 0 && now_ms >= next_broadcast_ms_) broadcast_now();
+  read_beacons_if_stable();
   for (auto& c : configured_) probe(c);
+}
+
+void Discovery::read_beacons_if_stable() {
+  if (!broadcast_) return;
+  const bool stable = interval_ms_ >= options_.beacon_interval_max_ms && !changed_;
+  if (!stable) {
+    if (next_deferred_read_ms_ != 0) broadcast_->defer(false);
+    next_deferred_read_ms_ = 0;
+    return;
+  }
+  if (next_deferred_read_ms_ == 0) broadcast_->defer(true);
+  if (now() < next_deferred_read_ms_) return;
+  next_deferred_read_ms_ = now() + kDeferredReadMs;
+  broadcast_->take_waiting();
 }
 
 std::optional<std::string> Discovery::prove(const Bytes& key, const wire::Hello& hello) {

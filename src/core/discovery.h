@@ -43,7 +43,7 @@ struct DiscoveryOptions {
   std::vector<PeerSpec> peers;             // --peer hosts: probed until online, pins checked
   std::optional<SecretBytes> network_key;  // seals every beacon (--network-key-file)
   int beacon_interval_ms = 1000;           // the broadcast interval at start and after a change
-  int beacon_interval_max_ms = 10'000;     // ... and once the LAN has been quiet for a while
+  int beacon_interval_max_ms = 30'000;     // ... and once the LAN has been quiet for a while
 };
 
 class Discovery {
@@ -107,6 +107,11 @@ class Discovery {
   // Our beacon, signed now: `reply` flag, `echo` of a challenge, our own `nonce` (0: none).
   Bytes signed_beacon(bool reply, uint64_t echo, uint64_t nonce);
   void broadcast_now();
+  // While the LAN is stable (our interval at its maximum) the LAN's beacons are read once per
+  // kDeferredReadMs, in one go, instead of waking the loop for each: the cost of a beacon is
+  // then its signature check, and a node's idle cost stays nearly flat as the LAN grows. Any
+  // change (a new or lost peer) makes them prompt again.
+  void read_beacons_if_stable();
   void send_beacon(const std::string& host, uint16_t port, const Bytes& beacon);
   const Configured* configured_for(const std::string& host, uint16_t port) const;
   int64_t now() const { return clock_.now_ms(); }
@@ -128,6 +133,7 @@ class Discovery {
   int64_t next_broadcast_ms_ = 0;  // 0: not announced yet
   int64_t last_broadcast_ms_ = 0;
   bool changed_ = true;  // since the last broadcast: the next one keeps the start interval
+  int64_t next_deferred_read_ms_ = 0;  // 0: beacons are read as they come
   std::vector<Configured> configured_;
   RateLimit signature_checks_;
   RateLimit answers_;

@@ -47,6 +47,12 @@ void BroadcastBeacon::publish(ByteView beacon, int interval_ms) {
   zsock_send(actor_, "sbi", "PUBLISH", beacon.data(), beacon.size(), interval_ms);
 }
 
+void BroadcastBeacon::defer(bool deferred) {
+  if (deferred == deferred_) return;
+  deferred_ = deferred;
+  poller_.hold(socket_, deferred);
+}
+
 BroadcastBeacon::~BroadcastBeacon() {
   if (socket_ != nullptr) poller_.remove_socket(socket_);
   if (actor_ != nullptr) {
@@ -56,9 +62,15 @@ BroadcastBeacon::~BroadcastBeacon() {
 }
 
 void BroadcastBeacon::on_readable() {
-  for (int i = 0; i < 64; ++i) {
+  // A deferred read takes all that waited (a second of a large LAN's beacons); a prompt one
+  // leaves the rest for the next round, so other sockets are served in between.
+  const int most = deferred_ ? 4096 : 64;
+  for (int i = 0; i < most; ++i) {
     auto* actor = static_cast<zactor_t*>(actor_);
-    if (!(zsock_events(actor) & ZMQ_POLLIN)) return;
+    if (!(zsock_events(actor) & ZMQ_POLLIN)) {
+      poller_.drained(socket_);
+      return;
+    }
     zmsg_t* msg = zmsg_recv(actor);
     if (msg == nullptr) return;
     char* address = zmsg_popstr(msg);

@@ -39,6 +39,14 @@ void Poller::drained(void* socket) {
   }
 }
 
+void Poller::hold(void* socket, bool held) {
+  for (auto& item : items_) {
+    if (item.socket != socket) continue;
+    item.held = held;
+    item.ask = true;
+  }
+}
+
 void Poller::remove_fd(int fd) {
   for (auto& item : items_) {
     if (item.socket == nullptr && item.fd == fd) item.removed = true;
@@ -77,7 +85,7 @@ Result<int> Poller::poll(long timeout_ms) {
   int count = 0;
   for (size_t i = 0; i < polled; ++i) {
     Item& item = items_[i];
-    if (item.socket == nullptr || !item.ask) continue;
+    if (item.socket == nullptr || !item.ask || item.held) continue;
     SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
     item.ask = input;
     if (input) {
@@ -90,7 +98,7 @@ Result<int> Poller::poll(long timeout_ms) {
   fds.reserve(polled);
   owner.reserve(polled);
   for (size_t i = 0; i < polled; ++i) {
-    if (items_[i].fd < 0 || ready[i]) continue;
+    if (items_[i].fd < 0 || ready[i] || items_[i].held) continue;
     fds.push_back({items_[i].fd, POLLIN, 0});
     owner.push_back(i);
   }

@@ -528,7 +528,9 @@ std::optional<double> ScaleReport::figure(const std::string& name) const {
 
 std::string format_value(double value) {
   std::ostringstream out;
-  out << std::fixed << std::setprecision(value >= 100 ? 0 : 2) << value;
+  // Three significant digits below 100: an idle node's CPU is a few hundredths of a percent.
+  const int decimals = value >= 100 ? 0 : value >= 1 ? 2 : value >= 0.1 ? 3 : 4;
+  out << std::fixed << std::setprecision(decimals) << value;
   return out.str();
 }
 

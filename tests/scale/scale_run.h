@@ -37,12 +37,12 @@ struct ScaleFigure {
 struct ScaleOptions {
   int nodes = 40;
   // After discovery, before the idle window: time for the beacon interval to back off to its
-  // longest (1 s doubling to 10 s: 1 + 2 + 4 + 8 s, and a beacon's worth more), so the window
-  // sees the steady state.
-  std::chrono::milliseconds idle_settle{20000};
-  // The idle measurement window; CPU ticks are 10 ms, so a window of seconds is needed to see
-  // per-node costs of a fraction of a percent.
-  std::chrono::milliseconds idle_window{20000};
+  // longest (1 s doubling to 30 s: 1 + 2 + 4 + 8 + 16 s, and some more), so the window sees
+  // the steady state.
+  std::chrono::milliseconds idle_settle{40000};
+  // The idle measurement window: a node at idle runs a millisecond a second, and the window
+  // should hold a few of every node's beacons (one per 30 s).
+  std::chrono::milliseconds idle_window{30000};
   // How long links to strangers may take to close once the contacts are made: beyond the
   // daemon's --link-idle (30 s), after which an unused link to a stranger closes.
   std::chrono::milliseconds links_deadline{45000};

@@ -11,7 +11,8 @@
 
 namespace sotto::test {
 
-// CPU time the process has used, user and system together, in seconds; nullopt once it is gone.
+// CPU time the process's live threads have used, user and system together, in seconds (ns
+// resolution); nullopt once it is gone.
 std::optional<double> cpu_seconds(pid_t pid);
 // Its resident set (VmRSS of /proc/PID/status) in KiB; 0 when it is gone.
 uint64_t rss_kib(int pid);

@@ -65,7 +65,7 @@ struct NodeOptions {
   // Our broadcast interval: this at start and after a change on the LAN, doubling per quiet
   // interval up to beacon_interval_max_ms.
   int beacon_interval_ms = 1000;
-  int beacon_interval_max_ms = 10'000;
+  int beacon_interval_max_ms = 30'000;
   int heartbeat_ms = 1000;
   net::LivenessTimeouts liveness;
   size_t max_peers = 8192;

@@ -28,6 +28,11 @@ class BroadcastBeacon {
   // Broadcasts `beacon` every `interval_ms` from now on (the first at once), replacing what was
   // published before.
   void publish(ByteView beacon, int interval_ms);
+  // Deferred: beacons wait (in the actor's pipe) for take_waiting() instead of waking the loop
+  // one by one; the node defers them while its LAN is stable and reads them on its timer.
+  void defer(bool deferred);
+  // Hands every beacon waiting to the callback.
+  void take_waiting() { on_readable(); }
   ~BroadcastBeacon();
   BroadcastBeacon(const BroadcastBeacon&) = delete;
   BroadcastBeacon& operator=(const BroadcastBeacon&) = delete;
@@ -45,6 +50,7 @@ class BroadcastBeacon {
   void* actor_ = nullptr;   // zactor_t*
   void* socket_ = nullptr;  // its zmq socket, for the Poller
   std::string host_;
+  bool deferred_ = false;
 };
 
 // Turns off CZMQ's signal handlers and logging (they would fight the node and the TUI).

@@ -36,6 +36,9 @@ class Poller {
   // Called by a socket's handler that read until ZeroMQ said EAGAIN: the socket's descriptor
   // signals the next input, so it need not be asked again before the wait.
   void drained(void* socket);
+  // A held socket is not waited on: its owner reads it when it chooses (a LAN's beacons once a
+  // second rather than one wake-up each). Released, it is asked on the next poll.
+  void hold(void* socket, bool held);
 
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
   // Returns how many were ready; an interrupted wait (EINTR) returns 0.
@@ -52,6 +55,7 @@ class Poller {
     Handler handler;
     bool removed = false;
     bool ask = true;  // a socket that may have input: ask its ZMQ_EVENTS before waiting
+    bool held = false;
   };
   static constexpr std::chrono::milliseconds kSweepInterval{1000};
   void sweep_if_due();
