@@ -22,7 +22,7 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
                   "ms between our beacons at start and after a change (1000)")
       ->check(CLI::Range(10, 600'000));
   app->add_option("--beacon-interval-max", args.beacon_interval_max_ms,
-                  "ms between our beacons once the LAN is quiet (10000)")
+                  "ms between our beacons once the LAN is quiet (30000)")
       ->check(CLI::Range(10, 600'000));
   app->add_option("--link-idle", args.link_idle_ms,
                   "ms before an unused link to a stranger is closed (30000)")
