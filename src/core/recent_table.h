@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <utility>
 
@@ -22,8 +23,11 @@ class RecentTable {
   Value& use(const Key& key, int64_t now_ms, Make make) {
     auto it = entries_.find(key);
     if (it == entries_.end()) {
-      if (entries_.size() >= capacity_) evict_stalest();
-      it = entries_.emplace(key, Entry{make(), now_ms}).first;
+      if (entries_.size() >= capacity_ && !entries_.empty()) evict_stalest();
+      it = entries_.emplace(key, Entry{make(), now_ms, {}}).first;
+      it->second.place = by_use_.insert(by_use_.end(), &it->first);
+    } else {
+      by_use_.splice(by_use_.end(), by_use_, it->second.place);
     }
     it->second.used_ms = now_ms;
     return it->second.value;
@@ -32,26 +36,31 @@ class RecentTable {
     auto it = entries_.find(key);
     return it == entries_.end() ? nullptr : &it->second.value;
   }
-  void erase(const Key& key) { entries_.erase(key); }
+  void erase(const Key& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    by_use_.erase(it->second.place);
+    entries_.erase(it);
+  }
   size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
     Value value;
     int64_t used_ms = 0;
+    typename std::list<const Key*>::iterator place;  // in by_use_
   };
-  // A linear scan, only when full: a table at its cap is under a flood, and the scan's cost is
-  // far below the signature check the entry guards.
+  // A table at its cap may be one every beacon passes through (each is signed afresh, so each is
+  // new): the stalest entry is the front of a list kept in order of use, not found by a scan.
   void evict_stalest() {
-    auto stalest = entries_.begin();
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->second.used_ms < stalest->second.used_ms) stalest = it;
-    }
-    if (stalest != entries_.end()) entries_.erase(stalest);
+    const Key* stalest = by_use_.front();
+    by_use_.pop_front();
+    entries_.erase(*stalest);
   }
 
   size_t capacity_;
   std::map<Key, Entry> entries_;
+  std::list<const Key*> by_use_;  // keys of entries_, used longest ago first
 };
 
 }  // namespace sotto::core
