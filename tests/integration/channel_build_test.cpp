@@ -116,3 +116,40 @@ TEST_CASE(
   // Alice got no new key: bob did not rotate for the join, and carol has not spoken yet.
   CHECK(lab["alice"].counter("sender_keys_received") == alice_keys);
 }
+
+TEST_CASE(
+    "real nodes; a member whose first act in a channel is a transmission is heard live by a "
+    "member it has no session with, and both archive the clip",
+    "[channels][integration][voice]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
+  test::TempDir out;
+  const std::string recording = out / "short.wav";
+  test::write_speech(recording, test::alsa_speech({"Front_Center"}));
+  ChannelLab lab({"alice", "bob", "carol"});
+  REQUIRE(wait_until([&] { return lab.all_online(); }, 8s));
+  lab.add_verified("alice", {"bob", "carol"});
+  for (const char* member : {"bob", "carol"}) lab.add_verified(member, {"alice"});
+  REQUIRE(lab["alice"].node().create_channel("ops", true, false, {"bob", "carol"}).is_ok());
+  REQUIRE(wait_until(
+      [&] {
+        auto seen = test::channel_of(lab["carol"], "ops");
+        auto at_bob = test::channel_of(lab["bob"], "ops");
+        return seen && at_bob && seen->members.size() == 3 && at_bob->members.size() == 3;
+      },
+      10s));
+  // Nobody has spoken: bob's key goes out with his transmission's start, to carol over a
+  // session he starts then.
+  REQUIRE(lab["bob"].counter("sender_keys_shared") == 0);
+  auto talked = lab["bob"].node().talk("ops", recording);
+  INFO(talked.status().message());
+  REQUIRE(talked.is_ok());
+  for (const char* listener : {"alice", "carol"}) {
+    INFO(listener);
+    REQUIRE(wait_until(
+        [&] { return voice_clips(lab[listener].history("#ops"), talked.value().id) == 1; }, 10s));
+    // Heard live: its VoiceStart opened a reception, which took the frames.
+    CHECK(lab[listener].counter("voice_starts_received") == 1);
+    CHECK(lab[listener].counter("voice_frames_received") > 0);
+  }
+  CHECK(lab["bob"].counter("sender_keys_shared") == 2);
+}
