@@ -27,6 +27,13 @@ size_t voice_clips(const std::vector<core::MessageInfo>& history, const std::str
   }));
 }
 
+// One short real utterance (alsa-utils' Front_Center), written into `out`.
+std::string short_recording(const test::TempDir& out) {
+  const std::string recording = out / "short.wav";
+  test::write_speech(recording, test::alsa_speech({"Front_Center"}));
+  return recording;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -89,8 +96,7 @@ TEST_CASE(
     "[channels][integration][voice]") {
   SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
-  const std::string recording = out / "short.wav";
-  test::write_speech(recording, test::alsa_speech({"Front_Center"}));
+  const std::string recording = short_recording(out);
   ChannelLab lab({"alice", "bob", "carol"});
   test::open_channel(lab, "alice", "ops", {"bob"}, false);
   auto before = lab["bob"].node().talk("ops", recording);
@@ -123,8 +129,7 @@ TEST_CASE(
     "[channels][integration][voice]") {
   SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
-  const std::string recording = out / "short.wav";
-  test::write_speech(recording, test::alsa_speech({"Front_Center"}));
+  const std::string recording = short_recording(out);
   ChannelLab lab({"alice", "bob", "carol"});
   REQUIRE(wait_until([&] { return lab.all_online(); }, 8s));
   lab.add_verified("alice", {"bob", "carol"});
