@@ -25,7 +25,7 @@ CCACHE   ?= $(shell command -v ccache 2>/dev/null)
 
 # Debian packages the build, the tests and `make run` need. `make deps` installs the missing ones.
 DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libsodium-dev \
-                libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev libczmq-dev \
+                libssl-dev catch2 libcli11-dev nlohmann-json3-dev libzmq3-dev \
                 cppzmq-dev libprotobuf-dev protobuf-compiler libopus-dev libogg-dev \
                 portaudio19-dev libncurses-dev libtomlplusplus-dev alsa-utils espeak-ng sox tmux \
                 iproute2 procps strace clang-14 libclang-rt-14-dev ccache opus-tools jackd2
@@ -33,7 +33,7 @@ DEB_PACKAGES := g++ make pkgconf libsqlcipher-dev libsignal-protocol-c-dev libso
 # pkg-config module -> Debian package, for the "missing library" message.
 PKG_MODULES := sqlcipher:libsqlcipher-dev libsignal-protocol-c:libsignal-protocol-c-dev \
                libsodium:libsodium-dev openssl:libssl-dev catch2:catch2 libzmq:libzmq3-dev \
-               libczmq:libczmq-dev protobuf-lite:libprotobuf-dev opus:libopus-dev ogg:libogg-dev \
+               protobuf-lite:libprotobuf-dev opus:libopus-dev ogg:libogg-dev \
                portaudio-2.0:portaudio19-dev
 # The terminal UI's curses, kept apart: its pkg-config flags (-D_XOPEN_SOURCE=600) are for
 # tui/terminal.cpp only, the one file that includes curses.h.

@@ -28,9 +28,6 @@ constexpr double kAnswersPerS = 50;
 constexpr double kAnswerBurst = 500;
 // An echo of our challenge counts this long after we sent it; a LAN answers in milliseconds.
 constexpr int64_t kChallengeTimeoutMs = 5000;
-// zbeacon repeats what it was given at its own interval; we send each beacon ourselves (each is
-// signed anew), so its repeat is set far beyond ours and never comes while the loop runs.
-constexpr int kZbeaconRepeatMs = 24 * 3600 * 1000;
 constexpr int64_t kDeferredReadMs = 1000;
 
 uint64_t random_nonce() {
@@ -97,7 +94,7 @@ Result<std::unique_ptr<Discovery>> Discovery::create(DiscoveryOptions options, A
 Status Discovery::open_broadcast(const std::string& interface, uint16_t port) {
   SOTTO_ASSIGN_OR_RETURN(broadcast_, net::BroadcastBeacon::open(
                                          interface, port, poller_, [this](net::Datagram datagram) {
-                                           on_beacon(std::move(datagram), false);
+                                           on_broadcast(std::move(datagram));
                                          }));
   return Status::ok();
 }
@@ -145,8 +142,9 @@ void Discovery::broadcast_now() {
   last_broadcast_ms_ = now();
   next_broadcast_ms_ = now() + interval_ms_;
   if (beacon.empty()) return;
-  broadcast_->publish(beacon, kZbeaconRepeatMs);
-  count(Counter::beacons_sent);
+  const bool sent = broadcast_->send(beacon).is_ok();
+  count(sent ? Counter::beacons_sent : Counter::beacon_send_failed);
+  if (sent) last_broadcast_ = beacon;
 }
 
 void Discovery::quicken() {
@@ -177,6 +175,19 @@ void Discovery::on_udp() {
     }
     on_beacon(std::move(*received.value()), true);
   }
+}
+
+void Discovery::on_broadcast(net::Datagram datagram) {
+  if (datagram.data.size() > net::UdpSocket::kMaxDatagram) {
+    count(Counter::beacon_dropped_size);
+    return;
+  }
+  // Ours, back from the interface: byte for byte what we sent, so nothing to check.
+  if (datagram.data == last_broadcast_) {
+    count(Counter::beacon_own_echo);
+    return;
+  }
+  on_beacon(std::move(datagram), false);
 }
 
 void Discovery::send_beacon(const std::string& host, uint16_t port, const Bytes& beacon) {

@@ -87,6 +87,7 @@ class Discovery {
   Discovery(DiscoveryOptions options, Account& account, const Clock& clock, net::Poller& poller,
             PeerTable& peers, Counters& counters);
   void on_udp();
+  void on_broadcast(net::Datagram datagram);
   void on_beacon(net::Datagram datagram, bool unicast);
   std::optional<Bytes> open_seal(net::Datagram& datagram);
   bool claim_allowed(const net::Beacon& beacon, const std::string& fingerprint,
@@ -132,6 +133,7 @@ class Discovery {
   int64_t interval_ms_ = 0;
   int64_t next_broadcast_ms_ = 0;  // 0: not announced yet
   int64_t last_broadcast_ms_ = 0;
+  Bytes last_broadcast_;  // as sent (sealed): it comes back to us
   bool changed_ = true;  // since the last broadcast: the next one keeps the start interval
   int64_t next_deferred_read_ms_ = 0;  // 0: beacons are read as they come
   std::vector<Configured> configured_;

@@ -36,7 +36,6 @@ Node::~Node() = default;
 
 Result<std::unique_ptr<Node>> Node::create(Account& account, NodeOptions options,
                                            const Clock& clock) {
-  net::quiet_czmq();
   auto impl = std::make_unique<Impl>(account, std::move(options), clock);
   SOTTO_RETURN_IF_ERROR(impl->start());
   return std::unique_ptr<Node>(new Node(std::move(impl)));

@@ -39,11 +39,9 @@ void Poller::drained(void* socket) {
   }
 }
 
-void Poller::hold(void* socket, bool held) {
+void Poller::hold_fd(int fd, bool held) {
   for (auto& item : items_) {
-    if (item.socket != socket) continue;
-    item.held = held;
-    item.ask = true;
+    if (item.socket == nullptr && item.fd == fd) item.held = held;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 namespace sotto::net {
@@ -27,7 +28,12 @@ bool is_ipv4_address(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &addr) == 1;
 }
 
-Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
+namespace {
+
+enum class Sharing { kAlone, kBroadcast };
+
+Result<UdpSocket> bind_socket(const std::string& address, uint16_t port, Sharing sharing,
+                              const std::function<UdpSocket(int)>& adopt) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -36,11 +42,31 @@ Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
   }
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_status("creating UDP socket");
-  UdpSocket socket(fd);
+  UdpSocket socket = adopt(fd);
+  if (sharing == Sharing::kBroadcast) {
+    const int on = 1;
+    // A beacon is a few hundred bytes; the kernel caps this at net.core.rmem_max.
+    const int buffer = 1 << 20;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer) != 0) {
+      return errno_status("setting up the broadcast socket");
+    }
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return errno_status("binding udp://" + address + ":" + std::to_string(port));
   }
   return socket;
+}
+
+}  // namespace
+
+Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
+  return bind_socket(address, port, Sharing::kAlone, [](int fd) { return UdpSocket(fd); });
+}
+
+Result<UdpSocket> UdpSocket::bind_broadcast(const std::string& address, uint16_t port) {
+  return bind_socket(address, port, Sharing::kBroadcast, [](int fd) { return UdpSocket(fd); });
 }
 
 UdpSocket::~UdpSocket() {

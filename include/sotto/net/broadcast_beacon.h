@@ -1,8 +1,15 @@
-// BroadcastBeacon: LAN discovery through CZMQ's zbeacon actor (UDP broadcast, default port
-// 47474). Publishes our beacon every interval (the first at once) and hands every beacon heard
-// from another host to a callback; the node verifies them (net/beacon.h).
-// zbeacon skips loopback interfaces: discovery works between hosts (or network namespaces), and
-// --peer covers loopback. Thread-safety: one thread; registers with that thread's Poller.
+// BroadcastBeacon: LAN discovery over UDP broadcast (default port 47474). Sends our beacon to
+// the interface's broadcast address when asked and hands every beacon heard from another node
+// to a callback; the node verifies them (net/beacon.h).
+//
+// Our own socket rather than CZMQ's zbeacon actor (doc/architecture.md, Discovery): the actor
+// is a thread that wakes for every datagram to forward it over a pipe, which cost a large LAN's
+// nodes more than checking the beacon did. Here a datagram waits in the socket's buffer until
+// the loop reads it, and a stable LAN's beacons are read once a second in one go. The bytes on
+// the wire are the same as zbeacon's (the beacon alone, no header).
+// Like zbeacon it skips loopback interfaces: discovery works between hosts (or network
+// namespaces), and --peer covers loopback. Thread-safety: one thread; registers with that
+// thread's Poller.
 #pragma once
 
 #include <cstdint>
@@ -17,28 +24,40 @@
 
 namespace sotto::net {
 
+// An IPv4 interface that can broadcast: up, not loopback, not point-to-point.
+struct BroadcastInterface {
+  std::string name;
+  std::string address;    // ours on it, dotted
+  std::string broadcast;  // its broadcast address, dotted
+};
+
+// The interface called `name`, or the first that can broadcast when `name` is empty.
+// Errors: Unavailable when there is none (or `name` cannot broadcast).
+Result<BroadcastInterface> find_broadcast_interface(const std::string& name);
+
 class BroadcastBeacon {
  public:
-  // Listens for beacons on `interface` (a network interface name, or empty to let CZMQ pick the
-  // first usable one); host() then says which address that is, so the node can listen there
-  // and nowhere else. Errors: Unavailable when no interface can broadcast.
+  // Listens for beacons on `interface` (a network interface name, or empty for the first that
+  // can broadcast); host() then says which address that is, so the node can listen there and
+  // nowhere else. Several nodes on one host may listen on the same port: each hears every
+  // beacon. Errors: Unavailable when no interface can broadcast; the socket's own otherwise.
   static Result<std::unique_ptr<BroadcastBeacon>> open(const std::string& interface, uint16_t port,
                                                        Poller& poller,
                                                        std::function<void(Datagram)> on_beacon);
-  // Broadcasts `beacon` every `interval_ms` from now on (the first at once), replacing what was
-  // published before.
-  void publish(ByteView beacon, int interval_ms);
-  // Deferred: beacons wait (in the actor's pipe) for take_waiting() instead of waking the loop
+  // Broadcasts `beacon` once. It comes back to us too, as it does to every node on the port.
+  Status send(ByteView beacon);
+  // Deferred: beacons wait in the socket's buffer for take_waiting() instead of waking the loop
   // one by one; the node defers them while its LAN is stable and reads them on its timer.
   void defer(bool deferred);
-  // Hands every beacon waiting to the callback.
+  // Hands every beacon waiting to the callback (one larger than UdpSocket::kMaxDatagram arrives
+  // cut to kMaxDatagram + 1 bytes, for the callback to count and drop).
   void take_waiting() { on_readable(); }
   ~BroadcastBeacon();
   BroadcastBeacon(const BroadcastBeacon&) = delete;
   BroadcastBeacon& operator=(const BroadcastBeacon&) = delete;
 
-  // Our address on the beacon's interface, as CZMQ found it.
-  const std::string& host() const { return host_; }
+  // Our address on the beacon's interface.
+  const std::string& host() const { return interface_.address; }
 
  private:
   BroadcastBeacon(Poller& poller, std::function<void(Datagram)> on_beacon)
@@ -47,14 +66,10 @@ class BroadcastBeacon {
 
   Poller& poller_;
   std::function<void(Datagram)> on_beacon_;
-  void* actor_ = nullptr;   // zactor_t*
-  void* socket_ = nullptr;  // its zmq socket, for the Poller
-  std::string host_;
+  BroadcastInterface interface_;
+  uint16_t port_ = 0;
+  UdpSocket socket_;
   bool deferred_ = false;
 };
-
-// Turns off CZMQ's signal handlers and logging (they would fight the node and the TUI).
-// Idempotent; call before anything else from CZMQ runs.
-void quiet_czmq();
 
 }  // namespace sotto::net

@@ -36,9 +36,9 @@ class Poller {
   // Called by a socket's handler that read until ZeroMQ said EAGAIN: the socket's descriptor
   // signals the next input, so it need not be asked again before the wait.
   void drained(void* socket);
-  // A held socket is not waited on: its owner reads it when it chooses (a LAN's beacons once a
-  // second rather than one wake-up each). Released, it is asked on the next poll.
-  void hold(void* socket, bool held);
+  // A held descriptor is not waited on: its owner reads it when it chooses (a LAN's beacons
+  // once a second rather than one wake-up each).
+  void hold_fd(int fd, bool held);
 
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
   // Returns how many were ready; an interrupted wait (EINTR) returns 0.

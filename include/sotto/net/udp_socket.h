@@ -25,6 +25,10 @@ class UdpSocket {
 
   // Binds `address` ("0.0.0.0", "127.0.0.1", ...) and `port`.
   static Result<UdpSocket> bind(const std::string& address, uint16_t port);
+  // Binds an interface's broadcast `address` and `port`, shared: every node on the host that
+  // binds it hears each broadcast (SO_REUSEADDR), and it may send to `address` (SO_BROADCAST).
+  // Its buffer holds a second of a large LAN's beacons, read in one go.
+  static Result<UdpSocket> bind_broadcast(const std::string& address, uint16_t port);
   UdpSocket() = default;
   ~UdpSocket();
   UdpSocket(UdpSocket&& other) noexcept;
