@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sotto/crypto/identity_signature.h"
 #include "src/crypto/signal_context.h"
 #include "src/crypto/signal_ref.h"
 #include "src/crypto/signal_status.h"
@@ -665,16 +666,7 @@ Result<Bytes> SignalEngine::sign(ByteView message) {
 }
 
 bool SignalEngine::verify(ByteView identity_public_key, ByteView message, ByteView signature) {
-  auto context = SignalContext::create();
-  if (!context.is_ok()) return false;
-  SignalRef<ec_public_key> key;
-  if (identity_public_key.empty() ||
-      curve_decode_point(key.out(), identity_public_key.data(), identity_public_key.size(),
-                         context.value()->get()) < 0) {
-    return false;
-  }
-  return curve_verify_signature(key.get(), message.data(), message.size(), signature.data(),
-                                signature.size()) == 1;
+  return verify_identity_signature(identity_public_key, message, signature);
 }
 
 Result<std::string> SignalEngine::safety_number(std::string_view local_id,
