@@ -187,19 +187,25 @@ class ScaleLab {
       double cpu_s = 0;
       double beacons = 0;
     };
-    auto sample = [&] {
+    // A node's CPU is read after the first stats request and before the last, so the window
+    // holds what the node did on its own and none of the harness's asking.
+    enum class Edge { kStart, kEnd };
+    auto sample = [&](Edge edge) {
       std::vector<Sample> samples;
       for (const auto& node : nodes_) {
+        Sample taken;
+        if (edge == Edge::kEnd) taken.cpu_s = cpu_seconds(node->profile.pid()).value_or(0);
         const json counters = node->request({{"cmd", "stats"}}).value("counters", json::object());
-        samples.push_back({cpu_seconds(node->profile.pid()).value_or(0),
-                           counters.value("beacons_received", 0.0)});
+        if (edge == Edge::kStart) taken.cpu_s = cpu_seconds(node->profile.pid()).value_or(0);
+        taken.beacons = counters.value("beacons_received", 0.0);
+        samples.push_back(taken);
       }
       return samples;
     };
     const auto window_start = Steady::now();
-    const std::vector<Sample> before = sample();
+    const std::vector<Sample> before = sample(Edge::kStart);
     pause(options_.idle_window);
-    const std::vector<Sample> after = sample();
+    const std::vector<Sample> after = sample(Edge::kEnd);
     const double seconds = ms_since(window_start) / 1000.0;
     std::vector<double> cpu_pct, beacons_per_s, rss_mib, links;
     for (size_t i = 0; i < nodes_.size(); ++i) {
