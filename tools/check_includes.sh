@@ -33,7 +33,7 @@ declare -A may_include=(
   [cli]="base core tui cli"
 )
 front_ends=" tui cli "
-c_library_headers=" zmq.h czmq.h signal_protocol.h sqlite3.h sqlcipher/sqlite3.h opus.h opus/opus.h ogg/ogg.h
+c_library_headers=" zmq.h signal_protocol.h sqlite3.h sqlcipher/sqlite3.h opus.h opus/opus.h ogg/ogg.h
   portaudio.h curses.h ncurses.h ncursesw/curses.h sodium.h "
 
 # Sets `layer` to the layer that owns a source path (empty: not checked). No subshell: this

@@ -1,5 +1,5 @@
 // Broadcast discovery between real hosts: sotto daemons in network namespaces on one bridge
-// (tests/support/netns.h), driven through the real build/sotto binary and its CLI. zbeacon skips
+// (tests/support/netns.h), driven through the real build/sotto binary and its CLI. broadcast discovery skips
 // loopback (doc/architecture.md, What the libraries taught us), so this is the only place the
 // broadcast path runs end to end. Needs root; without it (or when `ip netns add` is refused) each
 // test warns and returns.
@@ -401,7 +401,7 @@ TEST_CASE("a replayed or re-signed beacon from another host does not move or fak
   LanNode& b = lan->add_node("bravo");
   const test::NetnsLab::Host attacker = lan->add_host();  // no node: raw sockets only
 
-  // The attacker records A's broadcast beacon (zbeacon broadcasts reach every host on the LAN).
+  // The attacker records A's broadcast beacon (broadcasts reach every host on the LAN).
   AttackerUdp listener(attacker.netns, kBeaconPort);
   a.start();
   const uint16_t a_port = port_of(a.endpoint());

@@ -1,6 +1,6 @@
-// A private Ethernet LAN made of Linux network namespaces, for what loopback cannot show: CZMQ
-// zbeacon skips loopback (doc/architecture.md, What the libraries taught us), so broadcast
-// discovery needs real interfaces.
+// A private Ethernet LAN made of Linux network namespaces, for what loopback cannot show:
+// broadcast discovery skips loopback (doc/architecture.md, What the libraries taught us), so it
+// needs real interfaces.
 //
 //   NETNS-br: bridge br0 (no address), one port per host
 //       |-- port0 <veth> veth0  in NETNS-h0  10.213.K.10/24

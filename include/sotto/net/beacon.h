@@ -48,7 +48,8 @@ constexpr size_t kBeaconSize = kBeaconSignedSize + kBeaconSignatureSize;  // 165
 constexpr uint32_t kMaxBeaconIntervalMs = 600'000;
 // nonce || ciphertext of the whole beacon || Poly1305 tag = 12 + 165 + 16 = 193.
 constexpr size_t kSealedBeaconSize = crypto::kAeadNonceSize + kBeaconSize + crypto::kAeadTagSize;
-// CZMQ's zbeacon carries at most UDP_FRAME_MAX (255) bytes per beacon.
+// CZMQ's zbeacon carries at most UDP_FRAME_MAX (255) bytes per beacon: nodes that discover
+// through it still hear ours.
 static_assert(kBeaconSize <= 255 && kSealedBeaconSize <= 255);
 
 struct Beacon {

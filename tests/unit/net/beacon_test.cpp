@@ -246,7 +246,7 @@ TEST_CASE("a sealed beacon opens with the same network key and not with another"
   const Bytes sealed = sealer_a.seal(plain);
   REQUIRE(sealed.size() == kSealedBeaconSize);
   CHECK(kSealedBeaconSize == 193);
-  CHECK(kSealedBeaconSize <= 255);  // CZMQ's UDP_FRAME_MAX
+  CHECK(kSealedBeaconSize <= 255);  // CZMQ's UDP_FRAME_MAX: zbeacon nodes hear it
 
   auto opened = sealer_a_again.open(sealed);
   INFO(opened.status().message());
