@@ -260,7 +260,7 @@ void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
   auto envelope = net::decode_frame(frame, &drop);
   if (!envelope.is_ok()) return count(dropped(drop));
   count(Counter::frames_received);
-  bool changed = peer->liveness.on_traffic(now());
+  bool changed = peers.on_traffic(*peer);
   const wire::Envelope& e = envelope.value();
   switch (e.body_case()) {
     case wire::Envelope::kHello:

@@ -103,6 +103,7 @@ struct Node::Impl final : LinkControl, ControlTarget {
   Status connect(const std::string& fp, const std::string& endpoint, const Bytes& key) override;
   void disconnect(const std::string& fp) override { transport->disconnect(fp); }
   bool has_link(const std::string& fp) const override { return transport->has_link(fp); }
+  size_t link_count() const override { return transport->links_open(); }
   bool send_hello(PeerTable::Peer& peer) override;
   bool send_heartbeat(const std::string& fp) override;
   bool wants_link(const std::string& fp) override;

@@ -64,11 +64,25 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
       links_.has_link(fingerprint) ? move || key_changed : peer.keep_link || peer.info.configured;
   if (relink && !open_link(peer, peer.info.endpoint)) return &peer;
   peer.liveness.on_beacon(now());
+  lower(peer);
   return &peer;
 }
 
 void PeerTable::on_live_beacon(Peer& peer, int64_t interval_ms) {
-  if (peer.liveness.on_live_beacon(now(), interval_ms)) changed(peer);
+  const bool state_changed = peer.liveness.on_live_beacon(now(), interval_ms);
+  lower(peer);
+  if (state_changed) changed(peer);
+}
+
+bool PeerTable::on_traffic(Peer& peer) {
+  const bool state_changed = peer.liveness.on_traffic(now());
+  lower(peer);
+  return state_changed;
+}
+
+void PeerTable::lower(const Peer& peer) {
+  earliest_ms_ = std::min(earliest_ms_, peer.liveness.next_deadline_ms());
+  if (peer.relink_at_ms != 0) earliest_ms_ = std::min(earliest_ms_, peer.relink_at_ms);
 }
 
 bool PeerTable::open_on_demand(Peer& peer) {
@@ -103,7 +117,9 @@ bool PeerTable::open_link(Peer& peer, const std::string& endpoint) {
   peer.relink_backoff_ms = 0;
   peer.hello_pending = true;
   peer.last_used_ms = now();  // a fresh link gets its idle time before it is closed
-  if (peer.liveness.on_connecting(now())) changed(peer);
+  const bool state_changed = peer.liveness.on_connecting(now());
+  lower(peer);
+  if (state_changed) changed(peer);
   return true;
 }
 
@@ -127,7 +143,9 @@ void PeerTable::close_link(Peer& peer) {
   peer.hello_pending = false;
   peer.relink_at_ms = 0;
   peer.relink_backoff_ms = 0;
-  if (peer.liveness.on_link_closed(now())) changed(peer);
+  const bool state_changed = peer.liveness.on_link_closed(now());
+  lower(peer);
+  if (state_changed) changed(peer);
 }
 
 // Identities cost an attacker nothing, so a full table makes room by forgetting a stranger we
@@ -205,6 +223,7 @@ void PeerTable::on_link(const std::string& fingerprint, net::LinkEvent event) {
       schedule_relink(*peer);
       break;
   }
+  lower(*peer);
   if (state_changed) changed(*peer);
 }
 
@@ -214,12 +233,12 @@ void PeerTable::on_link(const std::string& fingerprint, net::LinkEvent event) {
 void PeerTable::schedule_relink(Peer& peer) {
   if (std::exchange(peer.link_up, false)) {
     peer.relink_at_ms = now();
-    return;
+  } else if (peer.relink_at_ms == 0) {
+    peer.relink_backoff_ms =
+        std::clamp<int64_t>(peer.relink_backoff_ms * 2, kRelinkInitialMs, kRelinkMaxMs);
+    peer.relink_at_ms = now() + peer.relink_backoff_ms;
   }
-  if (peer.relink_at_ms != 0) return;
-  peer.relink_backoff_ms =
-      std::clamp<int64_t>(peer.relink_backoff_ms * 2, kRelinkInitialMs, kRelinkMaxMs);
-  peer.relink_at_ms = now() + peer.relink_backoff_ms;
+  lower(peer);
 }
 
 void PeerTable::relink(Peer& peer) {
@@ -247,9 +266,19 @@ void PeerTable::keep_alive(Peer& peer, int64_t now_ms) {
 
 void PeerTable::tick() {
   const int64_t now_ms = now();
+  const bool due = now_ms >= earliest_ms_;
+  // Links need their heartbeats and idle checks every round; without links and with nothing
+  // due, there is nothing to walk for.
+  if (!due && links_.link_count() == 0) return;
+  // Set anew from every peer as the walk passes it; what the walk's callbacks change lowers it
+  // as usual.
+  if (due) earliest_ms_ = std::numeric_limits<int64_t>::max();
   for (auto& [fingerprint, peer] : peers_) {
-    if (peer.liveness.tick(now_ms)) changed(peer);
-    if (peer.relink_at_ms != 0 && now_ms >= peer.relink_at_ms) relink(peer);
+    if (due) {
+      if (peer.liveness.tick(now_ms)) changed(peer);
+      if (peer.relink_at_ms != 0 && now_ms >= peer.relink_at_ms) relink(peer);
+      lower(peer);
+    }
     if (!links_.has_link(fingerprint)) continue;
     if (idle_link(peer, now_ms)) {
       close_link(peer);
@@ -257,15 +286,6 @@ void PeerTable::tick() {
       keep_alive(peer, now_ms);
     }
   }
-}
-
-int64_t PeerTable::next_deadline_ms() const {
-  int64_t next = INT64_MAX;
-  for (const auto& [fingerprint, peer] : peers_) {
-    next = std::min(next, peer.liveness.next_deadline_ms());
-    if (peer.relink_at_ms != 0) next = std::min(next, peer.relink_at_ms);
-  }
-  return next;
 }
 
 void PeerTable::changed(Peer& peer) {

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -77,6 +78,7 @@ class LinkControl {
                          const Bytes& key) = 0;
   virtual void disconnect(const std::string& fingerprint) = 0;
   virtual bool has_link(const std::string& fingerprint) const = 0;
+  virtual size_t link_count() const = 0;
   // Our signed Hello, or a heartbeat, over the peer's link; false when it could not go.
   virtual bool send_hello(TablePeer& peer) = 0;
   virtual bool send_heartbeat(const std::string& fingerprint) = 0;
@@ -120,6 +122,9 @@ class PeerTable {
                   bool live = false);
   // A live beacon from the peer, announcing its next within `interval_ms`: a sign of life.
   void on_live_beacon(Peer& peer, int64_t interval_ms);
+  // A frame from the peer arrived: a sign of life. True when its state changed (the caller
+  // reports it through changed() once it has read the frame).
+  bool on_traffic(Peer& peer);
   // The node is about to send the peer something: opens its link if there is none (our Hello
   // goes first). False when no link can be opened.
   bool open_on_demand(Peer& peer);
@@ -129,8 +134,9 @@ class PeerTable {
   void on_link(const std::string& fingerprint, net::LinkEvent event);
   // Liveness timeouts, relinks that are due, pending Hellos and heartbeats, idle links closed.
   void tick();
-  // The next time tick() has something to do on its own (liveness deadline or relink).
-  int64_t next_deadline_ms() const;
+  // The next time tick() has something to do on its own (liveness deadline or relink), or
+  // earlier.
+  int64_t next_deadline_ms() const { return earliest_ms_; }
   // Reports a change to the peer (its liveness after traffic, its name) through on_change.
   void changed(Peer& peer);
   // The peer became a contact or co-member: it gets a link and a Hello with our name at once.
@@ -165,6 +171,8 @@ class PeerTable {
   void relink(Peer& peer);
   void greet(Peer& peer);
   void keep_alive(Peer& peer, int64_t now_ms);
+  // The peer's deadline may have come sooner: so may earliest_ms_.
+  void lower(const Peer& peer);
   int64_t now() const { return clock_.now_ms(); }
 
   PeerTableOptions options_;
@@ -176,6 +184,11 @@ class PeerTable {
   // Transport key -> the identity that proved it holds it (a signed Hello over a connection
   // authenticated with that key).
   std::map<Bytes, std::string> key_owner_;
+  // At or before every peer's next deadline (liveness, relink): a LAN of thousands of peers is
+  // walked when one is due, not every round (doc/architecture.md, Links on demand). Each
+  // change that can bring a deadline forward lowers it; a deadline pushed back leaves it early,
+  // which costs one walk that finds nothing due and sets it anew.
+  int64_t earliest_ms_ = std::numeric_limits<int64_t>::max();
 };
 
 }  // namespace sotto::core

@@ -23,7 +23,11 @@ class FakeLinks final : public core::LinkControl {
     return Status::ok();
   }
   void disconnect(const std::string& fp) override { links.erase(fp); }
-  bool has_link(const std::string& fp) const override { return links.contains(fp); }
+  bool has_link(const std::string& fp) const override {
+    ++has_link_calls;
+    return links.contains(fp);
+  }
+  size_t link_count() const override { return links.size(); }
   bool send_hello(core::TablePeer& peer) override {
     hellos.push_back(peer.info.fingerprint);
     return hellos_go;
@@ -43,7 +47,8 @@ class FakeLinks final : public core::LinkControl {
   std::vector<std::string> heartbeats;
   bool wants_all = true;  // every peer a contact, unless a test says otherwise
   std::set<std::string> wanted;
-  std::set<std::string> members;  // co-members: known, no standing link
+  std::set<std::string> members;   // co-members: known, no standing link
+  mutable int has_link_calls = 0;  // a walk of the table asks it once per peer
 };
 
 Bytes key_of(char c) {
@@ -73,7 +78,7 @@ struct Rig {
     const std::string fp = std::string("fp-") + c;
     table.on_link(fp, LinkEvent::kHandshakeSucceeded);
     PeerTable::Peer* peer = table.find(fp);
-    if (peer->liveness.on_traffic(clock.now_ms())) table.changed(*peer);
+    if (table.on_traffic(*peer)) table.changed(*peer);
   }
   PeerState state(char c) { return table.find(std::string("fp-") + c)->liveness.state(); }
 
@@ -298,4 +303,59 @@ TEST_CASE(
   rig.links.wanted = {"fp-m"};
   rig.table.introduce("fp-m");
   CHECK(rig.links.links.contains("fp-m"));
+}
+
+TEST_CASE("a LAN of strangers is walked only when one is due, and each goes offline on time",
+          "[core][peer_table][scale]") {
+  Rig rig(1000);
+  rig.links.wants_all = false;
+  constexpr int kStrangers = 300;
+  constexpr int64_t kIntervalMs = 30'000;
+  auto fingerprint = [](int i) { return "fp-" + std::to_string(i); };
+  auto live_beacon = [&](int i) {
+    Bytes key(32, 0);
+    key[0] = static_cast<uint8_t>(i);
+    key[1] = static_cast<uint8_t>(i >> 8);
+    PeerTable::Peer* peer =
+        rig.table.on_beacon(fingerprint(i), key, key, endpoint_of(4000 + i), false, true);
+    REQUIRE(peer != nullptr);
+    rig.table.on_live_beacon(*peer, kIntervalMs);
+  };
+  for (int i = 0; i < kStrangers; ++i) live_beacon(i);
+  REQUIRE(rig.links.links.empty());
+  REQUIRE(rig.changes.size() == kStrangers);  // each online
+  rig.changes.clear();
+  const int64_t first_deadline = rig.table.next_deadline_ms();
+  REQUIRE(first_deadline > rig.clock.now_ms());
+
+  // Rounds before the deadline cost no walk.
+  const int walked_before = rig.links.has_link_calls;
+  for (int round = 0; round < 20; ++round) {
+    rig.clock.advance_ms(1000);
+    rig.table.tick();
+    CHECK(rig.table.next_deadline_ms() == first_deadline);
+  }
+  CHECK(rig.links.has_link_calls == walked_before);
+
+  // Half of them beacon again; the deadline stays early (a walk later finds nothing due and
+  // moves it), and the other half go at their own deadline, not later and not sooner.
+  for (int i = 0; i < kStrangers; i += 2) live_beacon(i);
+  CHECK(rig.table.next_deadline_ms() == first_deadline);
+  const int walked_at_deadline = rig.links.has_link_calls;
+  rig.clock.advance_ms(first_deadline - rig.clock.now_ms() - 1);
+  rig.table.tick();
+  CHECK(rig.changes.empty());
+  CHECK(rig.links.has_link_calls == walked_at_deadline);
+  rig.clock.advance_ms(1);
+  rig.table.tick();
+  CHECK(rig.links.has_link_calls == walked_at_deadline + kStrangers);
+  size_t evasive = 0;
+  for (const auto& [fp, state] : rig.changes) {
+    const int i = std::stoi(fp.substr(3));
+    CHECK(i % 2 == 1);
+    if (state == PeerState::kEvasive) ++evasive;
+  }
+  CHECK(evasive == kStrangers / 2);
+  CHECK(rig.table.next_deadline_ms() > rig.clock.now_ms());
+  CHECK(rig.table.find(fingerprint(0))->liveness.state() == PeerState::kOnline);
 }
