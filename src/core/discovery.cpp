@@ -92,10 +92,10 @@ Result<std::unique_ptr<Discovery>> Discovery::create(DiscoveryOptions options, A
 }
 
 Status Discovery::open_broadcast(const std::string& interface, uint16_t port) {
-  SOTTO_ASSIGN_OR_RETURN(broadcast_, net::BroadcastBeacon::open(
-                                         interface, port, poller_, [this](net::Datagram datagram) {
-                                           on_broadcast(std::move(datagram));
-                                         }));
+  SOTTO_ASSIGN_OR_RETURN(broadcast_, net::BroadcastBeacon::open(interface, port, poller_,
+                                                                [this](net::Datagram datagram) {
+                                                                  on_broadcast(std::move(datagram));
+                                                                }));
   return Status::ok();
 }
 

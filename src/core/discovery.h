@@ -134,7 +134,7 @@ class Discovery {
   int64_t next_broadcast_ms_ = 0;  // 0: not announced yet
   int64_t last_broadcast_ms_ = 0;
   Bytes last_broadcast_;  // as sent (sealed): it comes back to us
-  bool changed_ = true;  // since the last broadcast: the next one keeps the start interval
+  bool changed_ = true;   // since the last broadcast: the next one keeps the start interval
   int64_t next_deferred_read_ms_ = 0;  // 0: beacons are read as they come
   std::vector<Configured> configured_;
   RateLimit signature_checks_;

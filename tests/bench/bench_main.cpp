@@ -362,8 +362,8 @@ double signal_crypto_us_bare() {
 // --- discovery on a LAN ------------------------------------------------------------------------
 //
 // Real daemons (the sotto binary beside this one, else build/sotto) in network namespaces on one
-// bridge (tests/support/netns.h; broadcast discovery skips loopback). Three run and see each other; then a
-// fourth starts and we time until each of the three reports it online. The fourth's Argon2id
+// bridge (tests/support/netns.h; broadcast discovery skips loopback). Three run and see each other;
+// then a fourth starts and we time until each of the three reports it online. The fourth's Argon2id
 // unlock (interactive KDF, ~60-100 ms) is not discovery, so the time splits at the fourth's
 // "listening on" line, printed once its profile is open and its sockets are bound:
 //   discovery_unlock_ms  spawn -> that line (ip netns exec, process start, unlock, bind)

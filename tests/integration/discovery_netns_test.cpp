@@ -1,8 +1,8 @@
 // Broadcast discovery between real hosts: sotto daemons in network namespaces on one bridge
-// (tests/support/netns.h), driven through the real build/sotto binary and its CLI. broadcast discovery skips
-// loopback (doc/architecture.md, What the libraries taught us), so this is the only place the
-// broadcast path runs end to end. Needs root; without it (or when `ip netns add` is refused) each
-// test warns and returns.
+// (tests/support/netns.h), driven through the real build/sotto binary and its CLI. broadcast
+// discovery skips loopback (doc/architecture.md, What the libraries taught us), so this is the only
+// place the broadcast path runs end to end. Needs root; without it (or when `ip netns add` is
+// refused) each test warns and returns.
 #include <sys/socket.h>
 #include <zmq.h>
 
