@@ -169,19 +169,11 @@ void Discovery::on_udp() {
   for (int i = 0; i < 64; ++i) {
     auto received = udp_.receive();
     if (!received.is_ok() || !received.value()) return;
-    if (received.value()->data.size() > net::UdpSocket::kMaxDatagram) {
-      count(Counter::beacon_dropped_size);
-      continue;
-    }
     on_beacon(std::move(*received.value()), true);
   }
 }
 
 void Discovery::on_broadcast(net::Datagram datagram) {
-  if (datagram.data.size() > net::UdpSocket::kMaxDatagram) {
-    count(Counter::beacon_dropped_size);
-    return;
-  }
   // Ours, back from the interface: byte for byte what we sent, so nothing to check.
   if (datagram.data == last_broadcast_) {
     count(Counter::beacon_own_echo);
@@ -223,6 +215,11 @@ std::optional<Bytes> Discovery::open_seal(net::Datagram& datagram) {
 }
 
 void Discovery::on_beacon(net::Datagram datagram, bool unicast) {
+  // Cut to kMaxDatagram + 1 bytes by the socket (net/udp_socket.h): no beacon is that long.
+  if (datagram.data.size() > net::UdpSocket::kMaxDatagram) {
+    count(Counter::beacon_dropped_size);
+    return;
+  }
   count(Counter::beacons_received);
   if (!source_allowed(datagram.from_address)) {
     count(Counter::beacon_dropped_rate_limit);

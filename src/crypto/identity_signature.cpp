@@ -20,6 +20,7 @@ constexpr size_t kSignatureSize = crypto_sign_BYTES;
 // starts again rather than grow with what strangers send.
 constexpr size_t kMaxCachedKeys = 8192;
 
+using MontgomeryKey = std::array<uint8_t, kKeySize>;
 using EdwardsKey = std::array<uint8_t, kKeySize>;
 using BigNum = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
 using BigNumContext = std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)>;
@@ -58,7 +59,8 @@ std::optional<EdwardsKey> edwards_from_montgomery(const uint8_t* montgomery_u) {
 class EdwardsKeys {
  public:
   std::optional<EdwardsKey> of(const uint8_t* montgomery_u) {
-    Bytes id(montgomery_u, montgomery_u + kKeySize);
+    MontgomeryKey id{};
+    std::memcpy(id.data(), montgomery_u, kKeySize);
     {
       std::lock_guard lock(mutex_);
       if (auto it = keys_.find(id); it != keys_.end()) return it->second;
@@ -67,13 +69,13 @@ class EdwardsKeys {
     if (!key) return std::nullopt;
     std::lock_guard lock(mutex_);
     if (keys_.size() >= kMaxCachedKeys) keys_.clear();
-    keys_.emplace(std::move(id), *key);
+    keys_.emplace(id, *key);
     return key;
   }
 
  private:
   std::mutex mutex_;
-  std::map<Bytes, EdwardsKey> keys_;
+  std::map<MontgomeryKey, EdwardsKey> keys_;
 };
 
 EdwardsKeys& edwards_keys() {

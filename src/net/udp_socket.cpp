@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <utility>
 
 namespace sotto::net {
@@ -28,12 +27,15 @@ bool is_ipv4_address(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &addr) == 1;
 }
 
-namespace {
+Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
+  return open(address, port, false);
+}
 
-enum class Sharing { kAlone, kBroadcast };
+Result<UdpSocket> UdpSocket::bind_broadcast(const std::string& address, uint16_t port) {
+  return open(address, port, true);
+}
 
-Result<UdpSocket> bind_socket(const std::string& address, uint16_t port, Sharing sharing,
-                              const std::function<UdpSocket(int)>& adopt) {
+Result<UdpSocket> UdpSocket::open(const std::string& address, uint16_t port, bool broadcast) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -42,8 +44,8 @@ Result<UdpSocket> bind_socket(const std::string& address, uint16_t port, Sharing
   }
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_status("creating UDP socket");
-  UdpSocket socket = adopt(fd);
-  if (sharing == Sharing::kBroadcast) {
+  UdpSocket socket(fd);
+  if (broadcast) {
     const int on = 1;
     // A beacon is a few hundred bytes; the kernel caps this at net.core.rmem_max.
     const int buffer = 1 << 20;
@@ -57,16 +59,6 @@ Result<UdpSocket> bind_socket(const std::string& address, uint16_t port, Sharing
     return errno_status("binding udp://" + address + ":" + std::to_string(port));
   }
   return socket;
-}
-
-}  // namespace
-
-Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
-  return bind_socket(address, port, Sharing::kAlone, [](int fd) { return UdpSocket(fd); });
-}
-
-Result<UdpSocket> UdpSocket::bind_broadcast(const std::string& address, uint16_t port) {
-  return bind_socket(address, port, Sharing::kBroadcast, [](int fd) { return UdpSocket(fd); });
 }
 
 UdpSocket::~UdpSocket() {

@@ -44,6 +44,7 @@ class UdpSocket {
 
  private:
   explicit UdpSocket(int fd) : fd_(fd) {}
+  static Result<UdpSocket> open(const std::string& address, uint16_t port, bool broadcast);
   int fd_ = -1;
 };
 
