@@ -210,6 +210,22 @@ Result<bool> ChannelRepo::shares_channel(const std::string& fingerprint) {
   return has_row;
 }
 
+Result<std::vector<Bytes>> ChannelRepo::shared_with(const std::string& fingerprint) {
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * select,
+      db_.prepare("SELECT c.id FROM channel_members m JOIN channels c ON c.id = m.channel_id "
+                  "WHERE m.fingerprint = ?1 AND c.state = 0 ORDER BY c.id"));
+  select->bind(1, fingerprint);
+  std::vector<Bytes> out;
+  for (;;) {
+    SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+    if (!has_row) break;
+    out.push_back(select->column_blob(0));
+  }
+  select->reset();
+  return out;
+}
+
 Result<int64_t> ChannelRepo::count_by_admin(const std::string& admin) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,

@@ -75,6 +75,7 @@ namespace sotto::core {
   X(group_dropped_malformed) \
   X(group_dropped_no_key) \
   X(group_dropped_not_member) \
+  X(group_dropped_seq) \
   X(group_held_for_key) \
   X(group_hold_expired) \
   X(group_hold_full) \
@@ -116,6 +117,19 @@ namespace sotto::core {
   X(receipts_received) \
   X(receipts_sent) \
   X(receive_batch_failed) \
+  X(relay_acknowledged) \
+  X(relay_copies_archived) \
+  X(relay_copies_sent) \
+  X(relay_dropped_duplicate) \
+  X(relay_dropped_invalid) \
+  X(relay_dropped_no_key) \
+  X(relay_dropped_not_member) \
+  X(relay_dropped_order) \
+  X(relay_marks_ignored) \
+  X(relay_sync_dropped) \
+  X(relay_sync_timeouts) \
+  X(relay_syncs_received) \
+  X(relay_syncs_sent) \
   X(relinks) \
   X(sender_key_rejected) \
   X(sender_key_share_failed) \

@@ -38,6 +38,7 @@ json message_object(const MessageInfo& m) {
            {"state", std::string(to_string(m.state))},
            {"trust", std::string(to_string(m.trust))}};
   if (!m.channel.empty()) out["channel"] = m.channel;
+  if (!m.relayed_by.empty()) out["relayed_by"] = m.relayed_by;
   return out;
 }
 

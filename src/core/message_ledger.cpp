@@ -439,7 +439,6 @@ Status MessageLedger::apply_receipt(const std::string& from, const wire::Receipt
     return Status::ok();  // not ours: our receipts are split to fit
   }
   storage::MessageRepo messages(AccountInternals::db(account_));
-  storage::OutboxRepo outbox(AccountInternals::db(account_));
   bool progress = false;
   for (const auto& id : receipt.ids()) {
     if (id.size() != net::kMessageIdSize) {
@@ -451,20 +450,42 @@ Status MessageLedger::apply_receipt(const std::string& from, const wire::Receipt
     // for a channel message, one of the entries of its members.
     SOTTO_ASSIGN_OR_RETURN(auto row, messages.find_row(account_.fingerprint(), bytes));
     if (!row) continue;
-    SOTTO_ASSIGN_OR_RETURN(bool removed, outbox.remove(*row, from));
-    if (!removed) continue;
-    hooks_.count(Counter::receipts_received, 1);
-    SOTTO_RETURN_IF_ERROR(contacts_.confirm_session_by_receipt(from, *row));
-    SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(*row));
-    progress = true;
-    if (waiting != 0) continue;
-    SOTTO_RETURN_IF_ERROR(messages.set_state(*row, storage::MessageState::kDelivered));
-    SOTTO_RETURN_IF_ERROR(outbox.remove_for_message(*row));  // a shared frame, if any
-    events.push_back(
-        Event{clock_.wall_ms(), ReceiptEvent{from, to_hex(bytes), MessageState::kDelivered}});
+    SOTTO_ASSIGN_OR_RETURN(bool removed, acknowledge(from, *row, bytes, events));
+    progress = progress || removed;
   }
   if (progress) outbox_.on_progress(from);
   return Status::ok();
+}
+
+Status MessageLedger::acknowledge_rows(const std::string& from, const std::vector<int64_t>& rows,
+                                       std::vector<Event>& events) {
+  storage::MessageRepo messages(AccountInternals::db(account_));
+  bool progress = false;
+  for (int64_t row : rows) {
+    SOTTO_ASSIGN_OR_RETURN(auto message, messages.get(row));
+    if (!message || message->sender != account_.fingerprint()) continue;
+    SOTTO_ASSIGN_OR_RETURN(bool removed, acknowledge(from, row, message->message_id, events));
+    progress = progress || removed;
+  }
+  if (progress) outbox_.on_progress(from);
+  return Status::ok();
+}
+
+Result<bool> MessageLedger::acknowledge(const std::string& from, int64_t row,
+                                        const Bytes& message_id, std::vector<Event>& events) {
+  storage::MessageRepo messages(AccountInternals::db(account_));
+  storage::OutboxRepo outbox(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(bool removed, outbox.remove(row, from));
+  if (!removed) return false;
+  hooks_.count(Counter::receipts_received, 1);
+  SOTTO_RETURN_IF_ERROR(contacts_.confirm_session_by_receipt(from, row));
+  SOTTO_ASSIGN_OR_RETURN(int64_t waiting, outbox.count_for_message(row));
+  if (waiting != 0) return true;
+  SOTTO_RETURN_IF_ERROR(messages.set_state(row, storage::MessageState::kDelivered));
+  SOTTO_RETURN_IF_ERROR(outbox.remove_for_message(row));  // a shared frame, if any
+  events.push_back(
+      Event{clock_.wall_ms(), ReceiptEvent{from, to_hex(message_id), MessageState::kDelivered}});
+  return true;
 }
 
 }  // namespace sotto::core

@@ -93,6 +93,10 @@ class MessageLedger {
   Status receive_direct(const Received& item, Effects& effects, const ApplyControl& apply_control);
   Status apply_receipt(const std::string& from, const wire::Receipt& receipt,
                        std::vector<Event>& events);
+  // Inside a transaction: `from` holds the messages of these archive rows (its marks said so,
+  // doc/protocol.md, Relay), as if it had sent a receipt for each.
+  Status acknowledge_rows(const std::string& from, const std::vector<int64_t>& rows,
+                          std::vector<Event>& events);
   // A duplicate of a message committed before (a retry): counted, and acknowledged again when
   // its row is in the archive.
   void acknowledge_duplicate(const std::string& from, const Bytes& message_id, Effects& effects);
@@ -129,6 +133,10 @@ class MessageLedger {
   void note_storage(const Status& status);
 
   Status admit_sender(const std::string& from);
+  // One of our messages acknowledged by `from`: its outbox entry goes; the message is delivered
+  // once every recipient has acknowledged it. False when nothing waited for `from`.
+  Result<bool> acknowledge(const std::string& from, int64_t row, const Bytes& message_id,
+                           std::vector<Event>& events);
   Result<crypto::Ciphertext> ciphertext_of(const Received& item);
   // A message that did not decrypt: a duplicate is acknowledged again, the rest refused.
   Status refuse_undecrypted(const std::string& from, const Bytes& message_id, const Status& why,

@@ -1,4 +1,6 @@
 #include "src/core/messenger.h"
+
+#include "sotto/storage/channel_copy_repo.h"
 #include "src/core/account_internals.h"
 
 #include <algorithm>
@@ -40,7 +42,11 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
       keys_(account_, hooks_, contacts_, ledger_),
       channels_(account_, clock_, hooks_, contacts_, ledger_, keys_),
       expiry_(account_, clock_, hooks_, contacts_, ledger_, channels_),
-      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_) {}
+      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_),
+      relay_(account_, clock_, hooks_, ledger_,
+             [this](const std::string& fingerprint, bool reconnected) {
+               outbox_.on_peer_online(fingerprint, reconnected);
+             }) {}
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.
@@ -151,6 +157,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
     case wire::Envelope::kSignal:
     case wire::Envelope::kReceipt:
     case wire::Envelope::kGroup:
+    case wire::Envelope::kSync:
       batch_.push_back({fingerprint, envelope});
       break;
     case wire::Envelope::kBundleRequest:
@@ -166,6 +173,10 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
 }
 
 void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected) {
+  auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
+  const bool outbox_waiting = waiting.is_ok() && waiting.value();
+  // A co-member's marks come first: the outbox then sends only what it still lacks.
+  if (relay_.on_peer_online(fingerprint, reconnected, outbox_waiting)) return;
   outbox_.on_peer_online(fingerprint, reconnected);
 }
 
@@ -181,6 +192,7 @@ void Messenger::after_poll() {
   // Keys applied in that batch open what overtook them; once, so nothing loops.
   std::vector<Received> unlocked = key_waits_.take_due();
   if (!unlocked.empty()) ledger_.receive_batch(unlocked, receive);
+  relay_.after_commit();
 }
 
 Status Messenger::receive_one(const Received& item, Effects& effects) {
@@ -189,6 +201,8 @@ Status Messenger::receive_one(const Received& item, Effects& effects) {
       return ledger_.apply_receipt(item.from, item.envelope.receipt(), effects.events);
     case wire::Envelope::kGroup:
       return receive_group(item, effects);
+    case wire::Envelope::kSync:
+      return relay_.on_sync(item.from, item.envelope.sync(), effects);
     default:
       return ledger_.receive_direct(
           item, effects, [this](const std::string& from, const wire::Content& content, Effects& e) {
@@ -203,8 +217,13 @@ Status Messenger::apply_control(const std::string& from, const wire::Content& co
     case wire::Content::kChannelUpdate:
       return channels_.apply_update(from, content.channel_update(), effects);
     case wire::Content::kSenderKey: {
-      SOTTO_RETURN_IF_ERROR(keys_.apply(from, content.sender_key()));
-      key_waits_.key_applied(from, content.sender_key().channel_id());
+      bool stored = false;
+      SOTTO_RETURN_IF_ERROR(keys_.apply(from, content.sender_key(), stored));
+      if (!stored) return Status::ok();
+      const wire::SenderKey& key = content.sender_key();
+      SOTTO_RETURN_IF_ERROR(
+          relay_.on_sender_key(bytes_of(key.channel_id()), from, key.seq(), key.joined()));
+      key_waits_.key_applied(from, key.channel_id());
       return Status::ok();
     }
     case wire::Content::kChannelLeave:
@@ -236,6 +255,7 @@ void Messenger::on_timer(bool on_air) {
   expiry_.expire_if_due(now, on_air);
   if (size_t expired = key_waits_.expire(now)) hooks_.count(Counter::group_hold_expired, expired);
   channel_upkeep();
+  relay_.on_timer();
   outbox_.resend_due();
 }
 
@@ -326,6 +346,10 @@ Result<std::vector<MessageInfo>> Messenger::describe(
     const auto who = people.find(in_channel ? r.sender : r.conversation);
     const Trust trust = who != people.end() ? who->second.second : Trust::kUnverified;
     out.push_back(message_info(r, sender_name, trust, in_channel ? channel->second : ""));
+    if (in_channel && !r.outgoing) {
+      auto relay = storage::ChannelCopyRepo(AccountInternals::db(account_)).relayed_by(r.row_id);
+      if (relay.is_ok()) out.back().relayed_by = relay.value();
+    }
     if (labels != nullptr) {
       labels->push_back(in_channel ? "#" + channel->second : name_or_prefix(r.conversation));
     }

@@ -32,6 +32,7 @@
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "src/core/account_internals.h"
+#include "src/core/channel_relay.h"
 #include "src/core/channel_service.h"
 #include "src/core/commit_effects.h"
 #include "src/core/contact_book.h"
@@ -199,9 +200,15 @@ class Messenger : public VoiceMessaging {
   // Inside the receive transaction: one message (see MessageLedger::ReceiveOne).
   Status receive_one(const Received& item, Effects& effects);
   Status receive_group(const Received& item, Effects& effects);
+  // Who wrote a channel message, and who handed it on (empty: it came from its author).
+  struct GroupOrigin {
+    std::string author;
+    std::string relay;
+  };
   // A decrypted group message from a member of `channel`: text, or voice.
-  Status archive_group(const Received& item, const storage::ChannelRecord& channel,
-                       const wire::Content& content, Effects& effects);
+  Status archive_group(const Received& item, const GroupOrigin& origin,
+                       const storage::ChannelRecord& channel, const wire::Content& content,
+                       Effects& effects);
   // A 1:1 control message, archived already: to its owner.
   Status apply_control(const std::string& from, const wire::Content& content, Effects& effects);
   // Inside the send transaction: archive, encrypt, queue in the outbox.
@@ -228,6 +235,7 @@ class Messenger : public VoiceMessaging {
   ChannelService channels_;
   ExpiryService expiry_;
   VoiceClips clips_;
+  ChannelRelay relay_;
   std::vector<Received> batch_;
   KeyWaits key_waits_;  // channel messages that overtook their author's sender key
   std::vector<QueuedSend> sends_;

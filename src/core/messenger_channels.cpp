@@ -4,6 +4,7 @@
 // each; "delivered" when every member has acknowledged it.
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
+#include "sotto/storage/channel_copy_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/outbox_repo.h"
 #include "src/core/account_internals.h"
@@ -114,12 +115,17 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   t->set_sent_at(static_cast<uint64_t>(message.sent_at));
   t->set_body(send.text);
   t->set_channel_id(as_chars(channel.id).data(), channel.id.size());
+  storage::ChannelCopy copy;  // kept, so that members can hand it on (ChannelRelay)
+  SOTTO_ASSIGN_OR_RETURN(copy.seq, relay_.number_own(channel.id));
+  t->set_seq(static_cast<uint64_t>(copy.seq));
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(message));
   if (!row) return Status::internal("message id collision");
   Effects key_effects;  // our key, on its first use, goes out ahead of the text
-  SOTTO_ASSIGN_OR_RETURN(
-      Bytes frame, keys_.group_frame(channel, message.message_id, std::move(content), key_effects));
+  SOTTO_ASSIGN_OR_RETURN(Bytes frame, keys_.group_frame(channel, message.message_id,
+                                                        std::move(content), key_effects, &copy));
+  copy.message_row = *row;
+  SOTTO_RETURN_IF_ERROR(relay_.keep(copy));
   for (auto& o : key_effects.out) out.out.push_back(std::move(o));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
@@ -141,33 +147,65 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     hooks_.count(Counter::group_dropped_malformed, 1);
     return Status::corruption("channel message without channel or id");
   }
+  // A copy handed on by another member (ChannelRelay): `author` wrote it, `item.from` relays it.
+  const bool relayed = !g.author().empty() && g.author() != item.from;
+  const std::string& author = relayed ? g.author() : item.from;
   storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
   // Not acknowledged, so the author tries again: its roster or key may still be on the way.
   if (!channel || channel->state != storage::ChannelState::kMember) {
-    hooks_.count(Counter::group_dropped_not_member, 1);
+    hooks_.count(relayed ? Counter::relay_dropped_not_member : Counter::group_dropped_not_member,
+                 1);
     return Status::unavailable("not a member of that channel");
   }
-  SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, item.from));
-  if (!member) {
-    hooks_.count(Counter::group_dropped_not_member, 1);
-    return Status::unavailable("the author is not on the roster");
+  // A relay must be on the roster now, as must the author: a removed member neither relays nor
+  // is relayed.
+  for (const std::string* who : {&item.from, &author}) {
+    SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, *who));
+    if (!member) {
+      hooks_.count(relayed ? Counter::relay_dropped_not_member : Counter::group_dropped_not_member,
+                   1);
+      return Status::unavailable("the author is not on the roster");
+    }
+  }
+  if (relayed) {
+    bool duplicate = false;
+    Status next = relay_.check_relayed(channel_id, author, g.seq(), duplicate);
+    if (duplicate) {
+      hooks_.count(Counter::relay_dropped_duplicate, 1);
+      return Status::ok();
+    }
+    if (!next.is_ok()) {
+      hooks_.count(next.code() == StatusCode::kNotFound ? Counter::relay_dropped_no_key
+                                                        : Counter::relay_dropped_order,
+                   1);
+      return next;
+    }
   }
   // A retry of a message already archived: acknowledged again without the signature check
   // and decryption (the costly part), which would only find the same duplicate.
   SOTTO_ASSIGN_OR_RETURN(
       auto archived,
-      storage::MessageRepo(AccountInternals::db(account_)).find_row(item.from, message_id));
+      storage::MessageRepo(AccountInternals::db(account_)).find_row(author, message_id));
   if (archived) {
-    hooks_.count(Counter::message_duplicates, 1);
-    effects.receipts[item.from].push_back(message_id);
+    hooks_.count(relayed ? Counter::relay_dropped_duplicate : Counter::message_duplicates, 1);
+    if (!relayed) effects.receipts[author].push_back(message_id);
     return Status::ok();
   }
   auto plaintext = AccountInternals::signal(account_).group_decrypt(
-      sender_key_group(channel_id, g.generation()), item.from, as_bytes(g.body()));
+      sender_key_group(channel_id, g.generation()), author, as_bytes(g.body()));
   if (!plaintext.is_ok()) {
+    if (relayed) {
+      // The author's signature does not hold, or its key is one we never got: a relay can
+      // withhold, never alter or forge.
+      hooks_.count(plaintext.status().code() == StatusCode::kNotFound
+                       ? Counter::relay_dropped_no_key
+                       : Counter::relay_dropped_invalid,
+                   1);
+      return Status::unavailable(plaintext.status().message());
+    }
     if (crypto::is_duplicate(plaintext.status())) {
-      ledger_.acknowledge_duplicate(item.from, message_id, effects);
+      ledger_.acknowledge_duplicate(author, message_id, effects);
       return Status::ok();
     }
     if (plaintext.status().code() != StatusCode::kNotFound) {
@@ -186,39 +224,77 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     hooks_.count(Counter::group_dropped_content, 1);
     return Status::corruption("channel message content does not match its envelope");
   }
-  return archive_group(item, *channel, content.value(), effects);
+  const GroupOrigin origin{author, relayed ? item.from : std::string()};
+  return archive_group(item, origin, *channel, content.value(), effects);
 }
 
-Status Messenger::archive_group(const Received& item, const storage::ChannelRecord& channel,
-                                const wire::Content& content, Effects& effects) {
-  if (!content.has_text()) return clips_.receive(item.from, channel, content, effects);
+Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
+                                const storage::ChannelRecord& channel, const wire::Content& content,
+                                Effects& effects) {
+  const bool relayed = !origin.relay.empty();
+  if (!content.has_text()) {
+    if (relayed) {  // only numbered texts are relayed
+      hooks_.count(Counter::relay_dropped_invalid, 1);
+      return Status::corruption("a relayed channel message that is not a text");
+    }
+    return clips_.receive(item.from, channel, content, effects);
+  }
   const wire::GroupMessage& g = item.envelope.group();
-  if (content.text().id() != g.message_id() || content.text().channel_id() != g.channel_id()) {
-    hooks_.count(Counter::group_dropped_content, 1);
+  // The envelope's id, channel and number are the author's, signed inside: a relay that
+  // changed one is caught here.
+  if (content.text().id() != g.message_id() || content.text().channel_id() != g.channel_id() ||
+      content.text().seq() != g.seq()) {
+    hooks_.count(relayed ? Counter::relay_dropped_invalid : Counter::group_dropped_content, 1);
     return Status::corruption("channel message content does not match its envelope");
+  }
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
+  const auto seq = static_cast<int64_t>(std::min<uint64_t>(g.seq(), INT64_MAX));
+  if (seq > 0) {
+    // One message per number: an author who numbers two messages alike gets the first archived.
+    SOTTO_ASSIGN_OR_RETURN(auto taken, copies.find_row(channel.id, origin.author, seq));
+    if (taken) {
+      hooks_.count(Counter::group_dropped_seq, 1);
+      return Status::corruption("a channel message number used twice");
+    }
   }
   storage::MessageRecord record;
   record.message_id = bytes_of(g.message_id());
   record.conversation = conversation_of(channel);
-  record.sender = item.from;
+  record.sender = origin.author;
   record.body = content.text().body();
   record.sent_at = static_cast<int64_t>(content.text().sent_at());
   record.received_at = clock_.wall_ms();
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(record));
-  effects.receipts[item.from].push_back(record.message_id);
+  if (!relayed) effects.receipts[origin.author].push_back(record.message_id);
   if (!row) {
     hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
+  if (seq > 0) {
+    storage::ChannelCopy copy;
+    copy.message_row = *row;
+    copy.channel_id = channel.id;
+    copy.author = origin.author;
+    copy.seq = seq;
+    copy.generation = g.generation();
+    copy.body = bytes_of(g.body());
+    copy.relayed_by = origin.relay;
+    SOTTO_RETURN_IF_ERROR(relay_.keep(copy));
+  }
+  if (relayed) {
+    hooks_.count(Counter::relay_copies_archived, 1);
+    relay_.note_relayed_from(origin.relay);
+  }
   hooks_.count(Counter::group_messages_received, 1);
-  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(item.from);
+  auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(origin.author);
   const bool known = contact.is_ok() && contact.value();
   const Trust trust = known ? trust_of(contact.value()->trust) : Trust::kUnverified;
-  const std::string name = known ? contact.value()->name : name_of(item.from);
-  effects.events.push_back(
-      Event{clock_.wall_ms(), MessageEvent{message_info(record, name, trust, channel.name)}});
+  const std::string name = known ? contact.value()->name : name_of(origin.author);
+  MessageInfo info = message_info(record, name, trust, channel.name);
+  info.relayed_by = origin.relay;
+  effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{std::move(info)}});
   return Status::ok();
 }
 

@@ -2,6 +2,7 @@
 #include "src/core/account_internals.h"
 
 #include "sotto/crypto/signal_engine.h"
+#include "sotto/storage/channel_copy_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "src/core/contact_book.h"
 #include "src/core/message_ledger.h"
@@ -29,6 +30,11 @@ Status SenderKeys::rotate_own(storage::ChannelRecord& channel) {
                              sender_key_group(channel.id, channel.key_generation)));
   storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(repo.clear_key_offers(channel.id));
+  // Where the new chain starts in our numbering, handed over with it (doc/protocol.md, Relay).
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
+  SOTTO_RETURN_IF_ERROR(copies.clear_floors(channel.id));
+  SOTTO_ASSIGN_OR_RETURN(auto numbered, copies.mark(channel.id, account_.fingerprint()));
+  SOTTO_RETURN_IF_ERROR(copies.set_floor(channel.id, "", numbered.value_or(0)));
   return repo.save(channel);
 }
 
@@ -40,8 +46,11 @@ Status SenderKeys::offer_to_newcomers(const storage::ChannelRecord& channel,
   SOTTO_ASSIGN_OR_RETURN(Bytes current, AccountInternals::signal(account_).own_sender_key(
                                             sender_key_group(channel.id, channel.key_generation)));
   storage::ChannelRepo repo(AccountInternals::db(account_));
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(auto numbered, copies.mark(channel.id, account_.fingerprint()));
   for (const auto& fingerprint : newcomers) {
     SOTTO_RETURN_IF_ERROR(repo.set_key_offer(channel.id, fingerprint, current));
+    SOTTO_RETURN_IF_ERROR(copies.set_floor(channel.id, fingerprint, numbered.value_or(0)));
   }
   return Status::ok();
 }
@@ -52,6 +61,7 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
     return Status::ok();
   }
   storage::ChannelRepo repo(AccountInternals::db(account_));
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   for (const auto& m : members) {
     if (m.fingerprint == account_.fingerprint() || m.key_shared >= channel.key_generation) continue;
@@ -64,6 +74,9 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
     key->set_generation(static_cast<uint32_t>(channel.key_generation));
     const Bytes& distribution = m.key_offer.empty() ? channel.own_key : m.key_offer;
     key->set_distribution(as_chars(distribution).data(), distribution.size());
+    SOTTO_ASSIGN_OR_RETURN(int64_t floor, copies.floor(channel.id, m.fingerprint));
+    key->set_seq(static_cast<uint64_t>(floor));
+    key->set_joined(!m.key_offer.empty());
     SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
     SOTTO_RETURN_IF_ERROR(repo.set_key_shared(channel.id, m.fingerprint, channel.key_generation));
     hooks_.count(Counter::sender_keys_shared, 1);
@@ -71,7 +84,8 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
   return Status::ok();
 }
 
-Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
+Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key, bool& stored) {
+  stored = false;
   storage::ChannelRepo repo(AccountInternals::db(account_));
   const Bytes channel_id = bytes_of(key.channel_id());
   SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
@@ -84,18 +98,20 @@ Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key) {
   }
   SOTTO_ASSIGN_OR_RETURN(bool member, repo.is_member(channel_id, from));
   if (!member) return Status::unavailable("sender key from someone not (yet) on the roster");
-  Status stored = AccountInternals::signal(account_).process_sender_key(
+  Status processed = AccountInternals::signal(account_).process_sender_key(
       sender_key_group(channel_id, key.generation()), from, as_bytes(key.distribution()));
-  if (!stored.is_ok()) {
+  if (!processed.is_ok()) {
     hooks_.count(Counter::sender_key_rejected, 1);
     return Status::ok();  // malformed: acknowledged, it would never get better
   }
+  stored = true;
   hooks_.count(Counter::sender_keys_received, 1);
   return Status::ok();
 }
 
 Result<Bytes> SenderKeys::group_frame(storage::ChannelRecord& channel, ByteView message_id,
-                                      wire::Content content, Effects& effects) {
+                                      wire::Content content, Effects& effects,
+                                      storage::ChannelCopy* copy) {
   storage::ChannelRepo repo(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(repo.add_key_use(channel.id));
   channel.key_uses += 1;
@@ -114,6 +130,13 @@ Result<Bytes> SenderKeys::group_frame(storage::ChannelRecord& channel, ByteView 
   group->set_body(as_chars(ciphertext.value()).data(), ciphertext.value().size());
   group->set_message_id(as_chars(message_id).data(), message_id.size());
   group->set_generation(static_cast<uint32_t>(channel.key_generation));
+  if (copy != nullptr) {
+    group->set_seq(static_cast<uint64_t>(copy->seq));
+    copy->channel_id = channel.id;
+    copy->author = account_.fingerprint();
+    copy->generation = channel.key_generation;
+    copy->body = std::move(ciphertext).value();
+  }
   return net::encode_frame(std::move(envelope));
 }
 

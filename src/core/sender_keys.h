@@ -22,6 +22,7 @@
 #include "sotto/base/bytes.h"
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
+#include "sotto/storage/channel_copy_repo.h"
 #include "sotto/storage/channel_repo.h"
 #include "src/core/commit_effects.h"
 
@@ -49,13 +50,16 @@ class SenderKeys {
   // Inside a transaction, once our key is in use: queues it to every member with a session who
   // lacks it.
   Status share_own(const storage::ChannelRecord& channel, Effects& effects);
-  // Inside the receive transaction: a member's key (Unavailable while its roster is on the way).
-  Status apply(const std::string& from, const wire::SenderKey& key);
+  // Inside the receive transaction: a member's key (Unavailable while its roster is on the way);
+  // `stored` when it was taken.
+  Status apply(const std::string& from, const wire::SenderKey& key, bool& stored);
   // Inside a transaction: a Content encrypted under our current sender key for `channel`, as a
   // GroupMessage frame. The key's first use queues it to the members first (`effects`), so the
-  // caller's frame follows it on every link; `channel` counts the use.
+  // caller's frame follows it on every link; `channel` counts the use. A numbered message
+  // (`copy` given, its seq set) carries the number, and `copy` gets the ciphertext to keep.
   Result<Bytes> group_frame(storage::ChannelRecord& channel, ByteView message_id,
-                            wire::Content content, Effects& effects);
+                            wire::Content content, Effects& effects,
+                            storage::ChannelCopy* copy = nullptr);
 
   // On the timer, every kUpkeepIntervalMs or sooner after share_soon(): hands out our keys,
   // starts sessions with fellow members.

@@ -90,6 +90,9 @@ struct MessageInfo {
   int64_t received_at = 0;
   MessageState state = MessageState::kReceived;
   Trust trust = Trust::kUnverified;  // of the conversation's contact
+  // The member who handed this channel message on (fingerprint), when it did not come from its
+  // author: shown in --json only.
+  std::string relayed_by;
 };
 
 struct MessageEvent {

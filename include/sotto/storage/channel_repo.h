@@ -72,6 +72,8 @@ class ChannelRepo {
   Result<bool> is_member(ByteView channel_id, const std::string& fingerprint);
   // True when `fingerprint` is on the roster of a channel we are a member of.
   Result<bool> shares_channel(const std::string& fingerprint);
+  // The ids of those channels.
+  Result<std::vector<Bytes>> shared_with(const std::string& fingerprint);
   // Channels (and invitations) administered by `admin` that we hold, left ones excepted.
   Result<int64_t> count_by_admin(const std::string& admin);
 

@@ -1,0 +1,248 @@
+#include "src/core/channel_relay.h"
+
+#include "sotto/storage/channel_repo.h"
+#include "sotto/storage/message_repo.h"
+#include "src/core/account_internals.h"
+#include "src/core/message_ledger.h"
+#include "src/core/messenger.h"
+#include "src/core/messenger_internal.h"
+#include "src/net/wire.h"
+
+namespace sotto::core {
+namespace {
+
+// Marks in one ChannelSync: an author per entry, so a frame stays far below the frame limit.
+constexpr int kMaxMarks = 1024;
+// Copies offered and not yet covered by the receiver's marks are resent after this long.
+constexpr int64_t kOfferStaleMs = 3000;
+// Marks sent to a co-member coming online, or unasked to one that holds more: once a while.
+constexpr int64_t kGreetIntervalMs = 10'000;
+constexpr int64_t kUnaskedReplyMs = 2000;
+
+std::string offer_key(ByteView channel_id, const std::string& author) {
+  return to_hex(channel_id) + "|" + author;
+}
+
+}  // namespace
+
+ChannelRelay::ChannelRelay(Account& account, const Clock& clock, const MessengerHooks& hooks,
+                           MessageLedger& ledger, Release release_outbox)
+    : account_(account),
+      clock_(clock),
+      hooks_(hooks),
+      ledger_(ledger),
+      release_outbox_(std::move(release_outbox)) {}
+
+// --- inside transactions --------------------------------------------------------------------
+
+Result<int64_t> ChannelRelay::number_own(ByteView channel_id) {
+  return storage::ChannelCopyRepo(AccountInternals::db(account_))
+      .next_own_seq(channel_id, account_.fingerprint());
+}
+
+Status ChannelRelay::keep(const storage::ChannelCopy& copy) {
+  storage::ChannelCopyRepo repo(AccountInternals::db(account_));
+  SOTTO_RETURN_IF_ERROR(repo.add(copy));
+  SOTTO_RETURN_IF_ERROR(repo.advance_mark(copy.channel_id, copy.author, copy.seq).status());
+  if (copy.seq % 1000 == 0) return repo.trim(copy.channel_id, copy.author, kKeepCopies);
+  return Status::ok();
+}
+
+Status ChannelRelay::check_relayed(ByteView channel_id, const std::string& author, uint64_t seq,
+                                   bool& duplicate) {
+  duplicate = false;
+  SOTTO_ASSIGN_OR_RETURN(
+      auto held, storage::ChannelCopyRepo(AccountInternals::db(account_)).mark(channel_id, author));
+  if (!held) return Status::not_found("no sender key from its author yet");
+  if (static_cast<int64_t>(seq) <= *held) {
+    duplicate = true;
+    return Status::ok();
+  }
+  // The author's order: a relay hands copies over one after the other, from the first we lack.
+  if (static_cast<int64_t>(seq) != *held + 1) return Status::unavailable("relayed out of order");
+  return Status::ok();
+}
+
+Status ChannelRelay::on_sender_key(ByteView channel_id, const std::string& author, uint64_t seq,
+                                   bool joined) {
+  storage::ChannelCopyRepo repo(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(auto held, repo.mark(channel_id, author));
+  const auto start = static_cast<int64_t>(seq);
+  // A new key of a member we already read changes nothing of what we hold; a key handed to us
+  // because we joined (again) starts where we can read: nothing before it is for us.
+  if (!held || (joined && start > *held)) return repo.set_mark(channel_id, author, start);
+  return Status::ok();
+}
+
+Status ChannelRelay::on_sync(const std::string& from, const wire::ChannelSync& sync,
+                             Effects& effects) {
+  if (sync.marks_size() > kMaxMarks) {
+    hooks_.count(Counter::relay_sync_dropped, 1);
+    return Status::ok();
+  }
+  storage::ChannelRepo channels(AccountInternals::db(account_));
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(auto shared, channels.shared_with(from));
+  const std::set<Bytes> shared_ids(shared.begin(), shared.end());
+  bool they_hold_more = false;
+  for (const auto& m : sync.marks()) {
+    const Bytes channel_id = bytes_of(m.channel_id());
+    // Only channels both are members of, by our roster: a removed member asks for nothing.
+    if (shared_ids.count(channel_id) == 0) {
+      hooks_.count(Counter::relay_marks_ignored, 1);
+      continue;
+    }
+    const auto held = static_cast<int64_t>(std::min<uint64_t>(m.held_through(), INT64_MAX));
+    if (m.author() == account_.fingerprint()) {
+      SOTTO_RETURN_IF_ERROR(acknowledge_own(from, channel_id, held, effects));
+      continue;
+    }
+    if (m.author() == from) continue;  // its own messages go from its outbox
+    SOTTO_ASSIGN_OR_RETURN(auto ours, copies.mark(channel_id, m.author()));
+    if (!ours) continue;
+    if (*ours > held) requests_.push_back({from, channel_id, m.author(), held});
+    if (*ours < held) they_hold_more = true;
+  }
+  const int64_t now = clock_.now_ms();
+  if (sync.want_reply()) {
+    reply_to_.insert(from);
+  } else if (they_hold_more && now - replied_at_ms_[from] >= kUnaskedReplyMs) {
+    replied_at_ms_[from] = now;
+    reply_to_.insert(from);
+  }
+  released_.insert(from);
+  hooks_.count(Counter::relay_syncs_received, 1);
+  return Status::ok();
+}
+
+Status ChannelRelay::acknowledge_own(const std::string& from, ByteView channel_id, int64_t held,
+                                     Effects& effects) {
+  SOTTO_ASSIGN_OR_RETURN(auto rows,
+                         storage::ChannelCopyRepo(AccountInternals::db(account_))
+                             .waiting_through(channel_id, account_.fingerprint(), held, from));
+  if (rows.empty()) return Status::ok();
+  hooks_.count(Counter::relay_acknowledged, rows.size());
+  return ledger_.acknowledge_rows(from, rows, effects.events);
+}
+
+// --- on the loop ----------------------------------------------------------------------------
+
+Result<std::optional<wire::ChannelSync>> ChannelRelay::marks_for(const std::string& fingerprint) {
+  SOTTO_ASSIGN_OR_RETURN(
+      auto shared, storage::ChannelRepo(AccountInternals::db(account_)).shared_with(fingerprint));
+  storage::ChannelCopyRepo copies(AccountInternals::db(account_));
+  wire::ChannelSync sync;
+  for (const Bytes& channel_id : shared) {
+    SOTTO_ASSIGN_OR_RETURN(auto marks, copies.marks(channel_id));
+    for (const auto& m : marks) {
+      if (sync.marks_size() == kMaxMarks) break;
+      auto* mark = sync.add_marks();
+      mark->set_channel_id(as_chars(channel_id).data(), channel_id.size());
+      mark->set_author(m.author);
+      mark->set_held_through(static_cast<uint64_t>(m.held_through));
+    }
+  }
+  if (sync.marks_size() == 0) return std::optional<wire::ChannelSync>();
+  return std::optional<wire::ChannelSync>(std::move(sync));
+}
+
+void ChannelRelay::send_marks(const std::string& fingerprint, bool want_reply) {
+  auto sync = marks_for(fingerprint);
+  if (!sync.is_ok() || !sync.value()) return;
+  wire::Envelope envelope;
+  *envelope.mutable_sync() = std::move(*sync.value());
+  envelope.mutable_sync()->set_want_reply(want_reply);
+  auto frame = net::encode_frame(std::move(envelope));
+  if (frame.is_ok() && hooks_.send_frame(fingerprint, frame.value())) {
+    hooks_.count(Counter::relay_syncs_sent, 1);
+  }
+}
+
+bool ChannelRelay::on_peer_online(const std::string& fingerprint, bool reconnected,
+                                  bool outbox_waiting) {
+  auto shared = storage::ChannelRepo(AccountInternals::db(account_)).shared_with(fingerprint);
+  if (!shared.is_ok() || shared.value().empty()) return false;
+  const int64_t now = clock_.now_ms();
+  if (outbox_waiting) {
+    // Its marks first: what it got from others while away leaves our outbox without a resend.
+    waiting_[fingerprint] = {reconnected, now + kSyncWaitMs};
+    send_marks(fingerprint, true);
+    return true;
+  }
+  int64_t& greeted = greeted_at_ms_[fingerprint];
+  if (greeted != 0 && now - greeted < kGreetIntervalMs) return false;
+  greeted = now;
+  send_marks(fingerprint, false);
+  return false;
+}
+
+void ChannelRelay::offer(const Request& request) {
+  const std::string key = offer_key(request.channel_id, request.author);
+  Offered& offered = offered_[{request.to, key}];
+  const int64_t now = clock_.now_ms();
+  int64_t from = request.held;
+  // Copies already on their way are not sent again while the receiver works through them.
+  if (offered.through > from && now - offered.at_ms < kOfferStaleMs) from = offered.through;
+  const int64_t room = request.held + kWindow - from;
+  if (room <= 0) return;
+  auto copies = storage::ChannelCopyRepo(AccountInternals::db(account_))
+                    .after(request.channel_id, request.author, from, room);
+  if (!copies.is_ok()) return;
+  int64_t expect = from + 1;
+  for (const auto& copy : copies.value()) {
+    if (copy.seq != expect)
+      break;  // a gap here (trimmed, or not held): the receiver could not
+              // take anything after it
+    wire::Envelope envelope;
+    auto* group = envelope.mutable_group();
+    group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
+    group->set_body(as_chars(copy.body).data(), copy.body.size());
+    group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
+    group->set_generation(static_cast<uint32_t>(copy.generation));
+    group->set_author(copy.author);
+    group->set_seq(static_cast<uint64_t>(copy.seq));
+    auto frame = net::encode_frame(std::move(envelope));
+    if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) break;
+    hooks_.count(Counter::relay_copies_sent, 1);
+    offered.through = copy.seq;
+    offered.at_ms = now;
+    expect += 1;
+  }
+}
+
+void ChannelRelay::after_commit() {
+  std::vector<Request> requests;
+  requests.swap(requests_);
+  for (const Request& request : requests) offer(request);
+  std::set<std::string> marks_to;
+  marks_to.swap(reply_to_);
+  for (const auto& relay : relayed_from_) marks_to.insert(relay);
+  relayed_from_.clear();
+  for (const auto& fingerprint : marks_to) send_marks(fingerprint, false);
+  std::set<std::string> released;
+  released.swap(released_);
+  for (const auto& fingerprint : released) {
+    auto it = waiting_.find(fingerprint);
+    if (it == waiting_.end()) continue;
+    const bool reconnected = it->second.reconnected;
+    waiting_.erase(it);
+    release_outbox_(fingerprint, reconnected);
+  }
+}
+
+void ChannelRelay::on_timer() {
+  const int64_t now = clock_.now_ms();
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (now < it->second.until_ms) {
+      ++it;
+      continue;
+    }
+    const std::string fingerprint = it->first;
+    const bool reconnected = it->second.reconnected;
+    it = waiting_.erase(it);
+    hooks_.count(Counter::relay_sync_timeouts, 1);
+    release_outbox_(fingerprint, reconnected);
+  }
+}
+
+}  // namespace sotto::core

@@ -1,0 +1,111 @@
+// Members relay channel traffic (doc/guide.md, Shift change; issue 24): a member who was away gets
+// what was said from any co-member online, in its author's order, exactly once, each message
+// checked as its author's; the author, back, finds its outbox empty without sending anything
+// twice.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "sotto/core/node.h"
+#include "tests/support/channel_lab.h"
+#include "tests/support/profile_node.h"
+#include "tests/support/wait.h"
+
+using namespace sotto;
+using namespace std::chrono_literals;
+using test::ChannelLab;
+using test::count_text;
+using test::ProfileNode;
+using test::wait_until;
+
+namespace {
+
+std::vector<std::string> numbered(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(prefix + " " + std::to_string(i));
+  return out;
+}
+
+// The texts of `history` that start with `prefix`, in the history's order.
+std::vector<std::string> texts_with(const std::vector<core::MessageInfo>& history,
+                                    const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& m : history) {
+    if (m.kind == core::MessageKind::kText && m.body.rfind(prefix, 0) == 0) out.push_back(m.body);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("channel relay: a member away catches up from another member while the author is away",
+          "[channel][relay]") {
+  ChannelLab lab({"alice", "bob", "carol"});
+  test::open_channel(lab, "alice", "ops", {"bob", "carol"}, false);
+  ProfileNode& alice = lab["alice"];
+  ProfileNode& bob = lab["bob"];
+  ProfileNode& carol = lab["carol"];
+
+  carol.stop();
+  const auto texts = numbered("shift note", 200);
+  for (const auto& text : texts) REQUIRE(alice.node().send_text("#ops", text).is_ok());
+  REQUIRE(
+      wait_until([&] { return texts_with(bob.history("#ops"), "shift note").size() == 200; }, 20s));
+  alice.stop();
+
+  lab.start("carol");
+  INFO("carol: relay_copies_archived " << carol.counter("relay_copies_archived")
+                                       << ", relay_dropped_order "
+                                       << carol.counter("relay_dropped_order"));
+  REQUIRE(wait_until([&] { return texts_with(carol.history("#ops"), "shift note").size() >= 200; },
+                     30s));
+  const auto history = carol.history("#ops");
+  // In alice's order, each once, and credited to alice, with bob named as the relay.
+  CHECK(texts_with(history, "shift note") == texts);
+  size_t relayed_by_bob = 0;
+  for (const auto& m : history) {
+    if (m.body.rfind("shift note", 0) != 0) continue;
+    CHECK(m.sender == alice.fingerprint());
+    if (m.relayed_by == bob.fingerprint()) ++relayed_by_bob;
+  }
+  CHECK(relayed_by_bob == 200);
+  CHECK(carol.counter("relay_copies_archived") == 200);
+  CHECK(carol.counter("relay_dropped_invalid") == 0);
+
+  // alice returns: carol's marks empty her outbox for carol, and nothing goes to carol twice.
+  const uint64_t duplicates_before = carol.counter("message_duplicates");
+  const uint64_t received_before = carol.counter("group_messages_received");
+  lab.start("alice");
+  auto undelivered = [&] {
+    std::string out;
+    for (const auto& m : alice.history("#ops")) {
+      if (m.outgoing && m.kind == core::MessageKind::kText &&
+          m.state != core::MessageState::kDelivered) {
+        out += m.body + "; ";
+      }
+    }
+    return out + " relay_acknowledged " + std::to_string(alice.counter("relay_acknowledged")) +
+           " outbox_waiting " + std::to_string(alice.counter("outbox_waiting")) + " syncs sent " +
+           std::to_string(alice.counter("relay_syncs_sent")) + " received " +
+           std::to_string(alice.counter("relay_syncs_received")) + " timeouts " +
+           std::to_string(alice.counter("relay_sync_timeouts"));
+  };
+  INFO(undelivered());
+  REQUIRE(wait_until(
+      [&] {
+        auto mine = alice.history("#ops");
+        return std::all_of(mine.begin(), mine.end(), [](const core::MessageInfo& m) {
+          return !m.outgoing || m.kind != core::MessageKind::kText ||
+                 m.state == core::MessageState::kDelivered;
+        });
+      },
+      15s));
+  CHECK(alice.counter("relay_acknowledged") >= 200);
+  CHECK(alice.counter("outbox_waiting") == 0);
+  std::this_thread::sleep_for(1s);  // anything alice would still resend has arrived by now
+  CHECK(carol.counter("message_duplicates") == duplicates_before);
+  CHECK(carol.counter("group_messages_received") == received_before);
+  CHECK(count_text(carol.history("#ops"), texts.front()) == 1);
+}
