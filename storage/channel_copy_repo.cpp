@@ -165,22 +165,27 @@ Status ChannelCopyRepo::trim(ByteView channel_id, const std::string& author, int
   return remove->run();
 }
 
-Status ChannelCopyRepo::set_floor(ByteView channel_id, const std::string& recipient, int64_t seq) {
+Status ChannelCopyRepo::set_floor(ByteView channel_id, const std::string& recipient, int64_t seq,
+                                  int64_t epoch) {
   SOTTO_ASSIGN_OR_RETURN(Statement * replace,
                          db_.prepare("INSERT OR REPLACE INTO channel_key_floors (channel_id, "
-                                     "recipient, seq) VALUES (?1, ?2, ?3)"));
-  replace->bind(1, channel_id).bind(2, recipient).bind(3, seq);
+                                     "recipient, seq, epoch) VALUES (?1, ?2, ?3, ?4)"));
+  replace->bind(1, channel_id).bind(2, recipient).bind(3, seq).bind(4, epoch);
   return replace->run();
 }
 
-Result<int64_t> ChannelCopyRepo::floor(ByteView channel_id, const std::string& recipient) {
+Result<ChannelCopyRepo::Floor> ChannelCopyRepo::floor(ByteView channel_id,
+                                                      const std::string& recipient) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
-      db_.prepare("SELECT seq FROM channel_key_floors WHERE channel_id = ?1 AND recipient IN "
-                  "(?2, '') ORDER BY recipient = '' LIMIT 1"));
+      db_.prepare("SELECT seq, epoch FROM channel_key_floors WHERE channel_id = ?1 AND recipient "
+                  "IN (?2, '') ORDER BY recipient = '' LIMIT 1"));
   select->bind(1, channel_id).bind(2, recipient);
-  SOTTO_ASSIGN_OR_RETURN(auto seq, single_int(select));
-  return seq.value_or(0);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  Floor out;
+  if (has_row) out = {select->column_int64(0), select->column_int64(1)};
+  select->reset();
+  return out;
 }
 
 Status ChannelCopyRepo::clear_floors(ByteView channel_id) {
@@ -189,6 +194,38 @@ Status ChannelCopyRepo::clear_floors(ByteView channel_id) {
       db_.prepare("DELETE FROM channel_key_floors WHERE channel_id = ?1 AND recipient != ''"));
   remove->bind(1, channel_id);
   return remove->run();
+}
+
+Status ChannelCopyRepo::keep_key(ByteView channel_id, const std::string& author, int64_t generation,
+                                 int64_t epoch, ByteView signed_key) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * replace,
+                         db_.prepare("INSERT OR REPLACE INTO channel_keys (channel_id, author, "
+                                     "generation, epoch, signed_key) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  replace->bind(1, channel_id)
+      .bind(2, author)
+      .bind(3, generation)
+      .bind(4, epoch)
+      .bind(5, signed_key);
+  SOTTO_RETURN_IF_ERROR(replace->run());
+  SOTTO_ASSIGN_OR_RETURN(Statement * trim,
+                         db_.prepare("DELETE FROM channel_keys WHERE channel_id = ?1 AND author = "
+                                     "?2 AND generation <= ?3"));
+  trim->bind(1, channel_id).bind(2, author).bind(3, generation - kKeptKeys);
+  return trim->run();
+}
+
+Result<std::optional<ChannelCopyRepo::SignedKey>> ChannelCopyRepo::key(ByteView channel_id,
+                                                                       const std::string& author,
+                                                                       int64_t generation) {
+  SOTTO_ASSIGN_OR_RETURN(Statement * select,
+                         db_.prepare("SELECT epoch, signed_key FROM channel_keys WHERE channel_id "
+                                     "= ?1 AND author = ?2 AND generation = ?3"));
+  select->bind(1, channel_id).bind(2, author).bind(3, generation);
+  SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
+  std::optional<SignedKey> out;
+  if (has_row) out = SignedKey{select->column_int64(0), select->column_blob(1)};
+  select->reset();
+  return out;
 }
 
 }  // namespace sotto::storage

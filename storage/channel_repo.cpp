@@ -106,7 +106,7 @@ Result<std::vector<ChannelRecord>> ChannelRepo::list() {
 Result<std::vector<ChannelMemberRecord>> ChannelRepo::members(ByteView channel_id) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
-      db_.prepare("SELECT fingerprint, name, identity_key, key_shared, key_offer "
+      db_.prepare("SELECT fingerprint, name, identity_key, key_shared, key_offer, since_epoch "
                   "FROM channel_members WHERE channel_id = ?1 "
                   "ORDER BY fingerprint"));
   select->bind(1, channel_id);
@@ -115,14 +115,14 @@ Result<std::vector<ChannelMemberRecord>> ChannelRepo::members(ByteView channel_i
     SOTTO_ASSIGN_OR_RETURN(bool has_row, select->step());
     if (!has_row) break;
     out.push_back({select->column_text(0), select->column_text(1), select->column_blob(2),
-                   select->column_int64(3), select->column_blob(4)});
+                   select->column_int64(3), select->column_blob(4), select->column_int64(5)});
   }
   select->reset();
   return out;
 }
 
 Status ChannelRepo::set_members(ByteView channel_id,
-                                const std::vector<ChannelMemberRecord>& members) {
+                                const std::vector<ChannelMemberRecord>& members, int64_t epoch) {
   SOTTO_ASSIGN_OR_RETURN(auto current, this->members(channel_id));
   std::set<std::string> keep;
   for (const auto& m : members) keep.insert(m.fingerprint);
@@ -140,13 +140,14 @@ Status ChannelRepo::set_members(ByteView channel_id,
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
       db_.prepare("INSERT INTO channel_members (channel_id, fingerprint, name, identity_key, "
-                  "key_shared) VALUES (?1, ?2, ?3, ?4, 0)"));
+                  "key_shared, since_epoch) VALUES (?1, ?2, ?3, ?4, 0, ?5)"));
   for (const auto& m : members) {
     for (Statement* statement : {update, insert}) {
       statement->bind(1, channel_id)
           .bind(2, m.fingerprint)
           .bind(3, m.name)
           .bind(4, ByteView(m.identity_key));
+      if (statement == insert) statement->bind(5, epoch);
       SOTTO_RETURN_IF_ERROR(statement->run());
       if (db_.changes() > 0) break;
     }

@@ -26,7 +26,11 @@ void print_roster(const json& channel) {
     std::cout << "  " << (m.value("online", false) ? "online " : "offline") << "  "
               << (m.value("on_air", false) ? "ON AIR  " : "        ") << shown(m, "name")
               << (m.value("admin", false) ? " (admin)" : "") << "  " << trust << "  "
-              << shown(m, "fingerprint").substr(0, 16) << "\n";
+              << shown(m, "fingerprint").substr(0, 16)
+              << (m.value("waiting_for_key", false) ? "  waiting for its key (it must come back "
+                                                      "online to hand it over)"
+                                                    : "")
+              << "\n";
   }
   const json voice = channel.value("voice", json::array());
   if (!voice.empty()) std::cout << "latest transmissions:\n";

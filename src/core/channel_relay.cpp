@@ -1,5 +1,7 @@
 #include "src/core/channel_relay.h"
 
+#include <algorithm>
+
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/message_repo.h"
 #include "src/core/account_internals.h"
@@ -19,7 +21,7 @@ constexpr int64_t kOfferStaleMs = 3000;
 constexpr int64_t kGreetIntervalMs = 10'000;
 constexpr int64_t kUnaskedReplyMs = 2000;
 
-std::string offer_key(ByteView channel_id, const std::string& author) {
+std::string stream_of(ByteView channel_id, const std::string& author) {
   return to_hex(channel_id) + "|" + author;
 }
 
@@ -68,10 +70,32 @@ Status ChannelRelay::on_sender_key(ByteView channel_id, const std::string& autho
   storage::ChannelCopyRepo repo(AccountInternals::db(account_));
   SOTTO_ASSIGN_OR_RETURN(auto held, repo.mark(channel_id, author));
   const auto start = static_cast<int64_t>(seq);
+  // Copies refused for want of this key can be taken now: the relays start again.
+  auto missing = missing_keys_.find(to_hex(channel_id));
+  if (missing != missing_keys_.end() && missing->second.erase(author) != 0) {
+    const int64_t due = clock_.now_ms() + kOfferStaleMs;
+    for (const auto& relay : recent_relays_) resync_at_ms_[relay] = due;
+  }
   // A new key of a member we already read changes nothing of what we hold; a key handed to us
   // because we joined (again) starts where we can read: nothing before it is for us.
   if (!held || (joined && start > *held)) return repo.set_mark(channel_id, author, start);
   return Status::ok();
+}
+
+void ChannelRelay::note_refused(const std::string& relay, ByteView channel_id,
+                                const std::string& author, bool no_key) {
+  if (recent_relays_.size() < kMaxMarks) recent_relays_.insert(relay);
+  if (no_key) {
+    missing_keys_[to_hex(channel_id)].insert(author);
+  } else {
+    resync_at_ms_.try_emplace(relay, clock_.now_ms() + kOfferStaleMs);
+  }
+}
+
+void ChannelRelay::describe(ChannelInfo& info) const {
+  auto missing = missing_keys_.find(info.id);
+  if (missing == missing_keys_.end()) return;
+  for (auto& m : info.members) m.waiting_for_key = missing->second.count(m.fingerprint) != 0;
 }
 
 Status ChannelRelay::on_sync(const std::string& from, const wire::ChannelSync& sync,
@@ -177,7 +201,7 @@ bool ChannelRelay::on_peer_online(const std::string& fingerprint, bool reconnect
 }
 
 void ChannelRelay::offer(const Request& request) {
-  const std::string key = offer_key(request.channel_id, request.author);
+  const std::string key = stream_of(request.channel_id, request.author);
   Offered& offered = offered_[{request.to, key}];
   const int64_t now = clock_.now_ms();
   int64_t from = request.held;
@@ -189,10 +213,14 @@ void ChannelRelay::offer(const Request& request) {
                     .after(request.channel_id, request.author, from, room);
   if (!copies.is_ok()) return;
   int64_t expect = from + 1;
+  int64_t generation = -1;
   for (const auto& copy : copies.value()) {
-    if (copy.seq != expect)
-      break;  // a gap here (trimmed, or not held): the receiver could not
-              // take anything after it
+    // A gap (trimmed, or never held): the receiver could take nothing after it.
+    if (copy.seq != expect) break;
+    if (copy.generation != generation) {
+      generation = copy.generation;
+      if (!offer_key(request, generation)) break;
+    }
     wire::Envelope envelope;
     auto* group = envelope.mutable_group();
     group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
@@ -208,6 +236,27 @@ void ChannelRelay::offer(const Request& request) {
     offered.at_ms = now;
     expect += 1;
   }
+}
+
+bool ChannelRelay::offer_key(const Request& request, int64_t generation) {
+  storage::Database& db = AccountInternals::db(account_);
+  auto key = storage::ChannelCopyRepo(db).key(request.channel_id, request.author, generation);
+  if (!key.is_ok()) return false;
+  if (!key.value()) return true;  // not ours to give: the receiver may have it, or waits for it
+  auto members = storage::ChannelRepo(db).members(request.channel_id);
+  if (!members.is_ok()) return false;
+  auto to = std::find_if(members.value().begin(), members.value().end(),
+                         [&](const auto& m) { return m.fingerprint == request.to; });
+  // Only to a member on the roster since the key began: it opens nothing from before it joined.
+  if (to == members.value().end() || to->since_epoch > key.value()->epoch) return true;
+  wire::Envelope envelope;
+  auto* relayed = envelope.mutable_relayed_key();
+  relayed->set_author(request.author);
+  relayed->set_sender_key(as_chars(key.value()->signed_key).data(), key.value()->signed_key.size());
+  auto frame = net::encode_frame(std::move(envelope));
+  if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) return false;
+  hooks_.count(Counter::relay_keys_sent, 1);
+  return true;
 }
 
 void ChannelRelay::after_commit() {
@@ -232,6 +281,14 @@ void ChannelRelay::after_commit() {
 
 void ChannelRelay::on_timer() {
   const int64_t now = clock_.now_ms();
+  for (auto it = resync_at_ms_.begin(); it != resync_at_ms_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    send_marks(it->first, false);
+    it = resync_at_ms_.erase(it);
+  }
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (now < it->second.until_ms) {
       ++it;

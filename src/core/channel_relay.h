@@ -33,6 +33,7 @@
 #include "sotto/base/clock.h"
 #include "sotto/base/status.h"
 #include "sotto/core/account.h"
+#include "sotto/core/events.h"
 #include "sotto/storage/channel_copy_repo.h"
 #include "src/core/commit_effects.h"
 
@@ -78,6 +79,13 @@ class ChannelRelay {
   void after_commit();
   // Relayed copies were archived from `relay` in this batch.
   void note_relayed_from(const std::string& relay) { relayed_from_.insert(relay); }
+  // A relayed copy of `author`'s could not be taken: out of order (our marks go back to `relay`
+  // once what it has on the way is stale, so it starts again from the gap), or for want of the
+  // author's key (the marks go back when a key arrives; meanwhile the roster says so).
+  void note_refused(const std::string& relay, ByteView channel_id, const std::string& author,
+                    bool no_key);
+  // Marks the members whose key we wait for.
+  void describe(ChannelInfo& info) const;
   // On the timer: outboxes that waited long enough for marks.
   void on_timer();
 
@@ -102,6 +110,9 @@ class ChannelRelay {
   // After the commit: copies of the request's author after `held`, up to held + kWindow, that
   // are not on their way already.
   void offer(const Request& request);
+  // Before the first copy of each of the author's keys: the key itself, signed by the author,
+  // when we hold it and the receiver was on the roster when it began. False when sending failed.
+  bool offer_key(const Request& request, int64_t generation);
   Status acknowledge_own(const std::string& from, ByteView channel_id, int64_t held,
                          Effects& effects);
 
@@ -118,6 +129,9 @@ class ChannelRelay {
   std::set<std::string> relayed_from_;      // copies came from them in this batch
   std::map<std::string, int64_t> replied_at_ms_;  // unasked replies, at most one a while
   std::map<std::string, int64_t> greeted_at_ms_;  // marks sent on coming online
+  std::map<std::string, int64_t> resync_at_ms_;   // relays to send our marks again, and when
+  std::set<std::string> recent_relays_;           // who relayed to us (asked again on a key)
+  std::map<std::string, std::set<std::string>> missing_keys_;  // channel (hex) -> authors
 };
 
 }  // namespace sotto::core

@@ -472,7 +472,7 @@ Status ChannelService::apply_roster(const wire::Roster& roster, ByteView update_
     channel.state = storage::ChannelState::kRemoved;
   }
   SOTTO_RETURN_IF_ERROR(repo.save(channel));
-  SOTTO_RETURN_IF_ERROR(repo.set_members(channel_id, members));
+  SOTTO_RETURN_IF_ERROR(repo.set_members(channel_id, members, channel.epoch));
   if (channel.state == storage::ChannelState::kMember) {
     // A removal starts a new sender key: the removed member's copy of the old one opens nothing
     // sent from now on. A join does not: newcomers get the key from where its chain stands now,

@@ -125,6 +125,10 @@ namespace sotto::core {
   X(relay_dropped_no_key) \
   X(relay_dropped_not_member) \
   X(relay_dropped_order) \
+  X(relay_key_dropped) \
+  X(relay_keys_known) \
+  X(relay_keys_received) \
+  X(relay_keys_sent) \
   X(relay_marks_ignored) \
   X(relay_sync_dropped) \
   X(relay_sync_timeouts) \

@@ -74,6 +74,7 @@ json channel_object(const ChannelInfo& c) {
                 {"on_air", m.on_air},
                 {"trust", std::string(to_string(m.trust))}};
     if (!m.vouched_by.empty()) member["vouched_by"] = m.vouched_by;
+    if (m.waiting_for_key) member["waiting_for_key"] = true;
     members.push_back(std::move(member));
   }
   json voice = json::array();

@@ -158,6 +158,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
     case wire::Envelope::kReceipt:
     case wire::Envelope::kGroup:
     case wire::Envelope::kSync:
+    case wire::Envelope::kRelayedKey:
       batch_.push_back({fingerprint, envelope});
       break;
     case wire::Envelope::kBundleRequest:
@@ -203,6 +204,8 @@ Status Messenger::receive_one(const Received& item, Effects& effects) {
       return receive_group(item, effects);
     case wire::Envelope::kSync:
       return relay_.on_sync(item.from, item.envelope.sync(), effects);
+    case wire::Envelope::kRelayedKey:
+      return receive_relayed_key(item);
     default:
       return ledger_.receive_direct(
           item, effects, [this](const std::string& from, const wire::Content& content, Effects& e) {

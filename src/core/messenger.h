@@ -200,6 +200,8 @@ class Messenger : public VoiceMessaging {
   // Inside the receive transaction: one message (see MessageLedger::ReceiveOne).
   Status receive_one(const Received& item, Effects& effects);
   Status receive_group(const Received& item, Effects& effects);
+  // A member's new sender key handed on by a co-member (ChannelRelay::offer_key).
+  Status receive_relayed_key(const Received& item);
   // Who wrote a channel message, and who handed it on (empty: it came from its author).
   struct GroupOrigin {
     std::string author;

@@ -2,6 +2,8 @@
 // SenderKeys the keys; here are the front ends' calls, and channel text on its way through the
 // ledger: encrypted once under the author's sender key, one outbox entry per member, a receipt from
 // each; "delivered" when every member has acknowledged it.
+#include <algorithm>
+
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/channel_copy_repo.h"
@@ -50,12 +52,16 @@ Result<ChannelInfo> Messenger::decline_channel(const std::string& channel) {
 }
 
 Result<std::vector<ChannelInfo>> Messenger::channels() {
-  return channels_.list();
+  SOTTO_ASSIGN_OR_RETURN(auto list, channels_.list());
+  for (auto& info : list) relay_.describe(info);
+  return list;
 }
 
 Result<ChannelInfo> Messenger::channel(const std::string& name) {
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, channels_.resolve(name));
-  return channels_.info(channel);
+  SOTTO_ASSIGN_OR_RETURN(ChannelInfo info, channels_.info(channel));
+  relay_.describe(info);
+  return info;
 }
 
 std::string Messenger::name_of(const std::string& fingerprint) {
@@ -176,9 +182,9 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
       return Status::ok();
     }
     if (!next.is_ok()) {
-      hooks_.count(next.code() == StatusCode::kNotFound ? Counter::relay_dropped_no_key
-                                                        : Counter::relay_dropped_order,
-                   1);
+      const bool no_key = next.code() == StatusCode::kNotFound;
+      hooks_.count(no_key ? Counter::relay_dropped_no_key : Counter::relay_dropped_order, 1);
+      relay_.note_refused(item.from, channel_id, author, no_key);
       return next;
     }
   }
@@ -198,10 +204,9 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     if (relayed) {
       // The author's signature does not hold, or its key is one we never got: a relay can
       // withhold, never alter or forge.
-      hooks_.count(plaintext.status().code() == StatusCode::kNotFound
-                       ? Counter::relay_dropped_no_key
-                       : Counter::relay_dropped_invalid,
-                   1);
+      const bool no_key = plaintext.status().code() == StatusCode::kNotFound;
+      hooks_.count(no_key ? Counter::relay_dropped_no_key : Counter::relay_dropped_invalid, 1);
+      if (no_key) relay_.note_refused(item.from, channel_id, author, true);
       return Status::unavailable(plaintext.status().message());
     }
     if (crypto::is_duplicate(plaintext.status())) {
@@ -226,6 +231,55 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
   }
   const GroupOrigin origin{author, relayed ? item.from : std::string()};
   return archive_group(item, origin, *channel, content.value(), effects);
+}
+
+Status Messenger::receive_relayed_key(const Received& item) {
+  const wire::RelayedKey& relayed = item.envelope.relayed_key();
+  wire::SenderKey key;
+  const Bytes channel_id = [&] {
+    return key.ParseFromString(relayed.sender_key()) ? bytes_of(key.channel_id()) : Bytes();
+  }();
+  if (channel_id.size() != net::kChannelIdSize || key.joined() ||
+      key.signature().size() != net::kSignatureSize) {
+    hooks_.count(Counter::relay_key_dropped, 1);
+    return Status::ok();
+  }
+  storage::ChannelRepo repo(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(auto channel, repo.find(channel_id));
+  SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel_id));
+  auto member = [&](const std::string& fingerprint) {
+    return std::find_if(members.begin(), members.end(),
+                        [&](const auto& m) { return m.fingerprint == fingerprint; });
+  };
+  const auto author = member(relayed.author());
+  if (!channel || channel->state != storage::ChannelState::kMember ||
+      member(item.from) == members.end() || author == members.end()) {
+    hooks_.count(Counter::relay_dropped_not_member, 1);
+    return Status::ok();
+  }
+  // The key is its owner's only if its owner signed it; the relay vouches for nothing.
+  if (!crypto::SignalEngine::verify(author->identity_key, net::sender_key_signing_input(key),
+                                    as_bytes(key.signature()))) {
+    hooks_.count(Counter::relay_key_dropped, 1);
+    return Status::ok();
+  }
+  crypto::SignalEngine& signal = AccountInternals::signal(account_);
+  const Bytes group = sender_key_group(channel_id, key.generation());
+  SOTTO_ASSIGN_OR_RETURN(bool known, signal.has_sender_key(group, relayed.author()));
+  // Taken once: processing it again would rewind the chain we hold to its first iteration.
+  if (known) {
+    hooks_.count(Counter::relay_keys_known, 1);
+    return Status::ok();
+  }
+  if (!signal.process_sender_key(group, relayed.author(), as_bytes(key.distribution())).is_ok()) {
+    hooks_.count(Counter::relay_key_dropped, 1);
+    return Status::ok();
+  }
+  hooks_.count(Counter::relay_keys_received, 1);
+  SOTTO_RETURN_IF_ERROR(relay_.on_sender_key(channel_id, relayed.author(), key.seq(), false));
+  SOTTO_RETURN_IF_ERROR(keys_.keep_for_relay(channel_id, relayed.author(), key));
+  key_waits_.key_applied(relayed.author(), key.channel_id());
+  return Status::ok();
 }
 
 Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,

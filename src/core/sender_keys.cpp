@@ -1,4 +1,6 @@
 #include "src/core/sender_keys.h"
+
+#include <algorithm>
 #include "src/core/account_internals.h"
 
 #include "sotto/crypto/signal_engine.h"
@@ -34,7 +36,7 @@ Status SenderKeys::rotate_own(storage::ChannelRecord& channel) {
   storage::ChannelCopyRepo copies(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(copies.clear_floors(channel.id));
   SOTTO_ASSIGN_OR_RETURN(auto numbered, copies.mark(channel.id, account_.fingerprint()));
-  SOTTO_RETURN_IF_ERROR(copies.set_floor(channel.id, "", numbered.value_or(0)));
+  SOTTO_RETURN_IF_ERROR(copies.set_floor(channel.id, "", numbered.value_or(0), channel.epoch));
   return repo.save(channel);
 }
 
@@ -50,7 +52,8 @@ Status SenderKeys::offer_to_newcomers(const storage::ChannelRecord& channel,
   SOTTO_ASSIGN_OR_RETURN(auto numbered, copies.mark(channel.id, account_.fingerprint()));
   for (const auto& fingerprint : newcomers) {
     SOTTO_RETURN_IF_ERROR(repo.set_key_offer(channel.id, fingerprint, current));
-    SOTTO_RETURN_IF_ERROR(copies.set_floor(channel.id, fingerprint, numbered.value_or(0)));
+    SOTTO_RETURN_IF_ERROR(
+        copies.set_floor(channel.id, fingerprint, numbered.value_or(0), channel.epoch));
   }
   return Status::ok();
 }
@@ -74,9 +77,16 @@ Status SenderKeys::share_own(const storage::ChannelRecord& channel, Effects& eff
     key->set_generation(static_cast<uint32_t>(channel.key_generation));
     const Bytes& distribution = m.key_offer.empty() ? channel.own_key : m.key_offer;
     key->set_distribution(as_chars(distribution).data(), distribution.size());
-    SOTTO_ASSIGN_OR_RETURN(int64_t floor, copies.floor(channel.id, m.fingerprint));
-    key->set_seq(static_cast<uint64_t>(floor));
+    SOTTO_ASSIGN_OR_RETURN(auto floor, copies.floor(channel.id, m.fingerprint));
+    key->set_seq(static_cast<uint64_t>(floor.seq));
+    key->set_epoch(static_cast<uint64_t>(floor.epoch));
     key->set_joined(!m.key_offer.empty());
+    if (!key->joined()) {
+      // Signed, so that co-members can hand it to a member who missed it (RelayedKey).
+      SOTTO_ASSIGN_OR_RETURN(Bytes signature, AccountInternals::signal(account_).sign(
+                                                  net::sender_key_signing_input(*key)));
+      key->set_signature(as_chars(signature).data(), signature.size());
+    }
     SOTTO_RETURN_IF_ERROR(ledger_.commit_direct(m.fingerprint, std::move(content), effects.out));
     SOTTO_RETURN_IF_ERROR(repo.set_key_shared(channel.id, m.fingerprint, channel.key_generation));
     hooks_.count(Counter::sender_keys_shared, 1);
@@ -106,6 +116,26 @@ Status SenderKeys::apply(const std::string& from, const wire::SenderKey& key, bo
   }
   stored = true;
   hooks_.count(Counter::sender_keys_received, 1);
+  return keep_for_relay(channel_id, from, key);
+}
+
+Status SenderKeys::keep_for_relay(const Bytes& channel_id, const std::string& from,
+                                  const wire::SenderKey& key) {
+  if (key.joined() || key.signature().empty()) return Status::ok();
+  storage::ChannelRepo repo(AccountInternals::db(account_));
+  SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel_id));
+  auto owner = std::find_if(members.begin(), members.end(),
+                            [&](const auto& m) { return m.fingerprint == from; });
+  if (owner == members.end() ||
+      !crypto::SignalEngine::verify(owner->identity_key, net::sender_key_signing_input(key),
+                                    as_bytes(key.signature()))) {
+    return Status::ok();  // it opens our copy; it just cannot be handed on
+  }
+  std::string serialized;
+  key.SerializeToString(&serialized);
+  return storage::ChannelCopyRepo(AccountInternals::db(account_))
+      .keep_key(channel_id, from, key.generation(), static_cast<int64_t>(key.epoch()),
+                as_bytes(serialized));
   return Status::ok();
 }
 

@@ -53,6 +53,10 @@ class SenderKeys {
   // Inside the receive transaction: a member's key (Unavailable while its roster is on the way);
   // `stored` when it was taken.
   Status apply(const std::string& from, const wire::SenderKey& key, bool& stored);
+  // A new key of `from`'s with a valid signature is kept for co-members who miss it
+  // (ChannelRelay hands it on).
+  Status keep_for_relay(const Bytes& channel_id, const std::string& from,
+                        const wire::SenderKey& key);
   // Inside a transaction: a Content encrypted under our current sender key for `channel`, as a
   // GroupMessage frame. The key's first use queues it to the members first (`effects`), so the
   // caller's frame follows it on every link; `channel` counts the use. A numbered message

@@ -580,6 +580,11 @@ Result<Bytes> SignalEngine::own_sender_key(ByteView group) {
                signal_buffer_data(serialized) + signal_buffer_len(serialized));
 }
 
+Result<bool> SignalEngine::has_sender_key(ByteView group, std::string_view sender) {
+  SOTTO_ASSIGN_OR_RETURN(auto record, impl_->state->load_sender_key(group, sender, kDeviceId));
+  return record.has_value();
+}
+
 Status SignalEngine::process_sender_key(ByteView group, std::string_view sender,
                                         ByteView distribution) {
   SignalRef<sender_key_distribution_message> message;

@@ -159,4 +159,15 @@ Result<wire::Content> decode_content(ByteView plaintext) {
   return content;
 }
 
+Bytes sender_key_signing_input(const wire::SenderKey& key) {
+  static constexpr char kLabel[] = "sotto sender key v1";
+  Bytes out(kLabel, kLabel + sizeof kLabel - 1);
+  out.insert(out.end(), key.channel_id().begin(), key.channel_id().end());
+  append_be32(out, key.generation());
+  append_be64(out, key.seq());
+  append_be64(out, key.epoch());
+  out.insert(out.end(), key.distribution().begin(), key.distribution().end());
+  return out;
+}
+
 }  // namespace sotto::net

@@ -36,6 +36,9 @@ Result<Bytes> encode_content(wire::Content content);
 // Corruption with a short reason when the plaintext is not acceptable Content.
 Result<wire::Content> decode_content(ByteView plaintext);
 
+// What a member signs with a new sender key of its own (sotto.proto, SenderKey.signature).
+Bytes sender_key_signing_input(const wire::SenderKey& key);
+
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 

@@ -7,10 +7,6 @@ namespace {
 
 constexpr char kClipLabel[] = "sotto voice clip v1";
 
-void append_be32(Bytes& out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
 }  // namespace
 
 Bytes encode_packets(const std::vector<Bytes>& packets) {

@@ -34,5 +34,22 @@ CREATE TABLE channel_key_floors (
   channel_id BLOB NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
   recipient TEXT NOT NULL,
   seq INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,            -- the roster's epoch then
   PRIMARY KEY (channel_id, recipient)
 );
+
+-- Members' sender keys from their first iteration, as each author signed them: a member who
+-- missed a new key while away gets it from a co-member, if it was on the roster when the key
+-- began (since_epoch <= the key's epoch), so a relayed key never opens what was sent before a
+-- member joined.
+CREATE TABLE channel_keys (
+  channel_id BLOB NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+  author TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  signed_key BLOB NOT NULL,          -- the SenderKey message, signature included
+  PRIMARY KEY (channel_id, author, generation)
+);
+
+-- The roster epoch from which each member has been on it without a break.
+ALTER TABLE channel_members ADD COLUMN since_epoch INTEGER NOT NULL DEFAULT 0;

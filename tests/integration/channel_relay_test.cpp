@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -108,4 +109,42 @@ TEST_CASE("channel relay: a member away catches up from another member while the
   CHECK(carol.counter("message_duplicates") == duplicates_before);
   CHECK(carol.counter("group_messages_received") == received_before);
   CHECK(count_text(carol.history("#ops"), texts.front()) == 1);
+}
+
+TEST_CASE("channel relay: a sender key begun while a member was away reaches it from a co-member",
+          "[channel][relay]") {
+  ChannelLab lab({"alice", "bob", "carol"});
+  test::open_channel(lab, "alice", "ops", {"bob", "carol"}, false);
+  ProfileNode& alice = lab["alice"];
+  ProfileNode& bob = lab["bob"];
+  ProfileNode& carol = lab["carol"];
+
+  carol.stop();
+  // Past kRotateAfterMessages: alice's texts after the thousandth are under a key carol never
+  // got from alice herself.
+  const auto texts = numbered("long shift", 1100);
+  std::vector<std::future<Result<core::MessageInfo>>> sends;
+  for (const auto& text : texts) sends.push_back(alice.node().send_text_async("#ops", text));
+  for (auto& sent : sends) REQUIRE(sent.get().is_ok());
+  REQUIRE(wait_until([&] { return texts_with(bob.history("#ops"), "long shift").size() == 1100; },
+                     30s));
+  alice.stop();
+
+  lab.start("carol");
+  const bool caught_up = wait_until(
+      [&] { return texts_with(carol.history("#ops"), "long shift").size() >= 1100; }, 30s);
+  std::string counters;
+  for (const char* c : {"relay_copies_archived", "relay_dropped_no_key", "relay_dropped_order",
+                        "relay_dropped_invalid", "relay_keys_received", "relay_keys_known",
+                        "relay_key_dropped", "relay_syncs_sent", "relay_syncs_received"}) {
+    counters += std::string(c) + " " + std::to_string(carol.counter(c)) + "/" +
+                std::to_string(bob.counter(c)) + " ";
+  }
+  counters += "sent " + std::to_string(bob.counter("relay_copies_sent")) + " keys sent " +
+              std::to_string(bob.counter("relay_keys_sent"));
+  INFO("carol/bob: " << counters);
+  REQUIRE(caught_up);
+  CHECK(texts_with(carol.history("#ops"), "long shift") == texts);
+  CHECK(carol.counter("relay_keys_received") >= 1);
+  CHECK(carol.counter("relay_key_dropped") == 0);
 }

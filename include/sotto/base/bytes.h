@@ -40,6 +40,13 @@ inline void append_le16(Bytes& out, uint16_t v) {
 inline void append_le32(Bytes& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
+// Big-endian writers, for what is signed (a fixed layout both ends rebuild).
+inline void append_be32(Bytes& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+inline void append_be64(Bytes& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
 // The four bytes of a chunk tag such as "RIFF".
 inline void append_tag(Bytes& out, const char* tag) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(tag[i]));

@@ -114,6 +114,8 @@ struct ChannelMember {
   bool on_air = false;
   MemberTrust trust = MemberTrust::kUnverified;
   std::string vouched_by;  // the admin's name, when vouched
+  // Its messages reached us (relayed) but its sender key has not: only it can hand that over.
+  bool waiting_for_key = false;
 };
 
 // One voice transmission as this node saw it (doc/guide.md, Push-to-talk voice): the figures behind

@@ -140,6 +140,8 @@ class SignalEngine {
   // Our sender key for `group` (made when there is none yet) as a serialized
   // SenderKeyDistributionMessage, for the other members: from the key's current iteration.
   Result<Bytes> own_sender_key(ByteView group);
+  // Whether `sender`'s key for `group` is here.
+  Result<bool> has_sender_key(ByteView group, std::string_view sender);
   // Stores `sender`'s key for `group` from its distribution message.
   Status process_sender_key(ByteView group, std::string_view sender, ByteView distribution);
   // Encrypts once with our sender key for `group` (signed with the key's signature key).

@@ -64,11 +64,27 @@ class ChannelCopyRepo {
   // Keeps the newest `keep` copies of `author` (the archive rows stay).
   Status trim(ByteView channel_id, const std::string& author, int64_t keep);
 
-  // recipient "": the start of our current key; else a newcomer's start.
-  Status set_floor(ByteView channel_id, const std::string& recipient, int64_t seq);
-  Result<int64_t> floor(ByteView channel_id, const std::string& recipient);
+  // recipient "": the start of our current key; else a newcomer's start. `epoch`: the roster's.
+  Status set_floor(ByteView channel_id, const std::string& recipient, int64_t seq, int64_t epoch);
+  struct Floor {
+    int64_t seq = 0;
+    int64_t epoch = 0;
+  };
+  Result<Floor> floor(ByteView channel_id, const std::string& recipient);
   // Our key rotated: everyone starts from its first iteration again.
   Status clear_floors(ByteView channel_id);
+
+  // A member's signed sender key from its first iteration (channel_keys), kept for co-members
+  // who missed it; the newest kKeptKeys generations per author.
+  static constexpr int64_t kKeptKeys = 8;
+  Status keep_key(ByteView channel_id, const std::string& author, int64_t generation, int64_t epoch,
+                  ByteView signed_key);
+  struct SignedKey {
+    int64_t epoch = 0;
+    Bytes signed_key;
+  };
+  Result<std::optional<SignedKey>> key(ByteView channel_id, const std::string& author,
+                                       int64_t generation);
 
  private:
   Database& db_;

@@ -49,6 +49,7 @@ struct ChannelMemberRecord {
   // Our sender key's distribution as it stood when this member joined (empty: own_key, from
   // iteration 0). Cleared once queued, and when our key rotates (schema 11).
   Bytes key_offer;
+  int64_t since_epoch = 0;  // on the roster without a break since this epoch (schema 12)
 };
 
 class ChannelRepo {
@@ -61,8 +62,10 @@ class ChannelRepo {
   Result<std::optional<ChannelRecord>> find_by_name(const std::string& name);
   Result<std::vector<ChannelRecord>> list();
   Result<std::vector<ChannelMemberRecord>> members(ByteView channel_id);
-  // The roster becomes `members`; members who stay keep their key_shared.
-  Status set_members(ByteView channel_id, const std::vector<ChannelMemberRecord>& members);
+  // The roster of `epoch` becomes `members`; members who stay keep their key_shared and
+  // since_epoch, newcomers are members since `epoch`.
+  Status set_members(ByteView channel_id, const std::vector<ChannelMemberRecord>& members,
+                     int64_t epoch);
   // Also drops the member's key_offer: it has been queued.
   Status set_key_shared(ByteView channel_id, const std::string& fingerprint, int64_t generation);
   Status set_key_offer(ByteView channel_id, const std::string& fingerprint, ByteView offer);
