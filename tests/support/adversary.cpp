@@ -221,6 +221,16 @@ std::vector<std::optional<std::chrono::milliseconds>> wait_closed(
 
 HostileInsider::HostileInsider(const std::string& name)
     : account_(create_account(tmp_ / "p", name)) {
+  open_sockets();
+}
+
+HostileInsider::HostileInsider(std::unique_ptr<core::Account> account)
+    : account_(std::move(account)) {
+  if (!account_) throw std::runtime_error("HostileInsider: no account");
+  open_sockets();
+}
+
+void HostileInsider::open_sockets() {
   auto bound = net::UdpSocket::bind("127.0.0.1", 0);
   if (!bound.is_ok()) throw std::runtime_error("insider UDP: " + bound.status().message());
   udp_ = std::move(bound).value();

@@ -107,6 +107,9 @@ std::vector<std::optional<std::chrono::milliseconds>> wait_closed(
 class HostileInsider {
  public:
   explicit HostileInsider(const std::string& name);
+  // An identity that exists already, e.g. a real member's profile opened while its own node is
+  // down: the insider then speaks with that member's keys, and account() reads what it stored.
+  explicit HostileInsider(std::unique_ptr<core::Account> account);
   ~HostileInsider();
   HostileInsider(const HostileInsider&) = delete;
   HostileInsider& operator=(const HostileInsider&) = delete;
@@ -127,6 +130,8 @@ class HostileInsider {
   void send_datagram(uint16_t port, ByteView datagram);
 
  private:
+  void open_sockets();
+
   TempDir tmp_;
   std::unique_ptr<core::Account> account_;
   net::UdpSocket udp_;

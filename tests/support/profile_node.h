@@ -40,6 +40,8 @@ class ProfileNode {
   // database file itself.
   Bytes database_key() const;
   uint16_t port() const;  // REQUIRES: running
+  // The CURVE key its node serves with, which a raw client must expect. REQUIRES: running
+  const Bytes& transport_key() const { return account_->transport_public(); }
   std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port()); }
 
   // Convenience views of the running node.
