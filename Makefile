@@ -69,7 +69,8 @@ cli_SRC     := $(filter-out src/cli/main.cpp,$(call src_of,src/cli))
 TEST_SRC    := $(shell find tests -name '*.cpp' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*' \
                  -not -path 'tests/scale/main.cpp' | sort)
 BENCH_SRC   := $(call src_of,tests/bench) tests/support/temp_dir.cpp tests/support/profiles.cpp \
-               tests/support/test_node.cpp tests/support/process.cpp tests/support/speech.cpp
+               tests/support/test_node.cpp tests/support/process.cpp tests/support/speech.cpp \
+               tests/support/channel_lab.cpp tests/support/profile_node.cpp
 # The scale harness's phases are in the test binary too (the [scale] test runs a short variant);
 # its main() is the program `make scale` runs.
 SCALE_SRC   := $(call src_of,tests/scale) tests/support/daemon.cpp tests/support/process.cpp \

@@ -11,6 +11,9 @@
 #include "sotto/base/bytes.h"
 #include "sotto/crypto/signal_engine.h"
 
+namespace sotto::core {
+class Node;
+}
 namespace sotto::test {
 class TestNode;
 }
@@ -71,6 +74,14 @@ const TextFigures& text_figures_bare();
 
 // One sender and 8 members, every message archived (durably) by every member (issue 5).
 double channel_fanout_msgs_per_s();
+
+// Issue 24: a member back from away gets the channel texts it missed from another member while
+// their author is away too (relay_bench.cpp).
+double relay_catchup_msgs_per_s();
+
+// " name=value" for each of `node`'s counters that is not zero and starts with `prefix`, for
+// reports on stderr and NA reasons.
+std::string nonzero_counters(core::Node& node, const std::string& prefix = "");
 
 // `member` joins `channel` the way a person does once the admin's invitation has come: it
 // compares the admin's safety number (confirm_contact), then accepts. False, with the reason

@@ -593,6 +593,7 @@ const std::vector<Figure>& all_figures() {
       {{"text_latency_p99_us_bare", "us", {}},
        text_figure<bench::text_figures_bare, &TextFigures::latency_p99_us>},
       {{"channel_fanout_msgs_per_s", "msgs/s", {}}, bench::channel_fanout_msgs_per_s},
+      {{"relay_catchup_msgs_per_s", "msgs/s", {}}, bench::relay_catchup_msgs_per_s},
       {{"discovery_ms", "ms", {}}, bench_discovery_ms},
       {{"discovery_unlock_ms", "ms", {}}, bench_discovery_unlock_ms},
       {{"beacon_check_us", "us", {}}, bench::beacon_check_us},

@@ -195,17 +195,9 @@ class Fanout {
 
   // The sender's counters and one member's, for the report on stderr.
   void report_counters() {
-    std::fprintf(stderr, "bench: channel: sender counters:");
-    for (const auto& [name, value] : nodes_[0]->node().stats().counters) {
-      if (value != 0)
-        std::fprintf(stderr, " %s=%llu", name.c_str(), static_cast<unsigned long long>(value));
-    }
-    std::fprintf(stderr, "\nbench: channel: member0 counters:");
-    for (const auto& [name, value] : nodes_[1]->node().stats().counters) {
-      if (value != 0)
-        std::fprintf(stderr, " %s=%llu", name.c_str(), static_cast<unsigned long long>(value));
-    }
-    std::fprintf(stderr, "\n");
+    std::fprintf(
+        stderr, "bench: channel: sender counters:%s\nbench: channel: member0 counters:%s\n",
+        nonzero_counters(nodes_[0]->node()).c_str(), nonzero_counters(nodes_[1]->node()).c_str());
   }
 
  private:
@@ -247,6 +239,14 @@ class Fanout {
 };
 
 }  // namespace
+
+std::string nonzero_counters(core::Node& node, const std::string& prefix) {
+  std::string out;
+  for (const auto& [name, value] : node.stats().counters) {
+    if (value != 0 && name.rfind(prefix, 0) == 0) out += " " + name + "=" + std::to_string(value);
+  }
+  return out;
+}
 
 bool accept_invitation(test::TestNode& member, const std::string& admin_fingerprint,
                        const std::string& channel) {
