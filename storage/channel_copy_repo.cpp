@@ -16,15 +16,17 @@ Result<std::optional<int64_t>> single_int(Statement* select) {
 Status ChannelCopyRepo::add(const ChannelCopy& c) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * insert,
-      db_.prepare("INSERT INTO channel_copies (message_row, channel_id, author, seq, generation, "
-                  "body, relayed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, ''))"));
+      db_.prepare("INSERT OR FAIL INTO channel_copies (message_row, channel_id, author, seq, "
+                  "generation, body, relayed_by, clip_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                  "NULLIF(?7, ''), NULLIF(?8, x''))"));
   insert->bind(1, c.message_row)
       .bind(2, ByteView(c.channel_id))
       .bind(3, c.author)
       .bind(4, c.seq)
       .bind(5, c.generation)
       .bind(6, ByteView(c.body))
-      .bind(7, c.relayed_by);
+      .bind(7, c.relayed_by)
+      .bind(8, ByteView(c.clip_key));
   return insert->run();
 }
 
@@ -43,7 +45,8 @@ Result<std::vector<ChannelCopy>> ChannelCopyRepo::after(ByteView channel_id,
   SOTTO_ASSIGN_OR_RETURN(
       Statement * select,
       db_.prepare("SELECT c.message_row, c.seq, c.generation, c.body, ifnull(c.relayed_by, ''), "
-                  "m.message_id FROM channel_copies c JOIN messages m ON m.id = c.message_row "
+                  "m.message_id, ifnull(c.clip_key, x'') FROM channel_copies c JOIN messages m ON "
+                  "m.id = c.message_row "
                   "WHERE c.channel_id = ?1 AND c.author = ?2 AND c.seq > ?3 "
                   "ORDER BY c.seq LIMIT ?4"));
   select->bind(1, channel_id).bind(2, author).bind(3, after_seq).bind(4, limit);
@@ -60,6 +63,7 @@ Result<std::vector<ChannelCopy>> ChannelCopyRepo::after(ByteView channel_id,
     c.body = select->column_blob(3);
     c.relayed_by = select->column_text(4);
     c.message_id = select->column_blob(5);
+    c.clip_key = select->column_blob(6);
     out.push_back(std::move(c));
   }
   select->reset();
@@ -87,12 +91,19 @@ Result<std::optional<int64_t>> ChannelCopyRepo::mark(ByteView channel_id,
 
 Status ChannelCopyRepo::set_mark(ByteView channel_id, const std::string& author,
                                  int64_t held_through) {
-  // Debian's SQLCipher is built on an SQLite without UPSERT.
-  SOTTO_ASSIGN_OR_RETURN(Statement * replace,
-                         db_.prepare("INSERT OR REPLACE INTO channel_marks (channel_id, author, "
+  // Debian's SQLCipher is built on an SQLite without UPSERT: update, else insert. OR FAIL: no
+  // statement journal (see SignalRepo::store_session); this runs once per relayed message.
+  SOTTO_ASSIGN_OR_RETURN(Statement * update,
+                         db_.prepare("UPDATE OR FAIL channel_marks SET held_through = ?3 "
+                                     "WHERE channel_id = ?1 AND author = ?2"));
+  update->bind(1, channel_id).bind(2, author).bind(3, held_through);
+  SOTTO_RETURN_IF_ERROR(update->run());
+  if (db_.changes() > 0) return Status::ok();
+  SOTTO_ASSIGN_OR_RETURN(Statement * insert,
+                         db_.prepare("INSERT OR FAIL INTO channel_marks (channel_id, author, "
                                      "held_through) VALUES (?1, ?2, ?3)"));
-  replace->bind(1, channel_id).bind(2, author).bind(3, held_through);
-  return replace->run();
+  insert->bind(1, channel_id).bind(2, author).bind(3, held_through);
+  return insert->run();
 }
 
 Result<int64_t> ChannelCopyRepo::advance_mark(ByteView channel_id, const std::string& author,

@@ -4,10 +4,12 @@
 
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/message_repo.h"
+#include "sotto/storage/voice_clip_repo.h"
 #include "src/core/account_internals.h"
 #include "src/core/message_ledger.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
+#include "src/core/voice_clip_content.h"
 #include "src/net/wire.h"
 
 namespace sotto::core {
@@ -229,6 +231,11 @@ void ChannelRelay::offer(const Request& request) {
     group->set_generation(static_cast<uint32_t>(copy.generation));
     group->set_author(copy.author);
     group->set_seq(static_cast<uint64_t>(copy.seq));
+    if (!copy.clip_key.empty()) {
+      auto sealed = sealed_clip(copy);
+      if (!sealed.is_ok()) break;
+      group->set_clip(as_chars(sealed.value()).data(), sealed.value().size());
+    }
     auto frame = net::encode_frame(std::move(envelope));
     if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) break;
     hooks_.count(Counter::relay_copies_sent, 1);
@@ -236,6 +243,20 @@ void ChannelRelay::offer(const Request& request) {
     offered.at_ms = now;
     expect += 1;
   }
+}
+
+Result<Bytes> ChannelRelay::sealed_clip(const storage::ChannelCopy& copy) {
+  SOTTO_ASSIGN_OR_RETURN(
+      auto clip, storage::VoiceClipRepo(AccountInternals::db(account_)).find(copy.message_row));
+  if (!clip) return Status::not_found("the clip is no longer archived");
+  wire::RelayedClip relayed;
+  *relayed.mutable_start() =
+      voice_start_of(clip->channel_id, clip->transmission_id, static_cast<uint32_t>(clip->frame_ms),
+                     static_cast<uint32_t>(clip->bitrate), clip->started_at_us);
+  relayed.mutable_start()->set_sample_rate(static_cast<uint32_t>(clip->sample_rate));
+  relayed.set_packets(as_chars(clip->packets).data(), clip->packets.size());
+  relayed.set_frames(static_cast<uint32_t>(clip->frames));
+  return seal_relayed_clip(copy.clip_key, relayed);
 }
 
 bool ChannelRelay::offer_key(const Request& request, int64_t generation) {

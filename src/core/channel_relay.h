@@ -110,6 +110,8 @@ class ChannelRelay {
   // After the commit: copies of the request's author after `held`, up to held + kWindow, that
   // are not on their way already.
   void offer(const Request& request);
+  // A clip we heard live, sealed for the GroupMessage that relays its VoiceEnd.
+  Result<Bytes> sealed_clip(const storage::ChannelCopy& copy);
   // Before the first copy of each of the author's keys: the key itself, signed by the author,
   // when we hold it and the receiver was on the roster when it began. False when sending failed.
   bool offer_key(const Request& request, int64_t generation);

@@ -42,11 +42,11 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
       keys_(account_, hooks_, contacts_, ledger_),
       channels_(account_, clock_, hooks_, contacts_, ledger_, keys_),
       expiry_(account_, clock_, hooks_, contacts_, ledger_, channels_),
-      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_),
       relay_(account_, clock_, hooks_, ledger_,
              [this](const std::string& fingerprint, bool reconnected) {
                outbox_.on_peer_online(fingerprint, reconnected);
-             }) {}
+             }),
+      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_, relay_) {}
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.

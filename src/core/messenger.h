@@ -211,6 +211,14 @@ class Messenger : public VoiceMessaging {
   Status archive_group(const Received& item, const GroupOrigin& origin,
                        const storage::ChannelRecord& channel, const wire::Content& content,
                        Effects& effects);
+  // Its voice part: VoiceStart and VoiceEnd to the voice side, a clip (from the outbox, or
+  // relayed) archived, and the copy of a numbered one kept.
+  Status archive_voice(const Received& item, const GroupOrigin& origin,
+                       const storage::ChannelRecord& channel, const wire::Content& content,
+                       Effects& effects);
+  // The copy of a numbered message we archived at `row` (ChannelRelay::keep).
+  Status keep_copy(const Received& item, const GroupOrigin& origin, ByteView channel_id,
+                   int64_t row, Bytes clip_key = {});
   // A 1:1 control message, archived already: to its owner.
   Status apply_control(const std::string& from, const wire::Content& content, Effects& effects);
   // Inside the send transaction: archive, encrypt, queue in the outbox.
@@ -236,8 +244,17 @@ class Messenger : public VoiceMessaging {
   SenderKeys keys_;
   ChannelService channels_;
   ExpiryService expiry_;
+  ChannelRelay relay_;  // before clips_, which numbers clips through it
+  // A VoiceEnd heard live, until the voice side archives the clip it ends: the copy we keep to
+  // relay it (keep_copy). Keyed by (talker, transmission id); the oldest go first.
+  struct HeardEnd {
+    Received item;
+    GroupOrigin origin;
+    Bytes relay_key;
+  };
+  static constexpr size_t kMaxHeardEnds = 64;
+  std::map<std::pair<std::string, Bytes>, HeardEnd> heard_ends_;
   VoiceClips clips_;
-  ChannelRelay relay_;
   std::vector<Received> batch_;
   KeyWaits key_waits_;  // channel messages that overtook their author's sender key
   std::vector<QueuedSend> sends_;

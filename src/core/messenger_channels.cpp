@@ -12,6 +12,7 @@
 #include "src/core/account_internals.h"
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
+#include "src/core/voice_clip_content.h"
 #include "src/net/content.h"
 #include "src/net/wire.h"
 
@@ -286,13 +287,7 @@ Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
                                 const storage::ChannelRecord& channel, const wire::Content& content,
                                 Effects& effects) {
   const bool relayed = !origin.relay.empty();
-  if (!content.has_text()) {
-    if (relayed) {  // only numbered texts are relayed
-      hooks_.count(Counter::relay_dropped_invalid, 1);
-      return Status::corruption("a relayed channel message that is not a text");
-    }
-    return clips_.receive(item.from, channel, content, effects);
-  }
+  if (!content.has_text()) return archive_voice(item, origin, channel, content, effects);
   const wire::GroupMessage& g = item.envelope.group();
   // The envelope's id, channel and number are the author's, signed inside: a relay that
   // changed one is caught here.
@@ -302,10 +297,10 @@ Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
     return Status::corruption("channel message content does not match its envelope");
   }
   storage::ChannelCopyRepo copies(AccountInternals::db(account_));
-  const auto seq = static_cast<int64_t>(std::min<uint64_t>(g.seq(), INT64_MAX));
-  if (seq > 0) {
+  if (g.seq() > 0) {
     // One message per number: an author who numbers two messages alike gets the first archived.
-    SOTTO_ASSIGN_OR_RETURN(auto taken, copies.find_row(channel.id, origin.author, seq));
+    SOTTO_ASSIGN_OR_RETURN(
+        auto taken, copies.find_row(channel.id, origin.author, static_cast<int64_t>(g.seq())));
     if (taken) {
       hooks_.count(Counter::group_dropped_seq, 1);
       return Status::corruption("a channel message number used twice");
@@ -326,21 +321,7 @@ Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
     hooks_.count(Counter::message_duplicates, 1);
     return Status::ok();
   }
-  if (seq > 0) {
-    storage::ChannelCopy copy;
-    copy.message_row = *row;
-    copy.channel_id = channel.id;
-    copy.author = origin.author;
-    copy.seq = seq;
-    copy.generation = g.generation();
-    copy.body = bytes_of(g.body());
-    copy.relayed_by = origin.relay;
-    SOTTO_RETURN_IF_ERROR(relay_.keep(copy));
-  }
-  if (relayed) {
-    hooks_.count(Counter::relay_copies_archived, 1);
-    relay_.note_relayed_from(origin.relay);
-  }
+  SOTTO_RETURN_IF_ERROR(keep_copy(item, origin, channel.id, *row));
   hooks_.count(Counter::group_messages_received, 1);
   auto contact = storage::ContactRepo(AccountInternals::db(account_)).find(origin.author);
   const bool known = contact.is_ok() && contact.value();
@@ -350,6 +331,71 @@ Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
   info.relayed_by = origin.relay;
   effects.events.push_back(Event{clock_.wall_ms(), MessageEvent{std::move(info)}});
   return Status::ok();
+}
+
+Status Messenger::keep_copy(const Received& item, const GroupOrigin& origin, ByteView channel_id,
+                            int64_t row, Bytes clip_key) {
+  const wire::GroupMessage& g = item.envelope.group();
+  if (!origin.relay.empty()) {
+    hooks_.count(Counter::relay_copies_archived, 1);
+    relay_.note_relayed_from(origin.relay);
+  }
+  if (g.seq() == 0) return Status::ok();
+  storage::ChannelCopy copy;
+  copy.message_row = row;
+  copy.channel_id = Bytes(channel_id.begin(), channel_id.end());
+  copy.author = origin.author;
+  copy.seq = static_cast<int64_t>(std::min<uint64_t>(g.seq(), INT64_MAX));
+  copy.generation = g.generation();
+  copy.body = bytes_of(g.body());
+  copy.relayed_by = origin.relay;
+  copy.clip_key = std::move(clip_key);
+  return relay_.keep(copy);
+}
+
+Status Messenger::archive_voice(const Received& item, const GroupOrigin& origin,
+                                const storage::ChannelRecord& channel, const wire::Content& content,
+                                Effects& effects) {
+  const wire::GroupMessage& g = item.envelope.group();
+  const bool relayed = !origin.relay.empty();
+  auto refuse = [&](const char* why) {
+    hooks_.count(relayed ? Counter::relay_dropped_invalid : Counter::group_dropped_content, 1);
+    return Status::corruption(why);
+  };
+  if (content.has_voice_clip()) {
+    if (content.voice_clip().seq() != g.seq()) return refuse("a clip numbered unlike its envelope");
+    int64_t row = 0;
+    SOTTO_RETURN_IF_ERROR(clips_.receive(origin.author, channel, content, effects, relayed, &row));
+    return row != 0 ? keep_copy(item, origin, channel.id, row) : Status::ok();
+  }
+  if (content.has_voice_end() && (relayed || !g.clip().empty())) {
+    // A clip a member heard live, relayed: the author's VoiceEnd (its number, its signature and
+    // the key the packets are sealed under) with the packets sealed beside it.
+    const wire::VoiceEnd& end = content.voice_end();
+    if (!relayed || end.seq() != g.seq() || g.seq() == 0 ||
+        end.transmission_id() != g.message_id() || end.channel_id() != g.channel_id()) {
+      return refuse("a relayed clip unlike its envelope");
+    }
+    auto clip = open_relayed_clip(as_bytes(end.relay_key()), channel.id,
+                                  as_bytes(end.transmission_id()), as_bytes(g.clip()));
+    if (!clip.is_ok() || clip.value().frames() != end.frames()) {
+      return refuse("a relayed clip that does not open or match its VoiceEnd");
+    }
+    SOTTO_ASSIGN_OR_RETURN(auto row, clips_.archive_relayed(origin.author, channel, clip.value(),
+                                                            as_bytes(end.signature()), effects));
+    if (!row) return Status::ok();
+    return keep_copy(item, origin, channel.id, *row, bytes_of(end.relay_key()));
+  }
+  if (relayed) return refuse("only numbered texts and clips are relayed");
+  if (content.has_voice_end() && g.seq() > 0 && content.voice_end().seq() == g.seq() &&
+      content.voice_end().relay_key().size() == kRelayKeySize) {
+    // Kept until the voice side archives what we heard (archive_heard_clip): then it is a copy
+    // we can relay, the VoiceEnd as its body.
+    if (heard_ends_.size() >= kMaxHeardEnds) heard_ends_.erase(heard_ends_.begin());
+    heard_ends_[{origin.author, bytes_of(content.voice_end().transmission_id())}] =
+        HeardEnd{item, origin, bytes_of(content.voice_end().relay_key())};
+  }
+  return clips_.receive(origin.author, channel, content, effects);
 }
 
 }  // namespace sotto::core

@@ -2,6 +2,7 @@
 // Push-to-talk voice). VoiceClips (voice_clips.h) owns the keys, the archive and the outbox behind
 // it; the Messenger only hands on, and sends live frames through the node.
 #include "src/core/messenger.h"
+#include "src/core/messenger_internal.h"
 
 namespace sotto::core {
 
@@ -31,7 +32,14 @@ Result<std::optional<ArchivedClip>> Messenger::archive_heard_clip(const std::str
                                                                   ByteView channel_id,
                                                                   const HeardClip& clip,
                                                                   ByteView signature) {
-  return clips_.archive_heard(from, channel_id, clip, signature);
+  const std::pair<std::string, Bytes> key{from, bytes_of(clip.start.transmission_id())};
+  return clips_.archive_heard(from, channel_id, clip, signature, [&](int64_t row) {
+    auto heard = heard_ends_.find(key);
+    if (heard == heard_ends_.end()) return Status::ok();
+    HeardEnd end = std::move(heard->second);
+    heard_ends_.erase(heard);
+    return keep_copy(end.item, end.origin, channel_id, row, std::move(end.relay_key));
+  });
 }
 
 Result<ArchivedClip> Messenger::find_clip(const std::string& id_prefix) {

@@ -1,5 +1,8 @@
 #include "src/core/voice_clip_content.h"
 
+#include <algorithm>
+
+#include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/voice/clip.h"
 #include "src/net/content.h"
@@ -79,26 +82,79 @@ Bytes nominal_timing(uint32_t frames, uint32_t frame_ms) {
   return timing;
 }
 
-wire::Content voice_end_content(const wire::VoiceStart& start, uint32_t frames,
-                                ByteView signature) {
+wire::Content voice_end_content(const wire::VoiceStart& start, uint32_t frames, ByteView signature,
+                                uint64_t seq, ByteView relay_key) {
   wire::Content content;
   wire::VoiceEnd* end = content.mutable_voice_end();
   end->set_transmission_id(start.transmission_id());
   end->set_channel_id(start.channel_id());
   end->set_frames(frames);
   end->set_signature(as_chars(signature).data(), signature.size());
+  end->set_seq(seq);
+  end->set_relay_key(as_chars(relay_key).data(), relay_key.size());
   return content;
 }
 
 wire::Content voice_clip_content(const wire::VoiceStart& start, ByteView encoded, uint32_t frames,
-                                 ByteView signature) {
+                                 ByteView signature, uint64_t seq) {
   wire::Content content;
   wire::VoiceClip* clip = content.mutable_voice_clip();
   *clip->mutable_start() = start;
   clip->set_packets(as_chars(encoded).data(), encoded.size());
   clip->set_frames(frames);
   clip->set_signature(as_chars(signature).data(), signature.size());
+  clip->set_seq(seq);
   return content;
+}
+
+namespace {
+
+constexpr size_t kNonceSize = 12;
+
+SecretBytes relayed_clip_key(ByteView relay_key) {
+  return crypto::hkdf_sha256(relay_key, {}, "sotto relayed clip v1", 32);
+}
+
+Bytes relayed_clip_aad(ByteView channel_id, ByteView transmission_id) {
+  Bytes aad(channel_id.begin(), channel_id.end());
+  aad.insert(aad.end(), transmission_id.begin(), transmission_id.end());
+  return aad;
+}
+
+}  // namespace
+
+Result<Bytes> seal_relayed_clip(ByteView relay_key, const wire::RelayedClip& clip) {
+  if (relay_key.size() != kRelayKeySize) return Status::invalid_argument("no relay key");
+  std::string plaintext;
+  if (!clip.SerializeToString(&plaintext)) return Status::internal("encoding a relayed clip");
+  Bytes out = crypto::random_bytes(kNonceSize);
+  const Bytes sealed = crypto::aead_seal(relayed_clip_key(relay_key), out,
+                                         relayed_clip_aad(as_bytes(clip.start().channel_id()),
+                                                          as_bytes(clip.start().transmission_id())),
+                                         as_bytes(plaintext));
+  out.insert(out.end(), sealed.begin(), sealed.end());
+  return out;
+}
+
+Result<wire::RelayedClip> open_relayed_clip(ByteView relay_key, ByteView channel_id,
+                                            ByteView transmission_id, ByteView sealed) {
+  if (relay_key.size() != kRelayKeySize || sealed.size() <= kNonceSize) {
+    return Status::corruption("a relayed clip without its key or body");
+  }
+  SOTTO_ASSIGN_OR_RETURN(
+      Bytes plaintext,
+      crypto::aead_open(relayed_clip_key(relay_key), sealed.first(kNonceSize),
+                        relayed_clip_aad(channel_id, transmission_id), sealed.subspan(kNonceSize)));
+  wire::RelayedClip clip;
+  if (!clip.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()))) {
+    return Status::corruption("a relayed clip that does not parse");
+  }
+  // The sealed body names the transmission it belongs to, and that must be the VoiceEnd's.
+  if (!std::ranges::equal(as_bytes(clip.start().channel_id()), channel_id) ||
+      !std::ranges::equal(as_bytes(clip.start().transmission_id()), transmission_id)) {
+    return Status::corruption("a relayed clip of another transmission");
+  }
+  return clip;
 }
 
 }  // namespace sotto::core

@@ -11,6 +11,7 @@
 
 #include "sotto.pb.h"
 #include "sotto/base/bytes.h"
+#include "sotto/base/status.h"
 #include "sotto/storage/message_repo.h"
 #include "sotto/storage/voice_clip_repo.h"
 
@@ -31,8 +32,18 @@ storage::VoiceClipRecord clip_record(int64_t row, const wire::VoiceStart& start,
                                      Bytes timing, ByteView signature);
 // The timing of a clip heard by no one here: the talker's nominal one.
 Bytes nominal_timing(uint32_t frames, uint32_t frame_ms);
-wire::Content voice_end_content(const wire::VoiceStart& start, uint32_t frames, ByteView signature);
+// `seq`: the clip's number in our channel numbering; `relay_key`: what listeners seal the clip
+// with to relay it (seal_relayed_clip).
+wire::Content voice_end_content(const wire::VoiceStart& start, uint32_t frames, ByteView signature,
+                                uint64_t seq, ByteView relay_key);
 wire::Content voice_clip_content(const wire::VoiceStart& start, ByteView encoded, uint32_t frames,
-                                 ByteView signature);
+                                 ByteView signature, uint64_t seq);
+
+// A clip heard live, sealed to be relayed (sotto.proto, GroupMessage.clip) under a key derived
+// from its VoiceEnd's relay_key, bound to its channel and transmission; and opened again.
+constexpr size_t kRelayKeySize = 32;
+Result<Bytes> seal_relayed_clip(ByteView relay_key, const wire::RelayedClip& clip);
+Result<wire::RelayedClip> open_relayed_clip(ByteView relay_key, ByteView channel_id,
+                                            ByteView transmission_id, ByteView sealed);
 
 }  // namespace sotto::core

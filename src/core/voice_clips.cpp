@@ -8,6 +8,7 @@
 #include "sotto/crypto/signal_engine.h"
 #include "sotto/storage/outbox_repo.h"
 #include "sotto/voice/clip.h"
+#include "src/core/channel_relay.h"
 #include "src/core/channel_service.h"
 #include "src/core/contact_book.h"
 #include "src/core/message_ledger.h"
@@ -33,14 +34,15 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 
 VoiceClips::VoiceClips(Account& account, const Clock& clock, const MessengerHooks& hooks,
                        ContactBook& contacts, MessageLedger& ledger, SenderKeys& keys,
-                       ChannelService& channels)
+                       ChannelService& channels, ChannelRelay& relay)
     : account_(account),
       clock_(clock),
       hooks_(hooks),
       contacts_(contacts),
       ledger_(ledger),
       keys_(keys),
-      channels_(channels) {}
+      channels_(channels),
+      relay_(relay) {}
 
 Result<VoiceChannel> VoiceClips::member_channel(const std::string& channel_name) {
   SOTTO_ASSIGN_OR_RETURN(storage::ChannelRecord channel, channels_.resolve(channel_name));
@@ -142,13 +144,25 @@ Status VoiceClips::send_clip(storage::ChannelRecord& channel, const Transmission
                              int64_t row, const wire::VoiceStart& start, const Bytes& encoded,
                              ByteView signature, Effects& effects) {
   const auto frames = static_cast<uint32_t>(end.packets.size());
-  SOTTO_ASSIGN_OR_RETURN(Bytes end_frame,
-                         keys_.group_frame(channel, end.transmission_id,
-                                           voice_end_content(start, frames, signature), effects));
+  // The clip is numbered like a text, so members can relay it (ChannelRelay): live listeners
+  // from its VoiceEnd (sealing the packets under relay_key), the others as the VoiceClip is.
+  storage::ChannelCopy copy;
+  SOTTO_ASSIGN_OR_RETURN(copy.seq, relay_.number_own(channel.id));
+  const auto seq = static_cast<uint64_t>(copy.seq);
+  const Bytes relay_key = crypto::random_bytes(kRelayKeySize);
+  storage::ChannelCopy end_copy = copy;  // numbers the VoiceEnd's envelope; not kept
+  SOTTO_ASSIGN_OR_RETURN(
+      Bytes end_frame,
+      keys_.group_frame(channel, end.transmission_id,
+                        voice_end_content(start, frames, signature, seq, relay_key), effects,
+                        &end_copy));
   SOTTO_ASSIGN_OR_RETURN(
       Bytes clip_frame,
       keys_.group_frame(channel, end.transmission_id,
-                        voice_clip_content(start, encoded, frames, signature), effects));
+                        voice_clip_content(start, encoded, frames, signature, seq), effects,
+                        &copy));
+  copy.message_row = row;
+  SOTTO_RETURN_IF_ERROR(relay_.keep(copy));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
   SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
   SOTTO_ASSIGN_OR_RETURN(auto members,
@@ -166,7 +180,8 @@ Status VoiceClips::send_clip(storage::ChannelRecord& channel, const Transmission
 }
 
 Status VoiceClips::receive(const std::string& from, const storage::ChannelRecord& channel,
-                           const wire::Content& content, Effects& effects) {
+                           const wire::Content& content, Effects& effects, bool relayed,
+                           int64_t* archived_row) {
   auto wrong_channel = [&](const std::string& channel_id, const std::string& transmission_id) {
     return channel_id != as_chars(channel.id) || transmission_id.size() != net::kMessageIdSize;
   };
@@ -199,7 +214,8 @@ Status VoiceClips::receive(const std::string& from, const storage::ChannelRecord
       SOTTO_ASSIGN_OR_RETURN(auto archived,
                              archive(from, channel, clip.start(), packets.value(),
                                      nominal_timing(clip.frames(), clip.start().frame_ms()),
-                                     as_bytes(clip.signature()), effects));
+                                     as_bytes(clip.signature()), effects, !relayed));
+      if (archived && archived_row != nullptr) *archived_row = archived->clip.message_row;
       return archived ? signal(std::move(*archived)) : Status::ok();
     }
     default:
@@ -209,10 +225,9 @@ Status VoiceClips::receive(const std::string& from, const storage::ChannelRecord
   return Status::corruption("voice message does not match its channel");
 }
 
-Result<std::optional<ArchivedClip>> VoiceClips::archive_heard(const std::string& from,
-                                                              ByteView channel_id,
-                                                              const HeardClip& clip,
-                                                              ByteView signature) {
+Result<std::optional<ArchivedClip>> VoiceClips::archive_heard(
+    const std::string& from, ByteView channel_id, const HeardClip& clip, ByteView signature,
+    const std::function<Status(int64_t row)>& also) {
   SOTTO_ASSIGN_OR_RETURN(auto channel,
                          storage::ChannelRepo(AccountInternals::db(account_)).find(channel_id));
   if (!channel || channel->state != storage::ChannelState::kMember) {
@@ -222,14 +237,40 @@ Result<std::optional<ArchivedClip>> VoiceClips::archive_heard(const std::string&
   SOTTO_RETURN_IF_ERROR(ledger_.in_transaction([&](Effects& effects) {
     SOTTO_ASSIGN_OR_RETURN(archived, archive(from, *channel, clip.start, clip.packets, clip.timing,
                                              signature, effects));
+    if (archived && also) return also(archived->clip.message_row);
     return Status::ok();
   }));
   return archived;
 }
 
-Result<std::optional<ArchivedClip>> VoiceClips::archive(
-    const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
-    const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects) {
+Result<std::optional<int64_t>> VoiceClips::archive_relayed(const std::string& from,
+                                                           const storage::ChannelRecord& channel,
+                                                           const wire::RelayedClip& clip,
+                                                           ByteView signature, Effects& effects) {
+  auto packets = voice::decode_packets(as_bytes(clip.packets()));
+  if (!packets.is_ok() || packets.value().size() != clip.frames() || clip.frames() == 0) {
+    hooks_.count(Counter::voice_clips_rejected, 1);
+    return Status::corruption("relayed clip packets do not match its frame count");
+  }
+  wire::VoiceStart start = clip.start();
+  start.clear_key();
+  SOTTO_ASSIGN_OR_RETURN(auto archived, archive(from, channel, start, packets.value(),
+                                                nominal_timing(clip.frames(), start.frame_ms()),
+                                                signature, effects, false));
+  if (!archived) return std::optional<int64_t>();
+  const int64_t row = archived->clip.message_row;
+  if (hooks_.voice_signal) {
+    hooks_.voice_signal(VoiceSignal{from, to_voice_channel(channel), std::move(*archived)});
+  }
+  return std::optional<int64_t>(row);
+}
+
+Result<std::optional<ArchivedClip>> VoiceClips::archive(const std::string& from,
+                                                        const storage::ChannelRecord& channel,
+                                                        const wire::VoiceStart& start,
+                                                        const std::vector<Bytes>& packets,
+                                                        const Bytes& timing, ByteView signature,
+                                                        Effects& effects, bool acknowledge) {
   SOTTO_ASSIGN_OR_RETURN(auto members,
                          storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   auto talker = std::find_if(members.begin(), members.end(),
@@ -249,7 +290,7 @@ Result<std::optional<ArchivedClip>> VoiceClips::archive(
   record.state = storage::MessageState::kReceived;
   SOTTO_ASSIGN_OR_RETURN(std::optional<int64_t> row,
                          storage::MessageRepo(AccountInternals::db(account_)).insert(record));
-  effects.receipts[from].push_back(record.message_id);
+  if (acknowledge) effects.receipts[from].push_back(record.message_id);
   if (!row) {
     hooks_.count(Counter::message_duplicates, 1);
     return std::optional<ArchivedClip>();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@
 namespace sotto::core {
 
 struct MessengerHooks;
+class ChannelRelay;
 class ChannelService;
 class ContactBook;
 class MessageLedger;
@@ -44,7 +46,7 @@ class VoiceClips {
  public:
   VoiceClips(Account& account, const Clock& clock, const MessengerHooks& hooks,
              ContactBook& contacts, MessageLedger& ledger, SenderKeys& keys,
-             ChannelService& channels);
+             ChannelService& channels, ChannelRelay& relay);
 
   // --- for the voice side (voice_messaging.h says what each promises) ---
   Result<VoiceChannel> member_channel(const std::string& channel_name);
@@ -52,14 +54,24 @@ class VoiceClips {
   Result<TransmissionStart> open(const std::string& channel_name, uint32_t frame_ms,
                                  uint32_t bitrate, int64_t started_at_us);
   Result<MessageInfo> close(const TransmissionEnd& end);
-  Result<std::optional<ArchivedClip>> archive_heard(const std::string& from, ByteView channel_id,
-                                                    const HeardClip& clip, ByteView signature);
+  // `also`, when given, runs inside the transaction that archived the clip, with its row.
+  Result<std::optional<ArchivedClip>> archive_heard(
+      const std::string& from, ByteView channel_id, const HeardClip& clip, ByteView signature,
+      const std::function<Status(int64_t row)>& also = {});
 
   // --- inside the receive transaction ---
   // A member's voice content on `channel`: checked against the channel and handed on as a
-  // VoiceSignal; a clip from the outbox archived first.
+  // VoiceSignal; a clip from the outbox archived first (its row in `archived_row`, when given).
+  // `relayed`: the clip came from another member, so the receipt is not owed to anyone.
   Status receive(const std::string& from, const storage::ChannelRecord& channel,
-                 const wire::Content& content, Effects& effects);
+                 const wire::Content& content, Effects& effects, bool relayed = false,
+                 int64_t* archived_row = nullptr);
+  // A clip `from` spoke, relayed by a member who heard it live (ChannelRelay): the talker's
+  // signature over `packets` decides. Its row, or nullopt when it was archived already.
+  Result<std::optional<int64_t>> archive_relayed(const std::string& from,
+                                                 const storage::ChannelRecord& channel,
+                                                 const wire::RelayedClip& clip, ByteView signature,
+                                                 Effects& effects);
 
   // --- front ends ---
   // The archived clip whose message id starts with `id_prefix` (hex).
@@ -68,9 +80,12 @@ class VoiceClips {
  private:
   // Checks the talker's signature and archives the clip once (nullopt: it was already);
   // acknowledges it.
-  Result<std::optional<ArchivedClip>> archive(
-      const std::string& from, const storage::ChannelRecord& channel, const wire::VoiceStart& start,
-      const std::vector<Bytes>& packets, const Bytes& timing, ByteView signature, Effects& effects);
+  Result<std::optional<ArchivedClip>> archive(const std::string& from,
+                                              const storage::ChannelRecord& channel,
+                                              const wire::VoiceStart& start,
+                                              const std::vector<Bytes>& packets,
+                                              const Bytes& timing, ByteView signature,
+                                              Effects& effects, bool acknowledge = true);
   // Inside close's transaction: VoiceEnd to the live members, the whole clip into the outbox
   // for the members since the start.
   Status send_clip(storage::ChannelRecord& channel, const TransmissionEnd& end, int64_t row,
@@ -84,6 +99,7 @@ class VoiceClips {
   MessageLedger& ledger_;
   SenderKeys& keys_;
   ChannelService& channels_;
+  ChannelRelay& relay_;
 };
 
 }  // namespace sotto::core

@@ -14,7 +14,9 @@ CREATE TABLE channel_copies (
   seq INTEGER NOT NULL,
   generation INTEGER NOT NULL,       -- of the author's sender key
   body BLOB NOT NULL,                -- the sender-key ciphertext (GroupMessage.body)
-  relayed_by TEXT                    -- the member who handed it over, when not the author
+  relayed_by TEXT,                   -- the member who handed it over, when not the author
+  clip_key BLOB                      -- a clip heard live: body is its VoiceEnd, and this the
+                                     -- VoiceEnd's relay_key (the packets are in voice_clips)
 );
 CREATE UNIQUE INDEX channel_copies_by_author ON channel_copies (channel_id, author, seq);
 

@@ -12,6 +12,9 @@
 #include "sotto/core/node.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
+#include "tests/support/skip.h"
+#include "tests/support/speech.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
@@ -43,6 +46,7 @@ std::vector<std::string> texts_with(const std::vector<core::MessageInfo>& histor
 
 TEST_CASE("channel relay: a member away catches up from another member while the author is away",
           "[channel][relay]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   ChannelLab lab({"alice", "bob", "carol"});
   test::open_channel(lab, "alice", "ops", {"bob", "carol"}, false);
   ProfileNode& alice = lab["alice"];
@@ -50,10 +54,25 @@ TEST_CASE("channel relay: a member away catches up from another member while the
   ProfileNode& carol = lab["carol"];
 
   carol.stop();
+  REQUIRE(wait_until([&] { return !alice.sees_online(carol.fingerprint()); }, 10s));
   const auto texts = numbered("shift note", 200);
-  for (const auto& text : texts) REQUIRE(alice.node().send_text("#ops", text).is_ok());
+  for (size_t i = 0; i < 100; ++i) REQUIRE(alice.node().send_text("#ops", texts[i]).is_ok());
+  // One push-to-talk clip in the middle: bob hears it live; carol gets it from bob later.
+  test::TempDir dir;
+  const std::string wav = dir / "speech.wav";
+  test::write_speech(wav, test::alsa_speech({"Front_Center"}));
+  auto clip = alice.node().talk("#ops", wav);
+  REQUIRE(clip.is_ok());
+  for (size_t i = 100; i < 200; ++i) REQUIRE(alice.node().send_text("#ops", texts[i]).is_ok());
   REQUIRE(
       wait_until([&] { return texts_with(bob.history("#ops"), "shift note").size() == 200; }, 20s));
+  auto has_clip = [&](ProfileNode& node) {
+    auto history = node.history("#ops");
+    return std::count_if(history.begin(), history.end(), [&](const core::MessageInfo& m) {
+      return m.kind == core::MessageKind::kVoice && m.id == clip.value().id;
+    });
+  };
+  REQUIRE(wait_until([&] { return has_clip(bob) == 1; }, 10s));
   alice.stop();
 
   lab.start("carol");
@@ -72,7 +91,18 @@ TEST_CASE("channel relay: a member away catches up from another member while the
     if (m.relayed_by == bob.fingerprint()) ++relayed_by_bob;
   }
   CHECK(relayed_by_bob == 200);
-  CHECK(carol.counter("relay_copies_archived") == 200);
+  // The clip too, between the 100th and the 101st text, checked against alice's signature.
+  REQUIRE(wait_until([&] { return has_clip(carol) == 1; }, 10s));
+  std::vector<std::string> order;
+  for (const auto& m : history) {
+    if (m.kind == core::MessageKind::kVoice) order.push_back("clip");
+    if (m.body == texts[99] || m.body == texts[100]) order.push_back(m.body);
+  }
+  CHECK(order == std::vector<std::string>{texts[99], "clip", texts[100]});
+  auto played = carol.node().play(clip.value().id, dir / "carol.wav");
+  REQUIRE(played.is_ok());
+  CHECK(played.value().signature_valid);
+  CHECK(carol.counter("relay_copies_archived") == 201);
   CHECK(carol.counter("relay_dropped_invalid") == 0);
 
   // alice returns: carol's marks empty her outbox for carol, and nothing goes to carol twice.

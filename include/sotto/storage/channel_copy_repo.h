@@ -25,6 +25,7 @@ struct ChannelCopy {
   int64_t generation = 0;
   Bytes body;
   std::string relayed_by;  // empty: from the author itself
+  Bytes clip_key;          // a clip heard live: body is its VoiceEnd (migration 0012)
 };
 
 struct ChannelMark {
