@@ -190,14 +190,17 @@ Status Messenger::receive_group(const Received& item, Effects& effects) {
     }
   }
   // A retry of a message already archived: acknowledged again without the signature check
-  // and decryption (the costly part), which would only find the same duplicate.
-  SOTTO_ASSIGN_OR_RETURN(
-      auto archived,
-      storage::MessageRepo(AccountInternals::db(account_)).find_row(author, message_id));
-  if (archived) {
-    hooks_.count(relayed ? Counter::relay_dropped_duplicate : Counter::message_duplicates, 1);
-    if (!relayed) effects.receipts[author].push_back(message_id);
-    return Status::ok();
+  // and decryption (the costly part), which would only find the same duplicate. (A relayed
+  // copy is the next one we lack by its number, so it cannot be archived yet.)
+  if (!relayed) {
+    SOTTO_ASSIGN_OR_RETURN(
+        auto archived,
+        storage::MessageRepo(AccountInternals::db(account_)).find_row(author, message_id));
+    if (archived) {
+      hooks_.count(Counter::message_duplicates, 1);
+      effects.receipts[author].push_back(message_id);
+      return Status::ok();
+    }
   }
   auto plaintext = AccountInternals::signal(account_).group_decrypt(
       sender_key_group(channel_id, g.generation()), author, as_bytes(g.body()));
@@ -297,8 +300,9 @@ Status Messenger::archive_group(const Received& item, const GroupOrigin& origin,
     return Status::corruption("channel message content does not match its envelope");
   }
   storage::ChannelCopyRepo copies(AccountInternals::db(account_));
-  if (g.seq() > 0) {
-    // One message per number: an author who numbers two messages alike gets the first archived.
+  // One message per number: an author who numbers two messages alike gets the first archived.
+  // (A relayed copy was checked to be the next number we lack.)
+  if (g.seq() > 0 && !relayed) {
     SOTTO_ASSIGN_OR_RETURN(
         auto taken, copies.find_row(channel.id, origin.author, static_cast<int64_t>(g.seq())));
     if (taken) {
