@@ -76,8 +76,9 @@ class ChannelCopyRepo {
   Status clear_floors(ByteView channel_id);
 
   // A member's signed sender key from its first iteration (channel_keys), kept for co-members
-  // who missed it; the newest kKeptKeys generations per author.
-  static constexpr int64_t kKeptKeys = 8;
+  // who missed it; the newest kKeptKeys generations per author: more than the copies kept per
+  // author (ChannelRelay::kKeepCopies, 20,000) span at a new key every 1,000 messages.
+  static constexpr int64_t kKeptKeys = 64;
   Status keep_key(ByteView channel_id, const std::string& author, int64_t generation, int64_t epoch,
                   ByteView signed_key);
   struct SignedKey {
