@@ -129,7 +129,7 @@ Status SenderKeys::keep_for_relay(const Bytes& channel_id, const std::string& fr
   if (owner == members.end() ||
       !crypto::SignalEngine::verify(owner->identity_key, net::sender_key_signing_input(key),
                                     as_bytes(key.signature()))) {
-      return Status::ok();  // it opens our copy; it just cannot be handed on
+    return Status::ok();  // it opens our copy; it just cannot be handed on
   }
   std::string serialized;
   key.SerializeToString(&serialized);
