@@ -35,7 +35,8 @@ Style trust_style(const core::ContactInfo& contact) {
 }
 
 std::string state_mark(const core::MessageInfo& m) {
-  if (!m.outgoing) return "";
+  // Handed on by another member, not by its author (who, in --json only).
+  if (!m.outgoing) return m.relayed_by.empty() ? "" : " ↪";
   switch (m.state) {
     case core::MessageState::kPending:
       return " …";
@@ -452,7 +453,7 @@ Dialog help_dialog(const Keymap& keymap) {
   d.lines.push_back("");
   d.lines.push_back("Plain text is sent to the open conversation; //text sends /text.");
   d.lines.push_back("● online ○ offline  ✔ verified ! unverified ≈ namesake  ◉ on air");
-  d.lines.push_back("… pending ✓ sent ✓✓ delivered");
+  d.lines.push_back("… pending ✓ sent ✓✓ delivered  ↪ relayed by another member");
   d.footer = "Esc: close   Up/Down, PgUp/PgDn: scroll";
   return d;
 }

@@ -28,8 +28,11 @@ void print_message(const json& m) {
   if (!outgoing && core::parse_trust(m.value("trust", std::string())) != core::Trust::kVerified) {
     who += " (unverified)";
   }
+  // Handed on by another member rather than by its author: said here, who only in --json.
+  const bool relayed = !m.value("relayed_by", std::string()).empty();
   std::cout << local_time_text(m.value("time", int64_t{0})) << "  " << who << ": "
-            << shown(m, "body") << "  [" << shown(m, "state") << "]\n";
+            << shown(m, "body") << "  [" << shown(m, "state") << (relayed ? ", relayed" : "")
+            << "]\n";
 }
 
 }  // namespace

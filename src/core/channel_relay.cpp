@@ -22,6 +22,9 @@ constexpr int64_t kOfferStaleMs = 3000;
 // Marks sent to a co-member coming online, or unasked to one that holds more: once a while.
 constexpr int64_t kGreetIntervalMs = 10'000;
 constexpr int64_t kUnaskedReplyMs = 2000;
+// Co-members a channel's marks go to as they come online, per kGreetWindowMs.
+constexpr size_t kGreetPartners = 3;
+constexpr int64_t kGreetWindowMs = 60'000;
 
 std::string stream_of(ByteView channel_id, const std::string& author) {
   return to_hex(channel_id) + "|" + author;
@@ -197,6 +200,17 @@ bool ChannelRelay::on_peer_online(const std::string& fingerprint, bool reconnect
   }
   int64_t& greeted = greeted_at_ms_[fingerprint];
   if (greeted != 0 && now - greeted < kGreetIntervalMs) return false;
+  // A few partners per channel a while are enough to catch up (each answers with its own marks
+  // when it holds more); marks to every co-member coming online would cost a channel of
+  // hundreds a link to each.
+  bool wanted = false;
+  for (const Bytes& channel_id : shared.value()) {
+    auto& times = greets_by_channel_[channel_id];
+    std::erase_if(times, [&](int64_t at) { return now - at >= kGreetWindowMs; });
+    if (times.size() < kGreetPartners) wanted = true;
+  }
+  if (!wanted) return false;
+  for (const Bytes& channel_id : shared.value()) greets_by_channel_[channel_id].push_back(now);
   greeted = now;
   send_marks(fingerprint, false);
   return false;

@@ -129,10 +129,11 @@ class ChannelRelay {
   std::set<std::string> released_;          // marks came in this batch
   std::set<std::string> reply_to_;          // asked for our marks in this batch
   std::set<std::string> relayed_from_;      // copies came from them in this batch
-  std::map<std::string, int64_t> replied_at_ms_;  // unasked replies, at most one a while
-  std::map<std::string, int64_t> greeted_at_ms_;  // marks sent on coming online
-  std::map<std::string, int64_t> resync_at_ms_;   // relays to send our marks again, and when
-  std::set<std::string> recent_relays_;           // who relayed to us (asked again on a key)
+  std::map<std::string, int64_t> replied_at_ms_;             // unasked replies, at most one a while
+  std::map<std::string, int64_t> greeted_at_ms_;             // marks sent on coming online
+  std::map<Bytes, std::vector<int64_t>> greets_by_channel_;  // when, per channel
+  std::map<std::string, int64_t> resync_at_ms_;  // relays to send our marks again, and when
+  std::set<std::string> recent_relays_;          // who relayed to us (asked again on a key)
   std::map<std::string, std::set<std::string>> missing_keys_;  // channel (hex) -> authors
 };
 

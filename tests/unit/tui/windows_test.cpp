@@ -147,6 +147,9 @@ TEST_CASE("the conversation shows time, sender, delivery state, system and voice
   core::MessageInfo system = text("bbbb2222", "m4", false, "bob joined #ops");
   system.kind = core::MessageKind::kSystem;
   state.add_message(system);
+  core::MessageInfo relayed = text("bbbb2222", "m5", false, "from the night shift");
+  relayed.relayed_by = std::string(64, 'c');
+  state.add_message(relayed);
   state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "m2", core::MessageState::kDelivered}});
   state.notice("wrote /tmp/x.wav");
   Canvas canvas(80, 24);
@@ -155,6 +158,9 @@ TEST_CASE("the conversation shows time, sender, delivery state, system and voice
   CHECK(canvas.contains(" me: hi bob ✓✓"));
   CHECK(canvas.contains("▶ bob: voice clip, 4.4 s  /play 5f3a09c1"));
   CHECK(canvas.contains(" * bob joined #ops"));
+  // Relayed: marked, but who relayed it is for --json only.
+  CHECK(canvas.contains(" bob: from the night shift ↪"));
+  CHECK_FALSE(canvas.contains("cccccccc"));
   CHECK(canvas.contains("-- wrote /tmp/x.wav"));
   CHECK(canvas.row_text(0).find("bob  ● online") != std::string::npos);
   CHECK(canvas.row_text(1).find("✔ verified") != std::string::npos);
