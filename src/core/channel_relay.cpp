@@ -134,7 +134,7 @@ Status ChannelRelay::on_sync(const std::string& from, const wire::ChannelSync& s
   }
   const int64_t now = clock_.now_ms();
   if (sync.want_reply()) {
-    reply_to_.insert(from);
+    asked_by_.insert(from);
   } else if (they_hold_more && now - replied_at_ms_[from] >= kUnaskedReplyMs) {
     replied_at_ms_[from] = now;
     reply_to_.insert(from);
@@ -175,11 +175,11 @@ Result<std::optional<wire::ChannelSync>> ChannelRelay::marks_for(const std::stri
   return std::optional<wire::ChannelSync>(std::move(sync));
 }
 
-void ChannelRelay::send_marks(const std::string& fingerprint, bool want_reply) {
+void ChannelRelay::send_marks(const std::string& fingerprint, bool want_reply, bool even_empty) {
   auto sync = marks_for(fingerprint);
-  if (!sync.is_ok() || !sync.value()) return;
+  if (!sync.is_ok() || (!sync.value() && !even_empty)) return;
   wire::Envelope envelope;
-  *envelope.mutable_sync() = std::move(*sync.value());
+  if (sync.value()) *envelope.mutable_sync() = std::move(*sync.value());
   envelope.mutable_sync()->set_want_reply(want_reply);
   auto frame = net::encode_frame(std::move(envelope));
   if (frame.is_ok() && hooks_.send_frame(fingerprint, frame.value())) {
@@ -195,7 +195,7 @@ bool ChannelRelay::on_peer_online(const std::string& fingerprint, bool reconnect
   if (outbox_waiting) {
     // Its marks first: what it got from others while away leaves our outbox without a resend.
     waiting_[fingerprint] = {reconnected, now + kSyncWaitMs};
-    send_marks(fingerprint, true);
+    send_marks(fingerprint, true, true);
     return true;
   }
   int64_t& greeted = greeted_at_ms_[fingerprint];
@@ -302,7 +302,13 @@ void ChannelRelay::after_commit() {
   marks_to.swap(reply_to_);
   for (const auto& relay : relayed_from_) marks_to.insert(relay);
   relayed_from_.clear();
-  for (const auto& fingerprint : marks_to) send_marks(fingerprint, false);
+  // Whoever asked gets an answer even with no marks: its outbox waits for it.
+  std::set<std::string> asked;
+  asked.swap(asked_by_);
+  for (const auto& fingerprint : asked) send_marks(fingerprint, false, true);
+  for (const auto& fingerprint : marks_to) {
+    if (asked.count(fingerprint) == 0) send_marks(fingerprint, false);
+  }
   std::set<std::string> released;
   released.swap(released_);
   for (const auto& fingerprint : released) {

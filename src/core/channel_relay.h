@@ -106,7 +106,8 @@ class ChannelRelay {
   };
   // Our marks for every channel we share with `fingerprint`; empty when there are none.
   Result<std::optional<wire::ChannelSync>> marks_for(const std::string& fingerprint);
-  void send_marks(const std::string& fingerprint, bool want_reply);
+  // `even_empty`: sent with no marks too (an ask, or the answer to one).
+  void send_marks(const std::string& fingerprint, bool want_reply, bool even_empty = false);
   // After the commit: copies of the request's author after `held`, up to held + kWindow, that
   // are not on their way already.
   void offer(const Request& request);
@@ -127,7 +128,8 @@ class ChannelRelay {
   std::vector<Request> requests_;           // marks that asked for copies, served after the commit
   std::map<std::string, Waiting> waiting_;  // outboxes held for the peer's marks
   std::set<std::string> released_;          // marks came in this batch
-  std::set<std::string> reply_to_;          // asked for our marks in this batch
+  std::set<std::string> reply_to_;          // hold more than we do: our marks go back
+  std::set<std::string> asked_by_;          // asked for our marks in this batch
   std::set<std::string> relayed_from_;      // copies came from them in this batch
   std::map<std::string, int64_t> replied_at_ms_;             // unasked replies, at most one a while
   std::map<std::string, int64_t> greeted_at_ms_;             // marks sent on coming online

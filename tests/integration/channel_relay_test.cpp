@@ -178,3 +178,28 @@ TEST_CASE("channel relay: a sender key begun while a member was away reaches it 
   CHECK(carol.counter("relay_keys_received") >= 1);
   CHECK(carol.counter("relay_key_dropped") == 0);
 }
+
+TEST_CASE("channel relay: a co-member with no marks yet answers the ask, so the outbox waits not",
+          "[channel][relay]") {
+  // Nobody has spoken in #ops: carol holds no marks, alice none of her own. Alice's 1:1 text for
+  // carol waits in her outbox for carol's marks when carol returns; an empty answer must release
+  // it at once, not after kSyncWaitMs.
+  ChannelLab lab({"alice", "carol"});
+  ProfileNode& alice = lab["alice"];
+  ProfileNode& carol = lab["carol"];
+  REQUIRE(wait_until([&] { return lab.all_online(); }, 8s));
+  lab.add_verified("alice", {"carol"});
+  REQUIRE(alice.node().create_channel("ops").is_ok());
+  REQUIRE(alice.node().invite_to_channel("ops", "carol").is_ok());
+  lab.accept_invitation("carol", "alice", "ops");
+  carol.stop();
+  REQUIRE(wait_until([&] { return !alice.sees_online(carol.fingerprint()); }, 10s));
+  auto sent = alice.node().send_text(carol.fingerprint(), "while you were out");
+  REQUIRE(sent.is_ok());
+  lab.start("carol");
+  REQUIRE(wait_until(
+      [&] { return test::count_text(carol.history(alice.fingerprint()), "while you were out"); },
+      10s));
+  CHECK(alice.counter("relay_syncs_received") >= 1);
+  CHECK(alice.counter("relay_sync_timeouts") == 0);
+}
