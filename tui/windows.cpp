@@ -42,6 +42,8 @@ std::string state_mark(const core::MessageInfo& m) {
       return " …";
     case core::MessageState::kSent:
       return " ✓";
+    case core::MessageState::kAtMailbox:
+      return " ⇢";
     case core::MessageState::kDelivered:
       return " ✓✓";
     case core::MessageState::kReceived:

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "sotto/base/display_text.h"
+#include "sotto/core/config.h"
 #include "sotto/core/profile_dir.h"
 #include "src/cli/commands.h"
 #include "src/cli/version.h"
@@ -84,6 +85,12 @@ int run(int argc, char** argv) {
 
   CLI::App* daemon = app.add_subcommand("daemon", "run the node headless; serves control.sock");
   add_node_options(daemon, node_args);
+  daemon->add_flag("--mailbox", node_args.serve_mailbox,
+                   "also serve as a mailbox: hold users' mail while they are away");
+  daemon
+      ->add_option("--mailbox-quota", node_args.mailbox_quota_mib,
+                   "MiB a mailbox holds per user (32)")
+      ->check(CLI::Range(int64_t{1}, core::kMaxMailboxQuotaMib));
   CLI::App* peers = app.add_subcommand("peers", "discovered and known peers (asks the node)");
   CLI::App* events = app.add_subcommand("events", "stream the node's events until interrupted");
   CLI::App* stats = app.add_subcommand("stats", "the node's counters (drops, handshakes, ...)");
@@ -194,6 +201,15 @@ int run(int argc, char** argv) {
       play->add_option("--ogg", ogg, "the Ogg Opus file to write (the packets, not re-encoded)");
   play_wav->excludes(play_ogg);
 
+  std::string mailbox_node;
+  CLI::App* mailbox = app.add_subcommand("mailbox", "your mailbox: use one, or see its state");
+  CLI::App* mailbox_use =
+      mailbox->add_subcommand("use", "hold my mail at NODE while I am away (NODE must be online)");
+  mailbox_use->add_option("NODE", mailbox_node, "contact name, peer name or fingerprint prefix")
+      ->required();
+  CLI::App* mailbox_off = mailbox->add_subcommand("off", "use no mailbox any more");
+  mailbox->add_subcommand("status", "your mailbox; serving as one, its users, quota and backlog");
+
   CLI::App* audio = app.add_subcommand("audio", "sound devices (no profile needed)");
   audio->require_subcommand(1);
   CLI::App* audio_devices = audio->add_subcommand("devices", "list capture and playback devices");
@@ -243,6 +259,9 @@ int run(int argc, char** argv) {
     return *play_ogg ? run_play(options, message_id, ogg, core::VoiceFileFormat::kOgg)
                      : run_play(options, message_id, wav, core::VoiceFileFormat::kWav);
   }
+  if (*mailbox_use) return run_mailbox(options, "use", mailbox_node);
+  if (*mailbox_off) return run_mailbox(options, "off", "");
+  if (*mailbox) return run_mailbox(options, "status", "");
   if (*audio_devices) return run_audio_devices(options);
   return run_default(options, node_args);
 }

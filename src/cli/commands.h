@@ -42,8 +42,10 @@ struct NodeArgs {
   int beacon_interval_max_ms = 0;  // 0: not given
   int link_idle_ms = 0;            // 0: not given
   std::string network_key_file;
-  std::string audio_in;   // DEV or FILE.wav
-  std::string audio_out;  // DEV, FILE.wav or DIR (one WAV file per received transmission)
+  std::string audio_in;           // DEV or FILE.wav
+  std::string audio_out;          // DEV, FILE.wav or DIR (one WAV file per received transmission)
+  bool serve_mailbox = false;     // daemon --mailbox
+  int64_t mailbox_quota_mib = 0;  // 0: not given
 };
 
 // Prints the error as one line on stderr (through display_text: it may name what a peer chose)
@@ -102,6 +104,8 @@ struct ChannelArgs {
 };
 int run_channel(const GlobalOptions& options, const std::string& action, const ChannelArgs& args);
 int run_expire(const GlobalOptions& options, const std::string& to, const std::string& duration);
+// `sotto mailbox use NODE | off | status` (mailbox_commands.cpp).
+int run_mailbox(const GlobalOptions& options, const std::string& action, const std::string& node);
 int run_talk(const GlobalOptions& options, const std::string& channel, const std::string& wav);
 int run_play(const GlobalOptions& options, const std::string& id, const std::string& out,
              core::VoiceFileFormat format);

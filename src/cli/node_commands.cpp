@@ -69,6 +69,11 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
   }
   out.audio_in = args.audio_in;
   out.audio_out = args.audio_out;
+  out.serve_mailbox = args.serve_mailbox || config.serve_mailbox.value_or(false);
+  const int64_t quota_mib =
+      args.mailbox_quota_mib != 0 ? args.mailbox_quota_mib : config.mailbox_quota_mib.value_or(0);
+  if (quota_mib != 0) out.mailbox_limits.quota_bytes = quota_mib << 20;
+  out.mailbox = config.mailbox.value_or("");
   return out;
 }
 

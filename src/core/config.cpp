@@ -30,9 +30,9 @@ Result<NodeConfig> load_config(const std::string& path) {
     return Status::invalid_argument(where(path, error.source()) + ": " +
                                     std::string(error.description()));
   }
-  static const std::set<std::string> kKnown = {"listen",        "interface",   "peers",
-                                               "discovery",     "beacon_port", "network_key_file",
-                                               "accept_unknown"};
+  static const std::set<std::string> kKnown = {
+      "listen",           "interface",      "peers",   "discovery",     "beacon_port",
+      "network_key_file", "accept_unknown", "mailbox", "serve_mailbox", "mailbox_quota_mib"};
   for (const auto& [key, node] : table) {
     if (!kKnown.count(std::string(key.str()))) {
       return Status::invalid_argument(where(path, node.source()) + ": unknown setting '" +
@@ -52,6 +52,7 @@ Result<NodeConfig> load_config(const std::string& path) {
   SOTTO_RETURN_IF_ERROR(text("listen", config.listen));
   SOTTO_RETURN_IF_ERROR(text("interface", config.interface));
   SOTTO_RETURN_IF_ERROR(text("network_key_file", config.network_key_file));
+  SOTTO_RETURN_IF_ERROR(text("mailbox", config.mailbox));
   if (const toml::node* node = table.get("peers")) {
     const toml::array* peers = node->as_array();
     if (peers == nullptr) {
@@ -67,7 +68,8 @@ Result<NodeConfig> load_config(const std::string& path) {
     }
   }
   for (auto [key, out] : {std::pair{"discovery", &config.discovery},
-                          std::pair{"accept_unknown", &config.accept_unknown}}) {
+                          std::pair{"accept_unknown", &config.accept_unknown},
+                          std::pair{"serve_mailbox", &config.serve_mailbox}}) {
     const toml::node* node = table.get(key);
     if (node == nullptr) continue;
     if (!node->is_boolean()) {
@@ -83,6 +85,15 @@ Result<NodeConfig> load_config(const std::string& path) {
                                       ": beacon_port must be a port number (1-65535)");
     }
     config.beacon_port = static_cast<uint16_t>(port->get());
+  }
+  if (const toml::node* node = table.get("mailbox_quota_mib")) {
+    const auto* quota = node->as_integer();
+    if (quota == nullptr || quota->get() < 1 || quota->get() > kMaxMailboxQuotaMib) {
+      return Status::invalid_argument(where(path, node->source()) +
+                                      ": mailbox_quota_mib must be 1-" +
+                                      std::to_string(kMaxMailboxQuotaMib));
+    }
+    config.mailbox_quota_mib = quota->get();
   }
   return config;
 }

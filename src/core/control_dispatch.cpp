@@ -116,6 +116,12 @@ struct ControlDispatcher::Visitor {
       answer(reply, done, "export", export_summary_object);
     });
   }
+  void operator()(const control::Mailbox& r) {
+    if (!r.use) return answer(reply, messenger().mailbox(), "mailbox", mailbox_object);
+    messenger().use_mailbox(r.node, [reply = reply](Result<MailboxInfo> used) {
+      answer(reply, used, "mailbox", mailbox_object);
+    });
+  }
   void operator()(const control::ExportProgress&) {
     auto progress = self.target_.archive().export_progress();
     send(reply, {{"ok", true},

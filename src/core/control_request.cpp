@@ -119,6 +119,14 @@ Result<ControlRequest> parse_ptt(const json& request) {
   return ControlRequest(control::Ptt{text(request, "channel"), action == "on"});
 }
 
+Result<ControlRequest> parse_mailbox(const json& request) {
+  const std::string action = text(request, "action");
+  if (action == "status") return ControlRequest(control::Mailbox{false, ""});
+  if (action == "use") return ControlRequest(control::Mailbox{true, text(request, "node")});
+  if (action == "off") return ControlRequest(control::Mailbox{true, ""});
+  return Status::invalid_argument("mailbox action must be use, off or status");
+}
+
 Result<ControlRequest> parse_history(const json& request) {
   const int64_t limit = integer(request, "limit").value_or(50);
   return ControlRequest(
@@ -164,6 +172,7 @@ const std::map<std::string, Parser, std::less<>>& parsers() {
                                                integer(r, "limit").value_or(kDefaultSearchLimit)});
        }},
       {"export", parse_export},
+      {"mailbox", parse_mailbox},
       {"export_progress",
        [](const json&) -> Result<ControlRequest> {
          return ControlRequest(control::ExportProgress{});

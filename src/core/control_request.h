@@ -77,6 +77,11 @@ struct Export {
   ExportOptions options;
 };
 struct ExportProgress {};
+// "use" with "node" (empty: none), or "status".
+struct Mailbox {
+  bool use = false;
+  std::string node;
+};
 
 }  // namespace control
 
@@ -84,7 +89,7 @@ using ControlRequest =
     std::variant<control::Lock, control::Unlock, control::Send, control::Add, control::Verify,
                  control::Replace, control::Contacts, control::History, control::Channel,
                  control::Talk, control::Expire, control::Ptt, control::Play, control::Search,
-                 control::Export, control::ExportProgress>;
+                 control::Export, control::ExportProgress, control::Mailbox>;
 
 // The typed request for command `cmd` with arguments `request` (a JSON object); nullopt when
 // no such command exists, InvalidArgument when its arguments cannot be acted on.

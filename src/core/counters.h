@@ -92,6 +92,22 @@ namespace sotto::core {
   X(link_misbehaved) \
   X(links_closed_idle) \
   X(links_opened_on_demand) \
+  X(mailbox_deposit_refused) \
+  X(mailbox_deposits_held) \
+  X(mailbox_deposits_over_quota) \
+  X(mailbox_deposits_sent) \
+  X(mailbox_dropped_malformed) \
+  X(mailbox_expired) \
+  X(mailbox_forward_refused) \
+  X(mailbox_forward_unreadable) \
+  X(mailbox_forwarded) \
+  X(mailbox_forwards_received) \
+  X(mailbox_receipt_refused) \
+  X(mailbox_record_refused) \
+  X(mailbox_records_received) \
+  X(mailbox_register_refused) \
+  X(mailbox_taken) \
+  X(mailbox_taken_refused) \
   X(member_session_failed) \
   X(message_dropped_content) \
   X(message_dropped_id_mismatch) \

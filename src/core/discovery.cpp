@@ -70,6 +70,17 @@ Discovery::Discovery(DiscoveryOptions options, Account& account, const Clock& cl
   for (const PeerSpec& spec : options_.peers) configured_.push_back({spec, std::nullopt});
 }
 
+bool Discovery::add_peer(const PeerSpec& spec) {
+  // Each costs a probe per interval while its host stays away: a few mailboxes, not a LAN.
+  constexpr size_t kMaxAddedPeers = 64;
+  if (configured_.size() >= options_.peers.size() + kMaxAddedPeers) return false;
+  for (const auto& c : configured_) {
+    if (c.spec.host == spec.host && c.spec.port == spec.port) return false;
+  }
+  configured_.push_back({spec, std::nullopt});
+  return true;
+}
+
 Discovery::~Discovery() {
   broadcast_.reset();
   if (udp_.fd() >= 0) poller_.remove_fd(udp_.fd());

@@ -69,6 +69,9 @@ class Discovery {
   void tick();
   // When tick() has something to do next.
   int64_t next_deadline_ms() const;
+  // A host to probe as a --peer one from now on (a contact's mailbox, from its signed record);
+  // false when it is probed already or too many were added.
+  bool add_peer(const PeerSpec& spec);
   // Something changed on the LAN (a peer lost): the next broadcast comes at the start interval.
   void quicken();
   // The broadcast interval now.

@@ -63,6 +63,8 @@ std::string_view to_string(MessageState state) {
       return "delivered";
     case MessageState::kReceived:
       return "received";
+    case MessageState::kAtMailbox:
+      return "at_mailbox";
   }
   return kUnknown;
 }
@@ -187,6 +189,12 @@ std::string_view to_string(AlertKind kind) {
       return "storage-recovered";
     case AlertKind::kUntrustedIdentity:
       return "untrusted-identity";
+    case AlertKind::kMailboxFull:
+      return "mailbox-full";
+    case AlertKind::kMailboxRefused:
+      return "mailbox-refused";
+    case AlertKind::kMailboxExpired:
+      return "mailbox-expired";
     case AlertKind::kChannelInvitation:
       return "channel-invitation";
   }

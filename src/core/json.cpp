@@ -15,6 +15,38 @@ json peer_object(const PeerInfo& peer) {
               {"silent_ms", peer.silent_ms}};
 }
 
+json mailbox_object(const MailboxInfo& info) {
+  json out = json::object();
+  if (info.mailbox.empty()) {
+    out["mailbox"] = nullptr;
+  } else {
+    json mine{{"fingerprint", info.mailbox},
+              {"name", info.name},
+              {"endpoint", info.endpoint},
+              {"state", info.state},
+              {"online", info.online}};
+    if (!info.reason.empty()) mine["reason"] = info.reason;
+    if (info.held >= 0) mine["held"] = info.held;
+    if (info.quota_bytes > 0) mine["quota_bytes"] = info.quota_bytes;
+    out["mailbox"] = std::move(mine);
+  }
+  out["serving"] = info.serving;
+  if (info.serving) {
+    out["quota_bytes"] = info.limits.quota_bytes;
+    out["max_users"] = info.limits.max_users;
+    json users = json::array();
+    for (const MailboxUser& u : info.users) {
+      users.push_back(json{{"fingerprint", u.fingerprint},
+                           {"name", u.name},
+                           {"held", u.held},
+                           {"held_bytes", u.held_bytes},
+                           {"senders", u.senders}});
+    }
+    out["users"] = std::move(users);
+  }
+  return out;
+}
+
 json contact_object(const ContactInfo& contact) {
   json out{{"fingerprint", contact.fingerprint},
            {"name", contact.name},

@@ -265,10 +265,14 @@ void MessageLedger::receive_batch(const std::vector<Received>& batch,
   RelaxedSync relaxed(AccountInternals::db(account_), receipts_only);
   BatchSteps steps;
   // A PreKey message may write the sender's identity and use up a pre-key before it fails.
+  // So may one our mailbox forwards.
   steps.risky = [&](size_t i) {
-    return batch[i].envelope.body_case() == wire::Envelope::kSignal &&
-           batch[i].envelope.signal().type() ==
-               static_cast<uint32_t>(crypto::Ciphertext::Type::kPreKey);
+    const wire::Envelope& e = batch[i].envelope;
+    const wire::SignalMessage* signal = e.has_signal()      ? &e.signal()
+                                        : e.has_forwarded() ? &e.forwarded().message()
+                                                            : nullptr;
+    return signal != nullptr &&
+           signal->type() == static_cast<uint32_t>(crypto::Ciphertext::Type::kPreKey);
   };
   // What one message produced is undone with it.
   size_t events_before = 0;

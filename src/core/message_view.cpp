@@ -13,6 +13,8 @@ MessageState state_of(storage::MessageState state) {
       return MessageState::kDelivered;
     case storage::MessageState::kReceived:
       return MessageState::kReceived;
+    case storage::MessageState::kAtMailbox:
+      return MessageState::kAtMailbox;
   }
   return MessageState::kReceived;
 }

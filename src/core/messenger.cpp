@@ -46,13 +46,16 @@ Messenger::Messenger(Account& account, const Clock& clock, MessengerOptions opti
              [this](const std::string& fingerprint, bool reconnected) {
                outbox_.on_peer_online(fingerprint, reconnected);
              }),
-      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_, relay_) {}
+      clips_(account_, clock_, hooks_, contacts_, ledger_, keys_, channels_, relay_),
+      mailboxes_(account_, clock_, hooks_, ledger_, contacts_),
+      drop_(account_, clock_, hooks_, contacts_, options_.serve_mailbox, options_.mailbox_limits) {}
 
 Status Messenger::start() {
   // Received messages are acknowledged only once they are on disk for good.
   SOTTO_RETURN_IF_ERROR(
       AccountInternals::db(account_).set_synchronous(storage::Synchronous::kFull));
-  return outbox_.start();
+  SOTTO_RETURN_IF_ERROR(outbox_.start());
+  return mailboxes_.start();
 }
 
 // --- contacts -----------------------------------------------------------------------------------
@@ -87,7 +90,7 @@ bool Messenger::knows(const std::string& fingerprint) {
 }
 
 bool Messenger::has_business_with(const std::string& fingerprint) {
-  if (contacts_.is_contact(fingerprint)) return true;
+  if (contacts_.is_contact(fingerprint) || mailboxes_.has_business_with(fingerprint)) return true;
   auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
   return !waiting.is_ok() || waiting.value();
 }
@@ -159,7 +162,16 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
     case wire::Envelope::kGroup:
     case wire::Envelope::kSync:
     case wire::Envelope::kRelayedKey:
+    case wire::Envelope::kMailboxRecord:
+    case wire::Envelope::kMailboxRegister:
+    case wire::Envelope::kMailboxDeposit:
+    case wire::Envelope::kMailboxReceipt:
+    case wire::Envelope::kForwarded:
+    case wire::Envelope::kMailboxTaken:
       batch_.push_back({fingerprint, envelope});
+      break;
+    case wire::Envelope::kMailboxState:
+      mailboxes_.on_state(fingerprint, envelope.mailbox_state());
       break;
     case wire::Envelope::kBundleRequest:
       contacts_.on_bundle_request(fingerprint, envelope.bundle_request());
@@ -177,6 +189,8 @@ void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected)
   auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
   const bool outbox_waiting = waiting.is_ok() && waiting.value();
   // A co-member's marks come first: the outbox then sends only what it still lacks.
+  mailboxes_.on_peer_online(fingerprint);
+  drop_.on_peer_online(fingerprint);
   if (relay_.on_peer_online(fingerprint, reconnected, outbox_waiting)) return;
   outbox_.on_peer_online(fingerprint, reconnected);
 }
@@ -194,6 +208,13 @@ void Messenger::after_poll() {
   std::vector<Received> unlocked = key_waits_.take_due();
   if (!unlocked.empty()) ledger_.receive_batch(unlocked, receive);
   relay_.after_commit();
+  drop_.after_commit();
+  for (const auto& [mailbox, handle] : std::exchange(unreadable_, {})) {
+    wire::Envelope envelope;
+    envelope.mutable_mailbox_taken()->add_handles(handle);
+    auto frame = net::encode_frame(std::move(envelope));
+    if (frame.is_ok()) hooks_.send_frame(mailbox, frame.value());
+  }
 }
 
 Status Messenger::receive_one(const Received& item, Effects& effects) {
@@ -206,6 +227,18 @@ Status Messenger::receive_one(const Received& item, Effects& effects) {
       return relay_.on_sync(item.from, item.envelope.sync(), effects);
     case wire::Envelope::kRelayedKey:
       return receive_relayed_key(item);
+    case wire::Envelope::kMailboxRecord:
+      return mailboxes_.on_record(item.from, item.envelope.mailbox_record());
+    case wire::Envelope::kMailboxReceipt:
+      return mailboxes_.on_receipt(item.from, item.envelope.mailbox_receipt(), effects.events);
+    case wire::Envelope::kMailboxRegister:
+      return drop_.on_register(item.from, item.envelope.mailbox_register(), effects);
+    case wire::Envelope::kMailboxDeposit:
+      return drop_.on_deposit(item.from, item.envelope.mailbox_deposit(), effects);
+    case wire::Envelope::kMailboxTaken:
+      return drop_.on_taken(item.from, item.envelope.mailbox_taken());
+    case wire::Envelope::kForwarded:
+      return receive_forwarded(item, effects);
     default:
       return ledger_.receive_direct(
           item, effects, [this](const std::string& from, const wire::Content& content, Effects& e) {
@@ -238,6 +271,60 @@ Status Messenger::apply_control(const std::string& from, const wire::Content& co
   }
 }
 
+Status Messenger::receive_forwarded(const Received& item, Effects& effects) {
+  const wire::Forwarded& forwarded = item.envelope.forwarded();
+  if (!mailboxes_.is_own_mailbox(item.from)) {
+    hooks_.count(Counter::mailbox_forward_refused, 1);
+    return Status::ok();
+  }
+  auto taken = [&] {
+    wire::Envelope envelope;
+    envelope.mutable_mailbox_taken()->add_handles(forwarded.handle());
+    auto frame = net::encode_frame(std::move(envelope));
+    if (frame.is_ok()) effects.live.emplace_back(item.from, std::move(frame).value());
+  };
+  const bool from_valid = forwarded.from().size() == 64 && from_hex(forwarded.from()).has_value() &&
+                          forwarded.from() != account_.fingerprint();
+  if (!from_valid) {
+    hooks_.count(Counter::mailbox_dropped_malformed, 1);
+    taken();
+    return Status::ok();
+  }
+  // The frame as its sender stored it: it opens only under the sender's own session with us,
+  // so the mailbox can neither forge one nor pass one off as someone else's.
+  Received inner{forwarded.from(), {}};
+  *inner.envelope.mutable_signal() = forwarded.message();
+  Status received = ledger_.receive_direct(
+      inner, effects, [this](const std::string& from, const wire::Content& content, Effects& e) {
+        return apply_control(from, content, e);
+      });
+  if (received.is_ok()) {
+    hooks_.count(Counter::mailbox_forwards_received, 1);
+    taken();
+    return received;
+  }
+  // What may open later (a session or identity to settle, a disk to free) stays at the mailbox.
+  const StatusCode code = received.code();
+  if (code != StatusCode::kUnavailable && code != StatusCode::kUntrusted &&
+      code != StatusCode::kStorageFull && code != StatusCode::kIoError &&
+      code != StatusCode::kBusy && code != StatusCode::kInternal) {
+    hooks_.count(Counter::mailbox_forward_unreadable, 1);
+    unreadable_.emplace_back(item.from, forwarded.handle());
+  }
+  return received;
+}
+
+// --- mailboxes ----------------------------------------------------------------------------------
+
+void Messenger::use_mailbox(const std::string& node, MailboxClient::UseDone done) {
+  mailboxes_.use(node, std::move(done));
+}
+
+Result<MailboxInfo> Messenger::mailbox() {
+  SOTTO_ASSIGN_OR_RETURN(MailboxInfo info, mailboxes_.info());
+  return drop_.describe(std::move(info));
+}
+
 // --- disappearing messages --------------------------------------------------------------------
 
 Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_ms) {
@@ -259,6 +346,8 @@ void Messenger::on_timer(bool on_air) {
   if (size_t expired = key_waits_.expire(now)) hooks_.count(Counter::group_hold_expired, expired);
   channel_upkeep();
   relay_.on_timer();
+  mailboxes_.on_timer();
+  drop_.on_timer();
   outbox_.resend_due();
 }
 

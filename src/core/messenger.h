@@ -39,6 +39,8 @@
 #include "src/core/counters.h"
 #include "src/core/expiry_service.h"
 #include "src/core/key_waits.h"
+#include "src/core/mailbox_client.h"
+#include "src/core/mailbox_drop.h"
 #include "src/core/message_ledger.h"
 #include "src/core/message_view.h"
 #include "src/core/outbox.h"
@@ -62,6 +64,9 @@ struct MessengerOptions {
   // a peer that refused our first handshake because our beacon had not reached it yet.
   int64_t name_lookup_ms = 3000;
   int64_t bundle_request_interval_ms = 1000;  // per requesting peer: each costs a pre-key
+  // Serving as a mailbox for others (`sotto daemon --mailbox`; MailboxDrop), within these.
+  bool serve_mailbox = false;
+  MailboxLimits mailbox_limits;
 };
 
 // What the messenger needs from the node around it.
@@ -88,6 +93,9 @@ struct MessengerHooks {
   std::function<void(const Bytes& channel_id, const std::vector<std::string>& members,
                      bool still_member)>
       roster_changed;
+  // Probe this endpoint for a node with this transport key from now on, as a --peer one: a
+  // mailbox named in a signed record, which broadcast discovery may not reach. Optional.
+  std::function<void(const std::string& endpoint, const Bytes& transport_key)> reach;
 };
 
 class Messenger : public VoiceMessaging {
@@ -164,6 +172,14 @@ class Messenger : public VoiceMessaging {
   // InvalidArgument for an unknown conversation or a channel we do not administer.
   Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
 
+  // --- mailboxes (MailboxClient, MailboxDrop; doc/guide.md, Mailboxes) ---
+  // `node` becomes our mailbox once it accepts us (empty: none); `done` then runs.
+  void use_mailbox(const std::string& node, MailboxClient::UseDone done);
+  // The `mailbox` setting: used once that node is online.
+  void want_mailbox(const std::string& node) { mailboxes_.want(node); }
+  // Our mailbox, and the users we serve as one.
+  Result<MailboxInfo> mailbox();
+
   // --- network ---
   void on_envelope(const std::string& fingerprint, const wire::Envelope& envelope);
   // `reconnected`: over a new connection (resend everything unacknowledged); else the same one
@@ -202,6 +218,9 @@ class Messenger : public VoiceMessaging {
   Status receive_group(const Received& item, Effects& effects);
   // A member's new sender key handed on by a co-member (ChannelRelay::offer_key).
   Status receive_relayed_key(const Received& item);
+  // A frame our mailbox held for us: opened under its sender's session as if it came from it,
+  // then the mailbox is told it may drop it.
+  Status receive_forwarded(const Received& item, Effects& effects);
   // Who wrote a channel message, and who handed it on (empty: it came from its author).
   struct GroupOrigin {
     std::string author;
@@ -255,6 +274,11 @@ class Messenger : public VoiceMessaging {
   static constexpr size_t kMaxHeardEnds = 64;
   std::map<std::pair<std::string, Bytes>, HeardEnd> heard_ends_;
   VoiceClips clips_;
+  MailboxClient mailboxes_;
+  MailboxDrop drop_;
+  // Forwarded frames that can never be opened (garbage, or not from who the mailbox says):
+  // the mailbox is told to drop them even though their receive was undone.
+  std::vector<std::pair<std::string, uint64_t>> unreadable_;
   std::vector<Received> batch_;
   KeyWaits key_waits_;  // channel messages that overtook their author's sender key
   std::vector<QueuedSend> sends_;

@@ -129,9 +129,14 @@ Status Node::Impl::start() {
   }
   SOTTO_RETURN_IF_ERROR(bind_sockets());
   SOTTO_RETURN_IF_ERROR(discovery->announce(transport->port()));
-  messenger = std::make_unique<Messenger>(account, clock, MessengerOptions{options.accept_unknown},
-                                          make_messenger_hooks());
+  MessengerOptions messenger_options;
+  messenger_options.accept_unknown = options.accept_unknown;
+  messenger_options.serve_mailbox = options.serve_mailbox;
+  messenger_options.mailbox_limits = options.mailbox_limits;
+  messenger =
+      std::make_unique<Messenger>(account, clock, messenger_options, make_messenger_hooks());
   SOTTO_RETURN_IF_ERROR(messenger->start());
+  if (!options.mailbox.empty()) messenger->want_mailbox(options.mailbox);
   voice = std::make_unique<VoiceEngine>(account.fingerprint(), clock, voice_options(options),
                                         make_voice_hooks());
   SOTTO_RETURN_IF_ERROR(voice->start().with_context("--audio-out"));
@@ -445,6 +450,12 @@ MessengerHooks Node::Impl::make_messenger_hooks() {
   hooks.greet = [this](const std::string& fp) {
     PeerTable::Peer* peer = peers.find(fp);
     return peer != nullptr && peers.open_on_demand(*peer);
+  };
+  hooks.reach = [this](const std::string& endpoint, const Bytes& transport_key) {
+    auto spec = PeerSpec::parse(endpoint);
+    if (!spec.is_ok()) return;
+    spec.value().pinned_key = transport_key;
+    discovery->add_peer(spec.value());
   };
   return hooks;
 }

@@ -213,6 +213,17 @@ Result<MessageInfo> Node::set_expiry(const std::string& to, int64_t expire_ms) {
       [impl = impl_.get(), to, expire_ms] { return impl->messenger->set_expiry(to, expire_ms); });
 }
 
+Result<MailboxInfo> Node::use_mailbox(const std::string& node) {
+  auto used = impl_->begin<MailboxInfo>([impl = impl_.get(), node](Done<MailboxInfo> done) {
+    impl->messenger->use_mailbox(node, std::move(done));
+  });
+  return await(*impl_->loop, used, kCallTimeout);
+}
+
+Result<MailboxInfo> Node::mailbox() {
+  return impl_->ask<MailboxInfo>([impl = impl_.get()] { return impl->messenger->mailbox(); });
+}
+
 PttState Node::ptt_state() {
   return impl_->loop
       ->call<PttState>([impl = impl_.get()] { return impl->voice->ptt_state(); }, kCallTimeout)

@@ -170,4 +170,16 @@ Bytes sender_key_signing_input(const wire::SenderKey& key) {
   return out;
 }
 
+Bytes mailbox_record_signing_input(const wire::MailboxRecord& record) {
+  static constexpr char kLabel[] = "sotto mailbox v1";
+  Bytes out(kLabel, kLabel + sizeof kLabel - 1);
+  out.insert(out.end(), record.user_key().begin(), record.user_key().end());
+  out.insert(out.end(), record.mailbox_key().begin(), record.mailbox_key().end());
+  out.insert(out.end(), record.mailbox_transport().begin(), record.mailbox_transport().end());
+  append_be32(out, static_cast<uint32_t>(record.endpoint().size()));
+  out.insert(out.end(), record.endpoint().begin(), record.endpoint().end());
+  append_be64(out, record.serial());
+  return out;
+}
+
 }  // namespace sotto::net

@@ -38,6 +38,8 @@ Result<wire::Content> decode_content(ByteView plaintext);
 
 // What a member signs with a new sender key of its own (sotto.proto, SenderKey.signature).
 Bytes sender_key_signing_input(const wire::SenderKey& key);
+// What a user signs to name its mailbox (sotto.proto, MailboxRecord.signature).
+Bytes mailbox_record_signing_input(const wire::MailboxRecord& record);
 
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view text);

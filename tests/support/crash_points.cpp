@@ -21,6 +21,7 @@ constexpr struct {
     {CrashPoint::kAfterCommitBeforeReceipt, "after-commit-before-receipt"},
     {CrashPoint::kAfterEncryptBeforeCommit, "after-encrypt-before-commit"},
     {CrashPoint::kAfterCommitBeforeSend, "after-commit-before-send"},
+    {CrashPoint::kMailboxForwarded, "mailbox-forwarded"},
 };
 
 // The armed point and how many more hits it lets pass. Set once before sotto runs; the handler

@@ -16,6 +16,7 @@ enum class CrashPoint {
   kAfterCommitBeforeReceipt,  // receiver: committed, the receipts not yet sent
   kAfterEncryptBeforeCommit,  // sender: a message encrypted, its transaction not committed
   kAfterCommitBeforeSend,     // sender: committed into the outbox, nothing transmitted yet
+  kMailboxForwarded,          // mailbox: a held frame handed to its user, none yet taken back
 };
 
 using CrashHandler = void (*)(CrashPoint);

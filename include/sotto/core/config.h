@@ -22,6 +22,9 @@
 
 namespace sotto::core {
 
+// The most a mailbox gives one user (--mailbox-quota, mailbox_quota_mib).
+constexpr int64_t kMaxMailboxQuotaMib = 64 * 1024;
+
 struct NodeConfig {
   std::optional<std::string> listen;
   std::optional<std::string> interface;
@@ -30,6 +33,11 @@ struct NodeConfig {
   std::optional<uint16_t> beacon_port;
   std::optional<std::string> network_key_file;
   std::optional<bool> accept_unknown;
+  // Mailboxes (doc/guide.md, Mailboxes): the node to use as ours, serving as one for others,
+  // and the quota per user when serving (MiB).
+  std::optional<std::string> mailbox;
+  std::optional<bool> serve_mailbox;
+  std::optional<int64_t> mailbox_quota_mib;
 };
 
 // A missing file is an empty config. Errors: InvalidArgument "FILE line N: ...".

@@ -73,7 +73,8 @@ std::string_view to_string(MessageKind kind);
 std::optional<MessageKind> parse_message_kind(std::string_view name);
 
 // pending, sent, delivered (outgoing), received (incoming)
-enum class MessageState { kPending, kSent, kDelivered, kReceived };
+// kAtMailbox: the recipient is away and its mailbox holds the message (doc/guide.md, Mailboxes).
+enum class MessageState { kPending, kSent, kDelivered, kReceived, kAtMailbox };
 std::string_view to_string(MessageState state);
 std::optional<MessageState> parse_message_state(std::string_view name);
 
@@ -283,7 +284,17 @@ struct ContactEvent {
 
 // storage-full, storage-recovered, untrusted-identity (a peer's key refused), channel-invitation
 // (from an admin we have not verified)
-enum class AlertKind { kStorageFull, kStorageRecovered, kUntrustedIdentity, kChannelInvitation };
+// The mailbox ones (doc/guide.md, Mailboxes): a recipient's mailbox is full or refused our
+// deposits (the messages wait in our outbox), or dropped some unfetched when their time ran out.
+enum class AlertKind {
+  kStorageFull,
+  kStorageRecovered,
+  kUntrustedIdentity,
+  kChannelInvitation,
+  kMailboxFull,
+  kMailboxRefused,
+  kMailboxExpired
+};
 std::string_view to_string(AlertKind kind);
 std::optional<AlertKind> parse_alert_kind(std::string_view name);
 

@@ -11,6 +11,7 @@
 
 #include "sotto/core/archive.h"
 #include "sotto/core/events.h"
+#include "sotto/core/mailbox.h"
 
 namespace sotto::core {
 
@@ -21,6 +22,8 @@ nlohmann::json voice_object(const VoiceStats& voice);
 nlohmann::json channel_object(const ChannelInfo& channel);
 nlohmann::json event_object(const Event& event);
 nlohmann::json played_object(const PlayedClip& played);
+// `sotto mailbox status`: "mailbox" (ours, or null) and, serving as one, "serving" with "users".
+nlohmann::json mailbox_object(const MailboxInfo& info);
 // Search and export (archive.h): a hit is message_object plus "conversation_name" and "snippet".
 nlohmann::json search_hit_object(const SearchHit& hit);
 nlohmann::json export_summary_object(const ExportSummary& summary);

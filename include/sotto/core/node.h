@@ -37,6 +37,7 @@
 #include "sotto/core/account.h"
 #include "sotto/core/archive.h"
 #include "sotto/core/events.h"
+#include "sotto/core/mailbox.h"
 #include "sotto/net/peer_liveness.h"
 
 namespace sotto::core {
@@ -81,6 +82,12 @@ struct NodeOptions {
   double stranger_burst = 2000;
   double frames_per_s_total = 100000;
   bool accept_unknown = true;  // config: accept_unknown; false refuses unknown identities
+  // Mailboxes (doc/guide.md, Mailboxes): serve as one for others (`daemon --mailbox`), within
+  // these limits; and `mailbox`, the node to use as ours once it is online (the `mailbox`
+  // setting; `sotto mailbox use` changes it at any time).
+  bool serve_mailbox = false;
+  MailboxLimits mailbox_limits;
+  std::string mailbox;
   // Voice (doc/guide.md, Push-to-talk voice). audio_out: empty = received audio is archived only;
   // an existing directory = one WAV file per received transmission; FILE.wav = everything heard,
   // mixed; else an output device (name or index, see `sotto audio devices`).
@@ -176,6 +183,12 @@ class Node {
   PttState ptt_state();
   // Disappearing messages for a contact or #channel (0: off); the audit line it wrote.
   Result<MessageInfo> set_expiry(const std::string& to, int64_t expire_ms);
+  // Mailboxes (doc/guide.md, Mailboxes). `node` (a contact, a peer's name or a fingerprint
+  // prefix, online) becomes our mailbox once it accepts us; empty: we use none. Waits for its
+  // answer (MailboxClient::kUseTimeoutMs).
+  Result<MailboxInfo> use_mailbox(const std::string& node);
+  // Our mailbox and, serving as one, our users.
+  Result<MailboxInfo> mailbox();
   // Writes the archived clip whose message id starts with `id` to the file `out`, decoded to WAV
   // or as Ogg Opus.
   Result<PlayedClip> play(const std::string& id, const std::string& out,

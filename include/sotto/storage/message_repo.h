@@ -17,7 +17,15 @@ namespace sotto::storage {
 // kControl rows are protocol messages (rosters, sender keys) kept for exactly-once delivery;
 // they are never shown.
 enum class MessageKind : int64_t { kText = 0, kSystem = 1, kVoice = 2, kControl = 3 };
-enum class MessageState : int64_t { kPending = 0, kSent = 1, kDelivered = 2, kReceived = 3 };
+// kAtMailbox: the recipient's mailbox holds it (doc/protocol.md, Mailboxes); the order of display
+// is pending, sent, at mailbox, delivered.
+enum class MessageState : int64_t {
+  kPending = 0,
+  kSent = 1,
+  kDelivered = 2,
+  kReceived = 3,
+  kAtMailbox = 4
+};
 
 struct MessageRecord {
   int64_t row_id = 0;  // assigned by insert
