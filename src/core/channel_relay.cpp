@@ -32,6 +32,19 @@ std::string stream_of(ByteView channel_id, const std::string& author) {
 
 }  // namespace
 
+wire::Envelope relayed_group(const storage::ChannelCopy& copy, ByteView sealed_clip) {
+  wire::Envelope envelope;
+  auto* group = envelope.mutable_group();
+  group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
+  group->set_body(as_chars(copy.body).data(), copy.body.size());
+  group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
+  group->set_generation(static_cast<uint32_t>(copy.generation));
+  group->set_author(copy.author);
+  group->set_seq(static_cast<uint64_t>(copy.seq));
+  if (!sealed_clip.empty()) group->set_clip(as_chars(sealed_clip).data(), sealed_clip.size());
+  return envelope;
+}
+
 ChannelRelay::ChannelRelay(Account& account, const Clock& clock, const MessengerHooks& hooks,
                            MessageLedger& ledger, Release release_outbox)
     : account_(account),
@@ -237,20 +250,13 @@ void ChannelRelay::offer(const Request& request) {
       generation = copy.generation;
       if (!offer_key(request, generation)) break;
     }
-    wire::Envelope envelope;
-    auto* group = envelope.mutable_group();
-    group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
-    group->set_body(as_chars(copy.body).data(), copy.body.size());
-    group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
-    group->set_generation(static_cast<uint32_t>(copy.generation));
-    group->set_author(copy.author);
-    group->set_seq(static_cast<uint64_t>(copy.seq));
+    Bytes clip;
     if (!copy.clip_key.empty()) {
       auto sealed = sealed_clip(copy);
       if (!sealed.is_ok()) break;
-      group->set_clip(as_chars(sealed.value()).data(), sealed.value().size());
+      clip = std::move(sealed).value();
     }
-    auto frame = net::encode_frame(std::move(envelope));
+    auto frame = net::encode_frame(relayed_group(copy, clip));
     if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) break;
     hooks_.count(Counter::relay_copies_sent, 1);
     offered.through = copy.seq;

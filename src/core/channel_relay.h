@@ -42,6 +42,12 @@ namespace sotto::core {
 struct MessengerHooks;
 class MessageLedger;
 
+// The envelope a relay sends for `copy`: the author's ciphertext as it came, under the author's
+// number, with `sealed_clip` (ChannelRelay::sealed_clip) when the copy is a clip heard live.
+// The relay attack tests build their frames with it too, so what they forge is exactly what a
+// relay would send.
+wire::Envelope relayed_group(const storage::ChannelCopy& copy, ByteView sealed_clip = {});
+
 class ChannelRelay {
  public:
   // Copies handed over per author before the receiver's next marks ask for more.

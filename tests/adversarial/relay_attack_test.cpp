@@ -18,6 +18,7 @@
 #include "sotto.pb.h"
 #include "sotto/storage/channel_copy_repo.h"
 #include "src/core/account_internals.h"
+#include "src/core/channel_relay.h"
 #include "src/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/channel_lab.h"
@@ -93,15 +94,7 @@ std::vector<storage::ChannelCopy> last(const std::vector<storage::ChannelCopy>& 
 // What a relay sends for `copy`: the frame ChannelRelay::offer builds, from whatever the hostile
 // relay put in the copy.
 Bytes relayed_frame(const storage::ChannelCopy& copy) {
-  wire::Envelope envelope;
-  auto* group = envelope.mutable_group();
-  group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
-  group->set_body(as_chars(copy.body).data(), copy.body.size());
-  group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
-  group->set_generation(static_cast<uint32_t>(copy.generation));
-  group->set_author(copy.author);
-  group->set_seq(static_cast<uint64_t>(copy.seq));
-  auto frame = net::encode_frame(std::move(envelope));
+  auto frame = net::encode_frame(core::relayed_group(copy));
   REQUIRE(frame.is_ok());
   return std::move(frame).value();
 }
