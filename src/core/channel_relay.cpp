@@ -15,8 +15,6 @@
 namespace sotto::core {
 namespace {
 
-// Marks in one ChannelSync: an author per entry, so a frame stays far below the frame limit.
-constexpr int kMaxMarks = 1024;
 // Copies offered and not yet covered by the receiver's marks are resent after this long.
 constexpr int64_t kOfferStaleMs = 3000;
 // Marks sent to a co-member coming online, or unasked to one that holds more: once a while.

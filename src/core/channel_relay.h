@@ -56,6 +56,9 @@ class ChannelRelay {
   static constexpr int64_t kKeepCopies = 20'000;
   // How long an author's outbox holds a returning member's frames for its marks.
   static constexpr int64_t kSyncWaitMs = 1500;
+  // Marks in one ChannelSync: an author per entry, so a frame stays far below the frame limit.
+  // A ChannelSync with more is dropped whole (relay_sync_dropped).
+  static constexpr int kMaxMarks = 1024;
 
   using Release = std::function<void(const std::string& fingerprint, bool reconnected)>;
 
