@@ -15,8 +15,6 @@
 namespace sotto::core {
 namespace {
 
-// Marks in one ChannelSync: an author per entry, so a frame stays far below the frame limit.
-constexpr int kMaxMarks = 1024;
 // Copies offered and not yet covered by the receiver's marks are resent after this long.
 constexpr int64_t kOfferStaleMs = 3000;
 // Marks sent to a co-member coming online, or unasked to one that holds more: once a while.
@@ -31,6 +29,19 @@ std::string stream_of(ByteView channel_id, const std::string& author) {
 }
 
 }  // namespace
+
+wire::Envelope relayed_group(const storage::ChannelCopy& copy, ByteView sealed_clip) {
+  wire::Envelope envelope;
+  auto* group = envelope.mutable_group();
+  group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
+  group->set_body(as_chars(copy.body).data(), copy.body.size());
+  group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
+  group->set_generation(static_cast<uint32_t>(copy.generation));
+  group->set_author(copy.author);
+  group->set_seq(static_cast<uint64_t>(copy.seq));
+  if (!sealed_clip.empty()) group->set_clip(as_chars(sealed_clip).data(), sealed_clip.size());
+  return envelope;
+}
 
 ChannelRelay::ChannelRelay(Account& account, const Clock& clock, const MessengerHooks& hooks,
                            MessageLedger& ledger, Release release_outbox)
@@ -216,47 +227,45 @@ bool ChannelRelay::on_peer_online(const std::string& fingerprint, bool reconnect
   return false;
 }
 
-void ChannelRelay::offer(const Request& request) {
+bool ChannelRelay::offer(const Request& request, int64_t& budget) {
   const std::string key = stream_of(request.channel_id, request.author);
   Offered& offered = offered_[{request.to, key}];
   const int64_t now = clock_.now_ms();
   int64_t from = request.held;
-  // Copies already on their way are not sent again while the receiver works through them.
+  // Copies already on their way are not sent again while the receiver works through them (this
+  // is also where a request cut short by the budget goes on from).
   if (offered.through > from && now - offered.at_ms < kOfferStaleMs) from = offered.through;
   const int64_t room = request.held + kWindow - from;
-  if (room <= 0) return;
+  if (room <= 0) return true;
+  const int64_t limit = std::min(room, budget);
   auto copies = storage::ChannelCopyRepo(AccountInternals::db(account_))
-                    .after(request.channel_id, request.author, from, room);
-  if (!copies.is_ok()) return;
+                    .after(request.channel_id, request.author, from, limit);
+  if (!copies.is_ok()) return true;
+  budget -= static_cast<int64_t>(copies.value().size());
   int64_t expect = from + 1;
   int64_t generation = -1;
   for (const auto& copy : copies.value()) {
     // A gap (trimmed, or never held): the receiver could take nothing after it.
-    if (copy.seq != expect) break;
+    if (copy.seq != expect) return true;
     if (copy.generation != generation) {
       generation = copy.generation;
-      if (!offer_key(request, generation)) break;
+      if (!offer_key(request, generation)) return true;
     }
-    wire::Envelope envelope;
-    auto* group = envelope.mutable_group();
-    group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
-    group->set_body(as_chars(copy.body).data(), copy.body.size());
-    group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
-    group->set_generation(static_cast<uint32_t>(copy.generation));
-    group->set_author(copy.author);
-    group->set_seq(static_cast<uint64_t>(copy.seq));
+    Bytes clip;
     if (!copy.clip_key.empty()) {
       auto sealed = sealed_clip(copy);
-      if (!sealed.is_ok()) break;
-      group->set_clip(as_chars(sealed.value()).data(), sealed.value().size());
+      if (!sealed.is_ok()) return true;
+      clip = std::move(sealed).value();
     }
-    auto frame = net::encode_frame(std::move(envelope));
-    if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) break;
+    auto frame = net::encode_frame(relayed_group(copy, clip));
+    if (!frame.is_ok() || !hooks_.send_frame(request.to, frame.value())) return true;
     hooks_.count(Counter::relay_copies_sent, 1);
     offered.through = copy.seq;
     offered.at_ms = now;
     expect += 1;
   }
+  // Not done only when the budget, not the window or the copies held, ended the read.
+  return limit == room || static_cast<int64_t>(copies.value().size()) < limit;
 }
 
 Result<Bytes> ChannelRelay::sealed_clip(const storage::ChannelCopy& copy) {
@@ -297,7 +306,12 @@ bool ChannelRelay::offer_key(const Request& request, int64_t generation) {
 void ChannelRelay::after_commit() {
   std::vector<Request> requests;
   requests.swap(requests_);
-  for (const Request& request : requests) offer(request);
+  int64_t budget = kCopiesPerRound;
+  auto next = requests.begin();
+  while (next != requests.end() && budget > 0 && offer(*next, budget)) ++next;
+  // Left for the next round, ahead of requests that come in the meantime: the one cut short
+  // (offer goes on where it stopped) and those not reached.
+  requests_.assign(std::make_move_iterator(next), std::make_move_iterator(requests.end()));
   std::set<std::string> marks_to;
   marks_to.swap(reply_to_);
   for (const auto& relay : relayed_from_) marks_to.insert(relay);

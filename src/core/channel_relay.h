@@ -42,6 +42,12 @@ namespace sotto::core {
 struct MessengerHooks;
 class MessageLedger;
 
+// The envelope a relay sends for `copy`: the author's ciphertext as it came, under the author's
+// number, with `sealed_clip` (ChannelRelay::sealed_clip) when the copy is a clip heard live.
+// The relay attack tests build their frames with it too, so what they forge is exactly what a
+// relay would send.
+wire::Envelope relayed_group(const storage::ChannelCopy& copy, ByteView sealed_clip = {});
+
 class ChannelRelay {
  public:
   // Copies handed over per author before the receiver's next marks ask for more.
@@ -50,6 +56,13 @@ class ChannelRelay {
   static constexpr int64_t kKeepCopies = 20'000;
   // How long an author's outbox holds a returning member's frames for its marks.
   static constexpr int64_t kSyncWaitMs = 1500;
+  // Copies read to hand over in one round of the loop, whatever the requests: 4 windows, so a
+  // round with hundreds of co-members' marks does not hold up everything else the loop does;
+  // what is left is served in the next rounds (pending()).
+  static constexpr int64_t kCopiesPerRound = 4 * kWindow;
+  // Marks in one ChannelSync: an author per entry, so a frame stays far below the frame limit.
+  // A ChannelSync with more is dropped whole (relay_sync_dropped).
+  static constexpr int kMaxMarks = 1024;
 
   using Release = std::function<void(const std::string& fingerprint, bool reconnected)>;
 
@@ -74,9 +87,13 @@ class ChannelRelay {
   // A co-member came online: marks to it when there is something to settle. True when its
   // outbox frames wait for its marks (release_outbox runs once they came, or kSyncWaitMs).
   bool on_peer_online(const std::string& fingerprint, bool reconnected, bool outbox_waiting);
-  // After a receive batch committed: the copies it decided to hand over, and fresh marks to each
-  // relay we took copies from (it sends the next window).
+  // After a receive batch committed: the copies it decided to hand over (at most
+  // kCopiesPerRound read), and fresh marks to each relay we took copies from (it sends the next
+  // window). Also after a round with no batch while pending().
   void after_commit();
+  // True while requests wait for copies beyond the last round's kCopiesPerRound: the loop must
+  // come back without sleeping.
+  bool pending() const { return !requests_.empty(); }
   // Relayed copies were archived from `relay` in this batch.
   void note_relayed_from(const std::string& relay) { relayed_from_.insert(relay); }
   // A relayed copy of `author`'s could not be taken: out of order (our marks go back to `relay`
@@ -109,8 +126,9 @@ class ChannelRelay {
   // `even_empty`: sent with no marks too (an ask, or the answer to one).
   void send_marks(const std::string& fingerprint, bool want_reply, bool even_empty = false);
   // After the commit: copies of the request's author after `held`, up to held + kWindow, that
-  // are not on their way already.
-  void offer(const Request& request);
+  // are not on their way already; at most `budget` of them read, taken off it. False when the
+  // budget ran out first: the rest of the window is served from the same request next round.
+  bool offer(const Request& request, int64_t& budget);
   // A clip we heard live, sealed for the GroupMessage that relays its VoiceEnd.
   Result<Bytes> sealed_clip(const storage::ChannelCopy& copy);
   // Before the first copy of each of the author's keys: the key itself, signed by the author,

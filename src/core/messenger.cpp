@@ -196,7 +196,11 @@ void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected)
 }
 
 void Messenger::after_poll() {
-  if (batch_.empty()) return;
+  if (batch_.empty()) {
+    // Copies a co-member asked for beyond what one round hands over.
+    if (relay_.pending()) relay_.after_commit();
+    return;
+  }
   std::vector<Received> batch;
   batch.swap(batch_);
   note_activity();
@@ -382,7 +386,7 @@ void Messenger::tidy_when_quiet() {
 }
 
 bool Messenger::has_queued_work() const {
-  return !batch_.empty() || !sends_.empty();
+  return !batch_.empty() || !sends_.empty() || relay_.pending();
 }
 
 bool Messenger::busy() const {

@@ -205,7 +205,8 @@ class Messenger : public VoiceMessaging {
   void tidy_when_quiet();
   // When tidy_when_quiet has something to do, if the node stays quiet.
   std::optional<int64_t> tidy_at_ms() const;
-  // True while sends or received frames wait for the next round: the loop must not sleep.
+  // True while sends, received frames or relay requests (ChannelRelay::pending) wait for the
+  // next round: the loop must not sleep.
   bool has_queued_work() const;
   // True while frames wait to go out (the loop should come back soon).
   bool busy() const;

@@ -18,6 +18,7 @@
 #include "sotto.pb.h"
 #include "sotto/storage/channel_copy_repo.h"
 #include "src/core/account_internals.h"
+#include "src/core/channel_relay.h"
 #include "src/net/wire.h"
 #include "tests/support/adversary.h"
 #include "tests/support/channel_lab.h"
@@ -93,14 +94,23 @@ std::vector<storage::ChannelCopy> last(const std::vector<storage::ChannelCopy>& 
 // What a relay sends for `copy`: the frame ChannelRelay::offer builds, from whatever the hostile
 // relay put in the copy.
 Bytes relayed_frame(const storage::ChannelCopy& copy) {
+  auto frame = net::encode_frame(core::relayed_group(copy));
+  REQUIRE(frame.is_ok());
+  return std::move(frame).value();
+}
+
+// Marks that say the sender holds nothing of `authors` in the channel, asking for marks back:
+// what a member sends to have every copy of theirs handed over.
+Bytes sync_frame(const Bytes& channel_id, const std::vector<std::string>& authors) {
   wire::Envelope envelope;
-  auto* group = envelope.mutable_group();
-  group->set_channel_id(as_chars(copy.channel_id).data(), copy.channel_id.size());
-  group->set_body(as_chars(copy.body).data(), copy.body.size());
-  group->set_message_id(as_chars(copy.message_id).data(), copy.message_id.size());
-  group->set_generation(static_cast<uint32_t>(copy.generation));
-  group->set_author(copy.author);
-  group->set_seq(static_cast<uint64_t>(copy.seq));
+  auto* sync = envelope.mutable_sync();
+  for (const std::string& author : authors) {
+    auto* mark = sync->add_marks();
+    mark->set_channel_id(as_chars(channel_id).data(), channel_id.size());
+    mark->set_author(author);
+    mark->set_held_through(0);
+  }
+  sync->set_want_reply(true);
   auto frame = net::encode_frame(std::move(envelope));
   REQUIRE(frame.is_ok());
   return std::move(frame).value();
@@ -271,20 +281,9 @@ TEST_CASE("channel relay attack: a removed member's copies and marks are refused
 
   // Marks that say mallory holds nothing of alice's or bob's: carol holds both authors' copies,
   // and hands none to someone no longer on her roster.
-  wire::Envelope envelope;
-  auto* sync = envelope.mutable_sync();
-  for (const std::string& author : {alice.fingerprint(), bob.fingerprint()}) {
-    auto* mark = sync->add_marks();
-    mark->set_channel_id(as_chars(lab.channel_id).data(), lab.channel_id.size());
-    mark->set_author(author);
-    mark->set_held_through(0);
-  }
-  sync->set_want_reply(true);
-  auto frame = net::encode_frame(std::move(envelope));
-  REQUIRE(frame.is_ok());
   const uint64_t ignored = carol.counter("relay_marks_ignored");
   const uint64_t copies_sent = carol.counter("relay_copies_sent");
-  REQUIRE(insider.send(frame.value()));
+  REQUIRE(insider.send(sync_frame(lab.channel_id, {alice.fingerprint(), bob.fingerprint()})));
   REQUIRE(wait_until([&] { return carol.counter("relay_marks_ignored") >= ignored + 2; }, 5s));
   settled(insider, carol);
   CHECK(carol.counter("relay_copies_sent") == copies_sent);
@@ -327,4 +326,41 @@ TEST_CASE("channel relay attack: a stranger's genuine copies are refused", "[adv
     CHECK(m.relayed_by == mallory.fingerprint());
   }
   CHECK(carol.counter("relay_copies_archived") == texts.size());
+}
+
+TEST_CASE(
+    "channel relay attack: a member's ChannelSync of too many marks is dropped whole, and "
+    "carol serves on",
+    "[adversarial][relay]") {
+  RelayLab lab;
+  ProfileNode& alice = lab["alice"];
+  ProfileNode& carol = lab["carol"];
+  ProfileNode& mallory = lab["mallory"];
+
+  // Mallory, a member, asks carol for everything of alice's in #ops, with one mark more than a
+  // ChannelSync may hold: the rest name authors nobody knows, to make the frame big. Had carol
+  // taken it, she would hand mallory alice's text.
+  lab.stop({"bob", "carol", "mallory"});
+  lab.lab.start("carol");
+  HostileInsider insider(test::open_account(mallory.profile_dir()));
+  approach(insider, carol);
+  std::vector<std::string> authors = {alice.fingerprint()};
+  for (uint32_t i = 0; i < static_cast<uint32_t>(core::ChannelRelay::kMaxMarks); ++i) {
+    authors.push_back(to_hex(test::random_bytes(32, i)));
+  }
+  const uint64_t dropped = carol.counter("relay_sync_dropped");
+  const uint64_t copies_sent = carol.counter("relay_copies_sent");
+  REQUIRE(insider.send(sync_frame(lab.channel_id, authors)));
+  REQUIRE(wait_until([&] { return carol.counter("relay_sync_dropped") > dropped; }, 5s));
+  settled(insider, carol);
+  CHECK(carol.counter("relay_copies_sent") == copies_sent);
+
+  // Carol keeps serving: alice's next text reaches her, and the same marks within the bound,
+  // from the same link, have alice's texts handed to mallory.
+  REQUIRE(alice.node().send_text("#ops", "after the flood").is_ok());
+  CHECK(wait_until([&] { return count_text(carol.history("#ops"), "after the flood") == 1; }, 10s));
+  authors.resize(static_cast<size_t>(core::ChannelRelay::kMaxMarks));
+  REQUIRE(insider.send(sync_frame(lab.channel_id, authors)));
+  CHECK(wait_until([&] { return carol.counter("relay_copies_sent") > copies_sent; }, 5s));
+  CHECK(carol.counter("relay_sync_dropped") == dropped + 1);
 }

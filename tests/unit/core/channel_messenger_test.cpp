@@ -8,7 +8,10 @@
 #include "sotto/base/clock.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
+#include "sotto/storage/channel_copy_repo.h"
 #include "sotto/storage/channel_repo.h"
+#include "sotto/storage/database.h"
+#include "sotto/storage/message_repo.h"
 #include "src/core/account_internals.h"
 #include "src/core/channel_roster.h"
 #include "src/core/messenger.h"
@@ -1350,4 +1353,79 @@ TEST_CASE(
                        << total(lab, names, "sender_keys_shared") << " sender keys, " << frames
                        << " frames in all");
   }
+}
+
+TEST_CASE(
+    "a relay reads at most a round's worth of copies for co-members' marks, and the rest in "
+    "the rounds after",
+    "[channels][core][relay]") {
+  using core::ChannelRelay;
+  Ops ops;
+  Party& bob = ops.lab["bob"];
+  Party& carol = ops.lab["carol"];
+  const Bytes channel_id = *from_hex(ops.id);
+
+  // Bob holds a window of copies from each of one author more than a round's copies cover.
+  const int64_t authors = ChannelRelay::kCopiesPerRound / ChannelRelay::kWindow + 1;
+  wire::Envelope envelope;  // carol's marks: she holds none of them
+  {
+    storage::Database& db = core::AccountInternals::db(*bob.account);
+    storage::Transaction transaction(db);
+    REQUIRE(transaction.begin_status().is_ok());
+    for (int64_t a = 0; a < authors; ++a) {
+      const std::string author = to_hex(Bytes(32, static_cast<uint8_t>(0xa0 + a)));
+      for (int64_t seq = 1; seq <= ChannelRelay::kWindow; ++seq) {
+        storage::MessageRecord message;
+        message.message_id = Bytes(net::kMessageIdSize, static_cast<uint8_t>(a));
+        message.message_id[0] = static_cast<uint8_t>(seq >> 8);
+        message.message_id[1] = static_cast<uint8_t>(seq);
+        message.conversation = "#" + ops.id;
+        message.sender = author;
+        message.body = "copy";
+        auto row = storage::MessageRepo(db).insert(message);
+        REQUIRE(row.is_ok());
+        REQUIRE(row.value().has_value());
+        storage::ChannelCopy copy;
+        copy.message_row = *row.value();
+        copy.channel_id = channel_id;
+        copy.author = author;
+        copy.seq = seq;
+        copy.generation = 1;
+        copy.body = Bytes(40, 0x5a);
+        REQUIRE(storage::ChannelCopyRepo(db).add(copy).is_ok());
+      }
+      REQUIRE(
+          storage::ChannelCopyRepo(db).set_mark(channel_id, author, ChannelRelay::kWindow).is_ok());
+      auto* mark = envelope.mutable_sync()->add_marks();
+      mark->set_channel_id(as_chars(channel_id).data(), channel_id.size());
+      mark->set_author(author);
+      mark->set_held_through(0);
+    }
+    REQUIRE(transaction.commit().is_ok());
+  }
+
+  // What bob handed carol so far: each copy's (author, seq), in the order sent.
+  auto handed = [&] {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& f : group_frames(bob.outgoing)) {
+      if (f.to != carol.fp()) continue;
+      auto group = net::decode_frame(f.bytes).value().group();
+      out.emplace_back(group.author(), group.seq());
+    }
+    return out;
+  };
+  bob.outgoing.clear();
+  bob.messenger->on_envelope(carol.fp(), envelope);
+  bob.messenger->after_poll();
+  CHECK(handed().size() == static_cast<size_t>(ChannelRelay::kCopiesPerRound));
+  // The loop comes back at once for the rest, with nothing received.
+  CHECK(bob.messenger->has_queued_work());
+  bob.messenger->after_poll();
+  const auto all = handed();
+  CHECK(all.size() == static_cast<size_t>(authors * ChannelRelay::kWindow));
+  CHECK_FALSE(bob.messenger->has_queued_work());
+  // Each once, in its author's order, though the window cut short went on in the next round.
+  std::map<std::string, uint64_t> last;
+  for (const auto& [author, seq] : all) CHECK(seq == ++last[author]);
+  for (const auto& [author, seq] : last) CHECK(seq == static_cast<uint64_t>(ChannelRelay::kWindow));
 }
