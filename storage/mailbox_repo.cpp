@@ -257,13 +257,12 @@ Result<std::optional<MailboxRecordRow>> MailboxRecords::own() {
 }
 
 Status MailboxRecords::set_own(int64_t serial, ByteView record) {
+  // INSERT OR REPLACE: SQLCipher's SQLite predates upserts, and the row has no dependants.
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * upsert,
-      db_.prepare("INSERT INTO own_mailbox (id, record, serial) VALUES (1, ?1, ?2) "
-                  "ON CONFLICT (id) DO UPDATE SET record = excluded.record, serial = "
-                  "excluded.serial"));
-  upsert->bind(1, record).bind(2, serial);
-  return upsert->run();
+      Statement * replace,
+      db_.prepare("INSERT OR REPLACE INTO own_mailbox (id, record, serial) VALUES (1, ?1, ?2)"));
+  replace->bind(1, record).bind(2, serial);
+  return replace->run();
 }
 
 Result<std::optional<MailboxRecordRow>> MailboxRecords::of_contact(const std::string& contact) {
@@ -284,16 +283,22 @@ Result<std::optional<MailboxRecordRow>> MailboxRecords::of_contact(const std::st
   return out;
 }
 
-Result<bool> MailboxRecords::set_for_contact(const std::string& contact, const std::string& mailbox,
-                                             int64_t serial, ByteView record) {
+Result<bool> MailboxRecords::set_for_contact(const std::string& contact,
+                                             const std::string& mailbox, int64_t serial,
+                                             ByteView record) {
   SOTTO_ASSIGN_OR_RETURN(
-      Statement * upsert,
-      db_.prepare("INSERT INTO contact_mailboxes (contact, mailbox, serial, record) VALUES (?1, "
-                  "?2, ?3, ?4) ON CONFLICT (contact) DO UPDATE SET mailbox = excluded.mailbox, "
-                  "serial = excluded.serial, record = excluded.record WHERE excluded.serial > "
-                  "contact_mailboxes.serial"));
-  upsert->bind(1, contact).bind(2, mailbox).bind(3, serial).bind(4, record);
-  SOTTO_RETURN_IF_ERROR(upsert->run());
+      Statement * update,
+      db_.prepare("UPDATE OR FAIL contact_mailboxes SET mailbox = ?2, serial = ?3, record = ?4 "
+                  "WHERE contact = ?1 AND serial < ?3"));
+  update->bind(1, contact).bind(2, mailbox).bind(3, serial).bind(4, record);
+  SOTTO_RETURN_IF_ERROR(update->run());
+  if (db_.changes() > 0) return true;
+  SOTTO_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_.prepare("INSERT OR IGNORE INTO contact_mailboxes (contact, mailbox, serial, record) "
+                  "VALUES (?1, ?2, ?3, ?4)"));
+  insert->bind(1, contact).bind(2, mailbox).bind(3, serial).bind(4, record);
+  SOTTO_RETURN_IF_ERROR(insert->run());
   return db_.changes() > 0;
 }
 
