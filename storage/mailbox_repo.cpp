@@ -283,9 +283,8 @@ Result<std::optional<MailboxRecordRow>> MailboxRecords::of_contact(const std::st
   return out;
 }
 
-Result<bool> MailboxRecords::set_for_contact(const std::string& contact,
-                                             const std::string& mailbox, int64_t serial,
-                                             ByteView record) {
+Result<bool> MailboxRecords::set_for_contact(const std::string& contact, const std::string& mailbox,
+                                             int64_t serial, ByteView record) {
   SOTTO_ASSIGN_OR_RETURN(
       Statement * update,
       db_.prepare("UPDATE OR FAIL contact_mailboxes SET mailbox = ?2, serial = ?3, record = ?4 "

@@ -455,7 +455,7 @@ Dialog help_dialog(const Keymap& keymap) {
   d.lines.push_back("");
   d.lines.push_back("Plain text is sent to the open conversation; //text sends /text.");
   d.lines.push_back("● online ○ offline  ✔ verified ! unverified ≈ namesake  ◉ on air");
-  d.lines.push_back("… pending ✓ sent ✓✓ delivered  ↪ relayed by another member");
+  d.lines.push_back("… pending ✓ sent ⇢ at mailbox ✓✓ delivered  ↪ relayed by a member");
   d.footer = "Esc: close   Up/Down, PgUp/PgDn: scroll";
   return d;
 }

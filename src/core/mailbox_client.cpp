@@ -215,6 +215,7 @@ Result<MailboxInfo> MailboxClient::publish(const std::optional<PeerInfo>& peer) 
   own_record_ = record;
   own_mailbox_ = peer ? peer->fingerprint : std::string();
   if (!peer) last_state_.reset();
+  announced_.clear();
   SOTTO_ASSIGN_OR_RETURN(auto contacts, contacts_.records());
   for (const auto& c : contacts) {
     if (is_online(hooks_.peer(c.fingerprint))) announce_to(c.fingerprint);
@@ -226,7 +227,12 @@ void MailboxClient::announce_to(const std::string& contact) {
   if (!own_record_) return;
   wire::Envelope envelope;
   *envelope.mutable_mailbox_record() = *own_record_;
-  if (auto frame = frame_of(std::move(envelope))) hooks_.send_frame(contact, *frame);
+  auto frame = frame_of(std::move(envelope));
+  if (frame && hooks_.send_frame(contact, *frame)) announced_.insert(contact);
+}
+
+void MailboxClient::on_bundle_request(const std::string& fingerprint) {
+  if (contacts_.is_contact(fingerprint)) announce_to(fingerprint);
 }
 
 Result<MailboxInfo> MailboxClient::info() {
@@ -279,16 +285,29 @@ void MailboxClient::on_timer() {
       use(wanted_, [](const Result<MailboxInfo>&) {});
     }
   }
-  if (!own_mailbox_.empty() && now - senders_checked_ms_ >= kSendersCheckMs) {
+  if (own_record_ && now - senders_checked_ms_ >= kSendersCheckMs) {
     senders_checked_ms_ = now;
-    // A contact added or gone since we registered: the mailbox learns whose deposits to take.
-    if (allowed_senders() != registered_senders_ && is_online(hooks_.peer(own_mailbox_))) {
-      send_register(own_mailbox_, false);
-    }
+    check_contacts();
   }
   if (now - deposits_checked_ms_ >= kDepositCheckMs) {
     deposits_checked_ms_ = now;
     deposit_all();
+  }
+}
+
+void MailboxClient::check_contacts() {
+  // A contact made since we named our mailbox: it learns the record.
+  auto contacts = contacts_.records();
+  if (!contacts.is_ok()) return;
+  for (const auto& c : contacts.value()) {
+    if (announced_.count(c.fingerprint) == 0 && is_online(hooks_.peer(c.fingerprint))) {
+      announce_to(c.fingerprint);
+    }
+  }
+  // A contact added or gone since we registered: the mailbox learns whose deposits to take.
+  if (!own_mailbox_.empty() && allowed_senders() != registered_senders_ &&
+      is_online(hooks_.peer(own_mailbox_))) {
+    send_register(own_mailbox_, false);
   }
 }
 

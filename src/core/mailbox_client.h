@@ -59,6 +59,8 @@ class MailboxClient {
   Result<MailboxInfo> info();
 
   void on_peer_online(const std::string& fingerprint);
+  // A contact asked for our pre-key bundle (it is adding us): our record goes with it.
+  void on_bundle_request(const std::string& fingerprint);
   // Our mailbox's answer to a MailboxRegister (outside a receive batch: it may finish a `use`).
   void on_state(const std::string& from, const wire::MailboxState& state);
   // Inside the receive transaction.
@@ -93,6 +95,9 @@ class MailboxClient {
   // online.
   Result<MailboxInfo> publish(const std::optional<PeerInfo>& peer);
   void announce_to(const std::string& contact);
+  // Every 2 s while we have a record: contacts that lack it get it, and our mailbox the list of
+  // contacts as it is now.
+  void check_contacts();
   void reach(const wire::MailboxRecord& record);
   void deposit_all();
   void deposit_for(const std::string& recipient, const std::string& mailbox);
@@ -111,6 +116,8 @@ class MailboxClient {
   std::string wanted_;
   int64_t wanted_tried_ms_ = 0;
   std::vector<std::string> registered_senders_;
+  // Contacts that have our current record (sent while they were online).
+  std::set<std::string> announced_;
   int64_t senders_checked_ms_ = 0;
   std::map<std::string, Deposits> deposits_;  // by recipient
   int64_t deposits_checked_ms_ = 0;

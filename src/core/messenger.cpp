@@ -175,6 +175,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
       break;
     case wire::Envelope::kBundleRequest:
       contacts_.on_bundle_request(fingerprint, envelope.bundle_request());
+      mailboxes_.on_bundle_request(fingerprint);
       break;
     case wire::Envelope::kBundle:
       contacts_.on_bundle(fingerprint, envelope.bundle());
@@ -307,11 +308,12 @@ Status Messenger::receive_forwarded(const Received& item, Effects& effects) {
     taken();
     return received;
   }
-  // What may open later (a session or identity to settle, a disk to free) stays at the mailbox.
+  // What may open later (a key still to come, a disk to free) stays at the mailbox. Anything
+  // else never will (forged, or not from whom the mailbox says; an identity we do not trust
+  // resends from its own outbox once trusted): the mailbox drops it.
   const StatusCode code = received.code();
-  if (code != StatusCode::kUnavailable && code != StatusCode::kUntrusted &&
-      code != StatusCode::kStorageFull && code != StatusCode::kIoError &&
-      code != StatusCode::kBusy && code != StatusCode::kInternal) {
+  if (code != StatusCode::kUnavailable && code != StatusCode::kStorageFull &&
+      code != StatusCode::kIoError && code != StatusCode::kBusy && code != StatusCode::kInternal) {
     hooks_.count(Counter::mailbox_forward_unreadable, 1);
     unreadable_.emplace_back(item.from, forwarded.handle());
   }

@@ -21,6 +21,7 @@
 #include "src/core/channel_relay.h"
 #include "src/net/wire.h"
 #include "tests/support/adversary.h"
+#include "tests/support/approach.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
 #include "tests/support/profiles.h"
@@ -118,20 +119,6 @@ Bytes sync_frame(const Bytes& channel_id, const std::vector<std::string>& author
 
 // `insider` announces itself to `victim`, connects and has its Hello proved: what it sends next
 // is credited to its identity.
-void approach(HostileInsider& insider, ProfileNode& victim) {
-  const uint64_t proved = victim.counter("transport_keys_proved");
-  insider.announce_to(victim.port());
-  REQUIRE(wait_until(
-      [&] {
-        for (const auto& peer : victim.node().peers()) {
-          if (peer.fingerprint == insider.fingerprint()) return true;
-        }
-        return false;
-      },
-      3s));
-  insider.connect(victim.endpoint(), victim.transport_key());
-  REQUIRE(wait_until([&] { return victim.counter("transport_keys_proved") > proved; }, 3s));
-}
 
 // How many of `texts` `node` has archived in #ops, counting repeats.
 size_t archived(ProfileNode& node, const std::vector<std::string>& texts) {
@@ -150,15 +137,6 @@ void refused(HostileInsider& insider, ProfileNode& victim, const std::string& wh
   REQUIRE(insider.send(frame));
   // CHECK, not REQUIRE: had it been taken instead, the archive checks that follow show it.
   CHECK(wait_until([&] { return victim.counter(counter) > before; }, 5s));
-}
-
-// Returns once `victim` has done all it does for what `insider` sent before: a heartbeat sent
-// now is read in a later round of its loop than those frames, so after their batch and what
-// followed its commit (copies offered, marks sent).
-void settled(HostileInsider& insider, ProfileNode& victim) {
-  const uint64_t frames = victim.counter("frames_received");
-  REQUIRE(insider.send(test::heartbeat_frame(1)));
-  REQUIRE(wait_until([&] { return victim.counter("frames_received") > frames; }, 5s));
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
-#include <future>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,85 +13,21 @@
 
 #include "tests/support/crash_points.h"
 #include "tests/support/daemon.h"
+#include "tests/support/mailbox_lab.h"
 #include "tests/support/profile_node.h"
 #include "tests/support/sqlcipher_pages.h"
 #include "tests/support/wait.h"
 
 using namespace sotto;
 using namespace std::chrono_literals;
-using test::ProfileNode;
-using test::wait_until;
-
-namespace {
-
-std::vector<std::string> numbered(const std::string& prefix, int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    char suffix[16];
-    std::snprintf(suffix, sizeof suffix, " %03d", i);
-    out.push_back(prefix + suffix);
-  }
-  return out;
-}
-
-// The bodies `node` archived from `from` (its 1:1 conversation), in archive order.
-std::vector<std::string> received_from(ProfileNode& node, const std::string& from) {
-  std::vector<std::string> out;
-  for (const auto& m : node.history(from)) {
-    if (!m.outgoing && m.kind == core::MessageKind::kText) out.push_back(m.body);
-  }
-  return out;
-}
-
-size_t in_state(ProfileNode& node, const std::string& to, core::MessageState state) {
-  const auto history = node.history(to);
-  return static_cast<size_t>(std::count_if(history.begin(), history.end(), [&](const auto& m) {
-    return m.outgoing && m.state == state;
-  }));
-}
-
-void send_all(ProfileNode& from, const std::string& to, const std::vector<std::string>& texts) {
-  std::vector<std::future<Result<core::MessageInfo>>> sends;
-  for (const auto& text : texts) sends.push_back(from.node().send_text_async(to, text));
-  for (auto& sent : sends) REQUIRE(sent.get().is_ok());
-}
-
-std::optional<core::MailboxUser> user_of(core::Node& mailbox, const std::string& fingerprint) {
-  auto info = mailbox.mailbox();
-  REQUIRE(info.is_ok());
-  for (const auto& u : info.value().users) {
-    if (u.fingerprint == fingerprint) return u;
-  }
-  return std::nullopt;
-}
-
-// Alice and bob are contacts; bob uses `mailbox_fingerprint` as his mailbox, and alice has his
-// signed record naming it. Alice knows only bob's address: the mailbox's comes in the record.
-void befriend_and_name(ProfileNode& alice, ProfileNode& bob,
-                       const std::string& mailbox_fingerprint) {
-  REQUIRE(wait_until([&] { return alice.sees_online(bob.fingerprint()); }, 5s));
-  REQUIRE(alice.node().add_contact(bob.fingerprint()).is_ok());
-  REQUIRE(wait_until([&] { return bob.sees_online(alice.fingerprint()); }, 5s));
-  REQUIRE(bob.node().add_contact(alice.fingerprint()).is_ok());
-  REQUIRE(wait_until([&] { return bob.sees_online(mailbox_fingerprint); }, 5s));
-  auto used = bob.node().use_mailbox(mailbox_fingerprint.substr(0, 16));
-  INFO(used.status().message());
-  REQUIRE(used.is_ok());
-  CHECK(used.value().mailbox == mailbox_fingerprint);
-  CHECK(used.value().state == "accepted");
-  REQUIRE(wait_until([&] { return alice.counter("mailbox_records_received") >= 1; }, 5s));
-}
-
-}  // namespace
+using namespace sotto::test;
 
 TEST_CASE("mailbox: alice's 100 texts wait at bob's mailbox and reach him in order, exactly once",
           "[mailbox][integration]") {
   ProfileNode mailbox("mailbox");
   ProfileNode alice("alice");
   ProfileNode bob("bob");
-  core::NodeOptions serving = test::loopback_options();
-  serving.serve_mailbox = true;
-  mailbox.start(std::move(serving));
+  mailbox.start(mailbox_options());
   bob.start(test::loopback_with_peers({mailbox.endpoint()}));
   alice.start(test::loopback_with_peers({bob.endpoint()}));
   befriend_and_name(alice, bob, mailbox.fingerprint());
@@ -101,13 +36,13 @@ TEST_CASE("mailbox: alice's 100 texts wait at bob's mailbox and reach him in ord
   REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 10s));
   std::mt19937_64 rng(std::random_device{}());
   const std::string canary = "canary-" + std::to_string(rng()) + "-mailbox";
-  const auto texts = numbered(canary, 100);
+  const auto texts = numbered_texts(canary, 100);
   send_all(alice, bob.fingerprint(), texts);
   // Each shows "at mailbox" once the mailbox committed it.
   REQUIRE(wait_until(
       [&] { return in_state(alice, bob.fingerprint(), core::MessageState::kAtMailbox) == 100; },
       20s));
-  auto held = user_of(mailbox.node(), bob.fingerprint());
+  auto held = mailbox_user(mailbox.node(), bob.fingerprint());
   REQUIRE(held);
   CHECK(held->held == 100);
   CHECK(held->senders >= 1);
@@ -119,7 +54,8 @@ TEST_CASE("mailbox: alice's 100 texts wait at bob's mailbox and reach him in ord
   bob.start(test::loopback_with_peers({mailbox.endpoint()}));
   REQUIRE(wait_until([&] { return received_from(bob, alice.fingerprint()).size() >= 100; }, 20s));
   CHECK(received_from(bob, alice.fingerprint()) == texts);  // all, in alice's order, once
-  REQUIRE(wait_until([&] { return user_of(mailbox.node(), bob.fingerprint())->held == 0; }, 5s));
+  REQUIRE(
+      wait_until([&] { return mailbox_user(mailbox.node(), bob.fingerprint())->held == 0; }, 5s));
   CHECK(bob.counter("mailbox_forwards_received") >= 100);
 
   // Alice is back: bob's receipts tell her every text was delivered.
@@ -130,15 +66,14 @@ TEST_CASE("mailbox: alice's 100 texts wait at bob's mailbox and reach him in ord
   CHECK(received_from(bob, alice.fingerprint()) == texts);
 }
 
-TEST_CASE("mailbox: a mailbox full for bob leaves alice's texts in her outbox, and she is told",
-          "[mailbox][integration]") {
+TEST_CASE("mailbox attack: a mailbox full for bob leaves alice's texts in her outbox; she is told",
+          "[mailbox][adversarial][integration]") {
   ProfileNode mailbox("mailbox");
   ProfileNode alice("alice");
   ProfileNode bob("bob");
-  core::NodeOptions serving = test::loopback_options();
-  serving.serve_mailbox = true;
-  serving.mailbox_limits.quota_bytes = 2000;  // a few texts
-  mailbox.start(std::move(serving));
+  core::MailboxLimits small;
+  small.quota_bytes = 2000;  // a few texts
+  mailbox.start(mailbox_options("", small));
   bob.start(test::loopback_with_peers({mailbox.endpoint()}));
   alice.start(test::loopback_with_peers({bob.endpoint()}));
   befriend_and_name(alice, bob, mailbox.fingerprint());
@@ -146,7 +81,7 @@ TEST_CASE("mailbox: a mailbox full for bob leaves alice's texts in her outbox, a
 
   bob.stop();
   REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 10s));
-  const auto texts = numbered(std::string(200, 'x'), 30);
+  const auto texts = numbered_texts(std::string(200, 'x'), 30);
   send_all(alice, bob.fingerprint(), texts);
   REQUIRE(wait_until([&] { return mailbox.counter("mailbox_deposits_over_quota") > 0; }, 20s));
   bool told = false;
@@ -189,7 +124,7 @@ TEST_CASE("mailbox: kill -9 of the mailbox mid-handover loses nothing, and nothi
 
   bob.stop();
   REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 10s));
-  const auto texts = numbered("handover", 100);
+  const auto texts = numbered_texts("handover", 100);
   send_all(alice, bob.fingerprint(), texts);
   REQUIRE(wait_until(
       [&] { return in_state(alice, bob.fingerprint(), core::MessageState::kAtMailbox) == 100; },

@@ -132,8 +132,8 @@ TEST_CASE("the bash completion offers every command and option sotto --help list
       paths.push_back(deeper);
     }
   }
-  // The root, 23 commands, 8 channel commands, 1 audio command.
-  CHECK(paths.size() == 33);
+  // The root, 24 commands, 8 channel commands, 1 audio command, 3 mailbox commands.
+  CHECK(paths.size() == 37);
   std::vector<Query> queries;
   for (const auto& path : paths) {
     queries.push_back({path, "--"});

@@ -53,11 +53,12 @@ TEST_CASE("message kinds: text, system, voice", "[core][names]") {
                                      core::parse_message_kind);
 }
 
-TEST_CASE("message states: pending, sent, delivered, received", "[core][names]") {
+TEST_CASE("message states: pending, sent, delivered, received, at mailbox", "[core][names]") {
   check_spellings<core::MessageState>({{core::MessageState::kPending, "pending"},
                                        {core::MessageState::kSent, "sent"},
                                        {core::MessageState::kDelivered, "delivered"},
-                                       {core::MessageState::kReceived, "received"}},
+                                       {core::MessageState::kReceived, "received"},
+                                       {core::MessageState::kAtMailbox, "at_mailbox"}},
                                       core::parse_message_state);
 }
 
@@ -111,12 +112,15 @@ TEST_CASE("contact changes: added, verified, replaced", "[core][names]") {
                                        core::parse_contact_change);
 }
 
-TEST_CASE("alert kinds: storage full and recovered, untrusted identity, invitation",
+TEST_CASE("alert kinds: storage, untrusted identity, invitation, mailbox full/refused/expired",
           "[core][names]") {
   check_spellings<core::AlertKind>({{core::AlertKind::kStorageFull, "storage-full"},
                                     {core::AlertKind::kStorageRecovered, "storage-recovered"},
                                     {core::AlertKind::kUntrustedIdentity, "untrusted-identity"},
-                                    {core::AlertKind::kChannelInvitation, "channel-invitation"}},
+                                    {core::AlertKind::kChannelInvitation, "channel-invitation"},
+                                    {core::AlertKind::kMailboxFull, "mailbox-full"},
+                                    {core::AlertKind::kMailboxRefused, "mailbox-refused"},
+                                    {core::AlertKind::kMailboxExpired, "mailbox-expired"}},
                                    core::parse_alert_kind);
 }
 

@@ -295,13 +295,13 @@ TEST_CASE("an envelope without a body is refused, and encode_frame will not make
   REQUIRE_FALSE(frame.is_ok());
   CHECK(frame.status().code() == StatusCode::kInvalidArgument);
 
-  // A body type from a later version (field 14, unassigned) is an unknown field here: no body
+  // A body type from a later version (field 30, unassigned) is an unknown field here: no body
   // either.
   Bytes future = raw_frame(e);
-  const uint8_t field14[] = {0x72, 0x02, 0x08, 0x01};  // tag 14, length 2, {field 1 = 1}
+  const uint8_t field30[] = {0xf2, 0x01, 0x02, 0x08, 0x01};  // tag 30, length 2, {field 1 = 1}
   const size_t at = 4 + length_of(future);
-  std::copy(std::begin(field14), std::end(field14), future.begin() + static_cast<ptrdiff_t>(at));
-  set_length(future, static_cast<uint32_t>(at - 4 + sizeof field14));
+  std::copy(std::begin(field30), std::end(field30), future.begin() + static_cast<ptrdiff_t>(at));
+  set_length(future, static_cast<uint32_t>(at - 4 + sizeof field30));
   CHECK(refusal(future) == FrameDrop::kNoBody);
 }
 

@@ -151,11 +151,14 @@ TEST_CASE("the conversation shows time, sender, delivery state, system and voice
   relayed.relayed_by = std::string(64, 'c');
   state.add_message(relayed);
   state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "m2", core::MessageState::kDelivered}});
+  state.add_message(text("bbbb2222", "m6", true, "while you sleep", core::MessageState::kPending));
+  state.apply(core::Event{0, core::ReceiptEvent{"bbbb2222", "m6", core::MessageState::kAtMailbox}});
   state.notice("wrote /tmp/x.wav");
   Canvas canvas(80, 24);
   draw_main(canvas, state, InputLine());
   CHECK(canvas.contains(" bob: hello alice"));
   CHECK(canvas.contains(" me: hi bob ✓✓"));
+  CHECK(canvas.contains(" me: while you sleep ⇢"));  // held at bob's mailbox
   CHECK(canvas.contains("▶ bob: voice clip, 4.4 s  /play 5f3a09c1"));
   CHECK(canvas.contains(" * bob joined #ops"));
   // Relayed: marked, but who relayed it is for --json only.
