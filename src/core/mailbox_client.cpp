@@ -498,7 +498,11 @@ uint64_t MailboxClient::expires_in_ms(const std::string& recipient, int64_t mess
   auto setting = storage::ExpiryRepo(db).get(recipient);
   if (!setting.is_ok() || !setting.value() || setting.value()->expire_ms <= 0) return 0;
   auto message = storage::MessageRepo(db).get(message_row);
-  if (!message.is_ok() || !message.value()) return 0;
+  // Control rows do not expire here (they make delivery exactly-once), so not there either.
+  if (!message.is_ok() || !message.value() ||
+      message.value()->kind == storage::MessageKind::kControl) {
+    return 0;
+  }
   const int64_t left = setting.value()->expire_ms - (clock_.wall_ms() - message.value()->sent_at);
   return static_cast<uint64_t>(std::max<int64_t>(left, 1));
 }

@@ -74,6 +74,9 @@ class MailboxClient {
   bool has_business_with(const std::string& fingerprint);
   // Deposits due, a `use` that timed out, contacts that changed since we registered.
   void on_timer();
+  // The node stops: what waits for an offline contact goes to its mailbox now, not at the next
+  // tick that will not come (its receipt may not reach us; the outbox keeps the frames).
+  void on_stop() { deposit_all(); }
 
  private:
   struct PendingUse {

@@ -341,6 +341,7 @@ Result<MessageInfo> Messenger::set_expiry(const std::string& to, int64_t expire_
 
 void Messenger::on_stop() {
   flush_sends();
+  mailboxes_.on_stop();
   contacts_.abandon_adds();
 }
 

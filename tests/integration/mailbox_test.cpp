@@ -151,3 +151,27 @@ TEST_CASE("mailbox: kill -9 of the mailbox mid-handover loses nothing, and nothi
       },
       10s));
 }
+
+TEST_CASE("mailbox: disappearing messages expire at the mailbox too, unfetched",
+          "[mailbox][integration]") {
+  ProfileNode mailbox("mailbox");
+  ProfileNode alice("alice");
+  ProfileNode bob("bob");
+  mailbox.start(mailbox_options());
+  bob.start(loopback_with_peers({mailbox.endpoint()}));
+  alice.start(loopback_with_peers({bob.endpoint()}));
+  befriend_and_name(alice, bob, mailbox.fingerprint());
+  REQUIRE(alice.node().set_expiry(bob.fingerprint(), 2000).is_ok());
+  REQUIRE(wait_until([&] { return alice.counter("outbox_waiting") == 0; }, 5s));  // bob has it
+
+  bob.stop();
+  REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 10s));
+  const auto texts = numbered_texts("gone by morning", 3);
+  send_all(alice, bob.fingerprint(), texts);
+  REQUIRE(
+      wait_until([&] { return mailbox.counter("mailbox_deposits_held") >= texts.size(); }, 10s));
+  // Two seconds after alice sent them, the mailbox holds none of them any more.
+  REQUIRE(wait_until([&] { return mailbox.counter("mailbox_expired") >= texts.size(); }, 10s));
+  CHECK(mailbox_user(mailbox.node(), bob.fingerprint())->held == 0);
+  CHECK(mailbox.counter("mailbox_forwarded") == 0);
+}

@@ -4,6 +4,7 @@
 #include "sotto/crypto/identity_signature.h"
 
 #include <curve.h>
+#include <dlfcn.h>
 #include <key_helper.h>
 #include <ratchet.h>
 #include <signal_protocol.h>
@@ -41,14 +42,25 @@ Bytes sign(SignalContext& context, const Signer& signer, const Bytes& message) {
   return signature.to_bytes();
 }
 
+// libsignal's own check, the one our program's curve25519_verify stands in for.
+using Curve25519Verify = int (*)(const unsigned char*, const unsigned char*, const unsigned char*,
+                                 unsigned long);
+Curve25519Verify libsignal_check() {
+  static const auto check =
+      reinterpret_cast<Curve25519Verify>(dlsym(RTLD_NEXT, "curve25519_verify"));
+  return check;
+}
+
 bool libsignal_verdict(const Bytes& public_key, const Bytes& message, const Bytes& signature,
                        SignalContext& context) {
   SignalRef<ec_public_key> key;
-  if (curve_decode_point(key.out(), public_key.data(), public_key.size(), context.get()) < 0) {
+  if (curve_decode_point(key.out(), public_key.data(), public_key.size(), context.get()) < 0 ||
+      signature.size() != 64) {
     return false;
   }
-  return curve_verify_signature(key.get(), message.data(), message.size(), signature.data(),
-                                signature.size()) == 1;
+  REQUIRE(libsignal_check() != nullptr);
+  return libsignal_check()(signature.data(), public_key.data() + 1, message.data(),
+                           message.size()) == 0;
 }
 
 }  // namespace
@@ -90,6 +102,27 @@ TEST_CASE("identity signatures: libsodium's verdict is libsignal's, for every bi
       CHECK_FALSE(verify_identity_signature(signer.public_key, altered, good));
     }
   }
+}
+
+TEST_CASE("identity signatures: libsignal's own checks (sender-key messages, pre-keys) come here",
+          "[crypto][signal]") {
+  // Every call libsignal makes to curve25519_verify binds to ours, not to its own copy.
+  CHECK(dlsym(RTLD_DEFAULT, "curve25519_verify") == reinterpret_cast<void*>(&curve25519_verify));
+  REQUIRE(libsignal_check() != nullptr);
+  CHECK(reinterpret_cast<void*>(libsignal_check()) != reinterpret_cast<void*>(&curve25519_verify));
+  auto context = SignalContext::create();
+  REQUIRE(context.is_ok());
+  const Signer signer = new_signer(*context.value());
+  const Bytes message(77, 0x21);
+  Bytes good = sign(*context.value(), signer, message);
+  SignalRef<ec_public_key> key;
+  REQUIRE(curve_decode_point(key.out(), signer.public_key.data(), signer.public_key.size(),
+                             context.value()->get()) == 0);
+  CHECK(curve_verify_signature(key.get(), message.data(), message.size(), good.data(),
+                               good.size()) == 1);
+  good[10] ^= 0x04;
+  CHECK(curve_verify_signature(key.get(), message.data(), message.size(), good.data(),
+                               good.size()) == 0);
 }
 
 TEST_CASE("identity signatures: wrong sizes and key types are refused", "[crypto][signal]") {
