@@ -86,7 +86,10 @@ Result<ContactInfo> Messenger::replace_contact(const std::string& old_contact,
 }
 
 bool Messenger::knows(const std::string& fingerprint) {
-  return contacts_.knows(fingerprint);
+  // Our mailbox and, serving as one, our users: a window of frames and their "taken" each
+  // way must not meet a stranger's rate limit.
+  return contacts_.knows(fingerprint) || mailboxes_.is_own_mailbox(fingerprint) ||
+         drop_.serves(fingerprint);
 }
 
 bool Messenger::has_business_with(const std::string& fingerprint) {

@@ -187,7 +187,8 @@ class Messenger : public VoiceMessaging {
   void on_peer_online(const std::string& fingerprint, bool reconnected = true);
   // A peer's state, name or name digest changed.
   void on_peer_changed(const std::string& fingerprint);
-  // A contact or a fellow channel member: someone our display name may go to.
+  // A contact, a fellow channel member, our mailbox or a user of ours as one: someone our
+  // display name may go to, whose frames get a contact's rate limit.
   bool knows(const std::string& fingerprint);
   // Someone the node keeps a link to: a contact, or with frames waiting for it in the outbox.
   bool has_business_with(const std::string& fingerprint);
