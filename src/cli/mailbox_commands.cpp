@@ -42,9 +42,10 @@ void print_serving(const nlohmann::json& status) {
             << mebibytes(status.value("quota_bytes", int64_t{0})) << " each\n";
   for (const nlohmann::json& u : users) {
     const std::string name = shown(u, "name");
-    std::cout << "  " << (name.empty() ? "(stranger)" : name) << "  "
-              << shown(u, "fingerprint").substr(0, 16) << "  " << u.value("held", int64_t{0})
-              << " waiting (" << kibibytes(u.value("held_bytes", int64_t{0})) << ")  "
+    // A user is named only if it is a contact here: a mailbox need not know its users.
+    std::cout << "  " << (name.empty() ? "" : name + "  ") << shown(u, "fingerprint").substr(0, 16)
+              << "  " << u.value("held", int64_t{0}) << " waiting ("
+              << kibibytes(u.value("held_bytes", int64_t{0})) << ")  "
               << u.value("senders", int64_t{0}) << " may write\n";
   }
 }

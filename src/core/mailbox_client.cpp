@@ -25,7 +25,7 @@ constexpr int64_t kDepositCheckMs = 500;
 constexpr int64_t kDepositRetryMs = 10'000;
 constexpr int64_t kOverQuotaPauseMs = 60'000;
 constexpr int64_t kRefusedPauseMs = 300'000;
-constexpr int64_t kWantedRetryMs = 10'000;
+constexpr int64_t kWantedRetryMs = 1000;
 constexpr size_t kMaxSenders = 4096;
 constexpr size_t kMaxReceiptIds = 1024;
 constexpr size_t kMaxEndpointBytes = 64;
@@ -278,12 +278,12 @@ void MailboxClient::on_timer() {
     finish_use(Status::unavailable(
         "that node did not answer as a mailbox (is it running `sotto daemon --mailbox`?)"));
   }
-  if (!wanted_.empty() && !pending_ && now - wanted_tried_ms_ >= kWantedRetryMs) {
+  // The setting names a mailbox and we use none yet: as soon as it is online (the check is a
+  // walk of the peer table, so once a second, and not at all once we use one).
+  if (!wanted_.empty() && own_mailbox_.empty() && !pending_ &&
+      now - wanted_tried_ms_ >= kWantedRetryMs) {
     wanted_tried_ms_ = now;
-    auto peer = resolve(wanted_);
-    if (peer.is_ok() && peer.value().fingerprint != own_mailbox_) {
-      use(wanted_, [](const Result<MailboxInfo>&) {});
-    }
+    if (resolve(wanted_).is_ok()) use(wanted_, [](const Result<MailboxInfo>&) {});
   }
   if (own_record_ && now - senders_checked_ms_ >= kSendersCheckMs) {
     senders_checked_ms_ = now;

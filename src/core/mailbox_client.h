@@ -54,7 +54,8 @@ class MailboxClient {
   // `node`: a contact's name, a fingerprint prefix or a peer's name, which must be online and
   // accept us; empty: we use no mailbox any more. `done` runs once the mailbox has answered.
   void use(const std::string& node, UseDone done);
-  // The `mailbox` setting: used as soon as that node is online, unless it is our mailbox already.
+  // The `mailbox` setting: used as soon as that node is online, while we use none. A choice made
+  // with `use` (or `off`) while the node runs replaces it.
   void want(const std::string& node) { wanted_ = node; }
   Result<MailboxInfo> info();
 

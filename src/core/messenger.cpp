@@ -326,6 +326,7 @@ Status Messenger::receive_forwarded(const Received& item, Effects& effects) {
 // --- mailboxes ----------------------------------------------------------------------------------
 
 void Messenger::use_mailbox(const std::string& node, MailboxClient::UseDone done) {
+  mailboxes_.want("");  // the user's choice now, over the setting's
   mailboxes_.use(node, std::move(done));
 }
 

@@ -175,3 +175,21 @@ TEST_CASE("mailbox: disappearing messages expire at the mailbox too, unfetched",
   CHECK(mailbox_user(mailbox.node(), bob.fingerprint())->held == 0);
   CHECK(mailbox.counter("mailbox_forwarded") == 0);
 }
+
+TEST_CASE("mailbox: the mailbox setting is used as soon as that node is online",
+          "[mailbox][integration]") {
+  ProfileNode mailbox("mailbox");
+  ProfileNode bob("bob");
+  mailbox.start(mailbox_options());
+  core::NodeOptions options = loopback_with_peers({mailbox.endpoint()});
+  options.mailbox = "mailbox";  // the name it goes by: its Hello gives bob a digest of it
+  bob.start(std::move(options));
+  REQUIRE(wait_until(
+      [&] {
+        auto info = bob.node().mailbox();
+        return info.is_ok() && info.value().state == "accepted";
+      },
+      10s));
+  CHECK(bob.node().mailbox().value().mailbox == mailbox.fingerprint());
+  CHECK(mailbox_user(mailbox.node(), bob.fingerprint()).has_value());
+}
