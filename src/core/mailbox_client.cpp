@@ -415,27 +415,22 @@ Status MailboxClient::on_receipt(const std::string& from, const wire::MailboxRec
   auto alert = [&](AlertKind kind, const std::string& text) {
     events.push_back(Event{clock_.wall_ms(), AlertEvent{kind, text}});
   };
+  // Deposits to this recipient stop for a while; the user hears of it once per pause.
+  auto pause = [&](AlertKind kind, const std::string& what, int64_t pause_ms) {
+    if (deposits.paused_until_ms <= now) {
+      alert(kind, name + what + " in your outbox until " + name + " is back");
+    }
+    deposits.paused_until_ms = now + pause_ms;
+    deposits.outstanding.clear();
+  };
   switch (receipt.kind()) {
     case wire::MailboxReceipt::OVER_QUOTA:
       hooks_.count(Counter::mailbox_deposits_over_quota, static_cast<uint64_t>(receipt.ids_size()));
-      if (deposits.paused_until_ms <= now) {
-        alert(AlertKind::kMailboxFull, name +
-                                           "'s mailbox is full: your messages wait in your "
-                                           "outbox until " +
-                                           name + " is back");
-      }
-      deposits.paused_until_ms = now + kOverQuotaPauseMs;
-      deposits.outstanding.clear();
+      pause(AlertKind::kMailboxFull, "'s mailbox is full: your messages wait", kOverQuotaPauseMs);
       break;
     case wire::MailboxReceipt::REFUSED:
-      if (deposits.paused_until_ms <= now) {
-        alert(AlertKind::kMailboxRefused, name +
-                                              "'s mailbox refused your messages: they wait in "
-                                              "your outbox until " +
-                                              name + " is back");
-      }
-      deposits.paused_until_ms = now + kRefusedPauseMs;
-      deposits.outstanding.clear();
+      pause(AlertKind::kMailboxRefused, "'s mailbox refused your messages: they wait",
+            kRefusedPauseMs);
       break;
     case wire::MailboxReceipt::EXPIRED:
       if (affected > 0) {

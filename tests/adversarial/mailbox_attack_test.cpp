@@ -128,6 +128,53 @@ TEST_CASE("mailbox attack: a stranger can neither deposit for bob nor take what 
   lab.bob_returns();
 }
 
+TEST_CASE("mailbox attack: garbage, oversized and truncated mailbox frames are dropped, counted",
+          "[adversarial][mailbox]") {
+  HeldForBob lab;
+  HostileInsider mallory("mallory");
+  approach(mallory, lab.mailbox);
+  auto refused = [&](const std::string& what, Bytes frame, const std::string& counter) {
+    INFO(what << ", counted as " << counter);
+    const uint64_t before = lab.mailbox.counter(counter);
+    REQUIRE(mallory.send(frame));
+    CHECK(wait_until([&] { return lab.mailbox.counter(counter) > before; }, 5s));
+  };
+  wire::Envelope many_senders;  // one more than a registration may name
+  for (int i = 0; i <= 4096; ++i) {
+    many_senders.mutable_mailbox_register()->add_senders(std::string(32, static_cast<char>(i)));
+  }
+  refused("a registration of 4,097 senders", frame_of(std::move(many_senders)),
+          "mailbox_register_refused");
+  wire::Envelope short_sender;
+  short_sender.mutable_mailbox_register()->add_senders("short");
+  refused("a sender of 5 bytes", frame_of(std::move(short_sender)), "mailbox_register_refused");
+  wire::Envelope many_handles;
+  for (uint64_t h = 0; h <= 1024; ++h) many_handles.mutable_mailbox_taken()->add_handles(h);
+  refused("1,025 handles taken", frame_of(std::move(many_handles)), "mailbox_dropped_malformed");
+  wire::Envelope bad_id;
+  bad_id.mutable_mailbox_deposit()->set_recipient(lab.bob.fingerprint());
+  bad_id.mutable_mailbox_deposit()->mutable_message()->set_type(2);
+  bad_id.mutable_mailbox_deposit()->mutable_message()->set_body("x");
+  bad_id.mutable_mailbox_deposit()->mutable_message()->set_message_id("abc");
+  const Bytes deposit = frame_of(bad_id);
+  refused("a deposit with a 3-byte id", deposit, "mailbox_dropped_malformed");
+  bad_id.mutable_mailbox_deposit()->set_recipient("not a fingerprint");
+  refused("a deposit for no one", frame_of(std::move(bad_id)), "mailbox_dropped_malformed");
+  // The same frame cut short: its length says more than it holds. Shorter than a size bucket
+  // it would not even be read.
+  Bytes truncated = deposit;
+  truncated[2] = 0x01;  // 256 and more bytes of envelope in a frame of 256
+  refused("a truncated frame", truncated, "frame_dropped_length");
+  refused("a frame of no bucket's size", Bytes(deposit.begin(), deposit.begin() + 12),
+          "frame_dropped_size");
+  Bytes garbage = random_bytes(256, 11);
+  garbage[0] = 0x7f;
+  refused("garbage", garbage, "frame_dropped_length");
+  // Nothing of bob's moved, and the mailbox serves on: he gets alice's texts when back.
+  CHECK(lab.held() == 5);
+  lab.bob_returns();
+}
+
 TEST_CASE("mailbox attack: a mailbox replaying what it handed over gets each text archived once",
           "[adversarial][mailbox]") {
   HeldForBob lab;
