@@ -155,6 +155,8 @@ namespace sotto::core {
   X(sender_key_share_failed) \
   X(sender_keys_received) \
   X(sender_keys_shared) \
+  X(signatures_checked_ahead) \
+  X(signatures_checked_in_turn) \
   X(storage_full_commits) \
   X(transport_keys_proved) \
   X(voice_clips_archived) \

@@ -28,6 +28,7 @@
 #include "sotto/base/clock.h"
 #include "sotto/base/status.h"
 #include "sotto/core/events.h"
+#include "sotto/crypto/verify_ahead.h"
 #include "sotto/storage/channel_repo.h"
 #include "sotto/storage/contact_repo.h"
 #include "sotto/storage/message_repo.h"
@@ -218,6 +219,8 @@ class Messenger : public VoiceMessaging {
   // Inside the receive transaction: one message (see MessageLedger::ReceiveOne).
   Status receive_one(const Received& item, Effects& effects);
   Status receive_group(const Received& item, Effects& effects);
+  // The sender-key signatures opening `batch` will check, for verify_ahead_.
+  std::vector<crypto::SignatureCheck> signature_checks(const std::vector<Received>& batch);
   // A member's new sender key handed on by a co-member (ChannelRelay::offer_key).
   Status receive_relayed_key(const Received& item);
   // A frame our mailbox held for us: opened under its sender's session as if it came from it,
@@ -283,6 +286,9 @@ class Messenger : public VoiceMessaging {
   std::vector<std::pair<std::string, uint64_t>> unreadable_;
   std::vector<Received> batch_;
   KeyWaits key_waits_;  // channel messages that overtook their author's sender key
+  // A batch's channel signatures checked on the second core while the loop opens it.
+  crypto::VerifyAhead verify_ahead_;
+  crypto::VerifyAhead::Stats ahead_counted_;  // what the counters have of verify_ahead_'s stats
   std::vector<QueuedSend> sends_;
   int64_t last_activity_ms_ = 0;  // a batch sent or received
   bool index_due_ = false;        // messages archived since the search index last caught up

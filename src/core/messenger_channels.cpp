@@ -146,6 +146,24 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   return Status::ok();
 }
 
+std::vector<crypto::SignatureCheck> Messenger::signature_checks(
+    const std::vector<Received>& batch) {
+  std::vector<Bytes> groups;  // the views below point into it: no reallocation
+  groups.reserve(batch.size());
+  std::vector<crypto::SignalEngine::SenderKeyCiphertext> messages;
+  for (const auto& item : batch) {
+    if (!item.envelope.has_group()) continue;
+    const wire::GroupMessage& g = item.envelope.group();
+    if (g.channel_id().size() != net::kChannelIdSize) continue;
+    groups.push_back(sender_key_group(as_bytes(g.channel_id()), g.generation()));
+    // As receive_group names the author: a relayed copy names it, a direct one is its sender's.
+    const std::string& author = g.author().empty() ? item.from : g.author();
+    messages.push_back({groups.back(), author, as_bytes(g.body())});
+  }
+  if (messages.size() < crypto::VerifyAhead::kMinChecks) return {};
+  return AccountInternals::signal(account_).sender_key_checks(messages);
+}
+
 Status Messenger::receive_group(const Received& item, Effects& effects) {
   const wire::GroupMessage& g = item.envelope.group();
   const Bytes channel_id = bytes_of(g.channel_id());

@@ -5,6 +5,8 @@
 #include <group_session_builder.h>
 #include <key_helper.h>
 #include <protocol.h>
+#include <sender_key_record.h>
+#include <sender_key_state.h>
 #include <session_builder.h>
 #include <session_cipher.h>
 #include <session_record.h>
@@ -14,6 +16,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <map>
+#include <tuple>
 
 #include "sotto/crypto/identity_signature.h"
 #include "src/crypto/signal_context.h"
@@ -648,6 +653,55 @@ Result<Bytes> SignalEngine::group_decrypt(ByteView group, std::string_view sende
         if (rc < 0) return status_from_signal(rc, "decrypting channel message");
         return plaintext.to_bytes();
       });
+}
+
+std::vector<SignatureCheck> SignalEngine::sender_key_checks(
+    const std::vector<SenderKeyCiphertext>& messages) {
+  signal_context* ctx = impl_->ctx();
+  // Each sender's signing key for each key id, read once for the batch (nullopt: not here).
+  using KeyName = std::tuple<Bytes, std::string, uint32_t>;
+  std::map<KeyName, std::optional<std::array<uint8_t, 32>>> signing_keys;
+  auto signing_key = [&](const SenderKeyCiphertext& m, uint32_t key_id) {
+    KeyName name{Bytes(m.group.begin(), m.group.end()), std::string(m.sender), key_id};
+    auto [it, fresh] = signing_keys.try_emplace(std::move(name));
+    if (!fresh) return it->second;
+    auto stored = impl_->state->load_sender_key(m.group, m.sender, kDeviceId);
+    if (!stored.is_ok() || !stored.value()) return it->second;
+    SignalRef<sender_key_record> record;
+    sender_key_state* state = nullptr;
+    if (sender_key_record_deserialize(record.out(), stored.value()->record.data(),
+                                      stored.value()->record.size(), ctx) < 0 ||
+        sender_key_record_get_sender_key_state_by_id(record.get(), &state, key_id) < 0 ||
+        state == nullptr) {
+      return it->second;
+    }
+    const Bytes key = serialize_public(sender_key_state_get_signing_key_public(state));
+    if (key.size() != 33) return it->second;  // type byte, then the Curve25519 key
+    std::array<uint8_t, 32> raw{};
+    std::memcpy(raw.data(), key.data() + 1, raw.size());
+    it->second = raw;
+    return it->second;
+  };
+  std::vector<SignatureCheck> checks;
+  checks.reserve(messages.size());
+  for (const auto& m : messages) {
+    SignatureCheck check;
+    // libsignal signs a sender-key message's serialized bytes and appends the signature.
+    if (m.ciphertext.size() <= check.signature.size()) continue;
+    SignalRef<sender_key_message> message;
+    if (sender_key_message_deserialize(message.out(), m.ciphertext.data(), m.ciphertext.size(),
+                                       ctx) < 0) {
+      continue;
+    }
+    const auto key = signing_key(m, sender_key_message_get_key_id(message.get()));
+    if (!key) continue;
+    check.key = *key;
+    const size_t signed_size = m.ciphertext.size() - check.signature.size();
+    check.message.assign(m.ciphertext.begin(), m.ciphertext.begin() + signed_size);
+    std::memcpy(check.signature.data(), m.ciphertext.data() + signed_size, check.signature.size());
+    checks.push_back(std::move(check));
+  }
+  return checks;
 }
 
 Result<Bytes> SignalEngine::pre_key_message_identity(ByteView pre_key_message) {

@@ -15,6 +15,11 @@ namespace sotto::crypto {
 // 33 bytes, type 0x05) over `message`.
 bool verify_identity_signature(ByteView identity_public_key, ByteView message, ByteView signature);
 
+// The same check as libsignal's curve25519_verify asks it: `key` is 32 bytes (Curve25519, no
+// type byte) and `signature` 64. Always computed here, never taken from a VerifyAhead batch.
+bool check_xeddsa(const uint8_t* signature, const uint8_t* key, const uint8_t* message,
+                  size_t message_len);
+
 }  // namespace sotto::crypto
 
 // libsignal's own signature check, which our program's definition replaces for every caller in

@@ -18,6 +18,7 @@
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
+#include "sotto/crypto/verify_ahead.h"
 
 namespace sotto::crypto {
 
@@ -148,6 +149,15 @@ class SignalEngine {
   Result<Bytes> group_encrypt(ByteView group, ByteView plaintext);
   // NotFound when `sender`'s key for `group` is not here (yet); a duplicate: see is_duplicate().
   Result<Bytes> group_decrypt(ByteView group, std::string_view sender, ByteView ciphertext);
+  // The signature checks group_decrypt will make for `messages` (in their order; one whose key
+  // is not here or that does not parse is left out, and group_decrypt says why): for a
+  // VerifyAhead batch. Reads each sender's key once.
+  struct SenderKeyCiphertext {
+    ByteView group;
+    std::string_view sender;
+    ByteView ciphertext;
+  };
+  std::vector<SignatureCheck> sender_key_checks(const std::vector<SenderKeyCiphertext>& messages);
 
   // libsignal's signature (XEdDSA) with our identity key, and its verification.
   Result<Bytes> sign(ByteView message);
