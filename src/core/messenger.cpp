@@ -150,10 +150,10 @@ void Messenger::flush_sends() {
   std::vector<QueuedSend> sends(std::make_move_iterator(sends_.begin()),
                                 std::make_move_iterator(sends_.begin() + take));
   sends_.erase(sends_.begin(), sends_.begin() + take);
-  note_activity();  // the batch is committed (or tried) now
   ledger_.commit_sends(std::move(sends), [this](const QueuedSend& send, Committed& out) {
     return commit_one(send, out);
   });
+  note_activity();
 }
 
 // --- receiving ----------------------------------------------------------------------------------
@@ -207,7 +207,6 @@ void Messenger::after_poll() {
   }
   std::vector<Received> batch;
   batch.swap(batch_);
-  note_activity();
   auto receive = [this](const Received& item, Effects& effects) {
     return receive_one(item, effects);
   };
@@ -223,6 +222,7 @@ void Messenger::after_poll() {
   // Keys applied in that batch open what overtook them; once, so nothing loops.
   std::vector<Received> unlocked = key_waits_.take_due();
   if (!unlocked.empty()) ledger_.receive_batch(unlocked, receive);
+  note_activity();
   relay_.after_commit();
   drop_.after_commit();
   for (const auto& [mailbox, handle] : std::exchange(unreadable_, {})) {

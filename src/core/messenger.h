@@ -250,7 +250,8 @@ class Messenger : public VoiceMessaging {
   Status commit_group_text(const QueuedSend& send, Committed& out);
   // Checks a channel text before it is queued.
   Status check_channel_send(const storage::ChannelRecord& channel);
-  // A batch was committed (or tried): quiet time starts over.
+  // A batch was committed (or tried): quiet time starts over from its end, so a batch that
+  // took longer than kQuietMs is not mistaken for a quiet moment.
   void note_activity();
 
   // "#name" or "name" (ChannelService::resolve).
