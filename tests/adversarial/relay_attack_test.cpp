@@ -342,3 +342,54 @@ TEST_CASE(
   CHECK(wait_until([&] { return carol.counter("relay_copies_sent") > copies_sent; }, 5s));
   CHECK(carol.counter("relay_sync_dropped") == dropped + 1);
 }
+
+TEST_CASE(
+    "channel relay attack: a forged copy in a burst whose signatures are checked ahead is "
+    "refused, and nothing after it is taken out of order",
+    "[adversarial][relay]") {
+  RelayLab lab;
+  ProfileNode& alice = lab["alice"];
+  ProfileNode& carol = lab["carol"];
+  ProfileNode& mallory = lab["mallory"];
+
+  lab.stop({"carol"});
+  const auto texts = numbered("burst", 40);
+  post(alice, texts, mallory);
+  lab.stop({"alice", "bob", "mallory"});
+  HostileInsider insider(test::open_account(mallory.profile_dir()));
+  const auto missed = last(copies_of(insider.account(), lab.channel_id, alice.fingerprint()), 40);
+
+  lab.lab.start("carol");
+  approach(insider, carol);
+  // All 40 back to back, the 21st with a byte flipped: carol opens them in batches whose
+  // signatures a second thread checks while her loop opens them (crypto/verify_ahead.h).
+  const uint64_t invalid = carol.counter("relay_dropped_invalid");
+  const uint64_t checked =
+      carol.counter("signatures_checked_ahead") + carol.counter("signatures_checked_in_turn");
+  for (size_t i = 0; i < missed.size(); ++i) {
+    storage::ChannelCopy copy = missed[i];
+    if (i == 20) copy.body[copy.body.size() / 2] ^= 0x01;
+    REQUIRE(insider.send(relayed_frame(copy)));
+  }
+  REQUIRE(wait_until([&] { return carol.counter("relay_dropped_invalid") > invalid; }, 5s));
+  REQUIRE(wait_until([&] { return carol.counter("relay_copies_archived") >= 20; }, 5s));
+  const std::vector<std::string> before(texts.begin(), texts.begin() + 20);
+  const std::vector<std::string> after(texts.begin() + 20, texts.end());
+  settled(insider, carol);
+  CHECK(archived(carol, before) == before.size());
+  CHECK(archived(carol, after) == 0);  // the forged one, and nothing past the gap it left
+  CHECK(carol.counter("relay_copies_archived") == before.size());
+  // The batch path took part: some of the 40 checks were handed to the second thread.
+  CHECK(carol.counter("signatures_checked_ahead") + carol.counter("signatures_checked_in_turn") >
+        checked);
+
+  // The genuine rest: taken, once each, in alice's order.
+  for (size_t i = 20; i < missed.size(); ++i) REQUIRE(insider.send(relayed_frame(missed[i])));
+  REQUIRE(wait_until([&] { return archived(carol, texts) == texts.size(); }, 10s));
+  CHECK(carol.counter("relay_copies_archived") == texts.size());
+  std::vector<std::string> order;
+  for (const auto& m : carol.history("#ops")) {
+    if (m.body.rfind("burst ", 0) == 0) order.push_back(m.body);
+  }
+  CHECK(order == texts);
+}
