@@ -215,10 +215,9 @@ void Messenger::after_poll() {
     const crypto::VerifyAhead::Scope ahead = verify_ahead_.begin(signature_checks(batch));
     ledger_.receive_batch(batch, receive);
   }
-  const crypto::VerifyAhead::Stats ahead = verify_ahead_.stats();
-  hooks_.count(Counter::signatures_checked_ahead, ahead.taken - ahead_counted_.taken);
-  hooks_.count(Counter::signatures_checked_in_turn, ahead.computed - ahead_counted_.computed);
-  ahead_counted_ = ahead;
+  const crypto::VerifyAhead::Stats ahead = verify_ahead_.take_stats();
+  hooks_.count(Counter::signatures_checked_ahead, ahead.taken);
+  hooks_.count(Counter::signatures_checked_in_turn, ahead.computed);
   // Keys applied in that batch open what overtook them; once, so nothing loops.
   std::vector<Received> unlocked = key_waits_.take_due();
   if (!unlocked.empty()) ledger_.receive_batch(unlocked, receive);

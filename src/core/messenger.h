@@ -289,7 +289,6 @@ class Messenger : public VoiceMessaging {
   KeyWaits key_waits_;  // channel messages that overtook their author's sender key
   // A batch's channel signatures checked on the second core while the loop opens it.
   crypto::VerifyAhead verify_ahead_;
-  crypto::VerifyAhead::Stats ahead_counted_;  // what the counters have of verify_ahead_'s stats
   std::vector<QueuedSend> sends_;
   int64_t last_activity_ms_ = 0;  // a batch sent or received
   bool index_due_ = false;        // messages archived since the search index last caught up

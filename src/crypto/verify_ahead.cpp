@@ -123,9 +123,9 @@ void VerifyAhead::finish(const std::shared_ptr<Batch>& batch) {
   stats_.made += batch->made.load(std::memory_order_relaxed);
 }
 
-VerifyAhead::Stats VerifyAhead::stats() const {
+VerifyAhead::Stats VerifyAhead::take_stats() {
   std::lock_guard lock(mutex_);
-  return stats_;
+  return std::exchange(stats_, Stats{});
 }
 
 std::optional<bool> verdict_ahead(const uint8_t* key, const uint8_t* message, size_t message_len,

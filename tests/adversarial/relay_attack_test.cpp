@@ -12,6 +12,7 @@
 // and only the defence under test kept them out.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,16 @@ struct RelayLab {
     for (const auto& name : names) lab[name].stop();
   }
 };
+
+// Alice, bob and mallory go away; carol comes back and meets only mallory's account, now in a
+// hostile client that relays whatever it likes.
+std::unique_ptr<HostileInsider> carol_meets_hostile_mallory(RelayLab& lab) {
+  lab.stop({"alice", "bob", "mallory"});
+  auto insider = std::make_unique<HostileInsider>(test::open_account(lab["mallory"].profile_dir()));
+  lab.lab.start("carol");
+  approach(*insider, lab["carol"]);
+  return insider;
+}
 
 std::vector<std::string> numbered(const std::string& prefix, int n) {
   std::vector<std::string> out;
@@ -155,16 +166,13 @@ TEST_CASE("channel relay attack: a member's altered copies are refused, the genu
   post(alice, texts, mallory);
   const auto own_texts = numbered("mallory's own", 2);
   post(mallory, own_texts, mallory);
-  lab.stop({"alice", "bob", "mallory"});
-  HostileInsider insider(test::open_account(mallory.profile_dir()));
+  const auto hostile = carol_meets_hostile_mallory(lab);
+  HostileInsider& insider = *hostile;
   const auto missed = last(copies_of(insider.account(), lab.channel_id, alice.fingerprint()), 2);
   const storage::ChannelCopy& first = missed[0];
   const storage::ChannelCopy& second = missed[1];
   const auto own = last(copies_of(insider.account(), lab.channel_id, mallory.fingerprint()), 2);
   REQUIRE(own[0].seq == first.seq);
-
-  lab.lab.start("carol");
-  approach(insider, carol);
   const uint64_t received = carol.counter("group_messages_received");
   auto nothing_archived = [&] {
     CHECK(archived(carol, texts) == 0);
@@ -355,12 +363,9 @@ TEST_CASE(
   lab.stop({"carol"});
   const auto texts = numbered("burst", 40);
   post(alice, texts, mallory);
-  lab.stop({"alice", "bob", "mallory"});
-  HostileInsider insider(test::open_account(mallory.profile_dir()));
+  const auto hostile = carol_meets_hostile_mallory(lab);
+  HostileInsider& insider = *hostile;
   const auto missed = last(copies_of(insider.account(), lab.channel_id, alice.fingerprint()), 40);
-
-  lab.lab.start("carol");
-  approach(insider, carol);
   // All 40 back to back, the 21st with a byte flipped: carol opens them in batches whose
   // signatures a second thread checks while her loop opens them (crypto/verify_ahead.h).
   const uint64_t invalid = carol.counter("relay_dropped_invalid");

@@ -73,13 +73,14 @@ class VerifyAhead {
   };
   [[nodiscard]] Scope begin(std::vector<SignatureCheck> checks);
 
-  Stats stats() const;
+  // What happened since the last call (for the node's counters).
+  Stats take_stats();
 
  private:
   void work();
   void finish(const std::shared_ptr<Batch>& batch);
 
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::shared_ptr<Batch> pending_;  // the batch the worker is to check, or is checking
@@ -90,8 +91,8 @@ class VerifyAhead {
 };
 
 // For curve25519_verify: the verdict on (key, message, signature) when a batch begun on this
-// thread holds exactly that check (made by the worker, or now, here, if it had not got to it),
-// else nullopt.
+// thread holds exactly that check (the worker's, or made here if the worker has not finished
+// it), else nullopt.
 std::optional<bool> verdict_ahead(const uint8_t* key, const uint8_t* message, size_t message_len,
                                   const uint8_t* signature);
 

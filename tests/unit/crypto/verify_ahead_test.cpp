@@ -81,7 +81,7 @@ TEST_CASE(
     }
   }
   // Every check libsignal made was one of the batch's, whoever got to it first.
-  const auto stats = ahead.stats();
+  const auto stats = ahead.take_stats();
   CHECK(stats.taken + stats.computed == messages.size());
   CHECK(stats.taken > 0);
 }
@@ -145,7 +145,7 @@ TEST_CASE(
   std::vector<crypto::SignatureCheck> many;
   for (int i = 0; i < 2500; ++i) many.insert(many.end(), checks.begin(), checks.end());
   { const auto scope = ahead.begin(many); }
-  CHECK(ahead.stats().made < many.size() / 2);
+  CHECK(ahead.take_stats().made < many.size() / 2);
   CHECK_FALSE(verdict(checks[0]).has_value());  // over: nothing answered from it
   // The worker serves the next batch.
   {
