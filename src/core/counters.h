@@ -67,6 +67,8 @@ namespace sotto::core {
   X(frame_dropped_unknown_peer) \
   X(frame_dropped_unproved_key) \
   X(frame_dropped_version) \
+  X(datagram_dropped_not_voice) \
+  X(datagram_dropped_unproved_key) \
   X(frame_encode_failed) \
   X(frame_unhandled) \
   X(frames_received) \

@@ -73,6 +73,8 @@ struct MessengerOptions {
 // What the messenger needs from the node around it.
 struct MessengerHooks {
   std::function<bool(const std::string& fingerprint, ByteView frame)> send_frame;
+  // A live voice frame, which may go another way than the link (a datagram); unset: send_frame.
+  std::function<bool(const std::string& fingerprint, ByteView frame)> send_live;
   std::function<std::optional<PeerInfo>(const std::string& fingerprint)> peer;
   std::function<std::vector<PeerInfo>()> peers;
   std::function<void(Event)> publish;

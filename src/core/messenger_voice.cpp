@@ -15,7 +15,8 @@ bool Messenger::is_voice_member(ByteView channel_id, const std::string& fingerpr
 }
 
 bool Messenger::send_live(const std::string& fingerprint, ByteView frame) {
-  return hooks_.send_frame(fingerprint, frame);
+  return hooks_.send_live ? hooks_.send_live(fingerprint, frame)
+                          : hooks_.send_frame(fingerprint, frame);
 }
 
 Result<TransmissionStart> Messenger::open_transmission(const std::string& channel_name,

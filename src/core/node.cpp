@@ -176,6 +176,7 @@ Status Node::Impl::bind_sockets() {
   transport_options.bind_address = host;
   net::Transport::Callbacks callbacks;
   callbacks.on_frame = [this](const Bytes& key, Bytes frame) { on_frame(key, frame); };
+  callbacks.on_datagram = [this](const Bytes& key, Bytes frame) { on_datagram(key, frame); };
   callbacks.on_link = [this](const std::string& fp, net::LinkEvent e) { peers.on_link(fp, e); };
   // The unicast beacon socket needs the TCP port's number for UDP too; an ephemeral TCP port
   // may be taken for UDP, so try again with another.
@@ -212,6 +213,7 @@ bool Node::Impl::send_hello(PeerTable::Peer& peer) {
   }
   hello->set_protocol_version(net::kProtocolVersion);
   hello->add_capabilities("text");
+  hello->set_voice_port(transport->datagram_port());
   if (!net::sign_hello(*hello, AccountInternals::signal(account), account.transport_public(),
                        peer.info.transport_key)
            .is_ok()) {
@@ -251,16 +253,38 @@ bool Node::Impl::send_to(const std::string& fp, ByteView frame) {
   return true;
 }
 
+bool Node::Impl::send_live_to(const std::string& fp, ByteView frame) {
+  // No fallback once a datagram was handed to the kernel: it may be lost like any, and the
+  // listener who misses frames gets the whole clip from the outbox.
+  const Status sent = transport->send_datagram(fp, frame);
+  if (sent.is_ok()) return true;
+  if (sent.code() != StatusCode::kUnavailable) return false;
+  return send_to(fp, frame);
+}
+
+PeerTable::Peer* Node::Impl::inbound_peer(const std::string& fp) {
+  PeerTable::Peer* peer = peers.find(fp);
+  if (peer == nullptr) {
+    count(Counter::frame_dropped_unknown_peer);
+    return nullptr;
+  }
+  if (!(peer->known ? peer->inbound : peer->stranger).take(now())) {
+    count(Counter::frame_dropped_rate_limit);
+    return nullptr;
+  }
+  if (!frame_budget.take(now())) {
+    count(Counter::frame_dropped_global_budget);
+    return nullptr;
+  }
+  return peer;
+}
+
 void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
   const std::string* owner = peers.owner_of(key);
   if (owner == nullptr) return on_unproved_frame(key, frame);
   const std::string fp = *owner;
-  PeerTable::Peer* peer = peers.find(fp);
-  if (peer == nullptr) return count(Counter::frame_dropped_unknown_peer);
-  if (!(peer->known ? peer->inbound : peer->stranger).take(now())) {
-    return count(Counter::frame_dropped_rate_limit);
-  }
-  if (!frame_budget.take(now())) return count(Counter::frame_dropped_global_budget);
+  PeerTable::Peer* peer = inbound_peer(fp);
+  if (peer == nullptr) return;
   net::FrameDrop drop{};
   auto envelope = net::decode_frame(frame, &drop);
   if (!envelope.is_ok()) return count(dropped(drop));
@@ -270,6 +294,7 @@ void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
   switch (e.body_case()) {
     case wire::Envelope::kHello:
       changed = discovery->on_hello(key, *peer, e.hello()) || changed;
+      learn_datagram_route(*peer, key, e.hello());
       // Someone who dialled us hears who we are in return (a name digest unless we know it,
       // as from anyone): over a link opened for that, closed again once idle.
       peers.open_on_demand(*peer);
@@ -284,6 +309,38 @@ void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
       break;
   }
   if (changed) peers.changed(*peer);
+}
+
+// Only live voice frames come as datagrams: everything else needs the link's order and delivery,
+// and a Hello must arrive over the connection whose key it binds.
+void Node::Impl::on_datagram(const Bytes& key, const Bytes& frame) {
+  const std::string* owner = peers.owner_of(key);
+  if (owner == nullptr) return count(Counter::datagram_dropped_unproved_key);
+  const std::string fp = *owner;
+  PeerTable::Peer* peer = inbound_peer(fp);
+  if (peer == nullptr) return;
+  net::FrameDrop drop{};
+  auto envelope = net::decode_frame(frame, &drop);
+  if (!envelope.is_ok()) return count(dropped(drop));
+  if (!envelope.value().has_voice()) return count(Counter::datagram_dropped_not_voice);
+  count(Counter::frames_received);
+  if (peers.on_traffic(*peer)) peers.changed(*peer);
+  voice->on_frame(fp, envelope.value().voice());
+}
+
+// The peer's Hello says where it takes datagrams; they go to the host its link goes to, sealed
+// for the key the Hello came with.
+void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& key,
+                                      const wire::Hello& hello) {
+  const auto endpoint = parse_tcp_endpoint(peer.info.endpoint);
+  const uint32_t port = hello.voice_port();
+  if (!endpoint.is_ok() || port > UINT16_MAX ||
+      !transport
+           ->set_datagram_route(peer.info.fingerprint, endpoint.value().first,
+                                static_cast<uint16_t>(port), key)
+           .is_ok()) {
+    (void)transport->set_datagram_route(peer.info.fingerprint, {}, 0, key);
+  }
 }
 
 void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
@@ -397,6 +454,10 @@ NodeStats Node::Impl::collect_stats() const {
   stats.counters["inbound_disconnects"] = t.inbound_disconnects;
   stats.counters["inbound_handshake_failures"] = t.handshake_failures;
   stats.counters["link_frames_refused"] = t.link_frames_refused;
+  stats.counters["datagrams_in"] = t.datagrams_in;
+  stats.counters["datagrams_out"] = t.datagrams_out;
+  stats.counters["datagrams_refused"] = t.datagrams_refused;
+  stats.counters["datagram_send_failed"] = t.datagram_send_failed;
   stats.counters["peers"] = peers.size();
   stats.counters["links_open"] = transport->links_open();
   stats.counters["beacon_interval_ms"] = static_cast<uint64_t>(discovery->interval_ms());
@@ -426,6 +487,9 @@ VoiceEngineHooks Node::Impl::make_voice_hooks() {
 MessengerHooks Node::Impl::make_messenger_hooks() {
   MessengerHooks hooks;
   hooks.send_frame = [this](const std::string& fp, ByteView frame) { return send_to(fp, frame); };
+  hooks.send_live = [this](const std::string& fp, ByteView frame) {
+    return send_live_to(fp, frame);
+  };
   // Voice depends on messaging, not the other way round: what it decrypts for voice is routed.
   hooks.voice_signal = [this](VoiceSignal signal) {
     if (voice) voice->on_signal(signal);

@@ -52,6 +52,9 @@ void Node::stop() {
 const std::string& Node::endpoint() const {
   return impl_->transport->endpoint();
 }
+uint16_t Node::voice_port() const {
+  return impl_->transport->datagram_port();
+}
 const std::string& Node::control_path() const {
   return impl_->control_path;
 }

@@ -110,6 +110,10 @@ struct Node::Impl final : LinkControl, ControlTarget {
   bool knows(const std::string& fp) override;
   // A frame to the peer over its link, opened on demand.
   bool send_to(const std::string& fp, ByteView frame);
+  // A live voice frame: a datagram when the peer takes them, its link otherwise.
+  bool send_live_to(const std::string& fp, ByteView frame);
+  // The proved peer `fp`, if its traffic may be taken now (per-peer and global budgets).
+  PeerTable::Peer* inbound_peer(const std::string& fp);
 
   // --- frames
 
@@ -117,6 +121,9 @@ struct Node::Impl final : LinkControl, ControlTarget {
   // holds the key; from a key nobody proved yet, only a Hello (the proof) is read.
   void on_frame(const Bytes& key, const Bytes& frame);
   void on_unproved_frame(const Bytes& key, const Bytes& frame);
+  void on_datagram(const Bytes& key, const Bytes& frame);
+  void learn_datagram_route(const PeerTable::Peer& peer, const Bytes& key,
+                            const wire::Hello& hello);
 
   // --- the loop
 

@@ -64,6 +64,7 @@ Transport::~Transport() {
   poller_.remove_socket(inbox_.get());
   poller_.remove_socket(inbox_monitor_.get());
   poller_.remove_socket(zap_.get());
+  if (datagrams_.fd() >= 0) poller_.remove_fd(datagrams_.fd());
 }
 
 Status Transport::open_inbox(const TransportOptions& options, ByteView public_key,
@@ -102,6 +103,16 @@ Status Transport::open_inbox(const TransportOptions& options, ByteView public_ke
   poller_.add_socket(zap_.get(), [this] { on_zap_request(); });
   poller_.add_socket(inbox_.get(), [this] { on_inbox(); });
   poller_.add_socket(inbox_monitor_.get(), [this] { on_inbox_monitor(); });
+  return open_datagrams();
+}
+
+// On the address the inbox is bound to (an interface name resolved to it), on a port of its own.
+Status Transport::open_datagrams() {
+  if (options_.max_datagram_bytes == 0) return Status::ok();
+  const std::string host = endpoint_.substr(6, endpoint_.rfind(':') - 6);  // "tcp://HOST:PORT"
+  SOTTO_ASSIGN_OR_RETURN(datagrams_, UdpSocket::bind(host, 0));
+  SOTTO_ASSIGN_OR_RETURN(datagram_port_, datagrams_.local_port());
+  poller_.add_fd(datagrams_.fd(), [this] { on_datagrams(); });
   return Status::ok();
 }
 
@@ -113,7 +124,12 @@ void Transport::revoke(const Bytes& transport_key, const std::string& fingerprin
   auto it = claims_.find(transport_key);
   if (it == claims_.end()) return;
   it->second.erase(fingerprint);
-  if (it->second.empty()) claims_.erase(it);
+  auto route = routes_.find(fingerprint);
+  if (route != routes_.end() && route->second.peer_key == transport_key) routes_.erase(route);
+  if (it->second.empty()) {
+    claims_.erase(it);
+    openers_.erase(transport_key);
+  }
 }
 
 // ZAP (RFC 27): [version, request id, domain, address, routing id, mechanism, credentials...].
@@ -299,6 +315,75 @@ Status Transport::send(const std::string& fingerprint, ByteView frame) {
     ++stats_.send_dropped;
   }
   return status;
+}
+
+Status Transport::set_datagram_route(const std::string& fingerprint, const std::string& address,
+                                     uint16_t port, const Bytes& peer_key) {
+  if (port == 0) {
+    routes_.erase(fingerprint);
+    return Status::ok();
+  }
+  if (!is_ipv4_address(address)) {
+    return Status::invalid_argument("not an IPv4 address: " + address);
+  }
+  auto existing = routes_.find(fingerprint);
+  if (existing != routes_.end() && existing->second.address == address &&
+      existing->second.port == port && existing->second.peer_key == peer_key) {
+    return Status::ok();
+  }
+  SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal seal,
+                         crypto::PairSeal::to(secret_key_, public_key_, peer_key));
+  routes_.erase(fingerprint);
+  routes_.emplace(fingerprint, Route{address, port, peer_key, std::move(seal)});
+  return Status::ok();
+}
+
+Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) {
+  auto it = routes_.find(fingerprint);
+  if (it == routes_.end()) return Status::unavailable("no datagram route to " + fingerprint);
+  if (frame.size() + crypto::PairSeal::kOverhead > options_.max_datagram_bytes) {
+    return Status::unavailable("too large for a datagram");
+  }
+  const Route& route = it->second;
+  Status status = datagrams_.send_to(route.address, route.port, route.seal.seal(frame));
+  if (status.is_ok()) {
+    ++stats_.datagrams_out;
+  } else {
+    ++stats_.datagram_send_failed;
+  }
+  return status;
+}
+
+const crypto::PairSeal* Transport::opener_for(const Bytes& sender_key) {
+  // A key nobody vouched for costs a lookup, not a key agreement.
+  if (claims_.count(sender_key) == 0) return nullptr;
+  auto it = openers_.find(sender_key);
+  if (it == openers_.end()) {
+    auto opener = crypto::PairSeal::from(secret_key_, public_key_, sender_key);
+    if (!opener.is_ok()) return nullptr;
+    it = openers_.emplace(sender_key, std::move(opener).value()).first;
+  }
+  return &it->second;
+}
+
+void Transport::on_datagrams() {
+  // Bounded per call, as on_inbox: a flood waits for the next round, the rest is served.
+  for (int i = 0; i < 256; ++i) {
+    auto received = datagrams_.receive(options_.max_datagram_bytes);
+    if (!received.is_ok() || !received.value()) return;
+    const Bytes& data = received.value()->data;
+    const std::optional<Bytes> sender = data.size() <= options_.max_datagram_bytes
+                                            ? crypto::PairSeal::claimed_sender(data)
+                                            : std::nullopt;
+    const crypto::PairSeal* opener = sender ? opener_for(*sender) : nullptr;
+    Result<Bytes> frame = opener != nullptr ? opener->open(data) : Status::corruption("refused");
+    if (!frame.is_ok()) {
+      ++stats_.datagrams_refused;
+      continue;
+    }
+    ++stats_.datagrams_in;
+    if (callbacks_.on_datagram) callbacks_.on_datagram(*sender, std::move(frame).value());
+  }
 }
 
 }  // namespace sotto::net

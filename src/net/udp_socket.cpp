@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -84,27 +85,36 @@ Status UdpSocket::send_to(const std::string& address, uint16_t port, ByteView da
   }
   ssize_t sent = ::sendto(fd_, data.data(), data.size(), MSG_DONTWAIT,
                           reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  if (sent < 0) return errno_status("sending beacon to " + address);
+  if (sent < 0) return errno_status("sending a datagram to " + address);
   return Status::ok();
 }
 
-Result<std::optional<Datagram>> UdpSocket::receive() {
-  uint8_t buffer[kMaxDatagram + 1];
+Result<uint16_t> UdpSocket::local_port() const {
+  sockaddr_in addr{};
+  socklen_t size = sizeof addr;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
+    return errno_status("reading a UDP socket's port");
+  }
+  return static_cast<uint16_t>(ntohs(addr.sin_port));
+}
+
+Result<std::optional<Datagram>> UdpSocket::receive(size_t max_size) {
+  max_size = std::min(max_size, kMaxReceivable);
+  uint8_t buffer[kMaxReceivable + 1];
   sockaddr_in from{};
   socklen_t from_size = sizeof from;
-  ssize_t n = ::recvfrom(fd_, buffer, sizeof buffer, MSG_DONTWAIT | MSG_TRUNC,
+  ssize_t n = ::recvfrom(fd_, buffer, max_size + 1, MSG_DONTWAIT | MSG_TRUNC,
                          reinterpret_cast<sockaddr*>(&from), &from_size);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<Datagram>();
-    return errno_status("receiving beacon");
+    return errno_status("receiving a datagram");
   }
   Datagram datagram;
   char text[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &from.sin_addr, text, sizeof text);
   datagram.from_address = text;
   datagram.from_port = ntohs(from.sin_port);
-  const size_t size =
-      static_cast<size_t>(n) > kMaxDatagram ? kMaxDatagram + 1 : static_cast<size_t>(n);
+  const size_t size = std::min(static_cast<size_t>(n), max_size + 1);
   datagram.data.assign(buffer, buffer + size);
   return std::optional<Datagram>(std::move(datagram));
 }

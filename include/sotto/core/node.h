@@ -127,6 +127,9 @@ class Node {
 
   // "tcp://ADDRESS:PORT" of the ROUTER. Immutable after create.
   const std::string& endpoint() const;
+  // The UDP port live voice frames come in on, at the endpoint's address (0: none; voice then
+  // comes over the links). Immutable after create.
+  uint16_t voice_port() const;
   // Path of the control socket, or empty when not served.
   const std::string& control_path() const;
 

@@ -9,6 +9,12 @@
 // which identity holds that key. Socket monitors turn handshakes and disconnects into link
 // events. Oversized frames are refused by libzmq (ZMQ_MAXMSGSIZE) and cost the sender its
 // connection.
+//
+// Beside the links, live voice frames travel as UDP datagrams straight from one node's loop to
+// another's (no ZeroMQ I/O thread on either side), each sealed for its one receiver with a key
+// only the two transport keys give (crypto::PairSeal). A peer tells us its datagram port in its
+// Hello; the address is the one its link goes to. Only keys admitted here are opened, and the
+// node takes only voice frames this way.
 // Thread-safety: one thread (the node's loop) uses a Transport; it registers its sockets with
 // that loop's Poller.
 #pragma once
@@ -23,7 +29,9 @@
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
+#include "sotto/crypto/pair_seal.h"
 #include "sotto/net/poller.h"
+#include "sotto/net/udp_socket.h"
 #include "sotto/net/zmq_socket.h"
 
 namespace sotto::net {
@@ -58,6 +66,10 @@ struct TransportOptions {
   // interval). On a LAN a connect takes a millisecond; one whose SYN went into a dead link would
   // otherwise wait for TCP's own retransmissions (1, 3, 7, 15 s...) after the link is back.
   int connect_timeout_ms = 1000;
+  // Live voice datagrams: a sealed datagram this large at most (the frame inside is that less
+  // crypto::PairSeal::kOverhead), so none is cut up on any LAN (IPv6's minimum MTU is 1,280).
+  // A larger frame goes over the link. 0: no datagram socket, voice goes over the links.
+  size_t max_datagram_bytes = 1200;
 };
 
 enum class LinkEvent {
@@ -80,6 +92,10 @@ struct TransportStats {
   uint64_t inbound_disconnects = 0;  // connections to our ROUTER that ended (incl. oversized)
   uint64_t handshake_failures = 0;   // on our ROUTER: bad greeting, NULL mechanism, ...
   uint64_t link_frames_refused = 0;  // messages a server pushed down one of our DEALERs
+  uint64_t datagrams_in = 0;         // opened and handed to the node
+  uint64_t datagrams_out = 0;
+  uint64_t datagrams_refused = 0;     // oversized, malformed, unknown sender or failed to open
+  uint64_t datagram_send_failed = 0;  // the kernel refused (buffer full, no route)
 };
 
 class Transport {
@@ -87,6 +103,8 @@ class Transport {
   struct Callbacks {
     // `client_key`: the CURVE key the sender authenticated with (admitted by the ZAP handler).
     std::function<void(const Bytes& client_key, Bytes frame)> on_frame;
+    // A datagram opened with the pair key of `sender_key`, which is admitted.
+    std::function<void(const Bytes& sender_key, Bytes frame)> on_datagram;
     std::function<void(const std::string& fingerprint, LinkEvent event)> on_link;
   };
 
@@ -126,10 +144,31 @@ class Transport {
   // frame is dropped) or there is no link.
   Status send(const std::string& fingerprint, ByteView frame);
 
+  // The UDP port our datagrams come in on (0: none; the socket could not be bound).
+  uint16_t datagram_port() const { return datagram_port_; }
+  // Where datagrams to `fingerprint` go: `address` (dotted IPv4, the host its link goes to) and
+  // the `port` its Hello gave, sealed for `peer_key` (its transport key). Port 0 removes the
+  // route. InvalidArgument for a bad address or key.
+  Status set_datagram_route(const std::string& fingerprint, const std::string& address,
+                            uint16_t port, const Bytes& peer_key);
+  bool has_datagram_route(const std::string& fingerprint) const {
+    return routes_.count(fingerprint) > 0;
+  }
+  // Sends one frame to the peer as a sealed datagram, without waiting. Unavailable when there is
+  // no route or the frame is too large for one (send it over the link instead); IoError when
+  // the kernel refused it (counted; a datagram may be lost anyway).
+  Status send_datagram(const std::string& fingerprint, ByteView frame);
+
   const TransportStats& stats() const { return stats_; }
 
  private:
   struct Link;
+  struct Route {
+    std::string address;
+    uint16_t port = 0;
+    Bytes peer_key;
+    crypto::PairSeal seal;
+  };
   Transport(ZmqContext& context, Poller& poller, Callbacks callbacks);
   Status open_inbox(const TransportOptions& options, ByteView public_key,
                     const SecretBytes& secret_key);
@@ -138,6 +177,9 @@ class Transport {
   void on_inbox();
   void on_inbox_monitor();
   void on_link_monitor(const std::string& fingerprint);
+  Status open_datagrams();
+  void on_datagrams();
+  const crypto::PairSeal* opener_for(const Bytes& sender_key);
 
   ZmqContext& context_;
   Poller& poller_;
@@ -153,6 +195,10 @@ class Transport {
   std::map<Bytes, std::set<std::string>> claims_;
   std::map<std::string, std::unique_ptr<Link>> links_;
   uint64_t next_monitor_id_ = 0;
+  UdpSocket datagrams_;
+  uint16_t datagram_port_ = 0;
+  std::map<std::string, Route> routes_;
+  std::map<Bytes, crypto::PairSeal> openers_;  // by sender key; only admitted keys
   TransportStats stats_;
 };
 

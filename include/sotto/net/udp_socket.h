@@ -1,6 +1,7 @@
-// UdpSocket: the unicast beacon socket, bound on the same port number as the node's TCP
-// listener so a peer given as tcp://HOST:PORT can be asked for its beacon at udp://HOST:PORT.
-// IPv4 only. Non-blocking; the node's Poller watches fd().
+// UdpSocket: a non-blocking IPv4 datagram socket. The unicast beacon socket is bound on the same
+// port number as the node's TCP listener, so a peer given as tcp://HOST:PORT can be asked for its
+// beacon at udp://HOST:PORT; the voice datagram socket on a port of its own, announced in Hello.
+// The node's Poller watches fd().
 // Thread-safety: one thread.
 #pragma once
 
@@ -21,7 +22,8 @@ struct Datagram {
 
 class UdpSocket {
  public:
-  static constexpr size_t kMaxDatagram = 512;
+  static constexpr size_t kMaxDatagram = 512;     // a beacon
+  static constexpr size_t kMaxReceivable = 2048;  // the most receive() can be asked for
 
   // Binds `address` ("0.0.0.0", "127.0.0.1", ...) and `port`.
   static Result<UdpSocket> bind(const std::string& address, uint16_t port);
@@ -37,10 +39,13 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   int fd() const { return fd_; }
+  // The port bound (the one the kernel picked when bound to port 0).
+  Result<uint16_t> local_port() const;
   Status send_to(const std::string& address, uint16_t port, ByteView data);
-  // nullopt when nothing is waiting. Datagrams larger than kMaxDatagram arrive truncated and
-  // are reported with data.size() == kMaxDatagram + 1, so callers can count and drop them.
-  Result<std::optional<Datagram>> receive();
+  // nullopt when nothing is waiting. Datagrams larger than `max_size` (at most kMaxReceivable)
+  // arrive truncated and are reported with data.size() == max_size + 1, so callers can count
+  // and drop them.
+  Result<std::optional<Datagram>> receive(size_t max_size = kMaxDatagram);
 
  private:
   explicit UdpSocket(int fd) : fd_(fd) {}

@@ -1,0 +1,136 @@
+// Live voice as datagrams (doc/protocol.md, Voice datagrams; doc/security.md): a transmission
+// reaches its listeners loop to loop, each datagram sealed for its one receiver. What an insider
+// sends to a node's voice port instead: anything but a voice frame, a datagram from a key whose
+// owner never proved itself, one claiming another peer's key, garbage. All dropped and counted,
+// and the node goes on serving its peers.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <string>
+
+#include "sotto/core/node.h"
+#include "sotto/crypto/pair_seal.h"
+#include "sotto/crypto/primitives.h"
+#include "tests/support/adversary.h"
+#include "tests/support/channel_lab.h"
+#include "tests/support/profile_node.h"
+#include "tests/support/skip.h"
+#include "tests/support/speech.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+using namespace sotto;
+using namespace std::chrono_literals;
+using test::ProfileNode;
+using test::wait_until;
+
+namespace {
+
+std::optional<core::PeerInfo> peer_of(ProfileNode& node, const std::string& fingerprint) {
+  for (const auto& peer : node.node().peers()) {
+    if (peer.fingerprint == fingerprint) return peer;
+  }
+  return std::nullopt;
+}
+
+bool online_pair(ProfileNode& a, ProfileNode& b) {
+  return a.sees_online(b.fingerprint()) && b.sees_online(a.fingerprint());
+}
+
+// What `insider` seals for `node` (its transport key `node_key`), as a peer's datagram.
+Bytes sealed_for(test::HostileInsider& insider, const Bytes& node_key, ByteView frame) {
+  auto seal = crypto::PairSeal::to(insider.account().transport_secret(),
+                                   insider.account().transport_public(), node_key);
+  REQUIRE(seal.is_ok());
+  return seal.value().seal(frame);
+}
+
+}  // namespace
+
+TEST_CASE("a transmission reaches its listener as datagrams, and the clip is whole and signed",
+          "[adversarial][voice][datagram]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
+  test::TempDir out;
+  const std::string recording = out / "speech.wav";
+  test::write_speech(recording, test::alsa_speech({"Front_Center", "Front_Left"}));
+  test::ChannelLab lab({"alice", "bob"});
+  test::open_channel(lab, "alice", "ops", {"bob"}, false);
+  REQUIRE(lab["alice"].node().voice_port() != 0);
+  const uint64_t links_before = lab["bob"].counter("transport_frames_in");
+
+  auto sent = lab["alice"].node().talk("ops", recording);
+  INFO(sent.status().message());
+  REQUIRE(sent.is_ok());
+  const uint64_t frames = lab["alice"].counter("voice_frames_sent");
+  REQUIRE(frames >= 50);
+  REQUIRE(wait_until([&] { return lab["bob"].counter("voice_frames_received") == frames; }, 5s));
+  CHECK(lab["alice"].counter("datagrams_out") == frames);
+  CHECK(lab["bob"].counter("datagrams_in") == frames);
+  CHECK(lab["bob"].counter("datagrams_refused") == 0);
+  // The link carried VoiceStart, VoiceEnd and the like, not a frame each.
+  CHECK(lab["bob"].counter("transport_frames_in") - links_before < frames / 4);
+  auto played = lab["bob"].node().play(sent.value().id, out / "bob.wav");
+  REQUIRE(played.is_ok());
+  CHECK(played.value().signature_valid);
+}
+
+TEST_CASE(
+    "an insider's datagrams to a node's voice port: not a voice frame, an unproved key, another "
+    "peer's key, garbage; all dropped and counted, and the node still serves its peers",
+    "[adversarial][voice][datagram]") {
+  ProfileNode node("target");
+  ProfileNode viewer("viewer");
+  node.start();
+  viewer.start(test::loopback_with_peers({node.endpoint()}));
+  REQUIRE(wait_until([&] { return online_pair(node, viewer); }, 5s));
+  const Bytes node_key = peer_of(viewer, node.fingerprint())->transport_key;
+  const Bytes viewer_key = peer_of(node, viewer.fingerprint())->transport_key;
+  const uint16_t voice_port = node.node().voice_port();
+  REQUIRE(voice_port != 0);
+
+  test::HostileInsider insider("insider");
+  insider.announce_to(node.port());
+  insider.connect(node.endpoint(), node_key);  // its Hello proves its key
+  REQUIRE(wait_until([&] { return node.sees_online(insider.fingerprint()); }, 3s));
+
+  // Well sealed, but not voice: a Heartbeat, and a Hello, which must come over its connection.
+  insider.send_datagram(voice_port, sealed_for(insider, node_key, test::heartbeat_frame(1)));
+  insider.send_datagram(
+      voice_port, sealed_for(insider, node_key, test::hello_frame(insider.account(), node_key)));
+  REQUIRE(wait_until([&] { return node.counter("datagram_dropped_not_voice") == 2; }, 3s));
+  // Well sealed, not a frame at all.
+  insider.send_datagram(voice_port, sealed_for(insider, node_key, crypto::random_bytes(100)));
+  REQUIRE(wait_until([&] { return node.counter("frame_dropped_size") == 1; }, 3s));
+
+  // A key the node admitted (its beacon) whose holder never sent a Hello: nobody to credit.
+  test::HostileInsider stranger("stranger");
+  stranger.announce_to(node.port());
+  REQUIRE(wait_until([&] { return peer_of(node, stranger.fingerprint()).has_value(); }, 3s));
+  stranger.send_datagram(voice_port, sealed_for(stranger, node_key, test::heartbeat_frame(2)));
+  REQUIRE(wait_until([&] { return node.counter("datagram_dropped_unproved_key") == 1; }, 3s));
+
+  // The viewer's key written into the insider's datagram, and plain garbage.
+  const uint64_t refused_before = node.counter("datagrams_refused");
+  Bytes forged = sealed_for(insider, node_key, test::heartbeat_frame(3));
+  std::copy(viewer_key.begin(), viewer_key.end(), forged.begin() + 1);
+  insider.send_datagram(voice_port, forged);
+  insider.send_datagram(voice_port, crypto::random_bytes(400));
+  insider.send_datagram(voice_port, Bytes(1500, 1));
+  REQUIRE(wait_until([&] { return node.counter("datagrams_refused") == refused_before + 3; }, 3s));
+
+  CHECK(node.counter("datagrams_in") == 4);  // the four the insiders sealed
+  CHECK(node.counter("voice_frames_received") == 0);
+  CHECK(online_pair(node, viewer));
+  REQUIRE(viewer.node().add_contact(node.fingerprint(), "target").is_ok());
+  auto text = viewer.node().send_text("target", "still here");
+  REQUIRE(text.is_ok());
+  REQUIRE(wait_until(
+      [&] {
+        for (const auto& m : node.history())
+          if (m.body == "still here") return true;
+        return false;
+      },
+      5s));
+}
