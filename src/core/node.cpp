@@ -214,6 +214,7 @@ bool Node::Impl::send_hello(PeerTable::Peer& peer) {
   hello->set_protocol_version(net::kProtocolVersion);
   hello->add_capabilities("text");
   hello->set_voice_port(transport->datagram_port());
+  hello->set_datagram_session(transport->datagram_session());
   if (!net::sign_hello(*hello, AccountInternals::signal(account), account.transport_public(),
                        peer.info.transport_key)
            .is_ok()) {
@@ -328,8 +329,8 @@ void Node::Impl::on_datagram(const Bytes& key, const Bytes& frame) {
   voice->on_frame(fp, envelope.value().voice());
 }
 
-// The peer's Hello says where it takes datagrams; they go to the host its link goes to, sealed
-// for the key the Hello came with.
+// The peer's Hello says where it takes datagrams (they go to the host its link goes to, sealed
+// for the key the Hello came with) and which session its own datagrams to us carry.
 void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& key,
                                       const wire::Hello& hello) {
   const auto endpoint = parse_tcp_endpoint(peer.info.endpoint);
@@ -341,6 +342,7 @@ void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& 
            .is_ok()) {
     (void)transport->set_datagram_route(peer.info.fingerprint, {}, 0, key);
   }
+  (void)transport->expect_datagrams(key, hello.datagram_session());
 }
 
 void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
@@ -457,6 +459,7 @@ NodeStats Node::Impl::collect_stats() const {
   stats.counters["datagrams_in"] = t.datagrams_in;
   stats.counters["datagrams_out"] = t.datagrams_out;
   stats.counters["datagrams_refused"] = t.datagrams_refused;
+  stats.counters["datagrams_replayed"] = t.datagrams_replayed;
   stats.counters["datagram_send_failed"] = t.datagram_send_failed;
   stats.counters["peers"] = peers.size();
   stats.counters["links_open"] = transport->links_open();

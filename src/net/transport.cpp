@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "sotto/crypto/primitives.h"
+
 namespace sotto::net {
 namespace {
 
@@ -109,6 +111,10 @@ Status Transport::open_inbox(const TransportOptions& options, ByteView public_ke
 // On the address the inbox is bound to (an interface name resolved to it), on a port of its own.
 Status Transport::open_datagrams() {
   if (options_.max_datagram_bytes == 0) return Status::ok();
+  do {
+    crypto::random_bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&datagram_session_),
+                                            sizeof datagram_session_));
+  } while (datagram_session_ == 0);
   const std::string host = endpoint_.substr(6, endpoint_.rfind(':') - 6);  // "tcp://HOST:PORT"
   SOTTO_ASSIGN_OR_RETURN(datagrams_, UdpSocket::bind(host, 0));
   SOTTO_ASSIGN_OR_RETURN(datagram_port_, datagrams_.local_port());
@@ -128,7 +134,7 @@ void Transport::revoke(const Bytes& transport_key, const std::string& fingerprin
   if (route != routes_.end() && route->second.peer_key == transport_key) routes_.erase(route);
   if (it->second.empty()) {
     claims_.erase(it);
-    openers_.erase(transport_key);
+    forget_inbound(transport_key);
   }
 }
 
@@ -331,8 +337,8 @@ Status Transport::set_datagram_route(const std::string& fingerprint, const std::
       existing->second.port == port && existing->second.peer_key == peer_key) {
     return Status::ok();
   }
-  SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal seal,
-                         crypto::PairSeal::to(secret_key_, public_key_, peer_key));
+  SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal seal, crypto::PairSeal::to(secret_key_, public_key_,
+                                                                     peer_key, datagram_session_));
   routes_.erase(fingerprint);
   routes_.emplace(fingerprint, Route{address, port, peer_key, std::move(seal)});
   return Status::ok();
@@ -345,7 +351,9 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
     return Status::unavailable("too large for a datagram");
   }
   const Route& route = it->second;
-  Status status = datagrams_.send_to(route.address, route.port, route.seal.seal(frame));
+  // One count for every peer: a number is never used twice in this session, whoever gets it.
+  Status status = datagrams_.send_to(route.address, route.port,
+                                     route.seal.seal(next_datagram_number_++, frame));
   if (status.is_ok()) {
     ++stats_.datagrams_out;
   } else {
@@ -354,16 +362,30 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
   return status;
 }
 
-const crypto::PairSeal* Transport::opener_for(const Bytes& sender_key) {
-  // A key nobody vouched for costs a lookup, not a key agreement.
-  if (claims_.count(sender_key) == 0) return nullptr;
-  auto it = openers_.find(sender_key);
-  if (it == openers_.end()) {
-    auto opener = crypto::PairSeal::from(secret_key_, public_key_, sender_key);
-    if (!opener.is_ok()) return nullptr;
-    it = openers_.emplace(sender_key, std::move(opener).value()).first;
+Status Transport::expect_datagrams(const Bytes& sender_key, uint64_t session) {
+  if (session == 0) {
+    forget_inbound(sender_key);
+    return Status::ok();
   }
-  return &it->second;
+  if (!admitted(sender_key)) return Status::unavailable("that transport key is not admitted");
+  auto known = inbound_tags_.find(sender_key);
+  if (known != inbound_tags_.end() && inbound_.at(known->second).opener.session() == session) {
+    return Status::ok();
+  }
+  SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal opener,
+                         crypto::PairSeal::from(secret_key_, public_key_, sender_key, session));
+  forget_inbound(sender_key);
+  const Bytes tag = opener.tag();
+  inbound_.emplace(tag, Inbound{sender_key, std::move(opener), crypto::ReplayWindow{}});
+  inbound_tags_[sender_key] = tag;
+  return Status::ok();
+}
+
+void Transport::forget_inbound(const Bytes& sender_key) {
+  auto it = inbound_tags_.find(sender_key);
+  if (it == inbound_tags_.end()) return;
+  inbound_.erase(it->second);
+  inbound_tags_.erase(it);
 }
 
 void Transport::on_datagrams() {
@@ -372,17 +394,28 @@ void Transport::on_datagrams() {
     auto received = datagrams_.receive(options_.max_datagram_bytes);
     if (!received.is_ok() || !received.value()) return;
     const Bytes& data = received.value()->data;
-    const std::optional<Bytes> sender = data.size() <= options_.max_datagram_bytes
-                                            ? crypto::PairSeal::claimed_sender(data)
-                                            : std::nullopt;
-    const crypto::PairSeal* opener = sender ? opener_for(*sender) : nullptr;
-    Result<Bytes> frame = opener != nullptr ? opener->open(data) : Status::corruption("refused");
-    if (!frame.is_ok()) {
+    // A tag nobody told us costs a lookup, not a key agreement or a decryption.
+    const std::optional<Bytes> tag =
+        data.size() <= options_.max_datagram_bytes ? crypto::PairSeal::tag_of(data) : std::nullopt;
+    auto inbound = tag ? inbound_.find(*tag) : inbound_.end();
+    if (inbound == inbound_.end()) {
       ++stats_.datagrams_refused;
       continue;
     }
+    auto opened = inbound->second.opener.open(data);
+    if (!opened.is_ok()) {
+      ++stats_.datagrams_refused;
+      continue;
+    }
+    if (!inbound->second.numbers.fresh(opened.value().number)) {
+      ++stats_.datagrams_replayed;
+      continue;
+    }
+    inbound->second.numbers.accept(opened.value().number);
     ++stats_.datagrams_in;
-    if (callbacks_.on_datagram) callbacks_.on_datagram(*sender, std::move(frame).value());
+    // A copy: the node may revoke the key, and so drop its entry, while it handles the frame.
+    const Bytes sender = inbound->second.sender_key;
+    if (callbacks_.on_datagram) callbacks_.on_datagram(sender, std::move(opened.value().plaintext));
   }
 }
 

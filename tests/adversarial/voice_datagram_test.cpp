@@ -1,8 +1,8 @@
 // Live voice as datagrams (doc/protocol.md, Voice datagrams; doc/security.md): a transmission
 // reaches its listeners loop to loop, each datagram sealed for its one receiver. What an insider
-// sends to a node's voice port instead: anything but a voice frame, a datagram from a key whose
-// owner never proved itself, one claiming another peer's key, garbage. All dropped and counted,
-// and the node goes on serving its peers.
+// sends to a node's voice port instead: anything but a voice frame, a replay, a datagram from a
+// key whose owner never sent a Hello, one under another peer's tag, garbage. All dropped and
+// counted, and the node goes on serving its peers.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -39,12 +39,14 @@ bool online_pair(ProfileNode& a, ProfileNode& b) {
   return a.sees_online(b.fingerprint()) && b.sees_online(a.fingerprint());
 }
 
-// What `insider` seals for `node` (its transport key `node_key`), as a peer's datagram.
-Bytes sealed_for(test::HostileInsider& insider, const Bytes& node_key, ByteView frame) {
+// What `insider` seals for `node` (its transport key `node_key`) as its datagram `number`.
+Bytes sealed_for(test::HostileInsider& insider, const Bytes& node_key, ByteView frame,
+                 uint64_t number) {
   auto seal = crypto::PairSeal::to(insider.account().transport_secret(),
-                                   insider.account().transport_public(), node_key);
+                                   insider.account().transport_public(), node_key,
+                                   test::kInsiderDatagramSession);
   REQUIRE(seal.is_ok());
-  return seal.value().seal(frame);
+  return seal.value().seal(number, frame);
 }
 
 }  // namespace
@@ -86,7 +88,6 @@ TEST_CASE(
   viewer.start(test::loopback_with_peers({node.endpoint()}));
   REQUIRE(wait_until([&] { return online_pair(node, viewer); }, 5s));
   const Bytes node_key = peer_of(viewer, node.fingerprint())->transport_key;
-  const Bytes viewer_key = peer_of(node, viewer.fingerprint())->transport_key;
   const uint16_t voice_port = node.node().voice_port();
   REQUIRE(voice_port != 0);
 
@@ -96,31 +97,38 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return node.sees_online(insider.fingerprint()); }, 3s));
 
   // Well sealed, but not voice: a Heartbeat, and a Hello, which must come over its connection.
-  insider.send_datagram(voice_port, sealed_for(insider, node_key, test::heartbeat_frame(1)));
+  insider.send_datagram(voice_port, sealed_for(insider, node_key, test::heartbeat_frame(1), 1));
   insider.send_datagram(
-      voice_port, sealed_for(insider, node_key, test::hello_frame(insider.account(), node_key)));
+      voice_port, sealed_for(insider, node_key, test::hello_frame(insider.account(), node_key), 2));
   REQUIRE(wait_until([&] { return node.counter("datagram_dropped_not_voice") == 2; }, 3s));
   // Well sealed, not a frame at all.
-  insider.send_datagram(voice_port, sealed_for(insider, node_key, crypto::random_bytes(100)));
+  insider.send_datagram(voice_port, sealed_for(insider, node_key, crypto::random_bytes(100), 3));
   REQUIRE(wait_until([&] { return node.counter("frame_dropped_size") == 1; }, 3s));
+  // The same datagram again, as anyone who saw it pass could send it.
+  const Bytes seen = sealed_for(insider, node_key, test::heartbeat_frame(4), 4);
+  insider.send_datagram(voice_port, seen);
+  insider.send_datagram(voice_port, seen);
+  REQUIRE(wait_until([&] { return node.counter("datagrams_replayed") == 1; }, 3s));
+  CHECK(node.counter("datagram_dropped_not_voice") == 3);
 
-  // A key the node admitted (its beacon) whose holder never sent a Hello: nobody to credit.
+  // A key the node admitted (its beacon) whose holder never sent a Hello: no session of its is
+  // known, so nothing of it is opened.
+  const uint64_t refused_before = node.counter("datagrams_refused");
   test::HostileInsider stranger("stranger");
   stranger.announce_to(node.port());
   REQUIRE(wait_until([&] { return peer_of(node, stranger.fingerprint()).has_value(); }, 3s));
-  stranger.send_datagram(voice_port, sealed_for(stranger, node_key, test::heartbeat_frame(2)));
-  REQUIRE(wait_until([&] { return node.counter("datagram_dropped_unproved_key") == 1; }, 3s));
+  stranger.send_datagram(voice_port, sealed_for(stranger, node_key, test::heartbeat_frame(5), 1));
+  // The stranger's datagram under the insider's tag, and plain garbage.
+  const Bytes insider_tag = *crypto::PairSeal::tag_of(seen);
+  Bytes forged = sealed_for(stranger, node_key, test::heartbeat_frame(6), 2);
+  std::copy(insider_tag.begin(), insider_tag.end(), forged.begin() + 1);
+  stranger.send_datagram(voice_port, forged);
+  stranger.send_datagram(voice_port, crypto::random_bytes(400));
+  stranger.send_datagram(voice_port, Bytes(1500, 1));
+  REQUIRE(wait_until([&] { return node.counter("datagrams_refused") == refused_before + 4; }, 3s));
 
-  // The viewer's key written into the insider's datagram, and plain garbage.
-  const uint64_t refused_before = node.counter("datagrams_refused");
-  Bytes forged = sealed_for(insider, node_key, test::heartbeat_frame(3));
-  std::copy(viewer_key.begin(), viewer_key.end(), forged.begin() + 1);
-  insider.send_datagram(voice_port, forged);
-  insider.send_datagram(voice_port, crypto::random_bytes(400));
-  insider.send_datagram(voice_port, Bytes(1500, 1));
-  REQUIRE(wait_until([&] { return node.counter("datagrams_refused") == refused_before + 3; }, 3s));
-
-  CHECK(node.counter("datagrams_in") == 4);  // the four the insiders sealed
+  CHECK(node.counter("datagrams_in") == 4);  // the insider's, each once
+  CHECK(node.counter("datagram_dropped_unproved_key") == 0);
   CHECK(node.counter("voice_frames_received") == 0);
   CHECK(online_pair(node, viewer));
   REQUIRE(viewer.node().add_contact(node.fingerprint(), "target").is_ok());

@@ -300,6 +300,7 @@ Bytes hello_frame(core::Account& account, ByteView server_key, const std::string
   wire::Hello* hello = envelope.mutable_hello();
   hello->set_name(name);
   hello->set_protocol_version(net::kProtocolVersion);
+  hello->set_datagram_session(kInsiderDatagramSession);
   if (!net::sign_hello(*hello, core::AccountInternals::signal(account), account.transport_public(),
                        server_key)
            .is_ok()) {

@@ -143,6 +143,8 @@ class HostileInsider {
 // A padded sotto frame (doc/protocol.md) of an Envelope with the given body, as an insider
 // would craft it.
 Bytes heartbeat_frame(uint64_t seq);
+// The datagram session an insider's Hello announces (crypto/pair_seal.h).
+constexpr uint64_t kInsiderDatagramSession = 1;
 // The signed Hello that `account` sends first on a connection to the node whose transport key is
 // `server_key`: without it the node credits nothing from the connection to anyone.
 Bytes hello_frame(core::Account& account, ByteView server_key, const std::string& name = "");

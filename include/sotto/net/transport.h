@@ -12,9 +12,10 @@
 //
 // Beside the links, live voice frames travel as UDP datagrams straight from one node's loop to
 // another's (no ZeroMQ I/O thread on either side), each sealed for its one receiver with a key
-// only the two transport keys give (crypto::PairSeal). A peer tells us its datagram port in its
-// Hello; the address is the one its link goes to. Only keys admitted here are opened, and the
-// node takes only voice frames this way.
+// only the two transport keys give (crypto::PairSeal). A peer's Hello tells us its datagram port
+// (the address is the one its link goes to) and the session its datagrams to us carry; only
+// datagrams of a session we were told, from an admitted key, are opened, each number once, and
+// the node takes only voice frames this way.
 // Thread-safety: one thread (the node's loop) uses a Transport; it registers its sockets with
 // that loop's Poller.
 #pragma once
@@ -29,6 +30,7 @@
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
 #include "sotto/base/status.h"
+#include "sotto/crypto/frame_cipher.h"
 #include "sotto/crypto/pair_seal.h"
 #include "sotto/net/poller.h"
 #include "sotto/net/udp_socket.h"
@@ -47,7 +49,7 @@ struct TransportOptions {
   // (kMaxFrameSize) plus that box must pass, anything larger is refused.
   int64_t max_frame_bytes = 256 * 1024 + kCurveMessageOverhead;
   int handshake_ivl_ms = 5000;  // a connection that has not authenticated by then is closed
-  int heartbeat_ivl_ms = 1000;  // ZMTP pings keep links honest about being alive
+  int heartbeat_ivl_ms = 2500;  // ZMTP pings keep links honest about being alive
   int heartbeat_timeout_ms = 5000;
   int send_hwm = 1000;  // frames queued per peer before new ones are dropped
   // The kernel's send buffer per link. Left to itself it grows to 4 MiB for a peer that stops
@@ -94,7 +96,8 @@ struct TransportStats {
   uint64_t link_frames_refused = 0;  // messages a server pushed down one of our DEALERs
   uint64_t datagrams_in = 0;         // opened and handed to the node
   uint64_t datagrams_out = 0;
-  uint64_t datagrams_refused = 0;     // oversized, malformed, unknown sender or failed to open
+  uint64_t datagrams_refused = 0;     // oversized, malformed, of no known pair, failed to open
+  uint64_t datagrams_replayed = 0;    // opened, but its number was taken already or is too old
   uint64_t datagram_send_failed = 0;  // the kernel refused (buffer full, no route)
 };
 
@@ -103,7 +106,7 @@ class Transport {
   struct Callbacks {
     // `client_key`: the CURVE key the sender authenticated with (admitted by the ZAP handler).
     std::function<void(const Bytes& client_key, Bytes frame)> on_frame;
-    // A datagram opened with the pair key of `sender_key`, which is admitted.
+    // A datagram opened with the pair key of `sender_key` (admitted), in the session it told us.
     std::function<void(const Bytes& sender_key, Bytes frame)> on_datagram;
     std::function<void(const std::string& fingerprint, LinkEvent event)> on_link;
   };
@@ -144,8 +147,14 @@ class Transport {
   // frame is dropped) or there is no link.
   Status send(const std::string& fingerprint, ByteView frame);
 
-  // The UDP port our datagrams come in on (0: none; the socket could not be bound).
+  // The UDP port our datagrams come in on (0: none).
   uint16_t datagram_port() const { return datagram_port_; }
+  // This run's random session, which our Hello tells every peer (never 0).
+  uint64_t datagram_session() const { return datagram_session_; }
+  // `sender_key`'s Hello said its datagrams carry `session`: from now on those are opened (and
+  // no other of that key's). The same session again keeps the record of numbers taken; 0
+  // forgets the key. Unavailable unless the key is admitted.
+  Status expect_datagrams(const Bytes& sender_key, uint64_t session);
   // Where datagrams to `fingerprint` go: `address` (dotted IPv4, the host its link goes to) and
   // the `port` its Hello gave, sealed for `peer_key` (its transport key). Port 0 removes the
   // route. InvalidArgument for a bad address or key.
@@ -169,6 +178,11 @@ class Transport {
     Bytes peer_key;
     crypto::PairSeal seal;
   };
+  struct Inbound {
+    Bytes sender_key;
+    crypto::PairSeal opener;
+    crypto::ReplayWindow numbers;
+  };
   Transport(ZmqContext& context, Poller& poller, Callbacks callbacks);
   Status open_inbox(const TransportOptions& options, ByteView public_key,
                     const SecretBytes& secret_key);
@@ -179,7 +193,7 @@ class Transport {
   void on_link_monitor(const std::string& fingerprint);
   Status open_datagrams();
   void on_datagrams();
-  const crypto::PairSeal* opener_for(const Bytes& sender_key);
+  void forget_inbound(const Bytes& sender_key);
 
   ZmqContext& context_;
   Poller& poller_;
@@ -197,8 +211,11 @@ class Transport {
   uint64_t next_monitor_id_ = 0;
   UdpSocket datagrams_;
   uint16_t datagram_port_ = 0;
+  uint64_t datagram_session_ = 0;
+  uint64_t next_datagram_number_ = 0;
   std::map<std::string, Route> routes_;
-  std::map<Bytes, crypto::PairSeal> openers_;  // by sender key; only admitted keys
+  std::map<Bytes, Inbound> inbound_;     // by tag; only admitted keys
+  std::map<Bytes, Bytes> inbound_tags_;  // sender key -> its tag in inbound_
   TransportStats stats_;
 };
 

@@ -1,7 +1,7 @@
-// Voice datagrams between two Transports on 127.0.0.1 (doc/protocol.md, Voice datagrams): a
-// sealed datagram reaches the node with its sender's key; anything else sent to the datagram
-// port (garbage, an unknown sender, a forged sender, an oversized datagram) is refused and
-// counted, and a genuine datagram after a burst of them still arrives.
+// Voice datagrams between Transports on 127.0.0.1 (doc/protocol.md, Voice datagrams): a sealed
+// datagram reaches the node with its sender's key; anything else sent to the datagram port
+// (garbage, an unknown pair, a forged one, a replay, a datagram of the sender's previous run, an
+// oversized one) is refused and counted, and a genuine datagram after a burst still arrives.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -50,6 +50,18 @@ struct End {
     REQUIRE(created.is_ok());
     transport = std::move(created).value();
     REQUIRE(transport->datagram_port() != 0);
+    REQUIRE(transport->datagram_session() != 0);
+  }
+
+  // What the node does when `from`'s Hello arrived: its key admitted, its session expected, and
+  // `from` told where to send.
+  void meet(End& from, const std::string& name) {
+    transport->admit(from.public_key, name);
+    REQUIRE(
+        transport->expect_datagrams(from.public_key, from.transport->datagram_session()).is_ok());
+    REQUIRE(from.transport
+                ->set_datagram_route("peer", "127.0.0.1", transport->datagram_port(), public_key)
+                .is_ok());
   }
 
   // Polls until `count` datagrams were handed over or refused, or a second passed.
@@ -57,7 +69,7 @@ struct End {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     auto done = [&] {
       const auto& s = transport->stats();
-      return s.datagrams_in + s.datagrams_refused >= count;
+      return s.datagrams_in + s.datagrams_refused + s.datagrams_replayed >= count;
     };
     while (!done() && std::chrono::steady_clock::now() < deadline) (void)poller.poll(10);
   }
@@ -74,13 +86,9 @@ void send_raw(uint16_t port, ByteView datagram) {
 TEST_CASE("a datagram sent to a peer's route arrives with the sender's key",
           "[net][transport][datagram]") {
   End alice, bob;
-  bob.transport->admit(alice.public_key, "alice");
-  REQUIRE(
-      alice.transport
-          ->set_datagram_route("bob", "127.0.0.1", bob.transport->datagram_port(), bob.public_key)
-          .is_ok());
+  bob.meet(alice, "alice");
   const Bytes frame = crypto::random_bytes(256);
-  REQUIRE(alice.transport->send_datagram("bob", frame).is_ok());
+  REQUIRE(alice.transport->send_datagram("peer", frame).is_ok());
   bob.take(1);
   REQUIRE(bob.received.size() == 1);
   CHECK(bob.received[0].sender == alice.public_key);
@@ -89,59 +97,85 @@ TEST_CASE("a datagram sent to a peer's route arrives with the sender's key",
 
   // No route, or a frame too large for one datagram: the caller sends it over the link.
   CHECK(alice.transport->send_datagram("carol", frame).code() == StatusCode::kUnavailable);
-  CHECK(alice.transport->send_datagram("bob", Bytes(1200, 1)).code() == StatusCode::kUnavailable);
-  // Port 0 removes the route; so does the peer's key losing its last claim.
-  REQUIRE(alice.transport->set_datagram_route("bob", "127.0.0.1", 0, bob.public_key).is_ok());
-  CHECK_FALSE(alice.transport->has_datagram_route("bob"));
-  CHECK(alice.transport->set_datagram_route("bob", "bob.lan", 5000, bob.public_key).code() ==
+  CHECK(alice.transport->send_datagram("peer", Bytes(1200, 1)).code() == StatusCode::kUnavailable);
+  CHECK(alice.transport->set_datagram_route("peer", "bob.lan", 5000, bob.public_key).code() ==
         StatusCode::kInvalidArgument);
+  // Port 0 removes the route; so does the peer's key losing its last claim.
+  REQUIRE(alice.transport->set_datagram_route("peer", "127.0.0.1", 0, bob.public_key).is_ok());
+  CHECK_FALSE(alice.transport->has_datagram_route("peer"));
   REQUIRE(
       alice.transport
-          ->set_datagram_route("bob", "127.0.0.1", bob.transport->datagram_port(), bob.public_key)
+          ->set_datagram_route("peer", "127.0.0.1", bob.transport->datagram_port(), bob.public_key)
           .is_ok());
-  alice.transport->admit(bob.public_key, "bob");
-  alice.transport->revoke(bob.public_key, "bob");
-  CHECK_FALSE(alice.transport->has_datagram_route("bob"));
+  alice.transport->admit(bob.public_key, "peer");
+  alice.transport->revoke(bob.public_key, "peer");
+  CHECK_FALSE(alice.transport->has_datagram_route("peer"));
+  // A session is expected only from an admitted key.
+  CHECK(bob.transport->expect_datagrams(crypto::random_bytes(32), 5).code() ==
+        StatusCode::kUnavailable);
 }
 
 TEST_CASE(
-    "datagrams that are garbage, from an unknown key, forged for an admitted key or oversized are "
-    "refused and counted; a genuine one after them still arrives",
+    "datagrams that are garbage, of no known pair, forged, replayed, of the sender's previous run "
+    "or oversized are refused and counted; a genuine one after them still arrives",
     "[net][transport][datagram][security]") {
   End alice, bob, mallory;
-  bob.transport->admit(alice.public_key, "alice");
+  bob.meet(alice, "alice");
   const uint16_t port = bob.transport->datagram_port();
   const Bytes frame = crypto::random_bytes(100);
+  auto seal_as = [&](End& who, uint64_t session) {
+    auto seal = crypto::PairSeal::to(who.secret, who.public_key, bob.public_key, session);
+    REQUIRE(seal.is_ok());
+    return std::move(seal).value();
+  };
+  const crypto::PairSeal alice_now = seal_as(alice, alice.transport->datagram_session());
 
   send_raw(port, Bytes{});
   send_raw(port, crypto::random_bytes(50));
   send_raw(port, crypto::random_bytes(300));
-  // Mallory's own key: not admitted, so not even a key agreement is made for it.
-  auto mallory_seal = crypto::PairSeal::to(mallory.secret, mallory.public_key, bob.public_key);
-  REQUIRE(mallory_seal.is_ok());
-  send_raw(port, mallory_seal.value().seal(frame));
-  // Mallory writes Alice's admitted key in.
-  Bytes forged = mallory_seal.value().seal(frame);
-  std::copy(alice.public_key.begin(), alice.public_key.end(), forged.begin() + 1);
+  // Mallory's own pair: Bob was told no session of hers.
+  send_raw(port, seal_as(mallory, 99).seal(1, frame));
+  // Mallory under the tag of Alice's pair.
+  Bytes forged = seal_as(mallory, alice.transport->datagram_session()).seal(2, frame);
+  std::copy(alice_now.tag().begin(), alice_now.tag().end(), forged.begin() + 1);
   send_raw(port, forged);
   // Alice's genuine datagram, changed on the way.
-  auto alice_seal = crypto::PairSeal::to(alice.secret, alice.public_key, bob.public_key);
-  REQUIRE(alice_seal.is_ok());
-  Bytes changed = alice_seal.value().seal(frame);
+  Bytes changed = alice_now.seal(3, frame);
   changed.back() ^= 0x80;
   send_raw(port, changed);
+  // Alice's datagram of a previous run (another session).
+  send_raw(port, seal_as(alice, alice.transport->datagram_session() + 1).seal(4, frame));
   // Genuine, but larger than the limit: refused whole, not cut.
-  send_raw(port, alice_seal.value().seal(Bytes(1200, 2)));
-  constexpr uint64_t kRefused = 7;
-  // A burst a sender could make at will, then the genuine one.
-  for (int i = 0; i < 50; ++i) send_raw(port, forged);
-  send_raw(port, alice_seal.value().seal(frame));
+  send_raw(port, alice_now.seal(5, Bytes(1200, 2)));
+  constexpr uint64_t kRefused = 8;
+  // A burst a sender could make at will.
+  for (int i = 0; i < 40; ++i) send_raw(port, forged);
+  // A genuine datagram, then the same again (a replay), and one far behind the window.
+  const Bytes genuine = alice_now.seal(1000, frame);
+  send_raw(port, genuine);
+  send_raw(port, genuine);
+  send_raw(port, alice_now.seal(1000 - crypto::ReplayWindow::kSize - 1, frame));
+  send_raw(port, alice_now.seal(1001, frame));
 
-  bob.take(kRefused + 50 + 1);
+  bob.take(kRefused + 40 + 4);
   const net::TransportStats& stats = bob.transport->stats();
-  CHECK(stats.datagrams_refused == kRefused + 50);
-  CHECK(stats.datagrams_in == 1);
-  REQUIRE(bob.received.size() == 1);
+  CHECK(stats.datagrams_refused == kRefused + 40);
+  CHECK(stats.datagrams_replayed == 2);
+  CHECK(stats.datagrams_in == 2);
+  REQUIRE(bob.received.size() == 2);
   CHECK(bob.received[0].sender == alice.public_key);
   CHECK(bob.received[0].frame == frame);
+
+  // Alice's Hello again on a new connection, same run: what was taken stays taken.
+  REQUIRE(bob.transport->expect_datagrams(alice.public_key, alice.transport->datagram_session())
+              .is_ok());
+  send_raw(port, genuine);
+  bob.take(kRefused + 40 + 5);
+  CHECK(bob.transport->stats().datagrams_replayed == 3);
+  // Alice's key no longer claimed by anyone: her datagrams are not opened.
+  bob.transport->revoke(alice.public_key, "alice");
+  send_raw(port, alice_now.seal(1002, frame));
+  bob.take(kRefused + 40 + 6);
+  CHECK(bob.transport->stats().datagrams_refused == kRefused + 41);
+  CHECK(bob.received.size() == 2);
 }
