@@ -215,6 +215,7 @@ bool Node::Impl::send_hello(PeerTable::Peer& peer) {
   hello->add_capabilities("text");
   hello->set_voice_port(transport->datagram_port());
   hello->set_datagram_session(transport->datagram_session());
+  hello->set_datagram_floor(transport->next_datagram_number(peer.info.transport_key));
   if (!net::sign_hello(*hello, AccountInternals::signal(account), account.transport_public(),
                        peer.info.transport_key)
            .is_ok()) {
@@ -330,7 +331,7 @@ void Node::Impl::on_datagram(const Bytes& key, const Bytes& frame) {
 }
 
 // The peer's Hello says where it takes datagrams (they go to the host its link goes to, sealed
-// for the key the Hello came with) and which session its own datagrams to us carry.
+// for the key the Hello came with), and which session and numbers its own datagrams to us carry.
 void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& key,
                                       const wire::Hello& hello) {
   const auto endpoint = parse_tcp_endpoint(peer.info.endpoint);
@@ -342,7 +343,7 @@ void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& 
            .is_ok()) {
     (void)transport->set_datagram_route(peer.info.fingerprint, {}, 0, key);
   }
-  (void)transport->expect_datagrams(key, hello.datagram_session());
+  (void)transport->expect_datagrams(key, hello.datagram_session(), hello.datagram_floor());
 }
 
 void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {

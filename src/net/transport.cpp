@@ -2,6 +2,7 @@
 
 #include <zmq.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "sotto/crypto/primitives.h"
@@ -351,9 +352,9 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
     return Status::unavailable("too large for a datagram");
   }
   const Route& route = it->second;
-  // One count for every peer: a number is never used twice in this session, whoever gets it.
+  // Kept by key beyond the route: a route made again (a new port) goes on counting.
   Status status = datagrams_.send_to(route.address, route.port,
-                                     route.seal.seal(next_datagram_number_++, frame));
+                                     route.seal.seal(next_numbers_[route.peer_key]++, frame));
   if (status.is_ok()) {
     ++stats_.datagrams_out;
   } else {
@@ -362,21 +363,30 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
   return status;
 }
 
-Status Transport::expect_datagrams(const Bytes& sender_key, uint64_t session) {
+uint64_t Transport::next_datagram_number(const Bytes& peer_key) const {
+  auto it = next_numbers_.find(peer_key);
+  return it == next_numbers_.end() ? 0 : it->second;
+}
+
+Status Transport::expect_datagrams(const Bytes& sender_key, uint64_t session, uint64_t floor) {
   if (session == 0) {
     forget_inbound(sender_key);
     return Status::ok();
   }
   if (!admitted(sender_key)) return Status::unavailable("that transport key is not admitted");
   auto known = inbound_tags_.find(sender_key);
-  if (known != inbound_tags_.end() && inbound_.at(known->second).opener.session() == session) {
-    return Status::ok();
+  if (known != inbound_tags_.end()) {
+    Inbound& inbound = inbound_.at(known->second);
+    if (inbound.opener.session() == session) {
+      inbound.floor = std::max(inbound.floor, floor);
+      return Status::ok();
+    }
   }
   SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal opener,
                          crypto::PairSeal::from(secret_key_, public_key_, sender_key, session));
   forget_inbound(sender_key);
   const Bytes tag = opener.tag();
-  inbound_.emplace(tag, Inbound{sender_key, std::move(opener), crypto::ReplayWindow{}});
+  inbound_.emplace(tag, Inbound{sender_key, std::move(opener), floor, crypto::ReplayWindow{}});
   inbound_tags_[sender_key] = tag;
   return Status::ok();
 }
@@ -407,11 +417,12 @@ void Transport::on_datagrams() {
       ++stats_.datagrams_refused;
       continue;
     }
-    if (!inbound->second.numbers.fresh(opened.value().number)) {
+    const uint64_t number = opened.value().number;
+    if (number < inbound->second.floor || !inbound->second.numbers.fresh(number)) {
       ++stats_.datagrams_replayed;
       continue;
     }
-    inbound->second.numbers.accept(opened.value().number);
+    inbound->second.numbers.accept(number);
     ++stats_.datagrams_in;
     // A copy: the node may revoke the key, and so drop its entry, while it handles the frame.
     const Bytes sender = inbound->second.sender_key;

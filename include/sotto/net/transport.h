@@ -151,10 +151,15 @@ class Transport {
   uint16_t datagram_port() const { return datagram_port_; }
   // This run's random session, which our Hello tells every peer (never 0).
   uint64_t datagram_session() const { return datagram_session_; }
-  // `sender_key`'s Hello said its datagrams carry `session`: from now on those are opened (and
-  // no other of that key's). The same session again keeps the record of numbers taken; 0
-  // forgets the key. Unavailable unless the key is admitted.
-  Status expect_datagrams(const Bytes& sender_key, uint64_t session);
+  // The number our next datagram to `peer_key` gets: our Hello to it says that everything below
+  // is old. Numbers count per receiver, so each sees them without gaps.
+  uint64_t next_datagram_number(const Bytes& peer_key) const;
+  // `sender_key`'s Hello said its datagrams carry `session` and number `floor` on: from now on
+  // those are opened (and no other of that key's), each number once. The same session again
+  // keeps the record of numbers taken and raises the floor; 0 forgets the key. A Hello comes
+  // over a CURVE connection, so it is fresh: datagrams captured before it, even by a receiver
+  // that restarted since, are refused. Unavailable unless the key is admitted.
+  Status expect_datagrams(const Bytes& sender_key, uint64_t session, uint64_t floor);
   // Where datagrams to `fingerprint` go: `address` (dotted IPv4, the host its link goes to) and
   // the `port` its Hello gave, sealed for `peer_key` (its transport key). Port 0 removes the
   // route. InvalidArgument for a bad address or key.
@@ -181,6 +186,7 @@ class Transport {
   struct Inbound {
     Bytes sender_key;
     crypto::PairSeal opener;
+    uint64_t floor = 0;  // numbers below it are old
     crypto::ReplayWindow numbers;
   };
   Transport(ZmqContext& context, Poller& poller, Callbacks callbacks);
@@ -212,7 +218,7 @@ class Transport {
   UdpSocket datagrams_;
   uint16_t datagram_port_ = 0;
   uint64_t datagram_session_ = 0;
-  uint64_t next_datagram_number_ = 0;
+  std::map<Bytes, uint64_t> next_numbers_;  // by receiver key, for the whole run
   std::map<std::string, Route> routes_;
   std::map<Bytes, Inbound> inbound_;     // by tag; only admitted keys
   std::map<Bytes, Bytes> inbound_tags_;  // sender key -> its tag in inbound_

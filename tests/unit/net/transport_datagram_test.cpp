@@ -57,8 +57,10 @@ struct End {
   // `from` told where to send.
   void meet(End& from, const std::string& name) {
     transport->admit(from.public_key, name);
-    REQUIRE(
-        transport->expect_datagrams(from.public_key, from.transport->datagram_session()).is_ok());
+    REQUIRE(transport
+                ->expect_datagrams(from.public_key, from.transport->datagram_session(),
+                                   from.transport->next_datagram_number(public_key))
+                .is_ok());
     REQUIRE(from.transport
                 ->set_datagram_route("peer", "127.0.0.1", transport->datagram_port(), public_key)
                 .is_ok());
@@ -111,7 +113,7 @@ TEST_CASE("a datagram sent to a peer's route arrives with the sender's key",
   alice.transport->revoke(bob.public_key, "peer");
   CHECK_FALSE(alice.transport->has_datagram_route("peer"));
   // A session is expected only from an admitted key.
-  CHECK(bob.transport->expect_datagrams(crypto::random_bytes(32), 5).code() ==
+  CHECK(bob.transport->expect_datagrams(crypto::random_bytes(32), 5, 0).code() ==
         StatusCode::kUnavailable);
 }
 
@@ -167,15 +169,45 @@ TEST_CASE(
   CHECK(bob.received[0].frame == frame);
 
   // Alice's Hello again on a new connection, same run: what was taken stays taken.
-  REQUIRE(bob.transport->expect_datagrams(alice.public_key, alice.transport->datagram_session())
-              .is_ok());
+  const uint64_t session = alice.transport->datagram_session();
+  REQUIRE(bob.transport->expect_datagrams(alice.public_key, session, 0).is_ok());
   send_raw(port, genuine);
   bob.take(kRefused + 40 + 5);
   CHECK(bob.transport->stats().datagrams_replayed == 3);
+  // Bob forgot Alice (as a restart does) and hears her Hello again, same run: the numbers it
+  // names as her next make everything captured before it old.
+  REQUIRE(bob.transport->expect_datagrams(alice.public_key, 0, 0).is_ok());
+  REQUIRE(bob.transport->expect_datagrams(alice.public_key, session, 1002).is_ok());
+  send_raw(port, genuine);
+  send_raw(port, alice_now.seal(1001, frame));
+  send_raw(port, alice_now.seal(1002, frame));
+  bob.take(kRefused + 40 + 8);
+  CHECK(bob.transport->stats().datagrams_replayed == 5);
+  CHECK(bob.received.size() == 3);
   // Alice's key no longer claimed by anyone: her datagrams are not opened.
   bob.transport->revoke(alice.public_key, "alice");
-  send_raw(port, alice_now.seal(1002, frame));
-  bob.take(kRefused + 40 + 6);
+  send_raw(port, alice_now.seal(1003, frame));
+  bob.take(kRefused + 40 + 9);
   CHECK(bob.transport->stats().datagrams_refused == kRefused + 41);
-  CHECK(bob.received.size() == 2);
+  CHECK(bob.received.size() == 3);
+}
+
+TEST_CASE("a sender numbers its datagrams per receiver, and a new route goes on counting",
+          "[net][transport][datagram]") {
+  End alice, bob, carol;
+  bob.meet(alice, "alice");
+  REQUIRE(alice.transport->send_datagram("peer", Bytes(10, 1)).is_ok());
+  REQUIRE(alice.transport->send_datagram("peer", Bytes(10, 2)).is_ok());
+  CHECK(alice.transport->next_datagram_number(bob.public_key) == 2);
+  CHECK(alice.transport->next_datagram_number(carol.public_key) == 0);
+  // Bob's Hello names a new port: the route is made again, the numbers go on.
+  REQUIRE(alice.transport->set_datagram_route("peer", "127.0.0.1", 1, bob.public_key).is_ok());
+  REQUIRE(
+      alice.transport
+          ->set_datagram_route("peer", "127.0.0.1", bob.transport->datagram_port(), bob.public_key)
+          .is_ok());
+  REQUIRE(alice.transport->send_datagram("peer", Bytes(10, 3)).is_ok());
+  CHECK(alice.transport->next_datagram_number(bob.public_key) == 3);
+  bob.take(3);
+  CHECK(bob.received.size() == 3);
 }
