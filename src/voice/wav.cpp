@@ -135,7 +135,10 @@ Result<WavAudio> parse_wav(ByteView file) {
       WavAudio audio;
       audio.source_rate_hz = format->rate_hz;
       audio.source_channels = format->channels;
-      audio.samples = resample_linear(mono, format->rate_hz, kSampleRateHz);
+      // At the voice rate already (most recordings): the samples as read, not a copy.
+      audio.samples = format->rate_hz == kSampleRateHz
+                          ? std::move(mono)
+                          : resample_linear(mono, format->rate_hz, kSampleRateHz);
       return audio;
     }
     if (size > available) {
@@ -155,7 +158,14 @@ Result<WavAudio> parse_wav(ByteView file) {
 Result<WavAudio> read_wav(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return Status::io_error("opening " + path + ": " + std::strerror(errno));
+  // Sized once from the file's length (a long recording is megabytes: no regrowing and copying),
+  // then read to its real end, which a file still being written may have moved.
   Bytes content;
+  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
+    const long size = std::ftell(f.get());
+    if (size > 0) content.reserve(static_cast<size_t>(size) + (1 << 16));  // + the last chunk read
+    std::rewind(f.get());
+  }
   constexpr size_t kChunk = 1 << 16;
   size_t n;
   do {

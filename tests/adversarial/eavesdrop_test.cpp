@@ -2,13 +2,14 @@
 // Push-to-talk voice). Every byte between two nodes crosses a relay that keeps it, while they hold
 // a conversation with every kind of traffic (tests/support/conversation.h): 1:1 text, channel text
 // and a push-to-talk transmission. What the relay recorded must not contain anything a user typed
-// or said, and what it can see — greetings, beacons, frame sizes — must be what the protocol
-// promises and nothing more.
+// or said, and what it can see — greetings, beacons, frame sizes, voice datagrams of one size —
+// must be what the protocol promises and nothing more.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
 
+#include "sotto/crypto/pair_seal.h"
 #include "sotto/net/beacon.h"
 #include "src/net/wire.h"
 #include "tests/support/adversary.h"
@@ -33,10 +34,13 @@ bool is_bucket(size_t size) {
 
 TEST_CASE(
     "an eavesdropper on every byte of 1:1 text, channel text and a PTT transmission sees no "
-    "name, body or Opus packet, only CURVE streams of padded frames and fixed-size beacons",
+    "name, body, Opus packet or transport key, only CURVE streams of padded frames, fixed-size "
+    "beacons and voice datagrams of one size",
     "[adversarial][eavesdrop]") {
   SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::OverheardConversation talk;
+  const Bytes alice_key = talk.alice().transport_key();
+  const Bytes bob_key = talk.bob().transport_key();
   const auto transcripts = talk.relay().transcripts();
   const std::vector<Bytes> packets = talk.voice_packets();
   INFO("relay: " << talk.relay().tcp_bytes() << " TCP bytes, " << talk.relay().datagrams()
@@ -44,12 +48,15 @@ TEST_CASE(
                  << packets.size() << " Opus packets");
   REQUIRE(packets.size() >= 50);  // 1.4 s of speech in 20 ms frames
 
-  // Sort what was recorded: TCP streams open with the ZMTP signature, beacons with "STO1".
-  std::vector<const Bytes*> streams, beacons;
+  // Sort what was recorded: TCP streams open with the ZMTP signature, voice datagrams with their
+  // version (1), beacons with "STO1".
+  std::vector<const Bytes*> streams, datagrams, beacons;
   for (const Bytes& t : transcripts) {
     if (t.empty()) continue;  // a direction of a connection that never carried a byte
     if (t[0] == 0xff) {
       streams.push_back(&t);
+    } else if (t[0] == crypto::PairSeal::kVersion) {
+      datagrams.push_back(&t);
     } else {
       beacons.push_back(&t);
     }
@@ -107,11 +114,22 @@ TEST_CASE(
         CHECK((is_bucket(data) || data <= 32));
       }
     }
-    INFO(messages << " CURVE MESSAGE boxes");
-    CHECK(messages >= 100);  // 70 voice frames alone
-    // The voice frames, the texts, the receipts and the Hellos all went in 256-byte frames;
-    // the sender-key distribution and bundles in the next bucket at most.
-    CHECK(frame_sizes[256] >= packets.size());
+    INFO(messages << " CURVE MESSAGE boxes, " << frame_sizes[256] << " of 256 bytes");
+    CHECK(messages >= 12);
+    // The texts, the receipts, the Hellos, VoiceStart and VoiceEnd went in 256-byte frames; the
+    // sender-key distribution and bundles in the next bucket at most.
+    CHECK(frame_sizes[256] >= 8);
+  }
+
+  {  // the voice frames went as datagrams, each a 256-byte frame sealed for Bob: one size, and
+     // neither transport key in any (only a tag that names the pair to the two of them)
+    INFO(datagrams.size() << " voice datagrams");
+    CHECK(datagrams.size() >= packets.size());
+    for (const Bytes* datagram : datagrams) {
+      CHECK(datagram->size() == 256 + crypto::PairSeal::kOverhead);
+      CHECK_FALSE(test::contains(*datagram, alice_key));
+      CHECK_FALSE(test::contains(*datagram, bob_key));
+    }
   }
 
   {  // beacons have one fixed length and hold nothing but keys, a port and a signature

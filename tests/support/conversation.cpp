@@ -57,6 +57,10 @@ OverheardConversation::OverheardConversation()
   relay_ = std::make_unique<LoopbackRelay>(std::vector<uint16_t>{alice_->port()});
   bob_->start(loopback_with_peers({LoopbackRelay::endpoint_of(alice_->port())}));
   relay_->mirror(bob_->port());
+  // Live voice frames go as datagrams to the voice port each Hello names, at the address the
+  // link goes to (the mirror): mirrored too, they cross the relay like the rest.
+  relay_->mirror(alice_->node().voice_port());
+  relay_->mirror(bob_->node().voice_port());
   require(wait_until(
               [&] {
                 return alice_->sees_online(bob_->fingerprint()) &&

@@ -1,9 +1,10 @@
 // OverheardConversation: two real nodes that reach each other only through a LoopbackRelay
-// (tests/support/relay.h), and a conversation between them that covers every kind of traffic a
-// LAN observer could record: 1:1 text both ways (the first one a PreKeySignalMessage), a strict
-// channel with text from both members (sender-key messages) and one push-to-talk transmission of
-// real speech. Every string a user typed — display names, bodies, the channel's name — is a
-// fresh random marker, so finding one in the capture cannot be a coincidence.
+// (tests/support/relay.h; their links, beacons and voice datagrams), and a conversation between
+// them that covers every kind of traffic a LAN observer could record: 1:1 text both ways (the first
+// one a PreKeySignalMessage), a strict channel with text from both members (sender-key messages)
+// and one push-to-talk transmission of real speech. Every string a user typed — display names,
+// bodies, the channel's name — is a fresh random marker, so finding one in the capture cannot be a
+// coincidence.
 //
 // The adversarial tests (tests/adversarial/) use it as the eavesdropper's recording and as the
 // material an active attacker replays.
