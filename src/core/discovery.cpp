@@ -315,7 +315,9 @@ int64_t Discovery::probe_due_ms(const Configured& c) const {
   int64_t due = c.last_probe_ms ? *c.last_probe_ms + options_.beacon_interval_ms : 0;
   if (const PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint()); peer != nullptr) {
     const int64_t traffic_ms = peer->liveness.last_traffic_ms();
-    if (traffic_ms != 0) due = std::max(due, traffic_ms + options_.beacon_interval_ms);
+    if (traffic_ms != 0) {
+      due = std::max(due, traffic_ms + options_.heartbeat_ms + options_.beacon_interval_ms);
+    }
   }
   return due;
 }

@@ -44,6 +44,9 @@ struct DiscoveryOptions {
   std::optional<SecretBytes> network_key;  // seals every beacon (--network-key-file)
   int beacon_interval_ms = 1000;           // the broadcast interval at start and after a change
   int beacon_interval_max_ms = 30'000;     // ... and once the LAN has been quiet for a while
+  // A linked peer that is still there says so at least this often (its heartbeats): until its
+  // traffic is this much overdue, a probe would tell nothing its frames did not.
+  int heartbeat_ms = 1000;
 };
 
 class Discovery {
@@ -105,8 +108,9 @@ class Discovery {
   // The challenge pending for the peer, or a new one.
   uint64_t challenge(PeerTable::Peer& peer);
   void probe(Configured& configured);
-  // When `configured` is next probed: an interval after our last probe, or after the peer's
-  // own last frame, whichever is later (its traffic shows it is there).
+  // When `configured` is next probed: an interval after our last probe, or an interval after
+  // the peer's own next heartbeat was due, whichever is later (its traffic shows it is there;
+  // counted from its last frame only, a probe raced every heartbeat).
   int64_t probe_due_ms(const Configured& configured) const;
   // Our beacon, signed now: `reply` flag, `echo` of a challenge, our own `nonce` (0: none).
   Bytes signed_beacon(bool reply, uint64_t echo, uint64_t nonce);

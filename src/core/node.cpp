@@ -122,7 +122,8 @@ Status Node::Impl::start() {
   SOTTO_ASSIGN_OR_RETURN(
       discovery,
       Discovery::create({options.peers, std::move(options.network_key), options.beacon_interval_ms,
-                         std::max(options.beacon_interval_ms, options.beacon_interval_max_ms)},
+                         std::max(options.beacon_interval_ms, options.beacon_interval_max_ms),
+                         options.heartbeat_ms},
                         account, clock, poller, peers, counters));
   if (options.discovery) {
     SOTTO_RETURN_IF_ERROR(discovery->open_broadcast(options.interface, options.beacon_port));

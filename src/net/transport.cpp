@@ -347,7 +347,9 @@ Status Transport::set_datagram_route(const std::string& fingerprint, const std::
 
 Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) {
   auto it = routes_.find(fingerprint);
-  if (it == routes_.end()) return Status::unavailable("no datagram route to " + fingerprint);
+  if (it == routes_.end() || datagrams_.fd() < 0) {
+    return Status::unavailable("no datagram route to " + fingerprint);
+  }
   if (frame.size() + crypto::PairSeal::kOverhead > options_.max_datagram_bytes) {
     return Status::unavailable("too large for a datagram");
   }
