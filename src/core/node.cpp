@@ -257,8 +257,9 @@ bool Node::Impl::send_to(const std::string& fp, ByteView frame) {
 }
 
 bool Node::Impl::send_live_to(const std::string& fp, ByteView frame) {
-  // No fallback once a datagram was handed to the kernel: it may be lost like any, and the
-  // listener who misses frames gets the whole clip from the outbox.
+  // No fallback once a datagram is sealed: it may be lost like any (or refused by the kernel at
+  // the flush, counted there), and a listener who misses frames gets the whole clip from the
+  // outbox.
   const Status sent = transport->send_datagram(fp, frame);
   if (sent.is_ok()) return true;
   if (sent.code() != StatusCode::kUnavailable) return false;
@@ -363,6 +364,7 @@ Status Node::Impl::round() {
   VoiceTrace trace;
   messenger->flush_sends();             // every send queued since the last round: one transaction
   on_timers(timed ? &trace : nullptr);  // first: the first probes and beacons go out at once
+  transport->flush_datagrams();         // a voice frame's datagrams to all its listeners at once
   const Steady::time_point waiting = timed ? Steady::now() : Steady::time_point{};
   poller.note_wakes(timed);
   SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
@@ -370,6 +372,7 @@ Status Node::Impl::round() {
   // Everything that arrived in this round shares one transaction and one fsync.
   messenger->after_poll();
   messenger->flush_sends();
+  transport->flush_datagrams();
   if (!on_air()) messenger->tidy_when_quiet();  // after the transmission otherwise
   if (timed) {
     auto us = [](Steady::duration d) {

@@ -355,14 +355,17 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
   }
   const Route& route = it->second;
   // Kept by key beyond the route: a route made again (a new port) goes on counting.
-  Status status = datagrams_.send_to(route.address, route.port,
-                                     route.seal.seal(next_numbers_[route.peer_key]++, frame));
-  if (status.is_ok()) {
-    ++stats_.datagrams_out;
-  } else {
-    ++stats_.datagram_send_failed;
-  }
-  return status;
+  outgoing_.push_back(
+      {route.address, route.port, route.seal.seal(next_numbers_[route.peer_key]++, frame)});
+  return Status::ok();
+}
+
+void Transport::flush_datagrams() {
+  if (outgoing_.empty()) return;
+  const size_t refused = datagrams_.send_all(outgoing_);
+  stats_.datagrams_out += outgoing_.size() - refused;
+  stats_.datagram_send_failed += refused;
+  outgoing_.clear();
 }
 
 uint64_t Transport::next_datagram_number(const Bytes& peer_key) const {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace sotto::net {
 namespace {
@@ -87,6 +88,41 @@ Status UdpSocket::send_to(const std::string& address, uint16_t port, ByteView da
                           reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   if (sent < 0) return errno_status("sending a datagram to " + address);
   return Status::ok();
+}
+
+size_t UdpSocket::send_all(std::span<const OutgoingDatagram> datagrams) {
+  std::vector<sockaddr_in> to(datagrams.size());
+  std::vector<iovec> parts(datagrams.size());
+  std::vector<mmsghdr> messages;
+  messages.reserve(datagrams.size());
+  size_t refused = 0;
+  for (size_t i = 0; i < datagrams.size(); ++i) {
+    to[i].sin_family = AF_INET;
+    to[i].sin_port = htons(datagrams[i].port);
+    if (inet_pton(AF_INET, datagrams[i].address.c_str(), &to[i].sin_addr) != 1) {
+      ++refused;
+      continue;
+    }
+    parts[i] = {const_cast<uint8_t*>(datagrams[i].data.data()), datagrams[i].data.size()};
+    mmsghdr message{};
+    message.msg_hdr.msg_name = &to[i];
+    message.msg_hdr.msg_namelen = sizeof to[i];
+    message.msg_hdr.msg_iov = &parts[i];
+    message.msg_hdr.msg_iovlen = 1;
+    messages.push_back(message);
+  }
+  // sendmmsg stops at the first datagram the kernel refuses: that one is skipped, the rest go on.
+  for (size_t at = 0; at < messages.size();) {
+    const int sent = ::sendmmsg(fd_, messages.data() + at,
+                                static_cast<unsigned>(messages.size() - at), MSG_DONTWAIT);
+    if (sent <= 0) {
+      ++refused;
+      ++at;
+    } else {
+      at += static_cast<size_t>(sent);
+    }
+  }
+  return refused;
 }
 
 Result<uint16_t> UdpSocket::local_port() const {

@@ -187,6 +187,24 @@ TEST_CASE("a node dialling a --peer host that is online does not spin its loop",
   CHECK(bob.sees_online(alice));
 }
 
+// Its heartbeats show a linked --peer host is there: a probe each second (a beacon signed, checked
+// and answered with another) would tell nothing more. Counted from its last frame alone, the
+// probe fell due just before each heartbeat arrived, so one went out nearly every second.
+TEST_CASE("a --peer host whose heartbeats arrive is not probed", "[node][integration]") {
+  TestNode alice("alice");
+  TestNode bob("bob", with_peers({alice.endpoint()}));
+  REQUIRE(wait_until([&] { return alice.sees_online(bob) && bob.sees_online(alice); }, 2s));
+  REQUIRE(alice.node().add_contact(bob.fingerprint()).is_ok());  // her link, her heartbeats
+  std::this_thread::sleep_for(1500ms);
+  const uint64_t probes = alice.counter("beacons_received");
+  const uint64_t answers = bob.counter("beacons_received");
+  std::this_thread::sleep_for(4s);
+  CHECK(alice.counter("beacons_received") - probes <= 1);
+  CHECK(bob.counter("beacons_received") - answers <= 1);
+  CHECK(bob.sees_online(alice));
+  CHECK(alice.sees_online(bob));
+}
+
 TEST_CASE("a forged unicast beacon is ignored and counted", "[node][integration][security]") {
   TestNode node("target");
   Intruder intruder;

@@ -26,6 +26,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
@@ -168,10 +169,14 @@ class Transport {
   bool has_datagram_route(const std::string& fingerprint) const {
     return routes_.count(fingerprint) > 0;
   }
-  // Sends one frame to the peer as a sealed datagram, without waiting. Unavailable when there is
-  // no route or the frame is too large for one (send it over the link instead); IoError when
-  // the kernel refused it (counted; a datagram may be lost anyway).
+  // Seals one frame for the peer as a datagram, to go at the next flush_datagrams(). Unavailable
+  // when there is no route or the frame is too large for one (send it over the link instead).
   Status send_datagram(const std::string& fingerprint, ByteView frame);
+  // Hands every datagram sealed since the last flush to the kernel in one system call, without
+  // waiting; those it refuses are counted (datagram_send_failed). One call for a frame's
+  // listeners: each datagram wakes its listener, and a loop that makes a system call per
+  // listener can be put aside by the first one it woke, holding up the rest.
+  void flush_datagrams();
 
   const TransportStats& stats() const { return stats_; }
 
@@ -219,6 +224,7 @@ class Transport {
   uint16_t datagram_port_ = 0;
   uint64_t datagram_session_ = 0;
   std::map<Bytes, uint64_t> next_numbers_;  // by receiver key, for the whole run
+  std::vector<OutgoingDatagram> outgoing_;  // sealed, not yet flushed
   std::map<std::string, Route> routes_;
   std::map<Bytes, Inbound> inbound_;     // by tag; only admitted keys
   std::map<Bytes, Bytes> inbound_tags_;  // sender key -> its tag in inbound_

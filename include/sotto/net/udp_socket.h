@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "sotto/base/bytes.h"
@@ -17,6 +18,12 @@ namespace sotto::net {
 struct Datagram {
   std::string from_address;  // dotted IPv4
   uint16_t from_port = 0;
+  Bytes data;
+};
+
+struct OutgoingDatagram {
+  std::string address;  // dotted IPv4
+  uint16_t port = 0;
   Bytes data;
 };
 
@@ -42,6 +49,10 @@ class UdpSocket {
   // The port bound (the one the kernel picked when bound to port 0).
   Result<uint16_t> local_port() const;
   Status send_to(const std::string& address, uint16_t port, ByteView data);
+  // Sends them all in as few system calls as the kernel allows (sendmmsg), without waiting.
+  // How many the kernel refused (each is skipped and the rest still sent); a bad address counts
+  // as refused.
+  size_t send_all(std::span<const OutgoingDatagram> datagrams);
   // nullopt when nothing is waiting. Datagrams larger than `max_size` (at most kMaxReceivable)
   // arrive truncated and are reported with data.size() == max_size + 1, so callers can count
   // and drop them.

@@ -91,6 +91,8 @@ TEST_CASE("a datagram sent to a peer's route arrives with the sender's key",
   bob.meet(alice, "alice");
   const Bytes frame = crypto::random_bytes(256);
   REQUIRE(alice.transport->send_datagram("peer", frame).is_ok());
+  CHECK(alice.transport->stats().datagrams_out == 0);  // sealed, waiting for the flush
+  alice.transport->flush_datagrams();
   bob.take(1);
   REQUIRE(bob.received.size() == 1);
   CHECK(bob.received[0].sender == alice.public_key);
@@ -208,6 +210,39 @@ TEST_CASE("a sender numbers its datagrams per receiver, and a new route goes on 
           .is_ok());
   REQUIRE(alice.transport->send_datagram("peer", Bytes(10, 3)).is_ok());
   CHECK(alice.transport->next_datagram_number(bob.public_key) == 3);
+  alice.transport->flush_datagrams();
+  CHECK(alice.transport->stats().datagrams_out == 3);
   bob.take(3);
   CHECK(bob.received.size() == 3);
+}
+
+TEST_CASE("one flush hands a frame's datagrams for several listeners to the kernel together",
+          "[net][transport][datagram]") {
+  End alice;
+  std::vector<std::unique_ptr<End>> listeners;
+  for (int i = 0; i < 4; ++i) {
+    listeners.push_back(std::make_unique<End>());
+    End& listener = *listeners.back();
+    listener.transport->admit(alice.public_key, "alice");
+    REQUIRE(listener.transport
+                ->expect_datagrams(alice.public_key, alice.transport->datagram_session(), 0)
+                .is_ok());
+    REQUIRE(alice.transport
+                ->set_datagram_route("l" + std::to_string(i), "127.0.0.1",
+                                     listener.transport->datagram_port(), listener.public_key)
+                .is_ok());
+  }
+  const Bytes frame = crypto::random_bytes(200);
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(alice.transport->send_datagram("l" + std::to_string(i), frame).is_ok());
+  }
+  alice.transport->flush_datagrams();
+  alice.transport->flush_datagrams();  // nothing more to send
+  CHECK(alice.transport->stats().datagrams_out == 4);
+  CHECK(alice.transport->stats().datagram_send_failed == 0);
+  for (auto& listener : listeners) {
+    listener->take(1);
+    REQUIRE(listener->received.size() == 1);
+    CHECK(listener->received[0].frame == frame);
+  }
 }
