@@ -364,7 +364,6 @@ Status Node::Impl::round() {
   VoiceTrace trace;
   messenger->flush_sends();             // every send queued since the last round: one transaction
   on_timers(timed ? &trace : nullptr);  // first: the first probes and beacons go out at once
-  transport->flush_datagrams();         // a voice frame's datagrams to all its listeners at once
   const Steady::time_point waiting = timed ? Steady::now() : Steady::time_point{};
   poller.note_wakes(timed);
   SOTTO_RETURN_IF_ERROR(poller.poll(poll_timeout_ms()).status());
@@ -410,7 +409,10 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
     run("drain_links", [&] { transport->drain_links(); });
   }
   run("messenger", [&] { messenger->on_timer(on_air()); });
-  run("voice", [&] { voice->tick(); });
+  run("voice", [&] {
+    voice->tick();
+    transport->flush_datagrams();  // the frame's datagrams to all its listeners in one call
+  });
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {

@@ -172,10 +172,9 @@ class Transport {
   // Seals one frame for the peer as a datagram, to go at the next flush_datagrams(). Unavailable
   // when there is no route or the frame is too large for one (send it over the link instead).
   Status send_datagram(const std::string& fingerprint, ByteView frame);
-  // Hands every datagram sealed since the last flush to the kernel in one system call, without
-  // waiting; those it refuses are counted (datagram_send_failed). One call for a frame's
-  // listeners: each datagram wakes its listener, and a loop that makes a system call per
-  // listener can be put aside by the first one it woke, holding up the rest.
+  // Hands every datagram sealed since the last flush to the kernel, without waiting, in one
+  // system call (sendmmsg) rather than one per listener; those it refuses are counted
+  // (datagram_send_failed).
   void flush_datagrams();
 
   const TransportStats& stats() const { return stats_; }
