@@ -79,8 +79,9 @@ TEST_CASE("a transmission reaches its listener as datagrams, and the clip is who
 }
 
 TEST_CASE(
-    "an insider's datagrams to a node's voice port: not a voice frame, an unproved key, another "
-    "peer's key, garbage; all dropped and counted, and the node still serves its peers",
+    "an insider's datagrams to a node's voice port: not a voice frame, a replay, a key that sent "
+    "no Hello, another pair's tag, garbage; all dropped and counted, and the node still serves "
+    "its peers",
     "[adversarial][voice][datagram]") {
   ProfileNode node("target");
   ProfileNode viewer("viewer");
