@@ -283,18 +283,27 @@ PeerTable::Peer* Node::Impl::inbound_peer(const std::string& fp) {
   return peer;
 }
 
+std::optional<wire::Envelope> Node::Impl::decode_counted(const Bytes& frame) {
+  net::FrameDrop drop{};
+  auto envelope = net::decode_frame(frame, &drop);
+  if (!envelope.is_ok()) {
+    count(dropped(drop));
+    return std::nullopt;
+  }
+  return std::move(envelope).value();
+}
+
 void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
   const std::string* owner = peers.owner_of(key);
   if (owner == nullptr) return on_unproved_frame(key, frame);
   const std::string fp = *owner;
   PeerTable::Peer* peer = inbound_peer(fp);
   if (peer == nullptr) return;
-  net::FrameDrop drop{};
-  auto envelope = net::decode_frame(frame, &drop);
-  if (!envelope.is_ok()) return count(dropped(drop));
+  const std::optional<wire::Envelope> envelope = decode_counted(frame);
+  if (!envelope) return;
   count(Counter::frames_received);
   bool changed = peers.on_traffic(*peer);
-  const wire::Envelope& e = envelope.value();
+  const wire::Envelope& e = *envelope;
   switch (e.body_case()) {
     case wire::Envelope::kHello:
       changed = discovery->on_hello(key, *peer, e.hello()) || changed;
@@ -323,13 +332,12 @@ void Node::Impl::on_datagram(const Bytes& key, const Bytes& frame) {
   const std::string fp = *owner;
   PeerTable::Peer* peer = inbound_peer(fp);
   if (peer == nullptr) return;
-  net::FrameDrop drop{};
-  auto envelope = net::decode_frame(frame, &drop);
-  if (!envelope.is_ok()) return count(dropped(drop));
-  if (!envelope.value().has_voice()) return count(Counter::datagram_dropped_not_voice);
+  const std::optional<wire::Envelope> envelope = decode_counted(frame);
+  if (!envelope) return;
+  if (!envelope->has_voice()) return count(Counter::datagram_dropped_not_voice);
   count(Counter::frames_received);
   if (peers.on_traffic(*peer)) peers.changed(*peer);
-  voice->on_frame(fp, envelope.value().voice());
+  voice->on_frame(fp, envelope->voice());
 }
 
 // The peer's Hello says where it takes datagrams (they go to the host its link goes to, sealed
@@ -349,11 +357,10 @@ void Node::Impl::learn_datagram_route(const PeerTable::Peer& peer, const Bytes& 
 }
 
 void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
-  net::FrameDrop drop{};
-  auto envelope = net::decode_frame(frame, &drop);
-  if (!envelope.is_ok()) return count(dropped(drop));
-  if (!envelope.value().has_hello()) return count(Counter::frame_dropped_unproved_key);
-  if (discovery->prove(key, envelope.value().hello())) on_frame(key, frame);
+  const std::optional<wire::Envelope> envelope = decode_counted(frame);
+  if (!envelope) return;
+  if (!envelope->has_hello()) return count(Counter::frame_dropped_unproved_key);
+  if (discovery->prove(key, envelope->hello())) on_frame(key, frame);
 }
 
 Status Node::Impl::round() {

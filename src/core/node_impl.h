@@ -122,6 +122,8 @@ struct Node::Impl final : LinkControl, ControlTarget {
   void on_frame(const Bytes& key, const Bytes& frame);
   void on_unproved_frame(const Bytes& key, const Bytes& frame);
   void on_datagram(const Bytes& key, const Bytes& frame);
+  // The frame's Envelope, or nullopt with the reason counted.
+  std::optional<wire::Envelope> decode_counted(const Bytes& frame);
   void learn_datagram_route(const PeerTable::Peer& peer, const Bytes& key,
                             const wire::Hello& hello);
 

@@ -195,10 +195,14 @@ TEST_CASE("a --peer host whose heartbeats arrive is not probed", "[node][integra
   TestNode bob("bob", with_peers({alice.endpoint()}));
   REQUIRE(wait_until([&] { return alice.sees_online(bob) && bob.sees_online(alice); }, 2s));
   REQUIRE(alice.node().add_contact(bob.fingerprint()).is_ok());  // her link, her heartbeats
-  std::this_thread::sleep_for(1500ms);
+  // Settled once bob has heard two more frames; then four heartbeats of his reach her, about four
+  // seconds, during which each would have drawn a probe.
+  const uint64_t heard = bob.counter("frames_received");
+  REQUIRE(wait_until([&] { return bob.counter("frames_received") >= heard + 2; }, 5s));
   const uint64_t probes = alice.counter("beacons_received");
   const uint64_t answers = bob.counter("beacons_received");
-  std::this_thread::sleep_for(4s);
+  const uint64_t beats = alice.counter("frames_received");
+  REQUIRE(wait_until([&] { return alice.counter("frames_received") >= beats + 4; }, 8s));
   CHECK(alice.counter("beacons_received") - probes <= 1);
   CHECK(bob.counter("beacons_received") - answers <= 1);
   CHECK(bob.sees_online(alice));
