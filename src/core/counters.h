@@ -72,6 +72,7 @@ namespace sotto::core {
   X(frame_encode_failed) \
   X(frame_unhandled) \
   X(frames_received) \
+  X(heartbeats_received) \
   X(group_dropped_content) \
   X(group_dropped_invalid) \
   X(group_dropped_malformed) \

@@ -313,6 +313,7 @@ void Node::Impl::on_frame(const Bytes& key, const Bytes& frame) {
       peers.open_on_demand(*peer);
       break;
     case wire::Envelope::kHeartbeat:
+      count(Counter::heartbeats_received);
       break;
     case wire::Envelope::kVoice:
       voice->on_frame(fp, e.voice());
@@ -409,23 +410,28 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
       timed->slowest_timer_us = us;
     }
   };
-  run("peers", [&] { peers.tick(); });
+  // Voice first: a frame due goes before anything else this round can delay it.
+  run("voice", [&] {
+    voice->tick();
+    transport->flush_datagrams();  // the frame's datagrams to all its listeners in one call
+  });
+  // Our heartbeats fall due together (a transmission's VoiceStart went to every listener at
+  // once), and each wakes a peer's I/O thread and loop: sent with a frame, or while its
+  // listeners decode it, they would take the CPU from both.
+  run("peers", [&] { peers.tick(!voice->quiet_from_ms().has_value()); });
   run("discovery", [&] { discovery->tick(); });
   if (now() >= drain_at_ms) {
     drain_at_ms = now() + kLinkDrainIntervalMs;
     run("drain_links", [&] { transport->drain_links(); });
   }
   run("messenger", [&] { messenger->on_timer(on_air()); });
-  run("voice", [&] {
-    voice->tick();
-    transport->flush_datagrams();  // the frame's datagrams to all its listeners in one call
-  });
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {
   // Heartbeats run on a fixed beat; liveness deadlines and beacons may come sooner.
   int64_t next = now() + options.heartbeat_ms;
   next = std::min(next, peers.next_deadline_ms());
+  if (peers.heartbeats_held()) next = std::min(next, voice->quiet_from_ms().value_or(now()));
   next = std::min(next, discovery->next_deadline_ms());
   // Sends queued beyond one transaction's slice: only a look at the sockets before the next
   // slice (receipts are taken in between), no sleep. Frames still waiting for room in a

@@ -255,17 +255,21 @@ void PeerTable::greet(Peer& peer) {
   if (!peer.hello_pending) peer.last_sent_ms = now();
 }
 
-void PeerTable::keep_alive(Peer& peer, int64_t now_ms) {
+void PeerTable::keep_alive(Peer& peer, int64_t now_ms, bool heartbeats) {
   if (peer.hello_pending) {
     greet(peer);
-  } else if (now_ms - peer.last_sent_ms >= options_.heartbeat_ms &&
-             links_.send_heartbeat(peer.info.fingerprint)) {
-    peer.last_sent_ms = now_ms;
+  } else if (now_ms - peer.last_sent_ms >= options_.heartbeat_ms) {
+    if (!heartbeats) {
+      heartbeats_held_ = true;
+    } else if (links_.send_heartbeat(peer.info.fingerprint)) {
+      peer.last_sent_ms = now_ms;
+    }
   }
 }
 
-void PeerTable::tick() {
+void PeerTable::tick(bool heartbeats) {
   const int64_t now_ms = now();
+  heartbeats_held_ = false;
   const bool due = now_ms >= earliest_ms_;
   // Links need their heartbeats and idle checks every round; without links and with nothing
   // due, there is nothing to walk for.
@@ -283,7 +287,7 @@ void PeerTable::tick() {
     if (idle_link(peer, now_ms)) {
       close_link(peer);
     } else {
-      keep_alive(peer, now_ms);
+      keep_alive(peer, now_ms, heartbeats);
     }
   }
 }

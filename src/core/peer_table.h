@@ -133,7 +133,11 @@ class PeerTable {
   size_t links_open() const;
   void on_link(const std::string& fingerprint, net::LinkEvent event);
   // Liveness timeouts, relinks that are due, pending Hellos and heartbeats, idle links closed.
-  void tick();
+  // Without `heartbeats`, heartbeats that are due wait (heartbeats_held() says so) for a later
+  // tick; everything else goes on.
+  void tick(bool heartbeats = true);
+  // The last tick held back a heartbeat that was due.
+  bool heartbeats_held() const { return heartbeats_held_; }
   // The next time tick() has something to do on its own (liveness deadline or relink), or
   // earlier.
   int64_t next_deadline_ms() const { return earliest_ms_; }
@@ -170,7 +174,7 @@ class PeerTable {
   void schedule_relink(Peer& peer);
   void relink(Peer& peer);
   void greet(Peer& peer);
-  void keep_alive(Peer& peer, int64_t now_ms);
+  void keep_alive(Peer& peer, int64_t now_ms, bool heartbeats);
   // The peer's deadline may have come sooner: so may earliest_ms_.
   void lower(const Peer& peer);
   int64_t now() const { return clock_.now_ms(); }
@@ -189,6 +193,7 @@ class PeerTable {
   // change that can bring a deadline forward lowers it; a deadline pushed back leaves it early,
   // which costs one walk that finds nothing due and sets it anew.
   int64_t earliest_ms_ = std::numeric_limits<int64_t>::max();
+  bool heartbeats_held_ = false;
 };
 
 }  // namespace sotto::core

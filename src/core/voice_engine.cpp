@@ -330,6 +330,22 @@ std::optional<int64_t> VoiceEngine::next_deadline_ms() const {
   return next;
 }
 
+std::optional<int64_t> VoiceEngine::quiet_from_ms() const {
+  std::optional<int64_t> next_frame;
+  for (const auto& [channel_hex, t] : transmissions_) {
+    next_frame = std::min(next_frame.value_or(t->next_frame_ms()), t->next_frame_ms());
+  }
+  if (!next_frame) return std::nullopt;
+  // Where we are on the frame grid (0: a frame's due time); late frames and a capture device
+  // that lags behind the grid included.
+  const int64_t period = std::max(options_.frame_ms, 4);
+  const int64_t now = clock_.now_ms();
+  const int64_t into = ((now - *next_frame) % period + period) % period;
+  const int64_t opens = period / 4, closes = period * 3 / 4;
+  if (into >= opens && into < closes) return std::nullopt;
+  return now + (into < opens ? opens - into : period + opens - into);
+}
+
 // --- reporting -----------------------------------------------------------------------------------
 
 voice::AudioDeviceStats VoiceEngine::audio_stats() const {

@@ -119,6 +119,10 @@ class VoiceEngine {
   void tick();
   // When tick() next has work (monotonic ms), or nullopt when idle.
   std::optional<int64_t> next_deadline_ms() const;
+  // While we talk: when the middle half of a frame period next begins, away from a frame's
+  // send and its listeners' decoding (nullopt: we are in it, or do not talk). What can wait a
+  // few milliseconds and wakes other hosts (heartbeats) waits for it.
+  std::optional<int64_t> quiet_from_ms() const;
   // A transmission is live here, ours or one we hear: the loop must not stall on housekeeping
   // (a checkpoint or a search-index batch takes tens of milliseconds, longer than the jitter
   // buffer holds).

@@ -39,6 +39,8 @@ class Transmission {
   // When the next frame is due (or, stopping, when to finish); nullopt while no frame has been
   // captured yet (the capture thread wakes the loop when one is).
   std::optional<int64_t> next_due_ms() const;
+  // When the next frame falls due on the frame grid, captured yet or not.
+  int64_t next_frame_ms() const { return due_ms(packets_.size()); }
   // What close_transmission archives; the packets move into it.
   TransmissionEnd end(const voice::CodecOptions& codec);
 

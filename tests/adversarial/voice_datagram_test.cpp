@@ -61,6 +61,7 @@ TEST_CASE("a transmission reaches its listener as datagrams, and the clip is who
   test::open_channel(lab, "alice", "ops", {"bob"}, false);
   REQUIRE(lab["alice"].node().voice_port() != 0);
   const uint64_t links_before = lab["bob"].counter("transport_frames_in");
+  const uint64_t heartbeats_before = lab["bob"].counter("heartbeats_received");
 
   auto sent = lab["alice"].node().talk("ops", recording);
   INFO(sent.status().message());
@@ -73,6 +74,8 @@ TEST_CASE("a transmission reaches its listener as datagrams, and the clip is who
   CHECK(lab["bob"].counter("datagrams_refused") == 0);
   // The link carried VoiceStart, VoiceEnd and the like, not a frame each.
   CHECK(lab["bob"].counter("transport_frames_in") - links_before < frames / 4);
+  // Alice's heartbeats wait for the middle of a frame period while she talks, but they go.
+  CHECK(lab["bob"].counter("heartbeats_received") - heartbeats_before >= frames * 20 / 1000 - 1);
   auto played = lab["bob"].node().play(sent.value().id, out / "bob.wav");
   REQUIRE(played.is_ok());
   CHECK(played.value().signature_valid);

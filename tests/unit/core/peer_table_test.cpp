@@ -236,6 +236,24 @@ TEST_CASE("silence makes a peer evasive, then offline; heartbeats go on the beat
   CHECK(rig.changes.back() == std::make_pair(std::string("fp-a"), PeerState::kOffline));
 }
 
+TEST_CASE("a heartbeat held back on one tick goes on the next that allows it",
+          "[core][peer_table]") {
+  Rig rig;
+  rig.beacon('a');
+  rig.online('a');
+  rig.clock.advance_ms(1000);
+  rig.table.tick(false);
+  CHECK(rig.links.heartbeats.empty());
+  CHECK(rig.table.heartbeats_held());
+  rig.clock.advance_ms(5);
+  rig.table.tick();
+  CHECK(rig.links.heartbeats == std::vector<std::string>{"fp-a"});
+  CHECK_FALSE(rig.table.heartbeats_held());
+  rig.table.tick(false);  // none due: nothing held
+  CHECK_FALSE(rig.table.heartbeats_held());
+  CHECK(rig.links.heartbeats.size() == 1);
+}
+
 TEST_CASE("a proved key is its prover's, and other identities' claims on it go",
           "[core][peer_table][security]") {
   Rig rig;

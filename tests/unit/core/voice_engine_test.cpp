@@ -207,3 +207,49 @@ TEST_CASE("a lost frame is concealed once its deadline passes; the stats say so"
   CHECK(ended->frames_received == frames - 1);
   CHECK(ended->frames_sent == frames);
 }
+
+TEST_CASE(
+    "while we talk, what can wait (heartbeats) waits for the middle half of a frame period, "
+    "away from a frame's send and its listeners' decoding",
+    "[core][voice]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
+  test::TempDir tmp;
+  const std::string path = tmp / "speech.wav";
+  test::write_speech(path, test::alsa_speech({"Front_Center"}));
+  FakeClock clock;
+  const core::VoiceChannel channel{crypto::random_bytes(16), "ops", false};
+  const SecretBytes key = SecretBytes::copy_of(crypto::random_bytes(32));
+  VoiceSide side;
+  core::VoiceEngine talker("talker", clock, core::VoiceOptions{},
+                           voice_hooks(side, channel, key, crypto::random_bytes(16)));
+  REQUIRE(talker.start().is_ok());
+  CHECK_FALSE(talker.quiet_from_ms());  // nobody talks: nothing waits
+
+  auto source = voice::open_wav_source(path, 960);
+  REQUIRE(source.is_ok());
+  std::optional<Result<core::MessageInfo>> done;
+  const int64_t started = clock.now_ms();
+  talker.talk("ops", std::move(source).value(), [&](Result<core::MessageInfo> r) { done = r; });
+  // Frames fall due every 20 ms from the start: the quiet part is 5 to 14 ms after each.
+  for (int64_t step = 0; step < 3 * 20; ++step) {
+    const int64_t into = (clock.now_ms() - started) % 20;
+    const std::optional<int64_t> quiet = talker.quiet_from_ms();
+    INFO("ms after the start: " << clock.now_ms() - started);
+    if (into >= 5 && into < 15) {
+      CHECK_FALSE(quiet);
+    } else {
+      REQUIRE(quiet);
+      CHECK(*quiet == clock.now_ms() + (into < 5 ? 5 - into : 25 - into));
+    }
+    clock.advance_ms(1);
+    talker.tick();
+  }
+  CHECK(side.sent.size() >= 2);  // frames went meanwhile
+
+  for (int i = 0; i < 200 && !done; ++i) {
+    clock.advance_ms(20);
+    talker.tick();
+  }
+  REQUIRE(done);
+  CHECK_FALSE(talker.quiet_from_ms());  // over: nothing waits
+}
