@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "sotto/base/bytes.h"
@@ -15,45 +16,26 @@
 namespace sotto::voice {
 namespace {
 
-Status check_frame(std::span<const int16_t> frame, int frame_samples, const std::string& what) {
+// The message is built only for a wrong frame: read() runs 50 times a second.
+Status check_frame(std::span<const int16_t> frame, int frame_samples, const AudioSource& source) {
   if (frame.size() == static_cast<size_t>(frame_samples)) return Status::ok();
-  return Status::invalid_argument(what + " reads frames of " + std::to_string(frame_samples) +
-                                  " samples, not " + std::to_string(frame.size()));
+  return Status::invalid_argument(source.description() + " reads frames of " +
+                                  std::to_string(frame_samples) + " samples, not " +
+                                  std::to_string(frame.size()));
 }
 
-class WavSource final : public AudioSource {
+std::string wav_description(const std::string& path, uint32_t rate_hz, uint16_t channels) {
+  return "WAV file " + path + " (" + std::to_string(rate_hz) + " Hz, " +
+         (channels == 1 ? "mono" : "stereo") + ")";
+}
+
+// Like a microphone: frame k is complete (k + 1) frame durations after the first read. The
+// deadline is computed from the frame count, not accumulated, so it does not drift.
+class FramePacer {
  public:
-  WavSource(std::string path, WavAudio audio, int frame_samples, Pacing pacing)
-      : path_(std::move(path)),
-        audio_(std::move(audio)),
-        frame_samples_(frame_samples),
-        pacing_(pacing) {}
-
-  Result<bool> read(std::span<int16_t> frame) override {
-    SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, description()));
-    const std::vector<int16_t>& samples = audio_.samples;
-    const size_t n = std::min(frame.size(), samples.size() - position_);
-    if (n == 0) {
-      std::fill(frame.begin(), frame.end(), int16_t{0});
-      return false;
-    }
-    if (pacing_ == Pacing::kRealTime) wait_for_frame();
-    const auto from = samples.begin() + static_cast<std::ptrdiff_t>(position_);
-    std::copy_n(from, n, frame.begin());
-    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n), frame.end(), int16_t{0});
-    position_ += n;
-    return true;
-  }
-
-  std::string description() const override {
-    return "WAV file " + path_ + " (" + std::to_string(audio_.source_rate_hz) + " Hz, " +
-           (audio_.source_channels == 1 ? "mono" : "stereo") + ")";
-  }
-
- private:
-  // Like a microphone: frame k is complete (k + 1) frame durations after the first read. The
-  // deadline is computed from the frame count, not accumulated, so it does not drift.
+  FramePacer(Pacing pacing, int frame_samples) : pacing_(pacing), frame_samples_(frame_samples) {}
   void wait_for_frame() {
+    if (pacing_ != Pacing::kRealTime) return;
     const auto now = std::chrono::steady_clock::now();
     if (frames_read_ == 0) start_ = now;
     ++frames_read_;
@@ -62,13 +44,99 @@ class WavSource final : public AudioSource {
     std::this_thread::sleep_until(start_ + std::chrono::nanoseconds(ns));
   }
 
-  std::string path_;
-  WavAudio audio_;
-  int frame_samples_;
+ private:
   Pacing pacing_;
-  size_t position_ = 0;  // next sample of audio_.samples to hand out
+  int frame_samples_;
   uint64_t frames_read_ = 0;
   std::chrono::steady_clock::time_point start_;
+};
+
+// A 48 kHz recording, read from the file as it is served: a talk does not begin by reading and
+// converting the whole recording (tens of megabytes for a few minutes), and a long one is never
+// all in memory.
+class WavStreamSource final : public AudioSource {
+ public:
+  using File = std::unique_ptr<FILE, int (*)(FILE*)>;
+
+  WavStreamSource(const std::string& path, File file, WavLayout layout, int frame_samples,
+                  Pacing pacing)
+      : description_(wav_description(path, layout.rate_hz, layout.channels)),
+        path_(path),
+        file_(std::move(file)),
+        layout_(layout),
+        frame_samples_(frame_samples),
+        pacer_(pacing, frame_samples) {}
+
+  Result<bool> read(std::span<int16_t> frame) override {
+    SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, *this));
+    // Up to the data size the header gave when the file was opened (for a recording still being
+    // written, what it held then), in whole sample frames.
+    const uint64_t left = layout_.data_bytes - consumed_;
+    const auto want =
+        static_cast<size_t>(std::min<uint64_t>(frame.size() * layout_.block_align, left));
+    bytes_.resize(want);
+    const size_t got = std::fread(bytes_.data(), 1, want, file_.get());
+    if (got < want && std::ferror(file_.get())) {
+      return Status::io_error("reading " + path_ + ": " + std::strerror(errno));
+    }
+    consumed_ = got < want ? layout_.data_bytes : consumed_ + got;  // a file cut short: its end
+    const size_t n = got / layout_.block_align;
+    if (n == 0) {
+      std::fill(frame.begin(), frame.end(), int16_t{0});
+      return false;
+    }
+    pacer_.wait_for_frame();
+    wav_to_mono(ByteView(bytes_).first(n * layout_.block_align), layout_.channels, frame.first(n));
+    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n), frame.end(), int16_t{0});
+    return true;
+  }
+
+  std::string description() const override { return description_; }
+
+ private:
+  std::string description_;
+  std::string path_;
+  File file_;
+  WavLayout layout_;
+  int frame_samples_;
+  FramePacer pacer_;
+  uint64_t consumed_ = 0;  // bytes of the data chunk served
+  Bytes bytes_;
+};
+
+// Any other rate: the whole recording converted at open (the resampler wants all of it).
+class WavSource final : public AudioSource {
+ public:
+  WavSource(const std::string& path, WavAudio audio, int frame_samples, Pacing pacing)
+      : description_(wav_description(path, audio.source_rate_hz, audio.source_channels)),
+        audio_(std::move(audio)),
+        frame_samples_(frame_samples),
+        pacer_(pacing, frame_samples) {}
+
+  Result<bool> read(std::span<int16_t> frame) override {
+    SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, *this));
+    const std::vector<int16_t>& samples = audio_.samples;
+    const size_t n = std::min(frame.size(), samples.size() - position_);
+    if (n == 0) {
+      std::fill(frame.begin(), frame.end(), int16_t{0});
+      return false;
+    }
+    pacer_.wait_for_frame();
+    const auto from = samples.begin() + static_cast<std::ptrdiff_t>(position_);
+    std::copy_n(from, n, frame.begin());
+    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n), frame.end(), int16_t{0});
+    position_ += n;
+    return true;
+  }
+
+  std::string description() const override { return description_; }
+
+ private:
+  std::string description_;
+  WavAudio audio_;
+  int frame_samples_;
+  FramePacer pacer_;
+  size_t position_ = 0;  // next sample of audio_.samples to hand out
 };
 
 // Streams samples to disk as they come. The header is written first with both sizes set to
@@ -137,7 +205,7 @@ class NullSource final : public AudioSource {
  public:
   explicit NullSource(int frame_samples) : frame_samples_(frame_samples) {}
   Result<bool> read(std::span<int16_t> frame) override {
-    SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, description()));
+    SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, *this));
     std::fill(frame.begin(), frame.end(), int16_t{0});
     return true;
   }
@@ -174,6 +242,25 @@ Result<std::unique_ptr<AudioSource>> open_wav_source(const std::string& path, in
   if (frame_samples <= 0) {
     return Status::invalid_argument("audio frame must be at least one sample, not " +
                                     std::to_string(frame_samples));
+  }
+  WavStreamSource::File file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return Status::io_error("opening " + path + ": " + std::strerror(errno));
+  // Unbuffered: a frame is one read() of what the file holds then, stdio's buffer adds nothing.
+  std::setvbuf(file.get(), nullptr, _IONBF, 0);
+  // The header is in the first few kilobytes of any recording; a file whose metadata chunks run
+  // past them is read whole, like one at another rate.
+  constexpr long kHeadBytes = 1 << 16;
+  long size = -1;
+  if (std::fseek(file.get(), 0, SEEK_END) == 0) size = std::ftell(file.get());
+  if (size >= 0 && std::fseek(file.get(), 0, SEEK_SET) == 0) {
+    Bytes head(static_cast<size_t>(std::min(size, kHeadBytes)));
+    head.resize(std::fread(head.data(), 1, head.size(), file.get()));
+    auto layout = locate_wav_data(head, static_cast<uint64_t>(size));
+    if (layout.is_ok() && layout.value().rate_hz == kSampleRateHz &&
+        std::fseek(file.get(), static_cast<long>(layout.value().data_offset), SEEK_SET) == 0) {
+      return std::unique_ptr<AudioSource>(std::make_unique<WavStreamSource>(
+          path, std::move(file), layout.value(), frame_samples, pacing));
+    }
   }
   SOTTO_ASSIGN_OR_RETURN(WavAudio audio, read_wav(path));
   return std::unique_ptr<AudioSource>(

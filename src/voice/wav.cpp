@@ -90,25 +90,25 @@ std::vector<int16_t> resample_linear(std::span<const int16_t> in, uint32_t from_
   return out;
 }
 
-Result<WavAudio> parse_wav(ByteView file) {
-  if (file.size() < 12) return Status::corruption("not a WAV file: shorter than a RIFF header");
-  if (!tag_is(&file[0], "RIFF") || !tag_is(&file[8], "WAVE")) {
+Result<WavLayout> locate_wav_data(ByteView head, uint64_t file_size) {
+  if (head.size() < 12) return Status::corruption("not a WAV file: shorter than a RIFF header");
+  if (!tag_is(&head[0], "RIFF") || !tag_is(&head[8], "WAVE")) {
     return Status::corruption("not a WAV file: no RIFF/WAVE header");
   }
   std::optional<Format> format;
-  size_t pos = 12;
+  uint64_t pos = 12;
   while (true) {
-    if (file.size() - pos < 8) {
+    if (head.size() < pos + 8) {
       return Status::corruption(format ? "WAV file has no data chunk"
                                        : "WAV file has no fmt chunk");
     }
-    const uint8_t* header = &file[pos];
+    const uint8_t* header = &head[pos];
     const uint32_t size = le32(header + 4);
     pos += 8;
-    const size_t available = file.size() - pos;
+    const uint64_t available = file_size - pos;
     if (tag_is(header, "data")) {
       if (!format) return Status::corruption("WAV data chunk before the fmt chunk");
-      size_t data_size = size;
+      uint64_t data_size = size;
       if (size == kSizeUnknown) {
         data_size = available - available % format->block_align;
       } else if (size > available) {
@@ -119,27 +119,7 @@ Result<WavAudio> parse_wav(ByteView file) {
         return Status::corruption("WAV data size " + std::to_string(data_size) +
                                   " is not a whole number of sample frames");
       }
-      const uint8_t* data = &file[pos];
-      const size_t frames = data_size / format->block_align;
-      std::vector<int16_t> mono(frames);
-      for (size_t i = 0; i < frames; ++i) {
-        const uint8_t* frame = data + i * format->block_align;
-        if (format->channels == 1) {
-          mono[i] = static_cast<int16_t>(le16(frame));
-        } else {  // average left and right; the sum of two int16 fits an int
-          const int left = static_cast<int16_t>(le16(frame));
-          const int right = static_cast<int16_t>(le16(frame + 2));
-          mono[i] = static_cast<int16_t>((left + right) / 2);
-        }
-      }
-      WavAudio audio;
-      audio.source_rate_hz = format->rate_hz;
-      audio.source_channels = format->channels;
-      // At the voice rate already (most recordings): the samples as read, not a copy.
-      audio.samples = format->rate_hz == kSampleRateHz
-                          ? std::move(mono)
-                          : resample_linear(mono, format->rate_hz, kSampleRateHz);
-      return audio;
+      return WavLayout{format->rate_hz, format->channels, format->block_align, pos, data_size};
     }
     if (size > available) {
       return Status::corruption("WAV chunk truncated: header says " + std::to_string(size) +
@@ -147,12 +127,42 @@ Result<WavAudio> parse_wav(ByteView file) {
     }
     if (tag_is(header, "fmt ")) {
       if (format) return Status::corruption("WAV file has two fmt chunks");
-      SOTTO_ASSIGN_OR_RETURN(format, parse_fmt(file.subspan(pos, size)));
+      if (head.size() < pos + size)
+        return Status::corruption("WAV fmt chunk beyond the header read");
+      SOTTO_ASSIGN_OR_RETURN(format, parse_fmt(head.subspan(pos, size)));
     }
     // Chunks are padded to an even length; a missing final pad byte is tolerated.
     pos += size;
-    if (size % 2 == 1 && pos < file.size()) ++pos;
+    if (size % 2 == 1 && pos < file_size) ++pos;
   }
+}
+
+void wav_to_mono(ByteView data, uint16_t channels, std::span<int16_t> out) {
+  const size_t block = size_t{channels} * 2;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const uint8_t* frame = data.data() + i * block;
+    if (channels == 1) {
+      out[i] = static_cast<int16_t>(le16(frame));
+    } else {  // average left and right; the sum of two int16 fits an int
+      const int left = static_cast<int16_t>(le16(frame));
+      const int right = static_cast<int16_t>(le16(frame + 2));
+      out[i] = static_cast<int16_t>((left + right) / 2);
+    }
+  }
+}
+
+Result<WavAudio> parse_wav(ByteView file) {
+  SOTTO_ASSIGN_OR_RETURN(const WavLayout layout, locate_wav_data(file, file.size()));
+  std::vector<int16_t> mono(layout.data_bytes / layout.block_align);
+  wav_to_mono(file.subspan(layout.data_offset, layout.data_bytes), layout.channels, mono);
+  WavAudio audio;
+  audio.source_rate_hz = layout.rate_hz;
+  audio.source_channels = layout.channels;
+  // At the voice rate already (most recordings): the samples as read, not a copy.
+  audio.samples = layout.rate_hz == kSampleRateHz
+                      ? std::move(mono)
+                      : resample_linear(mono, layout.rate_hz, kSampleRateHz);
+  return audio;
 }
 
 Result<WavAudio> read_wav(const std::string& path) {

@@ -24,6 +24,22 @@ struct WavAudio {
   uint16_t source_channels = 0;
 };
 
+// Where a WAV file's samples are, found from its first bytes `head` (or all of it) and its length.
+// Errors as parse_wav's; also Corruption when `head` ends before the data chunk's header does.
+struct WavLayout {
+  uint32_t rate_hz = 0;
+  uint16_t channels = 0;
+  uint16_t block_align = 0;  // bytes per sample frame
+  uint64_t data_offset = 0;
+  // Whole sample frames; for a header that says "to end of file" (a recording being written),
+  // what the file held.
+  uint64_t data_bytes = 0;
+};
+Result<WavLayout> locate_wav_data(ByteView head, uint64_t file_size);
+// `out.size()` mono samples from as many 16-bit PCM sample frames of `channels` (1 or 2; stereo
+// averaged) in `data`. REQUIRES: data.size() >= out.size() * channels * 2.
+void wav_to_mono(ByteView data, uint16_t channels, std::span<int16_t> out);
+
 // Parses a whole WAV file held in memory.
 Result<WavAudio> parse_wav(ByteView file);
 // Reads and parses a WAV file; IoError when it cannot be read.

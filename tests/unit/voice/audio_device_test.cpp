@@ -117,6 +117,69 @@ TEST_CASE("a WAV source converts 24 kHz stereo to 48 kHz mono like read_wav", "[
   CHECK(std::all_of(joined.begin() + 2000, joined.end(), [](int16_t s) { return s == 0; }));
 }
 
+// Every sample the source serves, joined; end-of-input padding dropped at `expected` samples.
+std::vector<int16_t> served(AudioSource& source, size_t expected) {
+  std::vector<int16_t> joined;
+  for (const auto& frame : read_all(source, 960))
+    joined.insert(joined.end(), frame.begin(), frame.end());
+  REQUIRE(joined.size() >= expected);
+  CHECK(std::all_of(joined.begin() + static_cast<std::ptrdiff_t>(expected), joined.end(),
+                    [](int16_t s) { return s == 0; }));
+  joined.resize(expected);
+  return joined;
+}
+
+TEST_CASE(
+    "a 48 kHz WAV source reads from the file as it serves: stereo averaged, a long header, a "
+    "recording still being written; a truncated one refused at open",
+    "[voice][audio]") {
+  test::TempDir dir;
+  std::vector<int16_t> interleaved;
+  for (int i = 0; i < 3000; ++i) {
+    interleaved.push_back(static_cast<int16_t>(i * 7));
+    interleaved.push_back(static_cast<int16_t>(-i * 3));
+  }
+  const Bytes stereo = make_wav(2, 48000, interleaved);
+  test::write_file(dir / "stereo.wav", stereo);
+  auto expected = read_wav(dir / "stereo.wav");
+  REQUIRE(expected.is_ok());
+  REQUIRE(expected->samples.size() == 3000);
+  {
+    auto source = open_wav_source(dir / "stereo.wav", 960);
+    REQUIRE(source.is_ok());
+    CHECK((*source)->description().find("48000 Hz, stereo") != std::string::npos);
+    // Served from the file, not a copy taken at open: what is on disk when read is served.
+    test::write_file(dir / "stereo.wav", Bytes(stereo.begin(), stereo.begin() + 44 + 4 * 1000));
+    CHECK(served(**source, 1000) ==
+          std::vector<int16_t>(expected->samples.begin(), expected->samples.begin() + 1000));
+  }
+
+  // Metadata (a LIST chunk) past the first 64 KiB before the samples: read whole instead.
+  Bytes tagged(stereo.begin(), stereo.begin() + 36);
+  append_tag(tagged, "LIST");
+  append_le32(tagged, 100'000);
+  tagged.resize(tagged.size() + 100'000, 'x');
+  tagged.insert(tagged.end(), stereo.begin() + 36, stereo.end());
+  test::write_file(dir / "tagged.wav", tagged);
+  auto long_header = open_wav_source(dir / "tagged.wav", 960);
+  REQUIRE(long_header.is_ok());
+  CHECK(served(**long_header, 3000) == expected->samples);
+
+  // A recording as WavSink leaves it while it goes on: sizes "to end of file".
+  const std::vector<int16_t> samples = ramp(960 * 4);
+  auto sink = open_wav_sink(dir / "live.wav");
+  REQUIRE(sink.is_ok());
+  REQUIRE((*sink)->write(samples).is_ok());
+  auto live = open_wav_source(dir / "live.wav", 960);
+  REQUIRE(live.is_ok());
+  CHECK(served(**live, samples.size()) == samples);
+
+  // A data chunk longer than the file: Corruption at open, as read_wav says.
+  test::write_file(dir / "cut.wav", Bytes(stereo.begin(), stereo.end() - 1000));
+  CHECK(open_wav_source(dir / "cut.wav", 960).status().code() == StatusCode::kCorruption);
+  CHECK(read_wav(dir / "cut.wav").status().code() == StatusCode::kCorruption);
+}
+
 TEST_CASE("a WAV source refuses bad frame sizes and unreadable files", "[voice][audio]") {
   test::TempDir dir;
   REQUIRE(write_wav(dir / "a.wav", ramp(100)).is_ok());
