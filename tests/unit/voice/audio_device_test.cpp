@@ -180,6 +180,31 @@ TEST_CASE(
   CHECK(read_wav(dir / "cut.wav").status().code() == StatusCode::kCorruption);
 }
 
+TEST_CASE("a WAV source and read_wav agree on every prefix of a file, cut anywhere",
+          "[voice][audio]") {
+  test::TempDir dir;
+  std::vector<int16_t> interleaved;
+  for (int i = 0; i < 200; ++i) {
+    interleaved.push_back(static_cast<int16_t>(i * 101));
+    interleaved.push_back(static_cast<int16_t>(-i * 53));
+  }
+  for (const uint32_t rate : {48000u, 16000u}) {  // served from the file; converted whole
+    const Bytes file = make_wav(2, rate, interleaved);
+    for (size_t n = 0; n <= file.size(); n += (n < 64 ? 1 : 37)) {
+      INFO(rate << " Hz, first " << n << " of " << file.size() << " bytes");
+      test::write_file(dir / "cut.wav", ByteView(file).first(n));
+      auto whole = read_wav(dir / "cut.wav");
+      auto source = open_wav_source(dir / "cut.wav", 960);
+      REQUIRE(source.is_ok() == whole.is_ok());
+      if (!whole.is_ok()) {
+        CHECK(source.status().code() == whole.status().code());
+        continue;
+      }
+      CHECK(served(**source, whole->samples.size()) == whole->samples);
+    }
+  }
+}
+
 TEST_CASE("a WAV source refuses bad frame sizes and unreadable files", "[voice][audio]") {
   test::TempDir dir;
   REQUIRE(write_wav(dir / "a.wav", ramp(100)).is_ok());
