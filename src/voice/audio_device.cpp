@@ -69,39 +69,56 @@ class WavStreamSource final : public AudioSource {
 
   Result<bool> read(std::span<int16_t> frame) override {
     SOTTO_RETURN_IF_ERROR(check_frame(frame, frame_samples_, *this));
-    // Up to the data size the header gave when the file was opened (for a recording still being
-    // written, what it held then), in whole sample frames.
-    const uint64_t left = layout_.data_bytes - consumed_;
-    const auto want =
-        static_cast<size_t>(std::min<uint64_t>(frame.size() * layout_.block_align, left));
-    bytes_.resize(want);
-    const size_t got = std::fread(bytes_.data(), 1, want, file_.get());
-    if (got < want && std::ferror(file_.get())) {
-      return Status::io_error("reading " + path_ + ": " + std::strerror(errno));
-    }
-    consumed_ = got < want ? layout_.data_bytes : consumed_ + got;  // a file cut short: its end
-    const size_t n = got / layout_.block_align;
+    const size_t frame_bytes = frame.size() * layout_.block_align;
+    if (bytes_.size() - at_ < frame_bytes) SOTTO_RETURN_IF_ERROR(refill(frame_bytes));
+    const size_t n = (bytes_.size() - at_) / layout_.block_align;
     if (n == 0) {
       std::fill(frame.begin(), frame.end(), int16_t{0});
       return false;
     }
+    const size_t served = std::min(n, frame.size());
     pacer_.wait_for_frame();
-    wav_to_mono(ByteView(bytes_).first(n * layout_.block_align), layout_.channels, frame.first(n));
-    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(n), frame.end(), int16_t{0});
+    wav_to_mono(ByteView(bytes_).subspan(at_, served * layout_.block_align), layout_.channels,
+                frame.first(served));
+    std::fill(frame.begin() + static_cast<std::ptrdiff_t>(served), frame.end(), int16_t{0});
+    at_ += served * layout_.block_align;
     return true;
   }
 
   std::string description() const override { return description_; }
 
  private:
+  // ~0.7 s of 48 kHz mono a read: a system call every 34 frames, not every frame.
+  static constexpr size_t kChunkBytes = 1 << 16;
+
+  // Keeps what is left of the chunk and reads on, up to the data size the header gave when the
+  // file was opened (for a recording still being written, what it held then).
+  Status refill(size_t frame_bytes) {
+    bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<std::ptrdiff_t>(at_));
+    at_ = 0;
+    const size_t kept = bytes_.size();
+    const uint64_t left = layout_.data_bytes - consumed_;
+    const auto want =
+        static_cast<size_t>(std::min<uint64_t>(std::max(kChunkBytes, frame_bytes) - kept, left));
+    bytes_.resize(kept + want);
+    const size_t got = std::fread(bytes_.data() + kept, 1, want, file_.get());
+    if (got < want && std::ferror(file_.get())) {
+      return Status::io_error("reading " + path_ + ": " + std::strerror(errno));
+    }
+    consumed_ = got < want ? layout_.data_bytes : consumed_ + got;  // a file cut short: its end
+    bytes_.resize(kept + got - (kept + got) % layout_.block_align);
+    return Status::ok();
+  }
+
   std::string description_;
   std::string path_;
   File file_;
   WavLayout layout_;
   int frame_samples_;
   FramePacer pacer_;
-  uint64_t consumed_ = 0;  // bytes of the data chunk served
-  Bytes bytes_;
+  uint64_t consumed_ = 0;  // bytes of the data chunk read from the file
+  Bytes bytes_;            // read and not yet served from at_ on
+  size_t at_ = 0;
 };
 
 // Any other rate: the whole recording converted at open (the resampler wants all of it).
@@ -245,7 +262,7 @@ Result<std::unique_ptr<AudioSource>> open_wav_source(const std::string& path, in
   }
   WavStreamSource::File file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) return Status::io_error("opening " + path + ": " + std::strerror(errno));
-  // Unbuffered: a frame is one read() of what the file holds then, stdio's buffer adds nothing.
+  // Unbuffered: the source reads its own chunks, stdio's buffer would only copy them again.
   std::setvbuf(file.get(), nullptr, _IONBF, 0);
   // The header is in the first few kilobytes of any recording; a file whose metadata chunks run
   // past them is read whole, like one at another rate.
