@@ -3,7 +3,9 @@
 #include <zmq.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <string>
 
 #include "sotto/crypto/primitives.h"
 
@@ -11,6 +13,14 @@ namespace sotto::net {
 namespace {
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
+
+// Never reused in the process: a monitor's inproc name stays bound until libzmq's reaper has
+// taken its socket, so a transport made at the address of one just destroyed could not bind a
+// name made from its own address.
+std::string unique_suffix() {
+  static std::atomic<uint64_t> next{0};
+  return std::to_string(next.fetch_add(1, std::memory_order_relaxed));
+}
 constexpr const char* kZapDomain = "sotto";
 constexpr size_t kCurveKeySize = 32;
 
@@ -68,6 +78,8 @@ Transport::~Transport() {
   poller_.remove_socket(inbox_monitor_.get());
   poller_.remove_socket(zap_.get());
   if (datagrams_.fd() >= 0) poller_.remove_fd(datagrams_.fd());
+  // A transport made again on this context at once (node.cpp, bind_sockets) binds the name.
+  if (zap_) (void)zap_.unbind(kZapEndpoint);
 }
 
 Status Transport::open_inbox(const TransportOptions& options, ByteView public_key,
@@ -97,8 +109,7 @@ Status Transport::open_inbox(const TransportOptions& options, ByteView public_ke
   const auto colon = endpoint_.rfind(':');
   port_ = static_cast<uint16_t>(std::stoi(endpoint_.substr(colon + 1)));
 
-  const std::string monitor_endpoint =
-      "inproc://sotto-inbox-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  const std::string monitor_endpoint = "inproc://sotto-inbox-monitor-" + unique_suffix();
   SOTTO_ASSIGN_OR_RETURN(inbox_monitor_,
                          ZmqMonitor::open(context_, inbox_, monitor_endpoint,
                                           ZMQ_EVENT_DISCONNECTED | kHandshakeFailedEvents));
@@ -246,9 +257,7 @@ Status Transport::connect(const std::string& fingerprint, const std::string& end
   SOTTO_ASSIGN_OR_RETURN(link->dealer, ZmqSocket::create(context_, ZMQ_DEALER));
   SOTTO_RETURN_IF_ERROR(link->dealer.set(ZMQ_CURVE_SERVERKEY, server_key));
   SOTTO_RETURN_IF_ERROR(apply_link_options(link->dealer));
-  const std::string monitor_endpoint = "inproc://sotto-link-monitor-" +
-                                       std::to_string(reinterpret_cast<uintptr_t>(this)) + "-" +
-                                       std::to_string(next_monitor_id_++);
+  const std::string monitor_endpoint = "inproc://sotto-link-monitor-" + unique_suffix();
   SOTTO_ASSIGN_OR_RETURN(link->monitor,
                          ZmqMonitor::open(context_, link->dealer, monitor_endpoint,
                                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |

@@ -148,6 +148,13 @@ Status ZmqSocket::bind(const std::string& endpoint) {
   return Status::ok();
 }
 
+Status ZmqSocket::unbind(const std::string& endpoint) {
+  if (zmq_unbind(socket_, endpoint.c_str()) != 0) {
+    return status_from_zmq(zmq_errno(), "unbinding " + endpoint);
+  }
+  return Status::ok();
+}
+
 Status ZmqSocket::connect(const std::string& endpoint) {
   if (zmq_connect(socket_, endpoint.c_str()) != 0) {
     return status_from_zmq(zmq_errno(), "connecting " + endpoint);

@@ -218,7 +218,6 @@ class Transport {
   uint16_t port_ = 0;
   std::map<Bytes, std::set<std::string>> claims_;
   std::map<std::string, std::unique_ptr<Link>> links_;
-  uint64_t next_monitor_id_ = 0;
   UdpSocket datagrams_;
   uint16_t datagram_port_ = 0;
   uint64_t datagram_session_ = 0;

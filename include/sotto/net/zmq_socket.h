@@ -64,6 +64,9 @@ class ZmqSocket {
   Result<std::string> get_string(int option) const;
 
   Status bind(const std::string& endpoint);
+  // At once: close() leaves an inproc name bound until libzmq's reaper thread has taken the
+  // socket, and a socket made meanwhile could not bind it.
+  Status unbind(const std::string& endpoint);
   Status connect(const std::string& endpoint);
 
   // Sends a multipart message without blocking. nullopt-like: Unavailable when the queue is

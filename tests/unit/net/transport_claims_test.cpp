@@ -32,3 +32,20 @@ TEST_CASE("a transport key stays admitted while any identity claims it; each rev
   t.revoke(victim_key, "victim");
   CHECK_FALSE(t.admitted(victim_key));
 }
+
+// A node whose ephemeral TCP port is taken for UDP (the unicast beacon socket needs the same
+// number) drops its transport and makes another on the same context at once. libzmq closes a
+// socket on its reaper thread, so the first ZAP handler's inproc name could still be bound.
+TEST_CASE("a transport made again at once on the same context binds its ZAP handler",
+          "[net][transport]") {
+  net::ZmqContext context;
+  net::Poller poller;
+  auto keys = crypto::SignalEngine::generate_curve_key_pair();
+  REQUIRE(keys.is_ok());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto transport = net::Transport::create(context, poller, net::TransportOptions{},
+                                            keys.value().first, keys.value().second, {});
+    INFO("attempt " << attempt);
+    REQUIRE(transport.is_ok());
+  }
+}
