@@ -472,7 +472,9 @@ void MailboxClient::deposit_for(const std::string& recipient, const std::string&
                   .undeposited(recipient, 0, kDepositWindow);
   if (!rows.is_ok()) return;
   for (const auto& row : rows.value()) {
-    auto stored = net::decode_frame(row.frame);
+    auto padded = net::frame_with_padding(row.frame);
+    if (!padded.is_ok()) continue;
+    auto stored = net::decode_frame(padded.value());
     if (!stored.is_ok() || !stored.value().has_signal()) continue;
     wire::Envelope envelope;
     auto* deposit = envelope.mutable_mailbox_deposit();

@@ -237,8 +237,8 @@ Status MessageLedger::commit_signal(const std::string& to, storage::MessageRecor
   signal->set_body(as_chars(ciphertext.value().bytes).data(), ciphertext.value().bytes.size());
   signal->set_message_id(as_chars(message.message_id).data(), message.message_id.size());
   SOTTO_ASSIGN_OR_RETURN(Bytes frame, net::encode_frame(std::move(envelope)));
-  SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id,
-                         storage::OutboxRepo(AccountInternals::db(account_)).add(*row, to, frame));
+  SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, storage::OutboxRepo(AccountInternals::db(account_))
+                                                .add(*row, to, net::frame_without_padding(frame)));
   out.push_back({to, outbox_id, *row, std::move(frame)});
   return Status::ok();
 }

@@ -136,7 +136,7 @@ Status Messenger::commit_group_text(const QueuedSend& send, Committed& out) {
   for (auto& o : key_effects.out) out.out.push_back(std::move(o));
   SOTTO_ASSIGN_OR_RETURN(auto members, repo.members(channel.id));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
-  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, frame));
+  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(*row, net::frame_without_padding(frame)));
   for (const auto& m : members) {
     if (m.fingerprint == account_.fingerprint()) continue;
     SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add_shared_to(*row, m.fingerprint));

@@ -6,6 +6,7 @@
 #include "src/core/messenger.h"
 #include "src/core/messenger_internal.h"
 #include "src/core/relaxed_sync.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -82,7 +83,7 @@ void Outbox::flush(const std::string& recipient, bool from_start) {
     auto entries = outbox.pending(recipient, flow.sent_through(), kFlushChunk);
     if (!entries.is_ok() || entries.value().empty()) break;
     for (const auto& entry : entries.value()) {
-      if (!hooks_.send_frame(recipient, entry.frame)) {
+      if (!send_stored(recipient, entry.frame)) {
         flow.block();  // the socket's queue is full: continue on the next turn
         return;
       }
@@ -102,7 +103,7 @@ void Outbox::resend_window(const std::string& recipient, int64_t after_id) {
   int64_t last = after_id;
   for (const auto& entry : entries.value()) {
     if (entry.id > flow.sent_through()) break;  // never sent on this connection: flush's part
-    if (!hooks_.send_frame(recipient, entry.frame)) {
+    if (!send_stored(recipient, entry.frame)) {
       flow.block();
       break;
     }
@@ -110,6 +111,12 @@ void Outbox::resend_window(const std::string& recipient, int64_t after_id) {
     hooks_.count(Counter::outbox_frames_resent, 1);
   }
   flow.end_resend(after_id, last, static_cast<int64_t>(entries.value().size()));
+}
+
+bool Outbox::send_stored(const std::string& recipient, ByteView stored) {
+  auto frame = net::frame_with_padding(stored);
+  if (!frame.is_ok()) return true;  // SQLCipher's MAC makes this a bug of ours, not a peer's
+  return hooks_.send_frame(recipient, frame.value());
 }
 
 void Outbox::on_peer_online(const std::string& recipient, bool reconnected) {

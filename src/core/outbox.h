@@ -53,6 +53,9 @@ class Outbox {
   void resend_window(const std::string& recipient, int64_t after_id);
   void retry_or_recover(const std::string& recipient, OutboxFlow& flow);
   bool online(const std::string& recipient) const;
+  // Sends a frame as the outbox stores it (net::frame_without_padding): false when the socket's
+  // queue is full. One that cannot be padded again (a damaged row) is skipped, not sent.
+  bool send_stored(const std::string& recipient, ByteView stored);
   OutboxFlow& flow_of(const std::string& recipient);
 
   storage::Database& db_;

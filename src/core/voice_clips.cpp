@@ -18,6 +18,7 @@
 #include "src/core/sender_keys.h"
 #include "src/core/voice_clip_content.h"
 #include "src/net/content.h"
+#include "src/net/wire.h"
 
 namespace sotto::core {
 namespace {
@@ -164,7 +165,7 @@ Status VoiceClips::send_clip(storage::ChannelRecord& channel, const Transmission
   copy.message_row = row;
   SOTTO_RETURN_IF_ERROR(relay_.keep(copy));
   storage::OutboxRepo outbox(AccountInternals::db(account_));
-  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, clip_frame));
+  SOTTO_RETURN_IF_ERROR(outbox.add_shared_frame(row, net::frame_without_padding(clip_frame)));
   SOTTO_ASSIGN_OR_RETURN(auto members,
                          storage::ChannelRepo(AccountInternals::db(account_)).members(channel.id));
   for (const auto& m : members) {

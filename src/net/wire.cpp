@@ -13,6 +13,12 @@ Status refuse(FrameDrop reason, FrameDrop* drop, std::string message) {
   return Status::corruption("frame: " + message);
 }
 
+// The payload's length, from a frame at least kFrameHeaderSize long.
+size_t length_prefix(ByteView frame) {
+  return (size_t{frame[0]} << 24) | (size_t{frame[1]} << 16) | (size_t{frame[2]} << 8) |
+         size_t{frame[3]};
+}
+
 }  // namespace
 
 std::string_view frame_drop_name(FrameDrop drop) {
@@ -67,12 +73,31 @@ Result<Bytes> encode_frame(wire::Envelope envelope) {
   return frame;
 }
 
+ByteView frame_without_padding(ByteView frame) {
+  if (frame.size() < kFrameHeaderSize) return frame;
+  const size_t length = length_prefix(frame);
+  if (length > frame.size() - kFrameHeaderSize) return frame;
+  return frame.first(kFrameHeaderSize + length);
+}
+
+Result<Bytes> frame_with_padding(ByteView stored) {
+  if (stored.size() < kFrameHeaderSize) return Status::corruption("stored frame: no length");
+  const size_t length = length_prefix(stored);
+  if (length > stored.size() - kFrameHeaderSize) {
+    return Status::corruption("stored frame: shorter than its length prefix");
+  }
+  const size_t bucket = frame_bucket(length);
+  if (bucket == 0) return Status::corruption("stored frame: larger than any frame");
+  Bytes frame(bucket, 0);
+  std::copy_n(stored.begin(), kFrameHeaderSize + length, frame.begin());
+  return frame;
+}
+
 Result<wire::Envelope> decode_frame(ByteView frame, FrameDrop* drop) {
   if (std::find(kFrameBuckets.begin(), kFrameBuckets.end(), frame.size()) == kFrameBuckets.end()) {
     return refuse(FrameDrop::kSize, drop, "size is not a bucket");
   }
-  const size_t length = (size_t{frame[0]} << 24) | (size_t{frame[1]} << 16) |
-                        (size_t{frame[2]} << 8) | size_t{frame[3]};
+  const size_t length = length_prefix(frame);
   if (length > frame.size() - kFrameHeaderSize) {
     return refuse(FrameDrop::kLength, drop, "length prefix beyond the frame");
   }

@@ -56,4 +56,17 @@ Result<Bytes> encode_frame(wire::Envelope envelope);
 // may pad more to hide more.
 Result<wire::Envelope> decode_frame(ByteView frame, FrameDrop* drop = nullptr);
 
+// Frames at rest. A frame kept to be sent later (the outbox) is stored without its padding: a
+// voice clip's frame is 256 KiB around ~31 KB of payload, and every stored page is encrypted and
+// MAC'd on the way in and wiped (secure_delete) on the way out. The padding hides a size on the
+// wire; on disk, inside the encrypted database, it only costs.
+//
+// `frame` without its padding: the length prefix and the payload. A frame too short to hold its
+// own length is returned whole (frame_with_padding refuses it).
+ByteView frame_without_padding(ByteView frame);
+// The frame again, padded to the bucket encode_frame would have chosen. A stored frame that
+// still has its padding (kept by an earlier version) comes back as it was. Corruption when the
+// stored bytes are shorter than their length prefix says or the payload fits no bucket.
+Result<Bytes> frame_with_padding(ByteView stored);
+
 }  // namespace sotto::net

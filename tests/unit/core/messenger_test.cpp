@@ -339,6 +339,29 @@ TEST_CASE("a retry resends only the oldest window, and the next one only as rece
   CHECK(p.alice.counter("outbox_retries") == 2);
 }
 
+TEST_CASE("a frame waits in the outbox without its padding and goes again as the bytes first sent",
+          "[core][messenger][outbox]") {
+  Pair p;
+  p.add_bob();
+  const Bytes frame = p.alice_sends(std::string(3000, 'x')).second;
+  const size_t payload = (size_t{frame[0]} << 24) | (size_t{frame[1]} << 16) |
+                         (size_t{frame[2]} << 8) | size_t{frame[3]};
+  REQUIRE(frame.size() > 3 * payload);  // a 16 KiB content bucket travels in a 64 KiB frame
+  storage::Database& db = core::AccountInternals::db(*p.alice.account);
+  auto stored = db.prepare("SELECT length(frame) FROM outbox");
+  REQUIRE(stored.is_ok());
+  auto row = stored.value()->step();
+  REQUIRE((row.is_ok() && row.value()));
+  CHECK(stored.value()->column_int64(0) == static_cast<int64_t>(4 + payload));
+  stored.value()->reset();
+
+  p.alice.outgoing.clear();
+  p.clock.advance_ms(2100);
+  p.alice.messenger->on_timer();
+  REQUIRE(p.alice.outgoing.size() == 1);
+  CHECK(p.alice.outgoing.front() == frame);
+}
+
 TEST_CASE("the retry interval learns how long a slow peer takes to acknowledge",
           "[core][messenger][outbox]") {
   Pair p;

@@ -387,3 +387,42 @@ TEST_CASE("every frame drop reason has its own name", "[net][wire]") {
   CHECK(names.size() == kFrameDropReasons);
   CHECK(names.count("unknown") == 0);
 }
+
+TEST_CASE("a frame kept without its padding comes back as the same frame", "[net][wire]") {
+  for (size_t body : {size_t{0}, size_t{10}, size_t{900}, size_t{5000}, size_t{31000},
+                      size_t{70000}, size_t{200000}}) {
+    INFO("body " << body);
+    const Bytes frame = encoded(signal_envelope(body));
+    const ByteView kept = frame_without_padding(frame);
+    CHECK(kept.size() == length_of(frame) + kFrameHeaderSize);
+    auto again = frame_with_padding(kept);
+    REQUIRE(again.is_ok());
+    CHECK(again.value() == frame);
+    // A frame stored with its padding (an earlier version) comes back unchanged.
+    auto padded = frame_with_padding(frame);
+    REQUIRE(padded.is_ok());
+    CHECK(padded.value() == frame);
+  }
+  // What a clip costs at rest: its ~31 KB, not the 256 KiB bucket it travels in.
+  const Bytes clip = encoded(signal_envelope(70 * 1024));
+  CHECK(clip.size() == kMaxFrameSize);
+  CHECK(frame_without_padding(clip).size() < 72 * 1024);
+}
+
+TEST_CASE("a stored frame shorter than its length prefix, or too large, is refused",
+          "[net][wire]") {
+  const Bytes frame = encoded(signal_envelope(900));
+  const ByteView kept = frame_without_padding(frame);
+  CHECK(frame_with_padding(kept.first(kept.size() - 1)).status().code() == StatusCode::kCorruption);
+  CHECK(frame_with_padding(ByteView(frame).first(3)).status().code() == StatusCode::kCorruption);
+  CHECK(frame_with_padding(ByteView()).status().code() == StatusCode::kCorruption);
+  Bytes huge(kMaxFrameSize + 8, 0);
+  const size_t length = kMaxFrameSize;  // one bucket's worth more than any frame holds
+  huge[0] = static_cast<uint8_t>(length >> 24);
+  huge[1] = static_cast<uint8_t>(length >> 16);
+  huge[2] = static_cast<uint8_t>(length >> 8);
+  huge[3] = static_cast<uint8_t>(length);
+  CHECK(frame_with_padding(huge).status().code() == StatusCode::kCorruption);
+  // Too short to hold a length: kept whole, and refused when read back.
+  CHECK(frame_without_padding(ByteView(frame).first(2)).size() == 2);
+}
