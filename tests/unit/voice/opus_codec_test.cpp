@@ -76,6 +76,8 @@ TEST_CASE("real speech survives an Opus round trip at 24 kbit/s, every packet ex
     auto packet = encoder->encode(std::span(in).subspan(at, 960));
     REQUIRE(packet.is_ok());
     if (packet->size() != 60) ++wrong_size;
+    // Held for the clip at its own size: not the 1,275 bytes any packet might need.
+    REQUIRE(packet->capacity() < 2 * packet->size());
     auto pcm = decoder->decode(*packet);
     REQUIRE(pcm.is_ok());
     REQUIRE(pcm->size() == 960);
@@ -193,4 +195,11 @@ TEST_CASE("empty and garbage packets are Corruption and the decoder stays usable
   auto pcm = decoder->decode(*packet);
   REQUIRE(pcm.is_ok());
   CHECK(pcm->size() == 960);
+  // Code 3, two frames of 20 ms (CBR): 1,920 samples, as the packet's header says.
+  Bytes two_frames = {0x0B, 0x02};
+  for (int i = 0; i < 2; ++i)
+    two_frames.insert(two_frames.end(), packet->begin() + 1, packet->end());
+  auto longer = decoder->decode(two_frames);
+  REQUIRE(longer.is_ok());
+  CHECK(longer->size() == 1920);
 }
