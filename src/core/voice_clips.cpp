@@ -175,7 +175,9 @@ Status VoiceClips::send_clip(storage::ChannelRecord& channel, const Transmission
     const bool live = contains(end.live, m.fingerprint);
     if (live) effects.live.emplace_back(m.fingerprint, end_frame);
     SOTTO_ASSIGN_OR_RETURN(int64_t outbox_id, outbox.add_shared_to(row, m.fingerprint));
-    effects.out.push_back({m.fingerprint, outbox_id, row, clip_frame, live});
+    // Held for a live listener: it goes only from the outbox, if no receipt comes. No copy of
+    // the 256 KiB frame each (64 fresh pages to fault in, per listener).
+    effects.out.push_back({m.fingerprint, outbox_id, row, live ? Bytes() : clip_frame, live});
   }
   return Status::ok();
 }
