@@ -232,7 +232,8 @@ void Discovery::on_beacon(net::Datagram datagram, bool unicast) {
     return;
   }
   count(Counter::beacons_received);
-  if (!source_allowed(datagram.from_address)) {
+  const std::string from = datagram.from_address();
+  if (!source_allowed(from)) {
     count(Counter::beacon_dropped_rate_limit);
     return;
   }
@@ -253,8 +254,8 @@ void Discovery::on_beacon(net::Datagram datagram, bool unicast) {
   const net::Beacon& b = decoded.value();
   const std::string fp = crypto::fingerprint_of(b.identity_key);
   if (!claim_allowed(b, fp, datagram, unicast)) return;
-  const std::string endpoint = "tcp://" + datagram.from_address + ":" + std::to_string(b.port);
-  const bool configured = unicast && configured_for(datagram.from_address, b.port) != nullptr;
+  const std::string endpoint = "tcp://" + from + ":" + std::to_string(b.port);
+  const bool configured = unicast && configured_for(from, b.port) != nullptr;
   const PeerTable::Peer* before = peers_.find(fp);
   const bool is_new = before == nullptr;
   const std::string old_endpoint = is_new ? std::string() : before->info.endpoint;
@@ -293,12 +294,12 @@ void Discovery::answer(const net::Beacon& b, PeerTable::Peer& peer, const net::D
   // An echo is owed to whoever challenged us, at once: the exchange that proves two nodes to
   // each other is three beacons in a row to the same address. The per-identity limit (in
   // claim_allowed) and the answer budget bound it.
-  if (b.nonce == 0 && !should_reply(datagram.from_address, b.port)) return;
+  if (b.nonce == 0 && !should_reply(datagram.from_address(), b.port)) return;
   if (!answers_.take(now())) {
     count(Counter::beacon_reply_suppressed);
     return;
   }
-  send_beacon(datagram.from_address, b.port,
+  send_beacon(datagram.from_address(), b.port,
               signed_beacon(true, b.nonce, need_proof ? challenge(peer) : 0));
 }
 
@@ -346,7 +347,7 @@ bool Discovery::claim_allowed(const net::Beacon& b, const std::string& fp,
     count(Counter::beacon_dropped_port_mismatch);
     return false;
   }
-  if (const Configured* c = configured_for(datagram.from_address, b.port);
+  if (const Configured* c = configured_for(datagram.from_address(), b.port);
       c != nullptr && c->spec.pinned_key && *c->spec.pinned_key != b.transport_key) {
     count(Counter::beacon_dropped_pin_mismatch);
     return false;

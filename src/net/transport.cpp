@@ -414,34 +414,39 @@ void Transport::forget_inbound(const Bytes& sender_key) {
 
 void Transport::on_datagrams() {
   // Bounded per call, as on_inbox: a flood waits for the next round, the rest is served.
-  for (int i = 0; i < 256; ++i) {
-    auto received = datagrams_.receive(options_.max_datagram_bytes);
-    if (!received.is_ok() || !received.value()) return;
-    const Bytes& data = received.value()->data;
-    // A tag nobody told us costs a lookup, not a key agreement or a decryption.
-    const std::optional<Bytes> tag =
-        data.size() <= options_.max_datagram_bytes ? crypto::PairSeal::tag_of(data) : std::nullopt;
-    auto inbound = tag ? inbound_.find(*tag) : inbound_.end();
-    if (inbound == inbound_.end()) {
-      ++stats_.datagrams_refused;
-      continue;
-    }
-    auto opened = inbound->second.opener.open(data);
-    if (!opened.is_ok()) {
-      ++stats_.datagrams_refused;
-      continue;
-    }
-    const uint64_t number = opened.value().number;
-    if (number < inbound->second.floor || !inbound->second.numbers.fresh(number)) {
-      ++stats_.datagrams_replayed;
-      continue;
-    }
-    inbound->second.numbers.accept(number);
-    ++stats_.datagrams_in;
-    // A copy: the node may revoke the key, and so drop its entry, while it handles the frame.
-    const Bytes sender = inbound->second.sender_key;
-    if (callbacks_.on_datagram) callbacks_.on_datagram(sender, std::move(opened.value().plaintext));
+  for (int batch = 0; batch < 16; ++batch) {
+    auto received = datagrams_.receive_some(options_.max_datagram_bytes);
+    if (!received.is_ok()) return;
+    for (const Datagram& datagram : received.value()) accept_datagram(datagram.data);
+    // Drained: the socket had fewer than a batch (poll says so again when more come).
+    if (received.value().size() < UdpSocket::kMaxBatch) return;
   }
+}
+
+void Transport::accept_datagram(const Bytes& data) {
+  // A tag nobody told us costs a lookup, not a key agreement or a decryption.
+  const std::optional<Bytes> tag =
+      data.size() <= options_.max_datagram_bytes ? crypto::PairSeal::tag_of(data) : std::nullopt;
+  auto inbound = tag ? inbound_.find(*tag) : inbound_.end();
+  if (inbound == inbound_.end()) {
+    ++stats_.datagrams_refused;
+    return;
+  }
+  auto opened = inbound->second.opener.open(data);
+  if (!opened.is_ok()) {
+    ++stats_.datagrams_refused;
+    return;
+  }
+  const uint64_t number = opened.value().number;
+  if (number < inbound->second.floor || !inbound->second.numbers.fresh(number)) {
+    ++stats_.datagrams_replayed;
+    return;
+  }
+  inbound->second.numbers.accept(number);
+  ++stats_.datagrams_in;
+  // A copy: the node may revoke the key, and so drop its entry, while it handles the frame.
+  const Bytes sender = inbound->second.sender_key;
+  if (callbacks_.on_datagram) callbacks_.on_datagram(sender, std::move(opened.value().plaintext));
 }
 
 }  // namespace sotto::net

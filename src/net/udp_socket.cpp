@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -20,6 +21,17 @@ Status errno_status(const std::string& what) {
   if (err == EADDRINUSE) return Status::busy(message);
   if (err == EACCES || err == EPERM) return Status::permission_denied(message);
   return Status::io_error(message);
+}
+
+// A datagram of `length` bytes (the kernel's count: MSG_TRUNC) read into `data`, which holds at
+// most max_size + 1 of them.
+Datagram datagram_from(const sockaddr_in& from, const uint8_t* data, size_t length,
+                       size_t max_size) {
+  Datagram datagram;
+  datagram.from_ip = from.sin_addr.s_addr;
+  datagram.from_port = ntohs(from.sin_port);
+  datagram.data.assign(data, data + std::min(length, max_size + 1));
+  return datagram;
 }
 
 }  // namespace
@@ -145,14 +157,45 @@ Result<std::optional<Datagram>> UdpSocket::receive(size_t max_size) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<Datagram>();
     return errno_status("receiving a datagram");
   }
-  Datagram datagram;
+  return std::optional<Datagram>(datagram_from(from, buffer, static_cast<size_t>(n), max_size));
+}
+
+Result<std::vector<Datagram>> UdpSocket::receive_some(size_t max_size, size_t max_count) {
+  max_size = std::min(max_size, kMaxReceivable);
+  max_count = std::min(max_count, kMaxBatch);
+  // Each slot one byte longer than max_size, so that an oversized datagram shows (as receive()).
+  const size_t slot = max_size + 1;
+  uint8_t buffers[kMaxBatch * (kMaxReceivable + 1)];
+  std::array<sockaddr_in, kMaxBatch> from{};
+  std::array<iovec, kMaxBatch> parts{};
+  std::array<mmsghdr, kMaxBatch> messages{};
+  for (size_t i = 0; i < max_count; ++i) {
+    parts[i] = {buffers + i * slot, slot};
+    messages[i].msg_hdr.msg_name = &from[i];
+    messages[i].msg_hdr.msg_namelen = sizeof from[i];
+    messages[i].msg_hdr.msg_iov = &parts[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  const int n = ::recvmmsg(fd_, messages.data(), static_cast<unsigned>(max_count),
+                           MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  std::vector<Datagram> out;
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return out;
+    return errno_status("receiving datagrams");
+  }
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    out.push_back(datagram_from(from[i], buffers + i * slot, messages[i].msg_len, max_size));
+  }
+  return out;
+}
+
+std::string Datagram::from_address() const {
+  in_addr address{};
+  address.s_addr = from_ip;
   char text[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &from.sin_addr, text, sizeof text);
-  datagram.from_address = text;
-  datagram.from_port = ntohs(from.sin_port);
-  const size_t size = std::min(static_cast<size_t>(n), max_size + 1);
-  datagram.data.assign(buffer, buffer + size);
-  return std::optional<Datagram>(std::move(datagram));
+  inet_ntop(AF_INET, &address, text, sizeof text);
+  return text;
 }
 
 }  // namespace sotto::net

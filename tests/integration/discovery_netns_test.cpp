@@ -243,7 +243,7 @@ class AttackerUdp {
 std::function<bool(const net::Datagram&)> beacon_of(const LanNode& node, bool reply,
                                                     std::optional<uint16_t> port = std::nullopt) {
   return [&node, reply, port](const net::Datagram& d) {
-    if (d.from_address != node.host().address) return false;
+    if (d.from_address() != node.host().address) return false;
     auto beacon = net::decode_beacon(d.data);
     return beacon.is_ok() && beacon.value().identity_key == node.identity_key() &&
            beacon.value().reply == reply && (!port || beacon.value().port == *port);

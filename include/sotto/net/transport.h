@@ -203,6 +203,8 @@ class Transport {
   void on_link_monitor(const std::string& fingerprint);
   Status open_datagrams();
   void on_datagrams();
+  // One datagram read: opened when its tag is one we expect and its number is fresh, else counted.
+  void accept_datagram(const Bytes& data);
   void forget_inbound(const Bytes& sender_key);
 
   ZmqContext& context_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "sotto/base/bytes.h"
 #include "sotto/base/status.h"
@@ -16,9 +17,11 @@
 namespace sotto::net {
 
 struct Datagram {
-  std::string from_address;  // dotted IPv4
+  uint32_t from_ip = 0;  // IPv4, network byte order
   uint16_t from_port = 0;
   Bytes data;
+  // Dotted ("192.0.2.7"), formatted when asked: the voice path knows a datagram by its seal.
+  std::string from_address() const;
 };
 
 struct OutgoingDatagram {
@@ -57,6 +60,11 @@ class UdpSocket {
   // arrive truncated and are reported with data.size() == max_size + 1, so callers can count
   // and drop them.
   Result<std::optional<Datagram>> receive(size_t max_size = kMaxDatagram);
+  // Up to `max_count` (at most kMaxBatch) of the datagrams waiting, in one system call
+  // (recvmmsg), each cut as receive() cuts it; none when nothing is waiting. Fewer than asked
+  // means the socket was drained: no second call is needed only to hear that.
+  Result<std::vector<Datagram>> receive_some(size_t max_size, size_t max_count = kMaxBatch);
+  static constexpr size_t kMaxBatch = 16;
 
  private:
   explicit UdpSocket(int fd) : fd_(fd) {}

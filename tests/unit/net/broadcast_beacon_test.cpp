@@ -92,10 +92,10 @@ TEST_CASE("broadcast beacons: two nodes on one host both hear each beacon, overs
   for (const Heard* heard : {&first, &second}) {
     REQUIRE(heard->datagrams.size() == 3);
     CHECK(heard->payloads()[0] == "hello lan");
-    CHECK(heard->datagrams[0].from_address == sending.address);
+    CHECK(heard->datagrams[0].from_address() == sending.address);
     CHECK(heard->datagrams[1].data.size() == UdpSocket::kMaxDatagram + 1);
     CHECK(heard->payloads()[2] == "from one");
-    CHECK(heard->datagrams[2].from_address == receiving.address);
+    CHECK(heard->datagrams[2].from_address() == receiving.address);
   }
 }
 
