@@ -19,6 +19,9 @@ void add_node_options(CLI::App* app, NodeArgs& args) {
   app->add_flag("--no-discovery", args.no_discovery, "no UDP broadcast beacons");
   app->add_option("--beacon-port", args.beacon_port, "UDP port of broadcast beacons (47474)")
       ->check(CLI::Range(1, 65535));
+  app->add_option("--voice-port", args.voice_port,
+                  "UDP port for live voice, to open in a firewall (default: any free port)")
+      ->check(CLI::Range(1, 65535));
   app->add_option("--beacon-interval", args.beacon_interval_ms,
                   "ms between our beacons at start and after a change (1000)")
       ->check(CLI::Range(10, 600'000));

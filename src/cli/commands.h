@@ -38,6 +38,7 @@ struct NodeArgs {
   std::vector<std::string> peers;
   bool no_discovery = false;
   int beacon_port = 0;             // 0: not given
+  int voice_port = 0;              // 0: not given
   int beacon_interval_ms = 0;      // 0: not given
   int beacon_interval_max_ms = 0;  // 0: not given
   int link_idle_ms = 0;            // 0: not given

@@ -58,6 +58,11 @@ Result<core::NodeOptions> node_options(const GlobalOptions& options, const NodeA
   } else if (config.beacon_port) {
     out.beacon_port = *config.beacon_port;
   }
+  if (args.voice_port != 0) {
+    out.voice_port = static_cast<uint16_t>(args.voice_port);
+  } else if (config.voice_port) {
+    out.voice_port = *config.voice_port;
+  }
   if (args.beacon_interval_ms != 0) out.beacon_interval_ms = args.beacon_interval_ms;
   if (args.beacon_interval_max_ms != 0) out.beacon_interval_max_ms = args.beacon_interval_max_ms;
   if (args.link_idle_ms != 0) out.link_idle_ms = args.link_idle_ms;
@@ -154,6 +159,7 @@ int run_daemon(const GlobalOptions& options, const NodeArgs& args) {
   if (options.json) {
     std::cout << json_line({{"event", "started"},
                             {"endpoint", node.value()->endpoint()},
+                            {"voice_port", node.value()->voice_port()},
                             {"fingerprint", account.value()->fingerprint()}})
               << std::endl;
   } else {

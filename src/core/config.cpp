@@ -30,9 +30,10 @@ Result<NodeConfig> load_config(const std::string& path) {
     return Status::invalid_argument(where(path, error.source()) + ": " +
                                     std::string(error.description()));
   }
-  static const std::set<std::string> kKnown = {
-      "listen",           "interface",      "peers",   "discovery",     "beacon_port",
-      "network_key_file", "accept_unknown", "mailbox", "serve_mailbox", "mailbox_quota_mib"};
+  static const std::set<std::string> kKnown = {"listen",           "interface",        "peers",
+                                               "discovery",        "beacon_port",      "voice_port",
+                                               "network_key_file", "accept_unknown",   "mailbox",
+                                               "serve_mailbox",    "mailbox_quota_mib"};
   for (const auto& [key, node] : table) {
     if (!kKnown.count(std::string(key.str()))) {
       return Status::invalid_argument(where(path, node.source()) + ": unknown setting '" +
@@ -78,13 +79,16 @@ Result<NodeConfig> load_config(const std::string& path) {
     }
     *out = node->as_boolean()->get();
   }
-  if (const toml::node* node = table.get("beacon_port")) {
+  for (auto [key, out] : {std::pair{"beacon_port", &config.beacon_port},
+                          std::pair{"voice_port", &config.voice_port}}) {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) continue;
     const auto* port = node->as_integer();
     if (port == nullptr || port->get() < 1 || port->get() > 65535) {
-      return Status::invalid_argument(where(path, node->source()) +
-                                      ": beacon_port must be a port number (1-65535)");
+      return Status::invalid_argument(where(path, node->source()) + ": " + key +
+                                      " must be a port number (1-65535)");
     }
-    config.beacon_port = static_cast<uint16_t>(port->get());
+    *out = static_cast<uint16_t>(port->get());
   }
   if (const toml::node* node = table.get("mailbox_quota_mib")) {
     const auto* quota = node->as_integer();

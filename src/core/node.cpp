@@ -173,8 +173,15 @@ Status Node::Impl::bind_sockets() {
   if (!net::is_ipv4_address(host)) {
     return Status::invalid_argument("listen address must be an IPv4 address: " + host);
   }
+  // Its UDP port takes unicast beacons (Discovery::bind_unicast).
+  if (options.voice_port != 0 && options.voice_port == port) {
+    return Status::invalid_argument("--voice-port " + std::to_string(port) +
+                                    " is the listen port, whose UDP port takes beacons: choose "
+                                    "another");
+  }
   net::TransportOptions transport_options;
   transport_options.bind_address = host;
+  transport_options.datagram_port = options.voice_port;
   net::Transport::Callbacks callbacks;
   callbacks.on_frame = [this](const Bytes& key, Bytes frame) { on_frame(key, frame); };
   callbacks.on_datagram = [this](const Bytes& key, Bytes frame) { on_datagram(key, frame); };

@@ -128,7 +128,9 @@ Status Transport::open_datagrams() {
                                             sizeof datagram_session_));
   } while (datagram_session_ == 0);
   const std::string host = endpoint_.substr(6, endpoint_.rfind(':') - 6);  // "tcp://HOST:PORT"
-  SOTTO_ASSIGN_OR_RETURN(datagrams_, UdpSocket::bind(host, 0));
+  auto bound = UdpSocket::bind(host, options_.datagram_port);
+  if (!bound.is_ok()) return bound.status().with_context("the voice port");
+  datagrams_ = std::move(bound).value();
   SOTTO_ASSIGN_OR_RETURN(datagram_port_, datagrams_.local_port());
   poller_.add_fd(datagrams_.fd(), [this] { on_datagrams(); });
   return Status::ok();

@@ -13,6 +13,7 @@
 #include "sotto/core/node.h"
 #include "sotto/crypto/pair_seal.h"
 #include "sotto/crypto/primitives.h"
+#include "sotto/net/udp_socket.h"
 #include "tests/support/adversary.h"
 #include "tests/support/channel_lab.h"
 #include "tests/support/profile_node.h"
@@ -79,6 +80,52 @@ TEST_CASE("a transmission reaches its listener as datagrams, and the clip is who
   auto played = lab["bob"].node().play(sent.value().id, out / "bob.wav");
   REQUIRE(played.is_ok());
   CHECK(played.value().signature_valid);
+}
+
+TEST_CASE(
+    "a node given a voice port takes live voice on it; a port in use, or the listen port, stops "
+    "it with one line naming the port",
+    "[adversarial][voice][datagram]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
+  test::TempDir out;
+  const std::string recording = out / "speech.wav";
+  test::write_speech(recording, test::alsa_speech({"Front_Center"}));
+  uint16_t chosen = 0;
+  {
+    // A port free now: bound, then let go.
+    auto probe = net::UdpSocket::bind("127.0.0.1", 0);
+    REQUIRE(probe.is_ok());
+    chosen = probe.value().local_port().value();
+  }
+  test::ChannelLab lab({"alice", "bob"}, [&](const std::string& name, core::NodeOptions& options) {
+    if (name == "bob") options.voice_port = chosen;
+  });
+  test::open_channel(lab, "alice", "ops", {"bob"}, false);
+  REQUIRE(lab["bob"].node().voice_port() == chosen);
+  auto sent = lab["alice"].node().talk("ops", recording);
+  INFO(sent.status().message());
+  REQUIRE(sent.is_ok());
+  const uint64_t frames = lab["alice"].counter("voice_frames_sent");
+  REQUIRE(frames > 0);
+  REQUIRE(wait_until([&] { return lab["bob"].counter("datagrams_in") == frames; }, 5s));
+
+  // Taken by another socket: no other port instead, and the error names it.
+  auto holder = net::UdpSocket::bind("127.0.0.1", 0);
+  REQUIRE(holder.is_ok());
+  const std::string taken = std::to_string(holder.value().local_port().value());
+  ProfileNode carol("carol");
+  auto carol_options = [&](const std::string& listen) {
+    core::NodeOptions options = test::loopback_options();
+    options.voice_port = holder.value().local_port().value();
+    if (!listen.empty()) options.listen = listen;
+    return options;
+  };
+  CHECK_THROWS_WITH(carol.start(carol_options("")),
+                    Catch::Contains("the voice port: binding udp://127.0.0.1:" + taken) &&
+                        Catch::Contains("in use"));
+  // The listen port's UDP takes unicast beacons.
+  CHECK_THROWS_WITH(carol.start(carol_options("tcp://127.0.0.1:" + taken)),
+                    Catch::Contains("--voice-port " + taken + " is the listen port"));
 }
 
 TEST_CASE(

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "sotto/core/control_client.h"
 #include "sotto/crypto/primitives.h"
+#include "sotto/net/udp_socket.h"
 #include "tests/support/process.h"
 #include "tests/support/sanitizers.h"
 #include "tests/support/temp_dir.h"
@@ -201,6 +203,43 @@ TEST_CASE("a malformed config.toml stops the daemon with the line named", "[cli]
   auto result = run_sotto({"--profile", alice.dir, "--passphrase-file", alice.pass, "daemon"});
   CHECK(result.exit_code == 2);
   CHECK(result.err.find("config.toml line 2") != std::string::npos);
+}
+
+TEST_CASE("a daemon takes live voice on --voice-port and says so; a port in use stops it",
+          "[cli][node]") {
+  CliNode alice("alice");
+  uint16_t chosen = 0;
+  {
+    auto probe = net::UdpSocket::bind("127.0.0.1", 0);  // a port free now: bound, then let go
+    REQUIRE(probe.is_ok());
+    chosen = probe.value().local_port().value();
+  }
+  alice.daemon = std::make_unique<test::BackgroundProcess>(
+      test::sotto_binary(),
+      std::vector<std::string>{"--profile", alice.dir, "--passphrase-file", alice.pass, "--json",
+                               "daemon", "--listen", "tcp://127.0.0.1:0", "--no-discovery",
+                               "--voice-port", std::to_string(chosen)});
+  auto line = alice.daemon->wait_for_line("\"started\"", 10000);
+  INFO(alice.daemon->output());
+  REQUIRE(line.has_value());
+  CHECK(nlohmann::json::parse(*line)["voice_port"] == chosen);
+  alice.daemon->stop(SIGTERM);
+  alice.daemon.reset();
+
+  // In use (held here): one line naming it, and no other port taken instead.
+  auto holder = net::UdpSocket::bind("127.0.0.1", 0);
+  REQUIRE(holder.is_ok());
+  const std::string taken = std::to_string(holder.value().local_port().value());
+  auto refused =
+      run_sotto({"--profile", alice.dir, "--passphrase-file", alice.pass, "daemon", "--listen",
+                 "tcp://127.0.0.1:0", "--no-discovery", "--voice-port", taken});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("udp://127.0.0.1:" + taken) != std::string::npos);
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
+  // Not a port number: refused before anything starts.
+  auto bad = run_sotto({"--profile", alice.dir, "--passphrase-file", alice.pass, "daemon",
+                        "--listen", "tcp://127.0.0.1:0", "--voice-port", "70000"});
+  CHECK(bad.exit_code == 2);
 }
 
 TEST_CASE("config.toml gives the daemon its peers", "[cli][node]") {

@@ -30,7 +30,10 @@ void ProfileNode::start(core::NodeOptions options) {
   if (node_) throw std::runtime_error("ProfileNode: already running");
   account_ = open_account(dir_);
   auto node = core::Node::create(*account_, std::move(options), clock_);
-  if (!node.is_ok()) throw std::runtime_error("starting node: " + node.status().message());
+  if (!node.is_ok()) {
+    account_.reset();  // the profile's lock goes with it, so a later start can open it again
+    throw std::runtime_error("starting node: " + node.status().message());
+  }
   node_ = std::move(node).value();
   thread_ = std::thread([this] { (void)node_->run(); });
   wait_until_looping(*node_);  // on failure the destructor (or stop()) ends the thread

@@ -31,6 +31,7 @@ struct NodeConfig {
   std::vector<std::string> peers;
   std::optional<bool> discovery;
   std::optional<uint16_t> beacon_port;
+  std::optional<uint16_t> voice_port;
   std::optional<std::string> network_key_file;
   std::optional<bool> accept_unknown;
   // Mailboxes (doc/guide.md, Mailboxes): the node to use as ours, serving as one for others,

@@ -61,6 +61,9 @@ struct NodeOptions {
   std::vector<PeerSpec> peers;
   bool discovery = true;
   uint16_t beacon_port = 47474;
+  // The UDP port live voice arrives on (doc/protocol.md, Voice datagrams), on the listen
+  // address; 0: one the system picks. A host firewall needs it fixed to let voice in.
+  uint16_t voice_port = 0;
   std::optional<SecretBytes> network_key;  // contents of --network-key-file
   bool control_socket = true;              // serve DIR/control.sock
   // Our broadcast interval: this at start and after a change on the LAN, doubling per quiet

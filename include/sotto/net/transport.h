@@ -73,6 +73,7 @@ struct TransportOptions {
   // crypto::PairSeal::kOverhead), so none is cut up on any LAN (IPv6's minimum MTU is 1,280).
   // A larger frame goes over the link. 0: no datagram socket, voice goes over the links.
   size_t max_datagram_bytes = 1200;
+  uint16_t datagram_port = 0;  // 0: one the system picks
 };
 
 enum class LinkEvent {

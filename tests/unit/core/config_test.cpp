@@ -20,6 +20,7 @@ TEST_CASE("config.toml settings are read, and a missing file is an empty config"
                    "peers = [\"tcp://10.0.0.2:7000\", \"tcp://10.0.0.3:7001\"]\n"
                    "discovery = false\n"
                    "beacon_port = 40000\n"
+                   "voice_port = 40001\n"
                    "accept_unknown = false\n");
   auto config = core::load_config(tmp / "config.toml");
   REQUIRE(config.is_ok());
@@ -28,6 +29,7 @@ TEST_CASE("config.toml settings are read, and a missing file is an empty config"
   CHECK(config.value().peers.size() == 2);
   CHECK(config.value().discovery == false);
   CHECK(config.value().beacon_port == 40000);
+  CHECK(config.value().voice_port == 40001);
   CHECK(config.value().accept_unknown == false);
 }
 
@@ -46,6 +48,8 @@ TEST_CASE("a malformed or mistyped config.toml is refused with its line", "[core
   refused("\n\nlisten = 7\n", "line 3");
   refused("lisen = \"tcp://127.0.0.1:1\"\n", "unknown setting 'lisen'");
   refused("beacon_port = 70000\n", "beacon_port");
+  refused("voice_port = 0\n", "voice_port must be a port number");
+  refused("voice_port = \"5000\"\n", "voice_port");
   refused("peers = [1, 2]\n", "peers");
   refused("discovery = \"yes\"\n", "discovery");
   refused("accept_unknown = 1\n", "accept_unknown");
