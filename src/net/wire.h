@@ -57,7 +57,7 @@ Result<Bytes> encode_frame(wire::Envelope envelope);
 Result<wire::Envelope> decode_frame(ByteView frame, FrameDrop* drop = nullptr);
 
 // Frames at rest. A frame kept to be sent later (the outbox) is stored without its padding: a
-// voice clip's frame is 256 KiB around ~31 KB of payload, and every stored page is encrypted and
+// voice clip's frame is 256 KiB around a ~71 KB Envelope, and every stored page is encrypted and
 // MAC'd on the way in and wiped (secure_delete) on the way out. The padding hides a size on the
 // wire; on disk, inside the encrypted database, it only costs.
 //

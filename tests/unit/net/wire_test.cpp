@@ -403,7 +403,7 @@ TEST_CASE("a frame kept without its padding comes back as the same frame", "[net
     REQUIRE(padded.is_ok());
     CHECK(padded.value() == frame);
   }
-  // What a clip costs at rest: its ~31 KB, not the 256 KiB bucket it travels in.
+  // What a clip costs at rest: its ~71 KB Envelope, not the 256 KiB bucket it travels in.
   const Bytes clip = encoded(signal_envelope(70 * 1024));
   CHECK(clip.size() == kMaxFrameSize);
   CHECK(frame_without_padding(clip).size() < 72 * 1024);
