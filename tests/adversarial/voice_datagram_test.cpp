@@ -16,6 +16,7 @@
 #include "sotto/net/udp_socket.h"
 #include "tests/support/adversary.h"
 #include "tests/support/channel_lab.h"
+#include "tests/support/free_port.h"
 #include "tests/support/profile_node.h"
 #include "tests/support/skip.h"
 #include "tests/support/speech.h"
@@ -90,13 +91,7 @@ TEST_CASE(
   test::TempDir out;
   const std::string recording = out / "speech.wav";
   test::write_speech(recording, test::alsa_speech({"Front_Center"}));
-  uint16_t chosen = 0;
-  {
-    // A port free now: bound, then let go.
-    auto probe = net::UdpSocket::bind("127.0.0.1", 0);
-    REQUIRE(probe.is_ok());
-    chosen = probe.value().local_port().value();
-  }
+  const uint16_t chosen = test::free_udp_port();
   test::ChannelLab lab({"alice", "bob"}, [&](const std::string& name, core::NodeOptions& options) {
     if (name == "bob") options.voice_port = chosen;
   });

@@ -14,6 +14,7 @@
 #include "sotto/core/control_client.h"
 #include "sotto/crypto/primitives.h"
 #include "sotto/net/udp_socket.h"
+#include "tests/support/free_port.h"
 #include "tests/support/process.h"
 #include "tests/support/sanitizers.h"
 #include "tests/support/temp_dir.h"
@@ -208,12 +209,7 @@ TEST_CASE("a malformed config.toml stops the daemon with the line named", "[cli]
 TEST_CASE("a daemon takes live voice on --voice-port and says so; a port in use stops it",
           "[cli][node]") {
   CliNode alice("alice");
-  uint16_t chosen = 0;
-  {
-    auto probe = net::UdpSocket::bind("127.0.0.1", 0);  // a port free now: bound, then let go
-    REQUIRE(probe.is_ok());
-    chosen = probe.value().local_port().value();
-  }
+  const uint16_t chosen = test::free_udp_port();
   alice.daemon = std::make_unique<test::BackgroundProcess>(
       test::sotto_binary(),
       std::vector<std::string>{"--profile", alice.dir, "--passphrase-file", alice.pass, "--json",
