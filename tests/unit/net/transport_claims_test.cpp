@@ -2,6 +2,8 @@
 // one identity withdrawing its claim (its key changed, or it was evicted) must not cut off the
 // other (issue 21, item 3).
 #include <catch2/catch.hpp>
+#include <memory>
+#include <utility>
 
 #include "sotto/crypto/primitives.h"
 #include "sotto/crypto/signal_engine.h"
@@ -11,14 +13,31 @@
 
 using namespace sotto;
 
-TEST_CASE("a transport key stays admitted while any identity claims it; each revokes only its own",
-          "[net][transport][security]") {
+namespace {
+
+// A context and poller, and one key pair for every transport made on them.
+struct Host {
   net::ZmqContext context;
   net::Poller poller;
-  auto keys = crypto::SignalEngine::generate_curve_key_pair();
-  REQUIRE(keys.is_ok());
-  auto transport = net::Transport::create(context, poller, net::TransportOptions{},
-                                          keys.value().first, keys.value().second, {});
+  std::pair<Bytes, SecretBytes> keys;
+
+  Host() {
+    auto made = crypto::SignalEngine::generate_curve_key_pair();
+    REQUIRE(made.is_ok());
+    keys = std::move(made).value();
+  }
+  Result<std::unique_ptr<net::Transport>> transport() {
+    return net::Transport::create(context, poller, net::TransportOptions{}, keys.first, keys.second,
+                                  {});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a transport key stays admitted while any identity claims it; each revokes only its own",
+          "[net][transport][security]") {
+  Host host;
+  auto transport = host.transport();
   REQUIRE(transport.is_ok());
   net::Transport& t = *transport.value();
   const Bytes victim_key = crypto::random_bytes(32);
@@ -38,13 +57,9 @@ TEST_CASE("a transport key stays admitted while any identity claims it; each rev
 // socket on its reaper thread, so the first ZAP handler's inproc name could still be bound.
 TEST_CASE("a transport made again at once on the same context binds its ZAP handler",
           "[net][transport]") {
-  net::ZmqContext context;
-  net::Poller poller;
-  auto keys = crypto::SignalEngine::generate_curve_key_pair();
-  REQUIRE(keys.is_ok());
+  Host host;
   for (int attempt = 0; attempt < 200; ++attempt) {
-    auto transport = net::Transport::create(context, poller, net::TransportOptions{},
-                                            keys.value().first, keys.value().second, {});
+    auto transport = host.transport();
     INFO("attempt " << attempt);
     REQUIRE(transport.is_ok());
   }
