@@ -20,6 +20,8 @@ namespace {
 constexpr int kBindAttempts = 16;
 // How often our DEALERs are drained of what servers pushed (they hold at most a few messages).
 constexpr int64_t kLinkDrainIntervalMs = 1000;
+// On air, how often the upkeep runs (Node::Impl::upkeep_due).
+constexpr int64_t kOnAirUpkeepMs = 100;
 constexpr int kLockReplyFlushMs = 1000;
 
 // Splits "tcp://HOST:PORT" into its parts.
@@ -422,6 +424,8 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
     voice->tick();
     transport->flush_datagrams();  // the frame's datagrams to all its listeners in one call
   });
+  if (!upkeep_due()) return;
+  if (timed != nullptr) timed->upkeep = true;
   // Our heartbeats fall due together (a transmission's VoiceStart went to every listener at
   // once), and each wakes a peer's I/O thread and loop: sent with a frame, or while its
   // listeners decode it, they would take the CPU from both.
@@ -432,6 +436,19 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
     run("drain_links", [&] { transport->drain_links(); });
   }
   run("messenger", [&] { messenger->on_timer(on_air()); });
+  upkeep_at_ms = now() + kOnAirUpkeepMs;
+  // A heartbeat held back for the frames goes in the next quiet window.
+  if (peers.heartbeats_held()) {
+    upkeep_at_ms = std::min(upkeep_at_ms, voice->quiet_from_ms().value_or(now()));
+  }
+}
+
+bool Node::Impl::upkeep_due() const {
+  // On air the loop wakes every frame, and this upkeep (liveness, heartbeats, beacons, resends,
+  // expiry) works in seconds: run every round, it touched a dozen subsystems' code and data,
+  // cold after each wait, 50 or 100 times a second. Frames waiting for room in a socket's queue
+  // (busy) are retried every round as before.
+  return !on_air() || messenger->busy() || now() >= upkeep_at_ms;
 }
 
 int64_t Node::Impl::poll_timeout_ms() const {
@@ -440,6 +457,8 @@ int64_t Node::Impl::poll_timeout_ms() const {
   next = std::min(next, peers.next_deadline_ms());
   if (peers.heartbeats_held()) next = std::min(next, voice->quiet_from_ms().value_or(now()));
   next = std::min(next, discovery->next_deadline_ms());
+  // What the upkeep would do waits for its turn (upkeep_due), not a wake-up of its own.
+  if (!upkeep_due()) next = std::max(next, upkeep_at_ms);
   // Sends queued beyond one transaction's slice: only a look at the sockets before the next
   // slice (receipts are taken in between), no sleep. Frames still waiting for room in a
   // socket's queue: come back almost at once.

@@ -85,6 +85,7 @@ struct Node::Impl final : LinkControl, ControlTarget {
   std::string control_path;
   std::vector<std::weak_ptr<EventQueue>> subscribers;
   int64_t drain_at_ms = 0;
+  int64_t upkeep_at_ms = 0;        // on air, the upkeep's next turn (upkeep_due)
   std::unique_ptr<NodeLoop> loop;  // declared last: its thread ends first
 
   void count(Counter counter, uint64_t n = 1) { counters.add(counter, n); }
@@ -132,6 +133,8 @@ struct Node::Impl final : LinkControl, ControlTarget {
   Status round();
   // `timed` (instrumentation, may be null) gets the slowest timer's name and time.
   void on_timers(VoiceTrace* timed);
+  // Whether this round runs the upkeep timers (peers, discovery, links, messenger).
+  bool upkeep_due() const;
   bool on_air() const { return voice && voice->on_air(); }
   int64_t poll_timeout_ms() const;
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -287,4 +288,51 @@ TEST_CASE(
   CHECK(played.value().signature_valid);
   CHECK(played.value().duration_ms >= 1000);
   CHECK(played.value().duration_ms <= 2500);
+}
+
+TEST_CASE(
+    "on air the loop wakes every frame, but its upkeep (liveness, heartbeats, beacons, resends) "
+    "runs about every 100 ms",
+    "[voice][integration]") {
+  SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
+  test::TempDir out;
+  const std::string recording = out / "speech.wav";
+  test::write_speech(recording, test::alsa_speech({"Front_Center", "Front_Left", "Front_Right"}));
+  // The rounds each node's loop made while on air (the voice trace's kLoopRound).
+  struct Round {
+    int64_t wall_us;
+    bool upkeep;
+  };
+  std::mutex mutex;
+  std::map<std::string, std::vector<Round>> rounds;
+  ChannelLab lab({"alice", "bob"}, [&](const std::string& name, core::NodeOptions& options) {
+    options.voice_trace = [&, name](const core::VoiceTrace& trace) {
+      if (trace.kind != core::VoiceTrace::Kind::kLoopRound) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      rounds[name].push_back({trace.wall_us, trace.upkeep});
+    };
+  });
+  open_ops(lab, "alice", false);
+  auto sent = lab["alice"].node().talk("ops", recording);
+  INFO(sent.status().message());
+  REQUIRE(sent.is_ok());
+  const uint64_t frames = lab["alice"].counter("voice_frames_sent");
+  REQUIRE(frames >= 100);
+  REQUIRE(wait_until([&] { return lab["bob"].counter("voice_frames_received") == frames; }, 5s));
+
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const std::string name : {"alice", "bob"}) {
+    INFO(name);
+    const std::vector<Round>& seen = rounds[name];
+    REQUIRE(seen.size() >= frames / 2);
+    const auto with_upkeep =
+        std::count_if(seen.begin(), seen.end(), [](const Round& r) { return r.upkeep; });
+    const double on_air_ms = static_cast<double>(seen.back().wall_us - seen.front().wall_us) / 1e3;
+    INFO(seen.size() << " rounds over " << on_air_ms << " ms, " << with_upkeep << " with upkeep");
+    // Every 100 ms, and again for a heartbeat held to the middle of a frame period: not every
+    // round (every 20 ms), and never none.
+    CHECK(with_upkeep >= 1);
+    CHECK(static_cast<double>(with_upkeep) <= on_air_ms / 100.0 * 1.5 + 4);
+    CHECK(static_cast<size_t>(with_upkeep) * 3 < seen.size());
+  }
 }

@@ -225,6 +225,7 @@ struct VoiceTrace {
   int64_t waited_us = 0;
   std::string slowest_timer;  // the timer that took longest before the wait, and its time
   int64_t slowest_timer_us = 0;
+  bool upkeep = false;  // the round ran the upkeep (liveness, beacons, resends): on air, seldom
 };
 
 // started, ended; refused (our PTT: the floor is taken), interrupted (our transmission lost a
