@@ -95,7 +95,8 @@ double voice_frame_cpu_us();  // CPU per 20 ms frame, talker + 1 listener, the w
 double voice_frame_cpu_us_steady();  // the same, its first and last 25 frames left out
 double voice_idle_cpu_us();          // the same two nodes' CPU per 20 ms when nobody talks
 double voice_frame_cpu_us_bare();    // bare Opus encode + decode of the same frames, back to back
-double voice_frame_cpu_us_bare_paced();  // the same, one frame per 20 ms as a transmission must
+double voice_frame_cpu_us_bare_paced();     // the same, one frame per 20 ms as a transmission must
+double voice_frame_cpu_us_bare_pipeline();  // the same, two threads and a UDP datagram a frame
 double voice_delay_p50_ms();  // last sample captured -> decoded, 8 listeners, 20 ms frames
 double voice_delay_p99_ms();
 double voice_delay_p99_ms_10ms();  // the same with 10 ms frames

@@ -24,6 +24,12 @@
 //   voice_frame_cpu_us_bare_paced  the same frames once, paced at one frame per 20 ms as a real
 //                            transmission must be (caches cold from the other threads, a wake-up
 //                            per frame); the twin voice_frame_cpu_us is a floor against.
+//   voice_frame_cpu_us_bare_pipeline  the same frames two-ended, as a transmission must carry
+//                            them: one thread paced at one frame per 20 ms encodes and sends
+//                            each as a UDP datagram on 127.0.0.1, a second thread wakes on it,
+//                            reads and decodes it; both threads' CPU per frame. The bare
+//                            libraries and the kernel alone: two wake-ups a frame and the
+//                            loopback path, which the one-thread twins do not pay.
 //   voice_delay_p50_ms/_p99  1 talker, 8 listeners, 20 ms frames: every listener's kDecoded
 //                            delay_ms (wall clock when decoded and ready for playout minus the
 //                            nominal capture time of the frame's last sample, jitter buffer
@@ -46,6 +52,7 @@
 //
 // Time on this machine (2 cores) is shared by all node threads, the ZeroMQ I/O threads, and
 // whatever else runs. CPU times are not inflated by waiting for a core; the delays are.
+#include <poll.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -65,6 +72,7 @@
 #include <vector>
 
 #include "sotto/core/node.h"
+#include "sotto/net/udp_socket.h"
 #include "sotto/voice/opus_codec.h"
 #include "tests/bench/bench.h"
 #include "tests/support/speech.h"
@@ -862,6 +870,60 @@ double measure_bare_paced() {
          1000.0;
 }
 
+// Two-ended, as a transmission must be: a talker thread paced at one frame per 20 ms encodes each
+// frame and sends it as one UDP datagram on 127.0.0.1; a listener thread, asleep in poll until it
+// comes, reads and decodes it. Both threads' CPU time over the pass, per frame: what the two
+// wake-ups a frame and the loopback send and receive cost on this machine, without sotto's own
+// work.
+double measure_bare_pipeline() {
+  if (!have_speech()) return NAN;
+  const int frame_ms = 20;
+  const auto pcm = speech(kSpeechMs);
+  const auto frames = bare_frames(pcm, frame_ms);
+  auto codec = bare_codec(frame_ms);
+  if (!codec) return NAN;
+  auto receiver = net::UdpSocket::bind("127.0.0.1", 0);
+  auto sender = net::UdpSocket::bind("127.0.0.1", 0);
+  if (!receiver.is_ok() || !sender.is_ok() || !receiver.value().local_port().is_ok()) {
+    return unavailable("voice: bare pipeline: cannot bind a UDP socket on 127.0.0.1");
+  }
+  const uint16_t port = receiver.value().local_port().value();
+  size_t decoded = 0;
+  int64_t listener_ns = 0;
+  std::thread listener([&] {
+    const int64_t start = this_thread_cpu_ns();
+    pollfd wait_for{receiver.value().fd(), POLLIN, 0};
+    // A second without a datagram: one was lost, and the figure is not made.
+    while (decoded < frames.size() && ::poll(&wait_for, 1, 1000) > 0) {
+      auto got = receiver.value().receive(net::UdpSocket::kMaxReceivable);
+      if (!got.is_ok() || !got.value()) continue;
+      if (!codec->decoder.decode(got.value()->data).is_ok()) break;
+      ++decoded;
+    }
+    listener_ns = this_thread_cpu_ns() - start;
+  });
+  auto next = SteadyTime::now();
+  const int64_t start = this_thread_cpu_ns();
+  bool sent_all = true;
+  for (const auto& frame : frames) {
+    next += std::chrono::milliseconds(frame_ms);
+    std::this_thread::sleep_until(next);
+    auto packet = codec->encoder.encode(frame);
+    if (!packet.is_ok() || !sender.value().send_to("127.0.0.1", port, packet.value()).is_ok()) {
+      sent_all = false;
+      break;
+    }
+  }
+  const int64_t talker_ns = this_thread_cpu_ns() - start;
+  listener.join();
+  if (!sent_all) return unavailable("voice: bare pipeline: encode or send failed");
+  if (decoded != frames.size()) {
+    return unavailable("voice: bare pipeline: " + std::to_string(frames.size() - decoded) +
+                       " datagrams lost or not decoded on loopback");
+  }
+  return static_cast<double>(talker_ns + listener_ns) / static_cast<double>(frames.size()) / 1000.0;
+}
+
 // --- 1 talker, 8 listeners, 20 ms: delays, pipeline, max listeners -----------------------------
 
 struct FanoutFigures {
@@ -1003,6 +1065,9 @@ double voice_frame_cpu_us_bare() {
 }
 double voice_frame_cpu_us_bare_paced() {
   return measured_once<measure_bare_paced>();
+}
+double voice_frame_cpu_us_bare_pipeline() {
+  return measured_once<measure_bare_pipeline>();
 }
 double voice_delay_p50_ms() {
   return or_unavailable(fanout_figures().delay_p50_ms, fanout_figures().na);
