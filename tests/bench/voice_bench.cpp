@@ -67,6 +67,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -846,6 +847,20 @@ double measure_bare() {
   return median(runs);
 }
 
+// Each frame handed to `work` at its time, one per `frame_ms`, this thread asleep in between:
+// this thread's CPU time over the pass (the wake-ups included), or nullopt once `work` fails.
+std::optional<int64_t> paced_pass(const std::vector<std::span<const int16_t>>& frames, int frame_ms,
+                                  const std::function<bool(std::span<const int16_t>)>& work) {
+  auto next = SteadyTime::now();
+  const int64_t start = this_thread_cpu_ns();
+  for (const auto& frame : frames) {
+    next += std::chrono::milliseconds(frame_ms);
+    std::this_thread::sleep_until(next);
+    if (!work(frame)) return std::nullopt;
+  }
+  return this_thread_cpu_ns() - start;
+}
+
 // Paced as a transmission must be: one frame encoded and decoded per frame period, this thread
 // asleep in between (so each frame starts with caches other threads have used meanwhile), over
 // the same frames. Its CPU time over the whole pass, the wake-ups included, per frame.
@@ -856,18 +871,12 @@ double measure_bare_paced() {
   const auto frames = bare_frames(pcm, frame_ms);
   auto codec = bare_codec(frame_ms);
   if (!codec) return NAN;
-  auto next = SteadyTime::now();
-  const int64_t start = this_thread_cpu_ns();
-  for (const auto& frame : frames) {
-    next += std::chrono::milliseconds(frame_ms);
-    std::this_thread::sleep_until(next);
+  const auto cpu_ns = paced_pass(frames, frame_ms, [&](std::span<const int16_t> frame) {
     auto packet = codec->encoder.encode(frame);
-    if (!packet.is_ok() || !codec->decoder.decode(packet.value()).is_ok()) {
-      return unavailable("voice: bare paced: encode or decode failed");
-    }
-  }
-  return static_cast<double>(this_thread_cpu_ns() - start) / static_cast<double>(frames.size()) /
-         1000.0;
+    return packet.is_ok() && codec->decoder.decode(packet.value()).is_ok();
+  });
+  if (!cpu_ns) return unavailable("voice: bare paced: encode or decode failed");
+  return static_cast<double>(*cpu_ns) / static_cast<double>(frames.size()) / 1000.0;
 }
 
 // Two-ended, as a transmission must be: a talker thread paced at one frame per 20 ms encodes each
@@ -902,26 +911,18 @@ double measure_bare_pipeline() {
     }
     listener_ns = this_thread_cpu_ns() - start;
   });
-  auto next = SteadyTime::now();
-  const int64_t start = this_thread_cpu_ns();
-  bool sent_all = true;
-  for (const auto& frame : frames) {
-    next += std::chrono::milliseconds(frame_ms);
-    std::this_thread::sleep_until(next);
+  const auto talker_ns = paced_pass(frames, frame_ms, [&](std::span<const int16_t> frame) {
     auto packet = codec->encoder.encode(frame);
-    if (!packet.is_ok() || !sender.value().send_to("127.0.0.1", port, packet.value()).is_ok()) {
-      sent_all = false;
-      break;
-    }
-  }
-  const int64_t talker_ns = this_thread_cpu_ns() - start;
+    return packet.is_ok() && sender.value().send_to("127.0.0.1", port, packet.value()).is_ok();
+  });
   listener.join();
-  if (!sent_all) return unavailable("voice: bare pipeline: encode or send failed");
+  if (!talker_ns) return unavailable("voice: bare pipeline: encode or send failed");
   if (decoded != frames.size()) {
     return unavailable("voice: bare pipeline: " + std::to_string(frames.size() - decoded) +
                        " datagrams lost or not decoded on loopback");
   }
-  return static_cast<double>(talker_ns + listener_ns) / static_cast<double>(frames.size()) / 1000.0;
+  return static_cast<double>(*talker_ns + listener_ns) / static_cast<double>(frames.size()) /
+         1000.0;
 }
 
 // --- 1 talker, 8 listeners, 20 ms: delays, pipeline, max listeners -----------------------------
