@@ -480,7 +480,9 @@ void MailboxClient::deposit_for(const std::string& recipient, const std::string&
     auto* deposit = envelope.mutable_mailbox_deposit();
     deposit->set_recipient(recipient);
     *deposit->mutable_message() = stored.value().signal();
-    deposit->set_expires_in_ms(expires_in_ms(recipient, row.message_row));
+    const std::optional<uint64_t> expires_in = expires_in_ms(recipient, row.message_row);
+    if (!expires_in) continue;
+    deposit->set_expires_in_ms(*expires_in);
     const std::string& id = stored.value().signal().message_id();
     auto frame = frame_of(std::move(envelope));
     if (!frame || !hooks_.send_frame(mailbox, *frame)) break;
@@ -490,7 +492,8 @@ void MailboxClient::deposit_for(const std::string& recipient, const std::string&
   deposits.sent_ms = now;
 }
 
-uint64_t MailboxClient::expires_in_ms(const std::string& recipient, int64_t message_row) {
+std::optional<uint64_t> MailboxClient::expires_in_ms(const std::string& recipient,
+                                                     int64_t message_row) {
   storage::Database& db = AccountInternals::db(account_);
   auto setting = storage::ExpiryRepo(db).get(recipient);
   if (!setting.is_ok() || !setting.value() || setting.value()->expire_ms <= 0) return 0;
@@ -501,7 +504,8 @@ uint64_t MailboxClient::expires_in_ms(const std::string& recipient, int64_t mess
     return 0;
   }
   const int64_t left = setting.value()->expire_ms - (clock_.wall_ms() - message.value()->sent_at);
-  return static_cast<uint64_t>(std::max<int64_t>(left, 1));
+  if (left <= 0) return std::nullopt;
+  return static_cast<uint64_t>(left);
 }
 
 }  // namespace sotto::core

@@ -105,7 +105,10 @@ class MailboxClient {
   void reach(const wire::MailboxRecord& record);
   void deposit_all();
   void deposit_for(const std::string& recipient, const std::string& mailbox);
-  uint64_t expires_in_ms(const std::string& recipient, int64_t message_row);
+  // What the mailbox is told of a message's time: 0 when it has none, nullopt when it has run out
+  // (our expiry takes it within a second; deposited now, the mailbox would hold it again after
+  // dropping it, for the moment between its deadline and ours).
+  std::optional<uint64_t> expires_in_ms(const std::string& recipient, int64_t message_row);
   void finish_use(Result<MailboxInfo> result);
 
   Account& account_;

@@ -161,17 +161,30 @@ TEST_CASE("mailbox: disappearing messages expire at the mailbox too, unfetched",
   bob.start(loopback_with_peers({mailbox.endpoint()}));
   alice.start(loopback_with_peers({bob.endpoint()}));
   befriend_and_name(alice, bob, mailbox.fingerprint());
-  REQUIRE(alice.node().set_expiry(bob.fingerprint(), 2000).is_ok());
+  REQUIRE(alice.node().set_expiry(bob.fingerprint(), 3000).is_ok());
   REQUIRE(wait_until([&] { return alice.counter("outbox_waiting") == 0; }, 5s));  // bob has it
+  // Her texts must reach the mailbox before her own copies expire, so she is linked to it first
+  // (bob's record made her dial it; that may still be under way).
+  REQUIRE(wait_until([&] { return alice.sees_online(mailbox.fingerprint()); }, 10s));
 
   bob.stop();
   REQUIRE(wait_until([&] { return !alice.sees_online(bob.fingerprint()); }, 10s));
   const auto texts = numbered_texts("gone by morning", 3);
   send_all(alice, bob.fingerprint(), texts);
-  REQUIRE(
-      wait_until([&] { return mailbox.counter("mailbox_deposits_held") >= texts.size(); }, 10s));
-  // Two seconds after alice sent them, the mailbox holds none of them any more.
+  const bool all_held =
+      wait_until([&] { return mailbox.counter("mailbox_deposits_held") >= texts.size(); }, 10s);
+  INFO("alice: deposits sent " << alice.counter("mailbox_deposits_sent") << ", messages expired "
+                               << alice.counter("messages_expired") << "; mailbox: refused "
+                               << mailbox.counter("mailbox_deposit_refused"));
+  REQUIRE(all_held);
+  // Three seconds after alice sent them, the mailbox holds none of them any more.
   REQUIRE(wait_until([&] { return mailbox.counter("mailbox_expired") >= texts.size(); }, 10s));
+  CHECK(mailbox_user(mailbox.node(), bob.fingerprint())->held == 0);
+  // Told they are gone, alice does not deposit them again for the moment her own copies live on
+  // (her expiry looks once a second): once hers are gone too, each was held once and is held no
+  // more.
+  REQUIRE(wait_until([&] { return alice.counter("messages_expired") >= texts.size(); }, 10s));
+  CHECK(mailbox.counter("mailbox_deposits_held") == texts.size());
   CHECK(mailbox_user(mailbox.node(), bob.fingerprint())->held == 0);
   CHECK(mailbox.counter("mailbox_forwarded") == 0);
 }
