@@ -461,6 +461,13 @@ class VoiceLab {
     }
     return sum;
   }
+  // A counter summed over every node of the lab.
+  uint64_t counter_sum(const std::string& name) const {
+    uint64_t sum = 0;
+    for (const auto& node : nodes_) sum += node->counter(name);
+    return sum;
+  }
+
   std::string describe_threads(int n) const {
     std::string out;
     for (pid_t tid : node_threads_[static_cast<size_t>(n)]) {
@@ -667,10 +674,15 @@ Delays delays_of(TraceCollector& traces, const std::string& id, int listeners, u
     if (e.seq < frames) encode_us[e.seq] = e.wall_us;
   }
   std::vector<double> delays, pipeline, pacing;
+  // Where the pipeline's tail lies: a transmission's first second (its start's work on every
+  // node) or after.
+  const uint32_t first_second = static_cast<uint32_t>(int64_t{frames} * 1000 / kSpeechMs);
+  size_t over_2ms_first = 0, over_2ms_after = 0;
   for (const auto& d : decoded) {
     delays.push_back(d.delay_ms);
     if (d.seq < frames && encode_us[d.seq] >= 0) {
       pipeline.push_back(static_cast<double>(d.wall_us - encode_us[d.seq]) / 1000.0);
+      if (pipeline.back() > 2.0) ++(d.seq < first_second ? over_2ms_first : over_2ms_after);
       // The nominal capture time of the frame's last sample is wall_us - delay: how late the
       // talker's pacing started encoding it.
       const double captured_us = static_cast<double>(d.wall_us) - d.delay_ms * 1000.0;
@@ -700,6 +712,10 @@ Delays delays_of(TraceCollector& traces, const std::string& id, int listeners, u
     std::fprintf(stderr, "bench: voice: %s: encode start->decoded p50/p99 ms by listener:%s\n",
                  label, by_listener.c_str());
   }
+  std::fprintf(stderr,
+               "bench: voice: %s: encode start->decoded over 2 ms: %zu in the first second "
+               "(frames 0..%u), %zu after\n",
+               label, over_2ms_first, first_second - 1, over_2ms_after);
   std::fprintf(stderr,
                "bench: voice: %s: %zu frames encoded, %zu decoded (of %u x %d listeners); "
                "delay p50 %.2f p99 %.2f max %.2f ms = capture->encode start p50 %.2f p99 %.2f "
@@ -772,6 +788,18 @@ CpuFigures measure_cpu() {
       figures.steady_cpu_us - talker_loop - talker_zmq - listener_loop - listener_zmq,
       figures.idle_cpu_us, frame_ms, lab.describe_threads(0).c_str(),
       lab.describe_threads(1).c_str());
+  // What the start and the end cost above the steady rate, in CPU ms a transmission.
+  const double steady_ns = static_cast<double>(to->process_ns - from->process_ns) / n;
+  std::fprintf(
+      stderr,
+      "bench: voice: cpu: above the steady rate: the start (talk() to frame %u) %.1f ms, "
+      "the end (frame %u to the listener's end) %.1f ms [monotonic %.6f..%.6f s]\n",
+      first,
+      (static_cast<double>(from->process_ns - whole_from.process_ns) - first * steady_ns) / 1e6,
+      last,
+      (static_cast<double>(whole_to.process_ns - to->process_ns) - (frames - last) * steady_ns) /
+          1e6,
+      static_cast<double>(to->steady_ns) / 1e9, static_cast<double>(whole_to.steady_ns) / 1e9);
   delays_of(lab.traces(), id, 1, frames, "1 listener, 20 ms");
   return figures;
 }
@@ -986,9 +1014,19 @@ FanoutFigures measure_fanout() {
                        talker_cost_us(lab, size, short_clip, short_frames, talker_idle_per_ns));
   }
   std::string id;
+  // Links a transmission opens are CURVE handshakes on the I/O threads while frames flow.
+  const uint64_t handshakes_before = lab.counter_sum("link_handshakes");
+  const uint64_t on_demand_before = lab.counter_sum("links_opened_on_demand");
   costs.emplace_back(kListeners,
                      talker_cost_us(lab, kListeners, clip, frames, talker_idle_per_ns, &id));
   if (id.empty()) return figures;
+  std::fprintf(
+      stderr,
+      "bench: voice: 8 listeners, 20 ms: links during the transmission: %llu handshakes, "
+      "%llu opened on demand (all nodes)\n",
+      static_cast<unsigned long long>(lab.counter_sum("link_handshakes") - handshakes_before),
+      static_cast<unsigned long long>(lab.counter_sum("links_opened_on_demand") -
+                                      on_demand_before));
   const Delays delays = delays_of(lab.traces(), id, kListeners, frames, "8 listeners, 20 ms");
   figures.delay_p50_ms = delays.delay_p50_ms;
   figures.delay_p99_ms = delays.delay_p99_ms;
