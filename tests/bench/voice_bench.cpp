@@ -68,6 +68,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,6 +135,23 @@ std::string thread_name(pid_t tid) {
   std::string name;
   std::getline(in, name);
   return name;
+}
+
+// Page faults a thread has taken, minor and major (fields 10 and 12 of its stat; the name in
+// field 2 may hold spaces, so counted from its closing parenthesis).
+uint64_t thread_faults(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  uint64_t faults = 0;
+  for (int i = 3; i <= 12 && fields >> field; ++i) {
+    if (i == 10 || i == 12) faults += std::stoull(field);
+  }
+  return faults;
 }
 
 // --- statistics --------------------------------------------------------------------------------
@@ -459,6 +477,12 @@ class VoiceLab {
       const bool named = thread_name(threads_[t]).rfind(prefix, 0) == 0;
       if (named != invert) sum += to.thread_ns[t] - from.thread_ns[t];
     }
+    return sum;
+  }
+  // Page faults node `n`'s threads have taken so far.
+  uint64_t node_faults(int n) const {
+    uint64_t sum = 0;
+    for (pid_t tid : node_threads_[static_cast<size_t>(n)]) sum += thread_faults(tid);
     return sum;
   }
   // A counter summed over every node of the lab.
@@ -968,9 +992,15 @@ double talker_cost_us(VoiceLab& lab, int size, const std::string& clip, uint32_t
                       double talker_idle_per_ns, std::string* id_out = nullptr) {
   const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
   lab.traces().mark(first, last, [&lab] { return lab.sample(); });
+  const uint64_t talker_faults = lab.node_faults(0), listener_faults = lab.node_faults(1);
   const std::string id = lab.talk(size, clip);
   if (id_out != nullptr) *id_out = id;
   if (id.empty()) return NAN;
+  std::fprintf(stderr,
+               "bench: voice: talker with %d listener(s): page faults over the transmission: "
+               "talker %llu, listener0 %llu\n",
+               size, static_cast<unsigned long long>(lab.node_faults(0) - talker_faults),
+               static_cast<unsigned long long>(lab.node_faults(1) - listener_faults));
   auto [from, to] = lab.traces().marks();
   if (!from || !to) return NAN;
   const double n = last - first;
