@@ -854,26 +854,36 @@ std::optional<BareCodec> bare_codec(int frame_ms) {
   return BareCodec{std::move(encoder).value(), std::move(decoder).value()};
 }
 
-// The frames of the clip voice_frame_cpu_us transmits, as the talker cuts them.
-std::vector<std::span<const int16_t>> bare_frames(const std::vector<int16_t>& pcm, int frame_ms) {
-  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(frame_ms));
+// The clip voice_frame_cpu_us transmits, cut into 20 ms frames as the talker cuts them; the frames
+// view `pcm` (a move keeps its buffer, a copy would not: hence no copies).
+struct BareClip {
+  static constexpr int kFrameMs = 20;
+  std::vector<int16_t> pcm;
   std::vector<std::span<const int16_t>> frames;
-  for (size_t at = 0; at + per_frame <= pcm.size(); at += per_frame) {
-    frames.push_back(std::span<const int16_t>(pcm).subspan(at, per_frame));
+  BareClip() = default;
+  BareClip(BareClip&&) = default;
+  BareClip(const BareClip&) = delete;
+};
+std::optional<BareClip> bare_clip() {
+  if (!have_speech()) return std::nullopt;
+  std::optional<BareClip> clip(std::in_place);
+  clip->pcm = speech(kSpeechMs);
+  const auto per_frame = static_cast<size_t>(voice::frame_samples_for(BareClip::kFrameMs));
+  for (size_t at = 0; at + per_frame <= clip->pcm.size(); at += per_frame) {
+    clip->frames.push_back(std::span<const int16_t>(clip->pcm).subspan(at, per_frame));
   }
-  return frames;
+  return clip;
 }
 
 // Back to back: every frame encoded, then every packet decoded, this thread's CPU time; the
 // median of kBarePasses passes after one that warms up.
 double measure_bare() {
-  if (!have_speech()) return NAN;
-  const int frame_ms = 20;
-  const auto pcm = speech(kSpeechMs);
-  const auto frames = bare_frames(pcm, frame_ms);
+  const auto clip = bare_clip();
+  if (!clip) return NAN;
+  const auto& frames = clip->frames;
   std::vector<double> runs, encode_runs;
   for (int pass = 0; pass < kBarePasses + 1; ++pass) {
-    auto codec = bare_codec(frame_ms);
+    auto codec = bare_codec(BareClip::kFrameMs);
     if (!codec) return NAN;
     // Encoded all, then decoded all: four clock reads per pass, none per frame.
     std::vector<Bytes> packets;
@@ -899,14 +909,14 @@ double measure_bare() {
   return median(runs);
 }
 
-// Each frame handed to `work` at its time, one per `frame_ms`, this thread asleep in between:
+// Each frame handed to `work` at its time, one per frame period, this thread asleep in between:
 // this thread's CPU time over the pass (the wake-ups included), or nullopt once `work` fails.
-std::optional<int64_t> paced_pass(const std::vector<std::span<const int16_t>>& frames, int frame_ms,
+std::optional<int64_t> paced_pass(const std::vector<std::span<const int16_t>>& frames,
                                   const std::function<bool(std::span<const int16_t>)>& work) {
   auto next = SteadyTime::now();
   const int64_t start = this_thread_cpu_ns();
   for (const auto& frame : frames) {
-    next += std::chrono::milliseconds(frame_ms);
+    next += std::chrono::milliseconds(BareClip::kFrameMs);
     std::this_thread::sleep_until(next);
     if (!work(frame)) return std::nullopt;
   }
@@ -917,13 +927,12 @@ std::optional<int64_t> paced_pass(const std::vector<std::span<const int16_t>>& f
 // asleep in between (so each frame starts with caches other threads have used meanwhile), over
 // the same frames. Its CPU time over the whole pass, the wake-ups included, per frame.
 double measure_bare_paced() {
-  if (!have_speech()) return NAN;
-  const int frame_ms = 20;
-  const auto pcm = speech(kSpeechMs);
-  const auto frames = bare_frames(pcm, frame_ms);
-  auto codec = bare_codec(frame_ms);
+  const auto clip = bare_clip();
+  if (!clip) return NAN;
+  auto codec = bare_codec(BareClip::kFrameMs);
   if (!codec) return NAN;
-  const auto cpu_ns = paced_pass(frames, frame_ms, [&](std::span<const int16_t> frame) {
+  const auto& frames = clip->frames;
+  const auto cpu_ns = paced_pass(frames, [&](std::span<const int16_t> frame) {
     auto packet = codec->encoder.encode(frame);
     return packet.is_ok() && codec->decoder.decode(packet.value()).is_ok();
   });
@@ -937,12 +946,11 @@ double measure_bare_paced() {
 // wake-ups a frame and the loopback send and receive cost on this machine, without sotto's own
 // work.
 double measure_bare_pipeline() {
-  if (!have_speech()) return NAN;
-  const int frame_ms = 20;
-  const auto pcm = speech(kSpeechMs);
-  const auto frames = bare_frames(pcm, frame_ms);
-  auto codec = bare_codec(frame_ms);
+  const auto clip = bare_clip();
+  if (!clip) return NAN;
+  auto codec = bare_codec(BareClip::kFrameMs);
   if (!codec) return NAN;
+  const auto& frames = clip->frames;
   auto receiver = net::UdpSocket::bind("127.0.0.1", 0);
   auto sender = net::UdpSocket::bind("127.0.0.1", 0);
   if (!receiver.is_ok() || !sender.is_ok() || !receiver.value().local_port().is_ok()) {
@@ -963,7 +971,7 @@ double measure_bare_pipeline() {
     }
     listener_ns = this_thread_cpu_ns() - start;
   });
-  const auto talker_ns = paced_pass(frames, frame_ms, [&](std::span<const int16_t> frame) {
+  const auto talker_ns = paced_pass(frames, [&](std::span<const int16_t> frame) {
     auto packet = codec->encoder.encode(frame);
     return packet.is_ok() && sender.value().send_to("127.0.0.1", port, packet.value()).is_ok();
   });

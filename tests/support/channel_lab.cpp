@@ -123,6 +123,20 @@ void open_channel(ChannelLab& lab, const std::string& admin, const std::string& 
   }
 }
 
+uint64_t talk_until_heard(ChannelLab& lab, const std::string& talker, const std::string& listener,
+                          const std::string& channel, const std::string& recording) {
+  auto sent = lab[talker].node().talk(channel, recording);
+  if (!sent.is_ok()) throw std::runtime_error("talk: " + sent.status().message());
+  const uint64_t frames = lab[talker].counter("voice_frames_sent");
+  if (!wait_until([&] { return lab[listener].counter("voice_frames_received") == frames; },
+                  std::chrono::seconds(5))) {
+    throw std::runtime_error(listener + " received " +
+                             std::to_string(lab[listener].counter("voice_frames_received")) +
+                             " of the " + std::to_string(frames) + " frames " + talker + " sent");
+  }
+  return frames;
+}
+
 std::optional<core::ChannelInfo> channel_of(ProfileNode& node, const std::string& channel) {
   if (!node.running()) return std::nullopt;
   auto info = node.node().channel(channel);

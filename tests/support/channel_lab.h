@@ -56,6 +56,12 @@ class ChannelLab {
 void open_channel(ChannelLab& lab, const std::string& admin, const std::string& channel,
                   const std::vector<std::string>& members, bool free_voice);
 
+// `talker` transmits the WAV at `recording` on #`channel` (talk() returns once every frame has
+// gone out) and `listener` receives every frame it sent: that count. Throws when the talk is
+// refused or the frames do not all arrive.
+uint64_t talk_until_heard(ChannelLab& lab, const std::string& talker, const std::string& listener,
+                          const std::string& channel, const std::string& recording);
+
 // The channel as `node` sees it, or nullopt when the node does not know it.
 std::optional<core::ChannelInfo> channel_of(ProfileNode& node, const std::string& channel);
 // The member named `name` (its name as the viewer knows it), or nullptr.
