@@ -79,7 +79,7 @@ Result<int> Poller::poll(long timeout_ms) {
       std::remove_if(items_.begin(), items_.end(), [](const Item& i) { return i.removed; }),
       items_.end());
   const size_t polled = items_.size();
-  std::vector<char> ready(polled, 0);
+  ready_.assign(polled, 0);
   int count = 0;
   for (size_t i = 0; i < polled; ++i) {
     Item& item = items_[i];
@@ -87,37 +87,35 @@ Result<int> Poller::poll(long timeout_ms) {
     SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
     item.ask = input;
     if (input) {
-      ready[i] = 1;
+      ready_[i] = 1;
       ++count;
     }
   }
-  std::vector<pollfd> fds;
-  std::vector<size_t> owner;
-  fds.reserve(polled);
-  owner.reserve(polled);
+  fds_.clear();
+  owner_.clear();
   for (size_t i = 0; i < polled; ++i) {
-    if (items_[i].fd < 0 || ready[i] || items_[i].held) continue;
-    fds.push_back({items_[i].fd, POLLIN, 0});
-    owner.push_back(i);
+    if (items_[i].fd < 0 || ready_[i] || items_[i].held) continue;
+    fds_.push_back({items_[i].fd, POLLIN, 0});
+    owner_.push_back(i);
   }
-  const int waited = ::poll(fds.data(), fds.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
+  const int waited = ::poll(fds_.data(), fds_.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
   if (note_wakes_) woke_at_ = std::chrono::steady_clock::now();
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
   if (waited == 0 && count == 0) sweep_if_due();
-  for (size_t k = 0; waited > 0 && k < fds.size(); ++k) {
-    if (fds[k].revents == 0) continue;
-    Item& item = items_[owner[k]];
+  for (size_t k = 0; waited > 0 && k < fds_.size(); ++k) {
+    if (fds_[k].revents == 0) continue;
+    Item& item = items_[owner_[k]];
     if (item.socket != nullptr) {
       SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
       if (!input) continue;
       item.ask = true;
     }
-    ready[owner[k]] = 1;
+    ready_[owner_[k]] = 1;
     ++count;
   }
   // Handlers may append items; only those polled this round are dispatched, by index.
   for (size_t i = 0; i < polled; ++i) {
-    if (!ready[i] || items_[i].removed) continue;
+    if (!ready_[i] || items_[i].removed) continue;
     Handler handler = items_[i].handler;  // a copy: the handler may reshape items_
     handler();
   }

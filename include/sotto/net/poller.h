@@ -15,6 +15,8 @@
 // Thread-safety: one thread, the loop's.
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <functional>
 #include <vector>
@@ -61,6 +63,11 @@ class Poller {
   void sweep_if_due();
 
   std::vector<Item> items_;
+  // One wait's working sets, kept between waits: a loop that wakes every voice frame would
+  // otherwise allocate and free three of them each time.
+  std::vector<char> ready_;
+  std::vector<pollfd> fds_;
+  std::vector<size_t> owner_;
   std::chrono::steady_clock::time_point last_sweep_{};
   bool note_wakes_ = false;
   std::chrono::steady_clock::time_point woke_at_;
