@@ -375,7 +375,7 @@ void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
 
 Status Node::Impl::round() {
   // Instrumentation: with a voice trace set, a round while on air is timed stage by stage.
-  const bool timed = options.voice_trace && on_air();
+  const bool timed = options.voice_trace && options.voice_trace_rounds && on_air();
   using Steady = std::chrono::steady_clock;
   const Steady::time_point began = timed ? Steady::now() : Steady::time_point{};
   VoiceTrace trace;

@@ -92,6 +92,7 @@ constexpr int kSpeechMs = 10'000;      // the main transmissions
 constexpr int kShortSpeechMs = 3'000;  // the talker-cost runs with 1, 2 and 4 listeners
 constexpr uint32_t kSkipFrames = 25;   // steady state: not the first or last 25 frames
 constexpr int kIdleMs = 3000;          // how long the idle CPU is measured
+constexpr int kSettleMs = 1000;        // after the set-up, before the idle CPU is measured
 constexpr int kBarePasses = 5;
 constexpr double kUtilisationBudget = 0.5;  // of one core, for the talker's voice work
 
@@ -329,7 +330,10 @@ class TraceCollector {
 // first k listeners.
 class VoiceLab {
  public:
-  VoiceLab(int listeners, int frame_ms) : listeners_(listeners), frame_ms_(frame_ms) {}
+  // `trace_rounds`: every node also traces its loop's rounds on air (the delay runs explain their
+  // tails with them); the CPU run leaves them off, as a node outside a benchmark does.
+  VoiceLab(int listeners, int frame_ms, bool trace_rounds)
+      : listeners_(listeners), frame_ms_(frame_ms), trace_rounds_(trace_rounds) {}
 
   bool set_up(const std::vector<int>& channel_sizes) {
     for (int i = 0; i <= listeners_; ++i) {
@@ -339,6 +343,7 @@ class VoiceLab {
       }
       options.voice_frame_ms = frame_ms_;
       options.voice_trace = traces_.hook(i - 1);  // the talker's kEncodeStart has no listener
+      options.voice_trace_rounds = trace_rounds_;
       const std::set<pid_t> before = task_ids();
       nodes_.push_back(std::make_unique<test::TestNode>(
           i == 0 ? "talker" : "listener" + std::to_string(i - 1), std::move(options)));
@@ -549,6 +554,7 @@ class VoiceLab {
 
   int listeners_;
   int frame_ms_;
+  bool trace_rounds_;
   TraceCollector traces_;  // before the nodes: their hooks point into it
   std::vector<std::unique_ptr<test::TestNode>> nodes_;  // [0] is the talker
   std::vector<std::shared_ptr<core::EventQueue>> queues_;
@@ -637,9 +643,11 @@ void explain(TraceCollector& traces, const std::string& id, uint32_t frames, con
                static_cast<size_t>(concealed), missed.size() - static_cast<size_t>(concealed),
                missed_text.c_str(), label, worst_text.c_str());
 
-  // The loops while the transmission was live: rounds per frame, and the longest rounds' work.
+  // The loops while the transmission was live: rounds per frame, and the longest rounds' work
+  // (the runs that trace them: not the CPU run).
   const int64_t first_us = encoded.front().wall_us;
   const auto rounds = traces.rounds(first_us, last_us);
+  if (rounds.empty()) return;
   std::vector<double> talker_busy, listener_busy;
   size_t talker_rounds = 0;
   std::vector<TraceCollector::Round> longest = rounds;
@@ -766,12 +774,14 @@ CpuFigures measure_cpu() {
   test::TempDir tmp;
   const int frame_ms = 20;
   const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
-  VoiceLab lab(1, frame_ms);
+  VoiceLab lab(1, frame_ms, false);
   if (!lab.set_up({1})) return figures;
   const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
   auto per_frame_us = [](double ns, double n) { return ns / n / 1000.0; };
 
-  // Idle: the same two nodes and nobody talking (heartbeats, timers), per frame period.
+  // Idle: the same two nodes and nobody talking (heartbeats, timers), per frame period. Counted
+  // from a second after the set-up: its last handshakes and commits are not idle work.
+  std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   const Sample idle_from = lab.sample();
   std::this_thread::sleep_for(std::chrono::milliseconds(kIdleMs));
   const Sample idle_to = lab.sample();
@@ -1030,14 +1040,15 @@ FanoutFigures measure_fanout() {
   const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
   const auto [short_clip, short_frames] = write_clip(tmp, kShortSpeechMs, frame_ms);
   const std::vector<int> sizes = {1, 2, 4, kListeners};
-  VoiceLab lab(kListeners, frame_ms);
+  VoiceLab lab(kListeners, frame_ms, true);
   const auto set_up_at = SteadyTime::now();
   if (!lab.set_up(sizes)) return figures;
   std::fprintf(stderr, "bench: voice: %d nodes set up in %.1f s; talker threads [%s]\n",
                kListeners + 1, std::chrono::duration<double>(SteadyTime::now() - set_up_at).count(),
                lab.describe_threads(0).c_str());
 
-  // The talker's own idle CPU (heartbeats to 8 peers, timers).
+  // The talker's own idle CPU (heartbeats to 8 peers, timers), once the set-up has settled.
+  std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   const Sample idle_from = lab.sample();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const Sample idle_to = lab.sample();
@@ -1119,7 +1130,7 @@ double measure_delay_p99_10ms() {
   test::TempDir tmp;
   const int frame_ms = 10;
   const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
-  VoiceLab lab(kListeners, frame_ms);
+  VoiceLab lab(kListeners, frame_ms, true);
   if (!lab.set_up({kListeners})) return NAN;
   const std::string id = lab.talk(kListeners, clip);
   if (id.empty()) return NAN;

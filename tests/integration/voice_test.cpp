@@ -306,6 +306,7 @@ TEST_CASE(
   std::mutex mutex;
   std::map<std::string, std::vector<Round>> rounds;
   ChannelLab lab({"alice", "bob"}, [&](const std::string& name, core::NodeOptions& options) {
+    options.voice_trace_rounds = true;
     options.voice_trace = [&, name](const core::VoiceTrace& trace) {
       if (trace.kind != core::VoiceTrace::Kind::kLoopRound) return;
       std::lock_guard<std::mutex> lock(mutex);

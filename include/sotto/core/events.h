@@ -204,7 +204,7 @@ struct VoiceTrace {
     kDecoded,      // a listener, a frame decoded and ready for playout
     kConcealed,    // a listener, a slot played as concealment (its frame missing or late)
     kLate,         // a listener, a frame that came after its slot was concealed: dropped
-    kLoopRound,    // a node's loop, one round while a transmission is live there
+    kLoopRound,    // a node's loop, one round while on air (NodeOptions::voice_trace_rounds)
   };
   Kind kind = Kind::kEncodeStart;
   std::string transmission;  // hex id; empty for kLoopRound
