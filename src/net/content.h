@@ -20,9 +20,13 @@ constexpr size_t kMessageIdSize = 16;
 constexpr size_t kChannelIdSize = 16;
 constexpr size_t kSignatureSize = 64;  // XEdDSA
 constexpr size_t kMaxTextBytes = 64 * 1024;
-// The largest bucket holds a voice clip: it and the sender-key ciphertext around it still fit in
-// one frame (kMaxFrameSize, 256 KiB).
-constexpr std::array<size_t, 6> kContentBuckets = {160, 512, 2048, 16384, 70 * 1024, 240 * 1024};
+// 60 KiB is the most that still travels in a 64 KiB frame (kFrameBuckets) with the Signal or
+// sender-key ciphertext around it: a clip of up to ~18 s at the default bitrate, which the 70 KiB
+// bucket sent padded to 256 KiB. 70 KiB holds the longest text (kMaxTextBytes). The largest holds
+// the longest voice clip: it and the sender-key ciphertext around it still fit in one frame
+// (kMaxFrameSize, 256 KiB).
+constexpr std::array<size_t, 7> kContentBuckets = {160,       512,       2048,      16384,
+                                                   60 * 1024, 70 * 1024, 240 * 1024};
 // Voice (doc/guide.md, Push-to-talk voice): what a VoiceStart may announce, and the longest
 // transmission a clip holds.
 constexpr uint32_t kVoiceSampleRate = 48'000;

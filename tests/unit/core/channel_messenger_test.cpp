@@ -34,6 +34,7 @@ struct Party {
   std::unique_ptr<core::Messenger> messenger;
   std::vector<Frame> outgoing;
   uint64_t frames_sent = 0;  // every frame handed to the "transport", retries included
+  size_t largest_frame = 0;  // bytes, of every frame handed to the "transport"
   std::map<std::string, uint64_t> counters;
   std::map<std::string, core::PeerInfo> peers;
 
@@ -219,6 +220,7 @@ class Lab {
     hooks.send_frame = [me](const std::string& to, ByteView frame) {
       me->outgoing.push_back({to, Bytes(frame.begin(), frame.end())});
       ++me->frames_sent;
+      me->largest_frame = std::max(me->largest_frame, frame.size());
       return true;
     };
     hooks.peer = [me](const std::string& fp) -> std::optional<core::PeerInfo> {
@@ -897,6 +899,39 @@ TEST_CASE(
   for (const auto& m : lab["alice"].history("#ops")) {
     if (m.id == id) CHECK(m.state == core::MessageState::kDelivered);
   }
+}
+
+TEST_CASE(
+    "voice: a 10 s clip travels in a 64 KiB frame, not padded to 256 KiB, and arrives whole and "
+    "signed",
+    "[core][channels][voice]") {
+  Ops ops;
+  Lab& lab = ops.lab;
+  auto opened = lab["alice"].messenger->open_transmission("#ops", 20, 24000, 1'000'000);
+  INFO(opened.status().message());
+  REQUIRE(opened.is_ok());
+  lab.settle();
+  // 500 frames of 20 ms at 24 kbit/s (hard CBR: 60 bytes each), as a talker archives them.
+  core::TransmissionEnd end;
+  end.channel = opened.value().channel;
+  end.transmission_id = opened.value().transmission_id;
+  end.started_at_us = opened.value().started_at_us;
+  for (uint32_t i = 0; i < 500; ++i) {
+    end.packets.push_back(Bytes(60, static_cast<uint8_t>(i)));
+    append_le32(end.timing, i * 20);
+  }
+  end.members = opened.value().members;
+  lab["alice"].largest_frame = 0;
+  auto closed = lab["alice"].messenger->close_transmission(end);
+  INFO(closed.status().message());
+  REQUIRE(closed.is_ok());
+  for (int i = 0; i < 3; ++i) lab.settle();  // the held clip goes out on the retry timer
+  CHECK(lab["alice"].largest_frame == 64 * 1024);
+  auto at_bob = lab["bob"].messenger->find_clip(closed.value().id.substr(0, 10));
+  REQUIRE(at_bob.is_ok());
+  CHECK(at_bob.value().signature_valid);
+  CHECK(at_bob.value().clip.frames == 500);
+  CHECK(at_bob.value().clip.timing == end.timing);
 }
 
 TEST_CASE(
