@@ -374,7 +374,7 @@ void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
 }
 
 Status Node::Impl::round() {
-  // Instrumentation: with a voice trace set, a round while on air is timed stage by stage.
+  // Instrumentation: with voice_trace and voice_trace_rounds set, a round on air is timed.
   const bool timed = options.voice_trace && options.voice_trace_rounds && on_air();
   using Steady = std::chrono::steady_clock;
   const Steady::time_point began = timed ? Steady::now() : Steady::time_point{};
