@@ -341,18 +341,17 @@ Status Transport::set_datagram_route(const std::string& fingerprint, const std::
     routes_.erase(fingerprint);
     return Status::ok();
   }
-  if (!is_ipv4_address(address)) {
-    return Status::invalid_argument("not an IPv4 address: " + address);
-  }
+  const std::optional<uint32_t> ip = ipv4_of(address);
+  if (!ip) return Status::invalid_argument("not an IPv4 address: " + address);
   auto existing = routes_.find(fingerprint);
-  if (existing != routes_.end() && existing->second.address == address &&
-      existing->second.port == port && existing->second.peer_key == peer_key) {
+  if (existing != routes_.end() && existing->second.ip == *ip && existing->second.port == port &&
+      existing->second.peer_key == peer_key) {
     return Status::ok();
   }
   SOTTO_ASSIGN_OR_RETURN(crypto::PairSeal seal, crypto::PairSeal::to(secret_key_, public_key_,
                                                                      peer_key, datagram_session_));
   routes_.erase(fingerprint);
-  routes_.emplace(fingerprint, Route{address, port, peer_key, std::move(seal)});
+  routes_.emplace(fingerprint, Route{*ip, port, peer_key, std::move(seal)});
   return Status::ok();
 }
 
@@ -367,7 +366,7 @@ Status Transport::send_datagram(const std::string& fingerprint, ByteView frame) 
   const Route& route = it->second;
   // Kept by key beyond the route: a route made again (a new port) goes on counting.
   outgoing_.push_back(
-      {route.address, route.port, route.seal.seal(next_numbers_[route.peer_key]++, frame)});
+      {route.ip, route.port, route.seal.seal(next_numbers_[route.peer_key]++, frame)});
   return Status::ok();
 }
 

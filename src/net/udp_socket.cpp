@@ -36,9 +36,14 @@ Datagram datagram_from(const sockaddr_in& from, const uint8_t* data, size_t leng
 
 }  // namespace
 
-bool is_ipv4_address(const std::string& host) {
+std::optional<uint32_t> ipv4_of(const std::string& host) {
   in_addr addr{};
-  return inet_pton(AF_INET, host.c_str(), &addr) == 1;
+  if (inet_pton(AF_INET, host.c_str(), &addr) != 1) return std::nullopt;
+  return addr.s_addr;
+}
+
+bool is_ipv4_address(const std::string& host) {
+  return ipv4_of(host).has_value();
 }
 
 Result<UdpSocket> UdpSocket::bind(const std::string& address, uint16_t port) {
@@ -103,30 +108,26 @@ Status UdpSocket::send_to(const std::string& address, uint16_t port, ByteView da
 }
 
 size_t UdpSocket::send_all(std::span<const OutgoingDatagram> datagrams) {
-  std::vector<sockaddr_in> to(datagrams.size());
-  std::vector<iovec> parts(datagrams.size());
-  std::vector<mmsghdr> messages;
-  messages.reserve(datagrams.size());
-  size_t refused = 0;
+  to_.resize(datagrams.size());
+  parts_.resize(datagrams.size());
+  messages_.resize(datagrams.size());
   for (size_t i = 0; i < datagrams.size(); ++i) {
-    to[i].sin_family = AF_INET;
-    to[i].sin_port = htons(datagrams[i].port);
-    if (inet_pton(AF_INET, datagrams[i].address.c_str(), &to[i].sin_addr) != 1) {
-      ++refused;
-      continue;
-    }
-    parts[i] = {const_cast<uint8_t*>(datagrams[i].data.data()), datagrams[i].data.size()};
-    mmsghdr message{};
-    message.msg_hdr.msg_name = &to[i];
-    message.msg_hdr.msg_namelen = sizeof to[i];
-    message.msg_hdr.msg_iov = &parts[i];
-    message.msg_hdr.msg_iovlen = 1;
-    messages.push_back(message);
+    to_[i] = sockaddr_in{};
+    to_[i].sin_family = AF_INET;
+    to_[i].sin_port = htons(datagrams[i].port);
+    to_[i].sin_addr.s_addr = datagrams[i].ip;
+    parts_[i] = {const_cast<uint8_t*>(datagrams[i].data.data()), datagrams[i].data.size()};
+    messages_[i] = mmsghdr{};
+    messages_[i].msg_hdr.msg_name = &to_[i];
+    messages_[i].msg_hdr.msg_namelen = sizeof to_[i];
+    messages_[i].msg_hdr.msg_iov = &parts_[i];
+    messages_[i].msg_hdr.msg_iovlen = 1;
   }
+  size_t refused = 0;
   // sendmmsg stops at the first datagram the kernel refuses: that one is skipped, the rest go on.
-  for (size_t at = 0; at < messages.size();) {
-    const int sent = ::sendmmsg(fd_, messages.data() + at,
-                                static_cast<unsigned>(messages.size() - at), MSG_DONTWAIT);
+  for (size_t at = 0; at < messages_.size();) {
+    const int sent = ::sendmmsg(fd_, messages_.data() + at,
+                                static_cast<unsigned>(messages_.size() - at), MSG_DONTWAIT);
     if (sent <= 0) {
       ++refused;
       ++at;

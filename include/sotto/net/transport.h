@@ -183,7 +183,7 @@ class Transport {
  private:
   struct Link;
   struct Route {
-    std::string address;
+    uint32_t ip = 0;  // network byte order
     uint16_t port = 0;
     Bytes peer_key;
     crypto::PairSeal seal;

@@ -5,6 +5,10 @@
 // Thread-safety: one thread.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,7 +29,7 @@ struct Datagram {
 };
 
 struct OutgoingDatagram {
-  std::string address;  // dotted IPv4
+  uint32_t ip = 0;  // IPv4, network byte order (ipv4_of)
   uint16_t port = 0;
   Bytes data;
 };
@@ -53,8 +57,7 @@ class UdpSocket {
   Result<uint16_t> local_port() const;
   Status send_to(const std::string& address, uint16_t port, ByteView data);
   // Sends them all in as few system calls as the kernel allows (sendmmsg), without waiting.
-  // How many the kernel refused (each is skipped and the rest still sent); a bad address counts
-  // as refused.
+  // How many the kernel refused (each is skipped and the rest still sent).
   size_t send_all(std::span<const OutgoingDatagram> datagrams);
   // nullopt when nothing is waiting. Datagrams larger than `max_size` (at most kMaxReceivable)
   // arrive truncated and are reported with data.size() == max_size + 1, so callers can count
@@ -70,10 +73,16 @@ class UdpSocket {
   explicit UdpSocket(int fd) : fd_(fd) {}
   static Result<UdpSocket> open(const std::string& address, uint16_t port, bool broadcast);
   int fd_ = -1;
+  // send_all's working sets, kept between calls: a talker sends every voice frame.
+  std::vector<sockaddr_in> to_;
+  std::vector<iovec> parts_;
+  std::vector<mmsghdr> messages_;
 };
 
 // Resolves "HOST" (a dotted IPv4 address only: sotto never asks DNS) for --peer endpoints.
 bool is_ipv4_address(const std::string& host);
+// The address in network byte order, or nullopt when `host` is not a dotted IPv4 address.
+std::optional<uint32_t> ipv4_of(const std::string& host);
 
 }  // namespace sotto::net
 
