@@ -71,6 +71,21 @@ std::vector<Frame> group_frames(const std::vector<Frame>& frames) {
   return out;
 }
 
+// The end of `opened` as the voice engine reports it: `packets` one a frame 20 ms apart, heard
+// live by the members online at the start unless `live` is false.
+core::TransmissionEnd end_of(const core::TransmissionStart& opened, std::vector<Bytes> packets,
+                             bool live = true) {
+  core::TransmissionEnd end;
+  end.channel = opened.channel;
+  end.transmission_id = opened.transmission_id;
+  end.started_at_us = opened.started_at_us;
+  for (uint32_t i = 0; i < packets.size(); ++i) append_le32(end.timing, i * 20);
+  end.packets = std::move(packets);
+  if (live) end.live = opened.recipients;
+  end.members = opened.members;
+  return end;
+}
+
 Bytes group_of(const std::string& channel_id_hex, uint32_t generation) {
   Bytes group = *from_hex(channel_id_hex);
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -866,14 +881,8 @@ TEST_CASE(
   CHECK(lab["bob"].counter("voice_starts_received") == 1);
 
   // No live listener heard it whole (no voice engine here): the clip comes through the outbox.
-  core::TransmissionEnd end;
-  end.channel = opened.value().channel;
-  end.transmission_id = opened.value().transmission_id;
-  end.started_at_us = opened.value().started_at_us;
-  end.packets = {Bytes(60, 0x11), Bytes(60, 0x22), Bytes(60, 0x33)};
-  for (uint32_t i = 0; i < 3; ++i) append_le32(end.timing, i * 20);
-  end.live = opened.value().recipients;
-  end.members = opened.value().members;
+  const core::TransmissionEnd end =
+      end_of(opened.value(), {Bytes(60, 0x11), Bytes(60, 0x22), Bytes(60, 0x33)});
   auto closed = lab["alice"].messenger->close_transmission(end);
   INFO(closed.status().message());
   REQUIRE(closed.is_ok());
@@ -912,15 +921,9 @@ TEST_CASE(
   REQUIRE(opened.is_ok());
   lab.settle();
   // 500 frames of 20 ms at 24 kbit/s (hard CBR: 60 bytes each), as a talker archives them.
-  core::TransmissionEnd end;
-  end.channel = opened.value().channel;
-  end.transmission_id = opened.value().transmission_id;
-  end.started_at_us = opened.value().started_at_us;
-  for (uint32_t i = 0; i < 500; ++i) {
-    end.packets.push_back(Bytes(60, static_cast<uint8_t>(i)));
-    append_le32(end.timing, i * 20);
-  }
-  end.members = opened.value().members;
+  std::vector<Bytes> packets;
+  for (uint32_t i = 0; i < 500; ++i) packets.push_back(Bytes(60, static_cast<uint8_t>(i)));
+  const core::TransmissionEnd end = end_of(opened.value(), std::move(packets), false);
   lab["alice"].largest_frame = 0;
   auto closed = lab["alice"].messenger->close_transmission(end);
   INFO(closed.status().message());
@@ -955,14 +958,7 @@ TEST_CASE(
   REQUIRE(lab["dave"].channel("ops").state == core::ChannelState::kMember);
   REQUIRE(lab["carol"].channel("ops").state == core::ChannelState::kRemoved);
 
-  core::TransmissionEnd end;
-  end.channel = opened.value().channel;
-  end.transmission_id = opened.value().transmission_id;
-  end.started_at_us = opened.value().started_at_us;
-  end.packets = {Bytes(60, 0x11), Bytes(60, 0x22)};
-  for (uint32_t i = 0; i < 2; ++i) append_le32(end.timing, i * 20);
-  end.live = opened.value().recipients;
-  end.members = opened.value().members;
+  const core::TransmissionEnd end = end_of(opened.value(), {Bytes(60, 0x11), Bytes(60, 0x22)});
   auto closed = lab["alice"].messenger->close_transmission(end);
   INFO(closed.status().message());
   REQUIRE(closed.is_ok());
@@ -1290,23 +1286,13 @@ TEST_CASE(
     "[core][channels][voice][security]") {
   Ops ops;
   Lab& lab = ops.lab;
-  auto end_of = [](const core::TransmissionStart& opened) {
-    core::TransmissionEnd end;
-    end.channel = opened.channel;
-    end.transmission_id = opened.transmission_id;
-    end.started_at_us = opened.started_at_us;
-    end.packets = {Bytes(60, 0x11)};
-    append_le32(end.timing, 0);
-    end.live = opened.recipients;
-    end.members = opened.members;
-    return end;
-  };
   auto early = lab["bob"].messenger->open_transmission("#ops", 20, 24000, 1'000'000);
   REQUIRE(early.is_ok());
   const std::vector<Frame> early_start = group_frames(lab["bob"].outgoing);
   REQUIRE(!early_start.empty());
   lab.settle();
-  REQUIRE(lab["bob"].messenger->close_transmission(end_of(early.value())).is_ok());
+  REQUIRE(
+      lab["bob"].messenger->close_transmission(end_of(early.value(), {Bytes(60, 0x11)})).is_ok());
   lab.settle();
 
   REQUIRE(lab["alice"].messenger->invite_to_channel("ops", "dave").is_ok());
@@ -1328,7 +1314,8 @@ TEST_CASE(
                      lab["dave"].fp()) == 1);
     lab.settle();
     CHECK(lab["dave"].counter("voice_starts_received") == heard + 1);
-    REQUIRE(lab[talker].messenger->close_transmission(end_of(next.value())).is_ok());
+    REQUIRE(
+        lab[talker].messenger->close_transmission(end_of(next.value(), {Bytes(60, 0x11)})).is_ok());
     lab.settle();
   }
 }
