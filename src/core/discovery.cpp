@@ -50,7 +50,9 @@ bool valid_name(const std::string& name) {
 }  // namespace
 
 struct Discovery::Configured {
+  explicit Configured(PeerSpec s) : spec(std::move(s)), endpoint(spec.endpoint()) {}
   PeerSpec spec;
+  std::string endpoint;                  // spec's, formatted once: its peer is looked up by it
   std::optional<int64_t> last_probe_ms;  // none yet: probe at once
 };
 
@@ -67,7 +69,8 @@ Discovery::Discovery(DiscoveryOptions options, Account& account, const Clock& cl
       last_reply_ms_(kMaxReplySources),
       source_limits_(kMaxReplySources),
       verified_beacons_(kVerifiedBeaconCache) {
-  for (const PeerSpec& spec : options_.peers) configured_.push_back({spec, std::nullopt});
+  for (const PeerSpec& spec : options_.peers) configured_.emplace_back(spec);
+  if (configured_.empty()) next_probe_ms_ = INT64_MAX;
 }
 
 bool Discovery::add_peer(const PeerSpec& spec) {
@@ -77,7 +80,8 @@ bool Discovery::add_peer(const PeerSpec& spec) {
   for (const auto& c : configured_) {
     if (c.spec.host == spec.host && c.spec.port == spec.port) return false;
   }
-  configured_.push_back({spec, std::nullopt});
+  configured_.emplace_back(spec);
+  next_probe_ms_ = 0;  // a new host is probed at once
   return true;
 }
 
@@ -170,10 +174,7 @@ int64_t Discovery::next_deadline_ms() const {
   int64_t next = INT64_MAX;
   if (broadcast_ && next_broadcast_ms_ != 0) next = next_broadcast_ms_;
   if (next_deferred_read_ms_ != 0) next = std::min(next, next_deferred_read_ms_);
-  // The probe's own due time, never an earlier one: a peer sending traffic is not probed, and a
-  // deadline that passed without a probe would make the loop wait for nothing, every round.
-  for (const auto& c : configured_) next = std::min(next, probe_due_ms(c));
-  return next;
+  return std::min(next, next_probe_ms_);
 }
 
 void Discovery::on_udp() {
@@ -312,9 +313,9 @@ uint64_t Discovery::challenge(PeerTable::Peer& peer) {
   return peer.challenge;
 }
 
-int64_t Discovery::probe_due_ms(const Configured& c) const {
+int64_t Discovery::probe_due_ms(const Configured& c, const PeerTable::Peer* peer) const {
   int64_t due = c.last_probe_ms ? *c.last_probe_ms + options_.beacon_interval_ms : 0;
-  if (const PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint()); peer != nullptr) {
+  if (peer != nullptr) {
     const int64_t traffic_ms = peer->liveness.last_traffic_ms();
     if (traffic_ms != 0) {
       due = std::max(due, traffic_ms + options_.heartbeat_ms + options_.beacon_interval_ms);
@@ -323,12 +324,13 @@ int64_t Discovery::probe_due_ms(const Configured& c) const {
   return due;
 }
 
-void Discovery::probe(Configured& c) {
+int64_t Discovery::probe(Configured& c) {
   const int64_t now_ms = now();
-  if (now_ms < probe_due_ms(c)) return;
-  PeerTable::Peer* peer = peers_.at_endpoint(c.spec.endpoint());
+  PeerTable::Peer* peer = peers_.at_endpoint(c.endpoint);
+  if (const int64_t due = probe_due_ms(c, peer); now_ms < due) return due;
   c.last_probe_ms = now_ms;
   send_beacon(c.spec.host, c.spec.port, signed_beacon(false, 0, peer ? challenge(*peer) : 0));
+  return probe_due_ms(c, peer);
 }
 
 // A verified beacon is still only a claim: checked against what we already know.
@@ -381,7 +383,10 @@ void Discovery::tick() {
   const int64_t now_ms = now();
   if (broadcast_ && next_broadcast_ms_ != 0 && now_ms >= next_broadcast_ms_) broadcast_now();
   read_beacons_if_stable();
-  for (auto& c : configured_) probe(c);
+  // Each probe's own due time, never an earlier one: a peer sending traffic is not probed, and a
+  // deadline that passed without a probe would make the loop wait for nothing, every round.
+  next_probe_ms_ = INT64_MAX;
+  for (auto& c : configured_) next_probe_ms_ = std::min(next_probe_ms_, probe(c));
 }
 
 void Discovery::read_beacons_if_stable() {

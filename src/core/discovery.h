@@ -107,11 +107,13 @@ class Discovery {
   bool should_reply(const std::string& host, uint16_t port);
   // The challenge pending for the peer, or a new one.
   uint64_t challenge(PeerTable::Peer& peer);
-  void probe(Configured& configured);
-  // When `configured` is next probed: an interval after our last probe, or an interval after
-  // the peer's own next heartbeat was due, whichever is later (its traffic shows it is there;
-  // counted from its last frame only, a probe raced every heartbeat).
-  int64_t probe_due_ms(const Configured& configured) const;
+  // Probes `configured` if it is due; returns when it is due next.
+  int64_t probe(Configured& configured);
+  // When `configured`, whose host's peer is `peer` (if known), is next probed: an interval after
+  // our last probe, or an interval after the peer's own next heartbeat was due, whichever is
+  // later (its traffic shows it is there; counted from its last frame only, a probe raced every
+  // heartbeat).
+  int64_t probe_due_ms(const Configured& configured, const PeerTable::Peer* peer) const;
   // Our beacon, signed now: `reply` flag, `echo` of a challenge, our own `nonce` (0: none).
   Bytes signed_beacon(bool reply, uint64_t echo, uint64_t nonce);
   void broadcast_now();
@@ -144,6 +146,11 @@ class Discovery {
   bool changed_ = true;   // since the last broadcast: the next one keeps the start interval
   int64_t next_deferred_read_ms_ = 0;  // 0: beacons are read as they come
   std::vector<Configured> configured_;
+  // The earliest probe due, as tick() last found it (0: at once; INT64_MAX: none configured).
+  // The loop asks next_deadline_ms() every round, 50 a second on air, and finding a configured
+  // host's peer walks the whole table; between ticks a due time only moves later (traffic
+  // arrives), so the kept one at worst wakes the loop early, and tick() sets it anew.
+  int64_t next_probe_ms_ = 0;
   RateLimit signature_checks_;
   RateLimit answers_;
   RecentTable<std::string, int64_t> last_reply_ms_;
