@@ -99,9 +99,10 @@ double voice_frame_cpu_us_bare_paced();     // the same, one frame per 20 ms as 
 double voice_frame_cpu_us_bare_pipeline();  // the same, two threads and a UDP datagram a frame
 double voice_delay_p50_ms();  // last sample captured -> decoded, 8 listeners, 20 ms frames
 double voice_delay_p99_ms();
-double voice_delay_p99_ms_10ms();  // the same with 10 ms frames
-double voice_pipeline_p99_ms();    // encoder input -> decoded PCM, 8 listeners, 20 ms frames
-double voice_max_listeners();      // extrapolated from the talker's measured per-listener cost
+double voice_delay_p99_ms_10ms();     // the same with 10 ms frames
+double voice_pipeline_p99_ms();       // encoder input -> decoded PCM, 8 listeners, 20 ms frames
+double voice_pipeline_p99_ms_bare();  // the same fan-out, bare Opus and UDP threads
+double voice_max_listeners();         // extrapolated from the talker's measured per-listener cost
 
 // What a node pays per beacon it hears (signature checked) and per beacon it sends (issue 23;
 // beacon_bench.cpp).

@@ -40,6 +40,11 @@
 //                            seq): encoder input -> decoded PCM, no waiting for capture. (The
 //                            jitter buffer releases a frame as soon as it is the next one due, so
 //                            on loopback it adds no wait.) The 1-listener figure goes to stderr.
+//   voice_pipeline_p99_ms_bare  its twin: the same frames and fan-out with the bare libraries and
+//                            the kernel (a talker thread paced at 20 ms encodes and sends each
+//                            frame to 8 listener threads in one sendmmsg; each wakes in poll,
+//                            reads and decodes it): encoder input -> decoded PCM, p99 over every
+//                            frame at every listener.
 //   voice_max_listeners      an EXTRAPOLATION: the CPU the talker node's own threads (its loop
 //                            thread and its ZeroMQ I/O threads, per-thread CPU clocks) spend per
 //                            frame, measured with 1, 2, 4 and 8 real listener nodes (1, 2, 4
@@ -995,6 +1000,95 @@ double measure_bare_pipeline() {
          1000.0;
 }
 
+// The fan-out voice_pipeline_p99_ms measures, with the bare libraries and the kernel alone: a
+// talker thread paced at one frame per 20 ms encodes each frame and sends it to kListeners
+// listener threads on 127.0.0.1 in one sendmmsg, as a talker node does; each listener, asleep in
+// poll until it comes, reads and decodes it. Encoder input -> decoded PCM at each listener, over
+// every frame at every listener: the p99 this machine gives two-ended without sotto's work, with
+// the same eight wake-ups a frame sharing its cores.
+double measure_bare_pipeline_fanout() {
+  const auto clip = bare_clip();
+  if (!clip) return NAN;
+  const auto& frames = clip->frames;
+  auto encoder = voice::OpusEncoder::create({BareClip::kFrameMs, voice::kDefaultBitrateBps});
+  auto sender = net::UdpSocket::bind("127.0.0.1", 0);
+  if (!encoder.is_ok() || !sender.is_ok()) {
+    return unavailable("voice: bare fan-out: cannot create the encoder or a UDP socket");
+  }
+  struct Listener {
+    net::UdpSocket socket;
+    voice::OpusDecoder decoder;
+    std::vector<int64_t> decoded_ns;  // by frame; 0 while not decoded
+  };
+  std::vector<Listener> listeners;
+  std::vector<net::OutgoingDatagram> fan_out;
+  for (int i = 0; i < kListeners; ++i) {
+    auto socket = net::UdpSocket::bind("127.0.0.1", 0);
+    auto decoder = voice::OpusDecoder::create({BareClip::kFrameMs, voice::kDefaultBitrateBps});
+    if (!socket.is_ok() || !decoder.is_ok() || !socket.value().local_port().is_ok()) {
+      return unavailable("voice: bare fan-out: cannot create a listener's socket or decoder");
+    }
+    fan_out.push_back({*net::ipv4_of("127.0.0.1"), socket.value().local_port().value(), {}});
+    listeners.push_back({std::move(socket).value(), std::move(decoder).value(),
+                         std::vector<int64_t>(frames.size(), 0)});
+  }
+  auto steady_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               SteadyTime::now().time_since_epoch())
+        .count();
+  };
+  std::vector<std::thread> threads;
+  for (Listener& listener : listeners) {
+    threads.emplace_back([&listener, &steady_ns, count = frames.size()] {
+      pollfd wait_for{listener.socket.fd(), POLLIN, 0};
+      size_t decoded = 0;
+      // A second without a datagram: one was lost, and the figure is not made.
+      while (decoded<count&& ::poll(&wait_for, 1, 1000)> 0) {
+        for (;;) {
+          auto got = listener.socket.receive(net::UdpSocket::kMaxReceivable);
+          if (!got.is_ok() || !got.value() || got.value()->data.size() < 4) break;
+          const Bytes& data = got.value()->data;
+          const uint32_t seq = uint32_t{data[0]} | uint32_t{data[1]} << 8 |
+                               uint32_t{data[2]} << 16 | uint32_t{data[3]} << 24;
+          if (seq >= count || !listener.decoder.decode(ByteView(data).subspan(4)).is_ok()) break;
+          listener.decoded_ns[seq] = steady_ns();
+          ++decoded;
+        }
+      }
+    });
+  }
+  std::vector<int64_t> encode_ns(frames.size(), 0);
+  uint32_t seq = 0;
+  const auto sent = paced_pass(frames, [&](std::span<const int16_t> frame) {
+    encode_ns[seq] = steady_ns();
+    auto packet = encoder.value().encode(frame);
+    if (!packet.is_ok()) return false;
+    Bytes data = {static_cast<uint8_t>(seq), static_cast<uint8_t>(seq >> 8),
+                  static_cast<uint8_t>(seq >> 16), static_cast<uint8_t>(seq >> 24)};
+    data.insert(data.end(), packet.value().begin(), packet.value().end());
+    for (auto& datagram : fan_out) datagram.data = data;
+    ++seq;
+    return sender.value().send_all(fan_out) == 0;  // none refused
+  });
+  for (auto& thread : threads) thread.join();
+  if (!sent) return unavailable("voice: bare fan-out: encode or send failed");
+  std::vector<double> pipeline;
+  for (const Listener& listener : listeners) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (listener.decoded_ns[i] == 0) {
+        return unavailable("voice: bare fan-out: a datagram was lost or not decoded on loopback");
+      }
+      pipeline.push_back(static_cast<double>(listener.decoded_ns[i] - encode_ns[i]) / 1e6);
+    }
+  }
+  std::fprintf(stderr,
+               "bench: voice: bare fan-out, %d listeners, 20 ms: encoder input -> decoded p50 "
+               "%.2f ms, p99 %.2f, max %.2f\n",
+               kListeners, percentile(pipeline, 0.5), percentile(pipeline, 0.99),
+               percentile(pipeline, 1.0));
+  return percentile(pipeline, 0.99);
+}
+
 // --- 1 talker, 8 listeners, 20 ms: delays, pipeline, max listeners -----------------------------
 
 struct FanoutFigures {
@@ -1168,6 +1262,9 @@ double voice_delay_p99_ms_10ms() {
 }
 double voice_pipeline_p99_ms() {
   return or_unavailable(fanout_figures().pipeline_p99_ms, fanout_figures().na);
+}
+double voice_pipeline_p99_ms_bare() {
+  return measured_once<measure_bare_pipeline_fanout>();
 }
 double voice_max_listeners() {
   return or_unavailable(fanout_figures().max_listeners, fanout_figures().na);
