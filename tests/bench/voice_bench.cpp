@@ -113,6 +113,11 @@ int64_t process_cpu_ns() {
   return ns_of(ts);
 }
 
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyTime::now().time_since_epoch())
+      .count();
+}
+
 int64_t this_thread_cpu_ns() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -462,9 +467,7 @@ class VoiceLab {
   // What the tracked threads have spent so far.
   Sample sample() const {
     Sample s;
-    s.steady_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyTime::now().time_since_epoch())
-            .count();
+    s.steady_ns = steady_now_ns();
     s.process_ns = process_cpu_ns();
     s.thread_ns.reserve(threads_.size());
     for (pid_t tid : threads_) s.thread_ns.push_back(thread_cpu_ns(tid));
@@ -1032,14 +1035,9 @@ double measure_bare_pipeline_fanout() {
     listeners.push_back({std::move(socket).value(), std::move(decoder).value(),
                          std::vector<int64_t>(frames.size(), 0)});
   }
-  auto steady_ns = [] {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               SteadyTime::now().time_since_epoch())
-        .count();
-  };
   std::vector<std::thread> threads;
   for (Listener& listener : listeners) {
-    threads.emplace_back([&listener, &steady_ns, count = frames.size()] {
+    threads.emplace_back([&listener, count = frames.size()] {
       pollfd wait_for{listener.socket.fd(), POLLIN, 0};
       size_t decoded = 0;
       // A second without a datagram: one was lost, and the figure is not made.
@@ -1051,7 +1049,7 @@ double measure_bare_pipeline_fanout() {
           const uint32_t seq = uint32_t{data[0]} | uint32_t{data[1]} << 8 |
                                uint32_t{data[2]} << 16 | uint32_t{data[3]} << 24;
           if (seq >= count || !listener.decoder.decode(ByteView(data).subspan(4)).is_ok()) break;
-          listener.decoded_ns[seq] = steady_ns();
+          listener.decoded_ns[seq] = steady_now_ns();
           ++decoded;
         }
       }
@@ -1060,11 +1058,11 @@ double measure_bare_pipeline_fanout() {
   std::vector<int64_t> encode_ns(frames.size(), 0);
   uint32_t seq = 0;
   const auto sent = paced_pass(frames, [&](std::span<const int16_t> frame) {
-    encode_ns[seq] = steady_ns();
+    encode_ns[seq] = steady_now_ns();
     auto packet = encoder.value().encode(frame);
     if (!packet.is_ok()) return false;
-    Bytes data = {static_cast<uint8_t>(seq), static_cast<uint8_t>(seq >> 8),
-                  static_cast<uint8_t>(seq >> 16), static_cast<uint8_t>(seq >> 24)};
+    Bytes data;
+    append_le32(data, seq);
     data.insert(data.end(), packet.value().begin(), packet.value().end());
     for (auto& datagram : fan_out) datagram.data = data;
     ++seq;
