@@ -59,7 +59,7 @@ PeerTable::Peer* PeerTable::on_beacon(const std::string& fingerprint, const Byte
   peer.info.transport_key = transport_key;
   peer.info.configured = peer.info.configured || configured;
   links_.admit(transport_key, fingerprint);
-  if (move || peer.info.endpoint.empty()) peer.info.endpoint = endpoint;
+  if (move || peer.info.endpoint.empty()) set_endpoint(peer, endpoint);
   const bool relink =
       links_.has_link(fingerprint) ? move || key_changed : peer.keep_link || peer.info.configured;
   if (relink && !open_link(peer, peer.info.endpoint)) return &peer;
@@ -106,7 +106,7 @@ size_t PeerTable::links_open() const {
 }
 
 bool PeerTable::open_link(Peer& peer, const std::string& endpoint) {
-  peer.info.endpoint = endpoint;
+  set_endpoint(peer, endpoint);
   if (!links_.connect(peer.info.fingerprint, endpoint, peer.info.transport_key).is_ok()) {
     counters_.add(Counter::connect_failed);
     return false;
@@ -177,6 +177,7 @@ void PeerTable::forget(const std::string& fingerprint) {
   links_.disconnect(fingerprint);
   links_.revoke(it->second.info.transport_key, fingerprint);
   std::erase_if(key_owner_, [&](const auto& binding) { return binding.second == fingerprint; });
+  by_endpoint_.erase({it->second.info.endpoint, fingerprint});
   peers_.erase(it);
 }
 
@@ -347,20 +348,21 @@ const PeerTable::Peer* PeerTable::find(const std::string& fingerprint) const {
   return it == peers_.end() ? nullptr : &it->second;
 }
 
-bool PeerTable::online_at(const std::string& endpoint) const {
-  return std::any_of(peers_.begin(), peers_.end(), [&](const auto& entry) {
-    return entry.second.info.endpoint == endpoint && entry.second.liveness.is_online();
-  });
-}
-
 PeerTable::Peer* PeerTable::at_endpoint(const std::string& endpoint) {
   return const_cast<Peer*>(std::as_const(*this).at_endpoint(endpoint));
 }
 
 const PeerTable::Peer* PeerTable::at_endpoint(const std::string& endpoint) const {
-  auto it = std::find_if(peers_.begin(), peers_.end(),
-                         [&](const auto& entry) { return entry.second.info.endpoint == endpoint; });
-  return it == peers_.end() ? nullptr : &it->second;
+  auto it = by_endpoint_.lower_bound({endpoint, std::string()});
+  if (it == by_endpoint_.end() || it->first != endpoint) return nullptr;
+  return find(it->second);
+}
+
+void PeerTable::set_endpoint(Peer& peer, const std::string& endpoint) {
+  if (peer.info.endpoint == endpoint) return;
+  by_endpoint_.erase({peer.info.endpoint, peer.info.fingerprint});
+  peer.info.endpoint = endpoint;
+  if (!endpoint.empty()) by_endpoint_.insert({endpoint, peer.info.fingerprint});
 }
 
 PeerInfo PeerTable::snapshot(const Peer& peer) const {

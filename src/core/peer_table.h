@@ -24,6 +24,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,8 @@ class PeerTable {
 
   Peer* find(const std::string& fingerprint);
   const Peer* find(const std::string& fingerprint) const;
-  bool online_at(const std::string& endpoint) const;
+  // The peer at `endpoint` (the first by fingerprint when several claim it), from an index: a
+  // --peer host is looked up on every discovery tick, in a table of thousands.
   Peer* at_endpoint(const std::string& endpoint);
   const Peer* at_endpoint(const std::string& endpoint) const;
   PeerInfo snapshot(const Peer& peer) const;
@@ -168,6 +170,8 @@ class PeerTable {
   bool evict_idle_peer();
   bool evictable(const Peer& peer) const;
   bool open_link(Peer& peer, const std::string& endpoint);
+  // The only way a peer's endpoint changes: it keeps by_endpoint_ in step.
+  void set_endpoint(Peer& peer, const std::string& endpoint);
   // A link the node has no standing business on and that carried nothing of ours for a while.
   bool idle_link(Peer& peer, int64_t now_ms);
   void close_link(Peer& peer);
@@ -185,6 +189,8 @@ class PeerTable {
   Counters& counters_;
   std::function<void(Peer&)> on_change_;
   std::map<std::string, Peer> peers_;
+  // (endpoint, fingerprint) of every peer with an endpoint: who is where, for at_endpoint.
+  std::set<std::pair<std::string, std::string>> by_endpoint_;
   // Transport key -> the identity that proved it holds it (a signed Hello over a connection
   // authenticated with that key).
   std::map<Bytes, std::string> key_owner_;

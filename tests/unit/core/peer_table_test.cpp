@@ -155,6 +155,41 @@ TEST_CASE("an online peer keeps its address against a beacon from elsewhere",
   }
 }
 
+TEST_CASE("a peer is found where it is now: not where it was, not once forgotten",
+          "[core][peer_table]") {
+  Rig rig;
+  auto at = [&](int port) {
+    const PeerTable::Peer* peer = rig.table.at_endpoint(endpoint_of(port));
+    return peer == nullptr ? std::string() : peer->info.fingerprint;
+  };
+  rig.beacon('b', 4000);
+  CHECK(at(4000) == "fp-b");
+  CHECK(at(4001).empty());
+
+  // Offline, it moves: found at its new address only.
+  rig.beacon('b', 4001);
+  CHECK(at(4001) == "fp-b");
+  CHECK(at(4000).empty());
+
+  // Two identities claim one address: the first by fingerprint, as a walk of the table found.
+  rig.beacon('c', 4001);
+  rig.beacon('a', 4001);
+  CHECK(at(4001) == "fp-a");
+  rig.table.forget("fp-a");
+  CHECK(at(4001) == "fp-b");
+  rig.table.forget("fp-b");
+  CHECK(at(4001) == "fp-c");
+
+  // One evicted to make room goes from the index too.
+  Rig full(1);
+  full.links.wants_all = false;  // strangers, without links: the ones a full table forgets
+  full.beacon('s', 4100);
+  full.beacon('t', 4200);
+  REQUIRE(full.table.find("fp-s") == nullptr);
+  CHECK(full.table.at_endpoint(endpoint_of(4100)) == nullptr);
+  CHECK(full.table.at_endpoint(endpoint_of(4200)) != nullptr);
+}
+
 TEST_CASE("a full table forgets a stranger without a link, never a contact or a configured peer",
           "[core][peer_table][security]") {
   Rig rig(3);
