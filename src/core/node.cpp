@@ -66,6 +66,7 @@ VoiceOptions voice_options(const NodeOptions& options) {
   out.audio_out = options.audio_out;
   out.audio_in = options.audio_in;
   out.trace = options.voice_trace;
+  out.trace_costs = options.voice_trace_costs;
   return out;
 }
 
@@ -374,8 +375,8 @@ void Node::Impl::on_unproved_frame(const Bytes& key, const Bytes& frame) {
 }
 
 Status Node::Impl::round() {
-  // Instrumentation: with voice_trace and voice_trace_rounds set, a round on air is timed.
-  const bool timed = options.voice_trace && options.voice_trace_rounds && on_air();
+  // Instrumentation: with voice_trace and voice_trace_costs set, a round on air is timed.
+  const bool timed = options.voice_trace && options.voice_trace_costs && on_air();
   using Steady = std::chrono::steady_clock;
   const Steady::time_point began = timed ? Steady::now() : Steady::time_point{};
   VoiceTrace trace;

@@ -29,7 +29,7 @@ VoiceEngine::VoiceEngine(const std::string& own_fingerprint, const Clock& clock,
       options_(std::move(options)),
       hooks_(std::move(hooks)),
       messaging_(*hooks_.messaging),
-      env_{&clock_, hooks_.count, options_.trace},
+      env_{&clock_, hooks_.count, options_.trace, options_.trace_costs},
       output_(options_.audio_out, options_.frame_ms) {}
 
 VoiceEngine::~VoiceEngine() {

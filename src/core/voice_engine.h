@@ -65,6 +65,7 @@ struct VoiceOptions {
   int64_t max_transmission_ms = 60'000;  // like a radio's time-out timer; a clip must fit a frame
   int64_t reception_timeout_ms = 3'000;  // a talker silent this long without VoiceEnd is gone
   std::function<void(const VoiceTrace&)> trace;
+  bool trace_costs = false;  // NodeOptions::voice_trace_costs
 };
 
 // What the engine needs around it.

@@ -37,6 +37,7 @@ struct VoiceEnv {
   const Clock* clock = nullptr;
   std::function<void(Counter counter, uint64_t n)> count;
   std::function<void(const VoiceTrace&)> trace;  // optional
+  bool trace_costs = false;                      // NodeOptions::voice_trace_costs
 };
 
 class Reception {

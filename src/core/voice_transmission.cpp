@@ -1,5 +1,7 @@
 #include "src/core/voice_transmission.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -15,6 +17,13 @@ double level_of(const std::vector<int16_t>& pcm) {
   for (int16_t x : pcm) power += static_cast<double>(x) * x;
   power /= static_cast<double>(pcm.size()) * 32768.0 * 32768.0;
   return power > 0 ? std::max(-96.0, 10.0 * std::log10(power)) : -96.0;
+}
+
+// Instrumentation only (NodeOptions::voice_trace_costs): a system call, not the vDSO.
+int64_t this_thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace
@@ -76,15 +85,19 @@ void Transmission::send_due(int64_t now_ms, VoiceMessaging& messaging, const Voi
 void Transmission::send(VoiceMessaging& messaging, const VoiceEnv& env) {
   const auto seq = static_cast<uint32_t>(packets_.size());
   level_dbfs_ = level_of(pcm_);
+  const int64_t began_us = env.trace ? env.clock->wall_us() : 0;
+  const bool cost = env.trace && env.trace_costs;
+  const int64_t began_cpu_ns = cost ? this_thread_cpu_ns() : 0;
+  auto packet = encoder_.encode(pcm_);
   if (env.trace) {
     VoiceTrace trace;
     trace.kind = VoiceTrace::Kind::kEncodeStart;
     trace.transmission = stats.id;
     trace.seq = seq;
-    trace.wall_us = env.clock->wall_us();
+    trace.wall_us = began_us;
+    if (cost) trace.encode_cpu_ns = this_thread_cpu_ns() - began_cpu_ns;
     env.trace(trace);
   }
-  auto packet = encoder_.encode(pcm_);
   if (!packet.is_ok()) {
     env.count(Counter::voice_encode_failures, 1);
     stopping = true;

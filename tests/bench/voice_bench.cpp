@@ -3,8 +3,9 @@
 // to 10 s), the real code path: Node::talk paces the WAV file frame by frame, Opus-encodes, seals
 // (FrameCipher), sends one VoiceFrame per listener over ZeroMQ/CURVE; each listener opens,
 // jitter-buffers and decodes.
-// What the nodes did is read from NodeOptions::voice_trace (kEncodeStart at the talker before each
-// frame is encoded; kDecoded at each listener once it is decoded), collected under a mutex.
+// What the nodes did is read from NodeOptions::voice_trace (kEncodeStart at the talker once each
+// frame is encoded, with when its encode began; kDecoded at each listener once it is decoded),
+// collected under a mutex.
 //
 //   voice_frame_cpu_us       CPU of the whole process per 20 ms frame, talker + 1 listener, over
 //                            the whole 10 s transmission: process CPU time
@@ -48,8 +49,13 @@
 //   voice_max_listeners      an EXTRAPOLATION: the CPU the talker node's own threads (its loop
 //                            thread and its ZeroMQ I/O threads, per-thread CPU clocks) spend per
 //                            frame, measured with 1, 2, 4 and 8 real listener nodes (1, 2, 4
-//                            twice: before and after the 8), minus its idle CPU; a least-squares
-//                            line cost = a + b * N through all seven; the figure is
+//                            twice: before and after the 8), minus its idle CPU. The encoder's
+//                            own CPU in each run (the trace's encode_cpu_ns) is taken out before
+//                            the fit: it does not grow with N, and it moves by ~100 us a frame
+//                            from run to run on this VM, more than 8 listeners add. A line
+//                            cost - encode = c + b * N through all seven, by Theil-Sen (medians
+//                            of slopes, not least squares: one run in a slow stretch does not
+//                            tilt it); a = c + the runs' median encode; the figure is
 //                            floor((frame period * 0.5 - a) / b), the listeners one talker serves
 //                            with half a core. On loopback the talker's send() also runs the
 //                            kernel's receive path for the listener (softirq in the sender's
@@ -210,13 +216,14 @@ struct Sample {
 
 // Collects every node's VoiceTrace. The hook runs on each node's loop thread: one lock and one
 // push_back per frame. At the talker's kEncodeStart of two chosen frames it also takes a Sample
-// (on the talker's thread, before that frame is encoded).
+// (on the talker's thread, once that frame is encoded).
 class TraceCollector {
  public:
   struct Encoded {
     std::string transmission;
     uint32_t seq;
     int64_t wall_us;
+    int64_t encode_cpu_ns;
   };
   struct Decoded {
     int listener;
@@ -305,7 +312,7 @@ class TraceCollector {
       case Kind::kEncodeStart:
         if (sampler_ && trace.seq == mark_first_) first_ = sampler_();
         if (sampler_ && trace.seq == mark_last_) last_ = sampler_();
-        encoded_.push_back({trace.transmission, trace.seq, trace.wall_us});
+        encoded_.push_back({trace.transmission, trace.seq, trace.wall_us, trace.encode_cpu_ns});
         break;
       case Kind::kDecoded:
         decoded_.push_back({listener, trace.transmission, trace.seq, trace.wall_us, trace.delay_ms,
@@ -353,7 +360,7 @@ class VoiceLab {
       }
       options.voice_frame_ms = frame_ms_;
       options.voice_trace = traces_.hook(i - 1);  // the talker's kEncodeStart has no listener
-      options.voice_trace_rounds = trace_rounds_;
+      options.voice_trace_costs = trace_rounds_;
       const std::set<pid_t> before = task_ids();
       nodes_.push_back(std::make_unique<test::TestNode>(
           i == 0 ? "talker" : "listener" + std::to_string(i - 1), std::move(options)));
@@ -1097,30 +1104,43 @@ struct FanoutFigures {
   std::string na;
 };
 
-// The talker node's CPU per frame (its own threads only), steady state, idle subtracted.
-double talker_cost_us(VoiceLab& lab, int size, const std::string& clip, uint32_t frames,
-                      double talker_idle_per_ns, std::string* id_out = nullptr) {
+// The talker node's CPU per frame (its own threads only), steady state, idle subtracted, and the
+// part of it its encoder took (NAN when a run failed).
+struct TalkerCost {
+  double total_us = NAN;
+  double encode_us = NAN;
+};
+TalkerCost talker_cost_us(VoiceLab& lab, int size, const std::string& clip, uint32_t frames,
+                          double talker_idle_per_ns, std::string* id_out = nullptr) {
   const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
   lab.traces().mark(first, last, [&lab] { return lab.sample(); });
   const uint64_t talker_faults = lab.node_faults(0), listener_faults = lab.node_faults(1);
   const std::string id = lab.talk(size, clip);
   if (id_out != nullptr) *id_out = id;
-  if (id.empty()) return NAN;
+  if (id.empty()) return {};
   std::fprintf(stderr,
                "bench: voice: talker with %d listener(s): page faults over the transmission: "
                "talker %llu, listener0 %llu\n",
                size, static_cast<unsigned long long>(lab.node_faults(0) - talker_faults),
                static_cast<unsigned long long>(lab.node_faults(1) - listener_faults));
   auto [from, to] = lab.traces().marks();
-  if (!from || !to) return NAN;
+  if (!from || !to) return {};
   const double n = last - first;
   const double idle_ns = talker_idle_per_ns * static_cast<double>(to->steady_ns - from->steady_ns);
-  const double cost = (static_cast<double>(lab.node_cpu_ns(*from, *to, 0)) - idle_ns) / n / 1000.0;
+  TalkerCost cost;
+  cost.total_us = (static_cast<double>(lab.node_cpu_ns(*from, *to, 0)) - idle_ns) / n / 1000.0;
+  // The marks are taken once frames `first` and `last` are encoded: the encodes between them
+  // are those of frames first + 1 .. last.
+  int64_t encode_ns = 0;
+  for (const auto& e : lab.traces().encoded(id)) {
+    if (e.seq > first && e.seq <= last) encode_ns += e.encode_cpu_ns;
+  }
+  cost.encode_us = static_cast<double>(encode_ns) / n / 1000.0;
   const double zmq = static_cast<double>(lab.node_cpu_ns(*from, *to, 0, "ZMQ", false)) / n / 1000.0;
   std::fprintf(stderr,
-               "bench: voice: talker with %d listener(s): %.1f us/frame (of which its ZeroMQ "
-               "threads %.1f before idle; idle subtracted %.1f)\n",
-               size, cost, zmq, idle_ns / n / 1000.0);
+               "bench: voice: talker with %d listener(s): %.1f us/frame, its encoder %.1f (its "
+               "ZeroMQ threads %.1f before idle; idle subtracted %.1f)\n",
+               size, cost.total_us, cost.encode_us, zmq, idle_ns / n / 1000.0);
   return cost;
 }
 
@@ -1149,7 +1169,7 @@ FanoutFigures measure_fanout() {
 
   // The talker's cost with 1, 2 and 4 listeners before the 8-listener run and again after it, in
   // reverse: a load on the machine that drifts during the runs tilts the line less.
-  std::vector<std::pair<int, double>> costs;
+  std::vector<std::pair<int, TalkerCost>> costs;
   for (int size : {1, 2, 4}) {
     costs.emplace_back(size,
                        talker_cost_us(lab, size, short_clip, short_frames, talker_idle_per_ns));
@@ -1176,22 +1196,25 @@ FanoutFigures measure_fanout() {
     costs.emplace_back(size,
                        talker_cost_us(lab, size, short_clip, short_frames, talker_idle_per_ns));
   }
-  // Least squares: cost = a + b * N.
-  double sn = 0, sc = 0;
-  for (const auto& [n, c] : costs) {
-    if (std::isnan(c)) return figures;
-    sn += n;
-    sc += c;
+  // cost - encode = c + b * N, fitted by Theil-Sen (b the median of the slopes between every two
+  // runs with different N, c the median of cost - encode - b * N): one run in a slow stretch of
+  // this VM tilts a least-squares line by itself, but not a median. The encoder's part, the
+  // same whatever N, comes back as the runs' median.
+  std::vector<double> encodes, slopes, intercepts;
+  for (size_t i = 0; i < costs.size(); ++i) {
+    const auto& [n, cost] = costs[i];
+    if (std::isnan(cost.total_us) || std::isnan(cost.encode_us)) return figures;
+    encodes.push_back(cost.encode_us);
+    for (size_t j = i + 1; j < costs.size(); ++j) {
+      const auto& [m, other] = costs[j];
+      if (m == n) continue;
+      slopes.push_back(((other.total_us - other.encode_us) - (cost.total_us - cost.encode_us)) /
+                       (m - n));
+    }
   }
-  const double mean_n = sn / static_cast<double>(costs.size());
-  const double mean_c = sc / static_cast<double>(costs.size());
-  double sxy = 0, sxx = 0;
-  for (const auto& [n, c] : costs) {
-    sxy += (n - mean_n) * (c - mean_c);
-    sxx += (n - mean_n) * (n - mean_n);
-  }
-  const double b = sxy / sxx;
-  const double a = mean_c - b * mean_n;
+  const double b = median(slopes);
+  for (const auto& [n, cost] : costs) intercepts.push_back(cost.total_us - cost.encode_us - b * n);
+  const double a = median(intercepts) + median(encodes);
   const double budget_us = frame_ms * 1000.0 * kUtilisationBudget;
   if (b <= 0) {
     unavailable("voice: max listeners: no per-listener cost measured (b = " + std::to_string(b) +
@@ -1200,9 +1223,9 @@ FanoutFigures measure_fanout() {
   }
   figures.max_listeners = std::max(0.0, std::floor((budget_us - a) / b));
   std::fprintf(stderr,
-               "bench: voice: max listeners (extrapolated): talker cost = %.1f + %.2f us x N "
-               "per frame; floor((%.0f us - a) / b) = %.0f\n",
-               a, b, budget_us, figures.max_listeners);
+               "bench: voice: max listeners (extrapolated): talker cost = %.1f (its encoder's "
+               "median %.1f included) + %.2f us x N per frame; floor((%.0f us - a) / b) = %.0f\n",
+               a, median(encodes), b, budget_us, figures.max_listeners);
   return figures;
 }
 

@@ -292,7 +292,7 @@ TEST_CASE(
 
 TEST_CASE(
     "on air the loop wakes every frame, but its upkeep (liveness, heartbeats, beacons, resends) "
-    "runs about every 100 ms",
+    "runs about every 100 ms; traced with its costs, each frame tells its encoder's CPU",
     "[voice][integration]") {
   SOTTO_SKIP_UNLESS(test::have_alsa_speech(), test::kNoAlsaSpeech);
   test::TempDir out;
@@ -305,12 +305,16 @@ TEST_CASE(
   };
   std::mutex mutex;
   std::map<std::string, std::vector<Round>> rounds;
+  std::vector<int64_t> encode_cpu_ns;  // alice's, frame by frame
   ChannelLab lab({"alice", "bob"}, [&](const std::string& name, core::NodeOptions& options) {
-    options.voice_trace_rounds = true;
+    options.voice_trace_costs = true;
     options.voice_trace = [&, name](const core::VoiceTrace& trace) {
-      if (trace.kind != core::VoiceTrace::Kind::kLoopRound) return;
       std::lock_guard<std::mutex> lock(mutex);
-      rounds[name].push_back({trace.wall_us, trace.upkeep});
+      if (trace.kind == core::VoiceTrace::Kind::kEncodeStart) {
+        encode_cpu_ns.push_back(trace.encode_cpu_ns);
+      } else if (trace.kind == core::VoiceTrace::Kind::kLoopRound) {
+        rounds[name].push_back({trace.wall_us, trace.upkeep});
+      }
     };
   });
   open_ops(lab, "alice", false);
@@ -332,4 +336,10 @@ TEST_CASE(
     CHECK(static_cast<double>(with_upkeep) <= on_air_ms / 100.0 * 1.5 + 4);
     CHECK(static_cast<size_t>(with_upkeep) * 2 < seen.size());
   }
+  // Every frame's encode took some CPU, and none a whole frame period's worth (20 ms) of it: the
+  // talker keeps up.
+  REQUIRE(encode_cpu_ns.size() >= frames);
+  CHECK(*std::min_element(encode_cpu_ns.begin(), encode_cpu_ns.end()) > 0);
+  std::sort(encode_cpu_ns.begin(), encode_cpu_ns.end());
+  CHECK(encode_cpu_ns[encode_cpu_ns.size() / 2] < 20'000'000);
 }

@@ -200,16 +200,19 @@ struct PlaybackState {
 // (NodeOptions::voice_trace; nothing is measured or built when no trace is set).
 struct VoiceTrace {
   enum class Kind {
-    kEncodeStart,  // the talker, before a frame is encoded
+    kEncodeStart,  // the talker, a frame encoded (wall_us: when its encode began)
     kDecoded,      // a listener, a frame decoded and ready for playout
     kConcealed,    // a listener, a slot played as concealment (its frame missing or late)
     kLate,         // a listener, a frame that came after its slot was concealed: dropped
-    kLoopRound,    // a node's loop, one round while on air (NodeOptions::voice_trace_rounds)
+    kLoopRound,    // a node's loop, one round while on air (NodeOptions::voice_trace_costs)
   };
   Kind kind = Kind::kEncodeStart;
   std::string transmission;  // hex id; empty for kLoopRound
   uint32_t seq = 0;
   int64_t wall_us = 0;
+  // kEncodeStart with NodeOptions::voice_trace_costs: the encode's CPU time on the talker's
+  // thread. A benchmark takes it out of the talker's cost to see what the listeners add.
+  int64_t encode_cpu_ns = 0;
   double delay_ms = 0;  // kDecoded: capture of the frame's last sample -> decoded
   // kDecoded: when the frame reached the jitter buffer (wall clock), and the buffer's target
   // depth and jitter estimate then.

@@ -102,9 +102,10 @@ struct NodeOptions {
   int voice_frame_ms = 20;
   int voice_bitrate_bps = 24'000;
   std::function<void(const VoiceTrace&)> voice_trace;  // instrumentation (benchmarks)
-  // With voice_trace: also a kLoopRound for each round of the loop while on air. Off unless asked:
-  // its clock reads and trace cost each frame a few microseconds of the CPU a benchmark measures.
-  bool voice_trace_rounds = false;
+  // With voice_trace: also what the steps cost, a kLoopRound for each round of the loop while on
+  // air and the encoder's CPU time in each kEncodeStart. Off unless asked: their clock reads and
+  // traces cost each frame a few microseconds of the CPU a benchmark measures.
+  bool voice_trace_costs = false;
   // A "lock" request on the control socket, on the loop thread. The front end stops the node and
   // locks (include/sotto/core/locked.h); empty: lock is refused. It returns whether the locked
   // process will answer on the control socket (a daemon does; the TUI's unlock screen does not).
