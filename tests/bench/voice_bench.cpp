@@ -347,10 +347,11 @@ class TraceCollector {
 // first k listeners.
 class VoiceLab {
  public:
-  // `trace_rounds`: every node also traces its loop's rounds on air (the delay runs explain their
-  // tails with them); the CPU run leaves them off, as a node outside a benchmark does.
-  VoiceLab(int listeners, int frame_ms, bool trace_rounds)
-      : listeners_(listeners), frame_ms_(frame_ms), trace_rounds_(trace_rounds) {}
+  // `trace_costs`: every node also traces its loop's rounds on air, and the talker its encoder's
+  // CPU (the fan-out runs explain their tails and fit the talker's cost with them); the CPU run
+  // leaves them off, as a node outside a benchmark does.
+  VoiceLab(int listeners, int frame_ms, bool trace_costs)
+      : listeners_(listeners), frame_ms_(frame_ms), trace_costs_(trace_costs) {}
 
   bool set_up(const std::vector<int>& channel_sizes) {
     for (int i = 0; i <= listeners_; ++i) {
@@ -360,7 +361,7 @@ class VoiceLab {
       }
       options.voice_frame_ms = frame_ms_;
       options.voice_trace = traces_.hook(i - 1);  // the talker's kEncodeStart has no listener
-      options.voice_trace_costs = trace_rounds_;
+      options.voice_trace_costs = trace_costs_;
       const std::set<pid_t> before = task_ids();
       nodes_.push_back(std::make_unique<test::TestNode>(
           i == 0 ? "talker" : "listener" + std::to_string(i - 1), std::move(options)));
@@ -569,7 +570,7 @@ class VoiceLab {
 
   int listeners_;
   int frame_ms_;
-  bool trace_rounds_;
+  bool trace_costs_;
   TraceCollector traces_;  // before the nodes: their hooks point into it
   std::vector<std::unique_ptr<test::TestNode>> nodes_;  // [0] is the talker
   std::vector<std::shared_ptr<core::EventQueue>> queues_;
