@@ -171,9 +171,12 @@ void MailboxDrop::restart(const std::string& user) {
 
 void MailboxDrop::after_commit() {
   for (auto& [user, handover] : handovers_) {
-    if (!handover.due) continue;
+    // A user's register can come before we see it online (its frames arrive on its own link
+    // while ours to it is still reconnecting): the handover waits, due, for on_peer_online or
+    // the next timer, instead of waiting for a register that will not come again.
+    if (!handover.due || !is_online(hooks_.peer(user))) continue;
     handover.due = false;
-    if (is_online(hooks_.peer(user))) forward(user, handover);
+    forward(user, handover);
   }
 }
 
@@ -207,8 +210,11 @@ void MailboxDrop::forward(const std::string& user, Handover& handover) {
 }
 
 void MailboxDrop::on_peer_online(const std::string& fingerprint) {
-  // A user registers itself when it comes back; a sender may be owed notices.
-  if (serving_) send_notices(fingerprint);
+  // A user registers itself when it comes back (and a handover it asked for before we saw it
+  // online goes now); a sender may be owed notices.
+  if (!serving_) return;
+  send_notices(fingerprint);
+  after_commit();
 }
 
 void MailboxDrop::send_notices(const std::string& sender) {

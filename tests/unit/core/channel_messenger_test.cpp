@@ -17,6 +17,7 @@
 #include "src/core/messenger.h"
 #include "src/net/content.h"
 #include "src/net/wire.h"
+#include "tests/support/messenger_parties.h"
 #include "tests/support/profiles.h"
 #include "tests/support/temp_dir.h"
 
@@ -221,14 +222,7 @@ class Lab {
   void wire(Party& self) {
     for (auto& [name, other] : parties_) {
       if (&other == &self) continue;
-      core::PeerInfo info;
-      info.fingerprint = other.fp();
-      info.name = name;
-      info.endpoint = "tcp://127.0.0.1:1";
-      info.state = net::PeerState::kOnline;
-      info.identity_key = other.account->identity_key();
-      info.transport_key = other.account->transport_public();
-      self.peers[info.fingerprint] = info;
+      self.peers[other.fp()] = test::online_peer(*other.account);
     }
     core::MessengerHooks hooks;
     Party* me = &self;
@@ -238,20 +232,8 @@ class Lab {
       me->largest_frame = std::max(me->largest_frame, frame.size());
       return true;
     };
-    hooks.peer = [me](const std::string& fp) -> std::optional<core::PeerInfo> {
-      auto it = me->peers.find(fp);
-      if (it == me->peers.end()) return std::nullopt;
-      return it->second;
-    };
-    hooks.peers = [me] {
-      std::vector<core::PeerInfo> out;
-      for (const auto& [fp, peer] : me->peers) out.push_back(peer);
-      return out;
-    };
+    test::serve_peers_and_counters(hooks, me);
     hooks.publish = [](core::Event) {};
-    hooks.count = [me](core::Counter c, uint64_t n) {
-      me->counters[std::string(to_string(c))] += n;
-    };
     self.messenger = std::make_unique<core::Messenger>(*self.account, clock_, options_, hooks);
     REQUIRE(self.messenger->start().is_ok());
   }

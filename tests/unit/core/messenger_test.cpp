@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 
 #include "sotto/base/clock.h"
 #include "sotto/crypto/primitives.h"
@@ -15,6 +16,7 @@
 #include "src/net/content.h"
 #include "src/net/hello.h"
 #include "src/net/wire.h"
+#include "tests/support/messenger_parties.h"
 #include "tests/support/profiles.h"
 #include "tests/support/search_state.h"
 #include "tests/support/temp_dir.h"
@@ -70,14 +72,7 @@ struct Pair {
   }
 
   void wire(Party& self, Party& other) {
-    core::PeerInfo info;
-    info.fingerprint = other.account->fingerprint();
-    info.name = other.account->name();
-    info.endpoint = "tcp://127.0.0.1:1";
-    info.state = net::PeerState::kOnline;
-    info.identity_key = other.account->identity_key();
-    info.transport_key = other.account->transport_public();
-    self.peers[info.fingerprint] = info;
+    self.peers[other.account->fingerprint()] = test::online_peer(*other.account);
     core::MessengerHooks hooks;
     Party* me = &self;
     hooks.send_frame = [me](const std::string&, ByteView frame) {
@@ -85,23 +80,11 @@ struct Pair {
       me->outgoing.emplace_back(frame.begin(), frame.end());
       return true;
     };
-    hooks.peer = [me](const std::string& fp) -> std::optional<core::PeerInfo> {
-      auto it = me->peers.find(fp);
-      if (it == me->peers.end()) return std::nullopt;
-      return it->second;
-    };
-    hooks.peers = [me] {
-      std::vector<core::PeerInfo> out;
-      for (const auto& [fp, peer] : me->peers) out.push_back(peer);
-      return out;
-    };
+    test::serve_peers_and_counters(hooks, me);
     hooks.publish = [me](core::Event event) {
       if (auto* contact = std::get_if<core::ContactEvent>(&event.body)) {
         me->contact_events.push_back(*contact);
       }
-    };
-    hooks.count = [me](core::Counter c, uint64_t n) {
-      me->counters[std::string(to_string(c))] += n;
     };
     hooks.greet = [me](const std::string& fp) {
       me->greeted.push_back(fp);
@@ -764,4 +747,150 @@ TEST_CASE("one lookup greets at most a few hundred strangers, and says it left t
   p.alice.messenger->add_contact("someone", "", [](Result<core::ContactInfo>) {});
   CHECK(p.alice.greeted.size() == core::ContactBook::kMaxGreetingsPerLookup);
   CHECK(p.alice.counter("name_lookup_greetings_capped") == 1);
+}
+
+namespace {
+
+// Alice, Bob and an office serving as a mailbox, each online in the others' peer tables unless a
+// test says otherwise. Frames wait in `sent` until route() delivers them where they are
+// addressed; a party in `away` is not running, and what is sent to it is lost.
+struct MailboxTrio {
+  test::TempDir tmp;
+  FakeClock clock;
+  std::map<std::string, Party> parties;        // by name
+  std::map<std::string, std::string> name_of;  // fingerprint -> name
+  struct Sent {
+    std::string from;
+    std::string to;
+    Bytes frame;
+  };
+  std::vector<Sent> sent;
+  std::set<std::string> away;
+
+  MailboxTrio() {
+    for (const char* name : {"alice", "bob", "office"}) {
+      parties[name].account = test::create_account(tmp / name, name);
+      name_of[parties[name].account->fingerprint()] = name;
+    }
+    for (auto& [name, self] : parties) wire(name, self);
+  }
+
+  Party& operator[](const std::string& name) { return parties.at(name); }
+  std::string fp(const std::string& name) { return parties.at(name).account->fingerprint(); }
+  // How `at` sees `whose` now.
+  void set_state(const std::string& at, const std::string& whose, net::PeerState state) {
+    parties.at(at).peers.at(fp(whose)).state = state;
+  }
+
+  void wire(const std::string& name, Party& self) {
+    for (auto& [other_name, other] : parties) {
+      if (other_name == name) continue;
+      self.peers[other.account->fingerprint()] = test::online_peer(*other.account);
+    }
+    core::MessengerHooks hooks;
+    Party* me = &self;
+    hooks.send_frame = [this, name](const std::string& to, ByteView frame) {
+      sent.push_back({name, to, Bytes(frame.begin(), frame.end())});
+      return true;
+    };
+    test::serve_peers_and_counters(hooks, me);
+    hooks.greet = [](const std::string&) { return true; };
+    hooks.publish = [](core::Event) {};
+    hooks.introduce = [](const std::string&) {};
+    core::MessengerOptions options;
+    options.serve_mailbox = name == "office";
+    self.messenger = std::make_unique<core::Messenger>(*self.account, clock, options, hooks);
+    REQUIRE(self.messenger->start().is_ok());
+  }
+
+  // Delivers what was sent, and what that makes the parties send, until nothing more is: a
+  // party's frames of one round arrive together and are committed at once (after_poll).
+  void route() {
+    for (int round = 0; round < 20 && !sent.empty(); ++round) {
+      std::vector<Sent> batch;
+      batch.swap(sent);
+      std::set<std::string> received;
+      for (const Sent& s : batch) {
+        auto to = name_of.find(s.to);
+        if (to == name_of.end() || away.contains(to->second)) continue;
+        auto envelope = net::decode_frame(s.frame);
+        if (!envelope.is_ok()) continue;
+        parties.at(to->second).messenger->on_envelope(fp(s.from), envelope.value());
+        received.insert(to->second);
+      }
+      for (const std::string& name : received) parties.at(name).messenger->after_poll();
+      for (auto& [name, party] : parties) party.messenger->flush_sends();
+    }
+  }
+
+  bool has_text(const std::string& at, const std::string& text) {
+    const auto history = parties.at(at).history();
+    return std::any_of(history.begin(), history.end(),
+                       [&](const core::MessageInfo& m) { return m.body == text; });
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a user's register that reaches its mailbox before the mailbox sees the user online still "
+    "gets it what is held, once the user is online",
+    "[core][messenger][mailbox]") {
+  MailboxTrio t;
+  auto add = [&](const std::string& who, const std::string& whom) {
+    std::optional<Result<core::ContactInfo>> added;
+    t[who].messenger->add_contact(whom, "", [&](Result<core::ContactInfo> r) { added = r; });
+    t.route();
+    REQUIRE(added.has_value());
+    INFO(added->status().message());
+    REQUIRE(added->is_ok());
+  };
+  add("alice", "bob");
+  add("bob", "alice");
+  std::optional<Result<core::MailboxInfo>> used;
+  t["bob"].messenger->use_mailbox("office", [&](Result<core::MailboxInfo> r) { used = r; });
+  t.route();
+  REQUIRE(used.has_value());
+  INFO(used->status().message());
+  REQUIRE(used->is_ok());
+
+  // Bob stops. Alice's text for him waits in her outbox, then at the office.
+  t.away.insert("bob");
+  t.set_state("alice", "bob", net::PeerState::kOffline);
+  t.set_state("office", "bob", net::PeerState::kOffline);
+  REQUIRE(send_now(*t["alice"].messenger, "bob", "crane tag 114 expires Friday").is_ok());
+  t.route();
+  for (int tick = 0; tick < 10; ++tick) {
+    t.clock.advance_ms(1000);
+    t["alice"].messenger->on_timer();
+    t.route();
+  }
+  const auto alices = t["alice"].history();
+  REQUIRE(std::any_of(alices.begin(), alices.end(), [](const core::MessageInfo& m) {
+    return m.body == "crane tag 114 expires Friday" && m.state == core::MessageState::kAtMailbox;
+  }));
+
+  // Bob is back and sees the office online: he registers. The office's own link to him is
+  // still reconnecting, so it does not see him online yet.
+  t.away.erase("bob");
+  t.set_state("office", "bob", net::PeerState::kConnecting);
+  t["bob"].messenger->on_peer_online(t.fp("office"));
+  t.route();
+  t["office"].messenger->on_timer();
+  t.route();
+  CHECK_FALSE(t.has_text("bob", "crane tag 114 expires Friday"));  // it cannot reach him yet
+
+  SECTION("its link comes up: the handover goes at once") {
+    t.set_state("office", "bob", net::PeerState::kOnline);
+    t["office"].messenger->on_peer_online(t.fp("bob"));
+    t.route();
+    CHECK(t.has_text("bob", "crane tag 114 expires Friday"));
+  }
+  SECTION("or at the office's next timer, if it is online by then") {
+    t.set_state("office", "bob", net::PeerState::kOnline);
+    t.clock.advance_ms(1000);
+    t["office"].messenger->on_timer();
+    t.route();
+    CHECK(t.has_text("bob", "crane tag 114 expires Friday"));
+  }
 }
