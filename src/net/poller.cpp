@@ -1,29 +1,74 @@
 #include "sotto/net/poller.h"
 
-#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
 
 #include "sotto/net/zmq_socket.h"
 
 namespace sotto::net {
 
+Poller::Poller() : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (epoll_fd_ < 0) epoll_errno_ = errno;
+}
+
+Poller::~Poller() {
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void Poller::add(Item item) {
+  item.id = next_id_++;
+  items_.push_back(std::move(item));
+  watch(items_.back(), true);
+}
+
+// In or out of the epoll set. Leaving it is done at once (not at the next poll): the owner may
+// close the descriptor next, and a new one can take its number.
+void Poller::watch(Item& item, bool on) {
+  if (item.fd < 0 || epoll_fd_ < 0 || item.watched == on) return;
+  if (on) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = item.id;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, item.fd, &event) != 0) {
+      epoll_errno_ = errno;
+      return;
+    }
+  } else {
+    // Fails only when the descriptor was closed first, which left the set by itself.
+    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, item.fd, nullptr);
+  }
+  item.watched = on;
+}
+
+Poller::Item* Poller::find(uint64_t id) {
+  auto it = std::lower_bound(items_.begin(), items_.end(), id,
+                             [](const Item& item, uint64_t wanted) { return item.id < wanted; });
+  return it != items_.end() && it->id == id ? &*it : nullptr;
+}
+
 void Poller::add_socket(void* socket, Handler handler) {
   int fd = -1;
   size_t size = sizeof fd;
   if (zmq_getsockopt(socket, ZMQ_FD, &fd, &size) != 0) fd = -1;
-  items_.push_back({socket, fd, std::move(handler), false, true});
+  add({.socket = socket, .fd = fd, .handler = std::move(handler)});
 }
 
 void Poller::add_fd(int fd, Handler handler) {
-  items_.push_back({nullptr, fd, std::move(handler), false});
+  add({.fd = fd, .handler = std::move(handler), .ask = false});
 }
 
 void Poller::remove_socket(void* socket) {
   for (auto& item : items_) {
-    if (item.socket == socket) item.removed = true;
+    if (item.socket != socket) continue;
+    watch(item, false);
+    item.removed = true;
   }
 }
 
@@ -41,13 +86,17 @@ void Poller::drained(void* socket) {
 
 void Poller::hold_fd(int fd, bool held) {
   for (auto& item : items_) {
-    if (item.socket == nullptr && item.fd == fd) item.held = held;
+    if (item.socket != nullptr || item.fd != fd || item.removed) continue;
+    item.held = held;
+    watch(item, !held);
   }
 }
 
 void Poller::remove_fd(int fd) {
   for (auto& item : items_) {
-    if (item.socket == nullptr && item.fd == fd) item.removed = true;
+    if (item.socket != nullptr || item.fd != fd) continue;
+    watch(item, false);
+    item.removed = true;
   }
 }
 
@@ -75,6 +124,11 @@ void Poller::sweep_if_due() {
 }
 
 Result<int> Poller::poll(long timeout_ms) {
+  if (epoll_errno_ != 0) {
+    const int error = std::exchange(epoll_errno_, 0);
+    return Status::io_error(std::string("cannot wait on the node's sockets: ") +
+                            std::strerror(error));
+  }
   items_.erase(
       std::remove_if(items_.begin(), items_.end(), [](const Item& i) { return i.removed; }),
       items_.end());
@@ -91,26 +145,23 @@ Result<int> Poller::poll(long timeout_ms) {
       ++count;
     }
   }
-  fds_.clear();
-  owner_.clear();
-  for (size_t i = 0; i < polled; ++i) {
-    if (items_[i].fd < 0 || ready_[i] || items_[i].held) continue;
-    fds_.push_back({items_[i].fd, POLLIN, 0});
-    owner_.push_back(i);
-  }
-  const int waited = ::poll(fds_.data(), fds_.size(), count > 0 ? 0 : static_cast<int>(timeout_ms));
+  epoll_event events[kMaxEventsPerWait];
+  const int waited = ::epoll_wait(epoll_fd_, events, kMaxEventsPerWait,
+                                  count > 0 ? 0 : static_cast<int>(timeout_ms));
   if (note_wakes_) woke_at_ = std::chrono::steady_clock::now();
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
-  if (waited == 0 && count == 0) sweep_if_due();
-  for (size_t k = 0; waited > 0 && k < fds_.size(); ++k) {
-    if (fds_[k].revents == 0) continue;
-    Item& item = items_[owner_[k]];
-    if (item.socket != nullptr) {
-      SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item.socket));
+  if (waited <= 0 && count == 0) sweep_if_due();
+  for (int k = 0; k < waited; ++k) {
+    Item* item = find(events[k].data.u64);
+    if (item == nullptr) continue;
+    const auto i = static_cast<size_t>(item - items_.data());
+    if (i >= polled || ready_[i] || item->held) continue;
+    if (item->socket != nullptr) {
+      SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item->socket));
       if (!input) continue;
-      item.ask = true;
+      item->ask = true;
     }
-    ready_[owner_[k]] = 1;
+    ready_[i] = 1;
     ++count;
   }
   // Handlers may append items; only those polled this round are dispatched, by index.

@@ -1,7 +1,7 @@
 // Node: a running sotto peer — discovery, authenticated transport, the peer table, and the
 // control socket front ends talk to.
 //
-// Threading contract. One thread owns the node: its loop (one poll(2), net::Poller, over the
+// Threading contract. One thread owns the node: its loop (one epoll_wait(2), net::Poller, over the
 // ROUTER inbox, the ZAP handler, link monitors, the beacon sockets, the control socket and a
 // wake-up fd; the wait's timeout comes from the next timer). Every socket and all protocol state
 // belong to it. The node starts that thread itself: it is running when create() returns. Every

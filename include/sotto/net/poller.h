@@ -12,12 +12,18 @@
 // signal of input that was already waiting, so whoever does that calls touched(). As a safety
 // net, a wait that times out with nothing ready asks every socket once, at most once a second
 // (kSweepInterval): a loop on a 20 ms voice timer times out every frame.
+//
+// The wait is epoll(7), level-triggered, not poll(2): a descriptor is registered once, when its
+// item is added, so a wait costs the same with one link or hundreds. poll(2) walked every
+// descriptor twice per wait (a node holds one per link), and a loop on a voice timer waits 50
+// times a second.
 // Thread-safety: one thread, the loop's.
 #pragma once
 
-#include <poll.h>
+#include <sys/epoll.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -28,6 +34,11 @@ namespace sotto::net {
 class Poller {
  public:
   using Handler = std::function<void()>;
+
+  Poller();
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
 
   void add_socket(void* socket, Handler handler);
   void add_fd(int fd, Handler handler);
@@ -43,7 +54,8 @@ class Poller {
   void hold_fd(int fd, bool held);
 
   // Waits up to `timeout_ms` (-1: forever) and runs the handlers of ready items.
-  // Returns how many were ready; an interrupted wait (EINTR) returns 0.
+  // Returns how many were ready; an interrupted wait (EINTR) returns 0. Fails when the wait set
+  // could not be created or a descriptor could not join it (the process is out of descriptors).
   Result<int> poll(long timeout_ms);
   // Instrumentation: when on, each poll() notes when its wait ended (before any handler ran).
   void note_wakes(bool on) { note_wakes_ = on; }
@@ -55,19 +67,26 @@ class Poller {
     void* socket = nullptr;
     int fd = -1;  // the plain descriptor, or the socket's ZMQ_FD
     Handler handler;
+    uint64_t id = 0;  // the epoll registration's tag; ids grow with items_, so it is sorted
     bool removed = false;
     bool ask = true;  // a socket that may have input: ask its ZMQ_EVENTS before waiting
     bool held = false;
+    bool watched = false;  // registered in the epoll set
   };
   static constexpr std::chrono::milliseconds kSweepInterval{1000};
+  static constexpr int kMaxEventsPerWait = 64;  // more stay ready for the next wait
+  void add(Item item);
+  void watch(Item& item, bool on);
+  Item* find(uint64_t id);
   void sweep_if_due();
 
+  int epoll_fd_ = -1;
+  int epoll_errno_ = 0;  // why a descriptor could not be watched, reported by the next poll()
+  uint64_t next_id_ = 1;
   std::vector<Item> items_;
-  // One wait's working sets, kept between waits: a loop that wakes every voice frame would
-  // otherwise allocate and free three of them each time.
+  // One wait's working set, kept between waits: a loop that wakes every voice frame would
+  // otherwise allocate and free it each time.
   std::vector<char> ready_;
-  std::vector<pollfd> fds_;
-  std::vector<size_t> owner_;
   std::chrono::steady_clock::time_point last_sweep_{};
   bool note_wakes_ = false;
   std::chrono::steady_clock::time_point woke_at_;

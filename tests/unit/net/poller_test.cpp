@@ -7,8 +7,10 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sotto/net/poller.h"
 #include "sotto/net/zmq_socket.h"
@@ -32,16 +34,16 @@ struct Pipe {
   void send(const std::string& text) { REQUIRE(push.send({as_bytes(text)}).is_ok()); }
 };
 
-// True while thread `tid` of this process sleeps in poll(2): /proc shows the system call a
-// blocked thread is in, and "running" for one that is not.
+// True while thread `tid` of this process sleeps in the poller's wait, epoll_wait(2): /proc
+// shows the system call a blocked thread is in, and "running" for one that is not.
 bool blocked_in_poll(pid_t tid) {
   std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
   long number = -1;
   if (!(in >> number)) return false;
-#ifdef SYS_poll
-  if (number == SYS_poll) return true;
+#ifdef SYS_epoll_wait
+  if (number == SYS_epoll_wait) return true;
 #endif
-  return number == SYS_ppoll;
+  return number == SYS_epoll_pwait;
 }
 
 int descriptor_of(net::ZmqSocket& socket) {
@@ -179,4 +181,94 @@ TEST_CASE("a handler that drained its socket is woken by the next input", "[net]
     CHECK(messages == round);
     CHECK(std::chrono::steady_clock::now() - start < 4s);
   }
+}
+
+namespace {
+
+// A pipe whose read end the poller serves, counting its handler's calls.
+struct CountedPipe {
+  int fds[2] = {-1, -1};
+  int served = 0;
+  CountedPipe() { REQUIRE(::pipe(fds) == 0); }
+  ~CountedPipe() { close_both(); }
+  void close_both() {
+    for (int& fd : fds) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+  void write_one() { REQUIRE(::write(fds[1], "x", 1) == 1); }
+  void read_one() {
+    char c;
+    REQUIRE(::read(fds[0], &c, 1) == 1);
+    ++served;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("among hundreds of idle descriptors, exactly the ready ones are served",
+          "[net][poller]") {
+  net::Poller poller;
+  std::vector<std::unique_ptr<CountedPipe>> pipes;
+  for (int i = 0; i < 300; ++i) {
+    pipes.push_back(std::make_unique<CountedPipe>());
+    CountedPipe* pipe = pipes.back().get();
+    poller.add_fd(pipe->fds[0], [pipe] { pipe->read_one(); });
+  }
+  CHECK(poller.poll(0).value() == 0);
+  // More ready at once than one wait takes in (64): the rest are served by the next waits.
+  std::vector<int> written;
+  for (int i = 0; i < 300; i += 3) written.push_back(i);
+  for (int i : written) pipes[i]->write_one();
+  int served = 0;
+  for (int round = 0; round < 10 && served < static_cast<int>(written.size()); ++round) {
+    served += poller.poll(0).value();
+  }
+  CHECK(served == static_cast<int>(written.size()));
+  for (int i = 0; i < 300; ++i) CHECK(pipes[i]->served == (i % 3 == 0 ? 1 : 0));
+  CHECK(poller.poll(0).value() == 0);  // all read: nothing stays ready
+}
+
+TEST_CASE(
+    "a held descriptor is not served until released; a removed one never again, even when "
+    "a new descriptor takes its number",
+    "[net][poller]") {
+  net::Poller poller;
+  CountedPipe held, removed;
+  poller.add_fd(held.fds[0], [&] { held.read_one(); });
+  poller.add_fd(removed.fds[0], [&] { removed.read_one(); });
+
+  poller.hold_fd(held.fds[0], true);
+  held.write_one();
+  CHECK(poller.poll(0).value() == 0);
+  CHECK(held.served == 0);
+  poller.hold_fd(held.fds[0], false);
+  CHECK(poller.poll(0).value() == 1);
+  CHECK(held.served == 1);
+
+  // Removed, then closed: the kernel hands its number to the next descriptor, which the
+  // poller must serve under its own handler and not the old one's.
+  const int number = removed.fds[0];
+  poller.remove_fd(number);
+  removed.close_both();
+  CountedPipe reborn;
+  if (reborn.fds[0] != number) {  // another thread took the number first: move onto it
+    REQUIRE(::dup2(reborn.fds[0], number) == number);
+    ::close(reborn.fds[0]);
+    reborn.fds[0] = number;
+  }
+  poller.add_fd(reborn.fds[0], [&] { reborn.read_one(); });
+  reborn.write_one();
+  CHECK(poller.poll(1000).value() == 1);
+  CHECK(reborn.served == 1);
+  CHECK(removed.served == 0);
+
+  // Removed while still open and readable: not served, and it does not wake the wait.
+  poller.remove_fd(reborn.fds[0]);
+  reborn.write_one();
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(poller.poll(50).value() == 0);
+  CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+  CHECK(reborn.served == 1);
 }
