@@ -165,11 +165,25 @@ Status ZmqSocket::connect(const std::string& endpoint) {
 Status ZmqSocket::send(const std::vector<ByteView>& parts) {
   for (size_t i = 0; i < parts.size(); ++i) {
     const int flags = ZMQ_DONTWAIT | (i + 1 < parts.size() ? ZMQ_SNDMORE : 0);
-    if (zmq_send(socket_, parts[i].data(), parts[i].size(), flags) < 0) {
-      return status_from_zmq(zmq_errno(), "sending");
+    if (zmq_send(socket_, parts[i].data(), parts[i].size(), flags) >= 0) continue;
+    const int err = zmq_errno();
+    // A send looks at what the peer has read at most once a millisecond (ZeroMQ's command
+    // throttle), so to a fast sender a link whose reader keeps up looks full. ZMQ_EVENTS
+    // catches up on it unthrottled: only a link still full after that refuses the frame. Only
+    // the first part can be refused; ZeroMQ takes the rest of a message once it took that.
+    if (i == 0 && err == EAGAIN && writable() &&
+        zmq_send(socket_, parts[i].data(), parts[i].size(), flags) >= 0) {
+      continue;
     }
+    return status_from_zmq(err, "sending");
   }
   return Status::ok();
+}
+
+bool ZmqSocket::writable() {
+  int events = 0;
+  size_t size = sizeof events;
+  return zmq_getsockopt(socket_, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLOUT) != 0;
 }
 
 Status ZmqSocket::send_secret(ByteView secret) {

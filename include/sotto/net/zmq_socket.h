@@ -70,7 +70,10 @@ class ZmqSocket {
   Status connect(const std::string& endpoint);
 
   // Sends a multipart message without blocking. nullopt-like: Unavailable when the queue is
-  // full (would block), the frames are then dropped.
+  // full (would block), the frames are then dropped. Full means full once ZeroMQ has caught up
+  // on what the peer read (see the .cpp), not merely within its once-a-millisecond look. Like
+  // any use of a polled socket outside its handler, it can take the socket's input signal:
+  // tell the Poller (touched()).
   Status send(const std::vector<ByteView>& parts);
   // Sends one part that holds a secret (an unlock request) without blocking. Where send() leaves
   // a copy in memory libzmq frees unwiped, this one is wiped once sent. libzmq's stream encoder
@@ -88,6 +91,8 @@ class ZmqSocket {
 
  private:
   explicit ZmqSocket(void* socket) : socket_(socket) {}
+  // Whether a send would be taken now, once the socket's pending commands are processed.
+  bool writable();
   void* socket_ = nullptr;
   bool wipe_received_ = false;
 };
