@@ -150,12 +150,13 @@ Result<int> Poller::poll(long timeout_ms) {
                                   count > 0 ? 0 : static_cast<int>(timeout_ms));
   if (note_wakes_) woke_at_ = std::chrono::steady_clock::now();
   if (waited < 0 && errno != EINTR) return status_from_zmq(errno, "polling");
-  if (waited <= 0 && count == 0) sweep_if_due();
+  if (waited == 0 && count == 0) sweep_if_due();
   for (int k = 0; k < waited; ++k) {
     Item* item = find(events[k].data.u64);
     if (item == nullptr) continue;
+    // Items added or held since the wait cannot be here: handlers run after this loop.
     const auto i = static_cast<size_t>(item - items_.data());
-    if (i >= polled || ready_[i] || item->held) continue;
+    if (ready_[i]) continue;
     if (item->socket != nullptr) {
       SOTTO_ASSIGN_OR_RETURN(bool input, has_input(item->socket));
       if (!input) continue;
