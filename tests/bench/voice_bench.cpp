@@ -1011,8 +1011,14 @@ double measure_bare_pipeline() {
     return unavailable("voice: bare pipeline: " + std::to_string(frames.size() - decoded) +
                        " datagrams lost or not decoded on loopback");
   }
-  return static_cast<double>(*talker_ns + listener_ns) / static_cast<double>(frames.size()) /
-         1000.0;
+  const auto per_frame_us = [&](int64_t ns) {
+    return static_cast<double>(ns) / static_cast<double>(frames.size()) / 1000.0;
+  };
+  // Set beside the node's talker loop and listener loop in the same run's cpu line.
+  std::fprintf(stderr,
+               "bench: voice: bare pipeline: talker thread %.1f + listener thread %.1f us/frame\n",
+               per_frame_us(*talker_ns), per_frame_us(listener_ns));
+  return per_frame_us(*talker_ns + listener_ns);
 }
 
 // The fan-out voice_pipeline_p99_ms measures, with the bare libraries and the kernel alone: a
