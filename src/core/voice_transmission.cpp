@@ -11,12 +11,12 @@
 namespace sotto::core {
 namespace {
 
-// The RMS of a frame in dBFS (0 = full scale), floored at -96 (16-bit silence).
-double level_of(const std::vector<int16_t>& pcm) {
-  double power = 0;
-  for (int16_t x : pcm) power += static_cast<double>(x) * x;
-  power /= static_cast<double>(pcm.size()) * 32768.0 * 32768.0;
-  return power > 0 ? std::max(-96.0, 10.0 * std::log10(power)) : -96.0;
+// A frame's mean square, of full scale's. Summed in integers: a frame of 16-bit samples (at
+// most 2,880) cannot overflow 64 bits.
+double power_of(const std::vector<int16_t>& pcm) {
+  int64_t sum = 0;
+  for (int16_t x : pcm) sum += int32_t{x} * x;
+  return static_cast<double>(sum) / (static_cast<double>(pcm.size()) * 32768.0 * 32768.0);
 }
 
 // Instrumentation only (NodeOptions::voice_trace_costs): a system call, not the vDSO.
@@ -40,6 +40,11 @@ Result<std::unique_ptr<Transmission>> Transmission::create(TransmissionStart ope
                                                           std::move(encoder), std::move(feed),
                                                           start_ms, max_frames));
   t->frame_ms_ = codec.frame_ms;
+  t->frame_envelope_.set_version(net::kProtocolVersion);
+  wire::VoiceFrame* frame = t->frame_envelope_.mutable_voice();
+  frame->set_channel_id(as_chars(t->opened_.channel.id).data(), t->opened_.channel.id.size());
+  frame->set_transmission_id(as_chars(t->opened_.transmission_id).data(),
+                             t->opened_.transmission_id.size());
   t->pcm_.resize(static_cast<size_t>(voice::frame_samples_for(codec.frame_ms)));
   t->stats.id = to_hex(t->opened_.transmission_id);
   t->stats.channel = t->opened_.channel.name;
@@ -59,6 +64,10 @@ Transmission::Transmission(TransmissionStart opened, crypto::FrameCipher cipher,
       feed_(std::move(feed)),
       start_ms_(start_ms),
       max_frames_(max_frames) {}
+
+double Transmission::level_dbfs() const {
+  return level_power_ > 0 ? std::max(-96.0, 10.0 * std::log10(level_power_)) : -96.0;
+}
 
 // Frame k holds the samples captured up to (k + 1) frame periods after the start.
 int64_t Transmission::due_ms(size_t frame) const {
@@ -84,7 +93,7 @@ void Transmission::send_due(int64_t now_ms, VoiceMessaging& messaging, const Voi
 
 void Transmission::send(VoiceMessaging& messaging, const VoiceEnv& env) {
   const auto seq = static_cast<uint32_t>(packets_.size());
-  level_dbfs_ = level_of(pcm_);
+  level_power_ = power_of(pcm_);
   const int64_t began_us = env.trace ? env.clock->wall_us() : 0;
   const bool cost = env.trace && env.trace_costs;
   const int64_t began_cpu_ns = cost ? this_thread_cpu_ns() : 0;
@@ -116,16 +125,14 @@ void Transmission::send(VoiceMessaging& messaging, const VoiceEnv& env) {
   if (packets_.size() >= max_frames_) stopping = true;  // the time-out timer
 }
 
-Result<Bytes> Transmission::wire_frame(uint32_t seq, const Bytes& packet) const {
-  wire::Envelope envelope;
-  wire::VoiceFrame* frame = envelope.mutable_voice();
-  frame->set_channel_id(as_chars(opened_.channel.id).data(), opened_.channel.id.size());
-  frame->set_transmission_id(as_chars(opened_.transmission_id).data(),
-                             opened_.transmission_id.size());
+Result<Bytes> Transmission::wire_frame(uint32_t seq, const Bytes& packet) {
+  wire::VoiceFrame* frame = frame_envelope_.mutable_voice();
   frame->set_seq(seq);
-  const Bytes sealed = cipher_.seal(seq, packet);
-  frame->set_body(as_chars(sealed).data(), sealed.size());
-  return net::encode_frame(std::move(envelope));
+  std::string* body = frame->mutable_body();
+  body->resize(packet.size() + crypto::kFrameTagSize);
+  cipher_.seal_into(seq, packet,
+                    std::span<uint8_t>(reinterpret_cast<uint8_t*>(body->data()), body->size()));
+  return net::frame_of(frame_envelope_);
 }
 
 TransmissionEnd Transmission::end(const voice::CodecOptions& codec) {

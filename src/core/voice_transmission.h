@@ -47,7 +47,9 @@ class Transmission {
   const TransmissionStart& opened() const { return opened_; }
   const Bytes& floor_rank() const { return floor_rank_; }
   size_t frames() const { return packets_.size(); }
-  double level_dbfs() const { return level_dbfs_; }
+  // The level of the latest frame in dBFS (RMS; 0 = full scale), floored at -96 (16-bit
+  // silence). Worked out when asked: a meter reads it a few times a second, frames come 50.
+  double level_dbfs() const;
   voice::AudioDeviceStats device_stats() const { return feed_->device_stats(); }
 
   VoiceStats stats;
@@ -59,7 +61,7 @@ class Transmission {
                std::unique_ptr<CaptureFeed> feed, int64_t start_ms, uint32_t max_frames);
   int64_t due_ms(size_t frame) const;
   void send(VoiceMessaging& messaging, const VoiceEnv& env);
-  Result<Bytes> wire_frame(uint32_t seq, const Bytes& packet) const;
+  Result<Bytes> wire_frame(uint32_t seq, const Bytes& packet);
 
   TransmissionStart opened_;
   Bytes floor_rank_;
@@ -72,7 +74,10 @@ class Transmission {
   std::vector<Bytes> packets_;
   Bytes timing_;
   std::vector<int16_t> pcm_;
-  double level_dbfs_ = -96.0;
+  double level_power_ = 0;  // the latest frame's mean square, of full scale's
+  // The VoiceFrame every frame goes in: channel and transmission set once, then per frame its
+  // seq and body, the body's buffer reused.
+  wire::Envelope frame_envelope_;
 };
 
 }  // namespace sotto::core

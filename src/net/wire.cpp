@@ -50,10 +50,14 @@ size_t frame_bucket(size_t payload_size) {
 }
 
 Result<Bytes> encode_frame(wire::Envelope envelope) {
+  envelope.set_version(kProtocolVersion);
+  return frame_of(envelope);
+}
+
+Result<Bytes> frame_of(const wire::Envelope& envelope) {
   if (envelope.body_case() == wire::Envelope::BODY_NOT_SET) {
     return Status::invalid_argument("frame: envelope has no body");
   }
-  envelope.set_version(kProtocolVersion);
   const size_t payload_size = envelope.ByteSizeLong();
   const size_t bucket = frame_bucket(payload_size);
   if (bucket == 0) {

@@ -50,6 +50,9 @@ size_t frame_bucket(size_t payload_size);
 // Sets envelope.version to kProtocolVersion and frames it. InvalidArgument when the envelope
 // has no body or the frame would exceed kMaxFrameSize.
 Result<Bytes> encode_frame(wire::Envelope envelope);
+// The same for an envelope whose version is already set, left as it is: one kept and refilled
+// frame after frame (a transmission's VoiceFrames) is framed without being rebuilt each time.
+Result<Bytes> frame_of(const wire::Envelope& envelope);
 
 // The Envelope in `frame`. Every refusal is Corruption ("frame: ..."); when `drop` is given it
 // receives the reason. A frame in a larger bucket than its payload needs is accepted: a sender

@@ -13,7 +13,9 @@
 //                            the reception (VoiceStart, every frame through encode -> seal -> send
 //                            -> receive -> open -> decode, VoiceEnd, the clip signed and archived
 //                            by both), divided by its frames. Nothing subtracted: the two nodes'
-//                            idle work goes on during a transmission too.
+//                            idle work goes on during a transmission too. Only the talker traces
+//                            (its frames 25 and F-25 mark the steady part): the listener's
+//                            trace of each frame would be the bench's work counted as the node's.
 //   voice_frame_cpu_us_steady  the same between the talker's kEncodeStart of frame 25 and of
 //                            frame F-25: the steady part, without the start and the end. A
 //                            per-thread breakdown of it goes to stderr.
@@ -40,7 +42,7 @@
 //                            minus the talker's kEncodeStart wall_us of the same (transmission,
 //                            seq): encoder input -> decoded PCM, no waiting for capture. (The
 //                            jitter buffer releases a frame as soon as it is the next one due, so
-//                            on loopback it adds no wait.) The 1-listener figure goes to stderr.
+//                            on loopback it adds no wait.)
 //   voice_pipeline_p99_ms_bare  its twin: the same frames and fan-out with the bare libraries and
 //                            the kernel (a talker thread paced at 20 ms encodes and sends each
 //                            frame to 8 listener threads in one sendmmsg; each wakes in poll,
@@ -353,9 +355,14 @@ class VoiceLab {
  public:
   // `trace_costs`: every node also traces its loop's rounds on air, and the talker its encoder's
   // CPU (the fan-out runs explain their tails and fit the talker's cost with them); the CPU run
-  // leaves them off, as a node outside a benchmark does.
-  VoiceLab(int listeners, int frame_ms, bool trace_costs)
-      : listeners_(listeners), frame_ms_(frame_ms), trace_costs_(trace_costs) {}
+  // leaves them off, as a node outside a benchmark does. Without `trace_listeners` only the
+  // talker traces (its frames mark the CPU run's steady part): a listener's trace of every frame
+  // (a record built, a lock shared with the talker's thread) is the bench's work, not the node's.
+  VoiceLab(int listeners, int frame_ms, bool trace_costs, bool trace_listeners = true)
+      : listeners_(listeners),
+        frame_ms_(frame_ms),
+        trace_costs_(trace_costs),
+        trace_listeners_(trace_listeners) {}
 
   bool set_up(const std::vector<int>& channel_sizes) {
     for (int i = 0; i <= listeners_; ++i) {
@@ -364,7 +371,8 @@ class VoiceLab {
         options.peers.push_back(core::PeerSpec::parse(earlier->endpoint()).value());
       }
       options.voice_frame_ms = frame_ms_;
-      options.voice_trace = traces_.hook(i - 1);  // the talker's kEncodeStart has no listener
+      // The talker's kEncodeStart has no listener (-1).
+      if (i == 0 || trace_listeners_) options.voice_trace = traces_.hook(i - 1);
       options.voice_trace_costs = trace_costs_;
       const std::set<pid_t> before = task_ids();
       nodes_.push_back(std::make_unique<test::TestNode>(
@@ -575,6 +583,7 @@ class VoiceLab {
   int listeners_;
   int frame_ms_;
   bool trace_costs_;
+  bool trace_listeners_;
   TraceCollector traces_;  // before the nodes: their hooks point into it
   std::vector<std::unique_ptr<test::TestNode>> nodes_;  // [0] is the talker
   std::vector<std::shared_ptr<core::EventQueue>> queues_;
@@ -794,7 +803,7 @@ CpuFigures measure_cpu() {
   test::TempDir tmp;
   const int frame_ms = 20;
   const auto [clip, frames] = write_clip(tmp, kSpeechMs, frame_ms);
-  VoiceLab lab(1, frame_ms, false);
+  VoiceLab lab(1, frame_ms, false, false);
   if (!lab.set_up({1})) return figures;
   const uint32_t first = kSkipFrames, last = frames - kSkipFrames;
   auto per_frame_us = [](double ns, double n) { return ns / n / 1000.0; };
@@ -854,7 +863,6 @@ CpuFigures measure_cpu() {
       (static_cast<double>(whole_to.process_ns - to->process_ns) - (frames - last) * steady_ns) /
           1e6,
       static_cast<double>(to->steady_ns) / 1e9, static_cast<double>(whole_to.steady_ns) / 1e9);
-  delays_of(lab.traces(), id, 1, frames, "1 listener, 20 ms");
   return figures;
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "sotto/base/bytes.h"
 #include "sotto/base/secret.h"
@@ -29,18 +30,20 @@ constexpr size_t kFrameTagSize = 16;
 
 class FrameCipher {
  public:
-  // InvalidArgument unless key is 32 bytes.
+  // InvalidArgument unless key is 32 bytes and the two ids together at most 64.
   static Result<FrameCipher> create(const SecretBytes& key, ByteView channel_id,
                                     ByteView transmission_id);
 
   // packet sealed: ciphertext || 16-byte tag.
   Bytes seal(uint64_t seq, ByteView packet) const;
+  // The same, written into `out`, which a frame on its way keeps (no buffer of its own).
+  // REQUIRES: out.size() == packet.size() + kFrameTagSize, and out does not overlap packet.
+  void seal_into(uint64_t seq, ByteView packet, std::span<uint8_t> out) const;
   // AuthFailed when the frame was tampered with or belongs elsewhere.
   Result<Bytes> open(uint64_t seq, ByteView sealed) const;
 
  private:
   FrameCipher(SecretBytes key, Bytes header) : key_(std::move(key)), header_(std::move(header)) {}
-  Bytes aad(uint64_t seq) const;
 
   SecretBytes key_;
   Bytes header_;  // the aad's fixed prefix

@@ -4,6 +4,7 @@
 // misdirected copies. Time is a FakeClock; speech is real (alsa-utils).
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
 
 #include "sotto/base/clock.h"
@@ -165,6 +166,23 @@ TEST_CASE(
   CHECK(listener_side.counter("voice_frames_dropped_replay") +
             listener_side.counter("voice_frames_dropped_unknown") >=
         1);
+}
+
+TEST_CASE("on air, the level meter reads the latest captured frame's RMS in dBFS",
+          "[core][voice]") {
+  const core::VoiceChannel channel{crypto::random_bytes(16), "ops", false};
+  // The Speaker's tone: a sawtooth of 48 samples, (i % 48) * 400 - 9600, so every 960-sample
+  // frame holds 20 whole periods. Its mean square is 160,000 * (sum of j^2, j = -24..23) / 48 of
+  // full scale's 32,768^2: -15.43 dBFS.
+  test::Speaker alice("alice", channel, crypto::random_bytes(16));
+  REQUIRE(alice.engine.ptt_state().on_air);
+  CHECK(alice.engine.ptt_state().level_dbfs == -96.0);  // no frame captured yet
+  alice.run_ms(200);
+  const core::PttState state = alice.engine.ptt_state();
+  REQUIRE(state.on_air);
+  const double mean_square = 160000.0 * (4900 + 4324) / 48 / (32768.0 * 32768.0);
+  CHECK(state.level_dbfs == Approx(10.0 * std::log10(mean_square)).margin(0.01));
+  CHECK(state.level_dbfs == Approx(-15.43).margin(0.01));
 }
 
 TEST_CASE("a lost frame is concealed once its deadline passes; the stats say so", "[core][voice]") {

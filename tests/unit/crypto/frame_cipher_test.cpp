@@ -63,3 +63,23 @@ TEST_CASE("the replay window accepts each sequence number once, in any order, wi
   CHECK(window.fresh(999));
   CHECK_FALSE(window.fresh(100));
 }
+
+TEST_CASE("sealing into a frame's own buffer gives the bytes seal gives; over-long ids are refused",
+          "[crypto][voice]") {
+  const SecretBytes key = SecretBytes::copy_of(crypto::random_bytes(32));
+  auto cipher = FrameCipher::create(key, crypto::random_bytes(16), crypto::random_bytes(16));
+  REQUIRE(cipher.is_ok());
+  for (size_t size : {size_t{0}, size_t{1}, size_t{60}, size_t{1275}}) {
+    const Bytes packet = crypto::random_bytes(size);
+    Bytes in_place(size + crypto::kFrameTagSize, 0xee);
+    cipher.value().seal_into(41, packet, in_place);
+    CHECK(in_place == cipher.value().seal(41, packet));
+    auto opened = cipher.value().open(41, in_place);
+    REQUIRE(opened.is_ok());
+    CHECK(opened.value() == packet);
+  }
+  CHECK(FrameCipher::create(key, crypto::random_bytes(32), crypto::random_bytes(32)).is_ok());
+  CHECK(FrameCipher::create(key, crypto::random_bytes(33), crypto::random_bytes(32))
+            .status()
+            .code() == StatusCode::kInvalidArgument);
+}

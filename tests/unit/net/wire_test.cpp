@@ -154,6 +154,25 @@ TEST_CASE("every body type survives a frame round trip with the protocol version
   }
 }
 
+TEST_CASE("a kept envelope refilled frame after frame frames as a fresh one would", "[net][wire]") {
+  wire::Envelope kept;
+  kept.set_version(kProtocolVersion);
+  CHECK(frame_of(kept).status().code() == StatusCode::kInvalidArgument);  // no body yet
+  wire::VoiceFrame* voice = kept.mutable_voice();
+  voice->set_channel_id(std::string(16, 'c'));
+  voice->set_transmission_id(std::string(16, 't'));
+  for (uint32_t seq : {0u, 1u, 300u, 70000u}) {
+    voice->set_seq(seq);
+    voice->set_body(std::string(76, static_cast<char>('a' + seq % 26)));
+    wire::Envelope fresh;
+    *fresh.mutable_voice() = *voice;
+    auto framed = frame_of(kept);
+    REQUIRE(framed.is_ok());
+    CHECK(framed.value() == encoded(fresh));
+    CHECK(kept.version() == kProtocolVersion);
+  }
+}
+
 TEST_CASE("an empty heartbeat is still a body", "[net][wire]") {
   wire::Envelope e;
   e.mutable_heartbeat();
