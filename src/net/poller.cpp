@@ -104,11 +104,7 @@ namespace {
 
 // The socket's input, as ZMQ_EVENTS reports it; asking also clears the signal on its ZMQ_FD.
 Result<bool> has_input(void* socket) {
-  int events = 0;
-  size_t size = sizeof events;
-  if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) {
-    return status_from_zmq(zmq_errno(), "polling");
-  }
+  SOTTO_ASSIGN_OR_RETURN(int events, zmq_events(socket));
   return (events & ZMQ_POLLIN) != 0;
 }
 

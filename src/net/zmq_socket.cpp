@@ -44,6 +44,15 @@ void delete_secret(void* /*data*/, void* hint) {
 
 }  // namespace
 
+Result<int> zmq_events(void* socket) {
+  int events = 0;
+  size_t size = sizeof events;
+  if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0) {
+    return status_from_zmq(zmq_errno(), "asking a socket's events");
+  }
+  return events;
+}
+
 Status status_from_zmq(int err, const std::string& what) {
   std::string message = what + ": " + zmq_strerror(err);
   switch (err) {
@@ -181,9 +190,8 @@ Status ZmqSocket::send(const std::vector<ByteView>& parts) {
 }
 
 bool ZmqSocket::writable() {
-  int events = 0;
-  size_t size = sizeof events;
-  return zmq_getsockopt(socket_, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLOUT) != 0;
+  const Result<int> events = zmq_events(socket_);
+  return events.is_ok() && (events.value() & ZMQ_POLLOUT) != 0;
 }
 
 Status ZmqSocket::send_secret(ByteView secret) {

@@ -14,6 +14,9 @@
 namespace sotto::net {
 
 Status status_from_zmq(int err, const std::string& what);
+// The socket's ZMQ_EVENTS (ZMQ_POLLIN, ZMQ_POLLOUT). Asking processes the socket's pending
+// commands, unthrottled, and clears the signal on its ZMQ_FD.
+Result<int> zmq_events(void* socket);
 
 class ZmqContext {
  public:

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -253,7 +254,9 @@ TEST_CASE(
   poller.remove_fd(number);
   removed.close_both();
   CountedPipe reborn;
-  if (reborn.fds[0] != number) {  // another thread took the number first: move onto it
+  // Another thread took a lower number meanwhile: move onto ours, if it is still free (dup2
+  // onto a number in use would close someone else's descriptor).
+  if (reborn.fds[0] != number && ::fcntl(number, F_GETFD) == -1) {
     REQUIRE(::dup2(reborn.fds[0], number) == number);
     ::close(reborn.fds[0]);
     reborn.fds[0] = number;
