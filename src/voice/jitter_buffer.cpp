@@ -35,18 +35,23 @@ PushResult JitterBuffer::push(uint32_t seq, Bytes payload, int64_t arrival_ms) {
 }
 
 void JitterBuffer::observe_arrival(uint32_t seq, int64_t arrival_ms) {
-  transit_.push_back(arrival_ms - static_cast<int64_t>(seq) * options_.frame_ms);
-  while (transit_.size() > static_cast<size_t>(options_.jitter_window)) transit_.pop_front();
+  const int64_t transit = arrival_ms - static_cast<int64_t>(seq) * options_.frame_ms;
+  // The window in arrival order and the same values kept sorted, in step: a frame moves one value
+  // in and one out of each, instead of copying and partly sorting the whole window.
+  transit_.push_back(transit);
+  sorted_transit_.insert(std::upper_bound(sorted_transit_.begin(), sorted_transit_.end(), transit),
+                         transit);
+  while (transit_.size() > static_cast<size_t>(options_.jitter_window)) {
+    sorted_transit_.erase(
+        std::lower_bound(sorted_transit_.begin(), sorted_transit_.end(), transit_.front()));
+    transit_.pop_front();
+  }
   // One arrival ignored per 16 in the window, up to the option: a window still filling trusts
   // what it has.
   const size_t ignored =
       std::min(transit_.size() / 16, static_cast<size_t>(options_.jitter_outliers));
-  std::vector<int64_t>& sorted = scratch_;
-  sorted.assign(transit_.begin(), transit_.end());
-  const auto slowest_kept = sorted.end() - 1 - static_cast<ptrdiff_t>(ignored);
-  std::nth_element(sorted.begin(), slowest_kept, sorted.end());
-  const int64_t fastest = *std::min_element(sorted.begin(), slowest_kept + 1);
-  jitter_ms_ = static_cast<int>(std::min<int64_t>(*slowest_kept - fastest, 60'000));
+  const int64_t slowest_kept = sorted_transit_[sorted_transit_.size() - 1 - ignored];
+  jitter_ms_ = static_cast<int>(std::min<int64_t>(slowest_kept - sorted_transit_.front(), 60'000));
   const int needed = depth_for(jitter_ms_);
   if (needed > target_depth_) {
     target_depth_ = needed;

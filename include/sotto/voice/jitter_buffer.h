@@ -104,8 +104,8 @@ class JitterBuffer {
 
   JitterOptions options_;
   std::map<uint32_t, Bytes> frames_;
-  std::deque<int64_t> transit_;   // arrival_ms - seq * frame_ms, oldest first
-  std::vector<int64_t> scratch_;  // transit_, reordered to find the spread
+  std::deque<int64_t> transit_;          // arrival_ms - seq * frame_ms, oldest first
+  std::vector<int64_t> sorted_transit_;  // transit_'s values in ascending order
   bool playing_ = false;
   bool finished_ = false;
   bool has_next_ = false;  // next_seq_ is set once playout has started

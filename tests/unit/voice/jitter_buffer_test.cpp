@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
@@ -250,6 +251,35 @@ TEST_CASE("under random network jitter and loss every frame is accounted for exa
   CHECK(jb.target_depth() == 4);
   CHECK(s.late < kFrames / 50);
   CHECK(s.played > kFrames * 9 / 10);
+}
+
+TEST_CASE("the jitter after every arrival is the window's spread, its slowest 1 in 16 left out",
+          "[voice][jitter]") {
+  // The definition, worked out afresh from every arrival the buffer has seen (late ones count
+  // too; a second copy of a buffered frame does not): over the last 50 transit times (arrival -
+  // seq * 20 ms), the slowest kept minus the fastest, the slowest size / 16 (at most 3) left out.
+  std::mt19937 rng(20261207);
+  std::uniform_int_distribution<int> delay_ms(0, 70), skipped(0, 2);
+  std::bernoulli_distribution spike(0.04), repeat(0.05);
+  JitterBuffer jb;
+  std::vector<int64_t> seen;
+  int64_t now = 0;
+  uint32_t seq = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const bool again = i > 0 && repeat(rng);
+    if (!again) seq += static_cast<uint32_t>(skipped(rng));
+    now = std::max(now, 20 * int64_t{seq} + delay_ms(rng) + (spike(rng) ? 300 : 0));
+    const PushResult result = jb.push(seq, payload_of(seq), now);
+    if (result != PushResult::kDuplicate) seen.push_back(now - 20 * int64_t{seq});
+    if (i % 3 == 0) (void)jb.pop();
+    if (!again) ++seq;
+    const size_t n = std::min<size_t>(seen.size(), 50);
+    std::vector<int64_t> window(seen.end() - static_cast<ptrdiff_t>(n), seen.end());
+    std::sort(window.begin(), window.end());
+    const size_t ignored = std::min<size_t>(n / 16, 3);
+    INFO("arrival " << i << " seq " << seq);
+    REQUIRE(jb.jitter_ms() == window[n - 1 - ignored] - window.front());
+  }
 }
 
 TEST_CASE("a first frame held back does not keep the target depth up for a whole window",
