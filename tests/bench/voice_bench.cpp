@@ -13,16 +13,17 @@
 //                            the reception (VoiceStart, every frame through encode -> seal -> send
 //                            -> receive -> open -> decode, VoiceEnd, the clip signed and archived
 //                            by both), divided by its frames. Nothing subtracted: the two nodes'
-//                            idle work goes on during a transmission too. Only the talker traces
-//                            (its frames 25 and F-25 mark the steady part): the listener's
-//                            trace of each frame would be the bench's work counted as the node's.
+//                            idle work goes on during a transmission too. No node traces: a trace
+//                            of each frame (a VoiceTrace built, a record kept under a lock) would
+//                            be the bench's work counted as the node's.
 //                            Three transmissions, each by a lab set up afresh, taken in turn with
 //                            three passes of the paced twin (node, twin, node, twin, node, twin):
 //                            the median of the three, and the twin's the median of its three.
 //                            Each pass and its ratio go to stderr.
-//   voice_frame_cpu_us_steady  the same between the talker's kEncodeStart of frame 25 and of
-//                            frame F-25: the steady part, without the start and the end. A
-//                            per-thread breakdown of it goes to stderr.
+//   voice_frame_cpu_us_steady  the same from the moment frame 25 is due to the moment frame F-25
+//                            is due (25 and F-25 frame periods after talk(), sampled by a thread
+//                            asleep in between): the steady part, without the start and the end.
+//                            A per-thread breakdown of it goes to stderr.
 //   voice_idle_cpu_us        the same two nodes' CPU per 20 ms with nobody talking (heartbeats,
 //                            timers), over kIdleMs: how much of the above is not voice.
 //   voice_frame_cpu_us_bare  voice::OpusEncoder + OpusDecoder alone (24 kbit/s hard CBR, VOIP,
@@ -78,6 +79,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -362,14 +364,11 @@ class VoiceLab {
  public:
   // `trace_costs`: every node also traces its loop's rounds on air, and the talker its encoder's
   // CPU (the fan-out runs explain their tails and fit the talker's cost with them); the CPU run
-  // leaves them off, as a node outside a benchmark does. Without `trace_listeners` only the
-  // talker traces (its frames mark the CPU run's steady part): a listener's trace of every frame
-  // (a record built, a lock shared with the talker's thread) is the bench's work, not the node's.
-  VoiceLab(int listeners, int frame_ms, bool trace_costs, bool trace_listeners = true)
-      : listeners_(listeners),
-        frame_ms_(frame_ms),
-        trace_costs_(trace_costs),
-        trace_listeners_(trace_listeners) {}
+  // leaves them off, as a node outside a benchmark does. Without `traced` no node traces at all:
+  // a trace of every frame (a VoiceTrace built, a record kept under a lock) is the bench's work,
+  // not the node's, and the CPU run counts the node's only.
+  VoiceLab(int listeners, int frame_ms, bool trace_costs, bool traced = true)
+      : listeners_(listeners), frame_ms_(frame_ms), trace_costs_(trace_costs), traced_(traced) {}
 
   bool set_up(const std::vector<int>& channel_sizes) {
     for (int i = 0; i <= listeners_; ++i) {
@@ -379,7 +378,7 @@ class VoiceLab {
       }
       options.voice_frame_ms = frame_ms_;
       // The talker's kEncodeStart has no listener (-1).
-      if (i == 0 || trace_listeners_) options.voice_trace = traces_.hook(i - 1);
+      if (traced_) options.voice_trace = traces_.hook(i - 1);
       options.voice_trace_costs = trace_costs_;
       const std::set<pid_t> before = task_ids();
       nodes_.push_back(std::make_unique<test::TestNode>(
@@ -590,7 +589,7 @@ class VoiceLab {
   int listeners_;
   int frame_ms_;
   bool trace_costs_;
-  bool trace_listeners_;
+  bool traced_;
   TraceCollector traces_;  // before the nodes: their hooks point into it
   std::vector<std::unique_ptr<test::TestNode>> nodes_;  // [0] is the talker
   std::vector<std::shared_ptr<core::EventQueue>> queues_;
@@ -912,6 +911,46 @@ struct CpuPass {
   double steady_us = NAN;
 };
 
+// Two Samples of `lab` taken by a thread of its own at two given moments, asleep in between (the
+// nodes do not trace: a trace of each frame would be the bench's work counted as theirs). The
+// talker's frames come one a frame period from talk() on, so frame k is due k periods after it.
+class TimedMarks {
+ public:
+  TimedMarks(const VoiceLab& lab, SteadyTime::time_point first, SteadyTime::time_point last)
+      : thread_([this, &lab, first, last] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (stopped_.wait_until(lock, first, [this] { return stop_; })) return;
+          from_ = lab.sample();
+          if (stopped_.wait_until(lock, last, [this] { return stop_; })) return;
+          to_ = lab.sample();
+        }) {}
+  ~TimedMarks() { stop(); }
+  TimedMarks(const TimedMarks&) = delete;
+  TimedMarks& operator=(const TimedMarks&) = delete;
+
+  // The samples taken so far; any moment not yet come is given up.
+  std::pair<std::optional<Sample>, std::optional<Sample>> take() {
+    stop();
+    return {from_, to_};
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    stopped_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable stopped_;
+  bool stop_ = false;
+  std::optional<Sample> from_, to_;
+  std::thread thread_;  // last: it starts once the members above are made
+};
+
 // A talker and one listener set up afresh, the idle CPU measured first when `idle_us` is given,
 // then one transmission of `clip`; the per-thread breakdown of its steady part to stderr.
 std::optional<CpuPass> cpu_pass(int pass, const std::string& clip, uint32_t frames,
@@ -934,14 +973,16 @@ std::optional<CpuPass> cpu_pass(int pass, const std::string& clip, uint32_t fram
                             idle_wall_ns / (frame_ms * 1e6));
   }
 
-  lab.traces().mark(first, last, [&lab] { return lab.sample(); });
+  const auto period = std::chrono::milliseconds(frame_ms);
+  const auto talk_at = SteadyTime::now();
+  TimedMarks marks(lab, talk_at + first * period, talk_at + last * period);
   const Sample whole_from = lab.sample();
   const std::string id = lab.talk(1, clip);
   const Sample whole_to = lab.sample();
+  auto [from, to] = marks.take();
   if (id.empty()) return std::nullopt;
-  auto [from, to] = lab.traces().marks();
   if (!from || !to) {
-    unavailable("voice: cpu: the talker never reached frame " + std::to_string(last));
+    unavailable("voice: cpu: the transmission ended before frame " + std::to_string(last));
     return std::nullopt;
   }
   CpuPass figures;
