@@ -42,6 +42,19 @@ double measured_once() {
   return or_unavailable(measured.value, measured.na);
 }
 
+// Measure() once per process for a group of figures measured together (a struct with a
+// `std::string na`): later calls return the same group, `na` holding the reason recorded while
+// it was measured (empty when none).
+template <class Figures, Figures (*Measure)()>
+const Figures& figures_once() {
+  static const Figures figures = [] {
+    Figures measured = Measure();
+    measured.na = take_unavailable_reason();
+    return measured;
+  }();
+  return figures;
+}
+
 // A Signal engine on in-memory stores, its signed and one-time pre-keys made: libsignal's own
 // work and nothing of SQLCipher, for the `_bare` twins. `state` is the engine's store (owned by
 // the engine): a twin reads the session record a step wrote from it, to write it durably to bare

@@ -517,12 +517,7 @@ DiscoveryFigures measure_discovery() {
 
 // Both figures come from one run of the LAN; whichever is asked for first measures it.
 const DiscoveryFigures& discovery_figures() {
-  static const DiscoveryFigures figures = [] {
-    DiscoveryFigures measured = measure_discovery();
-    measured.na = take_unavailable_reason();
-    return measured;
-  }();
-  return figures;
+  return bench::figures_once<DiscoveryFigures, measure_discovery>();
 }
 double bench_discovery_ms() {
   return or_unavailable(discovery_figures().discovery_ms, discovery_figures().na);

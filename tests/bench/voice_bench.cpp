@@ -899,7 +899,7 @@ std::optional<int64_t> paced_twin_ns(const std::vector<std::span<const int16_t>>
 
 struct CpuFigures {
   double frame_cpu_us = NAN;   // the whole transmission
-  double steady_cpu_us = NAN;  // frames kSkipFrames .. F - kSkipFrames
+  double steady_cpu_us = NAN;  // from when frame kSkipFrames is due to when F - kSkipFrames is
   double idle_cpu_us = NAN;    // no transmission
   double paced_cpu_us = NAN;   // the paced twin, passes taken between the transmissions
   std::string na;
@@ -1059,12 +1059,7 @@ CpuFigures measure_cpu() {
 }
 
 const CpuFigures& cpu_figures() {
-  static const CpuFigures figures = [] {
-    CpuFigures measured = measure_cpu();
-    measured.na = take_unavailable_reason();
-    return measured;
-  }();
-  return figures;
+  return figures_once<CpuFigures, measure_cpu>();
 }
 
 // --- voice_frame_cpu_us_bare_pipeline ---------------------------------------------------------
@@ -1340,12 +1335,7 @@ FanoutFigures measure_fanout() {
 }
 
 const FanoutFigures& fanout_figures() {
-  static const FanoutFigures figures = [] {
-    FanoutFigures measured = measure_fanout();
-    measured.na = take_unavailable_reason();
-    return measured;
-  }();
-  return figures;
+  return figures_once<FanoutFigures, measure_fanout>();
 }
 
 // --- 10 ms frames ------------------------------------------------------------------------------
