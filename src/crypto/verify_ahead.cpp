@@ -70,6 +70,10 @@ VerifyAhead::Scope::Scope(VerifyAhead* owner, std::shared_ptr<Batch> batch)
 VerifyAhead::Scope::Scope(Scope&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)), batch_(std::move(other.batch_)) {}
 
+uint64_t VerifyAhead::Scope::made_so_far() const {
+  return batch_ ? batch_->made.load(std::memory_order_acquire) : 0;
+}
+
 VerifyAhead::Scope::~Scope() {
   if (owner_ == nullptr || !batch_) return;
   current_batch = nullptr;
@@ -104,6 +108,7 @@ void VerifyAhead::work() {
         continue;  // the loop got there first
       }
       batch->states[i].store(make(batch->checks[i]) ? kValid : kInvalid, std::memory_order_release);
+      batch->made.fetch_add(1, std::memory_order_release);
     }
     lock.lock();
     working_ = false;

@@ -65,6 +65,10 @@ class VerifyAhead {
     Scope& operator=(Scope&&) = delete;
     ~Scope();
 
+    // How many of the batch's checks the worker has made so far (0 for a batch left to
+    // libsignal): what a test waits on, so that "the worker was ahead" does not hang on timing.
+    uint64_t made_so_far() const;
+
    private:
     friend class VerifyAhead;
     Scope(VerifyAhead* owner, std::shared_ptr<Batch> batch);
