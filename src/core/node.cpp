@@ -20,8 +20,6 @@ namespace {
 constexpr int kBindAttempts = 16;
 // How often our DEALERs are drained of what servers pushed (they hold at most a few messages).
 constexpr int64_t kLinkDrainIntervalMs = 1000;
-// On air, how often the upkeep runs (Node::Impl::upkeep_due): half a heartbeat period.
-constexpr int64_t kOnAirUpkeepMs = 500;
 constexpr int kLockReplyFlushMs = 1000;
 
 // Splits "tcp://HOST:PORT" into its parts.
@@ -437,7 +435,9 @@ void Node::Impl::on_timers(VoiceTrace* timed) {
     run("drain_links", [&] { transport->drain_links(); });
   }
   run("messenger", [&] { messenger->on_timer(on_air()); });
-  upkeep_at_ms = now() + kOnAirUpkeepMs;
+  // On air, half a heartbeat period (500 ms by default): a heartbeat is never more than half a
+  // period late, whatever NodeOptions::heartbeat_ms says (Node::Impl::upkeep_due).
+  upkeep_at_ms = now() + options.heartbeat_ms / 2;
   // A heartbeat held back for the frames goes in the next quiet window.
   if (peers.heartbeats_held()) {
     upkeep_at_ms = std::min(upkeep_at_ms, voice->quiet_from_ms().value_or(now()));
