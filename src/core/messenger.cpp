@@ -192,6 +192,7 @@ void Messenger::on_envelope(const std::string& fingerprint, const wire::Envelope
 void Messenger::on_peer_online(const std::string& fingerprint, bool reconnected) {
   auto waiting = storage::OutboxRepo(AccountInternals::db(account_)).has_waiting(fingerprint);
   const bool outbox_waiting = waiting.is_ok() && waiting.value();
+  keys_.share_soon();  // a fellow member without a session or our key may get them now
   // A co-member's marks come first: the outbox then sends only what it still lacks.
   mailboxes_.on_peer_online(fingerprint);
   drop_.on_peer_online(fingerprint);
@@ -362,7 +363,7 @@ void Messenger::on_timer(bool on_air) {
   outbox_.mark_sent_if_due();
   expiry_.expire_if_due(now, on_air);
   if (size_t expired = key_waits_.expire(now)) hooks_.count(Counter::group_hold_expired, expired);
-  channel_upkeep();
+  channel_upkeep(on_air);
   relay_.on_timer();
   mailboxes_.on_timer();
   drop_.on_timer();

@@ -259,7 +259,7 @@ class Messenger : public VoiceMessaging {
   // "#name" or "name" (ChannelService::resolve).
   Result<storage::ChannelRecord> resolve_channel(const std::string& name);
   // On the timer: hands out sender keys, starts sessions with fellow members.
-  void channel_upkeep();
+  void channel_upkeep(bool on_air);
 
   Account& account_;
   const Clock& clock_;

@@ -75,10 +75,10 @@ Result<storage::ChannelRecord> Messenger::resolve_channel(const std::string& nam
   return channels_.resolve(name);
 }
 
-void Messenger::channel_upkeep() {
+void Messenger::channel_upkeep(bool on_air) {
   // Frames went out since the last look: a roster may have changed, so keys are shared now.
   if (ledger_.take_frames_out()) keys_.share_soon();
-  keys_.upkeep_if_due(clock_.now_ms());
+  keys_.upkeep_if_due(clock_.now_ms(), on_air);
 }
 
 // --- channel text -------------------------------------------------------------------------------

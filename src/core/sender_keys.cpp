@@ -17,6 +17,11 @@ namespace sotto::core {
 namespace {
 
 constexpr int64_t kUpkeepIntervalMs = 500;
+// On air the loop's upkeep runs on a frame's wake-up, with caches cold: a look at the rosters
+// (the channels listed, then each one's members) cost a talker ~45 us and a listener ~30, twice a
+// second, ~3 us a frame for the pair. What the look is for still comes at once: a changed roster
+// and a member coming online ask for it (share_soon); only the fall-back look waits longer.
+constexpr int64_t kOnAirUpkeepIntervalMs = 5000;
 
 }  // namespace
 
@@ -170,9 +175,11 @@ Result<Bytes> SenderKeys::group_frame(storage::ChannelRecord& channel, ByteView 
   return net::encode_frame(std::move(envelope));
 }
 
-void SenderKeys::upkeep_if_due(int64_t now_ms) {
-  if (now_ms < upkeep_at_ms_) return;
-  upkeep_at_ms_ = now_ms + kUpkeepIntervalMs;
+void SenderKeys::upkeep_if_due(int64_t now_ms, bool on_air) {
+  const int64_t interval = on_air ? kOnAirUpkeepIntervalMs : kUpkeepIntervalMs;
+  if (!soon_ && now_ms - last_upkeep_ms_ < interval) return;
+  soon_ = false;
+  last_upkeep_ms_ = now_ms;
   auto channels = storage::ChannelRepo(AccountInternals::db(account_)).list();
   if (!channels.is_ok()) return;
   bool share = false;

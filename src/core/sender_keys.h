@@ -65,11 +65,11 @@ class SenderKeys {
                             wire::Content content, Effects& effects,
                             storage::ChannelCopy* copy = nullptr);
 
-  // On the timer, every kUpkeepIntervalMs or sooner after share_soon(): hands out our keys,
-  // starts sessions with fellow members.
-  void upkeep_if_due(int64_t now_ms);
-  // A roster may have changed: the next upkeep_if_due runs at once.
-  void share_soon() { upkeep_at_ms_ = 0; }
+  // On the timer, every kUpkeepIntervalMs (kOnAirUpkeepIntervalMs while a transmission is live)
+  // or sooner after share_soon(): hands out our keys, starts sessions with fellow members.
+  void upkeep_if_due(int64_t now_ms, bool on_air);
+  // A roster may have changed, or a member come online: the next upkeep_if_due runs at once.
+  void share_soon() { soon_ = true; }
 
  private:
   // Whether a member lacking our key (in use) has a session to get it over; a session is started
@@ -84,7 +84,8 @@ class SenderKeys {
   ContactBook& contacts_;
   MessageLedger& ledger_;
   std::set<std::string> member_sessions_pending_;  // bundle requests made for channel members
-  int64_t upkeep_at_ms_ = 0;
+  bool soon_ = true;
+  int64_t last_upkeep_ms_ = 0;
 };
 
 }  // namespace sotto::core
