@@ -65,7 +65,7 @@ void Outbox::transmit_to(const std::string& recipient, std::vector<const Outgoin
   }
   for (const Outgoing* o : frames) {
     if (!o->held && !hooks_.send_frame(recipient, o->frame)) {
-      flow.block();  // the socket's queue is full: the outbox sends the rest later
+      block(flow);  // the socket's queue is full: the outbox sends the rest later
       return;
     }
     flow.note_sent(o->outbox_id);
@@ -77,14 +77,14 @@ void Outbox::transmit_to(const std::string& recipient, std::vector<const Outgoin
 void Outbox::flush(const std::string& recipient, bool from_start) {
   OutboxFlow& flow = flow_of(recipient);
   if (from_start) flow.restart();
-  flow.unblock();
+  unblock(flow);
   storage::OutboxRepo outbox(db_);
   for (;;) {
     auto entries = outbox.pending(recipient, flow.sent_through(), kFlushChunk);
     if (!entries.is_ok() || entries.value().empty()) break;
     for (const auto& entry : entries.value()) {
       if (!send_stored(recipient, entry.frame)) {
-        flow.block();  // the socket's queue is full: continue on the next turn
+        block(flow);  // the socket's queue is full: continue on the next turn
         return;
       }
       flow.note_sent(entry.id);
@@ -104,7 +104,7 @@ void Outbox::resend_window(const std::string& recipient, int64_t after_id) {
   for (const auto& entry : entries.value()) {
     if (entry.id > flow.sent_through()) break;  // never sent on this connection: flush's part
     if (!send_stored(recipient, entry.frame)) {
-      flow.block();
+      block(flow);
       break;
     }
     last = entry.id;
@@ -192,8 +192,17 @@ bool Outbox::handed_over(const Outgoing& frame) {
 }
 
 bool Outbox::blocked() const {
-  return std::any_of(flows_.begin(), flows_.end(),
-                     [](const auto& f) { return f.second.blocked(); });
+  return blocked_flows_ > 0;
+}
+
+void Outbox::block(OutboxFlow& flow) {
+  if (!flow.blocked()) ++blocked_flows_;
+  flow.block();
+}
+
+void Outbox::unblock(OutboxFlow& flow) {
+  if (flow.blocked()) --blocked_flows_;
+  flow.unblock();
 }
 
 uint64_t Outbox::waiting() {

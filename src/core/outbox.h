@@ -48,6 +48,10 @@ class Outbox {
  private:
   void transmit_to(const std::string& recipient, std::vector<const Outgoing*> frames);
   void flush(const std::string& recipient, bool from_start);
+  // A flow's state changed through these only, so blocked() counts instead of walking the flows:
+  // the loop asks it several times a round, and on air every round is a frame's cold wake-up.
+  void block(OutboxFlow& flow);
+  void unblock(OutboxFlow& flow);
   // Resends up to one window of frames already sent on this connection, oldest first, with id >
   // after_id; recovery continues from the last of them while receipts come back.
   void resend_window(const std::string& recipient, int64_t after_id);
@@ -63,6 +67,7 @@ class Outbox {
   OutboxFlowOptions options_;
   const MessengerHooks& hooks_;
   std::map<std::string, OutboxFlow> flows_;
+  size_t blocked_flows_ = 0;        // of flows_, those blocked()
   std::vector<int64_t> sent_rows_;  // to mark "sent" now and then (cosmetic: no fsync)
   int64_t sent_marked_ms_ = 0;
 };
