@@ -61,8 +61,11 @@ class ExpiryService {
   MessageLedger& ledger_;
   ChannelService& channels_;
   void expire_due(bool on_air);
+  // A setting was stored (ours or a peer's): the next timer looks again, at once.
+  void setting_changed();
 
   int64_t expire_at_ms_ = 0;
+  bool maybe_active_ = true;  // false once the database said no conversation expires
   bool checkpoint_due_ = false;
 };
 
