@@ -621,6 +621,25 @@ TEST_CASE("what expires during a live transmission leaves the log at the next qu
   CHECK_FALSE(p.alice.messenger->tidy_at_ms().has_value());
 }
 
+TEST_CASE(
+    "a disappearing-messages setting made after the timer found none applies at the next timer",
+    "[core][messenger][archive]") {
+  Pair p;
+  p.add_bob();
+  p.alice_sends("soon gone");
+  // No conversation expires: the timer finds no setting, and stops asking the database for one.
+  p.alice.messenger->on_timer(/*on_air=*/false);
+  p.clock.advance_ms(2000);
+  p.alice.messenger->on_timer(/*on_air=*/false);
+  REQUIRE(count_body(p.alice.history(), "soon gone") == 1);
+
+  REQUIRE(p.alice.messenger->set_expiry("bob", 1000).is_ok());
+  p.clock.advance_ms(2000);
+  p.alice.messenger->on_timer(/*on_air=*/false);
+  CHECK(count_body(p.alice.history(), "soon gone") == 0);
+  CHECK(p.alice.counter("messages_expired") >= 1);
+}
+
 // Alice, Bob as a stranger found by his beacons alone, Xavier another; Alice's add by name and
 // what it answered.
 struct LookupLab {
