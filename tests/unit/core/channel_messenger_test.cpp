@@ -133,6 +133,9 @@ class Lab {
     FAIL("the parties never went quiet");
   }
 
+  // Time passes and nothing else: no frame delivered, no timer run.
+  void advance_ms(int64_t ms) { clock_.advance_ms(ms); }
+
   // Time passes (e.g. until unacknowledged frames are retried), then everything settles.
   void settle_after_ms(int64_t ms) {
     clock_.advance_ms(ms);
@@ -373,6 +376,49 @@ TEST_CASE(
   CHECK(count_body(lab["alice"].history("#ops"), "heard you") == 1);
   CHECK(lab["carol"].counter("sender_keys_shared") == 2);
   CHECK(lab["carol"].counter("outbox_frames_resent") == 0);
+}
+
+TEST_CASE(
+    "on air the sender keys' fall-back look at the rosters waits; a member coming online is "
+    "offered a session at once all the same",
+    "[core][channels]") {
+  core::MessengerOptions options;
+  options.retry_initial_ms = 3'600'000;
+  options.retry_max_ms = 3'600'000;
+  Ops ops(options, false);
+  Lab& lab = ops.lab;
+  Party& bob = lab["bob"];
+  const std::string carol = lab["carol"].fp();
+  // Bob speaks first while carol is offline at his end: no session with her can start yet.
+  bob.peers[carol].state = net::PeerState::kOffline;
+  REQUIRE(lab.send("bob", "#ops", "first words").is_ok());
+  lab.settle();
+  REQUIRE(count_body(lab["alice"].history("#ops"), "first words") == 1);
+  REQUIRE_FALSE(core::AccountInternals::signal(*bob.account).has_session(carol).value());
+  auto bundle_requests_to_carol = [&] {
+    size_t n = 0;
+    for (const Frame& f : bob.outgoing) {
+      auto envelope = net::decode_frame(f.bytes);
+      if (f.to == carol && envelope.is_ok() && envelope.value().has_bundle_request()) ++n;
+    }
+    return n;
+  };
+
+  // Carol shows up in the peer table, unannounced, while bob is on air: a second later the
+  // fall-back look (every 5 s on air, every 500 ms off air) has not run, so nothing starts.
+  bob.peers[carol] = test::online_peer(*lab["carol"].account);
+  lab.advance_ms(1000);
+  bob.messenger->on_timer(/*on_air=*/true);
+  CHECK(bundle_requests_to_carol() == 0);
+
+  // Her coming online, as the node reports it, asks for the look at once.
+  bob.messenger->on_peer_online(carol, false);
+  bob.messenger->on_timer(/*on_air=*/true);
+  CHECK(bundle_requests_to_carol() == 1);
+
+  lab.settle();
+  CHECK(count_body(lab["carol"].history("#ops"), "first words") == 1);
+  CHECK(core::AccountInternals::signal(*bob.account).has_session(carol).value());
 }
 
 TEST_CASE(
