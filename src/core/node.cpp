@@ -448,10 +448,10 @@ bool Node::Impl::upkeep_due() const {
   // On air the loop wakes every frame, and this upkeep (liveness, heartbeats, beacons, resends,
   // expiry) works in seconds: each run touches a dozen subsystems' code and data, cold after
   // each wait. Every 500 ms instead of every 100 it costs a talker ~2 us a frame less and a
-  // listener ~1 (what is left is mostly done once or twice a second whatever the interval: the
-  // heartbeat sent, the sender keys' look at the rosters), and a heartbeat, a resend or a
-  // liveness verdict is at most half a second late, against deadlines of seconds. Frames waiting
-  // for room in a socket's queue (busy) are retried every round as before.
+  // listener ~1 (what is left is mostly done once a second whatever the interval: the heartbeat
+  // sent), and a heartbeat, a resend or a liveness verdict is at most half a second late, against
+  // deadlines of seconds. Frames waiting for room in a socket's queue (busy) are retried every
+  // round as before.
   return !on_air() || messenger->busy() || now() >= upkeep_at_ms;
 }
 

@@ -247,6 +247,14 @@ class Lab {
   std::map<std::string, Party> parties_;
 };
 
+// No retry within a test: what arrives, arrives on the first try.
+core::MessengerOptions without_retries() {
+  core::MessengerOptions options;
+  options.retry_initial_ms = 3'600'000;
+  options.retry_max_ms = 3'600'000;
+  return options;
+}
+
 // alice (admin) with bob and carol in #ops; dave is alice's contact but not a member.
 struct Ops {
   Lab lab;
@@ -338,11 +346,7 @@ TEST_CASE(
     "a member hands out its sender key when it first speaks; its first text, which overtakes the "
     "key, opens the moment the key arrives, with no retry",
     "[core][channels]") {
-  // No retry within the test: what arrives, arrives on the first try.
-  core::MessengerOptions options;
-  options.retry_initial_ms = 3'600'000;
-  options.retry_max_ms = 3'600'000;
-  Ops ops(options, false);
+  Ops ops(without_retries(), false);
   Lab& lab = ops.lab;
   // Built, and nobody has spoken: no key went anywhere, and bob and carol have no session.
   for (const char* member : {"alice", "bob", "carol"}) {
@@ -382,10 +386,7 @@ TEST_CASE(
     "on air the sender keys' fall-back look at the rosters waits; a member coming online is "
     "offered a session at once all the same",
     "[core][channels]") {
-  core::MessengerOptions options;
-  options.retry_initial_ms = 3'600'000;
-  options.retry_max_ms = 3'600'000;
-  Ops ops(options, false);
+  Ops ops(without_retries(), false);
   Lab& lab = ops.lab;
   Party& bob = lab["bob"];
   const std::string carol = lab["carol"].fp();
